@@ -104,7 +104,8 @@ func (TokenType) EnumDescriptor() ([]byte, []int) {
 type Rule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// public lets the call through with no token at all. A token sent anyway is
-	// neither verified nor passed to the handler. The other fields are ignored.
+	// neither verified nor passed to the handler. A public rule may set nothing
+	// else: the server refuses to start with one that does.
 	Public bool `protobuf:"varint,1,opt,name=public,proto3" json:"public,omitempty"`
 	// token_type is the type of token the call needs: auth (the default) or
 	// refresh. A token of the other type is refused as unauthenticated.
@@ -112,7 +113,7 @@ type Rule struct {
 	// claims maps a claim name to the value it must hold. The value is either a
 	// literal (string, number or bool) or a request field whose value the claim
 	// must equal, as in { key: "sub" value: { field: "username" } }. A missing
-	// claim or an empty request field never matches.
+	// claim or an unset request field never matches.
 	Claims map[string]*Match `protobuf:"bytes,3,rep,name=claims,proto3" json:"claims,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// scope must be contained in the token's scope claim: every key here must be
 	// present there with a containing value, recursively; a list here needs
@@ -125,7 +126,7 @@ type Rule struct {
 	Scopes []string `protobuf:"bytes,5,rep,name=scopes,proto3" json:"scopes,omitempty"`
 	// any_of, when not empty, needs at least one of these alternative rules to
 	// hold as well, after everything above. Alternatives are checked against the
-	// same token; their public and token_type fields are ignored.
+	// same token, so they may not set public or token_type.
 	AnyOf         []*Rule `protobuf:"bytes,6,rep,name=any_of,json=anyOf,proto3" json:"any_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -298,9 +299,11 @@ type isMatch_Kind interface {
 
 type Match_Field struct {
 	// field is a request field path ("username", "user.id") in gRPC, or a
-	// path wildcard name ("{username}") in HTTP routes. The field must be a
-	// singular scalar; a path that is not is an error when the server is
-	// built, not when it is called.
+	// path wildcard name ("username" for "/users/{username}") in HTTP routes.
+	// The field must be a singular scalar (not bytes); a path that is not is
+	// an error when the server is built, not when it is called. A field that
+	// is not set (in proto3 without `optional`, one holding its zero value)
+	// never matches.
 	Field string `protobuf:"bytes,1,opt,name=field,proto3,oneof"`
 }
 
