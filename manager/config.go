@@ -1,0 +1,192 @@
+package manager
+
+import (
+	"crypto"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults applied by New to a zero Config field.
+const (
+	defaultAuthMaxAge    = time.Hour
+	defaultRefreshMaxAge = 7 * 24 * time.Hour
+)
+
+// Config says how a Manager issues and verifies tokens. The zero values of
+// AuthMaxAge and RefreshMaxAge select their defaults; New checks the rest.
+type Config struct {
+	// Issuer is the "iss" claim of issued tokens and the only issuer Verify
+	// accepts. Required. Environment: JWT_ISSUER.
+	Issuer string
+	// Algorithm is the JWS algorithm of issued tokens and the only one
+	// Verify accepts: HS256, HS384, HS512, RS256, RS384, RS512, PS256,
+	// PS384, PS512, ES256, ES384, ES512 or EdDSA. Required: an empty
+	// Algorithm is refused rather than guessed. Environment: JWT_AUTHTYPE.
+	Algorithm string
+	// Secret is the HMAC key of the HS algorithms, at least 32 bytes, and
+	// must be empty for the others. Environment: JWT_SECRET or
+	// JWT_SECRET_FILE.
+	Secret []byte
+	// PrivateKey signs tokens for the RS, PS, ES and EdDSA algorithms: an
+	// *rsa.PrivateKey (RS, PS; at least 2048 bits), an *ecdsa.PrivateKey on
+	// P-256, P-384 or P-521 (ES256, ES384, ES512), or an ed25519.PrivateKey
+	// or any other crypto.Signer of an Ed25519 key (EdDSA). Nil makes a
+	// verify-only Manager. Environment: JWT_PRIVATEKEY (PEM text) or
+	// JWT_PRIVATEKEY_FILE (path of a PEM file).
+	PrivateKey crypto.Signer
+	// PublicKey verifies tokens for the RS, PS, ES and EdDSA algorithms. When
+	// nil it is derived from PrivateKey; when both are set they must form a
+	// pair. Environment: JWT_PUBLICKEY (PEM text) or JWT_PUBLICKEY_FILE.
+	PublicKey crypto.PublicKey
+	// KeyID is the "kid" header of issued tokens; no header when empty.
+	// Environment: JWT_KEYID.
+	KeyID string
+	// AuthMaxAge is the lifetime of auth tokens, 1 hour when zero.
+	// Environment: JWT_AUTHMAXAGE (integer seconds).
+	AuthMaxAge time.Duration
+	// RefreshMaxAge is the lifetime of refresh tokens, 7 days when zero.
+	// Environment: JWT_REFRESHMAXAGE (integer seconds).
+	RefreshMaxAge time.Duration
+	// Audience, when not empty, is the "aud" claim of issued tokens, and
+	// Verify accepts only tokens whose "aud" names at least one of these.
+	// Environment: JWT_AUDIENCE (comma separated).
+	Audience []string
+	// Leeway is the clock skew allowed when Verify checks exp, nbf and iat.
+	// Environment: JWT_LEEWAY (integer seconds).
+	Leeway time.Duration
+}
+
+// ConfigFromEnv reads a Config from the JWT_* environment variables listed on
+// the fields of Config. Unset and empty variables leave their field zero.
+//
+// A key or secret is read from the variable itself or from the file named by
+// the variable with a _FILE suffix, never both. Keys are PEM: PKCS #8, PKCS #1
+// (RSA) or SEC 1 (EC) private keys; PKIX or PKCS #1 public keys, or a
+// certificate. One trailing newline of a JWT_SECRET_FILE is removed, as
+// written by echo or an editor. Durations are integer seconds, not negative.
+// JWT_AUDIENCE is split on commas, each value trimmed, empty values dropped.
+//
+// Errors wrap ErrConfig and name the variable, never its value. ConfigFromEnv
+// does not check the Config as a whole: New does.
+func ConfigFromEnv() (Config, error) {
+	cfg := Config{
+		Issuer:    os.Getenv("JWT_ISSUER"),
+		Algorithm: os.Getenv("JWT_AUTHTYPE"),
+		KeyID:     os.Getenv("JWT_KEYID"),
+		Audience:  splitList(os.Getenv("JWT_AUDIENCE")),
+	}
+
+	secret, err := readSecretEnv("JWT_SECRET")
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.Secret = secret
+
+	if pemText, name, err := readEnvOrFile("JWT_PRIVATEKEY"); err != nil {
+		return Config{}, err
+	} else if pemText != nil {
+		if cfg.PrivateKey, err = parsePrivateKeyPEM(pemText); err != nil {
+			return Config{}, fmt.Errorf("manager: %s: %w: %w", name, err, ErrConfig)
+		}
+	}
+	if pemText, name, err := readEnvOrFile("JWT_PUBLICKEY"); err != nil {
+		return Config{}, err
+	} else if pemText != nil {
+		if cfg.PublicKey, err = parsePublicKeyPEM(pemText); err != nil {
+			return Config{}, fmt.Errorf("manager: %s: %w: %w", name, err, ErrConfig)
+		}
+	}
+
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"JWT_AUTHMAXAGE", &cfg.AuthMaxAge},
+		{"JWT_REFRESHMAXAGE", &cfg.RefreshMaxAge},
+		{"JWT_LEEWAY", &cfg.Leeway},
+	} {
+		if *d.dst, err = secondsEnv(d.name); err != nil {
+			return Config{}, err
+		}
+	}
+	return cfg, nil
+}
+
+// readSecretEnv returns the value of name or the content of the file named
+// by name_FILE, or nil when neither is set.
+func readSecretEnv(name string) ([]byte, error) {
+	b, from, err := readEnvOrFile(name)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	if from != name {
+		b = trimNewline(b)
+	}
+	return b, nil
+}
+
+// readEnvOrFile returns the value of the variable name, or the content of the
+// file named by name_FILE, and which variable it came from. It returns nil
+// when neither is set and an error when both are.
+func readEnvOrFile(name string) ([]byte, string, error) {
+	fileVar := name + "_FILE"
+	value, path := os.Getenv(name), os.Getenv(fileVar)
+	switch {
+	case value != "" && path != "":
+		return nil, "", fmt.Errorf("manager: both %s and %s are set: %w", name, fileVar, ErrConfig)
+	case value != "":
+		return []byte(value), name, nil
+	case path != "":
+		b, err := os.ReadFile(path)
+		if err != nil {
+			// The *PathError names the path, which is not secret.
+			return nil, "", fmt.Errorf("manager: %s: %w: %w", fileVar, err, ErrConfig)
+		}
+		return b, fileVar, nil
+	}
+	return nil, "", nil
+}
+
+// secondsEnv parses the variable name as a non-negative integer number of
+// seconds; unset is zero.
+func secondsEnv(name string) (time.Duration, error) {
+	s := strings.TrimSpace(os.Getenv(name))
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("manager: %s: not an integer number of seconds: %w", name, ErrConfig)
+	}
+	if n < 0 || n > math.MaxInt64/int64(time.Second) {
+		return 0, fmt.Errorf("manager: %s: seconds out of range: %w", name, ErrConfig)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// splitList splits a comma separated list, trimming the values and dropping
+// empty ones. It returns nil for an empty list.
+func splitList(s string) []string {
+	var out []string
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// trimNewline removes one trailing "\n" or "\r\n".
+func trimNewline(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+	}
+	return b
+}

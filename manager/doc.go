@@ -1,0 +1,20 @@
+// Package manager issues and verifies the JWTs of protojwt: auth tokens that
+// authorize calls, refresh tokens that obtain new auth tokens, and the Token
+// a handler finds in its context.
+//
+//	cfg, err := manager.ConfigFromEnv() // JWT_ISSUER, JWT_AUTHTYPE, JWT_SECRET, ...
+//	m, err := manager.New(cfg)         // refuses weak secrets and mismatched keys
+//
+//	auth, err := m.AuthToken("alice", map[string]any{"admin": true}, nil)
+//	refresh, err := m.RefreshToken("alice", nil)
+//	// send auth.Signed and refresh.Signed to the client
+//
+//	tok, err := m.Verify(ctx, signed) // errors.Is(err, manager.ErrExpired), ...
+//	ctx = manager.NewContext(ctx, tok)
+//	tok, ok := manager.FromContext(ctx) // in the handler: the current token
+//
+// Tokens are compact JWS with the claims iss, sub, iat, nbf, exp, jti, aud
+// (when configured), type ("auth" or "refresh"), scope (auth tokens) and the
+// caller's own. Verify accepts only the configured algorithm and issuer and
+// reports every refusal as an error wrapping one of the Err* sentinels.
+package manager

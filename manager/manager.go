@@ -1,0 +1,242 @@
+package manager
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Manager issues and verifies the tokens of one Config. New checks the
+// Config and prepares everything a call needs, so a Manager is immutable and
+// safe for concurrent use.
+type Manager struct {
+	issuer        string
+	audience      []string
+	authMaxAge    time.Duration
+	refreshMaxAge time.Duration
+	alg           algorithm
+	signKey       any // nil for a verify-only Manager
+	verifyKey     any
+	header        string // the encoded header and its dot: the same for every token
+	parser        *jwt.Parser
+	keyfunc       jwt.Keyfunc
+	validator     *jwt.Validator
+	now           func() time.Time
+	maxTokenSize  int
+}
+
+// reservedClaims are the claims a Manager sets itself; custom claims can't
+// replace them.
+var reservedClaims = map[string]bool{
+	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,
+	"type": true, "scope": true,
+}
+
+// New returns a Manager for cfg, or an error wrapping ErrConfig that says
+// what can't be used: a missing Issuer or Algorithm, an unknown Algorithm, a
+// negative duration, an HS Secret shorter than 32 bytes, a key of the wrong
+// kind, curve or size for the Algorithm (RSA keys need 2048 bits), keys
+// next to a Secret, or a PrivateKey and PublicKey that are not a pair. The
+// error never contains the secret or the keys.
+//
+// A Config without PrivateKey (RS, PS, ES and EdDSA only) makes a
+// verify-only Manager: Verify works, AuthToken and RefreshToken return an
+// error wrapping ErrConfig.
+func New(cfg Config, opts ...Option) (*Manager, error) {
+	m := &Manager{
+		issuer:        cfg.Issuer,
+		audience:      slices.Clone(cfg.Audience),
+		authMaxAge:    cmp.Or(cfg.AuthMaxAge, defaultAuthMaxAge),
+		refreshMaxAge: cmp.Or(cfg.RefreshMaxAge, defaultRefreshMaxAge),
+		now:           time.Now,
+		maxTokenSize:  defaultMaxTokenSize,
+	}
+	for _, opt := range opts {
+		if opt != nil {
+			opt.apply(m)
+		}
+	}
+
+	switch {
+	case cfg.Issuer == "":
+		return nil, configError("Issuer is required")
+	case cfg.Algorithm == "":
+		return nil, configError("Algorithm is required")
+	case cfg.AuthMaxAge < 0, cfg.RefreshMaxAge < 0, cfg.Leeway < 0:
+		return nil, configError("AuthMaxAge, RefreshMaxAge and Leeway can't be negative")
+	case slices.Contains(cfg.Audience, ""):
+		return nil, configError("Audience has an empty value")
+	case m.maxTokenSize <= 0:
+		return nil, configError("WithMaxTokenSize needs a positive size")
+	}
+	alg, ok := algorithms[cfg.Algorithm]
+	if !ok {
+		return nil, configError(fmt.Sprintf("unknown Algorithm %q", cfg.Algorithm))
+	}
+	m.alg = alg
+	var err error
+	if m.signKey, m.verifyKey, err = checkKeys(cfg, m.alg); err != nil {
+		return nil, configError(err.Error())
+	}
+
+	header, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Typ string `json:"typ"`
+		Kid string `json:"kid,omitempty"`
+	}{m.alg.method.Alg(), "JWT", cfg.KeyID})
+	if err != nil {
+		return nil, fmt.Errorf("manager: encode header: %w", err)
+	}
+	m.header = base64.RawURLEncoding.EncodeToString(header) + "."
+
+	// Claims are validated apart from parsing so that Verify checks the
+	// claims' JSON types before their values.
+	m.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{m.alg.method.Alg()}),
+		jwt.WithStrictDecoding(),
+		jwt.WithoutClaimsValidation(),
+	)
+	validation := []jwt.ParserOption{
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(m.now),
+	}
+	if len(m.audience) > 0 {
+		validation = append(validation, jwt.WithAudience(m.audience...))
+	}
+	m.validator = jwt.NewValidator(validation...)
+	m.keyfunc = m.verificationKey
+	return m, nil
+}
+
+// AuthToken issues an auth token for the subject sub. scope becomes the
+// "scope" claim, any value that encodes as JSON, left out when nil. claims
+// are added to the token; one that the Manager sets itself (iss, sub, aud,
+// exp, nbf, iat, jti, type, scope) is refused with ErrReservedClaim. The
+// token expires after Config.AuthMaxAge.
+//
+// The returned Token holds its claims as Verify would return them, decoded
+// from JSON. A verify-only Manager returns an error wrapping ErrConfig.
+func (m *Manager) AuthToken(sub string, scope any, claims map[string]any) (*Token, error) {
+	return m.issue(Auth, m.authMaxAge, sub, scope, claims)
+}
+
+// RefreshToken issues a refresh token for the subject sub, with the extra
+// claims as AuthToken does and no scope. The token expires after
+// Config.RefreshMaxAge.
+func (m *Manager) RefreshToken(sub string, claims map[string]any) (*Token, error) {
+	return m.issue(Refresh, m.refreshMaxAge, sub, nil, claims)
+}
+
+// issue builds, signs and describes one token.
+func (m *Manager) issue(typ TokenType, maxAge time.Duration, sub string, scope any, custom map[string]any) (*Token, error) {
+	if m.signKey == nil {
+		return nil, fmt.Errorf("manager: no PrivateKey, this Manager only verifies: %w", ErrConfig)
+	}
+	claims := make(map[string]any, len(custom)+9)
+	for name, v := range custom {
+		if reservedClaims[name] {
+			return nil, fmt.Errorf("manager: claim %q: %w", name, ErrReservedClaim)
+		}
+		claims[name] = v
+	}
+	now := m.now()
+	claims["iss"] = m.issuer
+	claims["sub"] = sub
+	claims["iat"] = now.Unix()
+	claims["nbf"] = now.Unix()
+	claims["exp"] = now.Add(maxAge).Unix()
+	claims["jti"] = newTokenID()
+	claims["type"] = string(typ)
+	switch len(m.audience) {
+	case 0:
+	case 1:
+		claims["aud"] = m.audience[0]
+	default:
+		claims["aud"] = m.audience
+	}
+	if !isNil(scope) {
+		claims["scope"] = scope
+	}
+
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return nil, fmt.Errorf("manager: claims are not JSON: %w", err)
+	}
+	signingString := m.header + base64.RawURLEncoding.EncodeToString(payload)
+	sig, err := m.alg.method.Sign(signingString, m.signKey)
+	if err != nil {
+		return nil, fmt.Errorf("manager: sign %s token: %w", m.alg.method.Alg(), err)
+	}
+	signed := signingString + "." + base64.RawURLEncoding.EncodeToString(sig)
+	if len(signed) > m.maxTokenSize {
+		return nil, fmt.Errorf("manager: token of %d bytes is over the %d bytes Verify accepts", len(signed), m.maxTokenSize)
+	}
+
+	var decoded map[string]any
+	if err := json.Unmarshal(payload, &decoded); err != nil {
+		return nil, fmt.Errorf("manager: decode own claims: %w", err)
+	}
+	return newToken(decoded, signed), nil
+}
+
+// newToken describes a token whose claims have been checked: exp and iat
+// are numbers, type is a string, sub and jti are strings when present.
+func newToken(claims map[string]any, signed string) *Token {
+	typ, _ := claims["type"].(string)
+	sub, _ := claims["sub"].(string)
+	id, _ := claims["jti"].(string)
+	return &Token{
+		Type:      TokenType(typ),
+		Subject:   sub,
+		Scope:     claims["scope"],
+		Claims:    claims,
+		Signed:    signed,
+		ID:        id,
+		IssuedAt:  numericDate(claims["iat"]),
+		ExpiresAt: numericDate(claims["exp"]),
+	}
+}
+
+// numericDate converts a JSON NumericDate, seconds since the epoch, to a
+// time in UTC.
+func numericDate(v any) time.Time {
+	f, _ := v.(float64)
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+}
+
+// newTokenID returns 128 random bits, base64url encoded: a jti.
+func newTokenID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails; crashes the program if randomness is unavailable
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// isNil reports whether v is nil or a nil map, slice or pointer, which would
+// encode as JSON null.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Map, reflect.Slice, reflect.Pointer, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
+}
+
+// configError wraps ErrConfig with the reason a Config can't be used.
+func configError(reason string) error {
+	return fmt.Errorf("manager: %s: %w", reason, ErrConfig)
+}
