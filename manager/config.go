@@ -42,8 +42,10 @@ type Config struct {
 	// nil it is derived from PrivateKey; when both are set they must form a
 	// pair. Environment: JWT_PUBLICKEY (PEM text) or JWT_PUBLICKEY_FILE.
 	PublicKey crypto.PublicKey
-	// KeyID is the "kid" header of issued tokens; no header when empty.
-	// Environment: JWT_KEYID.
+	// KeyID is the "kid" header of issued tokens; no header when empty. It
+	// is also the ID of the key in the Manager's key set: once a Manager
+	// knows a key by ID, Verify selects keys by the tokens' kid (see
+	// RotateKey). Environment: JWT_KEYID.
 	KeyID string
 	// AuthMaxAge is the lifetime of auth tokens, 1 hour when zero.
 	// Environment: JWT_AUTHMAXAGE (integer seconds).
@@ -58,6 +60,20 @@ type Config struct {
 	// Leeway is the clock skew allowed when Verify checks exp, nbf and iat.
 	// Environment: JWT_LEEWAY (integer seconds).
 	Leeway time.Duration
+	// JWKSURL, when set, is the URL of a JWK Set (RFC 7517) whose keys
+	// verify tokens, such as an identity provider's
+	// "https://idp.example.com/.well-known/jwks.json". The Manager then only
+	// verifies, with the keys of the set, refreshed in the background (see
+	// Open). The URL must be https, or http to a loopback host; Secret,
+	// PrivateKey, PublicKey, KeyID and JWKS must be empty, and Algorithm one
+	// of the RS, PS, ES or EdDSA algorithms. Environment: JWT_JWKS_URL.
+	JWKSURL string
+	// JWKS, when set, is a JWK Set document whose keys verify tokens, fixed
+	// for the Manager's life, under the same rules as JWKSURL. Keys that
+	// can't verify Config.Algorithm are left out; a set left without keys is
+	// refused. Environment: JWT_JWKS (the document) or JWT_JWKS_FILE (the
+	// path of a file holding it).
+	JWKS []byte
 }
 
 // ConfigFromEnv reads a Config from the JWT_* environment variables listed on
@@ -78,6 +94,7 @@ func ConfigFromEnv() (Config, error) {
 		Algorithm: os.Getenv("JWT_AUTHTYPE"),
 		KeyID:     os.Getenv("JWT_KEYID"),
 		Audience:  splitList(os.Getenv("JWT_AUDIENCE")),
+		JWKSURL:   strings.TrimSpace(os.Getenv("JWT_JWKS_URL")),
 	}
 
 	secret, err := readSecretEnv("JWT_SECRET")
@@ -85,6 +102,9 @@ func ConfigFromEnv() (Config, error) {
 		return Config{}, err
 	}
 	cfg.Secret = secret
+	if cfg.JWKS, _, err = readEnvOrFile("JWT_JWKS"); err != nil {
+		return Config{}, err
+	}
 
 	if pemText, name, err := readEnvOrFile("JWT_PRIVATEKEY"); err != nil {
 		return Config{}, err

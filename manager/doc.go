@@ -17,4 +17,10 @@
 // (when configured), type ("auth" or "refresh"), scope (auth tokens) and the
 // caller's own. Verify accepts only the configured algorithm and issuer and
 // reports every refusal as an error wrapping one of the Err* sentinels.
+//
+// Keys rotate on a live Manager: AddKey announces the next key, RotateKey
+// signs with it, RemoveKey retires the old one; the kid header of a token
+// selects its key. JWKS and JWKSHandler publish the public keys as a JWK
+// Set, and a Manager with Config.JWKSURL (see Open) verifies the tokens of
+// another service or an identity provider with the keys it publishes.
 package manager

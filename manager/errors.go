@@ -49,6 +49,10 @@ var (
 	ErrConfig = errors.New("protojwt: invalid configuration")
 	// ErrReservedClaim means a custom claim passed to AuthToken or
 	// RefreshToken would replace one the Manager sets: iss, sub, aud, exp,
-	// nbf, iat, jti, type or scope.
+	// nbf, iat, jti, type, scope or fam.
 	ErrReservedClaim = errors.New("protojwt: reserved claim")
+	// ErrJWKS means the JWK Set of Config.JWKSURL can't be used: New and
+	// Open return it when the first fetch fails, times out, is not a JWK Set,
+	// or holds no key usable with Config.Algorithm.
+	ErrJWKS = errors.New("protojwt: JWK Set unavailable")
 )

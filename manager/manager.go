@@ -2,6 +2,7 @@ package manager
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -9,35 +10,42 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
 // Manager issues and verifies the tokens of one Config. New checks the
-// Config and prepares everything a call needs, so a Manager is immutable and
-// safe for concurrent use.
+// Config and prepares everything a call needs, so a Manager is safe for
+// concurrent use; only its keys change, swapped whole by RotateKey, AddKey
+// and RemoveKey while calls go on.
 type Manager struct {
 	issuer        string
 	audience      []string
 	authMaxAge    time.Duration
 	refreshMaxAge time.Duration
 	alg           algorithm
-	signKey       any // nil for a verify-only Manager
-	verifyKey     any
-	header        string // the encoded header and its dot: the same for every token
+	keys          atomic.Pointer[keySet] // read without locking; never nil after New
+	keysMu        sync.Mutex             // serializes key changes
+	remote        *remoteKeys            // keys of Config.JWKSURL; nil otherwise
+	untyped       TokenType              // type of tokens without one; "" refuses them
+	jwksSettings  jwksSettings
+	openCtx       context.Context // Open's context, during New only
 	parser        *jwt.Parser
 	keyfunc       jwt.Keyfunc
 	validator     *jwt.Validator
 	now           func() time.Time
 	maxTokenSize  int
+	revocation    revocationSettings // WithRevocation; no store by default
 }
 
 // reservedClaims are the claims a Manager sets itself; custom claims can't
 // replace them.
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,
-	"type": true, "scope": true,
+	"type": true, "scope": true, familyClaim: true,
 }
 
 // New returns a Manager for cfg, or an error wrapping ErrConfig that says
@@ -49,7 +57,10 @@ var reservedClaims = map[string]bool{
 //
 // A Config without PrivateKey (RS, PS, ES and EdDSA only) makes a
 // verify-only Manager: Verify works, AuthToken and RefreshToken return an
-// error wrapping ErrConfig.
+// error wrapping ErrConfig. So does a Config with JWKS or JWKSURL, whose
+// keys come from a JWK Set. New fetches JWKSURL once within WithJWKSTimeout
+// (Open takes a context too) and returns an error wrapping ErrJWKS when it
+// can't; the Manager then refreshes the set in the background until Close.
 func New(cfg Config, opts ...Option) (*Manager, error) {
 	m := &Manager{
 		issuer:        cfg.Issuer,
@@ -58,6 +69,8 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 		refreshMaxAge: cmp.Or(cfg.RefreshMaxAge, defaultRefreshMaxAge),
 		now:           time.Now,
 		maxTokenSize:  defaultMaxTokenSize,
+		jwksSettings:  defaultJWKSSettings(),
+		revocation:    revocationSettings{leeway: cfg.Leeway},
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -82,20 +95,10 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 		return nil, configError(fmt.Sprintf("unknown Algorithm %q", cfg.Algorithm))
 	}
 	m.alg = alg
-	var err error
-	if m.signKey, m.verifyKey, err = checkKeys(cfg, m.alg); err != nil {
-		return nil, configError(err.Error())
+	// Last of the checks: with Config.JWKSURL it fetches the JWK Set.
+	if err := m.initKeys(cfg); err != nil {
+		return nil, err
 	}
-
-	header, err := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Typ string `json:"typ"`
-		Kid string `json:"kid,omitempty"`
-	}{m.alg.method.Alg(), "JWT", cfg.KeyID})
-	if err != nil {
-		return nil, fmt.Errorf("manager: encode header: %w", err)
-	}
-	m.header = base64.RawURLEncoding.EncodeToString(header) + "."
 
 	// Claims are validated apart from parsing so that Verify checks the
 	// claims' JSON types before their values.
@@ -122,25 +125,27 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 // AuthToken issues an auth token for the subject sub. scope becomes the
 // "scope" claim, any value that encodes as JSON, left out when nil. claims
 // are added to the token; one that the Manager sets itself (iss, sub, aud,
-// exp, nbf, iat, jti, type, scope) is refused with ErrReservedClaim. The
+// exp, nbf, iat, jti, type, scope, fam) is refused with ErrReservedClaim. The
 // token expires after Config.AuthMaxAge.
 //
 // The returned Token holds its claims as Verify would return them, decoded
 // from JSON. A verify-only Manager returns an error wrapping ErrConfig.
 func (m *Manager) AuthToken(sub string, scope any, claims map[string]any) (*Token, error) {
-	return m.issue(Auth, m.authMaxAge, sub, scope, claims)
+	return m.issue(Auth, m.authMaxAge, sub, scope, claims, "")
 }
 
 // RefreshToken issues a refresh token for the subject sub, with the extra
 // claims as AuthToken does and no scope. The token expires after
 // Config.RefreshMaxAge.
 func (m *Manager) RefreshToken(sub string, claims map[string]any) (*Token, error) {
-	return m.issue(Refresh, m.refreshMaxAge, sub, nil, claims)
+	return m.issue(Refresh, m.refreshMaxAge, sub, nil, claims, "")
 }
 
-// issue builds, signs and describes one token.
-func (m *Manager) issue(typ TokenType, maxAge time.Duration, sub string, scope any, custom map[string]any) (*Token, error) {
-	if m.signKey == nil {
+// issue builds, signs and describes one token; a non-empty family becomes
+// its "fam" claim.
+func (m *Manager) issue(typ TokenType, maxAge time.Duration, sub string, scope any, custom map[string]any, family string) (*Token, error) {
+	keys := m.keys.Load()
+	if keys.signKey == nil {
 		return nil, fmt.Errorf("manager: no PrivateKey, this Manager only verifies: %w", ErrConfig)
 	}
 	claims := make(map[string]any, len(custom)+9)
@@ -158,6 +163,9 @@ func (m *Manager) issue(typ TokenType, maxAge time.Duration, sub string, scope a
 	claims["exp"] = now.Add(maxAge).Unix()
 	claims["jti"] = newTokenID()
 	claims["type"] = string(typ)
+	if family != "" {
+		claims[familyClaim] = family
+	}
 	switch len(m.audience) {
 	case 0:
 	case 1:
@@ -173,8 +181,8 @@ func (m *Manager) issue(typ TokenType, maxAge time.Duration, sub string, scope a
 	if err != nil {
 		return nil, fmt.Errorf("manager: claims are not JSON: %w", err)
 	}
-	signingString := m.header + base64.RawURLEncoding.EncodeToString(payload)
-	sig, err := m.alg.method.Sign(signingString, m.signKey)
+	signingString := keys.header + base64.RawURLEncoding.EncodeToString(payload)
+	sig, err := m.alg.method.Sign(signingString, keys.signKey)
 	if err != nil {
 		return nil, fmt.Errorf("manager: sign %s token: %w", m.alg.method.Alg(), err)
 	}

@@ -25,23 +25,32 @@ var errWrongAlgorithm = errors.New("wrong algorithm")
 //     decoding, or not three base64url segments of JSON, or with a "crit"
 //     header: ErrMalformed;
 //   - an algorithm other than Config.Algorithm, "none" included: ErrAlgorithm;
+//   - once the Manager knows its keys by ID (see RotateKey), a kid header
+//     that is not a string: ErrMalformed; a kid naming no key (absent names
+//     the key without ID): ErrSignature; a JWK Set key whose use, alg or
+//     kind does not fit Config.Algorithm: ErrAlgorithm;
 //   - a signature the configured key does not verify: ErrSignature;
-//   - a missing exp, iat, iss or type claim (an empty string is missing), a
+//   - a missing exp, iat, iss or type claim (an empty string is missing;
+//     type may be missing with WithUntypedTokens), a
 //     type other than "auth" or "refresh", or a claim of the wrong JSON type
 //     (exp, iat and nbf are numbers, within the years 1970 to 9999; iss,
-//     sub, jti and type are strings; aud is a string or an array of
+//     sub, jti, type and fam are strings; aud is a string or an array of
 //     strings): ErrMalformed;
 //   - an iss other than Config.Issuer: ErrIssuer;
 //   - when Config.Audience is set, an aud naming none of it: ErrAudience;
 //   - an exp in the past: ErrExpired;
-//   - an nbf or iat in the future: ErrNotYetValid.
+//   - an nbf or iat in the future: ErrNotYetValid;
+//   - with a revocation store (WithRevocation), a token revoked by id, by
+//     family or by subject: ErrRevoked; a store that can't answer:
+//     ErrRevocationUnavailable, unless WithRevocationFailOpen.
 //
 // Times are compared with Config.Leeway of tolerance. The checks run in this
 // order and the first failure decides. Verify does not check the token's
 // type against a rule; ErrTokenType is the rule engine's. The error never
 // contains the token.
 //
-// ctx is reserved for revocation lookups; Verify does not use it yet.
+// The revocation store is asked last, with ctx, so that only tokens that
+// verify reach it; without a store, revocation costs nothing.
 func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 	if signed == "" {
 		return nil, fmt.Errorf("manager: verify: %w", ErrNoToken)
@@ -57,7 +66,7 @@ func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 	if _, ok := parsed.Header["crit"]; ok {
 		return nil, verifyError("crit header is not supported", ErrMalformed)
 	}
-	if err := checkClaimTypes(claims); err != nil {
+	if err := checkClaimTypes(claims, m.untyped == ""); err != nil {
 		return nil, err
 	}
 	// The validator checks iss and aud too, but reports a missing aud in
@@ -73,7 +82,11 @@ func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 	if err := m.validator.Validate(claims); err != nil {
 		return nil, validationError(err)
 	}
-	return newToken(claims, signed), nil
+	tok := m.verifiedToken(claims, signed)
+	if err := m.checkRevoked(ctx, tok); err != nil {
+		return nil, err
+	}
+	return tok, nil
 }
 
 // verificationKey is the jwt.Keyfunc of the Manager. The parser already
@@ -83,12 +96,15 @@ func (m *Manager) verificationKey(t *jwt.Token) (any, error) {
 	if t.Method == nil || t.Method.Alg() != m.alg.method.Alg() {
 		return nil, errWrongAlgorithm
 	}
-	return m.verifyKey, nil
+	return m.keyOf(t.Header)
 }
 
 // parseError translates an error of parsing and signature verification to
 // our sentinels, leaving golang-jwt's message out.
 func (m *Manager) parseError(t *jwt.Token, err error) error {
+	if err := keySelectionError(err); err != nil {
+		return err
+	}
 	var alg string
 	if t != nil {
 		alg, _ = t.Header["alg"].(string)
@@ -131,7 +147,7 @@ func validationError(err error) error {
 
 // checkClaimTypes checks that the claims this package relies on are present
 // when required and of the right JSON type.
-func checkClaimTypes(claims jwt.MapClaims) error {
+func checkClaimTypes(claims jwt.MapClaims, typeRequired bool) error {
 	for _, c := range []struct {
 		name     string
 		required bool
@@ -157,9 +173,10 @@ func checkClaimTypes(claims jwt.MapClaims) error {
 		required bool
 	}{
 		{"iss", true},
-		{"type", true},
+		{"type", typeRequired},
 		{"sub", false},
 		{"jti", false},
+		{familyClaim, false},
 	} {
 		v, ok := claims[c.name]
 		if !ok {
@@ -176,7 +193,7 @@ func checkClaimTypes(claims jwt.MapClaims) error {
 			return verifyError(c.name+" claim missing", ErrMalformed)
 		}
 	}
-	if typ := TokenType(claims["type"].(string)); typ != Auth && typ != Refresh {
+	if typ, ok := claims["type"].(string); ok && TokenType(typ) != Auth && TokenType(typ) != Refresh {
 		return verifyError(`type claim is neither "auth" nor "refresh"`, ErrMalformed)
 	}
 	if aud, ok := claims["aud"]; ok {

@@ -1,0 +1,99 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// GrantFunc returns the scope and custom claims of the auth token that
+// RotateRefreshToken issues in exchange for refresh, a verified refresh
+// token: the authorizations its subject holds now, read as a login reads
+// them. An error refuses the exchange and leaves refresh unused, so the
+// client may try again.
+type GrantFunc func(ctx context.Context, refresh *Token) (scope any, claims map[string]any, err error)
+
+// RotateRefreshToken exchanges the refresh token refresh (a compact JWS; for
+// a verified *Token, pass its Signed) for a new auth token and a new refresh
+// token, and marks refresh used. It needs a revocation store (see
+// WithRevocation).
+//
+// The auth token has the scope and claims grant returns (none when grant is
+// nil). The new refresh token has the custom claims of refresh and a full
+// Config.RefreshMaxAge, so a login lasts while its client keeps refreshing.
+// Both carry the "fam" claim that names the login: the jti of its first
+// refresh token.
+//
+// A refresh token is exchanged once. Presenting it again means that two
+// parties hold it, one of them a thief: the whole login is revoked, every
+// auth and refresh token of the family, and the error wraps ErrRefreshReuse
+// (and so ErrRevoked). Two concurrent exchanges of one token count as reuse:
+// the store marks a token used atomically, so exactly one exchange succeeds,
+// and the tokens it issued are then revoked with the rest of the login.
+// Clients must not refresh concurrently.
+//
+// refresh is verified as Verify does, revocation included, and must be of
+// type refresh (ErrTokenType otherwise). Errors of the store wrap
+// ErrRevocationUnavailable, even with WithRevocationFailOpen: a token that
+// can't be marked used is not exchanged. A Manager without a store, or a
+// verify-only one, returns an error wrapping ErrConfig.
+func (m *Manager) RotateRefreshToken(ctx context.Context, refresh string, grant GrantFunc) (auth, next *Token, err error) {
+	store := m.revocation.store
+	if store == nil {
+		return nil, nil, fmt.Errorf("manager: rotate: no revocation store: %w", ErrConfig)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	old, err := m.Verify(ctx, refresh)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case old.Type != Refresh:
+		return nil, nil, fmt.Errorf("manager: rotate: %s token: %w", old.Type, ErrTokenType)
+	case old.ID == "":
+		return nil, nil, fmt.Errorf("manager: rotate: refresh token has no jti: %w", ErrMalformed)
+	}
+	family := familyOf(old)
+
+	var scope any
+	var claims map[string]any
+	if grant != nil {
+		if scope, claims, err = grant(ctx, old); err != nil {
+			return nil, nil, fmt.Errorf("manager: rotate: grant: %w", err)
+		}
+	}
+	// Issue before marking: a failure here must not use up the token.
+	if auth, err = m.issue(Auth, m.authMaxAge, old.Subject, scope, claims, family); err != nil {
+		return nil, nil, err
+	}
+	if next, err = m.issue(Refresh, m.refreshMaxAge, old.Subject, nil, customClaims(old), family); err != nil {
+		return nil, nil, err
+	}
+
+	first, err := store.MarkUsed(ctx, old.Subject, old.ID, old.ExpiresAt.Add(m.revocation.leeway))
+	if err != nil {
+		return nil, nil, storeError("rotate", err)
+	}
+	if !first {
+		reuse := fmt.Errorf("manager: rotate: %w", ErrRefreshReuse)
+		if err := store.Revoke(ctx, old.Subject, family, m.now().Add(m.revocationHorizon())); err != nil {
+			return nil, nil, errors.Join(reuse, storeError("rotate: revoke family", err))
+		}
+		return nil, nil, reuse
+	}
+	return auth, next, nil
+}
+
+// customClaims returns the claims of t that its issuer's caller chose: all
+// but the ones a Manager sets itself.
+func customClaims(t *Token) map[string]any {
+	custom := map[string]any{}
+	for name, v := range t.Claims {
+		if !reservedClaims[name] {
+			custom[name] = v
+		}
+	}
+	return custom
+}

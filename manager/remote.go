@@ -1,0 +1,167 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"golang.org/x/time/rate"
+)
+
+// Open returns a Manager for cfg as New does. When cfg.JWKSURL is set, ctx
+// bounds the first fetch of the JWK Set, on top of WithJWKSTimeout: when ctx
+// ends first, Open returns an error wrapping ErrJWKS and ctx's error. ctx does
+// not bound the Manager's life; Close ends the background refresh.
+//
+// A Manager whose keys come from JWKSURL only verifies. It fetches the set
+// once before Open returns, and fails when that fetch fails or the set holds
+// no key usable with Config.Algorithm. Then it refreshes the set in the
+// background (WithJWKSRefreshInterval), and when a token names a kid the set
+// lacks (WithJWKSRefreshUnknownKID), at a bounded rate so that tokens with
+// random kids can't make it fetch in a loop. When the endpoint fails, it
+// keeps verifying with the keys of its last good fetch. Refresh failures go
+// to WithJWKSErrorHandler.
+//
+// The token's kid selects the JWK with that "kid" (a token without kid, the
+// JWK without one). The JWK is used only when its "use" (when present) is
+// "sig", its "key_ops" (when present) include "verify", its "alg" (when
+// present) is Config.Algorithm, and its key is of the kind, curve and size
+// Config.Algorithm needs: a token whose key fails this is refused with
+// ErrAlgorithm, a token whose kid names no JWK with ErrSignature.
+func Open(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	withCtx := optionFunc(func(m *Manager) { m.openCtx = ctx })
+	return New(cfg, append(slices.Clip(opts), withCtx)...)
+}
+
+// Close stops the background refresh of a Manager whose keys come from
+// JWKSURL; it goes on verifying with the keys it holds, without fetching
+// again. For any other Manager it does nothing. Close is safe to call more
+// than once and always returns nil.
+func (m *Manager) Close() error {
+	if m.remote != nil {
+		m.remote.cancel()
+	}
+	return nil
+}
+
+// remoteKeys are the keys of a JWK Set fetched from a URL, kept and
+// refreshed by keyfunc and jwkset.
+type remoteKeys struct {
+	kf     keyfunc.Keyfunc
+	ctx    context.Context // ends with Close: the refresh goroutine's life
+	cancel context.CancelFunc
+}
+
+// openRemote fetches the JWK Set at rawURL for the first time, within ctx,
+// and starts its refresh.
+func (m *Manager) openRemote(ctx context.Context, rawURL string) error {
+	if err := checkJWKSURL(rawURL); err != nil {
+		return configError(err.Error())
+	}
+	s := m.jwksSettings
+	unknownKID := rate.NewLimiter(0, 0) // a zero burst refuses every wait: no refresh
+	if s.unknownKIDEvery > 0 {
+		unknownKID = rate.NewLimiter(rate.Every(s.unknownKIDEvery), 1)
+	}
+	// The refresh outlives ctx; ctx only bounds the first fetch.
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	firstFetchFails := false
+	override := keyfunc.Override{
+		Client:      s.client,
+		HTTPTimeout: s.timeout,
+		// Refreshes for an unknown kid wait for the rate limiter, then fetch,
+		// within this bound: a Verify call never waits longer.
+		RateLimitWaitMax:          s.timeout,
+		NoErrorReturnFirstHTTPReq: &firstFetchFails,
+		RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
+			return func(_ context.Context, err error) {
+				if life.Err() == nil { // not a refresh cut short by Close
+					s.onError(err)
+				}
+			}
+		},
+		RefreshInterval:   s.refreshInterval,
+		RefreshUnknownKID: unknownKID,
+	}
+
+	stop := context.AfterFunc(ctx, cancel)
+	kf, err := keyfunc.NewDefaultOverrideCtx(life, []string{rawURL}, override)
+	if !stop() {
+		cancel()
+		return fmt.Errorf("manager: first fetch of JWKSURL: %w: %w", ErrJWKS, context.Cause(ctx))
+	}
+	if err != nil {
+		cancel()
+		return fmt.Errorf("manager: first fetch of JWKSURL: %w: %v", ErrJWKS, err)
+	}
+	r := &remoteKeys{kf: kf, ctx: life, cancel: cancel}
+	if !r.hasUsableKey(m.alg) {
+		cancel()
+		return fmt.Errorf("manager: the JWK Set of JWKSURL has no key usable with %s: %w", m.alg.method.Alg(), ErrJWKS)
+	}
+	m.remote = r
+	return nil
+}
+
+// verificationKey selects the key of a token by its kid header in the
+// fetched set, refreshing it for an unknown kid as the rate limit allows.
+func (r *remoteKeys) verificationKey(header map[string]any, alg algorithm) (any, error) {
+	id := ""
+	if v, ok := header["kid"]; ok {
+		s, ok := v.(string)
+		if !ok {
+			return nil, errKeyID
+		}
+		id = s
+	}
+	jwk, err := r.kf.Storage().KeyRead(r.ctx, id)
+	if err != nil {
+		// jwkset's error quotes the kid, text of the token: drop it.
+		return nil, errUnknownKey
+	}
+	return usableKey(jwk, alg)
+}
+
+// hasUsableKey reports whether the set holds a key that verifies alg.
+func (r *remoteKeys) hasUsableKey(alg algorithm) bool {
+	jwks, err := r.kf.Storage().KeyReadAll(r.ctx)
+	if err != nil {
+		return false
+	}
+	for _, jwk := range jwks {
+		if _, err := usableKey(jwk, alg); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// checkJWKSURL accepts an absolute https URL without credentials, or http to
+// a loopback host: keys fetched in clear over a network could be anyone's.
+func checkJWKSURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return errors.New("JWKSURL is not an absolute http(s) URL")
+	}
+	if u.User != nil {
+		return errors.New("JWKSURL carries credentials: pass them with WithJWKSHTTPClient")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+			return nil
+		}
+		return errors.New("JWKSURL must use https; http is accepted for loopback hosts only")
+	}
+	return errors.New("JWKSURL is not an absolute http(s) URL")
+}

@@ -1,0 +1,173 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/protojwt/protojwt/revocation"
+)
+
+// familyClaim names the login a token belongs to: the jti of the login's
+// first refresh token, carried by every token RotateRefreshToken issues
+// from it. That first refresh token has no such claim; its jti serves.
+const familyClaim = "fam"
+
+// Revocation failures.
+var (
+	// ErrRevocationUnavailable means the revocation store did not answer: it
+	// is wrapped together with the store's own error, so errors.Is matches
+	// both. Verify returns it unless WithRevocationFailOpen; Revoke,
+	// RevokeSubject and RotateRefreshToken always do. Adapters may map it to
+	// gRPC Unavailable and HTTP 503: the token was not judged.
+	ErrRevocationUnavailable = errors.New("protojwt: revocation store unavailable")
+	// ErrRefreshReuse means RotateRefreshToken was given a refresh token that
+	// had been exchanged already, a sign that it was stolen: every token of
+	// its login is revoked. It wraps ErrRevoked, so errors.Is(err,
+	// ErrRevoked) holds too.
+	ErrRefreshReuse = fmt.Errorf("protojwt: refresh token reused: %w", ErrRevoked)
+)
+
+// revocationSettings is what the revocation options set.
+type revocationSettings struct {
+	store    revocation.Store // nil: no revocation
+	failOpen bool
+	report   func(error) // called with the error when failing open; may be nil
+	leeway   time.Duration
+}
+
+// WithRevocation makes the Manager consult store: Verify refuses revoked
+// tokens with ErrRevoked, and Revoke, RevokeSubject and RotateRefreshToken
+// become available. Each Verify of a token that verifies costs one call of
+// store.Revoked: one round trip for a shared store. A nil store is ignored.
+// By default, a Manager has no store: tokens can't be revoked, Verify
+// consults nothing but the token, and the three methods return ErrConfig.
+func WithRevocation(store revocation.Store) Option {
+	return optionFunc(func(m *Manager) {
+		if store != nil {
+			m.revocation.store = store
+		}
+	})
+}
+
+// WithRevocationFailOpen makes Verify accept a token whose revocation the
+// store could not check, rather than refuse it with
+// ErrRevocationUnavailable. report, when not nil, is called with that error
+// (wrapping ErrRevocationUnavailable and the store's error) each time, so
+// that operators see the outage: from many goroutines at once. It trades
+// revocation for availability while the store is down; RotateRefreshToken,
+// Revoke and RevokeSubject still fail. By default, Verify fails closed.
+func WithRevocationFailOpen(report func(error)) Option {
+	return optionFunc(func(m *Manager) {
+		m.revocation.failOpen = true
+		m.revocation.report = report
+	})
+}
+
+// checkRevoked asks the store, when there is one, whether t is revoked.
+func (m *Manager) checkRevoked(ctx context.Context, t *Token) error {
+	s := m.revocation
+	if s.store == nil {
+		return nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ids := []string{t.ID}
+	if family := familyOf(t); family != "" && family != t.ID {
+		ids = append(ids, family)
+	}
+	revoked, err := s.store.Revoked(ctx, t.Subject, ids, t.IssuedAt)
+	if err != nil {
+		err = storeError("verify", err)
+		if !s.failOpen {
+			return err
+		}
+		if s.report != nil {
+			s.report(err)
+		}
+		return nil
+	}
+	if revoked {
+		return verifyError("token is revoked", ErrRevoked)
+	}
+	return nil
+}
+
+// Revoke revokes the verified token t until it expires: a logout. When t
+// belongs to a login whose refresh token rotates (a refresh token, or an
+// auth token issued by RotateRefreshToken), every token of that login is
+// revoked too, so that the client can't refresh its way back in; to end a
+// login, revoke its refresh token. It returns an error wrapping ErrConfig
+// without a revocation store (see WithRevocation), ErrMalformed for a token
+// without jti, and ErrRevocationUnavailable when the store fails.
+func (m *Manager) Revoke(ctx context.Context, t *Token) error {
+	store := m.revocation.store
+	switch {
+	case store == nil:
+		return fmt.Errorf("manager: revoke: no revocation store: %w", ErrConfig)
+	case t == nil:
+		return fmt.Errorf("manager: revoke: %w", ErrNoToken)
+	case t.ID == "":
+		return fmt.Errorf("manager: revoke: token has no jti: %w", ErrMalformed)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// The family's record covers t as well: it lasts as long as the
+	// youngest token of the login may.
+	id, until := t.ID, t.ExpiresAt.Add(m.revocation.leeway)
+	if family := familyOf(t); family != "" {
+		id, until = family, m.now().Add(m.revocationHorizon())
+	}
+	if err := store.Revoke(ctx, t.Subject, id, until); err != nil {
+		return storeError("revoke", err)
+	}
+	return nil
+}
+
+// RevokeSubject revokes every token issued to subject until now, auth and
+// refresh tokens of every login: sign out everywhere. Since iat counts whole
+// seconds, tokens issued during the current second are revoked too: a login
+// in the same second as the call must be repeated a second later. It
+// returns an error wrapping ErrConfig without a revocation store (see
+// WithRevocation) and ErrRevocationUnavailable when the store fails.
+func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
+	store := m.revocation.store
+	if store == nil {
+		return fmt.Errorf("manager: revoke subject: no revocation store: %w", ErrConfig)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	before := m.now().Truncate(time.Second).Add(time.Second)
+	if err := store.RevokeSubject(ctx, subject, before, before.Add(m.revocationHorizon())); err != nil {
+		return storeError("revoke subject", err)
+	}
+	return nil
+}
+
+// revocationHorizon is how long after its issue any token may still verify:
+// a revocation of tokens issued up to now is needed that long.
+func (m *Manager) revocationHorizon() time.Duration {
+	return max(m.authMaxAge, m.refreshMaxAge) + m.revocation.leeway
+}
+
+// familyOf returns the family id of t: its fam claim, or the jti of a
+// refresh token without one (the first refresh token of a login), or "".
+func familyOf(t *Token) string {
+	if family, _ := t.Claims[familyClaim].(string); family != "" {
+		return family
+	}
+	if t.Type == Refresh {
+		return t.ID
+	}
+	return ""
+}
+
+// storeError wraps an error of the revocation store so that errors.Is
+// matches both ErrRevocationUnavailable and err.
+func storeError(op string, err error) error {
+	return fmt.Errorf("manager: %s: %w: %w", op, ErrRevocationUnavailable, err)
+}
