@@ -1,0 +1,42 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"log"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/protojwt/protojwt/manager"
+	"github.com/protojwt/protojwt/revocation/redisstore"
+)
+
+// Share revocations between every instance of a service.
+func ExampleNew() {
+	// A single server; list the nodes of a Redis Cluster in Addrs the same way.
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:6379"}})
+	defer client.Close()
+	store, err := redisstore.New(client, redisstore.WithKeyPrefix("orders:jwt:"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg, err := manager.ConfigFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := manager.New(cfg, manager.WithRevocation(store))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ctx := context.Background()
+	tok, err := m.Verify(ctx, "the bearer token of a request")
+	switch {
+	case errors.Is(err, manager.ErrRevocationUnavailable):
+		// Redis did not answer: 503, try again later.
+	case err != nil:
+		// Refused, revoked tokens included: 401.
+	default:
+		_ = m.Revoke(ctx, tok) // logout, seen at once by every instance
+	}
+}
