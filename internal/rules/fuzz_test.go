@@ -1,0 +1,71 @@
+package rules_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/protojwt/protojwt/internal/rules"
+	"github.com/protojwt/protojwt/manager"
+)
+
+// FuzzCheck runs rules of every kind over arbitrary claims (JSON text, its
+// "scope" the token's scope) and request variables: Check never panics, and
+// answers the same twice.
+func FuzzCheck(f *testing.F) {
+	seeds := []struct{ claims, v string }{
+		{`{"sub":"alice","role":"admin","level":3,"ok":true,"scope":"read write"}`, "alice"},
+		{`{"sub":42,"scope":{"admin":true,"projects":["a","b"]}}`, "42"},
+		{`{"sub":true,"scope":["read","write"]}`, "true"},
+		{`{"sub":1e21,"role":["admin"],"scope":{"read":1,"write":""}}`, "1e+21"},
+		{`{"sub":null,"scope":null}`, ""},
+		{`{"scope":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`, "x"},
+		{`{"scope":{"admin":{"admin":{"admin":{"admin":{}}}}}}`, "admin"},
+		{`[]`, "-0"},
+	}
+	for _, s := range seeds {
+		f.Add(s.claims, s.v)
+	}
+	specs := []rules.Spec{
+		{},
+		{TokenType: manager.Refresh},
+		{Claims: map[string]rules.Match{"role": {Value: "admin"}, "level": {Value: 3}, "ok": {Value: true}}},
+		{Claims: map[string]rules.Match{"role": {Value: []any{"admin", map[string]any{"x": nil}}}}},
+		{Claims: map[string]rules.Match{"sub": {Var: "v"}}},
+		{Scope: map[string]any{"admin": true, "projects": []any{"a", map[string]any{"id": 1}}}},
+		{Scope: []any{[]any{"x"}}},
+		{Scope: "read"},
+		{Scopes: []string{"read", "write"}},
+		{AnyOf: []rules.Spec{{Claims: map[string]rules.Match{"sub": {Var: "v"}}}, {Scopes: []string{"admin"}}, {AnyOf: []rules.Spec{{Scope: map[string]any{"admin": map[string]any{}}}}}}},
+	}
+	compiled := make([]*rules.Rule, len(specs))
+	for i, s := range specs {
+		r, err := rules.Compile(s)
+		if err != nil {
+			f.Fatalf("Compile spec %d: %v", i, err)
+		}
+		compiled[i] = r
+	}
+	f.Fuzz(func(t *testing.T, claimsJSON, v string) {
+		var claims map[string]any
+		if json.Unmarshal([]byte(claimsJSON), &claims) != nil {
+			claims = nil
+		}
+		tok := &manager.Token{Type: manager.Auth, Claims: claims, Scope: claims["scope"]}
+		values := []rules.Value{rules.String(v), rules.Number(float64(len(v))), rules.Bool(len(v)%2 == 0)}
+		for _, value := range values {
+			vars := rules.VarFunc(func(int) (rules.Value, bool) { return value, true })
+			for _, r := range compiled {
+				first := r.Check(tok, vars)
+				if again := r.Check(tok, vars); again != first {
+					t.Fatalf("Check answered %v, then %v", first, again)
+				}
+				_ = r.Check(tok, nil)
+				if first != nil {
+					if kind, _ := rules.Classify(first); kind != rules.Unauthenticated && kind != rules.PermissionDenied {
+						t.Fatalf("Classify(%v) = %v", first, kind)
+					}
+				}
+			}
+		}
+	})
+}
