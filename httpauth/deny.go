@@ -1,0 +1,113 @@
+package httpauth
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/protojwt/protojwt/internal/rules"
+)
+
+// reasonRuleInvalid is the reason of the 500 of a route whose requirements
+// can't be compiled.
+const reasonRuleInvalid = "RULE_INVALID"
+
+// Error is a refused request: what the default response tells the client,
+// and what an error handler (WithErrorHandler) is given.
+type Error struct {
+	// Status is the HTTP status: http.StatusUnauthorized (401) when the
+	// caller sent no valid token of the required type,
+	// http.StatusForbidden (403) when the token lacks a claim or scope,
+	// http.StatusServiceUnavailable (503) when the token can't be checked
+	// now (the revocation store does not answer), and
+	// http.StatusInternalServerError (500) when the route's requirements
+	// are invalid.
+	Status int
+	// Reason is the stable reason, the same as the reason of the gRPC
+	// interceptor's ErrorInfo: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED,
+	// TOKEN_REVOKED or TOKEN_TYPE with 401; CLAIM_MISMATCH, SCOPE_MISSING or
+	// NO_ALTERNATIVE with 403; REVOCATION_UNAVAILABLE with 503; RULE_INVALID
+	// with 500.
+	Reason string
+	// Err is the cause: an error wrapping one of manager's Err* sentinels,
+	// such as manager.ErrExpired, or ErrInvalidRule with RULE_INVALID. It
+	// never holds the token, but it is for logs, not for clients.
+	Err error
+}
+
+// Error returns the reason and the cause.
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return "httpauth: " + e.Reason
+	}
+	return "httpauth: " + e.Reason + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause, so that errors.Is(e, manager.ErrExpired) works.
+func (e *Error) Unwrap() error { return e.Err }
+
+// description returns the client-facing text of e: the same short fixed
+// text as the gRPC interceptor's status message, never derived from the
+// token or from an error that could quote it.
+func description(e *Error) string {
+	if e.Reason == reasonRuleInvalid {
+		return "invalid route requirements"
+	}
+	if d := rules.Describe(e.Reason); d != "" {
+		return d
+	}
+	return "request refused"
+}
+
+// errorBody is the JSON body of a refusal.
+type errorBody struct {
+	Error  string `json:"error"`
+	Reason string `json:"reason"`
+}
+
+// writeError writes the default response to a refused request, the one
+// place that turns an Error into HTTP. It follows RFC 6750: a 401 challenges
+// with error="invalid_token", or with the realm alone when no token was sent
+// (section 3.1 asks for no error code then); a 403 with
+// error="insufficient_scope"; a 500 has no challenge. The body is
+// {"error": description, "reason": e.Reason}, never cached.
+func (g *Guard) writeError(w http.ResponseWriter, e *Error) {
+	desc := description(e)
+	h := w.Header()
+	switch {
+	case e.Status == http.StatusUnauthorized && e.Reason == rules.ReasonTokenMissing:
+		h.Set("WWW-Authenticate", g.challenge)
+	case e.Status == http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", g.challenge+`, error="invalid_token", error_description=`+quote(desc))
+	case e.Status == http.StatusForbidden:
+		h.Set("WWW-Authenticate", g.challenge+`, error="insufficient_scope", error_description=`+quote(desc))
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.Status)
+	body, err := json.Marshal(errorBody{Error: desc, Reason: e.Reason})
+	if err != nil {
+		return // two strings always encode
+	}
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// quote returns s as an RFC 9110 quoted-string: quotes and backslashes
+// escaped, control characters (which no header can carry) dropped.
+func quote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\t' || (c >= ' ' && c != 0x7f):
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

@@ -1,0 +1,74 @@
+package httpauth
+
+import "net/http"
+
+// defaultRealm is the realm of the WWW-Authenticate challenges when
+// WithRealm is not given.
+const defaultRealm = "protojwt"
+
+// An Option changes how New builds a Guard. Options are applied in order; a
+// later option of the same kind replaces an earlier one.
+type Option interface {
+	apply(*Guard)
+}
+
+// optionFunc adapts a function to Option.
+type optionFunc func(*Guard)
+
+func (f optionFunc) apply(g *Guard) { f(g) }
+
+// WithCookie makes the guard read the token from the cookie name when the
+// request has no Authorization header at all; a request that has one is
+// decided by it alone, valid or not. The cookie holds the compact token
+// itself, with no "Bearer " prefix; a request with several cookies of that
+// name is refused as an invalid token. A browser sends cookies with
+// cross-site requests too: protect state-changing routes against CSRF, with
+// SameSite cookies or a CSRF token. An empty name turns cookies off. By
+// default, cookies are never read.
+func WithCookie(name string) Option {
+	return optionFunc(func(g *Guard) {
+		g.cookie = name
+	})
+}
+
+// WithPathValue makes the guard read path wildcards, those that
+// ClaimFromPath and FromRule name, with value instead of
+// (*http.Request).PathValue: for routers that keep them elsewhere, as chi
+// does (chi.URLParam) or gorilla/mux (mux.Vars(r)[name]). An empty value is
+// an absent wildcard, which never equals a claim. A nil value is ignored. By
+// default, the guard uses (*http.Request).PathValue, the wildcards of
+// http.ServeMux patterns such as "GET /users/{username}".
+func WithPathValue(value func(r *http.Request, wildcard string) string) Option {
+	return optionFunc(func(g *Guard) {
+		if value != nil {
+			g.pathValue = value
+		}
+	})
+}
+
+// WithErrorHandler makes the guard refuse requests by calling handle, which
+// writes the whole response: the status, headers and body are its own. It
+// is given every refusal, the 401 and 403 denials and the 500 of routes
+// whose requirements are invalid, as an *Error. A handler that only logs
+// must still write a response. A nil handle is ignored. By default, the
+// guard writes the RFC 6750 response that the package documentation
+// describes.
+func WithErrorHandler(handle func(w http.ResponseWriter, r *http.Request, e *Error)) Option {
+	return optionFunc(func(g *Guard) {
+		if handle != nil {
+			g.onError = handle
+		}
+	})
+}
+
+// WithRealm sets the realm of the WWW-Authenticate challenges of 401 and 403
+// responses. Quotes and backslashes are escaped; control characters, which
+// a header can't carry, are dropped. An empty realm is ignored. By default,
+// the realm is "protojwt".
+func WithRealm(realm string) Option {
+	return optionFunc(func(g *Guard) {
+		if realm != "" {
+			g.realm = realm
+		}
+	})
+}
