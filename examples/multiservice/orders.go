@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/protojwt/protojwt/examples/multiservice/orderspb"
+	"github.com/protojwt/protojwt/interceptor"
+	"github.com/protojwt/protojwt/manager"
+)
+
+// newOrdersServer returns the orders service, verifying tokens with the
+// JWK Set at jwksURL, fetched with client, and its Manager, to close when
+// the server stops. ctx bounds the first fetch of the set: without keys the
+// service does not start.
+func newOrdersServer(ctx context.Context, jwksURL string, client *http.Client, t timing) (*grpc.Server, *manager.Manager, error) {
+	m, err := manager.Open(ctx, manager.Config{
+		Issuer:    issuer,
+		Algorithm: "ES256",
+		Audience:  []string{audience},
+		JWKSURL:   jwksURL,
+	}, manager.WithJWKSRefreshInterval(t.refresh), manager.WithJWKSHTTPClient(client))
+	if err != nil {
+		return nil, nil, err
+	}
+	auth, err := interceptor.New(m)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	s := grpc.NewServer(grpc.ChainUnaryInterceptor(auth.Unary()))
+	orderspb.RegisterOrdersServiceServer(s, &ordersService{byCustomer: map[string][]*orderspb.Order{}})
+	return s, m, nil
+}
+
+// ordersService keeps orders in memory. The interceptor has enforced each
+// method's rule from orders.proto when a method runs.
+type ordersService struct {
+	orderspb.UnimplementedOrdersServiceServer
+
+	mu         sync.Mutex
+	byCustomer map[string][]*orderspb.Order
+	placed     int
+}
+
+func (s *ordersService) CreateOrder(ctx context.Context, req *orderspb.CreateOrderRequest) (*orderspb.CreateOrderResponse, error) {
+	tok, ok := manager.FromContext(ctx)
+	if !ok {
+		return nil, status.Error(codes.Internal, "no token in context")
+	}
+	if req.GetItem() == "" || req.GetQuantity() <= 0 {
+		return nil, status.Error(codes.InvalidArgument, "an order needs an item and a positive quantity")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.placed++
+	order := &orderspb.Order{
+		Id:       fmt.Sprintf("o-%d", s.placed),
+		Customer: tok.Subject,
+		Item:     req.GetItem(),
+		Quantity: req.GetQuantity(),
+	}
+	s.byCustomer[tok.Subject] = append(s.byCustomer[tok.Subject], order)
+	return &orderspb.CreateOrderResponse{Order: order}, nil
+}
+
+func (s *ordersService) ListOrders(_ context.Context, req *orderspb.ListOrdersRequest) (*orderspb.ListOrdersResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	orders := s.byCustomer[req.GetCustomer()]
+	return &orderspb.ListOrdersResponse{Orders: slices.Clone(orders[max(0, len(orders)-10):])}, nil
+}
+
+// countingTransport counts the requests of an HTTP client: the orders
+// service's fetches of the JWK Set.
+type countingTransport struct {
+	base http.RoundTripper
+	n    atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
+}
