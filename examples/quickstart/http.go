@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/protojwt/protojwt/httpauth"
+	"github.com/protojwt/protojwt/manager"
+)
+
+// newHTTPHandler returns the quickstart's routes, each wrapped in the same
+// requirement as its gRPC twin.
+func newHTTPHandler(m *manager.Manager, a *accounts) http.Handler {
+	guard := httpauth.New(m)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", a.handleLogin)
+	mux.Handle("POST /refresh", guard.Require(httpauth.TokenType(manager.Refresh))(http.HandlerFunc(a.handleRefresh)))
+	mux.Handle("GET /protected_route", guard.Require()(message("You've reached the protected route!")))
+	mux.Handle("GET /user_specific_route/{username}", guard.Require(httpauth.ClaimFromPath("sub", "username"))(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"message": "Hello, " + r.PathValue("username") + "!"})
+		})))
+	mux.Handle("GET /custom_claim_route", guard.Require(httpauth.Claim("custom_claim", "Arbitrary Required Value"))(
+		message("You've reached the custom claim route!")))
+	mux.Handle("GET /admin_dashboard", guard.Require(httpauth.Scope(map[string]any{"admin": true}))(message("Hello admin!")))
+	mux.Handle("GET /token/info", guard.Require()(http.HandlerFunc(tokenInfo)))
+	return mux
+}
+
+// handleLogin takes a form (username, password) or the same as JSON.
+func (a *accounts) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var creds struct{ Username, Password string }
+	if r.Header.Get("Content-Type") == "application/json" {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10)).Decode(&creds); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body is not a JSON login"})
+			return
+		}
+	} else {
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<10)
+		creds.Username, creds.Password = r.PostFormValue("username"), r.PostFormValue("password")
+	}
+	t, err := a.login(creds.Username, creds.Password)
+	switch {
+	case errors.Is(err, errLogin):
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "issuing tokens failed"})
+	default:
+		writeJSON(w, http.StatusOK, t)
+	}
+}
+
+func (a *accounts) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	t, err := a.refresh(r.Context())
+	if errors.Is(err, errReuse) {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})
+		return
+	}
+	if err != nil {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "refresh refused"})
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func tokenInfo(w http.ResponseWriter, r *http.Request) {
+	tok, _ := manager.FromContext(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_type":   tok.Type,
+		"subject":      tok.Subject,
+		"scope":        tok.Scope,
+		"claims":       tok.Claims,
+		"is_signed":    tok.IsSigned(),
+		"signed_token": tok.Signed,
+	})
+}
+
+// message is a handler answering {"message": text}.
+func message(text string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"message": text})
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

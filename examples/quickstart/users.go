@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/protojwt/protojwt/manager"
+)
+
+// user is an account of the in-memory user table.
+type user struct {
+	passwordHash []byte         // bcrypt
+	scope        map[string]any // the authorizations put in auth tokens
+	claims       map[string]any // extra claims put in auth tokens
+}
+
+// users is the example's user table. The hashes are bcrypt hashes of the
+// demo passwords: alice/wonderland (an administrator holding the custom
+// claim) and bob/builder (neither).
+var users = map[string]user{
+	"alice": {
+		passwordHash: []byte("$2a$10$5.BXcykfodT/hQQDQeOzYeXIB8TDe4YXSCIoIOFRccbTstNDxzgvu"),
+		scope:        map[string]any{"admin": true},
+		claims:       map[string]any{"custom_claim": "Arbitrary Required Value"},
+	},
+	"bob": {
+		passwordHash: []byte("$2a$10$QFe/BLSspofjN1iiPIi3I.BXEQ9iBptGRdI8QHa/g/eJZg8BbuNlu"),
+		scope:        map[string]any{"admin": false},
+	},
+}
+
+// errLogin means the username or password is wrong; which one is not said.
+var errLogin = errors.New("invalid login credentials")
+
+// dummyHash is compared against when the user does not exist, so that a
+// wrong username costs as much time as a wrong password.
+var dummyHash = []byte("$2a$10$QFe/BLSspofjN1iiPIi3I.BXEQ9iBptGRdI8QHa/g/eJZg8BbuNlu")
+
+// accounts issues tokens to the users of the table. The gRPC service and
+// the HTTP routes share it.
+type accounts struct {
+	m *manager.Manager
+}
+
+// tokens is what a login or a refresh returns.
+type tokens struct {
+	Auth    string `json:"auth_token"`
+	Refresh string `json:"refresh_token,omitempty"`
+}
+
+// login checks a password and issues an auth and a refresh token.
+func (a *accounts) login(username, password string) (tokens, error) {
+	u, ok := users[username]
+	hash := u.passwordHash
+	if !ok {
+		hash = dummyHash
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !ok {
+		return tokens{}, errLogin
+	}
+	auth, err := a.m.AuthToken(username, u.scope, u.claims)
+	if err != nil {
+		return tokens{}, fmt.Errorf("issuing auth token: %w", err)
+	}
+	refresh, err := a.m.RefreshToken(username, nil)
+	if err != nil {
+		return tokens{}, fmt.Errorf("issuing refresh token: %w", err)
+	}
+	return tokens{Auth: auth.Signed, Refresh: refresh.Signed}, nil
+}
+
+// errReuse means a refresh token was presented a second time: a sign that
+// it was stolen, so every token of that login is now revoked.
+var errReuse = errors.New("refresh token reused: every token of this login is revoked")
+
+// refresh exchanges the caller's verified refresh token for a new auth
+// token, with the authorizations the user has now, and a new refresh token.
+// The old refresh token is used up: presented again, it revokes every token
+// of the login (see manager.RotateRefreshToken).
+func (a *accounts) refresh(ctx context.Context) (tokens, error) {
+	tok, ok := manager.FromContext(ctx)
+	if !ok {
+		return tokens{}, errors.New("no refresh token in context")
+	}
+	auth, refresh, err := a.m.RotateRefreshToken(ctx, tok.Signed, currentGrant)
+	if errors.Is(err, manager.ErrRefreshReuse) {
+		return tokens{}, errReuse
+	}
+	if err != nil {
+		return tokens{}, fmt.Errorf("rotating refresh token: %w", err)
+	}
+	return tokens{Auth: auth.Signed, Refresh: refresh.Signed}, nil
+}
+
+// currentGrant returns the scope and claims that the user table gives the
+// subject of a refresh token now: a user removed since the login can't
+// refresh.
+func currentGrant(_ context.Context, refresh *manager.Token) (any, map[string]any, error) {
+	u, ok := users[refresh.Subject]
+	if !ok {
+		return nil, nil, errLogin
+	}
+	return u.scope, u.claims, nil
+}
