@@ -65,6 +65,9 @@ func (m *Manager) openRemote(ctx context.Context, rawURL string) error {
 	if err := checkJWKSURL(rawURL); err != nil {
 		return configError(err.Error())
 	}
+	if ctx.Err() != nil { // no fetch at all, rather than one cut short
+		return fmt.Errorf("manager: first fetch of JWKSURL: %w: %w", ErrJWKS, context.Cause(ctx))
+	}
 	s := m.jwksSettings
 	unknownKID := rate.NewLimiter(0, 0) // a zero burst refuses every wait: no refresh
 	if s.unknownKIDEvery > 0 {
