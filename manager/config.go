@@ -89,34 +89,42 @@ type Config struct {
 // Errors wrap ErrConfig and name the variable, never its value. ConfigFromEnv
 // does not check the Config as a whole: New does.
 func ConfigFromEnv() (Config, error) {
+	return ConfigFromLookup(os.Getenv)
+}
+
+// ConfigFromLookup is ConfigFromEnv reading the variables with getenv
+// instead of from the process environment: for a command that layers flags
+// over the environment, or a test with an environment of its own.
+func ConfigFromLookup(getenv func(string) string) (Config, error) {
+	env := environment(getenv)
 	cfg := Config{
-		Issuer:    os.Getenv("JWT_ISSUER"),
-		Algorithm: os.Getenv("JWT_AUTHTYPE"),
-		KeyID:     os.Getenv("JWT_KEYID"),
-		Audience:  splitList(os.Getenv("JWT_AUDIENCE")),
-		JWKSURL:   strings.TrimSpace(os.Getenv("JWT_JWKS_URL")),
+		Issuer:    getenv("JWT_ISSUER"),
+		Algorithm: getenv("JWT_AUTHTYPE"),
+		KeyID:     getenv("JWT_KEYID"),
+		Audience:  splitList(getenv("JWT_AUDIENCE")),
+		JWKSURL:   strings.TrimSpace(getenv("JWT_JWKS_URL")),
 	}
 
-	secret, err := readSecretEnv("JWT_SECRET")
+	secret, err := env.secret("JWT_SECRET")
 	if err != nil {
 		return Config{}, err
 	}
 	cfg.Secret = secret
-	if cfg.JWKS, _, err = readEnvOrFile("JWT_JWKS"); err != nil {
+	if cfg.JWKS, _, err = env.valueOrFile("JWT_JWKS"); err != nil {
 		return Config{}, err
 	}
 
-	if pemText, name, err := readEnvOrFile("JWT_PRIVATEKEY"); err != nil {
+	if pemText, name, err := env.valueOrFile("JWT_PRIVATEKEY"); err != nil {
 		return Config{}, err
 	} else if pemText != nil {
-		if cfg.PrivateKey, err = parsePrivateKeyPEM(pemText); err != nil {
+		if cfg.PrivateKey, err = ParsePrivateKeyPEM(pemText); err != nil {
 			return Config{}, fmt.Errorf("manager: %s: %w: %w", name, err, ErrConfig)
 		}
 	}
-	if pemText, name, err := readEnvOrFile("JWT_PUBLICKEY"); err != nil {
+	if pemText, name, err := env.valueOrFile("JWT_PUBLICKEY"); err != nil {
 		return Config{}, err
 	} else if pemText != nil {
-		if cfg.PublicKey, err = parsePublicKeyPEM(pemText); err != nil {
+		if cfg.PublicKey, err = ParsePublicKeyPEM(pemText); err != nil {
 			return Config{}, fmt.Errorf("manager: %s: %w: %w", name, err, ErrConfig)
 		}
 	}
@@ -129,17 +137,20 @@ func ConfigFromEnv() (Config, error) {
 		{"JWT_REFRESHMAXAGE", &cfg.RefreshMaxAge},
 		{"JWT_LEEWAY", &cfg.Leeway},
 	} {
-		if *d.dst, err = secondsEnv(d.name); err != nil {
+		if *d.dst, err = env.seconds(d.name); err != nil {
 			return Config{}, err
 		}
 	}
 	return cfg, nil
 }
 
-// readSecretEnv returns the value of name or the content of the file named
-// by name_FILE, or nil when neither is set.
-func readSecretEnv(name string) ([]byte, error) {
-	b, from, err := readEnvOrFile(name)
+// environment reads configuration variables.
+type environment func(string) string
+
+// secret returns the value of name or the content of the file named by
+// name_FILE, or nil when neither is set.
+func (env environment) secret(name string) ([]byte, error) {
+	b, from, err := env.valueOrFile(name)
 	if err != nil || b == nil {
 		return nil, err
 	}
@@ -149,12 +160,12 @@ func readSecretEnv(name string) ([]byte, error) {
 	return b, nil
 }
 
-// readEnvOrFile returns the value of the variable name, or the content of the
+// valueOrFile returns the value of the variable name, or the content of the
 // file named by name_FILE, and which variable it came from. It returns nil
 // when neither is set and an error when both are.
-func readEnvOrFile(name string) ([]byte, string, error) {
+func (env environment) valueOrFile(name string) ([]byte, string, error) {
 	fileVar := name + "_FILE"
-	value, path := os.Getenv(name), os.Getenv(fileVar)
+	value, path := env(name), env(fileVar)
 	switch {
 	case value != "" && path != "":
 		return nil, "", fmt.Errorf("manager: both %s and %s are set: %w", name, fileVar, ErrConfig)
@@ -171,10 +182,10 @@ func readEnvOrFile(name string) ([]byte, string, error) {
 	return nil, "", nil
 }
 
-// secondsEnv parses the variable name as a non-negative integer number of
+// seconds parses the variable name as a non-negative integer number of
 // seconds; unset is zero.
-func secondsEnv(name string) (time.Duration, error) {
-	s := strings.TrimSpace(os.Getenv(name))
+func (env environment) seconds(name string) (time.Duration, error) {
+	s := strings.TrimSpace(env(name))
 	if s == "" {
 		return 0, nil
 	}

@@ -175,3 +175,28 @@ func TestConfigFromEnvThenNew(t *testing.T) {
 		t.Errorf("Verify() error = %v", err)
 	}
 }
+
+// TestConfigFromLookup reads the same variables from a lookup function as
+// ConfigFromEnv reads from the process environment, and nothing else.
+func TestConfigFromLookup(t *testing.T) {
+	t.Setenv("JWT_ISSUER", "from-process")
+	env := map[string]string{
+		"JWT_ISSUER":     "from-lookup",
+		"JWT_AUTHTYPE":   "HS256",
+		"JWT_SECRET":     "0123456789abcdef0123456789abcdef",
+		"JWT_AUDIENCE":   " a, ,b ",
+		"JWT_AUTHMAXAGE": "60",
+	}
+	cfg, err := ConfigFromLookup(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Issuer != "from-lookup" || cfg.Algorithm != "HS256" || string(cfg.Secret) != env["JWT_SECRET"] ||
+		len(cfg.Audience) != 2 || cfg.AuthMaxAge != time.Minute {
+		t.Fatalf("ConfigFromLookup = %+v", cfg)
+	}
+	env["JWT_LEEWAY"] = "soon"
+	if _, err := ConfigFromLookup(func(k string) string { return env[k] }); !errors.Is(err, ErrConfig) {
+		t.Fatalf("bad JWT_LEEWAY: error = %v, want ErrConfig", err)
+	}
+}

@@ -196,11 +196,12 @@ func normalizePublicKey(pub crypto.PublicKey) crypto.PublicKey {
 	return pub
 }
 
-// parsePrivateKeyPEM returns the private key of the first key block of
-// pemText: PKCS #8 ("PRIVATE KEY"), PKCS #1 ("RSA PRIVATE KEY") or SEC 1
-// ("EC PRIVATE KEY"). Other blocks, such as "EC PARAMETERS", are skipped.
-// Errors never contain the key.
-func parsePrivateKeyPEM(pemText []byte) (crypto.Signer, error) {
+// ParsePrivateKeyPEM returns the private key of the first key block of
+// pemText, for Config.PrivateKey: PKCS #8 ("PRIVATE KEY"), PKCS #1 ("RSA
+// PRIVATE KEY") or SEC 1 ("EC PRIVATE KEY"). Other blocks, such as "EC
+// PARAMETERS", are skipped. Errors never contain the key. New checks that
+// the key fits the algorithm.
+func ParsePrivateKeyPEM(pemText []byte) (crypto.Signer, error) {
 	for block, rest := pem.Decode(pemText); block != nil; block, rest = pem.Decode(rest) {
 		var key any
 		var err error
@@ -229,10 +230,11 @@ func parsePrivateKeyPEM(pemText []byte) (crypto.Signer, error) {
 	return nil, errors.New("no PEM private key (PKCS #8, PKCS #1 or SEC 1) found")
 }
 
-// parsePublicKeyPEM returns the public key of the first key block of
-// pemText: PKIX ("PUBLIC KEY"), PKCS #1 ("RSA PUBLIC KEY") or the key of a
-// certificate ("CERTIFICATE", the leaf of a chain). Other blocks are skipped.
-func parsePublicKeyPEM(pemText []byte) (crypto.PublicKey, error) {
+// ParsePublicKeyPEM returns the public key of the first key block of
+// pemText, for Config.PublicKey: PKIX ("PUBLIC KEY"), PKCS #1 ("RSA PUBLIC
+// KEY") or the key of a certificate ("CERTIFICATE", the leaf of a chain).
+// Other blocks are skipped; the certificate itself is not verified.
+func ParsePublicKeyPEM(pemText []byte) (crypto.PublicKey, error) {
 	for block, rest := pem.Decode(pemText); block != nil; block, rest = pem.Decode(rest) {
 		var key crypto.PublicKey
 		var err error

@@ -139,10 +139,10 @@ func TestParsePrivateKeyPEM(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parsePrivateKeyPEM([]byte(tt.pem))
+			got, err := ParsePrivateKeyPEM([]byte(tt.pem))
 			if tt.want == nil {
 				if err == nil {
-					t.Fatalf("parsePrivateKeyPEM() = %T, want an error", got)
+					t.Fatalf("ParsePrivateKeyPEM() = %T, want an error", got)
 				}
 				if tt.pem != "" && strings.Contains(err.Error(), tt.pem) {
 					t.Errorf("error %q contains the input", err)
@@ -150,10 +150,10 @@ func TestParsePrivateKeyPEM(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("parsePrivateKeyPEM() error = %v", err)
+				t.Fatalf("ParsePrivateKeyPEM() error = %v", err)
 			}
 			if !tt.want.(interface{ Equal(crypto.PublicKey) bool }).Equal(got.Public()) {
-				t.Errorf("parsePrivateKeyPEM() returned another key")
+				t.Errorf("ParsePrivateKeyPEM() returned another key")
 			}
 		})
 	}
@@ -184,18 +184,18 @@ func TestParsePublicKeyPEM(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parsePublicKeyPEM([]byte(tt.pem))
+			got, err := ParsePublicKeyPEM([]byte(tt.pem))
 			if tt.want == nil {
 				if err == nil {
-					t.Fatalf("parsePublicKeyPEM() = %T, want an error", got)
+					t.Fatalf("ParsePublicKeyPEM() = %T, want an error", got)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("parsePublicKeyPEM() error = %v", err)
+				t.Fatalf("ParsePublicKeyPEM() error = %v", err)
 			}
 			if !tt.want.(interface{ Equal(crypto.PublicKey) bool }).Equal(got) {
-				t.Errorf("parsePublicKeyPEM() returned another key")
+				t.Errorf("ParsePublicKeyPEM() returned another key")
 			}
 		})
 	}
