@@ -1,0 +1,402 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+
+	"github.com/protojwt/protojwt/annotations"
+	"github.com/protojwt/protojwt/interceptor"
+	"github.com/protojwt/protojwt/manager"
+)
+
+const rulesUsage = `Usage: protojwt rules [--strict] [--json] [flags] FILE.binpb | -
+
+Lists every RPC of a FileDescriptorSet, as "buf build -o FILE.binpb" or
+"protoc --include_imports --descriptor_set_out=FILE.binpb" writes it ("-"
+reads stdin), with the rule a server built by interceptor.New enforces: the
+method's (protojwt.v1.rule), else its service's (protojwt.v1.default_rule).
+A method with neither is DENIED, as the interceptor fails closed.
+
+Rules and the request field paths their claims name are checked by
+interceptor.New itself. With --strict the command exits 1 when a method has
+no rule or a rule can't be compiled: a check for CI. --public-method and
+--public-service mirror the interceptor options of the same names, for
+methods a server opens in Go code.
+
+Rules are shown compactly: public, the token type (auth or refresh),
+claim=literal or claim=field:path, scope={JSON}, scopes=a,b and
+any_of(alternative | alternative).
+`
+
+// maxDescriptorSetSize bounds the descriptor set read.
+const maxDescriptorSetSize = 64 << 20
+
+// Where a method's rule comes from, as --json writes it.
+const (
+	sourceMethod        = "method"
+	sourceService       = "service_default"
+	sourcePublicMethod  = "public_method"
+	sourcePublicService = "public_service"
+	sourceNone          = "none"
+)
+
+// methodAudit is one line of the rules table, one element of --json's
+// "methods".
+type methodAudit struct {
+	Method    string          `json:"method"` // "/package.Service/Method"
+	Source    string          `json:"source"`
+	Rule      string          `json:"rule,omitempty"`       // compact form
+	RuleProto json.RawMessage `json:"rule_proto,omitempty"` // protojson, proto field names
+	Public    bool            `json:"public"`
+	Denied    bool            `json:"denied"` // no rule: every call is refused
+	Error     string          `json:"error,omitempty"`
+}
+
+// rulesAudit is what the rules command found; --json writes it.
+type rulesAudit struct {
+	Methods []methodAudit `json:"methods"`
+	// Errors are problems not tied to one method, such as a --public-method
+	// naming a method that declares a rule.
+	Errors  []string     `json:"errors,omitempty"`
+	Summary auditSummary `json:"summary"`
+}
+
+type auditSummary struct {
+	Services   int `json:"services"`
+	Methods    int `json:"methods"`
+	Public     int `json:"public"`
+	Protected  int `json:"protected"`  // a valid rule that needs a token
+	Undeclared int `json:"undeclared"` // denied: no rule
+	Invalid    int `json:"invalid"`    // a rule or field path that can't be compiled
+}
+
+// problems counts what --strict fails on.
+func (r *rulesAudit) problems() int {
+	return r.Summary.Undeclared + r.Summary.Invalid + len(r.Errors)
+}
+
+func (a *app) rules(args []string) error {
+	const name = "rules"
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	strict := fs.Bool("strict", false, "exit 1 when a method has no rule or a rule or field path is bad")
+	asJSON := fs.Bool("json", false, "write the table as JSON")
+	var publicMethods, publicServices stringList
+	fs.Var(&publicMethods, "public-method", "treat `/package.Service/Method` as opened by interceptor.WithPublicMethods; repeatable")
+	fs.Var(&publicServices, "public-service", "treat `package.Service` as opened by interceptor.WithPublicServices; repeatable")
+	positional, err := a.parseFlags(fs, rulesUsage, args)
+	if err != nil {
+		return err
+	}
+	if len(positional) != 1 {
+		return usageErrorf(name, "want one FILE.binpb (or - for stdin), got %d arguments", len(positional))
+	}
+	data, err := a.readInput(positional[0], maxDescriptorSetSize)
+	if err != nil {
+		return err
+	}
+	set := new(descriptorpb.FileDescriptorSet)
+	if err := proto.Unmarshal(data, set); err != nil {
+		return fmt.Errorf("%s is not a FileDescriptorSet: %v", inputName(positional[0]), err)
+	}
+	files, err := newFiles(set)
+	if err != nil {
+		return fmt.Errorf("%s: %v", inputName(positional[0]), err)
+	}
+	audit, err := auditRules(files, publicMethods, publicServices)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(audit); err != nil {
+			return err
+		}
+	} else {
+		a.printRules(audit)
+	}
+	if *strict && audit.problems() > 0 {
+		s := audit.Summary
+		fmt.Fprintf(a.stderr, "protojwt rules: --strict: %d method(s) without a rule, %d invalid, %d other error(s)\n", s.Undeclared, s.Invalid, len(audit.Errors))
+		return errReported
+	}
+	return nil
+}
+
+// readInput reads the file path, or stdin for "-", up to limit bytes.
+func (a *app) readInput(path string, limit int64) ([]byte, error) {
+	var r io.Reader = a.stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", inputName(path), err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is over %d bytes", inputName(path), limit)
+	}
+	return b, nil
+}
+
+func inputName(path string) string {
+	if path == "-" {
+		return "stdin"
+	}
+	return path
+}
+
+// newFiles builds the files of set with protodesc.NewFiles. Imports the set
+// lacks (a set built with --exclude-imports) are taken from the files this
+// program links, the well-known types and protojwt's annotations, so that
+// only the API's own imports must be in the set.
+func newFiles(set *descriptorpb.FileDescriptorSet) (*protoregistry.Files, error) {
+	all := &descriptorpb.FileDescriptorSet{File: append([]*descriptorpb.FileDescriptorProto(nil), set.GetFile()...)}
+	have := make(map[string]bool, len(all.File))
+	for _, f := range all.File {
+		have[f.GetName()] = true
+	}
+	var missing []string
+	for i := 0; i < len(all.File); i++ {
+		for _, dep := range all.File[i].GetDependency() {
+			if have[dep] {
+				continue
+			}
+			have[dep] = true
+			fd, err := protoregistry.GlobalFiles.FindFileByPath(dep)
+			if err != nil {
+				missing = append(missing, dep)
+				continue
+			}
+			all.File = append(all.File, protodesc.ToFileDescriptorProto(fd))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("the descriptor set lacks imported files %q: build it with its imports (buf build without --exclude-imports, protoc --include_imports)", missing)
+	}
+	return protodesc.NewFiles(all)
+}
+
+// auditRules reads the rule of every method of files, and has
+// interceptor.New compile them all, the one check of rules and field paths
+// a server makes.
+func auditRules(files *protoregistry.Files, publicMethods, publicServices []string) (*rulesAudit, error) {
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	m, err := manager.New(manager.Config{Issuer: "protojwt rules", Algorithm: "HS256", Secret: secret})
+	if err != nil {
+		return nil, err
+	}
+	opts := []interceptor.Option{
+		interceptor.WithPublicMethods(publicMethods...),
+		interceptor.WithPublicServices(publicServices...),
+	}
+	// With no service to contradict them, only malformed names fail.
+	if _, err := interceptor.New(m, append(opts, interceptor.WithResolver(new(protoregistry.Files)))...); err != nil {
+		return nil, usageErrorf("rules", "%s", strings.TrimPrefix(err.Error(), "protojwt: "))
+	}
+	_, buildErr := interceptor.New(m, append(opts, interceptor.WithResolver(files))...)
+
+	isPublicMethod := toSet(publicMethods)
+	isPublicService := toSet(publicServices)
+	audit := &rulesAudit{Methods: []methodAudit{}}
+	var services []protoreflect.ServiceDescriptor
+	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		for i := range fd.Services().Len() {
+			services = append(services, fd.Services().Get(i))
+		}
+		return true
+	})
+	sort.Slice(services, func(i, j int) bool { return services[i].FullName() < services[j].FullName() })
+	audit.Summary.Services = len(services)
+
+	errs := splitBuildError(buildErr)
+	for _, sd := range services {
+		service := string(sd.FullName())
+		def, hasDef, defErr := annotations.ServiceDefaultRule(sd)
+		serviceErr := errs.take("service " + service)
+		for i := range sd.Methods().Len() {
+			md := sd.Methods().Get(i)
+			full := "/" + service + "/" + string(md.Name())
+			ma := methodAudit{Method: full}
+			rule, has, err := annotations.MethodRule(md)
+			switch {
+			case err != nil:
+				ma.Source, ma.Error = sourceMethod, err.Error()
+			case has:
+				ma.Source = sourceMethod
+			case defErr != nil:
+				ma.Source, ma.Error = sourceService, defErr.Error()
+			case hasDef:
+				ma.Source, rule, has = sourceService, def, true
+			case isPublicMethod[full]:
+				ma.Source, ma.Public = sourcePublicMethod, true
+			case isPublicService[service]:
+				ma.Source, ma.Public = sourcePublicService, true
+			default:
+				ma.Source, ma.Denied = sourceNone, true
+			}
+			if has {
+				ma.Rule, ma.RuleProto = formatRule(rule), ruleJSON(rule)
+				ma.Public = rule.GetPublic()
+			}
+			// interceptor.New's verdict decides; the reading above names it.
+			if msg := errs.take("method " + full); msg != "" {
+				ma.Error = msg
+			} else if serviceErr != "" {
+				ma.Error = "service default_rule: " + serviceErr
+			}
+			audit.add(ma)
+		}
+	}
+	audit.Errors = errs.rest()
+	return audit, nil
+}
+
+func (r *rulesAudit) add(ma methodAudit) {
+	if ma.Error != "" {
+		ma.Public = false // an invalid rule opens nothing: the server does not start
+	}
+	r.Methods = append(r.Methods, ma)
+	s := &r.Summary
+	s.Methods++
+	switch {
+	case ma.Error != "":
+		s.Invalid++
+	case ma.Denied:
+		s.Undeclared++
+	case ma.Public:
+		s.Public++
+	default:
+		s.Protected++
+	}
+}
+
+func toSet(names []string) map[string]bool {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return set
+}
+
+// buildErrors are the messages of interceptor.New's error, one per method
+// or service it could not compile, by what they name: "method
+// /pkg.Service/Method" or "service pkg.Service".
+type buildErrors struct {
+	byWhere map[string]string
+	other   []string
+}
+
+// splitBuildError takes apart the errors.Join of interceptor.New, whose
+// elements read "protojwt: method /pkg.Service/Method: reason" or
+// "protojwt: service pkg.Service: reason".
+func splitBuildError(err error) *buildErrors {
+	b := &buildErrors{byWhere: map[string]string{}}
+	if err == nil {
+		return b
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	for _, e := range list {
+		msg := strings.TrimPrefix(e.Error(), "protojwt: ")
+		kind, rest, _ := strings.Cut(msg, " ")
+		where, reason, ok := strings.Cut(rest, ": ")
+		if (kind == "method" || kind == "service") && ok && !strings.Contains(where, " ") {
+			b.byWhere[kind+" "+where] = reason
+			continue
+		}
+		b.other = append(b.other, msg)
+	}
+	return b
+}
+
+// take returns and forgets the message about where, "" when none.
+func (b *buildErrors) take(where string) string {
+	msg, ok := b.byWhere[where]
+	if ok {
+		delete(b.byWhere, where)
+	}
+	return msg
+}
+
+// rest returns the messages not taken, in a stable order.
+func (b *buildErrors) rest() []string {
+	out := append([]string(nil), b.other...)
+	var keys []string
+	for k := range b.byWhere {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, k+": "+b.byWhere[k])
+	}
+	return out
+}
+
+// printRules writes the audit as a table and a summary.
+func (a *app) printRules(r *rulesAudit) {
+	if len(r.Methods) == 0 {
+		fmt.Fprintln(a.stdout, "No services in the descriptor set.")
+	} else {
+		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "METHOD\tSOURCE\tRULE")
+		for _, m := range r.Methods {
+			rule := m.Rule
+			switch {
+			case m.Denied:
+				rule = "DENIED: no rule"
+			case m.Source == sourcePublicMethod || m.Source == sourcePublicService:
+				rule = "public"
+			case rule == "":
+				rule = "?"
+			}
+			line := fmt.Sprintf("%s\t%s\t%s", m.Method, sourceLabel(m.Source), rule)
+			if m.Error != "" {
+				line += "\tINVALID: " + m.Error
+			}
+			fmt.Fprintln(tw, line)
+		}
+		tw.Flush()
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintln(a.stdout, "ERROR:", e)
+	}
+	s := r.Summary
+	fmt.Fprintf(a.stdout, "\n%d methods in %d services: %d public, %d need a token, %d DENIED (no rule), %d invalid\n",
+		s.Methods, s.Services, s.Public, s.Protected, s.Undeclared, s.Invalid)
+}
+
+func sourceLabel(source string) string {
+	switch source {
+	case sourceService:
+		return "service default"
+	case sourcePublicMethod:
+		return "--public-method"
+	case sourcePublicService:
+		return "--public-service"
+	case sourceNone:
+		return "-"
+	}
+	return source
+}
