@@ -13,8 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // Manager issues and verifies the tokens of one Config. New checks the
@@ -33,12 +31,15 @@ type Manager struct {
 	untyped       TokenType              // type of tokens without one; "" refuses them
 	jwksSettings  jwksSettings
 	openCtx       context.Context // Open's context, during New only
-	parser        *jwt.Parser
-	keyfunc       jwt.Keyfunc
-	validator     *jwt.Validator
+	leeway        time.Duration   // Config.Leeway
 	now           func() time.Time
 	maxTokenSize  int
 	revocation    revocationSettings // WithRevocation; no store by default
+	cacheSize     int                // WithVerifyCache
+	cacheTTL      time.Duration      // WithVerifyCacheTTL
+	cache         *verifyCache       // nil when off
+	headers       headerCache        // decoded headers of verified tokens
+	hmacs         hmacPools          // prepared HMAC keys (HS algorithms)
 }
 
 // reservedClaims are the claims a Manager sets itself; custom claims can't
@@ -68,9 +69,12 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 		authMaxAge:    cmp.Or(cfg.AuthMaxAge, defaultAuthMaxAge),
 		refreshMaxAge: cmp.Or(cfg.RefreshMaxAge, defaultRefreshMaxAge),
 		now:           time.Now,
+		leeway:        cfg.Leeway,
 		maxTokenSize:  defaultMaxTokenSize,
 		jwksSettings:  defaultJWKSSettings(),
 		revocation:    revocationSettings{leeway: cfg.Leeway},
+		cacheSize:     DefaultVerifyCacheSize,
+		cacheTTL:      DefaultVerifyCacheTTL,
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -89,6 +93,10 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 		return nil, configError("Audience has an empty value")
 	case m.maxTokenSize <= 0:
 		return nil, configError("WithMaxTokenSize needs a positive size")
+	case m.cacheSize < 0:
+		return nil, configError("WithVerifyCache can't be negative")
+	case m.cacheTTL <= 0:
+		return nil, configError("WithVerifyCacheTTL needs a positive TTL")
 	}
 	alg, ok := algorithms[cfg.Algorithm]
 	if !ok {
@@ -100,25 +108,7 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 		return nil, err
 	}
 
-	// Claims are validated apart from parsing so that Verify checks the
-	// claims' JSON types before their values.
-	m.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{m.alg.method.Alg()}),
-		jwt.WithStrictDecoding(),
-		jwt.WithoutClaimsValidation(),
-	)
-	validation := []jwt.ParserOption{
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithIssuer(cfg.Issuer),
-		jwt.WithLeeway(cfg.Leeway),
-		jwt.WithTimeFunc(m.now),
-	}
-	if len(m.audience) > 0 {
-		validation = append(validation, jwt.WithAudience(m.audience...))
-	}
-	m.validator = jwt.NewValidator(validation...)
-	m.keyfunc = m.verificationKey
+	m.cache = newVerifyCache(m.cacheSize, m.cacheTTL)
 	return m, nil
 }
 
@@ -180,6 +170,9 @@ func (m *Manager) issue(typ TokenType, maxAge time.Duration, sub string, scope a
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return nil, fmt.Errorf("manager: claims are not JSON: %w", err)
+	}
+	if _, err := checkJSONText(payload); err != nil {
+		return nil, fmt.Errorf("manager: claims Verify would refuse: %w", err) // nested too deep
 	}
 	signingString := keys.header + base64.RawURLEncoding.EncodeToString(payload)
 	sig, err := m.alg.method.Sign(signingString, keys.signKey)

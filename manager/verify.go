@@ -2,8 +2,10 @@ package manager
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"math"
+	"slices"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -12,10 +14,6 @@ import (
 // nbf is not a time but an attempt to overflow one.
 const maxNumericDate = 253402300799
 
-// errWrongAlgorithm is returned by the key function for a token whose
-// algorithm is not the configured one.
-var errWrongAlgorithm = errors.New("wrong algorithm")
-
 // Verify checks the compact JWS signed and returns the token it carries,
 // with every field filled and Signed set to signed. It refuses, with an
 // error wrapping one of the sentinels:
@@ -23,7 +21,10 @@ var errWrongAlgorithm = errors.New("wrong algorithm")
 //   - an empty signed: ErrNoToken;
 //   - a token over the size bound (see WithMaxTokenSize), checked before any
 //     decoding, or not three base64url segments of JSON, or with a "crit"
-//     header: ErrMalformed;
+//     header: ErrMalformed; so is a header or payload that JSON parsers
+//     may read differently or that is costly to decode: bytes that are not
+//     UTF-8 or an escaped lone UTF-16 surrogate, nesting deeper than 64
+//     levels, or a member name twice at the top level (two "sub" claims);
 //   - an algorithm other than Config.Algorithm, "none" included: ErrAlgorithm;
 //   - once the Manager knows its keys by ID (see RotateKey), a kid header
 //     that is not a string: ErrMalformed; a kid naming no key (absent names
@@ -51,6 +52,12 @@ var errWrongAlgorithm = errors.New("wrong algorithm")
 //
 // The revocation store is asked last, with ctx, so that only tokens that
 // verify reach it; without a store, revocation costs nothing.
+//
+// A token that verified is kept in the Manager's verification cache (see
+// WithVerifyCache, on by default): presented again, it is not decoded nor
+// its signature checked again, but its times are, and the revocation store
+// is asked as above. The *Token returned is then the one returned before:
+// callers must treat every Token that Verify returns as read-only.
 func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 	if signed == "" {
 		return nil, fmt.Errorf("manager: verify: %w", ErrNoToken)
@@ -58,91 +65,113 @@ func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 	if len(signed) > m.maxTokenSize {
 		return nil, verifyError(fmt.Sprintf("token is over %d bytes", m.maxTokenSize), ErrMalformed)
 	}
-	claims := jwt.MapClaims{}
-	parsed, err := m.parser.ParseWithClaims(signed, claims, m.keyfunc)
-	if err != nil {
-		return nil, m.parseError(parsed, err)
+	var hash uint64
+	if m.cache != nil {
+		hash = m.cache.hash(signed)
+		if tok := m.cache.lookup(m, hash, signed); tok != nil {
+			if err := m.checkRevoked(ctx, tok); err != nil {
+				return nil, err
+			}
+			return tok, nil
+		}
 	}
-	if _, ok := parsed.Header["crit"]; ok {
+	st, err := m.checkSignature(signed)
+	if err != nil {
+		return nil, err
+	}
+	claims := st.claims
+	if st.header.crit {
 		return nil, verifyError("crit header is not supported", ErrMalformed)
 	}
 	if err := checkClaimTypes(claims, m.untyped == ""); err != nil {
 		return nil, err
 	}
-	// The validator checks iss and aud too, but reports a missing aud in
-	// the same way as a missing exp; these two make the order explicit.
 	if claims["iss"] != m.issuer {
 		return nil, verifyError("iss is not the configured issuer", ErrIssuer)
 	}
-	if len(m.audience) > 0 {
-		if aud, _ := claims.GetAudience(); len(aud) == 0 {
-			return nil, verifyError("aud claim missing", ErrAudience)
-		}
+	if err := m.checkAudience(claims["aud"]); err != nil {
+		return nil, err
 	}
-	if err := m.validator.Validate(claims); err != nil {
-		return nil, validationError(err)
+	from, until, err := m.checkTimes(claims)
+	if err != nil {
+		return nil, err
 	}
 	tok := m.verifiedToken(claims, signed)
 	if err := m.checkRevoked(ctx, tok); err != nil {
 		return nil, err
 	}
+	if m.cache != nil {
+		m.remember(hash, tok, st, from, until)
+	}
 	return tok, nil
 }
 
-// verificationKey is the jwt.Keyfunc of the Manager. The parser already
-// accepts only the configured algorithm; checking again here keeps an HS
-// token away from an RSA or EC key even if that option were lost.
-func (m *Manager) verificationKey(t *jwt.Token) (any, error) {
-	if t.Method == nil || t.Method.Alg() != m.alg.method.Alg() {
-		return nil, errWrongAlgorithm
+// checkAudience checks aud, a string or an array of strings or absent,
+// against Config.Audience when it is set, with golang-jwt's validator's
+// outcome: no audience is ErrAudience; a lone empty string, a missing
+// required claim for golang-jwt, is ErrMalformed; no value in
+// Config.Audience is ErrAudience.
+func (m *Manager) checkAudience(aud any) error {
+	if len(m.audience) == 0 {
+		return nil
 	}
-	return m.keyOf(t.Header)
-}
-
-// parseError translates an error of parsing and signature verification to
-// our sentinels, leaving golang-jwt's message out.
-func (m *Manager) parseError(t *jwt.Token, err error) error {
-	if err := keySelectionError(err); err != nil {
-		return err
-	}
-	var alg string
-	if t != nil {
-		alg, _ = t.Header["alg"].(string)
+	n, first, match := 0, "", false
+	switch aud := aud.(type) {
+	case string:
+		n, first, match = 1, aud, slices.Contains(m.audience, aud)
+	case []any:
+		n = len(aud)
+		for i, v := range aud {
+			s, _ := v.(string)
+			if i == 0 {
+				first = s
+			}
+			match = match || slices.Contains(m.audience, s)
+		}
 	}
 	switch {
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		return verifyError("not a compact JWS", ErrMalformed)
-	case alg == "":
-		return verifyError("alg header missing", ErrMalformed)
-	case alg != m.alg.method.Alg() || errors.Is(err, errWrongAlgorithm):
-		return verifyError("token is not signed with "+m.alg.method.Alg(), ErrAlgorithm)
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return verifyError("signature does not verify", ErrSignature)
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		return verifyError("token can't be verified", ErrAlgorithm)
-	}
-	return verifyError("token can't be parsed", ErrMalformed)
-}
-
-// validationError translates an error of claims validation to one sentinel:
-// of several failures, the first of malformed, issuer, audience, expired and
-// not valid yet.
-func validationError(err error) error {
-	switch {
-	case errors.Is(err, jwt.ErrInvalidType), errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+	case n == 0:
+		return verifyError("aud claim missing", ErrAudience)
+	case n == 1 && first == "":
 		return verifyError("claims can't be validated", ErrMalformed)
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		return verifyError("iss is not the configured issuer", ErrIssuer)
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+	case !match:
 		return verifyError("aud names no configured audience", ErrAudience)
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return verifyError("exp has passed", ErrExpired)
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		return verifyError("nbf is in the future", ErrNotYetValid)
-	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return verifyError("iat is in the future", ErrNotYetValid)
 	}
-	return verifyError("claims are not valid", ErrMalformed)
+	return nil
+}
+
+// checkTimes checks exp, nbf and iat, whose types checkClaimTypes checked,
+// against the clock with Config.Leeway, as golang-jwt's validator does
+// (times truncated to jwt.TimePrecision, nbf 0 absent), and returns the
+// interval in which the token is valid: from its start (inclusive) until
+// its end (exclusive).
+func (m *Manager) checkTimes(claims map[string]any) (from, until time.Time, err error) {
+	now := m.now()
+	until = validatorTime(claims["exp"]).Add(m.leeway)
+	from = validatorTime(claims["iat"])
+	if nbf, _ := claims["nbf"].(float64); nbf != 0 {
+		if t := validatorTime(nbf); t.After(from) {
+			from = t
+		}
+	}
+	from = from.Add(-m.leeway)
+	switch {
+	case !now.Before(until):
+		return from, until, verifyError("exp has passed", ErrExpired)
+	case now.Before(from):
+		if nbf, _ := claims["nbf"].(float64); nbf != 0 && now.Before(validatorTime(nbf).Add(-m.leeway)) {
+			return from, until, verifyError("nbf is in the future", ErrNotYetValid)
+		}
+		return from, until, verifyError("iat is in the future", ErrNotYetValid)
+	}
+	return from, until, nil
+}
+
+// validatorTime converts a NumericDate as golang-jwt's validator does.
+func validatorTime(v any) time.Time {
+	f, _ := v.(float64)
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).Truncate(jwt.TimePrecision)
 }
 
 // checkClaimTypes checks that the claims this package relies on are present

@@ -1,0 +1,285 @@
+package manager
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of the verification cache.
+const (
+	// DefaultVerifyCacheSize is the number of verified tokens a Manager
+	// keeps when WithVerifyCache is not given.
+	DefaultVerifyCacheSize = 10_000
+	// DefaultVerifyCacheTTL is how long a verified token is kept at most
+	// when WithVerifyCacheTTL is not given.
+	DefaultVerifyCacheTTL = time.Minute
+)
+
+// WithVerifyCache sets how many verified tokens Verify keeps, so that a
+// token presented again is not decoded and its signature not checked again:
+// clients send the same token on every call until it expires. 0 turns the
+// cache off; New refuses a negative size. Sizes of 8 and more are rounded
+// down to a multiple of 8. By default, DefaultVerifyCacheSize (10 000)
+// tokens: about 2 KB each for a token of nine claims, its text included,
+// so 20 MB when full (see CacheStats).
+//
+// A token is found again by its exact compact form. Each time, Verify still
+// checks exp, nbf and iat against the Manager's clock and Config.Leeway, and
+// asks the revocation store (see WithRevocation); a token is kept until it
+// expires or WithVerifyCacheTTL passes, whichever comes first. A token that
+// fails any check is never kept. Changing the key set (RotateKey, AddKey,
+// RemoveKey) makes every kept token verify again in full; with
+// Config.JWKSURL, each reuse selects the token's key from the current set
+// again and requires the key it was verified with.
+//
+// The *Token that Verify returns for a kept token is shared by every call
+// that presents that token: callers must not modify it, its Claims or its
+// Scope.
+func WithVerifyCache(size int) Option {
+	return optionFunc(func(m *Manager) {
+		m.cacheSize = size
+	})
+}
+
+// WithVerifyCacheTTL sets how long Verify keeps a verified token at most,
+// less when the token expires sooner. It bounds how long a token verified
+// with a key that a JWK Set (Config.JWKSURL) no longer holds is reused
+// before the Manager refreshes the set. New refuses a TTL that is not
+// positive. By default, DefaultVerifyCacheTTL (1 minute).
+func WithVerifyCacheTTL(ttl time.Duration) Option {
+	return optionFunc(func(m *Manager) {
+		m.cacheTTL = ttl
+	})
+}
+
+// CacheStats describes the verification cache of a Manager (see
+// WithVerifyCache). Counts start at New and only grow.
+type CacheStats struct {
+	// Size is the number of tokens held, some of which may have expired:
+	// they are dropped when presented again or replaced by others.
+	Size int
+	// Capacity is the most tokens the cache holds; 0 when it is off.
+	Capacity int
+	// Hits counts Verify calls answered from the cache.
+	Hits uint64
+	// Misses counts Verify calls that found no usable token in the cache
+	// and decoded and checked the token in full.
+	Misses uint64
+	// Evictions counts tokens dropped before their time to make room for
+	// others.
+	Evictions uint64
+}
+
+// CacheStats returns the counts of m's verification cache, all zero when
+// the cache is off. It is safe to call at any time, from any goroutine.
+func (m *Manager) CacheStats() CacheStats {
+	c := m.cache
+	if c == nil {
+		return CacheStats{}
+	}
+	s := CacheStats{
+		Size:      int(c.size.Load()),
+		Capacity:  len(c.slots),
+		Evictions: c.evictions.Load(),
+	}
+	for i := range c.stripes {
+		s.Hits += c.stripes[i].hits.Load()
+		s.Misses += c.stripes[i].misses.Load()
+	}
+	return s
+}
+
+// cacheWays is the number of tokens a set of the cache holds: the slots of
+// a set fill one 64-byte cache line.
+const cacheWays = 8
+
+// counterStripes spreads the hit and miss counts over cache lines so that
+// goroutines verifying different tokens don't contend on one counter.
+const counterStripes = 16
+
+// verifyCache is a set-associative cache of verified tokens. A token's hash
+// picks a set of cacheWays slots; lookups load the slots atomically and take
+// no lock, insertions replace a slot with compare-and-swap, choosing an
+// empty or outdated slot first, else one not used since the last sweep
+// (the clock algorithm). Capacity is fixed, so the bound holds by
+// construction.
+type verifyCache struct {
+	seed      maphash.Seed
+	ttl       time.Duration
+	ways      int
+	sets      uint64
+	slots     []atomic.Pointer[cacheEntry]
+	size      atomic.Int64
+	evictions atomic.Uint64
+	stripes   [counterStripes]counterStripe
+}
+
+// counterStripe is a cache line of counters.
+type counterStripe struct {
+	hits, misses atomic.Uint64
+	_            [64 - 16]byte
+}
+
+// cacheEntry is a verified token and the conditions of its reuse. It is
+// immutable but for ref.
+type cacheEntry struct {
+	hash   uint64
+	tok    *Token
+	keys   *keySet     // the key set its key was selected from
+	key    any         // the key that verified it (JWKSURL: checked on reuse)
+	header *joseHeader // its header, to select its key again (JWKSURL)
+	from   time.Time   // not valid before: max(nbf, iat) - leeway
+	until  time.Time   // the earlier of exp + leeway and the cache's TTL
+	ref    atomic.Bool // used since the clock hand last passed
+}
+
+// newVerifyCache returns a cache of size tokens, nil for size 0.
+func newVerifyCache(size int, ttl time.Duration) *verifyCache {
+	if size <= 0 {
+		return nil
+	}
+	ways := min(size, cacheWays)
+	sets := size / ways
+	return &verifyCache{
+		seed:  maphash.MakeSeed(),
+		ttl:   ttl,
+		ways:  ways,
+		sets:  uint64(sets),
+		slots: make([]atomic.Pointer[cacheEntry], sets*ways),
+	}
+}
+
+// hash returns the hash of a compact token, keyed by a random seed so that
+// tokens can't be crafted to collide.
+func (c *verifyCache) hash(signed string) uint64 {
+	return maphash.String(c.seed, signed)
+}
+
+// set returns the slots of the set of hash h and its counters.
+func (c *verifyCache) set(h uint64) ([]atomic.Pointer[cacheEntry], *counterStripe) {
+	i, _ := bits.Mul64(h, c.sets) // uniform in [0, sets)
+	start := int(i) * c.ways
+	return c.slots[start : start+c.ways], &c.stripes[i%counterStripes]
+}
+
+// lookup returns the kept token signed, of hash h, when m may return it
+// again now without decoding it: still within its validity and TTL, and its
+// key still m's. An entry that may not is dropped. It allocates nothing.
+func (c *verifyCache) lookup(m *Manager, h uint64, signed string) *Token {
+	slots, counters := c.set(h)
+	for i := range slots {
+		e := slots[i].Load()
+		if e == nil || e.hash != h || e.tok.Signed != signed {
+			continue
+		}
+		if !m.reusable(e) {
+			if slots[i].CompareAndSwap(e, nil) {
+				c.size.Add(-1)
+			}
+			break
+		}
+		if !e.ref.Load() {
+			e.ref.Store(true)
+		}
+		counters.hits.Add(1)
+		return e.tok
+	}
+	counters.misses.Add(1)
+	return nil
+}
+
+// reusable reports whether the kept token e passes Verify's checks now, as
+// it did when verified: the checks of its times, and of its key, which is
+// all that can change for a given token.
+func (m *Manager) reusable(e *cacheEntry) bool {
+	now := m.now()
+	if now.Before(e.from) || !now.Before(e.until) {
+		return false
+	}
+	if m.remote != nil {
+		key, err := m.keyOf(e.header.fields)
+		return err == nil && sameKey(e.key, key)
+	}
+	return e.keys == m.keys.Load()
+}
+
+// add keeps e, replacing in its set the same token, else an empty slot, else
+// an outdated entry, else one not used recently. Losing a race to another
+// insertion drops e: it is a cache.
+func (c *verifyCache) add(m *Manager, e *cacheEntry, now time.Time) {
+	slots, _ := c.set(e.hash)
+	keys := m.keys.Load()
+	victim, same, empty, outdated := -1, -1, -1, -1
+	for i := range slots {
+		cur := slots[i].Load()
+		switch {
+		case cur == nil:
+			if empty < 0 {
+				empty = i
+			}
+		case cur.hash == e.hash && cur.tok.Signed == e.tok.Signed:
+			same = i
+		case outdated < 0 && m.outdated(cur, now, keys):
+			outdated = i
+		}
+	}
+	switch {
+	case same >= 0:
+		victim = same
+	case empty >= 0:
+		victim = empty
+	case outdated >= 0:
+		victim = outdated
+	default:
+		// The clock: skip and clear the slots used since the last pass,
+		// from a position that varies with the token.
+		start := int(e.hash>>58) % len(slots)
+		victim = start
+		for j := range slots {
+			i := (start + j) % len(slots)
+			if cur := slots[i].Load(); cur != nil && cur.ref.Swap(false) {
+				continue
+			}
+			victim = i
+			break
+		}
+	}
+	old := slots[victim].Load()
+	if !slots[victim].CompareAndSwap(old, e) {
+		return
+	}
+	switch {
+	case old == nil:
+		c.size.Add(1)
+	case old.hash != e.hash || old.tok.Signed != e.tok.Signed:
+		if !m.outdated(old, now, keys) {
+			c.evictions.Add(1)
+		}
+	}
+}
+
+// outdated reports whether the kept token e can't be reused any more: its
+// time is over, or its key set was replaced.
+func (m *Manager) outdated(e *cacheEntry, now time.Time, keys *keySet) bool {
+	return !now.Before(e.until) || (m.remote == nil && e.keys != keys)
+}
+
+// remember keeps the token just verified from st, valid from from until
+// until, in m's cache.
+func (m *Manager) remember(h uint64, tok *Token, st signedToken, from, until time.Time) {
+	now := m.now()
+	if deadline := now.Add(m.cache.ttl); deadline.Before(until) {
+		until = deadline
+	}
+	m.cache.add(m, &cacheEntry{
+		hash:   h,
+		tok:    tok,
+		keys:   st.keys,
+		key:    st.key,
+		header: st.header,
+		from:   from,
+		until:  until,
+	}, now)
+}

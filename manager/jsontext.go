@@ -1,0 +1,160 @@
+package manager
+
+import (
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+)
+
+// maxJSONDepth bounds the nesting of a token's header and payload: the
+// top-level object is depth 1, so a claim may nest 63 levels. It is far
+// above what real claims need (a rule's required scope nests at most 32
+// deep) and far below what makes decoding expensive: encoding/json alone
+// accepts 10 000 levels, and decodes a few thousand of them, all of which
+// fit in a token of 8 KiB, in about half a millisecond and as many
+// allocations as levels.
+const maxJSONDepth = 64
+
+// Refusals of decodeJSONObject. Their texts are fixed: the JSON comes from
+// a token and is never echoed.
+var (
+	errJSONNotUTF8    = errors.New("JSON text is not UTF-8")
+	errJSONSurrogate  = errors.New("JSON string escapes half of a UTF-16 surrogate pair")
+	errJSONDepth      = errors.New("JSON text is nested too deep")
+	errJSONDuplicate  = errors.New("JSON object has a member name twice")
+	errJSONUnfinished = errors.New("JSON text ends inside a string")
+)
+
+// decodeJSONObject decodes b, the JSON text of a token's header or payload,
+// into *into as json.Unmarshal does, and refuses what JSON parsers disagree
+// on or what costs more than its size:
+//
+//   - bytes that are not UTF-8, and \u escapes of a lone UTF-16 surrogate:
+//     encoding/json replaces both with U+FFFD, so that different texts would
+//     decode to the same claims, where other parsers refuse them or keep
+//     them;
+//   - nesting deeper than maxJSONDepth, refused before decoding;
+//   - a top-level object with two members of the same name (after
+//     unescaping): encoding/json keeps the last, other parsers the first or
+//     refuse, so that a claim such as sub would mean different things to
+//     different readers of one token. RFC 7515 and RFC 7519 allow refusing.
+//
+// The first two are found by checkJSONText before decoding; duplicates are
+// found without a second decoding, by comparing the number of top-level
+// names checkJSONText counted with the number of members decoded.
+func decodeJSONObject(b []byte, into *map[string]any) error {
+	names, err := checkJSONText(b)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, into); err != nil {
+		return err
+	}
+	if len(*into) != names {
+		return errJSONDuplicate
+	}
+	return nil
+}
+
+// checkJSONText checks b, a JSON text, for bytes that are not UTF-8,
+// escaped lone surrogates and nesting deeper than maxJSONDepth, in one pass
+// and without allocating, and returns the number of member names of its
+// top-level object (0 when the top-level value is not an object). It does
+// not check the JSON grammar: encoding/json does next, and refuses what
+// checkJSONText lets through; for valid JSON it refuses nothing else.
+func checkJSONText(b []byte) (names int, err error) {
+	if !utf8.Valid(b) {
+		return 0, errJSONNotUTF8
+	}
+	var (
+		depth     int
+		topObject bool // the top-level value is an object
+		expectKey bool // the next string at depth 1 is a member name
+	)
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '{', '[':
+			depth++
+			if depth > maxJSONDepth {
+				return 0, errJSONDepth
+			}
+			if depth == 1 {
+				topObject = c == '{'
+				expectKey = topObject
+			}
+		case '}', ']':
+			depth--
+		case ',':
+			expectKey = depth == 1 && topObject
+		case '"':
+			end, err := scanString(b, i+1)
+			if err != nil {
+				return 0, err
+			}
+			i = end
+			if depth == 1 && expectKey {
+				expectKey = false
+				names++
+			}
+		}
+	}
+	return names, nil
+}
+
+// scanString returns the index of the quote that ends the JSON string whose
+// content starts at b[start]. It refuses a \u escape of a lone surrogate.
+func scanString(b []byte, start int) (end int, err error) {
+	for i := start; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return i, nil
+		case '\\':
+			if i+1 < len(b) && b[i+1] == 'u' {
+				r, ok := hex4(b, i+2)
+				switch {
+				case !ok:
+					// Not an escape encoding/json accepts: it refuses the text.
+					i++
+					continue
+				case 0xDC00 <= r && r <= 0xDFFF:
+					return 0, errJSONSurrogate
+				case 0xD800 <= r && r <= 0xDBFF:
+					// A high surrogate must be followed by an escaped low one.
+					if i+7 >= len(b) || b[i+6] != '\\' || b[i+7] != 'u' {
+						return 0, errJSONSurrogate
+					}
+					if low, ok := hex4(b, i+8); !ok || low < 0xDC00 || low > 0xDFFF {
+						return 0, errJSONSurrogate
+					}
+					i += 6 // the low half, checked
+				}
+				i += 5
+				continue
+			}
+			i++ // the escaped character, which may be a quote
+		}
+	}
+	return 0, errJSONUnfinished
+}
+
+// hex4 returns the value of the four hexadecimal digits at b[i:i+4].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
