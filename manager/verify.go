@@ -25,6 +25,7 @@ const maxNumericDate = 253402300799
 //     may read differently or that is costly to decode: bytes that are not
 //     UTF-8 or an escaped lone UTF-16 surrogate, nesting deeper than 64
 //     levels, or a member name twice at the top level (two "sub" claims);
+//     and so is a token with a CR or LF, which base64 decoders skip;
 //   - an algorithm other than Config.Algorithm, "none" included: ErrAlgorithm;
 //   - once the Manager knows its keys by ID (see RotateKey), a kid header
 //     that is not a string: ErrMalformed; a kid naming no key (absent names
