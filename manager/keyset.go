@@ -105,19 +105,29 @@ func newKeySet(alg algorithm, signID string, signKey any, byID map[string]any) (
 	return ks, nil
 }
 
+// headerKID returns the kid header, "" when absent; a kid that is not a string
+// is errKeyID. A kid is only ever a map key, never a path or URL.
+func headerKID(header map[string]any) (string, error) {
+	v, ok := header["kid"]
+	if !ok {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", errKeyID
+	}
+	return s, nil
+}
+
 // verificationKey selects the key of a token by its kid header: absent and
 // "" name the key without an ID.
 func (ks *keySet) verificationKey(header map[string]any) (any, error) {
 	if ks.anyKID {
 		return ks.byID[""], nil
 	}
-	id := ""
-	if v, ok := header["kid"]; ok {
-		s, ok := v.(string)
-		if !ok {
-			return nil, errKeyID
-		}
-		id = s
+	id, err := headerKID(header)
+	if err != nil {
+		return nil, err
 	}
 	key, ok := ks.byID[id]
 	if !ok {

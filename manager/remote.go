@@ -116,13 +116,9 @@ func (m *Manager) openRemote(ctx context.Context, rawURL string) error {
 // verificationKey selects the key of a token by its kid header in the
 // fetched set, refreshing it for an unknown kid as the rate limit allows.
 func (r *remoteKeys) verificationKey(header map[string]any, alg algorithm) (any, error) {
-	id := ""
-	if v, ok := header["kid"]; ok {
-		s, ok := v.(string)
-		if !ok {
-			return nil, errKeyID
-		}
-		id = s
+	id, err := headerKID(header)
+	if err != nil {
+		return nil, err
 	}
 	jwk, err := r.kf.Storage().KeyRead(r.ctx, id)
 	if err != nil {
