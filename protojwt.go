@@ -1,0 +1,129 @@
+// Package protojwt is the vocabulary shared by every protojwt adapter and by
+// the clients of a protojwt service: the error domain, the stable reasons of
+// denials, ReasonOf to read one from a client-side error, and the Decision
+// that decision hooks receive.
+//
+// The adapters live in packages of their own: interceptor (grpc-go),
+// connectauth (connect-go) and httpauth (net/http). Tokens are issued and
+// verified by package manager.
+//
+//	_, err := client.Protected(ctx, req)
+//	if reason, ok := protojwt.ReasonOf(err); ok && reason == protojwt.ReasonTokenExpired {
+//		// refresh and retry
+//	}
+package protojwt
+
+import (
+	"errors"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/status"
+
+	"github.com/protojwt/protojwt/manager"
+)
+
+// Domain is the domain of the google.rpc.ErrorInfo that every gRPC and
+// connect denial carries.
+const Domain = "protojwt"
+
+// Reasons of denials: the reason of the ErrorInfo of a gRPC or connect
+// denial, and the "reason" member of an HTTP denial's JSON body. They never
+// change; clients may match them.
+const (
+	// ReasonTokenMissing: no token was sent. gRPC Unauthenticated, HTTP 401.
+	ReasonTokenMissing = "TOKEN_MISSING"
+	// ReasonTokenInvalid: the token is malformed, badly signed, of another
+	// issuer or audience, not valid yet, or not sent as "Bearer <token>".
+	// gRPC Unauthenticated, HTTP 401.
+	ReasonTokenInvalid = "TOKEN_INVALID"
+	// ReasonTokenExpired: the token expired. gRPC Unauthenticated, HTTP 401.
+	ReasonTokenExpired = "TOKEN_EXPIRED"
+	// ReasonTokenRevoked: the token was revoked. gRPC Unauthenticated,
+	// HTTP 401.
+	ReasonTokenRevoked = "TOKEN_REVOKED"
+	// ReasonTokenType: the token is not of the type the call needs (a
+	// refresh token where an auth token is needed, or the reverse). gRPC
+	// Unauthenticated, HTTP 401.
+	ReasonTokenType = "TOKEN_TYPE"
+	// ReasonClaimMismatch: a claim the rule names is missing or has another
+	// value. gRPC PermissionDenied, HTTP 403.
+	ReasonClaimMismatch = "CLAIM_MISMATCH"
+	// ReasonScopeMissing: the token's scope lacks what the rule needs. gRPC
+	// PermissionDenied, HTTP 403.
+	ReasonScopeMissing = "SCOPE_MISSING"
+	// ReasonNoAlternative: none of the rule's any_of alternatives holds.
+	// gRPC PermissionDenied, HTTP 403.
+	ReasonNoAlternative = "NO_ALTERNATIVE"
+	// ReasonExpressionFalse: the rule's CEL expression is false. gRPC
+	// PermissionDenied, HTTP 403.
+	ReasonExpressionFalse = "EXPRESSION_FALSE"
+	// ReasonExpressionError: the rule's CEL expression could not be
+	// evaluated (a missing claim, a wrong type, the cost limit). gRPC
+	// PermissionDenied, HTTP 403.
+	ReasonExpressionError = "EXPRESSION_ERROR"
+	// ReasonMethodNotDeclared: the method declares no rule and the server did
+	// not open it. gRPC PermissionDenied, HTTP 403: another token would not
+	// help, so clients must not refresh and retry.
+	ReasonMethodNotDeclared = "METHOD_NOT_DECLARED"
+	// ReasonCSRF: a state-changing HTTP request authenticated by a cookie
+	// came without a matching CSRF proof. HTTP 403.
+	ReasonCSRF = "CSRF_MISMATCH"
+	// ReasonRevocationUnavailable: the token can't be checked now because the
+	// revocation store does not answer. gRPC Unavailable, HTTP 503; the
+	// client may retry.
+	ReasonRevocationUnavailable = "REVOCATION_UNAVAILABLE"
+	// ReasonRuleInvalid: an HTTP route's requirements can't be enforced, a
+	// mistake of the server. HTTP 500.
+	ReasonRuleInvalid = "RULE_INVALID"
+)
+
+// ReasonOf returns the reason of a protojwt denial from an error a client
+// received: the Reason of the google.rpc.ErrorInfo of domain Domain in a
+// gRPC status error, wrapped or not. ok is false for any other error, nil included.
+func ReasonOf(err error) (reason string, ok bool) {
+	if err == nil {
+		return "", false
+	}
+	var details []any
+	var withStatus interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &withStatus) {
+		if st := withStatus.GRPCStatus(); st != nil {
+			details = st.Details()
+		}
+	}
+	for _, d := range details {
+		if info, isInfo := d.(*errdetails.ErrorInfo); isInfo && info.GetDomain() == Domain && info.GetReason() != "" {
+			return info.GetReason(), true
+		}
+	}
+	return "", false
+}
+
+// Decision is one decision of an adapter, given to the hooks that
+// WithDecisionHook installs: once per call, and once per received message
+// of a stream whose rule reads the request.
+type Decision struct {
+	// Procedure is what was called: the full gRPC method name
+	// ("/pkg.Service/Method") for gRPC and connect, the route pattern
+	// ("GET /users/{id}", or the request's method and path when the route
+	// has no pattern) for HTTP.
+	Procedure string
+	// Allowed reports whether the call, or the message, may go on.
+	Allowed bool
+	// Reason is the stable reason of a denial (a Reason* constant), "" when
+	// allowed.
+	Reason string
+	// Err is the cause of a denial, an error wrapping one of manager's
+	// sentinels; nil when allowed. It never holds the token, but it is for
+	// logs, not for clients.
+	Err error
+	// Token is the verified token, nil when none was sent, the rule is
+	// public, or the token did not verify. Hooks must not modify it.
+	Token *manager.Token
+	// Message is true for the check of a received stream message, false for
+	// the decision when a call opens.
+	Message bool
+	// Duration is how long deciding took, verification included.
+	Duration time.Duration
+}
