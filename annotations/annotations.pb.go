@@ -97,10 +97,11 @@ func (TokenType) EnumDescriptor() ([]byte, []int) {
 	return file_protojwt_v1_annotations_proto_rawDescGZIP(), []int{0}
 }
 
-// Rule is what a call needs to be allowed. Its parts are checked in field
-// order and the first that fails decides: public, then a present and valid
-// token of token_type, then claims, scope, scopes and any_of. An empty Rule
-// asks for a valid auth token and nothing more.
+// Rule is what a call needs to be allowed. Its parts are checked in this
+// order and the first that fails decides: public; then a present and valid
+// token (unless allow_missing and none was sent); its token_type; then
+// claims, check, scope, scopes, expr and any_of. An empty Rule asks for a
+// valid auth token and nothing more.
 type Rule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// public lets the call through with no token at all. A token sent anyway is
@@ -127,7 +128,23 @@ type Rule struct {
 	// any_of, when not empty, needs at least one of these alternative rules to
 	// hold as well, after everything above. Alternatives are checked against the
 	// same token, so they may not set public or token_type.
-	AnyOf         []*Rule `protobuf:"bytes,6,rep,name=any_of,json=anyOf,proto3" json:"any_of,omitempty"`
+	AnyOf []*Rule `protobuf:"bytes,6,rep,name=any_of,json=anyOf,proto3" json:"any_of,omitempty"`
+	// check lists tests on claims at any depth, all of which must hold. They
+	// run after claims and before scope.
+	Check []*ClaimCheck `protobuf:"bytes,7,rep,name=check,proto3" json:"check,omitempty"`
+	// expr is a CEL expression that must evaluate to true, checked after
+	// scopes and before any_of. It sees `claims` (every claim of the verified
+	// token, decoded JSON), `request` (gRPC and connect: the request message,
+	// typed) and `path` (HTTP: the path wildcards, map<string, string>). The
+	// adapter compiles and type-checks it when it is built, and refuses to
+	// start unless it was given an expression engine (celexpr). An evaluation
+	// error denies the call.
+	Expr string `protobuf:"bytes,8,opt,name=expr,proto3" json:"expr,omitempty"`
+	// allow_missing lets a call that sends no token at all through, with no
+	// token for the handler. A token that is sent must verify and satisfy the
+	// rest of the rule. It can't be set with public, nor in an any_of
+	// alternative.
+	AllowMissing  bool `protobuf:"varint,9,opt,name=allow_missing,json=allowMissing,proto3" json:"allow_missing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -204,6 +221,276 @@ func (x *Rule) GetAnyOf() []*Rule {
 	return nil
 }
 
+func (x *Rule) GetCheck() []*ClaimCheck {
+	if x != nil {
+		return x.Check
+	}
+	return nil
+}
+
+func (x *Rule) GetExpr() string {
+	if x != nil {
+		return x.Expr
+	}
+	return ""
+}
+
+func (x *Rule) GetAllowMissing() bool {
+	if x != nil {
+		return x.AllowMissing
+	}
+	return false
+}
+
+// ClaimCheck tests the claim at a path: its name, then member names of
+// nested objects. Names are taken whole, so claim names with dots and
+// slashes work. A claim that is absent (or null, for every test but
+// present: false) never passes.
+//
+//	check: { claim: ["realm_access", "roles"] contains: { string_value: "orders-admin" } }
+//	check: { claim: ["https://acme.example/tenant"] equals: { field: "tenant_id" } }
+//	check: { claim: ["email"] suffix: "@acme.example" }
+//	check: { claim: ["tier"] in: { strings: ["gold", "platinum"] } }
+type ClaimCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// claim is the path: the claim name, then the member names of nested
+	// objects. It may not be empty, nor hold an empty name.
+	Claim []string `protobuf:"bytes,1,rep,name=claim,proto3" json:"claim,omitempty"`
+	// test is what the claim at the path must satisfy; exactly one is set.
+	//
+	// Types that are valid to be assigned to Test:
+	//
+	//	*ClaimCheck_Equals
+	//	*ClaimCheck_Contains
+	//	*ClaimCheck_In
+	//	*ClaimCheck_Prefix
+	//	*ClaimCheck_Suffix
+	//	*ClaimCheck_Includes
+	//	*ClaimCheck_Present
+	Test          isClaimCheck_Test `protobuf_oneof:"test"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimCheck) Reset() {
+	*x = ClaimCheck{}
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimCheck) ProtoMessage() {}
+
+func (x *ClaimCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimCheck.ProtoReflect.Descriptor instead.
+func (*ClaimCheck) Descriptor() ([]byte, []int) {
+	return file_protojwt_v1_annotations_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ClaimCheck) GetClaim() []string {
+	if x != nil {
+		return x.Claim
+	}
+	return nil
+}
+
+func (x *ClaimCheck) GetTest() isClaimCheck_Test {
+	if x != nil {
+		return x.Test
+	}
+	return nil
+}
+
+func (x *ClaimCheck) GetEquals() *Match {
+	if x != nil {
+		if x, ok := x.Test.(*ClaimCheck_Equals); ok {
+			return x.Equals
+		}
+	}
+	return nil
+}
+
+func (x *ClaimCheck) GetContains() *Match {
+	if x != nil {
+		if x, ok := x.Test.(*ClaimCheck_Contains); ok {
+			return x.Contains
+		}
+	}
+	return nil
+}
+
+func (x *ClaimCheck) GetIn() *Values {
+	if x != nil {
+		if x, ok := x.Test.(*ClaimCheck_In); ok {
+			return x.In
+		}
+	}
+	return nil
+}
+
+func (x *ClaimCheck) GetPrefix() string {
+	if x != nil {
+		if x, ok := x.Test.(*ClaimCheck_Prefix); ok {
+			return x.Prefix
+		}
+	}
+	return ""
+}
+
+func (x *ClaimCheck) GetSuffix() string {
+	if x != nil {
+		if x, ok := x.Test.(*ClaimCheck_Suffix); ok {
+			return x.Suffix
+		}
+	}
+	return ""
+}
+
+func (x *ClaimCheck) GetIncludes() *structpb.Value {
+	if x != nil {
+		if x, ok := x.Test.(*ClaimCheck_Includes); ok {
+			return x.Includes
+		}
+	}
+	return nil
+}
+
+func (x *ClaimCheck) GetPresent() bool {
+	if x != nil {
+		if x, ok := x.Test.(*ClaimCheck_Present); ok {
+			return x.Present
+		}
+	}
+	return false
+}
+
+type isClaimCheck_Test interface {
+	isClaimCheck_Test()
+}
+
+type ClaimCheck_Equals struct {
+	// equals: the claim equals a literal or a request field, as claims do.
+	Equals *Match `protobuf:"bytes,2,opt,name=equals,proto3,oneof"`
+}
+
+type ClaimCheck_Contains struct {
+	// contains: the claim is a list with an element equal to a literal or
+	// a request field.
+	Contains *Match `protobuf:"bytes,3,opt,name=contains,proto3,oneof"`
+}
+
+type ClaimCheck_In struct {
+	// in: the claim equals one of these literals.
+	In *Values `protobuf:"bytes,4,opt,name=in,proto3,oneof"`
+}
+
+type ClaimCheck_Prefix struct {
+	// prefix: the claim is a string that starts with this (non-empty) text.
+	Prefix string `protobuf:"bytes,5,opt,name=prefix,proto3,oneof"`
+}
+
+type ClaimCheck_Suffix struct {
+	// suffix: the claim is a string that ends with this (non-empty) text.
+	Suffix string `protobuf:"bytes,6,opt,name=suffix,proto3,oneof"`
+}
+
+type ClaimCheck_Includes struct {
+	// includes: the claim contains this JSON value, as scope does: objects
+	// by key, recursively; lists as every element present; other values by
+	// equality.
+	Includes *structpb.Value `protobuf:"bytes,7,opt,name=includes,proto3,oneof"`
+}
+
+type ClaimCheck_Present struct {
+	// present: true needs the claim to exist and not be null; false needs
+	// it to be absent (or null).
+	Present bool `protobuf:"varint,8,opt,name=present,proto3,oneof"`
+}
+
+func (*ClaimCheck_Equals) isClaimCheck_Test() {}
+
+func (*ClaimCheck_Contains) isClaimCheck_Test() {}
+
+func (*ClaimCheck_In) isClaimCheck_Test() {}
+
+func (*ClaimCheck_Prefix) isClaimCheck_Test() {}
+
+func (*ClaimCheck_Suffix) isClaimCheck_Test() {}
+
+func (*ClaimCheck_Includes) isClaimCheck_Test() {}
+
+func (*ClaimCheck_Present) isClaimCheck_Test() {}
+
+// Values is a set of literals a claim may equal.
+type Values struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// strings are the string literals.
+	Strings []string `protobuf:"bytes,1,rep,name=strings,proto3" json:"strings,omitempty"`
+	// numbers are the number literals, compared by exact value.
+	Numbers       []float64 `protobuf:"fixed64,2,rep,packed,name=numbers,proto3" json:"numbers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Values) Reset() {
+	*x = Values{}
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Values) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Values) ProtoMessage() {}
+
+func (x *Values) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Values.ProtoReflect.Descriptor instead.
+func (*Values) Descriptor() ([]byte, []int) {
+	return file_protojwt_v1_annotations_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Values) GetStrings() []string {
+	if x != nil {
+		return x.Strings
+	}
+	return nil
+}
+
+func (x *Values) GetNumbers() []float64 {
+	if x != nil {
+		return x.Numbers
+	}
+	return nil
+}
+
 // Match is the value a claim must equal.
 type Match struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -222,7 +509,7 @@ type Match struct {
 
 func (x *Match) Reset() {
 	*x = Match{}
-	mi := &file_protojwt_v1_annotations_proto_msgTypes[1]
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -234,7 +521,7 @@ func (x *Match) String() string {
 func (*Match) ProtoMessage() {}
 
 func (x *Match) ProtoReflect() protoreflect.Message {
-	mi := &file_protojwt_v1_annotations_proto_msgTypes[1]
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -247,7 +534,7 @@ func (x *Match) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Match.ProtoReflect.Descriptor instead.
 func (*Match) Descriptor() ([]byte, []int) {
-	return file_protojwt_v1_annotations_proto_rawDescGZIP(), []int{1}
+	return file_protojwt_v1_annotations_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Match) GetKind() isMatch_Kind {
@@ -371,7 +658,7 @@ var File_protojwt_v1_annotations_proto protoreflect.FileDescriptor
 
 const file_protojwt_v1_annotations_proto_rawDesc = "" +
 	"\n" +
-	"\x1dprotojwt/v1/annotations.proto\x12\vprotojwt.v1\x1a google/protobuf/descriptor.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xcc\x02\n" +
+	"\x1dprotojwt/v1/annotations.proto\x12\vprotojwt.v1\x1a google/protobuf/descriptor.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xb4\x03\n" +
 	"\x04Rule\x12\x16\n" +
 	"\x06public\x18\x01 \x01(\bR\x06public\x125\n" +
 	"\n" +
@@ -379,10 +666,27 @@ const file_protojwt_v1_annotations_proto_rawDesc = "" +
 	"\x06claims\x18\x03 \x03(\v2\x1d.protojwt.v1.Rule.ClaimsEntryR\x06claims\x12-\n" +
 	"\x05scope\x18\x04 \x01(\v2\x17.google.protobuf.StructR\x05scope\x12\x16\n" +
 	"\x06scopes\x18\x05 \x03(\tR\x06scopes\x12(\n" +
-	"\x06any_of\x18\x06 \x03(\v2\x11.protojwt.v1.RuleR\x05anyOf\x1aM\n" +
+	"\x06any_of\x18\x06 \x03(\v2\x11.protojwt.v1.RuleR\x05anyOf\x12-\n" +
+	"\x05check\x18\a \x03(\v2\x17.protojwt.v1.ClaimCheckR\x05check\x12\x12\n" +
+	"\x04expr\x18\b \x01(\tR\x04expr\x12#\n" +
+	"\rallow_missing\x18\t \x01(\bR\fallowMissing\x1aM\n" +
 	"\vClaimsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12(\n" +
-	"\x05value\x18\x02 \x01(\v2\x12.protojwt.v1.MatchR\x05value:\x028\x01\"\x92\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x12.protojwt.v1.MatchR\x05value:\x028\x01\"\xb7\x02\n" +
+	"\n" +
+	"ClaimCheck\x12\x14\n" +
+	"\x05claim\x18\x01 \x03(\tR\x05claim\x12,\n" +
+	"\x06equals\x18\x02 \x01(\v2\x12.protojwt.v1.MatchH\x00R\x06equals\x120\n" +
+	"\bcontains\x18\x03 \x01(\v2\x12.protojwt.v1.MatchH\x00R\bcontains\x12%\n" +
+	"\x02in\x18\x04 \x01(\v2\x13.protojwt.v1.ValuesH\x00R\x02in\x12\x18\n" +
+	"\x06prefix\x18\x05 \x01(\tH\x00R\x06prefix\x12\x18\n" +
+	"\x06suffix\x18\x06 \x01(\tH\x00R\x06suffix\x124\n" +
+	"\bincludes\x18\a \x01(\v2\x16.google.protobuf.ValueH\x00R\bincludes\x12\x1a\n" +
+	"\apresent\x18\b \x01(\bH\x00R\apresentB\x06\n" +
+	"\x04test\"<\n" +
+	"\x06Values\x12\x18\n" +
+	"\astrings\x18\x01 \x03(\tR\astrings\x12\x18\n" +
+	"\anumbers\x18\x02 \x03(\x01R\anumbers\"\x92\x01\n" +
 	"\x05Match\x12\x16\n" +
 	"\x05field\x18\x01 \x01(\tH\x00R\x05field\x12#\n" +
 	"\fstring_value\x18\x02 \x01(\tH\x00R\vstringValue\x12#\n" +
@@ -410,31 +714,39 @@ func file_protojwt_v1_annotations_proto_rawDescGZIP() []byte {
 }
 
 var file_protojwt_v1_annotations_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_protojwt_v1_annotations_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_protojwt_v1_annotations_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_protojwt_v1_annotations_proto_goTypes = []any{
 	(TokenType)(0),                      // 0: protojwt.v1.TokenType
 	(*Rule)(nil),                        // 1: protojwt.v1.Rule
-	(*Match)(nil),                       // 2: protojwt.v1.Match
-	nil,                                 // 3: protojwt.v1.Rule.ClaimsEntry
-	(*structpb.Struct)(nil),             // 4: google.protobuf.Struct
-	(*descriptorpb.MethodOptions)(nil),  // 5: google.protobuf.MethodOptions
-	(*descriptorpb.ServiceOptions)(nil), // 6: google.protobuf.ServiceOptions
+	(*ClaimCheck)(nil),                  // 2: protojwt.v1.ClaimCheck
+	(*Values)(nil),                      // 3: protojwt.v1.Values
+	(*Match)(nil),                       // 4: protojwt.v1.Match
+	nil,                                 // 5: protojwt.v1.Rule.ClaimsEntry
+	(*structpb.Struct)(nil),             // 6: google.protobuf.Struct
+	(*structpb.Value)(nil),              // 7: google.protobuf.Value
+	(*descriptorpb.MethodOptions)(nil),  // 8: google.protobuf.MethodOptions
+	(*descriptorpb.ServiceOptions)(nil), // 9: google.protobuf.ServiceOptions
 }
 var file_protojwt_v1_annotations_proto_depIdxs = []int32{
-	0, // 0: protojwt.v1.Rule.token_type:type_name -> protojwt.v1.TokenType
-	3, // 1: protojwt.v1.Rule.claims:type_name -> protojwt.v1.Rule.ClaimsEntry
-	4, // 2: protojwt.v1.Rule.scope:type_name -> google.protobuf.Struct
-	1, // 3: protojwt.v1.Rule.any_of:type_name -> protojwt.v1.Rule
-	2, // 4: protojwt.v1.Rule.ClaimsEntry.value:type_name -> protojwt.v1.Match
-	5, // 5: protojwt.v1.rule:extendee -> google.protobuf.MethodOptions
-	6, // 6: protojwt.v1.default_rule:extendee -> google.protobuf.ServiceOptions
-	1, // 7: protojwt.v1.rule:type_name -> protojwt.v1.Rule
-	1, // 8: protojwt.v1.default_rule:type_name -> protojwt.v1.Rule
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	7, // [7:9] is the sub-list for extension type_name
-	5, // [5:7] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0,  // 0: protojwt.v1.Rule.token_type:type_name -> protojwt.v1.TokenType
+	5,  // 1: protojwt.v1.Rule.claims:type_name -> protojwt.v1.Rule.ClaimsEntry
+	6,  // 2: protojwt.v1.Rule.scope:type_name -> google.protobuf.Struct
+	1,  // 3: protojwt.v1.Rule.any_of:type_name -> protojwt.v1.Rule
+	2,  // 4: protojwt.v1.Rule.check:type_name -> protojwt.v1.ClaimCheck
+	4,  // 5: protojwt.v1.ClaimCheck.equals:type_name -> protojwt.v1.Match
+	4,  // 6: protojwt.v1.ClaimCheck.contains:type_name -> protojwt.v1.Match
+	3,  // 7: protojwt.v1.ClaimCheck.in:type_name -> protojwt.v1.Values
+	7,  // 8: protojwt.v1.ClaimCheck.includes:type_name -> google.protobuf.Value
+	4,  // 9: protojwt.v1.Rule.ClaimsEntry.value:type_name -> protojwt.v1.Match
+	8,  // 10: protojwt.v1.rule:extendee -> google.protobuf.MethodOptions
+	9,  // 11: protojwt.v1.default_rule:extendee -> google.protobuf.ServiceOptions
+	1,  // 12: protojwt.v1.rule:type_name -> protojwt.v1.Rule
+	1,  // 13: protojwt.v1.default_rule:type_name -> protojwt.v1.Rule
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	12, // [12:14] is the sub-list for extension type_name
+	10, // [10:12] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_protojwt_v1_annotations_proto_init() }
@@ -443,6 +755,15 @@ func file_protojwt_v1_annotations_proto_init() {
 		return
 	}
 	file_protojwt_v1_annotations_proto_msgTypes[1].OneofWrappers = []any{
+		(*ClaimCheck_Equals)(nil),
+		(*ClaimCheck_Contains)(nil),
+		(*ClaimCheck_In)(nil),
+		(*ClaimCheck_Prefix)(nil),
+		(*ClaimCheck_Suffix)(nil),
+		(*ClaimCheck_Includes)(nil),
+		(*ClaimCheck_Present)(nil),
+	}
+	file_protojwt_v1_annotations_proto_msgTypes[3].OneofWrappers = []any{
 		(*Match_Field)(nil),
 		(*Match_StringValue)(nil),
 		(*Match_NumberValue)(nil),
@@ -454,7 +775,7 @@ func file_protojwt_v1_annotations_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protojwt_v1_annotations_proto_rawDesc), len(file_protojwt_v1_annotations_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 2,
 			NumServices:   0,
 		},
