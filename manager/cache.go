@@ -5,54 +5,9 @@ import (
 	"math/bits"
 	"sync/atomic"
 	"time"
+
+	"github.com/protojwt/protojwt/internal/jws"
 )
-
-// Defaults of the verification cache.
-const (
-	// DefaultVerifyCacheSize is the number of verified tokens a Manager
-	// keeps when WithVerifyCache is not given.
-	DefaultVerifyCacheSize = 10_000
-	// DefaultVerifyCacheTTL is how long a verified token is kept at most
-	// when WithVerifyCacheTTL is not given.
-	DefaultVerifyCacheTTL = time.Minute
-)
-
-// WithVerifyCache sets how many verified tokens Verify keeps, so that a
-// token presented again is not decoded and its signature not checked again:
-// clients send the same token on every call until it expires. 0 turns the
-// cache off; New refuses a negative size. Sizes of 8 and more are rounded
-// down to a multiple of 8. By default, DefaultVerifyCacheSize (10 000)
-// tokens: about 2 KB each for a token of nine claims, its text included,
-// so 20 MB when full (see CacheStats).
-//
-// A token is found again by its exact compact form. Each time, Verify still
-// checks exp, nbf and iat against the Manager's clock and Config.Leeway, and
-// asks the revocation store (see WithRevocation); a token is kept until it
-// expires or WithVerifyCacheTTL passes, whichever comes first. A token that
-// fails any check is never kept. Changing the key set (RotateKey, AddKey,
-// RemoveKey) makes every kept token verify again in full; with
-// Config.JWKSURL, each reuse selects the token's key from the current set
-// again and requires the key it was verified with.
-//
-// The *Token that Verify returns for a kept token is shared by every call
-// that presents that token: callers must not modify it, its Claims or its
-// Scope.
-func WithVerifyCache(size int) Option {
-	return optionFunc(func(m *Manager) {
-		m.cacheSize = size
-	})
-}
-
-// WithVerifyCacheTTL sets how long Verify keeps a verified token at most,
-// less when the token expires sooner. It bounds how long a token verified
-// with a key that a JWK Set (Config.JWKSURL) no longer holds is reused
-// before the Manager refreshes the set. New refuses a TTL that is not
-// positive. By default, DefaultVerifyCacheTTL (1 minute).
-func WithVerifyCacheTTL(ttl time.Duration) Option {
-	return optionFunc(func(m *Manager) {
-		m.cacheTTL = ttl
-	})
-}
 
 // CacheStats describes the verification cache of a Manager (see
 // WithVerifyCache). Counts start at New and only grow.
@@ -106,6 +61,8 @@ const counterStripes = 16
 // (the clock algorithm). Capacity is fixed, so the bound holds by
 // construction.
 type verifyCache struct {
+	keys      keySource        // judges whether a kept token's key is current
+	now       func() time.Time // the Manager's clock
 	seed      maphash.Seed
 	ttl       time.Duration
 	ways      int
@@ -126,23 +83,27 @@ type counterStripe struct {
 // immutable but for ref.
 type cacheEntry struct {
 	hash   uint64
+	signed string // the token, as presented
 	tok    *Token
-	keys   *keySet     // the key set its key was selected from
-	key    any         // the key that verified it (JWKSURL: checked on reuse)
-	header *joseHeader // its header, to select its key again (JWKSURL)
+	key    selectedKey // the key that verified it, checked on reuse
+	header *jws.Header // its header, to select its key again
 	from   time.Time   // not valid before: max(nbf, iat) - leeway
 	until  time.Time   // the earlier of exp + leeway and the cache's TTL
 	ref    atomic.Bool // used since the clock hand last passed
 }
 
-// newVerifyCache returns a cache of size tokens, nil for size 0.
-func newVerifyCache(size int, ttl time.Duration) *verifyCache {
+// newVerifyCache returns a cache of size tokens, nil for size 0, whose
+// entries are reusable while now is within their times and keys judges
+// their key current.
+func newVerifyCache(size int, ttl time.Duration, keys keySource, now func() time.Time) *verifyCache {
 	if size <= 0 {
 		return nil
 	}
 	ways := min(size, cacheWays)
 	sets := size / ways
 	return &verifyCache{
+		keys:  keys,
+		now:   now,
 		seed:  maphash.MakeSeed(),
 		ttl:   ttl,
 		ways:  ways,
@@ -164,17 +125,18 @@ func (c *verifyCache) set(h uint64) ([]atomic.Pointer[cacheEntry], *counterStrip
 	return c.slots[start : start+c.ways], &c.stripes[i%counterStripes]
 }
 
-// lookup returns the kept token signed, of hash h, when m may return it
-// again now without decoding it: still within its validity and TTL, and its
-// key still m's. An entry that may not is dropped. It allocates nothing.
-func (c *verifyCache) lookup(m *Manager, h uint64, signed string) *Token {
+// lookup returns the kept token signed, of hash h, when it may be returned
+// again now without decoding it: still within its validity and TTL, and
+// its key still current. An entry that may not is dropped. It allocates
+// nothing.
+func (c *verifyCache) lookup(h uint64, signed string) *cacheEntry {
 	slots, counters := c.set(h)
 	for i := range slots {
 		e := slots[i].Load()
-		if e == nil || e.hash != h || e.tok.Signed != signed {
+		if e == nil || e.hash != h || e.signed != signed {
 			continue
 		}
-		if !m.reusable(e) {
+		if !c.reusable(e) {
 			if slots[i].CompareAndSwap(e, nil) {
 				c.size.Add(-1)
 			}
@@ -184,7 +146,7 @@ func (c *verifyCache) lookup(m *Manager, h uint64, signed string) *Token {
 			e.ref.Store(true)
 		}
 		counters.hits.Add(1)
-		return e.tok
+		return e
 	}
 	counters.misses.Add(1)
 	return nil
@@ -193,24 +155,23 @@ func (c *verifyCache) lookup(m *Manager, h uint64, signed string) *Token {
 // reusable reports whether the kept token e passes Verify's checks now, as
 // it did when verified: the checks of its times, and of its key, which is
 // all that can change for a given token.
-func (m *Manager) reusable(e *cacheEntry) bool {
-	now := m.now()
+func (c *verifyCache) reusable(e *cacheEntry) bool {
+	now := c.now()
 	if now.Before(e.from) || !now.Before(e.until) {
 		return false
 	}
-	if m.remote != nil {
-		key, err := m.keyOf(e.header.fields)
-		return err == nil && sameKey(e.key, key)
-	}
-	return e.keys == m.keys.Load()
+	return c.keys.current(e.key, e.header)
 }
 
 // add keeps e, replacing in its set the same token, else an empty slot, else
 // an outdated entry, else one not used recently. Losing a race to another
 // insertion drops e: it is a cache.
-func (c *verifyCache) add(m *Manager, e *cacheEntry, now time.Time) {
+func (c *verifyCache) add(e *cacheEntry) {
+	now := c.now()
+	if deadline := now.Add(c.ttl); deadline.Before(e.until) {
+		e.until = deadline
+	}
 	slots, _ := c.set(e.hash)
-	keys := m.keys.Load()
 	victim, same, empty, outdated := -1, -1, -1, -1
 	for i := range slots {
 		cur := slots[i].Load()
@@ -219,9 +180,9 @@ func (c *verifyCache) add(m *Manager, e *cacheEntry, now time.Time) {
 			if empty < 0 {
 				empty = i
 			}
-		case cur.hash == e.hash && cur.tok.Signed == e.tok.Signed:
+		case cur.hash == e.hash && cur.signed == e.signed:
 			same = i
-		case outdated < 0 && m.outdated(cur, now, keys):
+		case outdated < 0 && c.outdated(cur, now):
 			outdated = i
 		}
 	}
@@ -253,8 +214,8 @@ func (c *verifyCache) add(m *Manager, e *cacheEntry, now time.Time) {
 	switch {
 	case old == nil:
 		c.size.Add(1)
-	case old.hash != e.hash || old.tok.Signed != e.tok.Signed:
-		if !m.outdated(old, now, keys) {
+	case old.hash != e.hash || old.signed != e.signed:
+		if !c.outdated(old, now) {
 			c.evictions.Add(1)
 		}
 	}
@@ -262,24 +223,6 @@ func (c *verifyCache) add(m *Manager, e *cacheEntry, now time.Time) {
 
 // outdated reports whether the kept token e can't be reused any more: its
 // time is over, or its key set was replaced.
-func (m *Manager) outdated(e *cacheEntry, now time.Time, keys *keySet) bool {
-	return !now.Before(e.until) || (m.remote == nil && e.keys != keys)
-}
-
-// remember keeps the token just verified from st, valid from from until
-// until, in m's cache.
-func (m *Manager) remember(h uint64, tok *Token, st signedToken, from, until time.Time) {
-	now := m.now()
-	if deadline := now.Add(m.cache.ttl); deadline.Before(until) {
-		until = deadline
-	}
-	m.cache.add(m, &cacheEntry{
-		hash:   h,
-		tok:    tok,
-		keys:   st.keys,
-		key:    st.key,
-		header: st.header,
-		from:   from,
-		until:  until,
-	}, now)
+func (c *verifyCache) outdated(e *cacheEntry, now time.Time) bool {
+	return !now.Before(e.until) || c.keys.stale(e.key)
 }

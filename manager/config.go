@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -142,6 +143,33 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// Algorithms returns the names of the JWS algorithms a Manager issues and
+// verifies, the values Config.Algorithm (JWT_AUTHTYPE) takes: HS256,
+// HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384,
+// ES512 and EdDSA, in this order. The caller owns the slice.
+func Algorithms() []string {
+	return slices.Clone(algorithmNames)
+}
+
+// KeyVariables returns the names of the environment variables that
+// ConfigFromEnv reads key material from: the secret, the private and
+// public keys and the JWK Set, each as a value and as a _FILE path, and
+// JWT_JWKS_URL. A command that takes its keys from elsewhere (flags) can
+// hide these from ConfigFromLookup so that no key of the environment mixes
+// with its own. The caller owns the slice.
+func KeyVariables() []string {
+	return slices.Clone(keyVariables)
+}
+
+// keyVariables are the variables of key material, in the order of Config's
+// fields.
+var keyVariables = []string{
+	"JWT_SECRET", "JWT_SECRET_FILE",
+	"JWT_PRIVATEKEY", "JWT_PRIVATEKEY_FILE",
+	"JWT_PUBLICKEY", "JWT_PUBLICKEY_FILE",
+	"JWT_JWKS_URL", "JWT_JWKS", "JWT_JWKS_FILE",
 }
 
 // environment reads configuration variables.

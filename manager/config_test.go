@@ -200,3 +200,70 @@ func TestConfigFromLookup(t *testing.T) {
 		t.Fatalf("bad JWT_LEEWAY: error = %v, want ErrConfig", err)
 	}
 }
+
+// TestAlgorithms checks that Algorithms lists exactly the algorithms New
+// accepts, and that the caller owns the list.
+func TestAlgorithms(t *testing.T) {
+	names := Algorithms()
+	if len(names) != len(algorithms) {
+		t.Fatalf("Algorithms() has %d names, New knows %d algorithms", len(names), len(algorithms))
+	}
+	for _, name := range names {
+		if _, ok := algorithms[name]; !ok {
+			t.Errorf("Algorithms() lists %q, which New refuses", name)
+		}
+	}
+	names[0] = "none"
+	if Algorithms()[0] != "HS256" {
+		t.Fatal("Algorithms() returned the package's own slice")
+	}
+}
+
+// TestKeyVariables checks that each variable KeyVariables lists is one
+// ConfigFromLookup reads key material from, and that hiding them all leaves
+// a Config without keys whatever they hold.
+func TestKeyVariables(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "key")
+	if err := os.WriteFile(path, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"JWT_ISSUER": "iss", "JWT_AUTHTYPE": "ES256"}
+	for _, name := range KeyVariables() {
+		value := "not a key"
+		if strings.HasSuffix(name, "_FILE") {
+			value = path
+		}
+		if name == "JWT_JWKS_URL" {
+			value = "https://idp.test/jwks.json"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg, err := ConfigFromLookup(func(k string) string {
+				if k == name {
+					return value
+				}
+				return env[k]
+			})
+			if err == nil && !slices.ContainsFunc([]bool{len(cfg.Secret) > 0, cfg.PrivateKey != nil, cfg.PublicKey != nil, len(cfg.JWKS) > 0, cfg.JWKSURL != ""}, func(b bool) bool { return b }) {
+				t.Fatalf("%s is not read as key material: cfg = %+v", name, cfg)
+			}
+		})
+		env[name] = value
+	}
+	hidden := KeyVariables()
+	cfg, err := ConfigFromLookup(func(k string) string {
+		if slices.Contains(hidden, k) {
+			return ""
+		}
+		return env[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Secret) > 0 || cfg.PrivateKey != nil || cfg.PublicKey != nil || len(cfg.JWKS) > 0 || cfg.JWKSURL != "" {
+		t.Fatalf("with KeyVariables hidden, cfg has keys: %+v", cfg)
+	}
+	if cfg.Issuer != "iss" || cfg.Algorithm != "ES256" {
+		t.Fatalf("hiding KeyVariables hid other settings: %+v", cfg)
+	}
+}

@@ -1,6 +1,9 @@
 package manager
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Authentication failures: the caller did not prove who it is. Adapters map
 // them to gRPC Unauthenticated and HTTP 401.
@@ -56,3 +59,56 @@ var (
 	// or holds no key usable with Config.Algorithm.
 	ErrJWKS = errors.New("protojwt: JWK Set unavailable")
 )
+
+// Revocation failures.
+var (
+	// ErrRevocationUnavailable means the revocation store did not answer: it
+	// is wrapped together with the store's own error, so errors.Is matches
+	// both. Verify returns it unless WithRevocationFailOpen; Revoke,
+	// RevokeSubject and RotateRefreshToken always do. Adapters may map it to
+	// gRPC Unavailable and HTTP 503: the token was not judged.
+	ErrRevocationUnavailable = errors.New("protojwt: revocation store unavailable")
+	// ErrRefreshReuse means RotateRefreshToken was given a refresh token that
+	// had been exchanged already, a sign that it was stolen: every token of
+	// its login is revoked. It wraps ErrRevoked, so errors.Is(err,
+	// ErrRevoked) holds too.
+	ErrRefreshReuse = fmt.Errorf("protojwt: refresh token reused: %w", ErrRevoked)
+)
+
+// Errors of key selection, returned by the key function and translated by
+// parseError. Their texts are fixed: a kid comes from the token and is
+// never echoed.
+var (
+	errUnknownKey = &keyError{"kid names no key of this Manager", ErrSignature}
+	errKeyID      = &keyError{"kid header is not a string", ErrMalformed}
+	errUnusable   = &keyError{"the key of this kid is not usable with the configured algorithm", ErrAlgorithm}
+)
+
+// keyError is a refusal of the key function with the sentinel it stands for.
+type keyError struct {
+	reason   string
+	sentinel error
+}
+
+func (e *keyError) Error() string { return e.reason }
+
+// keySelectionError returns the Verify error for err when err is a refusal
+// of key selection, and nil otherwise.
+func keySelectionError(err error) error {
+	var ke *keyError
+	if errors.As(err, &ke) {
+		return verifyError(ke.reason, ke.sentinel)
+	}
+	return nil
+}
+
+// verifyError wraps sentinel with the reason Verify refused a token. The
+// reason is ours, never text from the token.
+func verifyError(reason string, sentinel error) error {
+	return fmt.Errorf("manager: verify: %s: %w", reason, sentinel)
+}
+
+// configError wraps ErrConfig with the reason a Config can't be used.
+func configError(reason string) error {
+	return fmt.Errorf("manager: %s: %w", reason, ErrConfig)
+}

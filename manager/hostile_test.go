@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/protojwt/protojwt/internal/jws"
 )
 
 // rawClaims returns the JSON text of valid claims of testIssuer with the
@@ -48,7 +50,7 @@ func TestVerifyRefusesAmbiguousJSON(t *testing.T) {
 		{"same name in a nested object", hdr, rawClaims(`"sub":"alice","scope":{"sub":1,"x":{"sub":2}}`), nil},
 		{"surrogate pair", hdr, rawClaims(`"sub":"\ud83d\ude00"`), nil},
 		{"escaped backslash before u", hdr, rawClaims(`"sub":"\\udc00"`), nil},
-		{"scope nested at the bound", hdr, claimsWith(map[string]any{"scope": nestedScope(maxJSONDepth - 1)}), nil},
+		{"scope nested at the bound", hdr, claimsWith(map[string]any{"scope": nestedScope(jws.MaxDepth - 1)}), nil},
 
 		{"two sub, the last wins for encoding/json", hdr, rawClaims(`"sub":"mallory","sub":"alice"`), ErrMalformed},
 		{"two sub, the first wins for others", hdr, rawClaims(`"sub":"alice","sub":"mallory"`), ErrMalformed},
@@ -59,7 +61,7 @@ func TestVerifyRefusesAmbiguousJSON(t *testing.T) {
 		{"two scope", hdr, rawClaims(`"scope":"read","scope":"admin"`), ErrMalformed},
 		{"two alg in the header", `{"alg":"HS256","typ":"JWT","alg":"HS256"}`, rawClaims(`"sub":"alice"`), ErrMalformed},
 		{"two kid in the header", `{"alg":"HS256","kid":"a","kid":"b"}`, rawClaims(`"sub":"alice"`), ErrMalformed},
-		{"scope nested past the bound", hdr, claimsWith(map[string]any{"scope": nestedScope(maxJSONDepth)}), ErrMalformed},
+		{"scope nested past the bound", hdr, claimsWith(map[string]any{"scope": nestedScope(jws.MaxDepth)}), ErrMalformed},
 		{"7 KiB of nested arrays", hdr, rawClaims(`"x":` + strings.Repeat("[", 2400) + strings.Repeat("]", 2400)), ErrMalformed},
 		{"header nested past the bound", `{"alg":"HS256","x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, rawClaims(`"sub":"alice"`), ErrMalformed},
 		{"sub not UTF-8", hdr, rawClaims("\"sub\":\"alice\xff\""), ErrMalformed},
@@ -116,13 +118,13 @@ func craftRaw(tb testing.TB, header, payload any) string {
 // AuthToken, not a token that never verifies.
 func TestIssueRefusesWhatVerifyRefuses(t *testing.T) {
 	m := newTestManager(t, Config{Algorithm: "HS256", Secret: testSecret})
-	if _, err := m.AuthToken("alice", nestedScope(maxJSONDepth), nil); err == nil {
+	if _, err := m.AuthToken("alice", nestedScope(jws.MaxDepth), nil); err == nil {
 		t.Errorf("AuthToken with a scope nested past the bound: no error")
 	}
-	if _, err := m.AuthToken("alice", nil, map[string]any{"x": nestedScope(maxJSONDepth)}); err == nil {
+	if _, err := m.AuthToken("alice", nil, map[string]any{"x": nestedScope(jws.MaxDepth)}); err == nil {
 		t.Errorf("AuthToken with a claim nested past the bound: no error")
 	}
-	tok, err := m.AuthToken("alice", nestedScope(maxJSONDepth-1), nil)
+	tok, err := m.AuthToken("alice", nestedScope(jws.MaxDepth-1), nil)
 	if err != nil {
 		t.Fatalf("AuthToken at the bound: %v", err)
 	}

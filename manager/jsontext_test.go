@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/protojwt/protojwt/internal/jws"
 )
 
 // nested returns a JSON object whose member "x" nests arrays so that the
@@ -47,41 +49,41 @@ func TestDecodeJSONObject(t *testing.T) {
 		{"escaped backslash then u", `{"a":"\\ud800"}`, nil},
 		{"surrogate pair", `{"smile":"\ud83d\ude00","SMILE":"\uD83D\uDE00"}`, nil},
 		{"U+FFFD escaped and raw", `{"a":"\ufffd","b":"` + "\uFFFD" + `"}`, nil},
-		{"depth at the bound", nested(maxJSONDepth), nil},
+		{"depth at the bound", nested(jws.MaxDepth), nil},
 		{"many distinct members", manyMembers(700, ""), nil},
 		{"null", `null`, nil},
 		{"brackets in strings", `{"a":"[[[[{{{{","b":"]]]}}}"}`, nil},
 
-		{"duplicate name", `{"sub":"alice","sub":"admin"}`, errJSONDuplicate},
-		{"duplicate name far apart", `{"sub":"a","x":[1,{"sub":2}],"y":{},"sub":"b"}`, errJSONDuplicate},
-		{"duplicate name escaped", `{"sub":"alice","s\u0075b":"admin"}`, errJSONDuplicate},
-		{"duplicate name both escaped", `{"\u0073ub":"alice","s\u0075b":"admin"}`, errJSONDuplicate},
-		{"duplicate name with spaces", "{ \"sub\" : 1 ,\n\t\"sub\":2 }", errJSONDuplicate},
-		{"duplicate empty name", `{"":1,"":2}`, errJSONDuplicate},
-		{"duplicate among many", manyMembers(700, `,"m699":2`), errJSONDuplicate},
-		{"duplicate escaped among many", manyMembers(700, `,"m\u0034\u00302":2`), errJSONDuplicate},
-		{"duplicate in a deep object", `{"a":` + strings.Repeat(`{"b":`, maxJSONDepth-3) + `{"c":1,"c":2}` + strings.Repeat("}", maxJSONDepth-3) + `,"a":1}`, errJSONDuplicate},
-		{"depth over the bound", nested(maxJSONDepth + 1), errJSONDepth},
-		{"depth far over the bound", nested(3000), errJSONDepth},
-		{"objects over the bound", strings.Repeat(`{"a":`, maxJSONDepth+1) + "1" + strings.Repeat("}", maxJSONDepth+1), errJSONDepth},
-		{"invalid UTF-8 in a value", "{\"sub\":\"alice\xff\"}", errJSONNotUTF8},
-		{"invalid UTF-8 in a name", "{\"s\xc3b\":1}", errJSONNotUTF8},
-		{"overlong encoding", "{\"a\":\"\xc0\xaf\"}", errJSONNotUTF8},
-		{"encoded surrogate", "{\"a\":\"\xed\xa0\x80\"}", errJSONNotUTF8},
-		{"lone high surrogate", `{"a":"\ud800"}`, errJSONSurrogate},
-		{"lone high surrogate at the end", `{"a":"x\uD83D"}`, errJSONSurrogate},
-		{"lone low surrogate", `{"a":"\udc00"}`, errJSONSurrogate},
-		{"high surrogate then letter", `{"a":"\ud83dx\ude00"}`, errJSONSurrogate},
-		{"two high surrogates", `{"a":"\ud83d\ud83d"}`, errJSONSurrogate},
-		{"surrogate in a name", `{"\ud800":1}`, errJSONSurrogate},
-		{"unfinished string", `{"a":"b`, errJSONUnfinished},
+		{"duplicate name", `{"sub":"alice","sub":"admin"}`, jws.ErrDuplicate},
+		{"duplicate name far apart", `{"sub":"a","x":[1,{"sub":2}],"y":{},"sub":"b"}`, jws.ErrDuplicate},
+		{"duplicate name escaped", `{"sub":"alice","s\u0075b":"admin"}`, jws.ErrDuplicate},
+		{"duplicate name both escaped", `{"\u0073ub":"alice","s\u0075b":"admin"}`, jws.ErrDuplicate},
+		{"duplicate name with spaces", "{ \"sub\" : 1 ,\n\t\"sub\":2 }", jws.ErrDuplicate},
+		{"duplicate empty name", `{"":1,"":2}`, jws.ErrDuplicate},
+		{"duplicate among many", manyMembers(700, `,"m699":2`), jws.ErrDuplicate},
+		{"duplicate escaped among many", manyMembers(700, `,"m\u0034\u00302":2`), jws.ErrDuplicate},
+		{"duplicate in a deep object", `{"a":` + strings.Repeat(`{"b":`, jws.MaxDepth-3) + `{"c":1,"c":2}` + strings.Repeat("}", jws.MaxDepth-3) + `,"a":1}`, jws.ErrDuplicate},
+		{"depth over the bound", nested(jws.MaxDepth + 1), jws.ErrDepth},
+		{"depth far over the bound", nested(3000), jws.ErrDepth},
+		{"objects over the bound", strings.Repeat(`{"a":`, jws.MaxDepth+1) + "1" + strings.Repeat("}", jws.MaxDepth+1), jws.ErrDepth},
+		{"invalid UTF-8 in a value", "{\"sub\":\"alice\xff\"}", jws.ErrNotUTF8},
+		{"invalid UTF-8 in a name", "{\"s\xc3b\":1}", jws.ErrNotUTF8},
+		{"overlong encoding", "{\"a\":\"\xc0\xaf\"}", jws.ErrNotUTF8},
+		{"encoded surrogate", "{\"a\":\"\xed\xa0\x80\"}", jws.ErrNotUTF8},
+		{"lone high surrogate", `{"a":"\ud800"}`, jws.ErrSurrogate},
+		{"lone high surrogate at the end", `{"a":"x\uD83D"}`, jws.ErrSurrogate},
+		{"lone low surrogate", `{"a":"\udc00"}`, jws.ErrSurrogate},
+		{"high surrogate then letter", `{"a":"\ud83dx\ude00"}`, jws.ErrSurrogate},
+		{"two high surrogates", `{"a":"\ud83d\ud83d"}`, jws.ErrSurrogate},
+		{"surrogate in a name", `{"\ud800":1}`, jws.ErrSurrogate},
+		{"unfinished string", `{"a":"b`, jws.ErrUnfinished},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var into map[string]any
-			err := decodeJSONObject([]byte(tt.text), &into)
+			err := jws.DecodeJSONObject([]byte(tt.text), &into)
 			if err != tt.wantErr {
-				t.Fatalf("decodeJSONObject(%.80q) = %v, want %v", tt.text, err, tt.wantErr)
+				t.Fatalf("jws.DecodeJSONObject(%.80q) = %v, want %v", tt.text, err, tt.wantErr)
 			}
 			if tt.wantErr == nil && !json.Valid([]byte(tt.text)) {
 				t.Fatalf("test bug: %q is not JSON", tt.text)
@@ -100,25 +102,25 @@ func TestCheckJSONTextAllocs(t *testing.T) {
 		`"nbf":1800000000,"exp":1800003600,"jti":"AAAAAAAAAAAAAAAAAAAAAA","type":"auth",` +
 		`"scope":{"admin":true,"projects":["a","b"]},"tenant":"acme"}`)
 	if allocs := testing.AllocsPerRun(100, func() {
-		if n, err := checkJSONText(payload); err != nil || n != 10 {
+		if n, err := jws.CheckJSONText(payload); err != nil || n != 10 {
 			t.Fatal(n, err)
 		}
 	}); allocs != 0 {
-		t.Errorf("checkJSONText allocates %v times per call, want 0", allocs)
+		t.Errorf("jws.CheckJSONText allocates %v times per call, want 0", allocs)
 	}
 }
 
-// jsonTextOracle is decodeJSONObject's checks written another way, for valid JSON
+// jsonTextOracle is jws.DecodeJSONObject's checks written another way, for valid JSON
 // only: encoding/json's tokenizer finds the depth and the top-level names,
 // and lone surrogate escapes are found in the text once escaped
 // backslashes are out of the way.
 func jsonTextOracle(b []byte) error {
 	if !utf8.Valid(b) {
-		return errJSONNotUTF8
+		return jws.ErrNotUTF8
 	}
 	unescaped := strings.ReplaceAll(string(b), `\\`, "__")
 	if loneSurrogate.MatchString(surrogatePair.ReplaceAllString(unescaped, "")) {
-		return errJSONSurrogate
+		return jws.ErrSurrogate
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber() // numbers out of float64's range are still JSON
@@ -151,7 +153,7 @@ func jsonTextOracle(b []byte) error {
 		case string:
 			if atTop && expectName {
 				if seen[tok] {
-					return errJSONDuplicate
+					return jws.ErrDuplicate
 				}
 				seen[tok], expectName = true, false
 				continue
@@ -165,8 +167,8 @@ func jsonTextOracle(b []byte) error {
 			}
 		}
 	}
-	if maxDepth > maxJSONDepth {
-		return errJSONDepth
+	if maxDepth > jws.MaxDepth {
+		return jws.ErrDepth
 	}
 	return nil
 }
@@ -176,12 +178,12 @@ var (
 	loneSurrogate = regexp.MustCompile(`\\u[dD][89a-fA-F][0-9a-fA-F]{2}`)
 )
 
-// FuzzDecodeJSONObject checks decodeJSONObject against jsonTextOracle on
+// FuzzDecodeJSONObject checks jws.DecodeJSONObject against jsonTextOracle on
 // JSON objects, and that it never panics on anything else.
 func FuzzDecodeJSONObject(f *testing.F) {
 	for _, s := range []string{
 		`{"sub":"alice","sub":"bob"}`, `{"a":{"a":1},"b":[{"a":2}]}`, `{"s\u0075b":1,"sub":2}`,
-		`{"a":"\ud83d\ude00"}`, `{"a":"\ud800"}`, `{"a":"\\ud800"}`, nested(maxJSONDepth), nested(maxJSONDepth + 1),
+		`{"a":"\ud83d\ude00"}`, `{"a":"\ud800"}`, `{"a":"\\ud800"}`, nested(jws.MaxDepth), nested(jws.MaxDepth + 1),
 		"{\"a\":\"\xff\"}", `[{"a":1},{"a":1}]`, `{"a":"\"","b":"}"}`, `"x"`, `null`, `{`, `{"a`,
 		manyMembers(40, `,"m3\u0039":2`),
 	} {
@@ -189,25 +191,25 @@ func FuzzDecodeJSONObject(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var into map[string]any
-		got := decodeJSONObject(b, &into)
+		got := jws.DecodeJSONObject(b, &into)
 		var object map[string]any
 		if json.Unmarshal(b, &object) != nil {
 			if got == nil {
-				t.Fatalf("decodeJSONObject(%q) accepts what json.Unmarshal refuses", b)
+				t.Fatalf("jws.DecodeJSONObject(%q) accepts what json.Unmarshal refuses", b)
 			}
 			return
 		}
 		if want := jsonTextOracle(b); got != want {
-			t.Fatalf("decodeJSONObject(%q) = %v, oracle says %v", b, got, want)
+			t.Fatalf("jws.DecodeJSONObject(%q) = %v, oracle says %v", b, got, want)
 		}
 		if got == nil && !reflect.DeepEqual(into, object) {
-			t.Fatalf("decodeJSONObject(%q) = %v, json.Unmarshal %v", b, into, object)
+			t.Fatalf("jws.DecodeJSONObject(%q) = %v, json.Unmarshal %v", b, into, object)
 		}
 	})
 }
 
 // jsonTextRefused reports whether signed, a compact JWS, has a CR or LF,
-// or a header or payload of JSON that decodeJSONObject refuses, as
+// or a header or payload of JSON that jws.DecodeJSONObject refuses, as
 // jsonTextOracle finds: a token that Verify refuses as malformed where
 // golang-jwt reads it.
 func jsonTextRefused(signed string) bool {
@@ -227,7 +229,7 @@ func jsonTextRefused(signed string) bool {
 	return false
 }
 
-// BenchmarkCheckJSONText is the cost checkJSONText adds to Verify of a
+// BenchmarkCheckJSONText is the cost jws.CheckJSONText adds to Verify of a
 // token not in the cache: the payload of an ordinary auth token, and the
 // worst a payload within the default size bound can be (nesting at the
 // bound, many members, escaped names).
@@ -255,7 +257,7 @@ func BenchmarkCheckJSONText(b *testing.B) {
 		text []byte
 	}{
 		{"token", payload},
-		{"depth-64", []byte("[" + strings.Repeat(nested(maxJSONDepth-1)+",", 39) + nested(maxJSONDepth-1) + "]")},
+		{"depth-64", []byte("[" + strings.Repeat(nested(jws.MaxDepth-1)+",", 39) + nested(jws.MaxDepth-1) + "]")},
 		{"members", []byte(manyMembers(700, ""))},
 		{"escaped", []byte(escaped.String())},
 	} {
@@ -263,7 +265,7 @@ func BenchmarkCheckJSONText(b *testing.B) {
 			b.SetBytes(int64(len(bm.text)))
 			b.ReportAllocs()
 			for b.Loop() {
-				_, _ = checkJSONText(bm.text)
+				_, _ = jws.CheckJSONText(bm.text)
 			}
 		})
 	}

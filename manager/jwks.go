@@ -26,7 +26,7 @@ const jwksContentType = "application/jwk-set+json"
 // rotated and removed show in the next call. The caller owns the returned
 // bytes.
 func (m *Manager) JWKS() []byte {
-	return bytes.Clone(m.keys.Load().jwks)
+	return bytes.Clone(m.keys.set.Load().jwks)
 }
 
 // JWKSHandler returns an http.Handler that serves JWKS, to mount at
@@ -46,7 +46,7 @@ func (m *Manager) JWKSHandler() http.Handler {
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
-		ks := m.keys.Load()
+		ks := m.keys.set.Load()
 		h := w.Header()
 		h.Set("Content-Type", jwksContentType)
 		h.Set("Cache-Control", cacheControl)

@@ -39,6 +39,12 @@ type algorithm struct {
 	curve  elliptic.Curve // ECDSA only
 }
 
+// algorithmNames lists the names of algorithms in the order of the docs.
+var algorithmNames = []string{
+	"HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
+	"PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+}
+
 // algorithms lists every algorithm a Manager issues and verifies.
 var algorithms = map[string]algorithm{
 	"HS256": {jwt.SigningMethodHS256, familyHMAC, nil},

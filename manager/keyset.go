@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -30,33 +29,6 @@ type Key struct {
 	// PublicKey verifies tokens (RS, PS, ES and EdDSA); derived from
 	// PrivateKey when nil.
 	PublicKey crypto.PublicKey
-}
-
-// Errors of key selection, returned by the key function and translated by
-// parseError. Their texts are fixed: a kid comes from the token and is
-// never echoed.
-var (
-	errUnknownKey = &keyError{"kid names no key of this Manager", ErrSignature}
-	errKeyID      = &keyError{"kid header is not a string", ErrMalformed}
-	errUnusable   = &keyError{"the key of this kid is not usable with the configured algorithm", ErrAlgorithm}
-)
-
-// keyError is a refusal of the key function with the sentinel it stands for.
-type keyError struct {
-	reason   string
-	sentinel error
-}
-
-func (e *keyError) Error() string { return e.reason }
-
-// keySelectionError returns the Verify error for err when err is a refusal
-// of key selection, and nil otherwise.
-func keySelectionError(err error) error {
-	var ke *keyError
-	if errors.As(err, &ke) {
-		return verifyError(ke.reason, ke.sentinel)
-	}
-	return nil
 }
 
 // keySet is the immutable key state of a Manager: rotation builds a new one
@@ -140,6 +112,7 @@ func (ks *keySet) verificationKey(header map[string]any) (any, error) {
 // JWK Set, or a JWK Set fetched from a URL. Errors wrap ErrConfig, or
 // ErrJWKS when a JWK Set can't be fetched.
 func (m *Manager) initKeys(cfg Config) error {
+	m.source = &m.keys // unless the keys come from JWKSURL
 	ctx := m.openCtx
 	m.openCtx = nil
 	if ctx == nil {
@@ -184,7 +157,7 @@ func (m *Manager) initKeys(cfg Config) error {
 		return err
 	}
 	ks.fixed = external
-	m.keys.Store(ks)
+	m.keys.set.Store(ks)
 	return nil
 }
 
@@ -225,9 +198,9 @@ func (m *Manager) AddKey(k Key) error {
 // of m can't be removed. Errors, also for an ID m does not know, wrap
 // ErrConfig.
 func (m *Manager) RemoveKey(id string) error {
-	m.keysMu.Lock()
-	defer m.keysMu.Unlock()
-	cur := m.keys.Load()
+	m.keys.mu.Lock()
+	defer m.keys.mu.Unlock()
+	cur := m.keys.set.Load()
 	if cur.fixed {
 		return configError("the keys of this Manager come from a JWK Set")
 	}
@@ -268,9 +241,9 @@ func (m *Manager) changeKeys(k Key, sign bool) error {
 		return configError(fmt.Sprintf("key %q has no PrivateKey to sign with", k.ID))
 	}
 
-	m.keysMu.Lock()
-	defer m.keysMu.Unlock()
-	cur := m.keys.Load()
+	m.keys.mu.Lock()
+	defer m.keys.mu.Unlock()
+	cur := m.keys.set.Load()
 	if cur.fixed {
 		return configError("the keys of this Manager come from a JWK Set")
 	}
@@ -290,14 +263,14 @@ func (m *Manager) changeKeys(k Key, sign bool) error {
 	return m.storeKeys(k.ID, signKey, byID)
 }
 
-// storeKeys swaps in a new key set; m.keysMu is held. On an error the
+// storeKeys swaps in a new key set; m.keys.mu is held. On an error the
 // current set stays.
 func (m *Manager) storeKeys(signID string, signKey any, byID map[string]any) error {
 	ks, err := newKeySet(m.alg, signID, signKey, byID)
 	if err != nil {
 		return err
 	}
-	m.keys.Store(ks)
+	m.keys.set.Store(ks)
 	return nil
 }
 
@@ -316,14 +289,6 @@ func sameKey(a, b any) bool {
 func etagOf(doc []byte) string {
 	sum := sha256.Sum256(doc)
 	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
-}
-
-// keyOf is the key selection of Verify, by the token's header.
-func (m *Manager) keyOf(header map[string]any) (any, error) {
-	if m.remote != nil {
-		return m.remote.verificationKey(header, m.alg)
-	}
-	return m.keys.Load().verificationKey(header)
 }
 
 // verifiedToken describes a verified token, of the WithUntypedTokens type

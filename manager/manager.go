@@ -10,9 +10,9 @@ import (
 	"math"
 	"reflect"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/protojwt/protojwt/internal/jws"
 )
 
 // Manager issues and verifies the tokens of one Config. New checks the
@@ -25,10 +25,9 @@ type Manager struct {
 	authMaxAge    time.Duration
 	refreshMaxAge time.Duration
 	alg           algorithm
-	keys          atomic.Pointer[keySet] // read without locking; never nil after New
-	keysMu        sync.Mutex             // serializes key changes
-	remote        *remoteKeys            // keys of Config.JWKSURL; nil otherwise
-	untyped       TokenType              // type of tokens without one; "" refuses them
+	keys          localKeys // signs; verifies unless the keys come from JWKSURL
+	source        keySource // selects verification keys: &keys or a *remoteKeys
+	untyped       TokenType // type of tokens without one; "" refuses them
 	jwksSettings  jwksSettings
 	openCtx       context.Context // Open's context, during New only
 	leeway        time.Duration   // Config.Leeway
@@ -38,7 +37,7 @@ type Manager struct {
 	cacheSize     int                // WithVerifyCache
 	cacheTTL      time.Duration      // WithVerifyCacheTTL
 	cache         *verifyCache       // nil when off
-	headers       headerCache        // decoded headers of verified tokens
+	headers       jws.HeaderCache    // decoded headers of verified tokens
 	hmacs         hmacPools          // prepared HMAC keys (HS algorithms)
 }
 
@@ -108,7 +107,7 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 		return nil, err
 	}
 
-	m.cache = newVerifyCache(m.cacheSize, m.cacheTTL)
+	m.cache = newVerifyCache(m.cacheSize, m.cacheTTL, m.source, m.now)
 	return m, nil
 }
 
@@ -134,7 +133,7 @@ func (m *Manager) RefreshToken(sub string, claims map[string]any) (*Token, error
 // issue builds, signs and describes one token; a non-empty family becomes
 // its "fam" claim.
 func (m *Manager) issue(typ TokenType, maxAge time.Duration, sub string, scope any, custom map[string]any, family string) (*Token, error) {
-	keys := m.keys.Load()
+	keys := m.keys.set.Load()
 	if keys.signKey == nil {
 		return nil, fmt.Errorf("manager: no PrivateKey, this Manager only verifies: %w", ErrConfig)
 	}
@@ -171,7 +170,7 @@ func (m *Manager) issue(typ TokenType, maxAge time.Duration, sub string, scope a
 	if err != nil {
 		return nil, fmt.Errorf("manager: claims are not JSON: %w", err)
 	}
-	if _, err := checkJSONText(payload); err != nil {
+	if _, err := jws.CheckJSONText(payload); err != nil {
 		return nil, fmt.Errorf("manager: claims Verify would refuse: %w", err) // nested too deep
 	}
 	signingString := keys.header + base64.RawURLEncoding.EncodeToString(payload)
@@ -237,7 +236,20 @@ func isNil(v any) bool {
 	return false
 }
 
-// configError wraps ErrConfig with the reason a Config can't be used.
-func configError(reason string) error {
-	return fmt.Errorf("manager: %s: %w", reason, ErrConfig)
+// checkKeyOptions reports an option New can't use.
+func (m *Manager) checkKeyOptions() error {
+	s := m.jwksSettings
+	switch {
+	case m.untyped != "" && m.untyped != Auth && m.untyped != Refresh:
+		return configError(`WithUntypedTokens needs "auth" or "refresh"`)
+	case s.maxAge < 0:
+		return configError("WithJWKSMaxAge can't be negative")
+	case s.refreshInterval <= 0:
+		return configError("WithJWKSRefreshInterval needs a positive interval")
+	case s.unknownKIDEvery < 0:
+		return configError("WithJWKSRefreshUnknownKID can't be negative")
+	case s.timeout <= 0:
+		return configError("WithJWKSTimeout needs a positive timeout")
+	}
+	return nil
 }

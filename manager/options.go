@@ -1,6 +1,11 @@
 package manager
 
-import "time"
+import (
+	"net/http"
+	"time"
+
+	"github.com/protojwt/protojwt/revocation"
+)
 
 // defaultMaxTokenSize is the size bound of tokens Verify accepts when
 // WithMaxTokenSize is not given: 8 KiB.
@@ -34,5 +39,157 @@ func WithClock(now func() time.Time) Option {
 func WithMaxTokenSize(n int) Option {
 	return optionFunc(func(m *Manager) {
 		m.maxTokenSize = n
+	})
+}
+
+// Defaults of the verification cache.
+const (
+	// DefaultVerifyCacheSize is the number of verified tokens a Manager
+	// keeps when WithVerifyCache is not given.
+	DefaultVerifyCacheSize = 10_000
+	// DefaultVerifyCacheTTL is how long a verified token is kept at most
+	// when WithVerifyCacheTTL is not given.
+	DefaultVerifyCacheTTL = time.Minute
+)
+
+// WithVerifyCache sets how many verified tokens Verify keeps, so that a
+// token presented again is not decoded and its signature not checked again:
+// clients send the same token on every call until it expires. 0 turns the
+// cache off; New refuses a negative size. Sizes of 8 and more are rounded
+// down to a multiple of 8. By default, DefaultVerifyCacheSize (10 000)
+// tokens: about 2 KB each for a token of nine claims, its text included,
+// so 20 MB when full (see CacheStats).
+//
+// A token is found again by its exact compact form. Each time, Verify still
+// checks exp, nbf and iat against the Manager's clock and Config.Leeway, and
+// asks the revocation store (see WithRevocation); a token is kept until it
+// expires or WithVerifyCacheTTL passes, whichever comes first. A token that
+// fails any check is never kept. Changing the key set (RotateKey, AddKey,
+// RemoveKey) makes every kept token verify again in full; with
+// Config.JWKSURL, each reuse selects the token's key from the current set
+// again and requires the key it was verified with.
+//
+// The *Token that Verify returns for a kept token is shared by every call
+// that presents that token: callers must not modify it, its Claims or its
+// Scope.
+func WithVerifyCache(size int) Option {
+	return optionFunc(func(m *Manager) {
+		m.cacheSize = size
+	})
+}
+
+// WithVerifyCacheTTL sets how long Verify keeps a verified token at most,
+// less when the token expires sooner. It bounds how long a token verified
+// with a key that a JWK Set (Config.JWKSURL) no longer holds is reused
+// before the Manager refreshes the set. New refuses a TTL that is not
+// positive. By default, DefaultVerifyCacheTTL (1 minute).
+func WithVerifyCacheTTL(ttl time.Duration) Option {
+	return optionFunc(func(m *Manager) {
+		m.cacheTTL = ttl
+	})
+}
+
+// WithUntypedTokens makes Verify accept a token without a "type" claim, as
+// identity providers and other issuers make them, as a token of type t
+// (Auth or Refresh): its Token.Type is t and its Claims stay as they are.
+// A token whose type claim is present must still say "auth" or "refresh",
+// and every other check stays as strict. New refuses another t. By default,
+// a token without a type claim is refused with ErrMalformed.
+func WithUntypedTokens(t TokenType) Option {
+	return optionFunc(func(m *Manager) {
+		m.untyped = t
+	})
+}
+
+// WithJWKSMaxAge sets how long clients may cache the JWK Set that
+// JWKSHandler serves: the max-age of its Cache-Control header, in whole
+// seconds; under a second sends "no-cache". Announce a key with AddKey at
+// least this long (plus the verifiers' refresh interval) before RotateKey
+// signs with it. New refuses a negative d. By default, 5 minutes.
+func WithJWKSMaxAge(d time.Duration) Option {
+	return optionFunc(func(m *Manager) {
+		m.jwksSettings.maxAge = d
+	})
+}
+
+// WithJWKSRefreshInterval sets how often a Manager whose keys come from
+// Config.JWKSURL fetches the set again in the background. New refuses an
+// interval that is not positive. By default, 5 minutes.
+func WithJWKSRefreshInterval(d time.Duration) Option {
+	return optionFunc(func(m *Manager) {
+		m.jwksSettings.refreshInterval = d
+	})
+}
+
+// WithJWKSRefreshUnknownKID sets the rate at which a Manager whose keys come
+// from Config.JWKSURL fetches the set when a token names a kid it lacks: at
+// most once per d, so a flood of tokens with made-up kids costs at most one
+// fetch per d. A Verify call that would wait longer than WithJWKSTimeout for
+// its turn is refused at once with ErrSignature. Zero turns these fetches
+// off; New refuses a negative d. By default, once per 30 seconds.
+func WithJWKSRefreshUnknownKID(d time.Duration) Option {
+	return optionFunc(func(m *Manager) {
+		m.jwksSettings.unknownKIDEvery = d
+	})
+}
+
+// WithJWKSTimeout bounds each fetch of Config.JWKSURL, the first one
+// included, and how long a Verify call may wait for a refresh. New refuses a
+// timeout that is not positive. By default, 10 seconds.
+func WithJWKSTimeout(d time.Duration) Option {
+	return optionFunc(func(m *Manager) {
+		m.jwksSettings.timeout = d
+	})
+}
+
+// WithJWKSHTTPClient sets the HTTP client that fetches Config.JWKSURL: for
+// a private CA, a proxy or credentials. A nil c is ignored. By default,
+// http.DefaultClient.
+func WithJWKSHTTPClient(c *http.Client) Option {
+	return optionFunc(func(m *Manager) {
+		if c != nil {
+			m.jwksSettings.client = c
+		}
+	})
+}
+
+// WithJWKSErrorHandler sets the function that learns of each failed refresh
+// of Config.JWKSURL, in the background or for an unknown kid; the Manager
+// goes on with the keys it has. f must be safe for concurrent use. A nil f
+// is ignored. By default, failures are logged with slog.Default at level
+// Warn.
+func WithJWKSErrorHandler(f func(error)) Option {
+	return optionFunc(func(m *Manager) {
+		if f != nil {
+			m.jwksSettings.onError = f
+		}
+	})
+}
+
+// WithRevocation makes the Manager consult store: Verify refuses revoked
+// tokens with ErrRevoked, and Revoke, RevokeSubject and RotateRefreshToken
+// become available. Each Verify of a token that verifies costs one call of
+// store.Revoked: one round trip for a shared store. A nil store is ignored.
+// By default, a Manager has no store: tokens can't be revoked, Verify
+// consults nothing but the token, and the three methods return ErrConfig.
+func WithRevocation(store revocation.Store) Option {
+	return optionFunc(func(m *Manager) {
+		if store != nil {
+			m.revocation.store = store
+		}
+	})
+}
+
+// WithRevocationFailOpen makes Verify accept a token whose revocation the
+// store could not check, rather than refuse it with
+// ErrRevocationUnavailable. report, when not nil, is called with that error
+// (wrapping ErrRevocationUnavailable and the store's error) each time, so
+// that operators see the outage: from many goroutines at once. It trades
+// revocation for availability while the store is down; RotateRefreshToken,
+// Revoke and RevokeSubject still fail. By default, Verify fails closed.
+func WithRevocationFailOpen(report func(error)) Option {
+	return optionFunc(func(m *Manager) {
+		m.revocation.failOpen = true
+		m.revocation.report = report
 	})
 }

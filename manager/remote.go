@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"golang.org/x/time/rate"
+
+	"github.com/protojwt/protojwt/internal/jws"
 )
 
 // Open returns a Manager for cfg as New does. When cfg.JWKSURL is set, ctx
@@ -45,9 +50,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 // again. For any other Manager it does nothing. Close is safe to call more
 // than once and always returns nil.
 func (m *Manager) Close() error {
-	if m.remote != nil {
-		m.remote.cancel()
-	}
+	m.source.close()
 	return nil
 }
 
@@ -55,6 +58,7 @@ func (m *Manager) Close() error {
 // refreshed by keyfunc and jwkset.
 type remoteKeys struct {
 	kf     keyfunc.Keyfunc
+	alg    algorithm
 	ctx    context.Context // ends with Close: the refresh goroutine's life
 	cancel context.CancelFunc
 }
@@ -104,18 +108,35 @@ func (m *Manager) openRemote(ctx context.Context, rawURL string) error {
 		cancel()
 		return fmt.Errorf("manager: first fetch of JWKSURL: %w: %v", ErrJWKS, err)
 	}
-	r := &remoteKeys{kf: kf, ctx: life, cancel: cancel}
-	if !r.hasUsableKey(m.alg) {
+	r := &remoteKeys{kf: kf, alg: m.alg, ctx: life, cancel: cancel}
+	if !r.hasUsableKey() {
 		cancel()
 		return fmt.Errorf("manager: the JWK Set of JWKSURL has no key usable with %s: %w", m.alg.method.Alg(), ErrJWKS)
 	}
-	m.remote = r
+	m.source = r
 	return nil
 }
 
-// verificationKey selects the key of a token by its kid header in the
-// fetched set, refreshing it for an unknown kid as the rate limit allows.
-func (r *remoteKeys) verificationKey(header map[string]any, alg algorithm) (any, error) {
+func (r *remoteKeys) verificationKey(_ context.Context, h *jws.Header) (selectedKey, error) {
+	key, err := r.keyOf(h.Fields)
+	return selectedKey{key: key}, err
+}
+
+// current selects the key of h again: the set may have changed since.
+func (r *remoteKeys) current(k selectedKey, h *jws.Header) bool {
+	key, err := r.keyOf(h.Fields)
+	return err == nil && sameKey(k.key, key)
+}
+
+// stale is false: a key that left the set may come back in the next fetch.
+func (r *remoteKeys) stale(selectedKey) bool { return false }
+
+// close ends the background refresh.
+func (r *remoteKeys) close() { r.cancel() }
+
+// keyOf selects the key of a token by its kid header in the fetched set,
+// refreshing it for an unknown kid as the rate limit allows.
+func (r *remoteKeys) keyOf(header map[string]any) (any, error) {
 	id, err := headerKID(header)
 	if err != nil {
 		return nil, err
@@ -125,11 +146,13 @@ func (r *remoteKeys) verificationKey(header map[string]any, alg algorithm) (any,
 		// jwkset's error quotes the kid, text of the token: drop it.
 		return nil, errUnknownKey
 	}
-	return usableKey(jwk, alg)
+	return usableKey(jwk, r.alg)
 }
 
-// hasUsableKey reports whether the set holds a key that verifies alg.
-func (r *remoteKeys) hasUsableKey(alg algorithm) bool {
+// hasUsableKey reports whether the set holds a key that verifies its
+// algorithm.
+func (r *remoteKeys) hasUsableKey() bool {
+	alg := r.alg
 	jwks, err := r.kf.Storage().KeyReadAll(r.ctx)
 	if err != nil {
 		return false
@@ -163,4 +186,35 @@ func checkJWKSURL(raw string) error {
 		return errors.New("JWKSURL must use https; http is accepted for loopback hosts only")
 	}
 	return errors.New("JWKSURL is not an absolute http(s) URL")
+}
+
+// Defaults of the JWK Set options.
+const (
+	defaultJWKSMaxAge          = 5 * time.Minute
+	defaultJWKSRefreshInterval = 5 * time.Minute
+	defaultJWKSUnknownKIDEvery = 30 * time.Second
+	defaultJWKSTimeout         = 10 * time.Second
+)
+
+// jwksSettings are the options of publishing and fetching JWK Sets.
+type jwksSettings struct {
+	maxAge          time.Duration
+	refreshInterval time.Duration
+	unknownKIDEvery time.Duration
+	timeout         time.Duration
+	client          *http.Client
+	onError         func(error)
+}
+
+func defaultJWKSSettings() jwksSettings {
+	return jwksSettings{
+		maxAge:          defaultJWKSMaxAge,
+		refreshInterval: defaultJWKSRefreshInterval,
+		unknownKIDEvery: defaultJWKSUnknownKIDEvery,
+		timeout:         defaultJWKSTimeout,
+		client:          http.DefaultClient,
+		onError: func(err error) {
+			slog.Default().Warn("protojwt: refreshing the JWK Set failed; verifying with the keys of the last good fetch", "error", err)
+		},
+	}
 }

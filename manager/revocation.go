@@ -2,7 +2,6 @@ package manager
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -14,55 +13,12 @@ import (
 // from it. That first refresh token has no such claim; its jti serves.
 const familyClaim = "fam"
 
-// Revocation failures.
-var (
-	// ErrRevocationUnavailable means the revocation store did not answer: it
-	// is wrapped together with the store's own error, so errors.Is matches
-	// both. Verify returns it unless WithRevocationFailOpen; Revoke,
-	// RevokeSubject and RotateRefreshToken always do. Adapters may map it to
-	// gRPC Unavailable and HTTP 503: the token was not judged.
-	ErrRevocationUnavailable = errors.New("protojwt: revocation store unavailable")
-	// ErrRefreshReuse means RotateRefreshToken was given a refresh token that
-	// had been exchanged already, a sign that it was stolen: every token of
-	// its login is revoked. It wraps ErrRevoked, so errors.Is(err,
-	// ErrRevoked) holds too.
-	ErrRefreshReuse = fmt.Errorf("protojwt: refresh token reused: %w", ErrRevoked)
-)
-
 // revocationSettings is what the revocation options set.
 type revocationSettings struct {
 	store    revocation.Store // nil: no revocation
 	failOpen bool
 	report   func(error) // called with the error when failing open; may be nil
 	leeway   time.Duration
-}
-
-// WithRevocation makes the Manager consult store: Verify refuses revoked
-// tokens with ErrRevoked, and Revoke, RevokeSubject and RotateRefreshToken
-// become available. Each Verify of a token that verifies costs one call of
-// store.Revoked: one round trip for a shared store. A nil store is ignored.
-// By default, a Manager has no store: tokens can't be revoked, Verify
-// consults nothing but the token, and the three methods return ErrConfig.
-func WithRevocation(store revocation.Store) Option {
-	return optionFunc(func(m *Manager) {
-		if store != nil {
-			m.revocation.store = store
-		}
-	})
-}
-
-// WithRevocationFailOpen makes Verify accept a token whose revocation the
-// store could not check, rather than refuse it with
-// ErrRevocationUnavailable. report, when not nil, is called with that error
-// (wrapping ErrRevocationUnavailable and the store's error) each time, so
-// that operators see the outage: from many goroutines at once. It trades
-// revocation for availability while the store is down; RotateRefreshToken,
-// Revoke and RevokeSubject still fail. By default, Verify fails closed.
-func WithRevocationFailOpen(report func(error)) Option {
-	return optionFunc(func(m *Manager) {
-		m.revocation.failOpen = true
-		m.revocation.report = report
-	})
 }
 
 // checkRevoked asks the store, when there is one, whether t is revoked.

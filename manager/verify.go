@@ -69,19 +69,19 @@ func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 	var hash uint64
 	if m.cache != nil {
 		hash = m.cache.hash(signed)
-		if tok := m.cache.lookup(m, hash, signed); tok != nil {
-			if err := m.checkRevoked(ctx, tok); err != nil {
+		if e := m.cache.lookup(hash, signed); e != nil {
+			if err := m.checkRevoked(ctx, e.tok); err != nil {
 				return nil, err
 			}
-			return tok, nil
+			return e.tok, nil
 		}
 	}
-	st, err := m.checkSignature(signed)
+	st, err := m.checkSignature(ctx, signed)
 	if err != nil {
 		return nil, err
 	}
 	claims := st.claims
-	if st.header.crit {
+	if st.header.Crit {
 		return nil, verifyError("crit header is not supported", ErrMalformed)
 	}
 	if err := checkClaimTypes(claims, m.untyped == ""); err != nil {
@@ -102,7 +102,15 @@ func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 		return nil, err
 	}
 	if m.cache != nil {
-		m.remember(hash, tok, st, from, until)
+		m.cache.add(&cacheEntry{
+			hash:   hash,
+			signed: signed,
+			tok:    tok,
+			key:    st.key,
+			header: st.header,
+			from:   from,
+			until:  until,
+		})
 	}
 	return tok, nil
 }
@@ -249,10 +257,4 @@ func isAudience(v any) bool {
 		return true
 	}
 	return false
-}
-
-// verifyError wraps sentinel with the reason Verify refused a token. The
-// reason is ours, never text from the token.
-func verifyError(reason string, sentinel error) error {
-	return fmt.Errorf("manager: verify: %s: %w", reason, sentinel)
 }

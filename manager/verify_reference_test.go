@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/protojwt/protojwt/internal/jws"
 )
 
 // referenceVerifier is Verify as golang-jwt's parser and validator do it,
@@ -60,7 +62,8 @@ func (r *referenceVerifier) verify(signed string) (map[string]any, error) {
 		if t.Method == nil || t.Method.Alg() != m.alg.method.Alg() {
 			return nil, errors.New("wrong algorithm")
 		}
-		return m.keyOf(t.Header)
+		k, err := m.source.verificationKey(context.Background(), &jws.Header{Fields: t.Header})
+		return k.key, err
 	})
 	if err != nil {
 		return nil, r.parseError(parsed, err)

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -9,172 +10,71 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
-	"encoding/base64"
 	"hash"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/protojwt/protojwt/internal/jws"
 )
-
-// segmentEncoding decodes the segments of a compact JWS as golang-jwt's
-// parser does with WithStrictDecoding: unpadded base64url, no trailing bits.
-var segmentEncoding = base64.RawURLEncoding.Strict()
-
-// maxCachedHeaders bounds the decoded JOSE headers a Manager keeps. Tokens
-// of one issuer share a few headers (one per key); only headers of tokens
-// whose signature verified are kept, so made-up headers can't fill it.
-const maxCachedHeaders = 16
-
-// joseHeader is a decoded JOSE header, shared and never modified.
-type joseHeader struct {
-	fields map[string]any // as golang-jwt decodes it; nil for a "null" header
-	alg    string
-	hasAlg bool // alg is a string
-	crit   bool // a crit member is present
-}
-
-// headerCache holds the decoded headers of verified tokens by their encoded
-// segment: reads load an immutable map, a miss decodes the header.
-type headerCache struct {
-	mu      sync.Mutex // serializes additions
-	decoded atomic.Pointer[map[string]*joseHeader]
-}
-
-// get returns the decoded header of the encoded segment seg.
-func (c *headerCache) get(seg string) (*joseHeader, bool) {
-	p := c.decoded.Load()
-	if p == nil {
-		return nil, false
-	}
-	h, ok := (*p)[seg]
-	return h, ok
-}
-
-// add remembers h as the decoding of seg, while there is room.
-func (c *headerCache) add(seg string, h *joseHeader) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var cur map[string]*joseHeader
-	if p := c.decoded.Load(); p != nil {
-		cur = *p
-	}
-	if _, ok := cur[seg]; ok || len(cur) >= maxCachedHeaders {
-		return
-	}
-	next := make(map[string]*joseHeader, len(cur)+1)
-	for k, v := range cur {
-		next[k] = v
-	}
-	// seg is a part of a token: a copy keeps the token itself collectable.
-	next[strings.Clone(seg)] = h
-	c.decoded.Store(&next)
-}
-
-// decodeHeader decodes the header segment seg as golang-jwt's parser does:
-// base64url, then JSON into a map.
-func decodeHeader(seg string) (*joseHeader, error) {
-	b, err := segmentEncoding.DecodeString(seg)
-	if err != nil {
-		return nil, err
-	}
-	var fields map[string]any
-	if err := decodeJSONObject(b, &fields); err != nil {
-		return nil, err
-	}
-	h := &joseHeader{fields: fields}
-	h.alg, h.hasAlg = fields["alg"].(string)
-	_, h.crit = fields["crit"]
-	return h, nil
-}
 
 // signedToken is what checking a token's signature yields.
 type signedToken struct {
 	claims map[string]any
-	header *joseHeader
-	keys   *keySet // the key set the key was selected from
-	key    any     // the key that verified the signature
+	parts  jws.Compact
+	header *jws.Header
+	key    selectedKey // the key that verified the signature
 }
 
-// payloadBuffers holds the buffers the payload segment is decoded into; the
-// JSON decoder copies what it keeps, so a buffer serves again at once.
-var payloadBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
-// checkSignature decodes the compact JWS signed and checks its signature:
-// what golang-jwt's ParseWithClaims does with the Manager's options, in the
-// same order and with the same outcome for every input without CR or LF
-// whose header and payload decodeJSONObject accepts (it refuses the others
-// as malformed), without its allocations. The header is decoded once per
-// distinct header, the key of an HMAC is prepared once, and the hash,
-// signature and payload are decoded into reused memory.
-func (m *Manager) checkSignature(signed string) (signedToken, error) {
+// checkSignature splits the compact JWS signed, decodes its header and
+// payload and checks its signature: what golang-jwt's
+// ParseWithClaims does with the Manager's options, in the same order and
+// with the same outcome for every input without CR or LF whose header and
+// payload jws.DecodeJSONObject accepts (it refuses the others as
+// malformed), without its allocations. The header is decoded once per
+// distinct header, the key of an HMAC is prepared once, and the hash and
+// signature are decoded into reused memory.
+func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToken, error) {
 	var out signedToken
-	// Go's base64 decoders skip CR and LF, even strict ones: a signature
-	// segment with line breaks would still verify, and one token have many
-	// spellings. A compact JWS has none.
-	if strings.IndexByte(signed, '\n') >= 0 || strings.IndexByte(signed, '\r') >= 0 {
+	parts, ok := jws.Split(signed)
+	if !ok {
 		return out, verifyError("not a compact JWS", ErrMalformed)
 	}
-	// Three segments, as golang-jwt's splitToken requires.
-	dot1 := strings.IndexByte(signed, '.')
-	if dot1 < 0 {
-		return out, verifyError("not a compact JWS", ErrMalformed)
-	}
-	dot2 := strings.IndexByte(signed[dot1+1:], '.')
-	if dot2 < 0 {
-		return out, verifyError("not a compact JWS", ErrMalformed)
-	}
-	dot2 += dot1 + 1
-	if strings.IndexByte(signed[dot2+1:], '.') >= 0 {
-		return out, verifyError("not a compact JWS", ErrMalformed)
-	}
-	headerSeg, payloadSeg, sigSeg := signed[:dot1], signed[dot1+1:dot2], signed[dot2+1:]
-
-	header, known := m.headers.get(headerSeg)
+	header, known := m.headers.Get(parts.Header)
 	if !known {
 		var err error
-		if header, err = decodeHeader(headerSeg); err != nil {
+		if header, err = jws.DecodeHeader(parts.Header); err != nil {
 			return out, verifyError("not a compact JWS", ErrMalformed)
 		}
 	}
 
-	claims, err := decodeClaims(payloadSeg)
+	claims, err := jws.DecodePayload(parts.Payload)
 	if err != nil {
 		return out, verifyError("not a compact JWS", ErrMalformed)
 	}
+	out.claims = claims
 
 	want := m.alg.method.Alg()
 	switch {
-	case !header.hasAlg || header.alg == "":
+	case !header.HasAlg || header.Alg == "":
 		return out, verifyError("alg header missing", ErrMalformed)
-	case header.alg != want && jwt.GetSigningMethod(header.alg) == nil:
+	case header.Alg != want && jwt.GetSigningMethod(header.Alg) == nil:
 		// golang-jwt refuses an unknown algorithm before the signature.
 		return out, verifyError("token is not signed with "+want, ErrAlgorithm)
 	}
 
 	var sigBuf [512]byte // RSA-4096 signatures fit; larger ones go to the heap
-	sig := sigBuf[:]
-	if n := segmentEncoding.DecodedLen(len(sigSeg)); n > len(sig) {
-		sig = make([]byte, n)
-	}
-	n, err := segmentEncoding.Decode(sig, stringBytes(sigSeg))
+	sig, err := jws.DecodeSignature(sigBuf[:], parts.Signature)
 	if err != nil {
 		return out, verifyError("not a compact JWS", ErrMalformed)
 	}
-	sig = sig[:n]
-	if header.alg != want {
+	if header.Alg != want {
 		return out, verifyError("token is not signed with "+want, ErrAlgorithm)
 	}
 
-	ks := m.keys.Load()
-	var key any
-	if m.remote != nil {
-		key, err = m.remote.verificationKey(header.fields, m.alg)
-	} else {
-		key, err = ks.verificationKey(header.fields)
-	}
+	key, err := m.source.verificationKey(ctx, header)
 	if err != nil {
 		if err := keySelectionError(err); err != nil {
 			return out, err
@@ -182,43 +82,21 @@ func (m *Manager) checkSignature(signed string) (signedToken, error) {
 		return out, verifyError("token can't be verified", ErrAlgorithm)
 	}
 
-	if !m.verifySignature(signed[:dot2], sig, key) {
+	if !m.verifySignature(parts.SigningInput, sig, key.key) {
 		return out, verifyError("signature does not verify", ErrSignature)
 	}
 	if !known {
-		m.headers.add(headerSeg, header)
+		m.headers.Add(parts.Header, header)
 	}
-	out = signedToken{claims: claims, header: header, keys: ks, key: key}
+	out.parts, out.header, out.key = parts, header, key
 	return out, nil
-}
-
-// decodeClaims decodes the payload segment seg into a map, as golang-jwt's
-// parser does for MapClaims.
-func decodeClaims(seg string) (map[string]any, error) {
-	bufp := payloadBuffers.Get().(*[]byte)
-	defer payloadBuffers.Put(bufp)
-	n := segmentEncoding.DecodedLen(len(seg))
-	if cap(*bufp) < n {
-		*bufp = make([]byte, n)
-	}
-	buf := (*bufp)[:n]
-	n, err := segmentEncoding.Decode(buf, stringBytes(seg))
-	if err != nil {
-		return nil, err
-	}
-	// Room for the claims of a typical token without growing the map.
-	claims := make(map[string]any, 16)
-	if err := decodeJSONObject(buf[:n], &claims); err != nil {
-		return nil, err
-	}
-	return claims, nil
 }
 
 // verifySignature reports whether sig is a signature of signingString by
 // key, with the Manager's algorithm: the check of golang-jwt's signing
 // methods, without copying the signing string or allocating the hash.
 func (m *Manager) verifySignature(signingString string, sig []byte, key any) bool {
-	msg := stringBytes(signingString)
+	msg := jws.StringBytes(signingString)
 	switch method := m.alg.method.(type) {
 	case *jwt.SigningMethodHMAC:
 		secret, ok := key.([]byte)
@@ -351,10 +229,4 @@ func (p *hmacPools) pool(h crypto.Hash, secret []byte) *sync.Pool {
 	next[id] = pool
 	p.pools.Store(&next)
 	return pool
-}
-
-// stringBytes returns the bytes of s without copying them, for functions
-// that only read their argument (hashes, decoders, signature checks).
-func stringBytes(s string) []byte {
-	return unsafe.Slice(unsafe.StringData(s), len(s))
 }

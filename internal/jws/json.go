@@ -1,4 +1,4 @@
-package manager
+package jws
 
 import (
 	"encoding/json"
@@ -6,26 +6,26 @@ import (
 	"unicode/utf8"
 )
 
-// maxJSONDepth bounds the nesting of a token's header and payload: the
+// MaxDepth bounds the nesting of a token's header and payload: the
 // top-level object is depth 1, so a claim may nest 63 levels. It is far
 // above what real claims need (a rule's required scope nests at most 32
 // deep) and far below what makes decoding expensive: encoding/json alone
 // accepts 10 000 levels, and decodes a few thousand of them, all of which
 // fit in a token of 8 KiB, in about half a millisecond and as many
 // allocations as levels.
-const maxJSONDepth = 64
+const MaxDepth = 64
 
-// Refusals of decodeJSONObject. Their texts are fixed: the JSON comes from
+// Refusals of DecodeJSONObject. Their texts are fixed: the JSON comes from
 // a token and is never echoed.
 var (
-	errJSONNotUTF8    = errors.New("JSON text is not UTF-8")
-	errJSONSurrogate  = errors.New("JSON string escapes half of a UTF-16 surrogate pair")
-	errJSONDepth      = errors.New("JSON text is nested too deep")
-	errJSONDuplicate  = errors.New("JSON object has a member name twice")
-	errJSONUnfinished = errors.New("JSON text ends inside a string")
+	ErrNotUTF8    = errors.New("JSON text is not UTF-8")
+	ErrSurrogate  = errors.New("JSON string escapes half of a UTF-16 surrogate pair")
+	ErrDepth      = errors.New("JSON text is nested too deep")
+	ErrDuplicate  = errors.New("JSON object has a member name twice")
+	ErrUnfinished = errors.New("JSON text ends inside a string")
 )
 
-// decodeJSONObject decodes b, the JSON text of a token's header or payload,
+// DecodeJSONObject decodes b, the JSON text of a token's header or payload,
 // into *into as json.Unmarshal does, and refuses what JSON parsers disagree
 // on or what costs more than its size:
 //
@@ -33,17 +33,17 @@ var (
 //     encoding/json replaces both with U+FFFD, so that different texts would
 //     decode to the same claims, where other parsers refuse them or keep
 //     them;
-//   - nesting deeper than maxJSONDepth, refused before decoding;
+//   - nesting deeper than MaxDepth, refused before decoding;
 //   - a top-level object with two members of the same name (after
 //     unescaping): encoding/json keeps the last, other parsers the first or
 //     refuse, so that a claim such as sub would mean different things to
 //     different readers of one token. RFC 7515 and RFC 7519 allow refusing.
 //
-// The first two are found by checkJSONText before decoding; duplicates are
+// The first two are found by CheckJSONText before decoding; duplicates are
 // found without a second decoding, by comparing the number of top-level
-// names checkJSONText counted with the number of members decoded.
-func decodeJSONObject(b []byte, into *map[string]any) error {
-	names, err := checkJSONText(b)
+// names CheckJSONText counted with the number of members decoded.
+func DecodeJSONObject(b []byte, into *map[string]any) error {
+	names, err := CheckJSONText(b)
 	if err != nil {
 		return err
 	}
@@ -51,20 +51,20 @@ func decodeJSONObject(b []byte, into *map[string]any) error {
 		return err
 	}
 	if len(*into) != names {
-		return errJSONDuplicate
+		return ErrDuplicate
 	}
 	return nil
 }
 
-// checkJSONText checks b, a JSON text, for bytes that are not UTF-8,
-// escaped lone surrogates and nesting deeper than maxJSONDepth, in one pass
+// CheckJSONText checks b, a JSON text, for bytes that are not UTF-8,
+// escaped lone surrogates and nesting deeper than MaxDepth, in one pass
 // and without allocating, and returns the number of member names of its
 // top-level object (0 when the top-level value is not an object). It does
 // not check the JSON grammar: encoding/json does next, and refuses what
-// checkJSONText lets through; for valid JSON it refuses nothing else.
-func checkJSONText(b []byte) (names int, err error) {
+// CheckJSONText lets through; for valid JSON it refuses nothing else.
+func CheckJSONText(b []byte) (names int, err error) {
 	if !utf8.Valid(b) {
-		return 0, errJSONNotUTF8
+		return 0, ErrNotUTF8
 	}
 	var (
 		depth     int
@@ -75,8 +75,8 @@ func checkJSONText(b []byte) (names int, err error) {
 		switch c := b[i]; c {
 		case '{', '[':
 			depth++
-			if depth > maxJSONDepth {
-				return 0, errJSONDepth
+			if depth > MaxDepth {
+				return 0, ErrDepth
 			}
 			if depth == 1 {
 				topObject = c == '{'
@@ -117,14 +117,14 @@ func scanString(b []byte, start int) (end int, err error) {
 					i++
 					continue
 				case 0xDC00 <= r && r <= 0xDFFF:
-					return 0, errJSONSurrogate
+					return 0, ErrSurrogate
 				case 0xD800 <= r && r <= 0xDBFF:
 					// A high surrogate must be followed by an escaped low one.
 					if i+7 >= len(b) || b[i+6] != '\\' || b[i+7] != 'u' {
-						return 0, errJSONSurrogate
+						return 0, ErrSurrogate
 					}
 					if low, ok := hex4(b, i+8); !ok || low < 0xDC00 || low > 0xDFFF {
-						return 0, errJSONSurrogate
+						return 0, ErrSurrogate
 					}
 					i += 6 // the low half, checked
 				}
@@ -134,7 +134,7 @@ func scanString(b []byte, start int) (end int, err error) {
 			i++ // the escaped character, which may be a quote
 		}
 	}
-	return 0, errJSONUnfinished
+	return 0, ErrUnfinished
 }
 
 // hex4 returns the value of the four hexadecimal digits at b[i:i+4].

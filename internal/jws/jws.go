@@ -1,0 +1,185 @@
+// Package jws decodes compact JWS serializations (RFC 7515) the way
+// golang-jwt's parser does with strict decoding, without checking
+// signatures: splitting a token into its segments, decoding its JOSE
+// header, its signature and its payload of claims. Signature checks and
+// the meaning of claims belong to package manager.
+//
+//	parts, ok := jws.Split(token)           // three segments, no CR or LF
+//	header, err := jws.DecodeHeader(parts.Header)
+//	sig, err := jws.DecodeSignature(buf[:], parts.Signature)
+//	// ... check sig over parts.SigningInput, then:
+//	claims, err := jws.DecodePayload(parts.Payload)
+package jws
+
+import (
+	"encoding/base64"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// segmentEncoding decodes the segments of a compact JWS as golang-jwt's
+// parser does with WithStrictDecoding: unpadded base64url, no trailing bits.
+var segmentEncoding = base64.RawURLEncoding.Strict()
+
+// Compact is a compact JWS split into its segments, still encoded.
+type Compact struct {
+	Header, Payload, Signature string
+	// SigningInput is the text the signature covers: the header and
+	// payload segments and the dot between them.
+	SigningInput string
+}
+
+// Split splits token into its three segments, as golang-jwt's splitToken
+// does. It reports false for a token without exactly two dots, and for one
+// with a CR or LF: Go's base64 decoders skip them, even strict ones, so a
+// signature segment with line breaks would still verify and one token have
+// many spellings. A compact JWS has none.
+func Split(token string) (Compact, bool) {
+	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
+		return Compact{}, false
+	}
+	dot1 := strings.IndexByte(token, '.')
+	if dot1 < 0 {
+		return Compact{}, false
+	}
+	dot2 := strings.IndexByte(token[dot1+1:], '.')
+	if dot2 < 0 {
+		return Compact{}, false
+	}
+	dot2 += dot1 + 1
+	if strings.IndexByte(token[dot2+1:], '.') >= 0 {
+		return Compact{}, false
+	}
+	return Compact{
+		Header:       token[:dot1],
+		Payload:      token[dot1+1 : dot2],
+		Signature:    token[dot2+1:],
+		SigningInput: token[:dot2],
+	}, true
+}
+
+// Header is a decoded JOSE header, shared and never modified.
+type Header struct {
+	// Fields holds the header as golang-jwt decodes it; nil for "null".
+	Fields map[string]any
+	// Alg is the "alg" member when it is a string.
+	Alg string
+	// HasAlg reports whether "alg" is a string.
+	HasAlg bool
+	// Crit reports whether a "crit" member is present.
+	Crit bool
+}
+
+// DecodeHeader decodes the header segment seg as golang-jwt's parser does:
+// base64url, then JSON into a map, refusing what DecodeJSONObject refuses.
+func DecodeHeader(seg string) (*Header, error) {
+	b, err := segmentEncoding.DecodeString(seg)
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]any
+	if err := DecodeJSONObject(b, &fields); err != nil {
+		return nil, err
+	}
+	h := &Header{Fields: fields}
+	h.Alg, h.HasAlg = fields["alg"].(string)
+	_, h.Crit = fields["crit"]
+	return h, nil
+}
+
+// maxCachedHeaders bounds the decoded headers a HeaderCache keeps. Tokens
+// of one issuer share a few headers (one per key).
+const maxCachedHeaders = 16
+
+// HeaderCache holds decoded headers by their encoded segment: reads load
+// an immutable map, without locking. Its zero value is empty and ready.
+// Callers add only the headers of tokens whose signature verified, so
+// made-up headers can't fill it.
+type HeaderCache struct {
+	mu      sync.Mutex // serializes additions
+	decoded atomic.Pointer[map[string]*Header]
+}
+
+// Get returns the decoded header of the encoded segment seg.
+func (c *HeaderCache) Get(seg string) (*Header, bool) {
+	p := c.decoded.Load()
+	if p == nil {
+		return nil, false
+	}
+	h, ok := (*p)[seg]
+	return h, ok
+}
+
+// Add remembers h as the decoding of seg, while there is room.
+func (c *HeaderCache) Add(seg string, h *Header) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var cur map[string]*Header
+	if p := c.decoded.Load(); p != nil {
+		cur = *p
+	}
+	if _, ok := cur[seg]; ok || len(cur) >= maxCachedHeaders {
+		return
+	}
+	next := make(map[string]*Header, len(cur)+1)
+	for k, v := range cur {
+		next[k] = v
+	}
+	// seg is a part of a token: a copy keeps the token itself collectable.
+	next[strings.Clone(seg)] = h
+	c.decoded.Store(&next)
+}
+
+// DecodeSignature decodes the signature segment seg into buf when it fits,
+// else into new memory, and returns the signature.
+func DecodeSignature(buf []byte, seg string) ([]byte, error) {
+	if n := segmentEncoding.DecodedLen(len(seg)); n > len(buf) {
+		buf = make([]byte, n)
+	}
+	n, err := segmentEncoding.Decode(buf, StringBytes(seg))
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// payloadBuffers holds the buffers the payload segment is decoded into; the
+// JSON decoder copies what it keeps, so a buffer serves again at once.
+var payloadBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// DecodePayload decodes the payload segment seg into a map of claims, as
+// golang-jwt's parser does for MapClaims, refusing what DecodeClaims
+// refuses.
+func DecodePayload(seg string) (map[string]any, error) {
+	bufp := payloadBuffers.Get().(*[]byte)
+	defer payloadBuffers.Put(bufp)
+	n := segmentEncoding.DecodedLen(len(seg))
+	if cap(*bufp) < n {
+		*bufp = make([]byte, n)
+	}
+	buf := (*bufp)[:n]
+	n, err := segmentEncoding.Decode(buf, StringBytes(seg))
+	if err != nil {
+		return nil, err
+	}
+	return DecodeClaims(buf[:n])
+}
+
+// DecodeClaims decodes b, the JSON text of a payload, into a map of
+// claims, refusing what DecodeJSONObject refuses.
+func DecodeClaims(b []byte) (map[string]any, error) {
+	// Room for the claims of a typical token without growing the map.
+	claims := make(map[string]any, 16)
+	if err := DecodeJSONObject(b, &claims); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// StringBytes returns the bytes of s without copying them, for functions
+// that only read their argument (hashes, decoders, signature checks).
+func StringBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
