@@ -15,10 +15,13 @@ package protojwt
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/protojwt/protojwt/manager"
 )
@@ -26,6 +29,41 @@ import (
 // Domain is the domain of the google.rpc.ErrorInfo that every gRPC and
 // connect denial carries.
 const Domain = "protojwt"
+
+// ErrInvalidRule means a rule can't be enforced: an adapter (interceptor,
+// connectauth, httpauth) refuses to be built, or a route to be registered,
+// with an error wrapping it. A RuleError says where.
+var ErrInvalidRule = errors.New("protojwt: invalid rule")
+
+// ErrInvalidOption means an option given to an adapter can't be used: a
+// malformed method or service name, a public method or service that
+// declares a rule, a nil resolver, a bad metadata key, and the like.
+var ErrInvalidOption = errors.New("protojwt: invalid adapter option")
+
+// RuleError is a rule an adapter can't enforce, found when it is built: a
+// rule option that can't be read, an inconsistent rule, a request field or
+// path wildcard that does not exist or can't be compared, or an expression
+// that does not compile. Err wraps ErrInvalidRule. The adapters return every
+// RuleError they find, joined with errors.Join; errors.As finds the first.
+type RuleError struct {
+	// Procedure is where the rule is declared: a full method name
+	// ("/pkg.Service/Method"), a service name ("pkg.Service") for its
+	// default_rule, or an HTTP route pattern.
+	Procedure string
+	// Field is the request field path or path wildcard at fault, "" when the
+	// fault is not about one.
+	Field string
+	// Err says what is wrong; it wraps ErrInvalidRule.
+	Err error
+}
+
+// Error returns where and what.
+func (e *RuleError) Error() string {
+	return "protojwt: " + e.Procedure + ": " + strings.TrimPrefix(e.Err.Error(), "protojwt: ")
+}
+
+// Unwrap returns Err.
+func (e *RuleError) Unwrap() error { return e.Err }
 
 // Reasons of denials: the reason of the ErrorInfo of a gRPC or connect
 // denial, and the "reason" member of an HTTP denial's JSON body. They never
@@ -126,4 +164,41 @@ type Decision struct {
 	Message bool
 	// Duration is how long deciding took, verification included.
 	Duration time.Duration
+}
+
+// Expressions compiles the expr of rules (see the Rule message of package
+// annotations): the adapters' WithExpressions option takes one, and
+// package github.com/protojwt/protojwt/celexpr provides it with CEL. The
+// core module links no expression language: an adapter given a rule with an
+// expr and no Expressions refuses to start.
+type Expressions interface {
+	// Compile compiles and type-checks expr when an adapter is built.
+	// request is the descriptor of the method's request message (gRPC and
+	// connect), nil for an HTTP route, whose request variables are its path
+	// wildcards. An error says why expr can't be used: it does not parse,
+	// is not a bool, or names an unknown field.
+	Compile(expr string, request protoreflect.MessageDescriptor) (Expression, error)
+}
+
+// Expression is a compiled expr. It is immutable and safe for concurrent
+// use.
+type Expression interface {
+	// Eval evaluates the expression on one call, within the limits of the
+	// Expressions that compiled it. An error, such as a missing claim or a
+	// cost limit reached, denies the call.
+	Eval(in ExpressionInput) (bool, error)
+	// ReadsRequest reports whether the expression reads the request, so that
+	// a stream must evaluate it on every message it receives.
+	ReadsRequest() bool
+}
+
+// ExpressionInput is what an Expression sees of one call.
+type ExpressionInput struct {
+	// Claims are every claim of the verified token, decoded JSON.
+	Claims map[string]any
+	// Request is the request message (gRPC and connect); nil for HTTP.
+	Request proto.Message
+	// Path holds the path wildcards of an HTTP route; nil for gRPC and
+	// connect.
+	Path map[string]string
 }

@@ -73,3 +73,54 @@ func readRule(opts, empty proto.Message, xt protoreflect.ExtensionType) (*Rule, 
 	r, ok := proto.GetExtension(empty, xt).(*Rule)
 	return r, ok, nil
 }
+
+// Source says where the rule of a method comes from.
+type Source int
+
+const (
+	// SourceNone: the method has no rule of its own and its service no
+	// default_rule. The adapters deny it unless an option opens it.
+	SourceNone Source = iota
+	// SourceMethod: the method's (protojwt.v1.rule).
+	SourceMethod
+	// SourceService: its service's (protojwt.v1.default_rule).
+	SourceService
+)
+
+// String returns "none", "method" or "service_default".
+func (s Source) String() string {
+	switch s {
+	case SourceMethod:
+		return "method"
+	case SourceService:
+		return "service_default"
+	}
+	return "none"
+}
+
+// EffectiveRule returns the rule that governs calls of md, in the one
+// resolution order every protojwt adapter uses: the method's
+// (protojwt.v1.rule), which replaces the service's default whole; else its
+// service's (protojwt.v1.default_rule); else none (SourceNone, a nil rule).
+// An option that can't be read is an error, with the Source it came from.
+func EffectiveRule(md protoreflect.MethodDescriptor) (*Rule, Source, error) {
+	rule, has, err := MethodRule(md)
+	switch {
+	case err != nil:
+		return nil, SourceMethod, err
+	case has:
+		return rule, SourceMethod, nil
+	}
+	sd, ok := md.Parent().(protoreflect.ServiceDescriptor)
+	if !ok {
+		return nil, SourceNone, nil
+	}
+	def, has, err := ServiceDefaultRule(sd)
+	switch {
+	case err != nil:
+		return nil, SourceService, err
+	case has:
+		return def, SourceService, nil
+	}
+	return nil, SourceNone, nil
+}

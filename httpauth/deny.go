@@ -5,12 +5,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/rules"
 )
-
-// reasonRuleInvalid is the reason of the 500 of a route whose requirements
-// can't be compiled.
-const reasonRuleInvalid = "RULE_INVALID"
 
 // Error is a refused request: what the default response tells the client,
 // and what an error handler (WithErrorHandler) is given.
@@ -30,7 +27,7 @@ type Error struct {
 	// with 500.
 	Reason string
 	// Err is the cause: an error wrapping one of manager's Err* sentinels,
-	// such as manager.ErrExpired, or ErrInvalidRule with RULE_INVALID. It
+	// such as manager.ErrExpired, or protojwt.ErrInvalidRule with RULE_INVALID. It
 	// never holds the token, but it is for logs, not for clients.
 	Err error
 }
@@ -50,7 +47,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // text as the gRPC interceptor's status message, never derived from the
 // token or from an error that could quote it.
 func description(e *Error) string {
-	if e.Reason == reasonRuleInvalid {
+	if e.Reason == protojwt.ReasonRuleInvalid {
 		return "invalid route requirements"
 	}
 	if d := rules.Describe(e.Reason); d != "" {
@@ -75,7 +72,7 @@ func (g *Guard) writeError(w http.ResponseWriter, e *Error) {
 	desc := description(e)
 	h := w.Header()
 	switch {
-	case e.Status == http.StatusUnauthorized && e.Reason == rules.ReasonTokenMissing:
+	case e.Status == http.StatusUnauthorized && e.Reason == protojwt.ReasonTokenMissing:
 		h.Set("WWW-Authenticate", g.challenge)
 	case e.Status == http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", g.challenge+`, error="invalid_token", error_description=`+quote(desc))

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/httpauth"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -81,7 +82,7 @@ func ExampleGuard_Compile() {
 	guard := httpauth.New(m)
 
 	_, err = guard.Compile(httpauth.TokenType(manager.Auth), httpauth.TokenType(manager.Refresh))
-	fmt.Println(errors.Is(err, httpauth.ErrInvalidRule))
+	fmt.Println(errors.Is(err, protojwt.ErrInvalidRule))
 	fmt.Println(err)
 	// Output:
 	// true

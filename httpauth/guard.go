@@ -1,25 +1,23 @@
 package httpauth
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"reflect"
+	"strings"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/bearer"
+	"github.com/protojwt/protojwt/internal/decide"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/manager"
+	"google.golang.org/protobuf/proto"
 )
 
-// ErrInvalidRule means a route's requirements can't be enforced: Public with
-// other requirements, two token types, a claim with no value or no
-// wildcard, FromRule(nil), a Guard without a manager, and the like. Compile
-// returns an error wrapping it that says why; Require makes such a route
-// answer 500 with reason RULE_INVALID. It is the same value as
-// interceptor.ErrInvalidRule.
-var ErrInvalidRule = rules.ErrInvalidRule
-
 var (
-	errNoManager      = fmt.Errorf("%w: the Guard has no manager to verify tokens", ErrInvalidRule)
-	errNilHandler     = fmt.Errorf("%w: the wrapped handler is nil", ErrInvalidRule)
+	errNoVerifier     = fmt.Errorf("%w: the Guard has no verifier to verify tokens", protojwt.ErrInvalidRule)
+	errNilHandler     = fmt.Errorf("%w: the wrapped handler is nil", protojwt.ErrInvalidRule)
 	errSeveralCookies = fmt.Errorf("%w: several token cookies", manager.ErrMalformed)
 )
 
@@ -27,20 +25,25 @@ var (
 // configures it, Require wraps handlers. It is immutable and safe for
 // concurrent use; one Guard serves every route of a server.
 type Guard struct {
-	m         *manager.Manager
-	cookie    string
-	pathValue func(*http.Request, string) string
-	onError   func(http.ResponseWriter, *http.Request, *Error)
-	realm     string
-	challenge string // `Bearer realm="..."`, quoted once
+	v       manager.Verifier
+	decider decide.Decider
+	hook    func(context.Context, protojwt.Decision)
+	// expressions compiles the rules' expr; nil refuses them.
+	expressions protojwt.Expressions
+	cookie      string
+	pathValue   func(*http.Request, string) string
+	onError     func(http.ResponseWriter, *http.Request, *Error)
+	realm       string
+	challenge   string // `Bearer realm="..."`, quoted once
 }
 
-// New returns a Guard that verifies tokens with m. It can't fail: a nil m
-// makes every route that needs a token invalid (see Compile), and bad option
+// New returns a Guard that verifies tokens with v: a *manager.Manager, a
+// *manager.Issuers, or any manager.Verifier. It can't fail: a nil v makes
+// every route that needs a token invalid (see Compile), and bad option
 // values are ignored as each option says.
-func New(m *manager.Manager, opts ...Option) *Guard {
+func New(v manager.Verifier, opts ...Option) *Guard {
 	g := &Guard{
-		m:         m,
+		v:         v,
 		pathValue: (*http.Request).PathValue,
 		realm:     defaultRealm,
 	}
@@ -50,6 +53,7 @@ func New(m *manager.Manager, opts ...Option) *Guard {
 		}
 	}
 	g.challenge = "Bearer realm=" + quote(g.realm)
+	g.decider = decide.Decider{Verifier: v, Hook: g.hook}
 	return g
 }
 
@@ -68,7 +72,7 @@ func (g *Guard) Require(reqs ...Requirement) func(http.Handler) http.Handler {
 	if err == nil {
 		return mw
 	}
-	invalid := Error{Status: http.StatusInternalServerError, Reason: reasonRuleInvalid, Err: err}
+	invalid := Error{Status: http.StatusInternalServerError, Reason: protojwt.ReasonRuleInvalid, Err: err}
 	return func(http.Handler) http.Handler {
 		return g.refusing(invalid)
 	}
@@ -85,12 +89,12 @@ func (g *Guard) Require(reqs ...Requirement) func(http.Handler) http.Handler {
 // and reason RULE_INVALID.
 func (g *Guard) Compile(reqs ...Requirement) (func(http.Handler) http.Handler, error) {
 	g = g.orNew()
-	rule, err := compile(reqs)
+	rule, err := compile(reqs, rules.Env{Expressions: g.expressions})
 	if err != nil {
 		return nil, err
 	}
-	if !rule.Public() && g.m == nil {
-		return nil, errNoManager
+	if !rule.Public() && isNil(g.v) {
+		return nil, errNoVerifier
 	}
 	return func(next http.Handler) http.Handler {
 		return g.wrap(rule, next)
@@ -109,10 +113,16 @@ func (g *Guard) orNew() *Guard {
 // wrap returns next behind rule.
 func (g *Guard) wrap(rule *rules.Rule, next http.Handler) http.Handler {
 	if next == nil {
-		return g.refusing(Error{Status: http.StatusInternalServerError, Reason: reasonRuleInvalid, Err: errNilHandler})
+		return g.refusing(Error{Status: http.StatusInternalServerError, Reason: protojwt.ReasonRuleInvalid, Err: errNilHandler})
 	}
 	if rule.Public() {
-		return next
+		if g.hook == nil {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			g.decider.Open(r.Context(), procedure(r))
+			next.ServeHTTP(w, r)
+		})
 	}
 	wildcards := rule.Vars()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -121,25 +131,25 @@ func (g *Guard) wrap(rule *rules.Rule, next http.Handler) http.Handler {
 			g.deny(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(manager.NewContext(r.Context(), tok)))
+		if tok != nil {
+			r = r.WithContext(manager.NewContext(r.Context(), tok))
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
 // authorize reads the request's token and decides the request with rule.
 func (g *Guard) authorize(r *http.Request, rule *rules.Rule, wildcards []string) (*manager.Token, error) {
-	raw, err := g.token(r)
-	if err != nil {
-		return nil, err
-	}
+	raw, readErr := decide.Sent(g.token(r))
 	var vars rules.Vars // nil: every variable absent
-	if len(wildcards) > 0 {
+	if len(wildcards) > 0 || rule.ReadsRequest() {
 		vars = &pathVars{r: r, wildcards: wildcards, value: g.pathValue}
 	}
-	tok, err := rule.Authorize(r.Context(), g.m, raw, vars)
-	if err == nil && tok == nil {
-		err = manager.ErrNoToken // not expected of a rule that needs a token
+	var name string
+	if g.hook != nil {
+		name = procedure(r)
 	}
-	return tok, err
+	return g.decider.Decide(r.Context(), name, rule, raw, readErr, vars)
 }
 
 // token returns the raw token of r: from its one Authorization header, or
@@ -167,6 +177,24 @@ type pathVars struct {
 	value     func(*http.Request, string) string
 }
 
+// Message returns nil: HTTP requests are not messages.
+func (p *pathVars) Message() proto.Message { return nil }
+
+// Path returns the wildcards of the request's ServeMux pattern with their
+// values, for expressions; an empty value is left out.
+func (p *pathVars) Path() map[string]string {
+	names := patternWildcards(p.r.Pattern)
+	out := make(map[string]string, len(names)+len(p.wildcards))
+	for _, names := range [][]string{names, p.wildcards} {
+		for _, name := range names {
+			if v := p.value(p.r, name); v != "" {
+				out[name] = v
+			}
+		}
+	}
+	return out
+}
+
 // Var returns the value of wildcard i, absent when empty.
 func (p *pathVars) Var(i int) (rules.Value, bool) {
 	if i < 0 || i >= len(p.wildcards) {
@@ -184,6 +212,15 @@ func (g *Guard) refusing(e Error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, e)
 	})
+}
+
+// procedure names the route of r for decision hooks: its ServeMux pattern,
+// or its method and path when it has none.
+func procedure(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return r.Method + " " + r.URL.Path
 }
 
 // deny refuses a request that the rule or the token reader turned down with
@@ -207,4 +244,38 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e Error) {
 		return
 	}
 	g.writeError(w, &e)
+}
+
+// isNil reports whether v is nil, or a nil pointer in an interface.
+func isNil(v manager.Verifier) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Interface, reflect.Slice:
+		return rv.IsNil()
+	}
+	return false
+}
+
+// patternWildcards returns the wildcard names of a ServeMux pattern,
+// "GET /users/{id}/files/{path...}": id and path.
+func patternWildcards(pattern string) []string {
+	var names []string
+	for {
+		open := strings.IndexByte(pattern, '{')
+		if open < 0 {
+			return names
+		}
+		end := strings.IndexByte(pattern[open:], '}')
+		if end < 0 {
+			return names
+		}
+		name := strings.TrimSuffix(pattern[open+1:open+end], "...")
+		if name != "" && name != "$" {
+			names = append(names, name)
+		}
+		pattern = pattern[open+end+1:]
+	}
 }

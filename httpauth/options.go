@@ -1,6 +1,12 @@
 package httpauth
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+
+	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/decide"
+)
 
 // defaultRealm is the realm of the WWW-Authenticate challenges when
 // WithRealm is not given.
@@ -70,5 +76,30 @@ func WithRealm(realm string) Option {
 		if realm != "" {
 			g.realm = realm
 		}
+	})
+}
+
+// WithExpressions compiles the expr of FromRule's rules with x, as
+// celexpr.New() provides (module github.com/protojwt/protojwt/celexpr); an
+// expression sees the route's path wildcards as path. A route whose rule
+// has an expr is invalid unless this option is given. A nil x is ignored.
+// By default, the guard has no expression engine.
+func WithExpressions(x protojwt.Expressions) Option {
+	return optionFunc(func(g *Guard) {
+		if x != nil {
+			g.expressions = x
+		}
+	})
+}
+
+// WithDecisionHook calls hook with every decision the guard makes, once per
+// request, allowed or denied (public routes included), with the route's
+// ServeMux pattern as the procedure. The hook runs before the handler or
+// the refusal: keep it fast, and never let it modify the Decision's token.
+// Several hooks may be given; they are called in order. By default, there
+// is no hook and deciding measures nothing.
+func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
+	return optionFunc(func(g *Guard) {
+		g.hook = decide.Chain(g.hook, hook)
 	})
 }

@@ -3,6 +3,7 @@ package httpauth
 import (
 	"fmt"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/manager"
@@ -27,15 +28,15 @@ type builder struct {
 }
 
 // compile combines the requirements of a route into one compiled rule.
-func compile(reqs []Requirement) (*rules.Rule, error) {
+func compile(reqs []Requirement, env rules.Env) (*rules.Rule, error) {
 	b, err := build(reqs, false)
 	if err != nil {
 		return nil, err
 	}
 	if b.isProto {
-		return rules.FromProto(b.proto)
+		return rules.FromProtoEnv(b.proto, env)
 	}
-	return rules.Compile(b.spec)
+	return rules.CompileEnv(b.spec, env)
 }
 
 // build applies reqs to a new builder. The rule engine checks what it can
@@ -45,7 +46,7 @@ func build(reqs []Requirement, nested bool) (*builder, error) {
 	b := &builder{nested: nested}
 	for i, req := range reqs {
 		if req.add == nil {
-			return nil, fmt.Errorf("%w: requirement %d is the zero Requirement", ErrInvalidRule, i)
+			return nil, fmt.Errorf("%w: requirement %d is the zero Requirement", protojwt.ErrInvalidRule, i)
 		}
 		if err := req.add(b); err != nil {
 			return nil, err
@@ -54,7 +55,7 @@ func build(reqs []Requirement, nested bool) (*builder, error) {
 	if b.isProto && (len(reqs) > 1 || nested) {
 		// A proto rule is compiled whole by the engine; it can't be merged
 		// into another rule.
-		return nil, fmt.Errorf("%w: FromRule must be the only requirement of a route", ErrInvalidRule)
+		return nil, fmt.Errorf("%w: FromRule must be the only requirement of a route", protojwt.ErrInvalidRule)
 	}
 	return b, nil
 }
@@ -78,10 +79,10 @@ func Public() Requirement {
 func TokenType(t manager.TokenType) Requirement {
 	return Requirement{func(b *builder) error {
 		if b.spec.TokenType != "" && b.spec.TokenType != t {
-			return fmt.Errorf("%w: token types %q and %q both required", ErrInvalidRule, b.spec.TokenType, t)
+			return fmt.Errorf("%w: token types %q and %q both required", protojwt.ErrInvalidRule, b.spec.TokenType, t)
 		}
 		if t == "" {
-			return fmt.Errorf("%w: TokenType of an empty type", ErrInvalidRule)
+			return fmt.Errorf("%w: TokenType of an empty type", protojwt.ErrInvalidRule)
 		}
 		b.spec.TokenType = t
 		return nil
@@ -111,7 +112,7 @@ func Claim(name string, want any) Requirement {
 func ClaimFromPath(name, wildcard string) Requirement {
 	return Requirement{func(b *builder) error {
 		if wildcard == "" {
-			return fmt.Errorf("%w: ClaimFromPath(%q) names no wildcard", ErrInvalidRule, name)
+			return fmt.Errorf("%w: ClaimFromPath(%q) names no wildcard", protojwt.ErrInvalidRule, name)
 		}
 		return b.claim(name, rules.Match{Var: wildcard})
 	}}
@@ -119,7 +120,7 @@ func ClaimFromPath(name, wildcard string) Requirement {
 
 func (b *builder) claim(name string, m rules.Match) error {
 	if _, ok := b.spec.Claims[name]; ok {
-		return fmt.Errorf("%w: claim %q required twice", ErrInvalidRule, name)
+		return fmt.Errorf("%w: claim %q required twice", protojwt.ErrInvalidRule, name)
 	}
 	if b.spec.Claims == nil {
 		b.spec.Claims = make(map[string]rules.Match)
@@ -139,10 +140,10 @@ func (b *builder) claim(name string, m rules.Match) error {
 func Scope(want map[string]any) Requirement {
 	return Requirement{func(b *builder) error {
 		if len(want) == 0 {
-			return fmt.Errorf("%w: Scope of an empty map", ErrInvalidRule)
+			return fmt.Errorf("%w: Scope of an empty map", protojwt.ErrInvalidRule)
 		}
 		if b.spec.Scope != nil {
-			return fmt.Errorf("%w: Scope required twice; put every key in one map", ErrInvalidRule)
+			return fmt.Errorf("%w: Scope required twice; put every key in one map", protojwt.ErrInvalidRule)
 		}
 		b.spec.Scope = want
 		return nil
@@ -157,7 +158,7 @@ func Scope(want map[string]any) Requirement {
 func Scopes(names ...string) Requirement {
 	return Requirement{func(b *builder) error {
 		if len(names) == 0 {
-			return fmt.Errorf("%w: Scopes of no names", ErrInvalidRule)
+			return fmt.Errorf("%w: Scopes of no names", protojwt.ErrInvalidRule)
 		}
 		b.spec.Scopes = append(b.spec.Scopes, names...)
 		return nil
@@ -174,15 +175,15 @@ func Scopes(names ...string) Requirement {
 func AnyOf(alternatives ...[]Requirement) Requirement {
 	return Requirement{func(b *builder) error {
 		if len(alternatives) == 0 {
-			return fmt.Errorf("%w: AnyOf of no alternatives", ErrInvalidRule)
+			return fmt.Errorf("%w: AnyOf of no alternatives", protojwt.ErrInvalidRule)
 		}
 		if b.spec.AnyOf != nil {
-			return fmt.Errorf("%w: AnyOf required twice; put every alternative in one AnyOf", ErrInvalidRule)
+			return fmt.Errorf("%w: AnyOf required twice; put every alternative in one AnyOf", protojwt.ErrInvalidRule)
 		}
 		specs := make([]rules.Spec, 0, len(alternatives))
 		for i, alt := range alternatives {
 			if len(alt) == 0 {
-				return fmt.Errorf("%w: AnyOf alternative %d is empty", ErrInvalidRule, i)
+				return fmt.Errorf("%w: AnyOf alternative %d is empty", protojwt.ErrInvalidRule, i)
 			}
 			ab, err := build(alt, true)
 			if err != nil {
@@ -203,7 +204,7 @@ func AnyOf(alternatives ...[]Requirement) Requirement {
 func FromRule(r *annotations.Rule) Requirement {
 	return Requirement{func(b *builder) error {
 		if r == nil {
-			return fmt.Errorf("%w: FromRule of a nil rule", ErrInvalidRule)
+			return fmt.Errorf("%w: FromRule of a nil rule", protojwt.ErrInvalidRule)
 		}
 		b.proto, b.isProto = r, true
 		return nil

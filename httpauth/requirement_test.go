@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/httpauth"
 	"github.com/protojwt/protojwt/manager"
@@ -79,7 +80,7 @@ func TestInvalidRequirements(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			mw, err := g.Compile(tc.reqs...)
-			if !errors.Is(err, httpauth.ErrInvalidRule) {
+			if !errors.Is(err, protojwt.ErrInvalidRule) {
 				t.Fatalf("Compile error = %v, want one wrapping ErrInvalidRule", err)
 			}
 			if !strings.Contains(err.Error(), tc.want) {
@@ -131,12 +132,12 @@ func TestValidCombinations(t *testing.T) {
 	}
 }
 
-// A Guard without a manager, or a nil Guard, can serve public routes only.
+// A Guard without a verifier, or a nil Guard, can serve public routes only.
 func TestWithoutManager(t *testing.T) {
-	for name, g := range map[string]*httpauth.Guard{"nil manager": httpauth.New(nil), "nil guard": nil} {
+	for name, g := range map[string]*httpauth.Guard{"nil verifier": httpauth.New(nil), "nil guard": nil} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := g.Compile(); !errors.Is(err, httpauth.ErrInvalidRule) || !strings.Contains(err.Error(), "no manager") {
-				t.Errorf("Compile() error = %v, want ErrInvalidRule naming the manager", err)
+			if _, err := g.Compile(); !errors.Is(err, protojwt.ErrInvalidRule) || !strings.Contains(err.Error(), "no verifier") {
+				t.Errorf("Compile() error = %v, want ErrInvalidRule naming the verifier", err)
 			}
 			checkRefused(t, request{target: "/"}.serve(g.Require()(echo)), "RULE_INVALID")
 			checkRefused(t, request{target: "/", auth: []string{"Bearer x"}}.serve(g.Require(httpauth.Scopes("a"))(echo)), "RULE_INVALID")

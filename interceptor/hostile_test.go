@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/interceptor"
 	"github.com/protojwt/protojwt/internal/hostiletest"
@@ -242,7 +243,7 @@ func TestRefuseOversizedCost(t *testing.T) {
 					t.Fatalf("oversized token: %v, want Unauthenticated", err)
 				}
 			}
-			checkDenial(t, func() error { _, err := call(md); return err }(), codes.Unauthenticated, rules.ReasonTokenInvalid)
+			checkDenial(t, func() error { _, err := call(md); return err }(), codes.Unauthenticated, protojwt.ReasonTokenInvalid)
 			if raceEnabled {
 				t.Skip("the race detector changes allocation counts")
 			}

@@ -19,8 +19,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/interceptor"
-	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/manager"
 	"github.com/protojwt/protojwt/revocation"
@@ -71,21 +71,21 @@ func loadKinds(t *testing.T, m *manager.Manager) []loadKind {
 	}
 	past := newManager(t, clockAt(-2*time.Hour))
 	forged := authToken(t, newManagerWith(t, manager.Config{Issuer: testIssuer, Algorithm: "HS256", Secret: []byte(strings.Repeat("x", 32))}), "alice", nil, nil)
-	invalid, unauth := rules.ReasonTokenInvalid, codes.Unauthenticated
+	invalid, unauth := protojwt.ReasonTokenInvalid, codes.Unauthenticated
 
 	kinds := []loadKind{
-		{"no token", nil, "alice", false, unauth, rules.ReasonTokenMissing},
+		{"no token", nil, "alice", false, unauth, protojwt.ReasonTokenMissing},
 		{"forged", []string{bearer(forged)}, "alice", false, unauth, invalid},
-		{"expired", []string{bearer(authToken(t, past, "alice", nil, nil))}, "alice", false, unauth, rules.ReasonTokenExpired},
-		{"refresh token", []string{bearer(refreshToken(t, m, "alice", nil))}, "alice", false, unauth, rules.ReasonTokenType},
+		{"expired", []string{bearer(authToken(t, past, "alice", nil, nil))}, "alice", false, unauth, protojwt.ReasonTokenExpired},
+		{"refresh token", []string{bearer(refreshToken(t, m, "alice", nil))}, "alice", false, unauth, protojwt.ReasonTokenType},
 		{"two values", []string{bearer(authToken(t, m, "alice", nil, nil)), bearer(authToken(t, m, "alice", nil, nil))}, "alice", false, unauth, invalid},
 		{"oversized", []string{bearer(oversizedToken(64 << 10))}, "alice", false, unauth, invalid},
-		{"another subject", []string{bearer(authToken(t, m, "mallory", nil, nil))}, "alice", false, codes.PermissionDenied, rules.ReasonClaimMismatch},
-		{"revoked by id", []string{bearer(revoked)}, "carol", false, unauth, rules.ReasonTokenRevoked},
-		{"revoked by subject", []string{bearer(daves)}, "dave", false, unauth, rules.ReasonTokenRevoked},
-		{"store outage", []string{bearer(authToken(t, m, "flaky", nil, nil))}, "flaky", false, codes.Unavailable, rules.ReasonRevocationUnavailable},
-		{"stream, another sender", []string{bearer(authToken(t, m, "erin", nil, nil))}, "mallory", true, codes.PermissionDenied, rules.ReasonClaimMismatch},
-		{"stream, revoked", []string{bearer(revoked)}, "carol", true, unauth, rules.ReasonTokenRevoked},
+		{"another subject", []string{bearer(authToken(t, m, "mallory", nil, nil))}, "alice", false, codes.PermissionDenied, protojwt.ReasonClaimMismatch},
+		{"revoked by id", []string{bearer(revoked)}, "carol", false, unauth, protojwt.ReasonTokenRevoked},
+		{"revoked by subject", []string{bearer(daves)}, "dave", false, unauth, protojwt.ReasonTokenRevoked},
+		{"store outage", []string{bearer(authToken(t, m, "flaky", nil, nil))}, "flaky", false, codes.Unavailable, protojwt.ReasonRevocationUnavailable},
+		{"stream, another sender", []string{bearer(authToken(t, m, "erin", nil, nil))}, "mallory", true, codes.PermissionDenied, protojwt.ReasonClaimMismatch},
+		{"stream, revoked", []string{bearer(revoked)}, "carol", true, unauth, protojwt.ReasonTokenRevoked},
 	}
 	// As many valid requests as refused ones, from several subjects, each
 	// with a token of its own and tokens shared by many requests.

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/interceptor"
 	"github.com/protojwt/protojwt/internal/testpb"
@@ -189,7 +190,7 @@ func TestNewRuleErrors(t *testing.T) {
 			t.Run(enc.name+"/"+tt.name, func(t *testing.T) {
 				files := badFiles(t, enc.enc, nil, map[string]*annotations.Rule{"Good": fieldRule("inner.id"), "Bad": tt.rule})
 				_, err := interceptor.New(m, interceptor.WithResolver(files))
-				if !errors.Is(err, interceptor.ErrInvalidRule) {
+				if !errors.Is(err, protojwt.ErrInvalidRule) {
 					t.Fatalf("New error = %v, want ErrInvalidRule", err)
 				}
 				msg := err.Error()
@@ -230,7 +231,7 @@ func TestNewErrorsOfServices(t *testing.T) {
 		"OwnBad":    fieldRule("tags"),
 	})
 	_, err := interceptor.New(m, interceptor.WithResolver(files))
-	if !errors.Is(err, interceptor.ErrInvalidRule) {
+	if !errors.Is(err, protojwt.ErrInvalidRule) {
 		t.Fatalf("New error = %v, want ErrInvalidRule", err)
 	}
 	for _, want := range []string{

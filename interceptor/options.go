@@ -1,7 +1,13 @@
 package interceptor
 
 import (
+	"context"
+	"time"
+
 	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/decide"
 )
 
 // defaultMetadataKey is the metadata key read for the bearer token when
@@ -10,7 +16,7 @@ const defaultMetadataKey = "authorization"
 
 // An Option changes how New builds an Interceptor. Options are applied in
 // order; New reports an option with a bad value as an error wrapping
-// ErrInvalidOption.
+// protojwt.ErrInvalidOption.
 type Option interface {
 	apply(*config)
 }
@@ -28,12 +34,19 @@ type config struct {
 	publicServices   []string
 	allowUnannotated bool
 	metadataKey      string
+	// healthAndReflection opens HealthAndReflection.
+	healthAndReflection bool
+	expressions         protojwt.Expressions
+	hook                func(context.Context, protojwt.Decision)
+	recheck             time.Duration
+	now                 func() time.Time
 }
 
 func defaultConfig() config {
 	return config{
 		files:       protoregistry.GlobalFiles,
 		metadataKey: defaultMetadataKey,
+		recheck:     decide.DefaultRecheck,
 	}
 }
 
@@ -82,8 +95,8 @@ func WithPublicServices(services ...string) Option {
 // the resolver does not know. It turns protojwt's fail-closed default into
 // fail-open for undeclared methods; prefer WithPublicMethods and
 // WithPublicServices, which name what they open. By default, a method with
-// no rule is denied with codes.Unauthenticated and reason
-// METHOD_NOT_DECLARED.
+// no rule is denied with codes.PermissionDenied and reason
+// METHOD_NOT_DECLARED, whose message names the method.
 func AllowUnannotated() Option {
 	return optionFunc(func(c *config) {
 		c.allowUnannotated = true
@@ -99,5 +112,71 @@ func AllowUnannotated() Option {
 func WithMetadataKey(key string) Option {
 	return optionFunc(func(c *config) {
 		c.metadataKey = key
+	})
+}
+
+// HealthAndReflection are the services that load balancers and tools such
+// as grpcurl call without a token: gRPC health checking and server
+// reflection (both versions).
+var HealthAndReflection = []string{
+	"grpc.health.v1.Health",
+	"grpc.reflection.v1.ServerReflection",
+	"grpc.reflection.v1alpha.ServerReflection",
+}
+
+// WithHealthAndReflection opens the services of HealthAndReflection, as
+// WithPublicServices(HealthAndReflection...) does: one line for the
+// services every server registers next to its own. CheckServer does not
+// require them all to be registered. By default, they are not opened.
+func WithHealthAndReflection() Option {
+	return optionFunc(func(c *config) {
+		c.healthAndReflection = true
+	})
+}
+
+// WithExpressions compiles the expr of rules with x, as
+// celexpr.New() provides (module github.com/protojwt/protojwt/celexpr). A
+// rule with an expr makes New fail unless this option is given, so that no
+// expression is ever silently ignored. A nil x is ignored. By default, New
+// has no expression engine.
+func WithExpressions(x protojwt.Expressions) Option {
+	return optionFunc(func(c *config) {
+		if x != nil {
+			c.expressions = x
+		}
+	})
+}
+
+// WithDecisionHook calls hook with every decision the interceptors make:
+// once per call, allowed or denied (public and opened methods included),
+// and once per received stream message whose check reads the request or
+// denies it. The hook runs on the call's goroutine, before the handler or
+// the denial: keep it fast, and never let it modify the Decision's token.
+// Package otelprotojwt records decisions as OpenTelemetry metrics; an audit
+// log is a hook that writes the denials. Several hooks may be given; they
+// are called in order. By default, there is no hook and deciding measures
+// nothing.
+func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
+	return optionFunc(func(c *config) {
+		c.hook = decide.Chain(c.hook, hook)
+	})
+}
+
+// WithStreamRecheck sets how often an open stream verifies its token again,
+// revocation included, when it receives a message: a token revoked (or a
+// subject signed out) while a stream is open is refused within d. The
+// token's expiry is checked on every message regardless. A d of zero
+// verifies the token on every message (each one a revocation store call); a
+// negative d is an error. By default, streams verify again every minute.
+func WithStreamRecheck(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		c.recheck = d
+	})
+}
+
+// withClock sets the clock of stream checks, for tests.
+func withClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) {
+		c.now = now
 	})
 }

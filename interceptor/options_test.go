@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/interceptor"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/manager"
@@ -38,7 +39,7 @@ func TestPublicOptions(t *testing.T) {
 				{name: "opened/no token", method: methodUndeclared, req: &testpb.UndeclaredRequest{}},
 				{name: "opened/token not verified", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: garbage},
 				{name: "opened/token not passed", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: valid},
-				{name: "other service closed", method: methodPing, req: &testpb.PingRequest{}, auth: valid, wantCode: unauth, wantReason: "METHOD_NOT_DECLARED"},
+				{name: "other service closed", method: methodPing, req: &testpb.PingRequest{}, auth: valid, wantCode: codes.PermissionDenied, wantReason: "METHOD_NOT_DECLARED"},
 				{name: "rules enforced", method: methodLiteralString, req: &testpb.LiteralStringRequest{}, auth: valid, wantCode: codes.PermissionDenied, wantReason: "CLAIM_MISMATCH"},
 			},
 		},
@@ -49,7 +50,7 @@ func TestPublicOptions(t *testing.T) {
 				{name: "opened/no token", method: methodPing, req: &testpb.PingRequest{}},
 				{name: "opened/token not verified", method: methodPing, req: &testpb.PingRequest{}, auth: garbage},
 				{name: "opened/token not passed", method: methodPing, req: &testpb.PingRequest{}, auth: valid},
-				{name: "undeclared elsewhere closed", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: valid, wantCode: unauth, wantReason: "METHOD_NOT_DECLARED"},
+				{name: "undeclared elsewhere closed", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: valid, wantCode: codes.PermissionDenied, wantReason: "METHOD_NOT_DECLARED"},
 			},
 		},
 		{
@@ -65,8 +66,8 @@ func TestPublicOptions(t *testing.T) {
 		{
 			name: "none",
 			cases: []unaryCase{
-				{name: "undeclared method", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, wantCode: unauth, wantReason: "METHOD_NOT_DECLARED"},
-				{name: "undeclared service", method: methodPing, req: &testpb.PingRequest{}, auth: valid, wantCode: unauth, wantReason: "METHOD_NOT_DECLARED"},
+				{name: "undeclared method", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, wantCode: codes.PermissionDenied, wantReason: "METHOD_NOT_DECLARED"},
+				{name: "undeclared service", method: methodPing, req: &testpb.PingRequest{}, auth: valid, wantCode: codes.PermissionDenied, wantReason: "METHOD_NOT_DECLARED"},
 			},
 		},
 	}
@@ -103,7 +104,7 @@ func TestNewOptionErrors(t *testing.T) {
 		opts     []interceptor.Option
 		wantText string
 	}{
-		{name: "nil manager", opts: nil, wantText: "nil manager"},
+		{name: "nil verifier", opts: nil, wantText: "nil verifier"},
 		{name: "nil resolver", m: m, opts: []interceptor.Option{interceptor.WithResolver(nil)}, wantText: "nil resolver"},
 		{name: "method without slash", m: m, opts: []interceptor.Option{interceptor.WithPublicMethods("protojwt.test.v1.OpenService/Ping")}, wantText: `"protojwt.test.v1.OpenService/Ping"`},
 		{name: "method without method", m: m, opts: []interceptor.Option{interceptor.WithPublicMethods("/protojwt.test.v1.OpenService/")}, wantText: `"/protojwt.test.v1.OpenService/"`},
@@ -127,7 +128,7 @@ func TestNewOptionErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			i, err := interceptor.New(tt.m, tt.opts...)
-			if !errors.Is(err, interceptor.ErrInvalidOption) {
+			if !errors.Is(err, protojwt.ErrInvalidOption) {
 				t.Fatalf("New error = %v, want ErrInvalidOption", err)
 			}
 			if i != nil {
@@ -223,7 +224,7 @@ func checkOpen(t *testing.T, kind string, called bool, err error, wantReason str
 	if called {
 		t.Errorf("%s: handler called, want a denial", kind)
 	}
-	checkDenial(t, err, codes.Unauthenticated, wantReason)
+	checkDenial(t, err, codes.PermissionDenied, wantReason)
 }
 
 // fakeStream is a grpc.ServerStream with a context and queued messages.

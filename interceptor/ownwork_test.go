@@ -40,11 +40,11 @@ func BenchmarkOwnWork(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				e := i.lookup(c.method)
+				e := i.table.Lookup(c.method)
 				if _, err := bearer.Token(metadata.ValueFromIncomingContext(ctx, i.key)); err != nil {
 					b.Fatal(err)
 				}
-				if err := e.rule.Check(tok, e.vars(c.req)); err != nil {
+				if err := e.Rule.Check(tok, e.Vars(c.req)); err != nil {
 					b.Fatal(err)
 				}
 				if manager.NewContext(ctx, tok) == nil {

@@ -54,7 +54,7 @@ func TestResolverCopy(t *testing.T) {
 		{name: "nested/equal", method: methodFieldNested, req: &testpb.FieldNestedRequest{User: &testpb.User{Id: "alice"}}, auth: plain, subject: "alice"},
 		{name: "nested/other", method: methodFieldNested, req: &testpb.FieldNestedRequest{User: &testpb.User{Id: "bob"}}, auth: plain, wantCode: codes.PermissionDenied, wantReason: "CLAIM_MISMATCH"},
 		{name: "enum/equal", method: methodFieldEnum, req: &testpb.FieldEnumRequest{Role: testpb.Role_ROLE_READER}, auth: []string{bearer(authToken(t, m, "alice", nil, map[string]any{"role": "ROLE_READER"}))}, subject: "alice"},
-		{name: "undeclared", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: plain, wantCode: codes.Unauthenticated, wantReason: "METHOD_NOT_DECLARED"},
+		{name: "undeclared", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: plain, wantCode: codes.PermissionDenied, wantReason: "METHOD_NOT_DECLARED"},
 	})
 
 	t.Run("concurrent", func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/protojwt/protojwt/internal/bearer"
+	"github.com/protojwt/protojwt/internal/decide"
+	"github.com/protojwt/protojwt/internal/methodrules"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -19,79 +21,92 @@ import (
 // verified.
 func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		e := i.lookup(info.FullMethod)
-		if e.open {
+		e := i.table.Lookup(info.FullMethod)
+		if e.Open {
+			i.decider.Open(ctx, info.FullMethod)
 			return handler(ctx, req)
 		}
-		tok, err := i.authorize(ctx, e, e.vars(req))
+		tok, err := i.decide(ctx, info.FullMethod, e, e.Vars(req))
 		if err != nil {
-			return nil, denialError(err)
+			return nil, i.denialError(info.FullMethod, err)
 		}
-		return handler(manager.NewContext(ctx, tok), req)
+		return handler(withToken(ctx, tok), req)
 	}
 }
 
 // Stream returns the stream server interceptor: it verifies the token and
-// checks the called method's rule when the stream opens, except for claims
-// bound to request fields, which it checks on every message the handler
-// receives. The handler's stream context carries the verified token. A
-// public method's handler gets the stream unchanged.
+// checks the called method's rule when the stream opens, except for what
+// reads the request (claims bound to request fields, an expression that
+// reads request), which it checks on every message the handler receives.
+// On every message it also checks that the token has not expired, and it
+// verifies the token again, revocation included, every WithStreamRecheck.
+// The handler's stream context carries the verified token. A public
+// method's handler gets the stream unchanged.
 func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		e := i.lookup(info.FullMethod)
-		if e.open {
+		ctx := ss.Context()
+		e := i.table.Lookup(info.FullMethod)
+		if e.Open {
+			i.decider.Open(ctx, info.FullMethod)
 			return handler(srv, ss)
 		}
-		ctx := ss.Context()
-		tok, err := i.authorize(ctx, e, rules.Deferred)
+		raw, readErr := i.token(ctx, e)
+		tok, err := i.decider.Decide(ctx, info.FullMethod, e.Rule, raw, readErr, rules.Deferred)
 		if err != nil {
-			return denialError(err)
+			return i.denialError(info.FullMethod, err)
 		}
-		return handler(srv, &guardedStream{ServerStream: ss, ctx: manager.NewContext(ctx, tok), entry: e, tok: tok})
+		return handler(srv, &guardedStream{
+			ServerStream: ss,
+			ctx:          withToken(ctx, tok),
+			entry:        e,
+			checks:       i.decider.Stream(info.FullMethod, e.Rule, raw, tok),
+			method:       info.FullMethod,
+			i:            i,
+		})
 	}
 }
 
-// authorize verifies the bearer token of the call and checks e's rule
-// against it and the request variables; rules.Deferred defers the claims
-// bound to request fields, as when a stream opens.
-func (i *Interceptor) authorize(ctx context.Context, e *entry, vars rules.Vars) (*manager.Token, error) {
-	if e.rule == nil {
-		return nil, rules.ErrNotDeclared
-	}
-	raw, err := bearer.Token(metadata.ValueFromIncomingContext(ctx, i.key))
-	if err != nil {
-		return nil, err
-	}
-	return e.rule.Authorize(ctx, i.m, raw, vars)
+// decide reads the bearer token of the call and decides it with e's rule.
+func (i *Interceptor) decide(ctx context.Context, method string, e *methodrules.Entry, vars rules.Vars) (*manager.Token, error) {
+	raw, readErr := i.token(ctx, e)
+	return i.decider.Decide(ctx, method, e.Rule, raw, readErr, vars)
 }
 
-// vars returns the variables of the request req for e's rule, nil when the
-// rule binds none: a request that is not a message has every variable
-// absent.
-func (e *entry) vars(req any) rules.Vars {
-	if e.fields == nil {
-		return nil
+// token reads the bearer token of the call: "" and no error when none was
+// sent. A method without a rule reads nothing, it is denied anyway.
+func (i *Interceptor) token(ctx context.Context, e *methodrules.Entry) (string, error) {
+	if e.Rule == nil {
+		return "", nil
 	}
-	return e.fields.of(req)
+	return decide.Sent(bearer.Token(metadata.ValueFromIncomingContext(ctx, i.key)))
+}
+
+// withToken returns ctx with tok, or ctx itself when the call sent no token.
+func withToken(ctx context.Context, tok *manager.Token) context.Context {
+	if tok == nil {
+		return ctx
+	}
+	return manager.NewContext(ctx, tok)
 }
 
 // guardedStream is the stream a handler gets: its context carries the
-// token, and each message it receives is checked against the claims bound
-// to request fields.
+// token, and each message it receives is checked.
 type guardedStream struct {
 	grpc.ServerStream
 	ctx    context.Context
-	entry  *entry
-	tok    *manager.Token
+	entry  *methodrules.Entry
+	checks *decide.Stream
+	method string
+	i      *Interceptor
 	denied error // once a message is refused, every later RecvMsg is too
 }
 
 // Context returns the stream's context with the verified token.
 func (s *guardedStream) Context() context.Context { return s.ctx }
 
-// RecvMsg receives a message and checks it. A message that does not match
-// the rule is cleared and the call returns the PermissionDenied status
-// error, which ends the stream when the handler returns it.
+// RecvMsg receives a message and checks it. A message that does not hold is
+// cleared and the call returns the denial status error, which ends the
+// stream when the handler returns it.
 func (s *guardedStream) RecvMsg(m any) error {
 	if s.denied != nil {
 		return s.denied
@@ -99,14 +114,11 @@ func (s *guardedStream) RecvMsg(m any) error {
 	if err := s.ServerStream.RecvMsg(m); err != nil {
 		return err
 	}
-	if s.entry.fields == nil {
-		return nil
-	}
-	if err := s.entry.rule.Check(s.tok, s.entry.vars(m)); err != nil {
+	if err := s.checks.Message(s.ctx, s.entry.Vars(m)); err != nil {
 		if pm, ok := m.(proto.Message); ok {
 			proto.Reset(pm)
 		}
-		s.denied = denialError(err)
+		s.denied = s.i.denialError(s.method, err)
 		return s.denied
 	}
 	return nil

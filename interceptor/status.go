@@ -5,11 +5,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/methodrules"
 	"github.com/protojwt/protojwt/internal/rules"
 )
-
-// errorDomain is the domain of the google.rpc.ErrorInfo of every denial.
-const errorDomain = "protojwt"
 
 // denials are the status errors of every denial reason, built once so that
 // refusing a call allocates nothing. A status error is immutable.
@@ -21,17 +20,36 @@ var denials = func() map[string]error {
 	return m
 }()
 
-// denialError returns the status error that refuses a call for err, an
-// error of the rule engine or the manager: codes.Unauthenticated,
+// denialError returns the status error that refuses a call of method for
+// err, an error of the rule engine or the verifier: codes.Unauthenticated,
 // codes.PermissionDenied or codes.Unavailable as rules.Classify decides,
 // with a google.rpc.ErrorInfo detail that carries the stable reason. It is
-// the one place where the interceptors turn errors into statuses.
-func denialError(err error) error {
+// the one place where the interceptors turn errors into statuses. The
+// denial of a method of the resolver that declares no rule names it, so
+// that a client sees which one to declare or open.
+func (i *Interceptor) denialError(method string, err error) error {
 	kind, reason := rules.Classify(err)
+	if reason == protojwt.ReasonMethodNotDeclared {
+		if e, ok := i.notDeclared[method]; ok {
+			return e
+		}
+	}
 	if e, ok := denials[reason]; ok {
 		return e
 	}
 	return newDenial(kind, reason, "request refused") // Classify returns only known reasons
+}
+
+// notDeclaredDenials builds the denial of each method of table that
+// declares no rule, naming it. Methods outside the resolver get the
+// generic denial, built once: a caller can't make a denial allocate.
+func notDeclaredDenials(table *methodrules.Table) map[string]error {
+	m := make(map[string]error)
+	for _, name := range table.Undeclared() {
+		m[name] = newDenial(rules.PermissionDenied, protojwt.ReasonMethodNotDeclared,
+			"method "+name+" not declared: it has no protojwt rule and no option opens it")
+	}
+	return m
 }
 
 // newDenial builds the status error of one denial.
@@ -45,7 +63,7 @@ func newDenial(kind rules.Denial, reason, msg string) error {
 	}
 	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{
 		Reason: reason,
-		Domain: errorDomain,
+		Domain: protojwt.Domain,
 	})
 	if err != nil {
 		// ErrorInfo always marshals; keep the code if it ever does not.

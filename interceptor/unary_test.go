@@ -193,9 +193,9 @@ func TestUnaryRules(t *testing.T) {
 		{name: "override/default not merged", method: methodOverride, req: &testpb.OverrideRequest{}, auth: auth("alice", "read", nil), wantCode: denied, wantReason: "CLAIM_MISMATCH"},
 
 		// no rule: fail closed, whatever the token
-		{name: "undeclared/valid token", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: plain, wantCode: unauth, wantReason: "METHOD_NOT_DECLARED"},
-		{name: "undeclared/no token", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, wantCode: unauth, wantReason: "METHOD_NOT_DECLARED"},
-		{name: "undeclared service", method: methodPing, req: &testpb.PingRequest{}, auth: plain, wantCode: unauth, wantReason: "METHOD_NOT_DECLARED"},
+		{name: "undeclared/valid token", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: plain, wantCode: codes.PermissionDenied, wantReason: "METHOD_NOT_DECLARED"},
+		{name: "undeclared/no token", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, wantCode: codes.PermissionDenied, wantReason: "METHOD_NOT_DECLARED"},
+		{name: "undeclared service", method: methodPing, req: &testpb.PingRequest{}, auth: plain, wantCode: codes.PermissionDenied, wantReason: "METHOD_NOT_DECLARED"},
 	})
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/protojwt/protojwt/internal/rules"
+	"github.com/protojwt/protojwt"
 )
 
 // Case is one hostile (or, to show the edge, acceptable) request. Its
@@ -32,10 +32,10 @@ func bearer(tok string) []string { return []string{"Bearer " + tok} }
 func Cases() []Case {
 	const (
 		allowed  = ""
-		invalid  = rules.ReasonTokenInvalid
-		expired  = rules.ReasonTokenExpired
-		missing  = rules.ReasonTokenMissing
-		mismatch = rules.ReasonClaimMismatch
+		invalid  = protojwt.ReasonTokenInvalid
+		expired  = protojwt.ReasonTokenExpired
+		missing  = protojwt.ReasonTokenMissing
+		mismatch = protojwt.ReasonClaimMismatch
 	)
 	nowPlus := func(e *Env, seconds int64) int64 { return e.Now.Unix() + seconds }
 	leeway := int64(Leeway.Seconds())
@@ -160,7 +160,7 @@ func Cases() []Case {
 		}, invalid},
 		{"payload not an object", func(e *Env) []string { return bearer(e.sign(header(nil), `["alice"]`)) }, invalid},
 		{"another subject", func(e *Env) []string { return bearer(e.valid("mallory")) }, mismatch},
-		{"refresh token", func(e *Env) []string { return bearer(e.refresh(Subject)) }, rules.ReasonTokenType},
+		{"refresh token", func(e *Env) []string { return bearer(e.refresh(Subject)) }, protojwt.ReasonTokenType},
 
 		// Times.
 		{"nbf in the future beyond leeway", func(e *Env) []string {

@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/protojwt/protojwt/internal/bearer"
+	"github.com/protojwt/protojwt/internal/decide"
 	"github.com/protojwt/protojwt/internal/hostiletest"
 	"github.com/protojwt/protojwt/internal/rules"
-	"github.com/protojwt/protojwt/manager"
 )
 
 // TestCasesAgainstTheEngine decides every case with what both adapters
@@ -26,11 +26,9 @@ func TestCasesAgainstTheEngine(t *testing.T) {
 	for _, c := range hostiletest.Cases() {
 		t.Run(c.Name, func(t *testing.T) {
 			values := c.Authorization(env)
-			raw, err := bearer.Token(values)
-			var tok *manager.Token
-			if err == nil {
-				tok, err = rule.Authorize(context.Background(), env.Manager, raw, vars)
-			}
+			raw, readErr := decide.Sent(bearer.Token(values))
+			d := decide.Decider{Verifier: env.Manager}
+			tok, err := d.Decide(context.Background(), "/test", rule, raw, readErr, vars)
 			if c.Reason == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)

@@ -1,9 +1,12 @@
 package rules
 
 import (
-	"context"
 	"fmt"
+	"strings"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -11,39 +14,33 @@ import (
 // refusal costs no allocation.
 var (
 	errNoAlternative = fmt.Errorf("protojwt: no alternative rule holds: %w", manager.ErrClaim)
+	// ErrExpressionFalse means the rule's expression is false.
+	ErrExpressionFalse = fmt.Errorf("protojwt: the rule's expression is false: %w", manager.ErrClaim)
+	// ErrExpression means the rule's expression could not be evaluated.
+	ErrExpression = fmt.Errorf("protojwt: the rule's expression can't be evaluated: %w", manager.ErrClaim)
 )
 
-// Authorize decides a call: the rule, in DESIGN order, against the raw token
-// (verified with m unless the rule is public) and the request variables.
-// vars == Deferred defers the claims bound to request variables, as at the
-// start of a stream; they are then checked per message with Check. nil vars
-// have every variable absent, so a claim bound to one never holds.
+// Check decides a call: the rule, in DESIGN order, against tok, the
+// verified token, or nil when the call sent none, and the request
+// variables. It is the one place that decides what no token means: a public
+// rule or one that allows a missing token lets it through, any other is
+// denied with manager.ErrNoToken. Verifying the token is the adapter's: tok
+// must come from a manager.Verifier.
 //
-// A public rule returns (nil, nil) without looking at raw. Otherwise it
-// returns the verified token, and a non-nil error when the call is denied:
-// the error wraps one of manager's sentinels (see Reason and Denied). The
-// token is returned with an authorization error too, for logging.
-func (r *Rule) Authorize(ctx context.Context, m *manager.Manager, raw string, vars Vars) (*manager.Token, error) {
-	if r.public {
-		return nil, nil
-	}
-	if raw == "" {
-		return nil, manager.ErrNoToken
-	}
-	tok, err := m.Verify(ctx, raw)
-	if err != nil {
-		return nil, err
-	}
-	return tok, r.Check(tok, vars)
-}
-
-// Check runs the rule's steps after verification (token type, claims, scope,
-// scopes, any_of) against an already verified token. It allocates nothing.
+// vars == Deferred defers what reads the request (claims bound to request
+// variables, an expression that reads the request), as at the start of a
+// stream; it is then checked per message. nil vars have every variable
+// absent, so a claim bound to one never holds. The error wraps one of
+// manager's sentinels (see Classify). Check allocates nothing but what an
+// expression does.
 func (r *Rule) Check(tok *manager.Token, vars Vars) error {
 	if r.public {
 		return nil
 	}
 	if tok == nil {
+		if r.allowMissing {
+			return nil
+		}
 		return manager.ErrNoToken
 	}
 	if tok.Type != r.tokenType {
@@ -54,8 +51,8 @@ func (r *Rule) Check(tok *manager.Token, vars Vars) error {
 
 // check evaluates c, its alternatives last.
 func (c *condition) check(tok *manager.Token, vars Vars) error {
-	for i := range c.claims {
-		if !c.claims[i].holds(tok, vars) {
+	for i := range c.tests {
+		if !c.tests[i].holds(tok.Claims, vars) {
 			return manager.ErrClaim
 		}
 	}
@@ -65,6 +62,11 @@ func (c *condition) check(tok *manager.Token, vars Vars) error {
 	for _, name := range c.scopes {
 		if !grants(tok.Scope, name) {
 			return manager.ErrScope
+		}
+	}
+	if c.expr != nil {
+		if err := evalExpr(c.expr, tok, vars); err != nil {
+			return err
 		}
 	}
 	if len(c.anyOf) == 0 {
@@ -78,27 +80,106 @@ func (c *condition) check(tok *manager.Token, vars Vars) error {
 	return errNoAlternative
 }
 
-// holds reports whether the token's claim satisfies the check. With
-// Deferred vars, a claim bound to a variable holds for now.
-func (cc *claimCheck) holds(tok *manager.Token, vars Vars) bool {
-	if cc.varIndex >= 0 {
+// evalExpr evaluates x for one call; one that reads the request holds for
+// now when vars is Deferred.
+func evalExpr(x protojwt.Expression, tok *manager.Token, vars Vars) error {
+	in := protojwt.ExpressionInput{Claims: tok.Claims}
+	if x.ReadsRequest() {
+		if vars == Deferred {
+			return nil
+		}
+		if req, ok := vars.(Request); ok {
+			in.Request, in.Path = req.Message(), req.Path()
+		}
+	}
+	ok, err := x.Eval(in)
+	switch {
+	case err != nil:
+		return ErrExpression
+	case !ok:
+		return ErrExpressionFalse
+	}
+	return nil
+}
+
+// Request is implemented by the Vars of adapters whose rules may have an
+// expression that reads the request: the request message (gRPC, connect) or
+// the path wildcards (HTTP).
+type Request interface {
+	Vars
+	// Message returns the request message, nil for HTTP.
+	Message() proto.Message
+	// Path returns the path wildcards, nil for gRPC and connect.
+	Path() map[string]string
+}
+
+// holds reports whether the claims satisfy the test. With Deferred vars, a
+// test bound to a variable holds for now.
+func (t *claimTest) holds(claims map[string]any, vars Vars) bool {
+	var v Value
+	if t.varIndex >= 0 {
 		if vars == Deferred {
 			return true
 		}
 		if vars == nil {
 			return false
 		}
+		var ok bool
+		if v, ok = vars.Var(t.varIndex); !ok {
+			return false
+		}
 	}
-	claim, ok := tok.Claims[cc.name]
-	if !ok || claim == nil {
+	claim, found := lookup(claims, t.path)
+	if t.op == OpPresent {
+		return found == t.present
+	}
+	if !found {
 		return false
 	}
-	if cc.varIndex < 0 {
-		return jsonEqual(claim, cc.literal)
+	switch t.op {
+	case OpEquals:
+		if t.varIndex >= 0 {
+			return equalsVar(claim, v)
+		}
+		return jsonEqual(claim, t.literal)
+	case OpContains:
+		list, ok := claim.([]any)
+		if !ok {
+			return false
+		}
+		for _, e := range list {
+			if t.varIndex >= 0 && equalsVar(e, v) || t.varIndex < 0 && jsonEqual(e, t.literal) {
+				return true
+			}
+		}
+	case OpIn:
+		for _, want := range t.set {
+			if jsonEqual(claim, want) {
+				return true
+			}
+		}
+	case OpPrefix:
+		s, ok := claim.(string)
+		return ok && strings.HasPrefix(s, t.text)
+	case OpSuffix:
+		s, ok := claim.(string)
+		return ok && strings.HasSuffix(s, t.text)
+	case OpIncludes:
+		return contains(claim, t.literal, 0)
 	}
-	v, ok := vars.Var(cc.varIndex)
-	if !ok {
-		return false
+	return false
+}
+
+// lookup returns the claim at path, the names of nested objects, and
+// whether it is there and not null.
+func lookup(claims map[string]any, path []string) (any, bool) {
+	v, ok := claims[path[0]]
+	for _, name := range path[1:] {
+		obj, isObj := v.(map[string]any)
+		if !ok || !isObj {
+			return nil, false
+		}
+		v, ok = obj[name]
 	}
-	return equalsVar(claim, v)
+	return v, ok && v != nil
 }

@@ -1,12 +1,12 @@
 package rules_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -71,68 +71,68 @@ func TestCheck(t *testing.T) {
 	}{
 		{name: "public/no token", spec: rules.Spec{Public: true}},
 		{name: "empty rule/auth token", spec: rules.Spec{}, tok: token(auth, nil, nil)},
-		{name: "empty rule/no token", spec: rules.Spec{}, wantErr: manager.ErrNoToken, wantReason: rules.ReasonTokenMissing},
-		{name: "empty rule/refresh token", spec: rules.Spec{}, tok: token(manager.Refresh, nil, nil), wantErr: manager.ErrTokenType, wantReason: rules.ReasonTokenType},
-		{name: "empty rule/untyped token", spec: rules.Spec{}, tok: token("", nil, nil), wantErr: manager.ErrTokenType, wantReason: rules.ReasonTokenType},
+		{name: "empty rule/no token", spec: rules.Spec{}, wantErr: manager.ErrNoToken, wantReason: protojwt.ReasonTokenMissing},
+		{name: "empty rule/refresh token", spec: rules.Spec{}, tok: token(manager.Refresh, nil, nil), wantErr: manager.ErrTokenType, wantReason: protojwt.ReasonTokenType},
+		{name: "empty rule/untyped token", spec: rules.Spec{}, tok: token("", nil, nil), wantErr: manager.ErrTokenType, wantReason: protojwt.ReasonTokenType},
 		{name: "refresh rule/refresh token", spec: rules.Spec{TokenType: manager.Refresh}, tok: token(manager.Refresh, nil, nil)},
-		{name: "refresh rule/auth token", spec: rules.Spec{TokenType: manager.Refresh}, tok: token(auth, nil, nil), wantErr: manager.ErrTokenType, wantReason: rules.ReasonTokenType},
+		{name: "refresh rule/auth token", spec: rules.Spec{TokenType: manager.Refresh}, tok: token(auth, nil, nil), wantErr: manager.ErrTokenType, wantReason: protojwt.ReasonTokenType},
 
 		// claims = literals
 		{name: "literal/string", spec: literal("role", "admin"), tok: token(auth, nil, map[string]any{"role": "admin"})},
-		{name: "literal/string other", spec: literal("role", "admin"), tok: token(auth, nil, map[string]any{"role": "user"}), wantErr: manager.ErrClaim, wantReason: rules.ReasonClaimMismatch},
-		{name: "literal/missing", spec: literal("role", "admin"), tok: token(auth, nil, nil), wantErr: manager.ErrClaim, wantReason: rules.ReasonClaimMismatch},
-		{name: "literal/null claim", spec: literal("role", "admin"), tok: token(auth, nil, map[string]any{"role": nil}), wantErr: manager.ErrClaim, wantReason: rules.ReasonClaimMismatch},
+		{name: "literal/string other", spec: literal("role", "admin"), tok: token(auth, nil, map[string]any{"role": "user"}), wantErr: manager.ErrClaim, wantReason: protojwt.ReasonClaimMismatch},
+		{name: "literal/missing", spec: literal("role", "admin"), tok: token(auth, nil, nil), wantErr: manager.ErrClaim, wantReason: protojwt.ReasonClaimMismatch},
+		{name: "literal/null claim", spec: literal("role", "admin"), tok: token(auth, nil, map[string]any{"role": nil}), wantErr: manager.ErrClaim, wantReason: protojwt.ReasonClaimMismatch},
 		{name: "literal/number", spec: literal("level", 3), tok: token(auth, nil, map[string]any{"level": 3.0})},
-		{name: "literal/number as string", spec: literal("level", 3), tok: token(auth, nil, map[string]any{"level": "3"}), wantErr: manager.ErrClaim, wantReason: rules.ReasonClaimMismatch},
+		{name: "literal/number as string", spec: literal("level", 3), tok: token(auth, nil, map[string]any{"level": "3"}), wantErr: manager.ErrClaim, wantReason: protojwt.ReasonClaimMismatch},
 		{name: "literal/bool", spec: literal("ok", true), tok: token(auth, nil, map[string]any{"ok": true})},
-		{name: "literal/bool as number", spec: literal("ok", true), tok: token(auth, nil, map[string]any{"ok": 1.0}), wantErr: manager.ErrClaim, wantReason: rules.ReasonClaimMismatch},
+		{name: "literal/bool as number", spec: literal("ok", true), tok: token(auth, nil, map[string]any{"ok": 1.0}), wantErr: manager.ErrClaim, wantReason: protojwt.ReasonClaimMismatch},
 		{name: "literal/object", spec: literal("o", map[string]any{"a": []any{1, "x"}}), tok: token(auth, nil, map[string]any{"o": map[string]any{"a": []any{1.0, "x"}}})},
-		{name: "literal/object superset", spec: literal("o", map[string]any{"a": 1}), tok: token(auth, nil, map[string]any{"o": map[string]any{"a": 1.0, "b": 2.0}}), wantErr: manager.ErrClaim, wantReason: rules.ReasonClaimMismatch},
-		{name: "literal/all claims", spec: rules.Spec{Claims: map[string]rules.Match{"a": {Value: 1}, "b": {Value: 2}}}, tok: token(auth, nil, map[string]any{"a": 1.0, "b": 3.0}), wantErr: manager.ErrClaim, wantReason: rules.ReasonClaimMismatch},
+		{name: "literal/object superset", spec: literal("o", map[string]any{"a": 1}), tok: token(auth, nil, map[string]any{"o": map[string]any{"a": 1.0, "b": 2.0}}), wantErr: manager.ErrClaim, wantReason: protojwt.ReasonClaimMismatch},
+		{name: "literal/all claims", spec: rules.Spec{Claims: map[string]rules.Match{"a": {Value: 1}, "b": {Value: 2}}}, tok: token(auth, nil, map[string]any{"a": 1.0, "b": 3.0}), wantErr: manager.ErrClaim, wantReason: protojwt.ReasonClaimMismatch},
 
 		// claims = request variables
 		{name: "var/string", spec: bound("sub", "username"), tok: token(auth, nil, nil), vars: map[string]rules.Value{"username": rules.String("alice")}},
-		{name: "var/other", spec: bound("sub", "username"), tok: token(auth, nil, nil), vars: map[string]rules.Value{"username": rules.String("bob")}, wantErr: manager.ErrClaim, wantReason: rules.ReasonClaimMismatch},
-		{name: "var/absent", spec: bound("sub", "username"), tok: token(auth, nil, nil), vars: map[string]rules.Value{}, wantErr: manager.ErrClaim, wantReason: rules.ReasonClaimMismatch},
-		{name: "var/claim missing", spec: bound("acct", "id"), tok: token(auth, nil, nil), vars: map[string]rules.Value{"id": rules.Number(1)}, wantErr: manager.ErrClaim, wantReason: rules.ReasonClaimMismatch},
+		{name: "var/other", spec: bound("sub", "username"), tok: token(auth, nil, nil), vars: map[string]rules.Value{"username": rules.String("bob")}, wantErr: manager.ErrClaim, wantReason: protojwt.ReasonClaimMismatch},
+		{name: "var/absent", spec: bound("sub", "username"), tok: token(auth, nil, nil), vars: map[string]rules.Value{}, wantErr: manager.ErrClaim, wantReason: protojwt.ReasonClaimMismatch},
+		{name: "var/claim missing", spec: bound("acct", "id"), tok: token(auth, nil, nil), vars: map[string]rules.Value{"id": rules.Number(1)}, wantErr: manager.ErrClaim, wantReason: protojwt.ReasonClaimMismatch},
 		{name: "var/number", spec: bound("acct", "id"), tok: token(auth, nil, map[string]any{"acct": 42.0}), vars: map[string]rules.Value{"id": rules.Number(42)}},
 		{name: "var/string of number", spec: bound("acct", "id"), tok: token(auth, nil, map[string]any{"acct": 42.0}), vars: map[string]rules.Value{"id": rules.String("42")}},
 		{name: "var/bool", spec: bound("ok", "flag"), tok: token(auth, nil, map[string]any{"ok": true}), vars: map[string]rules.Value{"flag": rules.Bool(true)}},
 		{name: "var/deferred", spec: bound("sub", "username"), tok: token(auth, nil, nil)},
-		{name: "var/deferred, literal checked", spec: rules.Spec{Claims: map[string]rules.Match{"sub": {Var: "u"}, "role": {Value: "admin"}}}, tok: token(auth, nil, nil), wantErr: manager.ErrClaim, wantReason: rules.ReasonClaimMismatch},
-		{name: "var/deferred, scope checked", spec: rules.Spec{Claims: map[string]rules.Match{"sub": {Var: "u"}}, Scopes: []string{"x"}}, tok: token(auth, nil, nil), wantErr: manager.ErrScope, wantReason: rules.ReasonScopeMissing},
+		{name: "var/deferred, literal checked", spec: rules.Spec{Claims: map[string]rules.Match{"sub": {Var: "u"}, "role": {Value: "admin"}}}, tok: token(auth, nil, nil), wantErr: manager.ErrClaim, wantReason: protojwt.ReasonClaimMismatch},
+		{name: "var/deferred, scope checked", spec: rules.Spec{Claims: map[string]rules.Match{"sub": {Var: "u"}}, Scopes: []string{"x"}}, tok: token(auth, nil, nil), wantErr: manager.ErrScope, wantReason: protojwt.ReasonScopeMissing},
 
 		// scope containment
 		{name: "scope/contained", spec: rules.Spec{Scope: map[string]any{"a": map[string]any{"b": 1}}}, tok: token(auth, map[string]any{"a": map[string]any{"b": 1.0, "c": 2.0}, "d": 3.0}, nil)},
-		{name: "scope/missing key", spec: rules.Spec{Scope: map[string]any{"a": true}}, tok: token(auth, map[string]any{"b": true}, nil), wantErr: manager.ErrScope, wantReason: rules.ReasonScopeMissing},
-		{name: "scope/none", spec: rules.Spec{Scope: map[string]any{"a": true}}, tok: token(auth, nil, nil), wantErr: manager.ErrScope, wantReason: rules.ReasonScopeMissing},
+		{name: "scope/missing key", spec: rules.Spec{Scope: map[string]any{"a": true}}, tok: token(auth, map[string]any{"b": true}, nil), wantErr: manager.ErrScope, wantReason: protojwt.ReasonScopeMissing},
+		{name: "scope/none", spec: rules.Spec{Scope: map[string]any{"a": true}}, tok: token(auth, nil, nil), wantErr: manager.ErrScope, wantReason: protojwt.ReasonScopeMissing},
 		{name: "scope/array subset", spec: rules.Spec{Scope: []string{"b", "a"}}, tok: token(auth, []any{"a", "b", "c"}, nil)},
-		{name: "scope/array not subset", spec: rules.Spec{Scope: []string{"b", "z"}}, tok: token(auth, []any{"a", "b", "c"}, nil), wantErr: manager.ErrScope, wantReason: rules.ReasonScopeMissing},
+		{name: "scope/array not subset", spec: rules.Spec{Scope: []string{"b", "z"}}, tok: token(auth, []any{"a", "b", "c"}, nil), wantErr: manager.ErrScope, wantReason: protojwt.ReasonScopeMissing},
 		{name: "scope/scalar", spec: rules.Spec{Scope: "admin"}, tok: token(auth, "admin", nil)},
-		{name: "scope/scalar other", spec: rules.Spec{Scope: "admin"}, tok: token(auth, "admin read", nil), wantErr: manager.ErrScope, wantReason: rules.ReasonScopeMissing},
+		{name: "scope/scalar other", spec: rules.Spec{Scope: "admin"}, tok: token(auth, "admin read", nil), wantErr: manager.ErrScope, wantReason: protojwt.ReasonScopeMissing},
 
 		// OAuth scopes
 		{name: "scopes/string", spec: rules.Spec{Scopes: []string{"read", "write"}}, tok: token(auth, "write read", nil)},
 		{name: "scopes/array", spec: rules.Spec{Scopes: []string{"read", "write"}}, tok: token(auth, []any{"read", "write"}, nil)},
 		{name: "scopes/object", spec: rules.Spec{Scopes: []string{"read", "write"}}, tok: token(auth, map[string]any{"read": true, "write": "yes"}, nil)},
-		{name: "scopes/one missing", spec: rules.Spec{Scopes: []string{"read", "write"}}, tok: token(auth, "read", nil), wantErr: manager.ErrScope, wantReason: rules.ReasonScopeMissing},
+		{name: "scopes/one missing", spec: rules.Spec{Scopes: []string{"read", "write"}}, tok: token(auth, "read", nil), wantErr: manager.ErrScope, wantReason: protojwt.ReasonScopeMissing},
 
 		// any_of
 		{name: "any_of/first", spec: rules.Spec{AnyOf: []rules.Spec{literal("role", "admin"), bound("sub", "owner")}}, tok: token(auth, nil, map[string]any{"role": "admin"}), vars: map[string]rules.Value{"owner": rules.String("bob")}},
 		{name: "any_of/second", spec: rules.Spec{AnyOf: []rules.Spec{literal("role", "admin"), bound("sub", "owner")}}, tok: token(auth, nil, nil), vars: map[string]rules.Value{"owner": rules.String("alice")}},
-		{name: "any_of/none", spec: rules.Spec{AnyOf: []rules.Spec{literal("role", "admin"), bound("sub", "owner")}}, tok: token(auth, nil, nil), vars: map[string]rules.Value{"owner": rules.String("bob")}, wantErr: manager.ErrClaim, wantReason: rules.ReasonNoAlternative},
+		{name: "any_of/none", spec: rules.Spec{AnyOf: []rules.Spec{literal("role", "admin"), bound("sub", "owner")}}, tok: token(auth, nil, nil), vars: map[string]rules.Value{"owner": rules.String("bob")}, wantErr: manager.ErrClaim, wantReason: protojwt.ReasonNoAlternative},
 		{name: "any_of/deferred holds", spec: rules.Spec{AnyOf: []rules.Spec{literal("role", "admin"), bound("sub", "owner")}}, tok: token(auth, nil, nil)},
 		{name: "any_of/nested", spec: rules.Spec{AnyOf: []rules.Spec{{AnyOf: []rules.Spec{literal("a", 1), literal("b", 1)}}}}, tok: token(auth, nil, map[string]any{"b": 1.0})},
-		{name: "any_of/nested none", spec: rules.Spec{AnyOf: []rules.Spec{{AnyOf: []rules.Spec{literal("a", 1), literal("b", 1)}}}}, tok: token(auth, nil, nil), wantErr: manager.ErrClaim, wantReason: rules.ReasonNoAlternative},
+		{name: "any_of/nested none", spec: rules.Spec{AnyOf: []rules.Spec{{AnyOf: []rules.Spec{literal("a", 1), literal("b", 1)}}}}, tok: token(auth, nil, nil), wantErr: manager.ErrClaim, wantReason: protojwt.ReasonNoAlternative},
 		{name: "any_of/scope in alternative", spec: rules.Spec{AnyOf: []rules.Spec{{Scopes: []string{"x"}}, {Scope: map[string]any{"y": true}}}}, tok: token(auth, map[string]any{"y": true}, nil)},
 
 		// order: the first failing step decides
 		{name: "order/all pass", spec: everything, tok: token(manager.Refresh, allScope, allOK)},
-		{name: "order/type before claims", spec: everything, tok: token(auth, nil, nil), wantErr: manager.ErrTokenType, wantReason: rules.ReasonTokenType},
-		{name: "order/claims before scope", spec: everything, tok: token(manager.Refresh, nil, map[string]any{"team": "blue"}), wantErr: manager.ErrClaim, wantReason: rules.ReasonClaimMismatch},
-		{name: "order/scope before any_of", spec: everything, tok: token(manager.Refresh, map[string]any{"read": true}, map[string]any{"role": "admin"}), wantErr: manager.ErrScope, wantReason: rules.ReasonScopeMissing},
-		{name: "order/scopes before any_of", spec: everything, tok: token(manager.Refresh, map[string]any{"admin": true}, map[string]any{"role": "admin"}), wantErr: manager.ErrScope, wantReason: rules.ReasonScopeMissing},
-		{name: "order/any_of last", spec: everything, tok: token(manager.Refresh, allScope, map[string]any{"role": "admin"}), wantErr: manager.ErrClaim, wantReason: rules.ReasonNoAlternative},
+		{name: "order/type before claims", spec: everything, tok: token(auth, nil, nil), wantErr: manager.ErrTokenType, wantReason: protojwt.ReasonTokenType},
+		{name: "order/claims before scope", spec: everything, tok: token(manager.Refresh, nil, map[string]any{"team": "blue"}), wantErr: manager.ErrClaim, wantReason: protojwt.ReasonClaimMismatch},
+		{name: "order/scope before any_of", spec: everything, tok: token(manager.Refresh, map[string]any{"read": true}, map[string]any{"role": "admin"}), wantErr: manager.ErrScope, wantReason: protojwt.ReasonScopeMissing},
+		{name: "order/scopes before any_of", spec: everything, tok: token(manager.Refresh, map[string]any{"admin": true}, map[string]any{"role": "admin"}), wantErr: manager.ErrScope, wantReason: protojwt.ReasonScopeMissing},
+		{name: "order/any_of last", spec: everything, tok: token(manager.Refresh, allScope, map[string]any{"role": "admin"}), wantErr: manager.ErrClaim, wantReason: protojwt.ReasonNoAlternative},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,50 +158,35 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// TestAuthorize checks the verification step in front of Check.
-func TestAuthorize(t *testing.T) {
-	m, err := manager.New(manager.Config{Issuer: "rules-test", Algorithm: "HS256", Secret: []byte("0123456789abcdef0123456789abcdef")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice, err := m.AuthToken("alice", nil, map[string]any{"role": "admin"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	public := mustCompile(t, rules.Spec{Public: true})
-	admin := mustCompile(t, rules.Spec{Claims: map[string]rules.Match{"role": {Value: "admin"}}})
-	owner := mustCompile(t, rules.Spec{Claims: map[string]rules.Match{"sub": {Var: "owner"}}})
-
+// TestCheckWithoutToken is the one place that decides what a call with no
+// token gets: allowed by a public rule or one that allows a missing token,
+// refused with ErrNoToken by any other.
+func TestCheckWithoutToken(t *testing.T) {
+	alice := token(manager.Auth, nil, map[string]any{"role": "admin"})
+	optional := mustCompile(t, rules.Spec{AllowMissing: true, Claims: map[string]rules.Match{"role": {Value: "admin"}}})
 	tests := []struct {
-		name      string
-		r         *rules.Rule
-		raw       string
-		vars      rules.Vars
-		wantToken bool
-		wantErr   error
+		name    string
+		r       *rules.Rule
+		tok     *manager.Token
+		wantErr error
 	}{
-		{name: "public ignores the token", r: public, raw: "garbage"},
-		{name: "no token", r: admin, wantErr: manager.ErrNoToken},
-		{name: "invalid token", r: admin, raw: "a.b.c", wantErr: manager.ErrMalformed},
-		{name: "allowed", r: admin, raw: alice.Signed, wantToken: true},
-		{name: "denied, token returned", r: owner, raw: alice.Signed, vars: varsOf(owner, map[string]rules.Value{"owner": rules.String("bob")}), wantToken: true, wantErr: manager.ErrClaim},
-		{name: "deferred", r: owner, raw: alice.Signed, vars: rules.Deferred, wantToken: true},
-		{name: "nil vars are absent, not deferred", r: owner, raw: alice.Signed, wantToken: true, wantErr: manager.ErrClaim},
+		{name: "public, no token", r: mustCompile(t, rules.Spec{Public: true})},
+		{name: "public ignores a token", r: mustCompile(t, rules.Spec{Public: true}), tok: token(manager.Refresh, nil, nil)},
+		{name: "required, no token", r: mustCompile(t, rules.Spec{}), wantErr: manager.ErrNoToken},
+		{name: "claims, no token", r: mustCompile(t, rules.Spec{Claims: map[string]rules.Match{"role": {Value: "admin"}}}), wantErr: manager.ErrNoToken},
+		{name: "allow_missing, no token", r: optional},
+		{name: "allow_missing, a token that holds", r: optional, tok: alice},
+		{name: "allow_missing, a token that does not hold", r: optional, tok: token(manager.Auth, nil, map[string]any{"role": "user"}), wantErr: manager.ErrClaim},
+		{name: "allow_missing, a refresh token", r: optional, tok: token(manager.Refresh, nil, map[string]any{"role": "admin"}), wantErr: manager.ErrTokenType},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := tt.r.Authorize(context.Background(), m, tt.raw, tt.vars)
+			err := tt.r.Check(tt.tok, nil)
 			if tt.wantErr == nil && err != nil {
-				t.Fatalf("Authorize = %v, want nil", err)
+				t.Fatalf("Check = %v, want nil", err)
 			}
 			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-				t.Fatalf("Authorize = %v, want %v", err, tt.wantErr)
-			}
-			if (tok != nil) != tt.wantToken {
-				t.Errorf("token = %v, want one: %v", tok, tt.wantToken)
-			}
-			if tok != nil && tok.Subject != "alice" {
-				t.Errorf("token subject = %q", tok.Subject)
+				t.Fatalf("Check = %v, want %v", err, tt.wantErr)
 			}
 		})
 	}
@@ -214,25 +199,25 @@ func TestClassify(t *testing.T) {
 		wantKind   rules.Denial
 		wantReason string
 	}{
-		{manager.ErrNoToken, rules.Unauthenticated, rules.ReasonTokenMissing},
-		{manager.ErrMalformed, rules.Unauthenticated, rules.ReasonTokenInvalid},
-		{manager.ErrSignature, rules.Unauthenticated, rules.ReasonTokenInvalid},
-		{manager.ErrAlgorithm, rules.Unauthenticated, rules.ReasonTokenInvalid},
-		{manager.ErrExpired, rules.Unauthenticated, rules.ReasonTokenExpired},
-		{manager.ErrNotYetValid, rules.Unauthenticated, rules.ReasonTokenInvalid},
-		{manager.ErrIssuer, rules.Unauthenticated, rules.ReasonTokenInvalid},
-		{manager.ErrAudience, rules.Unauthenticated, rules.ReasonTokenInvalid},
-		{manager.ErrRevoked, rules.Unauthenticated, rules.ReasonTokenRevoked},
-		{manager.ErrTokenType, rules.Unauthenticated, rules.ReasonTokenType},
-		{manager.ErrClaim, rules.PermissionDenied, rules.ReasonClaimMismatch},
-		{manager.ErrScope, rules.PermissionDenied, rules.ReasonScopeMissing},
-		{rules.ErrNotDeclared, rules.Unauthenticated, rules.ReasonMethodNotDeclared},
-		{manager.ErrRevocationUnavailable, rules.Unavailable, rules.ReasonRevocationUnavailable},
-		{fmt.Errorf("%w: %w", manager.ErrRevocationUnavailable, errors.New("dial tcp: refused")), rules.Unavailable, rules.ReasonRevocationUnavailable},
-		{manager.ErrRefreshReuse, rules.Unauthenticated, rules.ReasonTokenRevoked},
-		{errors.New("something else"), rules.Unauthenticated, rules.ReasonTokenInvalid},
-		{fmt.Errorf("verify: %w", manager.ErrExpired), rules.Unauthenticated, rules.ReasonTokenExpired},
-		{fmt.Errorf("a: %w", fmt.Errorf("b: %w", manager.ErrScope)), rules.PermissionDenied, rules.ReasonScopeMissing},
+		{manager.ErrNoToken, rules.Unauthenticated, protojwt.ReasonTokenMissing},
+		{manager.ErrMalformed, rules.Unauthenticated, protojwt.ReasonTokenInvalid},
+		{manager.ErrSignature, rules.Unauthenticated, protojwt.ReasonTokenInvalid},
+		{manager.ErrAlgorithm, rules.Unauthenticated, protojwt.ReasonTokenInvalid},
+		{manager.ErrExpired, rules.Unauthenticated, protojwt.ReasonTokenExpired},
+		{manager.ErrNotYetValid, rules.Unauthenticated, protojwt.ReasonTokenInvalid},
+		{manager.ErrIssuer, rules.Unauthenticated, protojwt.ReasonTokenInvalid},
+		{manager.ErrAudience, rules.Unauthenticated, protojwt.ReasonTokenInvalid},
+		{manager.ErrRevoked, rules.Unauthenticated, protojwt.ReasonTokenRevoked},
+		{manager.ErrTokenType, rules.Unauthenticated, protojwt.ReasonTokenType},
+		{manager.ErrClaim, rules.PermissionDenied, protojwt.ReasonClaimMismatch},
+		{manager.ErrScope, rules.PermissionDenied, protojwt.ReasonScopeMissing},
+		{rules.ErrNotDeclared, rules.PermissionDenied, protojwt.ReasonMethodNotDeclared},
+		{manager.ErrRevocationUnavailable, rules.Unavailable, protojwt.ReasonRevocationUnavailable},
+		{fmt.Errorf("%w: %w", manager.ErrRevocationUnavailable, errors.New("dial tcp: refused")), rules.Unavailable, protojwt.ReasonRevocationUnavailable},
+		{manager.ErrRefreshReuse, rules.Unauthenticated, protojwt.ReasonTokenRevoked},
+		{errors.New("something else"), rules.Unauthenticated, protojwt.ReasonTokenInvalid},
+		{fmt.Errorf("verify: %w", manager.ErrExpired), rules.Unauthenticated, protojwt.ReasonTokenExpired},
+		{fmt.Errorf("a: %w", fmt.Errorf("b: %w", manager.ErrScope)), rules.PermissionDenied, protojwt.ReasonScopeMissing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.err.Error(), func(t *testing.T) {

@@ -1,13 +1,12 @@
 // Package rules is protojwt's one rule engine: what a call needs, compiled
-// once, and the one function that decides allow or deny for the gRPC
-// interceptor and the HTTP guard alike.
+// once, and the one function that decides allow or deny for every adapter.
+// It is pure policy: adapters find the token, verify it with a
+// manager.Verifier, supply the request variables, and ask Check.
 //
-// A rule comes from a proto option (FromProto) or from Go code (Compile of a
-// Spec). Adapters find the raw token and the request variables, then call
-// Authorize:
-//
-//	r, err := rules.FromProto(ruleFromOption)
+//	r, err := rules.FromProtoEnv(ruleFromOption, env)
 //	// at start-up: r.Vars() names the request variables; prepare accessors
-//	tok, err := r.Authorize(ctx, m, rawToken, vars)
-//	// err wraps a manager sentinel; Reason(err) and Denied(err) classify it
+//	var tok *manager.Token // nil when the call sent no token
+//	if raw != "" { tok, err = verifier.Verify(ctx, raw) }
+//	err = r.Check(tok, vars)
+//	// err wraps a manager sentinel; Classify(err) gives the denial and reason
 package rules

@@ -1,33 +1,155 @@
 package rules
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Comparisons of decoded JSON values (claims) with required values and
 // request variables. None of them allocates.
 
-// number returns v as a float64 when it is a JSON number in any Go form a
-// token's claims may hold.
-func number(v any) (float64, bool) {
+// maxExactFloat is 2^53: every integer of smaller magnitude is a float64,
+// exactly; beyond it float64 skips integers.
+const maxExactFloat = 1 << 53
+
+// num is a JSON number held exactly: a float64 (kind numFloat), an integer
+// of at most 64 bits of magnitude (numInt: neg and mag), or the text of a
+// larger integer (numText).
+type num struct {
+	kind uint8
+	f    float64
+	neg  bool
+	mag  uint64
+	text string
+}
+
+const (
+	numFloat uint8 = iota + 1
+	numInt
+	numText
+)
+
+// number returns v as a num when it is a JSON number in any Go form a
+// token's claims may hold: float64 or json.Number as the manager decodes
+// them, or a Go integer of a Token built by other code.
+func number(v any) (num, bool) {
 	switch n := v.(type) {
 	case float64:
-		return n, true
+		return num{kind: numFloat, f: n}, true
+	case json.Number:
+		return parseNumber(string(n))
 	case float32:
-		return float64(n), true
+		return num{kind: numFloat, f: float64(n)}, true
 	case int:
-		return float64(n), true
+		return intNum(int64(n)), true
 	case int64:
-		return float64(n), true
+		return intNum(n), true
 	case int32:
-		return float64(n), true
+		return intNum(int64(n)), true
 	case uint64:
-		return float64(n), true
+		return num{kind: numInt, mag: n}, true
 	case uint32:
-		return float64(n), true
+		return num{kind: numInt, mag: uint64(n)}, true
 	}
-	return 0, false
+	return num{}, false
+}
+
+func intNum(i int64) num {
+	if i < 0 {
+		return num{kind: numInt, neg: true, mag: uint64(-(i + 1)) + 1}
+	}
+	return num{kind: numInt, mag: uint64(i)}
+}
+
+// parseNumber reads the text of a JSON number: an integer exactly, any
+// other number as encoding/json would (float64).
+func parseNumber(s string) (num, bool) {
+	digits, neg := strings.CutPrefix(s, "-")
+	if digits != "" && !strings.ContainsAny(digits, ".eE") {
+		if mag, err := strconv.ParseUint(digits, 10, 64); err == nil {
+			return num{kind: numInt, neg: neg && mag != 0, mag: mag}, true
+		}
+		for i := 0; i < len(digits); i++ {
+			if digits[i] < '0' || digits[i] > '9' {
+				return num{}, false
+			}
+		}
+		return num{kind: numText, text: s}, true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return num{}, false
+	}
+	return num{kind: numFloat, f: f}, true
+}
+
+// integer returns f as an exact integer num when it is one of at most 64
+// bits of magnitude.
+func integer(f float64) (num, bool) {
+	if f != math.Trunc(f) || math.Abs(f) >= 1<<64 {
+		return num{}, false
+	}
+	if f < 0 {
+		return num{kind: numInt, neg: true, mag: uint64(-f)}, true
+	}
+	return num{kind: numInt, mag: uint64(f)}, true
+}
+
+// equal reports whether a and b are the same number, exactly: an integer
+// beyond 2^53 equals only itself, never a float64 neighbour.
+func (a num) equal(b num) bool {
+	if a.kind == numFloat && b.kind == numFloat {
+		return a.f == b.f
+	}
+	if a.kind == numFloat {
+		a, b = b, a
+	}
+	if b.kind == numFloat {
+		if a.kind != numInt {
+			return false // a larger integer than any float64 holds exactly
+		}
+		bi, ok := integer(b.f)
+		return ok && bi.neg == a.neg && bi.mag == a.mag
+	}
+	if a.kind == numText || b.kind == numText {
+		return a.kind == b.kind && a.text == b.text
+	}
+	return a.neg == b.neg && a.mag == b.mag
+}
+
+// appendText appends the number's JSON text, as encoding/json writes it.
+func (a num) appendText(b []byte) []byte {
+	switch a.kind {
+	case numFloat:
+		return appendJSONNumber(b, a.f)
+	case numInt:
+		if a.neg {
+			b = append(b, '-')
+		}
+		return strconv.AppendUint(b, a.mag, 10)
+	}
+	return append(b, a.text...)
+}
+
+// exactNumber returns n as the manager decodes a claim: float64, unless it
+// is an integer beyond 2^53, which stays json.Number, exact.
+func exactNumber(n json.Number) any {
+	v, ok := parseNumber(string(n))
+	switch {
+	case !ok:
+		return n
+	case v.kind == numFloat:
+		return v.f
+	case v.kind == numInt && v.mag <= maxExactFloat:
+		f := float64(v.mag)
+		if v.neg {
+			f = -f
+		}
+		return f
+	}
+	return n
 }
 
 // jsonEqual reports whether a and b are the same JSON value: numbers by
@@ -71,7 +193,7 @@ func jsonEqual(a, b any) bool {
 		return false
 	}
 	an, ok := number(a)
-	return ok && an == bn
+	return ok && an.equal(bn)
 }
 
 // contains reports whether have holds want: every key of a required object
@@ -160,14 +282,14 @@ func truthy(v any) bool {
 		return len(t) > 0
 	}
 	if n, ok := number(v); ok {
-		return n != 0
+		return !(n.kind == numFloat && n.f == 0 || n.kind == numInt && n.mag == 0)
 	}
 	return true
 }
 
-// equalsVar reports whether a claim equals a request variable. A string
-// variable also equals a number or boolean claim whose JSON text it is, as
-// an HTTP path value "42" equals the claim 42.
+// equalsVar reports whether a claim equals a request variable, numbers
+// exactly. A string variable also equals a number or boolean claim whose
+// canonical JSON text it is, as an HTTP path value "42" equals the claim 42.
 func equalsVar(claim any, v Value) bool {
 	switch v.kind {
 	case stringValue:
@@ -179,11 +301,20 @@ func equalsVar(claim any, v Value) bool {
 		}
 		if n, ok := number(claim); ok {
 			var buf [32]byte
-			return string(appendJSONNumber(buf[:0], n)) == v.str
+			return string(n.appendText(buf[:0])) == v.str
 		}
-	case numberValue:
+	case numberValue, intValue, uintValue:
 		n, ok := number(claim)
-		return ok && n == v.num
+		if !ok {
+			return false
+		}
+		switch v.kind {
+		case intValue:
+			return n.equal(intNum(v.i))
+		case uintValue:
+			return n.equal(num{kind: numInt, mag: v.u})
+		}
+		return n.equal(num{kind: numFloat, f: v.num})
 	case boolValue:
 		b, ok := claim.(bool)
 		return ok && b == v.b

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -10,20 +11,8 @@ import (
 // not opened explicitly: protojwt fails closed.
 var ErrNotDeclared = errors.New("protojwt: no rule declared for this method")
 
-// Stable reasons of denials: the gRPC ErrorInfo reason and the "reason" of
-// the HTTP error body. Clients may match them; they never change.
-const (
-	ReasonTokenMissing          = "TOKEN_MISSING"
-	ReasonTokenInvalid          = "TOKEN_INVALID"
-	ReasonTokenExpired          = "TOKEN_EXPIRED"
-	ReasonTokenRevoked          = "TOKEN_REVOKED"
-	ReasonTokenType             = "TOKEN_TYPE"
-	ReasonClaimMismatch         = "CLAIM_MISMATCH"
-	ReasonScopeMissing          = "SCOPE_MISSING"
-	ReasonNoAlternative         = "NO_ALTERNATIVE"
-	ReasonMethodNotDeclared     = "METHOD_NOT_DECLARED"
-	ReasonRevocationUnavailable = "REVOCATION_UNAVAILABLE"
-)
+// ErrCSRF means a request authenticated by a cookie lacks its CSRF proof.
+var ErrCSRF = errors.New("protojwt: missing or wrong CSRF token")
 
 // Denial says how an adapter should refuse a call.
 type Denial int
@@ -47,16 +36,19 @@ var reasons = map[string]struct {
 	kind Denial
 	text string
 }{
-	ReasonTokenMissing:          {Unauthenticated, "missing bearer token"},
-	ReasonTokenInvalid:          {Unauthenticated, "invalid token"},
-	ReasonTokenExpired:          {Unauthenticated, "token expired"},
-	ReasonTokenRevoked:          {Unauthenticated, "token revoked"},
-	ReasonTokenType:             {Unauthenticated, "wrong token type"},
-	ReasonMethodNotDeclared:     {Unauthenticated, "method not declared"},
-	ReasonClaimMismatch:         {PermissionDenied, "claim mismatch"},
-	ReasonScopeMissing:          {PermissionDenied, "insufficient scope"},
-	ReasonNoAlternative:         {PermissionDenied, "no alternative rule holds"},
-	ReasonRevocationUnavailable: {Unavailable, "token can't be checked now"},
+	protojwt.ReasonTokenMissing:          {Unauthenticated, "missing bearer token"},
+	protojwt.ReasonTokenInvalid:          {Unauthenticated, "invalid token"},
+	protojwt.ReasonTokenExpired:          {Unauthenticated, "token expired"},
+	protojwt.ReasonTokenRevoked:          {Unauthenticated, "token revoked"},
+	protojwt.ReasonTokenType:             {Unauthenticated, "wrong token type"},
+	protojwt.ReasonMethodNotDeclared:     {PermissionDenied, "method not declared"},
+	protojwt.ReasonClaimMismatch:         {PermissionDenied, "claim mismatch"},
+	protojwt.ReasonScopeMissing:          {PermissionDenied, "insufficient scope"},
+	protojwt.ReasonNoAlternative:         {PermissionDenied, "no alternative rule holds"},
+	protojwt.ReasonExpressionFalse:       {PermissionDenied, "rule expression is false"},
+	protojwt.ReasonExpressionError:       {PermissionDenied, "rule expression can't be evaluated"},
+	protojwt.ReasonCSRF:                  {PermissionDenied, "missing or wrong CSRF token"},
+	protojwt.ReasonRevocationUnavailable: {Unavailable, "token can't be checked now"},
 }
 
 // Classify returns the kind of denial and the stable reason for an error
@@ -70,25 +62,31 @@ func Classify(err error) (Denial, string) {
 func reasonOf(err error) string {
 	switch {
 	case errors.Is(err, errNoAlternative):
-		return ReasonNoAlternative
+		return protojwt.ReasonNoAlternative
+	case errors.Is(err, ErrExpressionFalse):
+		return protojwt.ReasonExpressionFalse
+	case errors.Is(err, ErrExpression):
+		return protojwt.ReasonExpressionError
+	case errors.Is(err, ErrCSRF):
+		return protojwt.ReasonCSRF
 	case errors.Is(err, manager.ErrClaim):
-		return ReasonClaimMismatch
+		return protojwt.ReasonClaimMismatch
 	case errors.Is(err, manager.ErrScope):
-		return ReasonScopeMissing
+		return protojwt.ReasonScopeMissing
 	case errors.Is(err, ErrNotDeclared):
-		return ReasonMethodNotDeclared
+		return protojwt.ReasonMethodNotDeclared
 	case errors.Is(err, manager.ErrNoToken):
-		return ReasonTokenMissing
+		return protojwt.ReasonTokenMissing
 	case errors.Is(err, manager.ErrExpired):
-		return ReasonTokenExpired
+		return protojwt.ReasonTokenExpired
 	case errors.Is(err, manager.ErrRevocationUnavailable):
-		return ReasonRevocationUnavailable
+		return protojwt.ReasonRevocationUnavailable
 	case errors.Is(err, manager.ErrRevoked):
-		return ReasonTokenRevoked
+		return protojwt.ReasonTokenRevoked
 	case errors.Is(err, manager.ErrTokenType):
-		return ReasonTokenType
+		return protojwt.ReasonTokenType
 	}
-	return ReasonTokenInvalid
+	return protojwt.ReasonTokenInvalid
 }
 
 // Describe returns the short text that tells a client what a reason means,

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,7 +9,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/protojwt/protojwt/annotations"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -17,26 +20,36 @@ import (
 const (
 	maxScopeDepth = 32 // nesting of a required scope value
 	maxAnyOfDepth = 8  // nesting of any_of alternatives
+	maxPathLength = 32 // names in a claim check's path
 )
 
-// ErrInvalidRule means a rule can't be compiled; the message says why.
-var ErrInvalidRule = errors.New("protojwt: invalid rule")
+// ErrInvalidRule means a rule can't be compiled; the message says why. It
+// is protojwt.ErrInvalidRule.
+var ErrInvalidRule = protojwt.ErrInvalidRule
 
 // Spec is a rule in Go form, as the HTTP guard's requirements build it.
 type Spec struct {
 	// Public needs no token; nothing else may be set with it.
 	Public bool
+	// AllowMissing lets a call with no token through; a token sent must
+	// satisfy the rest. It can't be set with Public nor in an alternative.
+	AllowMissing bool
 	// TokenType is the required token type; "" means manager.Auth.
 	TokenType manager.TokenType
 	// Claims maps a claim name to what it must equal.
 	Claims map[string]Match
+	// Checks are tests on claims at any depth.
+	Checks []Check
 	// Scope must be contained in the token's scope claim; nil for none. It
 	// is any value that encodes to JSON.
 	Scope any
 	// Scopes are OAuth-style scope names that must all be granted.
 	Scopes []string
+	// Expr is an expression that must be true, compiled by the Env's
+	// Expressions.
+	Expr string
 	// AnyOf, when not empty, needs one alternative to hold as well. An
-	// alternative may not set Public or TokenType.
+	// alternative may not set Public, AllowMissing or TokenType.
 	AnyOf []Spec
 }
 
@@ -47,37 +60,105 @@ type Match struct {
 	Value any
 }
 
-// Rule is a compiled rule. It is immutable and safe for concurrent use.
-type Rule struct {
-	public    bool
-	tokenType manager.TokenType
-	cond      condition
-	vars      []string
-	boundVars bool
+// Op is the test of a Check.
+type Op uint8
+
+// The tests of a Check, as the ClaimCheck message names them.
+const (
+	OpEquals   Op = iota + 1 // Match: equal to a literal or a request variable
+	OpContains               // Match: a list with an element equal to it
+	OpIn                     // Values: equal to one of them
+	OpPrefix                 // Text: a string that starts with it
+	OpSuffix                 // Text: a string that ends with it
+	OpIncludes               // Value: contains it as JSON, as Scope does
+	OpPresent                // Present: exists and not null (true) or absent (false)
+)
+
+// String returns the op's name in the ClaimCheck message.
+func (o Op) String() string {
+	switch o {
+	case OpEquals:
+		return "equals"
+	case OpContains:
+		return "contains"
+	case OpIn:
+		return "in"
+	case OpPrefix:
+		return "prefix"
+	case OpSuffix:
+		return "suffix"
+	case OpIncludes:
+		return "includes"
+	case OpPresent:
+		return "present"
+	}
+	return fmt.Sprintf("op(%d)", uint8(o))
 }
 
-// condition is the part of a rule checked against a verified token: claims,
-// scope, scopes and alternatives. Alternatives are conditions too.
+// Check is a test of the claim at Path: its name, then member names of
+// nested objects, each taken whole.
+type Check struct {
+	Path    []string
+	Op      Op
+	Match   Match // OpEquals, OpContains
+	Values  []any // OpIn
+	Text    string
+	Value   any  // OpIncludes
+	Present bool // OpPresent
+}
+
+// Env is what compiling a rule may need besides the rule.
+type Env struct {
+	// Expressions compiles Spec.Expr; nil refuses rules with one.
+	Expressions protojwt.Expressions
+	// Request describes the request message that Expr may read; nil for
+	// HTTP routes.
+	Request protoreflect.MessageDescriptor
+}
+
+// Rule is a compiled rule. It is immutable and safe for concurrent use.
+type Rule struct {
+	public       bool
+	allowMissing bool
+	tokenType    manager.TokenType
+	cond         condition
+	vars         []string
+	readsRequest bool
+}
+
+// condition is the part of a rule checked against a verified token: claim
+// tests, scope, scopes, the expression and alternatives. Alternatives are
+// conditions too.
 type condition struct {
-	claims []claimCheck
+	tests  []claimTest
 	scope  any // normalized JSON; nil for none
 	scopes []string
+	expr   protojwt.Expression
 	anyOf  []condition
 }
 
-// claimCheck is one claim requirement: equal to literal, or to the request
-// variable numbered varIndex when varIndex >= 0.
-type claimCheck struct {
-	name     string
-	literal  any
+// claimTest is one compiled test of the claim at path: against literal, or
+// the request variable numbered varIndex when varIndex >= 0.
+type claimTest struct {
+	path     []string
+	op       Op
+	literal  any   // OpEquals, OpContains, OpIncludes
+	set      []any // OpIn
+	text     string
+	present  bool
 	varIndex int
 }
 
-// Compile checks s and compiles it into a Rule.
-func Compile(s Spec) (*Rule, error) {
-	r := &Rule{public: s.Public, tokenType: s.TokenType}
+// Compile checks s and compiles it into a Rule, with no expression engine
+// and no request message.
+func Compile(s Spec) (*Rule, error) { return CompileEnv(s, Env{}) }
+
+// CompileEnv checks s and compiles it into a Rule in env.
+func CompileEnv(s Spec, env Env) (*Rule, error) {
+	r := &Rule{public: s.Public, allowMissing: s.AllowMissing, tokenType: s.TokenType}
 	if s.Public {
-		if s.TokenType != "" || len(s.Claims) > 0 || s.Scope != nil || len(s.Scopes) > 0 || len(s.AnyOf) > 0 {
+		if s.AllowMissing || s.TokenType != "" || len(s.Claims) > 0 || len(s.Checks) > 0 || s.Scope != nil ||
+			len(s.Scopes) > 0 || s.Expr != "" || len(s.AnyOf) > 0 {
 			return nil, fmt.Errorf("%w: a public rule can't have other requirements", ErrInvalidRule)
 		}
 		return r, nil
@@ -89,7 +170,7 @@ func Compile(s Spec) (*Rule, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown token type %q", ErrInvalidRule, s.TokenType)
 	}
-	c, err := r.compileCondition(s, 0)
+	c, err := r.compileCondition(s, env, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +178,7 @@ func Compile(s Spec) (*Rule, error) {
 	return r, nil
 }
 
-func (r *Rule) compileCondition(s Spec, depth int) (condition, error) {
+func (r *Rule) compileCondition(s Spec, env Env, depth int) (condition, error) {
 	var c condition
 	names := make([]string, 0, len(s.Claims))
 	for name := range s.Claims {
@@ -105,22 +186,26 @@ func (r *Rule) compileCondition(s Spec, depth int) (condition, error) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		check, err := r.compileClaim(name, s.Claims[name])
+		if name == "" {
+			return c, fmt.Errorf("%w: empty claim name", ErrInvalidRule)
+		}
+		test, err := r.compileTest(Check{Path: []string{name}, Op: OpEquals, Match: s.Claims[name]})
 		if err != nil {
 			return c, err
 		}
-		c.claims = append(c.claims, check)
+		c.tests = append(c.tests, test)
+	}
+	for i, check := range s.Checks {
+		test, err := r.compileTest(check)
+		if err != nil {
+			return c, fmt.Errorf("check[%d]: %w", i, err)
+		}
+		c.tests = append(c.tests, test)
 	}
 	if s.Scope != nil {
-		scope, err := normalize(s.Scope)
+		scope, err := literal(s.Scope)
 		if err != nil {
 			return c, fmt.Errorf("%w: scope: %v", ErrInvalidRule, err)
-		}
-		if scope == nil {
-			return c, fmt.Errorf("%w: scope is null", ErrInvalidRule)
-		}
-		if jsonDepth(scope) > maxScopeDepth {
-			return c, fmt.Errorf("%w: scope nested deeper than %d", ErrInvalidRule, maxScopeDepth)
 		}
 		c.scope = scope
 	}
@@ -130,17 +215,31 @@ func (r *Rule) compileCondition(s Spec, depth int) (condition, error) {
 		}
 	}
 	c.scopes = append([]string(nil), s.Scopes...)
+	if s.Expr != "" {
+		if env.Expressions == nil {
+			return c, fmt.Errorf("%w: the rule has an expr, and the adapter has no expression engine: add WithExpressions(celexpr.New())", ErrInvalidRule)
+		}
+		x, err := env.Expressions.Compile(s.Expr, env.Request)
+		if err != nil {
+			return c, fmt.Errorf("%w: expr: %v", ErrInvalidRule, err)
+		}
+		if x == nil {
+			return c, fmt.Errorf("%w: expr: the expression engine returned no expression", ErrInvalidRule)
+		}
+		c.expr = x
+		r.readsRequest = r.readsRequest || x.ReadsRequest()
+	}
 	if len(s.AnyOf) > 0 && depth >= maxAnyOfDepth {
 		return c, fmt.Errorf("%w: any_of nested deeper than %d", ErrInvalidRule, maxAnyOfDepth)
 	}
 	for i, alt := range s.AnyOf {
-		if alt.Public || alt.TokenType != "" {
-			return c, fmt.Errorf("%w: any_of[%d]: an alternative can't set public or token type", ErrInvalidRule, i)
+		if alt.Public || alt.TokenType != "" || alt.AllowMissing {
+			return c, fmt.Errorf("%w: any_of[%d]: an alternative can't set public, allow_missing or token type", ErrInvalidRule, i)
 		}
-		if len(alt.Claims) == 0 && alt.Scope == nil && len(alt.Scopes) == 0 && len(alt.AnyOf) == 0 {
+		if len(alt.Claims) == 0 && len(alt.Checks) == 0 && alt.Scope == nil && len(alt.Scopes) == 0 && alt.Expr == "" && len(alt.AnyOf) == 0 {
 			return c, fmt.Errorf("%w: any_of[%d]: an empty alternative would always hold", ErrInvalidRule, i)
 		}
-		ac, err := r.compileCondition(alt, depth+1)
+		ac, err := r.compileCondition(alt, env, depth+1)
 		if err != nil {
 			return c, fmt.Errorf("any_of[%d]: %w", i, err)
 		}
@@ -149,35 +248,99 @@ func (r *Rule) compileCondition(s Spec, depth int) (condition, error) {
 	return c, nil
 }
 
-func (r *Rule) compileClaim(name string, m Match) (claimCheck, error) {
-	if name == "" {
-		return claimCheck{}, fmt.Errorf("%w: empty claim name", ErrInvalidRule)
+// compileTest compiles one claim test.
+func (r *Rule) compileTest(ch Check) (claimTest, error) {
+	t := claimTest{path: append([]string(nil), ch.Path...), op: ch.Op, varIndex: -1}
+	where := pathText(ch.Path)
+	switch {
+	case len(ch.Path) == 0:
+		return t, fmt.Errorf("%w: a claim check with an empty path", ErrInvalidRule)
+	case len(ch.Path) > maxPathLength:
+		return t, fmt.Errorf("%w: claim path %s is longer than %d names", ErrInvalidRule, where, maxPathLength)
 	}
-	if m.Var != "" {
-		if m.Value != nil {
-			return claimCheck{}, fmt.Errorf("%w: claim %q has both a variable and a literal", ErrInvalidRule, name)
+	for _, name := range ch.Path {
+		if name == "" {
+			return t, fmt.Errorf("%w: claim path %s has an empty name", ErrInvalidRule, where)
 		}
-		r.boundVars = true
-		return claimCheck{name: name, varIndex: r.varIndex(m.Var)}, nil
 	}
-	if m.Value == nil {
-		return claimCheck{}, fmt.Errorf("%w: claim %q has no value to match", ErrInvalidRule, name)
+	switch ch.Op {
+	case OpEquals, OpContains:
+		m := ch.Match
+		if m.Var != "" {
+			if m.Value != nil {
+				return t, fmt.Errorf("%w: claim %s has both a variable and a literal", ErrInvalidRule, where)
+			}
+			t.varIndex = r.varIndex(m.Var)
+			return t, nil
+		}
+		if m.Value == nil {
+			return t, fmt.Errorf("%w: claim %s has no value to match", ErrInvalidRule, where)
+		}
+		v, err := literal(m.Value)
+		if err != nil {
+			return t, fmt.Errorf("%w: claim %s: %v", ErrInvalidRule, where, err)
+		}
+		t.literal = v
+	case OpIn:
+		if len(ch.Values) == 0 {
+			return t, fmt.Errorf("%w: claim %s: in needs at least one value", ErrInvalidRule, where)
+		}
+		for _, value := range ch.Values {
+			v, err := literal(value)
+			if err != nil {
+				return t, fmt.Errorf("%w: claim %s: in: %v", ErrInvalidRule, where, err)
+			}
+			t.set = append(t.set, v)
+		}
+	case OpPrefix, OpSuffix:
+		if ch.Text == "" {
+			return t, fmt.Errorf("%w: claim %s: an empty %s holds for every string", ErrInvalidRule, where, ch.Op)
+		}
+		t.text = ch.Text
+	case OpIncludes:
+		if ch.Value == nil {
+			return t, fmt.Errorf("%w: claim %s: includes has no value", ErrInvalidRule, where)
+		}
+		v, err := literal(ch.Value)
+		if err != nil {
+			return t, fmt.Errorf("%w: claim %s: includes: %v", ErrInvalidRule, where, err)
+		}
+		t.literal = v
+	case OpPresent:
+		t.present = ch.Present
+	default:
+		return t, fmt.Errorf("%w: claim %s: the check has no test", ErrInvalidRule, where)
 	}
-	v, err := normalize(m.Value)
+	return t, nil
+}
+
+// literal returns a required value in the form claims have, checked: not
+// null, finite, not nested too deep.
+func literal(v any) (any, error) {
+	n, err := normalize(v)
 	if err != nil {
-		return claimCheck{}, fmt.Errorf("%w: claim %q: %v", ErrInvalidRule, name, err)
+		return nil, err
 	}
-	if v == nil {
-		return claimCheck{}, fmt.Errorf("%w: claim %q must equal null, which no claim does", ErrInvalidRule, name)
+	if n == nil {
+		return nil, errors.New("null, which no claim equals")
 	}
-	if jsonDepth(v) > maxScopeDepth {
-		return claimCheck{}, fmt.Errorf("%w: claim %q nested deeper than %d", ErrInvalidRule, name, maxScopeDepth)
+	if jsonDepth(n) > maxScopeDepth {
+		return nil, fmt.Errorf("nested deeper than %d", maxScopeDepth)
 	}
-	return claimCheck{name: name, literal: v, varIndex: -1}, nil
+	return n, nil
+}
+
+// pathText writes a claim path for messages: ["realm_access" "roles"].
+func pathText(path []string) string {
+	if len(path) == 1 {
+		return fmt.Sprintf("%q", path[0])
+	}
+	return fmt.Sprintf("%q", path)
 }
 
 // varIndex returns the index of the variable name, adding it when new.
 func (r *Rule) varIndex(name string) int {
+	r.readsRequest = true
 	for i, v := range r.vars {
 		if v == name {
 			return i
@@ -187,8 +350,9 @@ func (r *Rule) varIndex(name string) int {
 	return len(r.vars) - 1
 }
 
-// normalize returns v as decoded JSON (numbers float64, objects
-// map[string]any, arrays []any), the form verified claims have.
+// normalize returns v as decoded JSON (objects map[string]any, arrays []any,
+// numbers float64, or json.Number for integers a float64 can't hold
+// exactly), the form verified claims have.
 func normalize(v any) (any, error) {
 	if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
 		return nil, errors.New("not a finite number")
@@ -197,15 +361,38 @@ func normalize(v any) (any, error) {
 	if err != nil {
 		return nil, errors.New("not encodable as JSON")
 	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
 	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
+	if err := dec.Decode(&out); err != nil {
 		return nil, errors.New("not encodable as JSON")
 	}
-	return out, nil
+	return exactNumbers(out), nil
+}
+
+// exactNumbers replaces the json.Numbers of v by float64 where a float64
+// holds them exactly, as the manager decodes claims.
+func exactNumbers(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		return exactNumber(t)
+	case map[string]any:
+		for k, e := range t {
+			t[k] = exactNumbers(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = exactNumbers(e)
+		}
+	}
+	return v
 }
 
 // Public reports whether the rule needs no token.
 func (r *Rule) Public() bool { return r.public }
+
+// AllowMissing reports whether a call with no token is allowed.
+func (r *Rule) AllowMissing() bool { return r.allowMissing }
 
 // TokenType is the token type the rule requires ("" for a public rule).
 func (r *Rule) TokenType() manager.TokenType { return r.tokenType }
@@ -214,66 +401,7 @@ func (r *Rule) TokenType() manager.TokenType { return r.tokenType }
 // with, in the order Vars.Var indexes them. The caller must not modify it.
 func (r *Rule) Vars() []string { return r.vars }
 
-// BindsVars reports whether some claim must equal a request variable, so
-// that every request message must be checked, not only the call's start.
-func (r *Rule) BindsVars() bool { return r.boundVars }
-
-// FromProto compiles a rule declared as a (protojwt.v1.rule) or
-// (protojwt.v1.default_rule) option. A nil rule is an error.
-func FromProto(p *annotations.Rule) (*Rule, error) {
-	s, err := specFromProto(p, 0)
-	if err != nil {
-		return nil, err
-	}
-	return Compile(s)
-}
-
-func specFromProto(p *annotations.Rule, depth int) (Spec, error) {
-	if p == nil {
-		return Spec{}, fmt.Errorf("%w: nil rule", ErrInvalidRule)
-	}
-	if depth > maxAnyOfDepth {
-		return Spec{}, fmt.Errorf("%w: any_of nested deeper than %d", ErrInvalidRule, maxAnyOfDepth)
-	}
-	s := Spec{Public: p.GetPublic(), Scopes: p.GetScopes()}
-	switch p.GetTokenType() {
-	case annotations.TokenType_TOKEN_TYPE_UNSPECIFIED:
-	case annotations.TokenType_TOKEN_TYPE_AUTH:
-		s.TokenType = manager.Auth
-	case annotations.TokenType_TOKEN_TYPE_REFRESH:
-		s.TokenType = manager.Refresh
-	default:
-		return Spec{}, fmt.Errorf("%w: unknown token_type %d", ErrInvalidRule, p.GetTokenType())
-	}
-	if len(p.GetClaims()) > 0 {
-		s.Claims = make(map[string]Match, len(p.GetClaims()))
-		for name, m := range p.GetClaims() {
-			switch k := m.GetKind().(type) {
-			case *annotations.Match_Field:
-				if k.Field == "" {
-					return Spec{}, fmt.Errorf("%w: claim %q names an empty field", ErrInvalidRule, name)
-				}
-				s.Claims[name] = Match{Var: k.Field}
-			case *annotations.Match_StringValue:
-				s.Claims[name] = Match{Value: k.StringValue}
-			case *annotations.Match_NumberValue:
-				s.Claims[name] = Match{Value: k.NumberValue}
-			case *annotations.Match_BoolValue:
-				s.Claims[name] = Match{Value: k.BoolValue}
-			default:
-				return Spec{}, fmt.Errorf("%w: claim %q has no value to match", ErrInvalidRule, name)
-			}
-		}
-	}
-	if p.GetScope() != nil {
-		s.Scope = p.GetScope().AsMap()
-	}
-	for i, alt := range p.GetAnyOf() {
-		as, err := specFromProto(alt, depth+1)
-		if err != nil {
-			return Spec{}, fmt.Errorf("any_of[%d]: %w", i, err)
-		}
-		s.AnyOf = append(s.AnyOf, as)
-	}
-	return s, nil
-}
+// ReadsRequest reports whether some part of the rule reads the request (a
+// claim bound to a request variable, an expression that reads request), so
+// that every message of a stream must be checked, not only its start.
+func (r *Rule) ReadsRequest() bool { return r.readsRequest }

@@ -72,7 +72,7 @@ func TestCompileErrors(t *testing.T) {
 		{name: "public alternative", spec: rules.Spec{AnyOf: []rules.Spec{{Public: true}}}, wantText: "any_of[0]"},
 		{name: "typed alternative", spec: rules.Spec{AnyOf: []rules.Spec{{Scopes: []string{"x"}}, {TokenType: manager.Auth}}}, wantText: "any_of[1]"},
 		{name: "empty alternative", spec: rules.Spec{AnyOf: []rules.Spec{{Scopes: []string{"x"}}, {}}}, wantText: "any_of[1]: an empty alternative"},
-		{name: "null scope", spec: rules.Spec{Scope: map[string]any(nil)}, wantText: "scope is null"},
+		{name: "null scope", spec: rules.Spec{Scope: map[string]any(nil)}, wantText: "scope: null"},
 		{name: "null literal", spec: rules.Spec{Claims: map[string]rules.Match{"x": {Value: (*string)(nil)}}}, wantText: "null"},
 		{name: "bad claim in alternative", spec: rules.Spec{AnyOf: []rules.Spec{{Claims: map[string]rules.Match{"a": {}}}}}, wantText: "any_of[0]"},
 	}
@@ -195,8 +195,8 @@ func TestCompiled(t *testing.T) {
 			if !slices.Equal(r.Vars(), tt.vars) {
 				t.Errorf("Vars = %q, want %q", r.Vars(), tt.vars)
 			}
-			if r.BindsVars() != (len(tt.vars) > 0) {
-				t.Errorf("BindsVars = %v with vars %q", r.BindsVars(), tt.vars)
+			if r.ReadsRequest() != (len(tt.vars) > 0) {
+				t.Errorf("BindsVars = %v with vars %q", r.ReadsRequest(), tt.vars)
 			}
 		})
 	}

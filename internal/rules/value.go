@@ -1,11 +1,14 @@
 package rules
 
 // Value is the value of a request variable: a string (an HTTP path value, a
-// proto string or enum name), a number or a boolean.
+// proto string or enum name), a number or a boolean. Integers are held
+// exactly, never rounded through float64.
 type Value struct {
 	kind valueKind
 	str  string
 	num  float64
+	i    int64
+	u    uint64
 	b    bool
 }
 
@@ -14,14 +17,22 @@ type valueKind uint8
 const (
 	stringValue valueKind = iota + 1
 	numberValue
+	intValue
+	uintValue
 	boolValue
 )
 
 // String returns a string Value.
 func String(s string) Value { return Value{kind: stringValue, str: s} }
 
-// Number returns a number Value.
+// Number returns a floating-point number Value.
 func Number(f float64) Value { return Value{kind: numberValue, num: f} }
+
+// Int returns a signed integer Value, compared exactly.
+func Int(i int64) Value { return Value{kind: intValue, i: i} }
+
+// Uint returns an unsigned integer Value, compared exactly.
+func Uint(u uint64) Value { return Value{kind: uintValue, u: u} }
 
 // Bool returns a boolean Value.
 func Bool(b bool) Value { return Value{kind: boolValue, b: b} }
@@ -34,9 +45,9 @@ type Vars interface {
 }
 
 // Deferred is the Vars of a call whose request is not read yet, as when a
-// stream opens: claims bound to request variables hold for now and must be
-// checked with Check on each message. Any other Vars, nil included, is read
-// as it is, and an absent variable never matches.
+// stream opens: what reads the request holds for now and must be checked
+// with Check on each message. Any other Vars, nil included, is read as it
+// is, and an absent variable never matches.
 var Deferred Vars = deferred{}
 
 type deferred struct{}

@@ -1,4 +1,4 @@
-package interceptor
+package methodrules
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/rules"
 )
 
@@ -37,12 +38,22 @@ func compileFields(input protoreflect.MessageDescriptor, names []string) (*field
 	for i, name := range names {
 		p, err := compilePath(input, name)
 		if err != nil {
-			return nil, fmt.Errorf("%w: field path %q: %s", ErrInvalidRule, name, err)
+			return nil, &fieldError{path: name, err: fmt.Errorf("%w: field path %q: %s", protojwt.ErrInvalidRule, name, err)}
 		}
 		s.paths[i] = p
 	}
 	return s, nil
 }
+
+// fieldError is a field path that can't be compiled.
+type fieldError struct {
+	path string
+	err  error
+}
+
+func (e *fieldError) Error() string { return e.err.Error() }
+
+func (e *fieldError) Unwrap() error { return e.err }
 
 // compilePath resolves one dotted path of proto field names ("user.id"):
 // every field but the last a singular message, the last a singular scalar
@@ -117,6 +128,18 @@ type requestVars struct {
 	msg protoreflect.Message
 }
 
+// Message returns the request message, for expressions; nil when the
+// request is not a message.
+func (v requestVars) Message() proto.Message {
+	if v.msg == nil {
+		return nil
+	}
+	return v.msg.Interface()
+}
+
+// Path returns nil: RPCs have no path wildcards.
+func (requestVars) Path() map[string]string { return nil }
+
 // Var returns the value of the variable numbered i, absent when a field on
 // its path is not set.
 func (v requestVars) Var(i int) (rules.Value, bool) {
@@ -153,10 +176,10 @@ func (p fieldPath) value(m protoreflect.Message) (rules.Value, bool) {
 		return rules.String(string(ev.Name())), true
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
 		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
-		return rules.Number(float64(v.Int())), true
+		return rules.Int(v.Int()), true
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind,
 		protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		return rules.Number(float64(v.Uint())), true
+		return rules.Uint(v.Uint()), true
 	case protoreflect.FloatKind, protoreflect.DoubleKind:
 		return rules.Number(v.Float()), true
 	}

@@ -1,0 +1,191 @@
+// Package decide is the flow every protojwt adapter shares: verify the
+// token the adapter found, ask the rule engine, report the decision to the
+// hook, and keep checking the messages of an open stream. Adapters stay
+// thin: they find the token and the request variables and translate the
+// outcome to their transport.
+package decide
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/rules"
+	"github.com/protojwt/protojwt/manager"
+)
+
+// DefaultRecheck is how often an open stream verifies its token again, by
+// default: revocations reach open streams within it.
+const DefaultRecheck = time.Minute
+
+// Decider decides the calls of one adapter. Its fields are set when the
+// adapter is built and never change.
+type Decider struct {
+	// Verifier verifies every token.
+	Verifier manager.Verifier
+	// Hook, when not nil, is told every decision.
+	Hook func(context.Context, protojwt.Decision)
+	// Recheck is how often a stream verifies its token again; 0 verifies
+	// it on every message.
+	Recheck time.Duration
+	// Now is the clock of stream checks; nil means time.Now.
+	Now func() time.Time
+}
+
+// Open reports an allowed call that needs no decision: a public rule, or a
+// method opened by an option.
+func (d *Decider) Open(ctx context.Context, procedure string) {
+	if d.Hook != nil {
+		d.Hook(ctx, protojwt.Decision{Procedure: procedure, Allowed: true})
+	}
+}
+
+// Decide decides a call when it opens: rule (nil when the procedure
+// declares none), the raw token and the error of reading it (raw "" and a
+// nil error when the call sent none), and the request variables. It returns
+// the verified token (nil when none was sent) and a non-nil error wrapping
+// one of manager's sentinels when the call is denied.
+func (d *Decider) Decide(ctx context.Context, procedure string, rule *rules.Rule, raw string, readErr error, vars rules.Vars) (*manager.Token, error) {
+	if d.Hook == nil {
+		return d.decide(ctx, rule, raw, readErr, vars)
+	}
+	start := time.Now()
+	tok, err := d.decide(ctx, rule, raw, readErr, vars)
+	d.report(ctx, procedure, tok, err, false, start)
+	return tok, err
+}
+
+func (d *Decider) decide(ctx context.Context, rule *rules.Rule, raw string, readErr error, vars rules.Vars) (*manager.Token, error) {
+	switch {
+	case rule == nil:
+		return nil, rules.ErrNotDeclared
+	case rule.Public():
+		return nil, nil
+	case readErr != nil:
+		return nil, readErr
+	}
+	var tok *manager.Token
+	if raw != "" {
+		t, err := d.Verifier.Verify(ctx, raw)
+		if err != nil {
+			return nil, err
+		}
+		tok = t
+	}
+	if err := rule.Check(tok, vars); err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// report tells the hook of one decision.
+func (d *Decider) report(ctx context.Context, procedure string, tok *manager.Token, err error, message bool, start time.Time) {
+	dec := protojwt.Decision{
+		Procedure: procedure,
+		Allowed:   err == nil,
+		Err:       err,
+		Token:     tok,
+		Message:   message,
+		Duration:  time.Since(start),
+	}
+	if err != nil {
+		_, dec.Reason = rules.Classify(err)
+	}
+	d.Hook(ctx, dec)
+}
+
+// Stream checks the messages of one open stream: each message against the
+// rule's parts that read the request, the token's expiry on every message,
+// and the token verified again (revocation included) every Recheck.
+type Stream struct {
+	d          *Decider
+	procedure  string
+	rule       *rules.Rule
+	raw        string
+	tok        *manager.Token
+	nextVerify time.Time
+}
+
+// Stream returns the checks of a stream that Decide allowed with tok, read
+// from raw.
+func (d *Decider) Stream(procedure string, rule *rules.Rule, raw string, tok *manager.Token) *Stream {
+	s := &Stream{d: d, procedure: procedure, rule: rule, raw: raw, tok: tok}
+	if tok != nil {
+		s.nextVerify = d.now().Add(d.Recheck)
+	}
+	return s
+}
+
+// Token returns the stream's verified token, nil when it sent none.
+func (s *Stream) Token() *manager.Token { return s.tok }
+
+// Message checks one received message, whose variables are vars. A non-nil
+// error denies it, and the adapter ends the stream.
+func (s *Stream) Message(ctx context.Context, vars rules.Vars) error {
+	reads := s.rule.ReadsRequest()
+	if s.tok == nil && !reads {
+		return nil // nothing sent, nothing to expire or read
+	}
+	var start time.Time
+	if s.d.Hook != nil {
+		start = time.Now()
+	}
+	err := s.check(ctx, vars)
+	if s.d.Hook != nil && (reads || err != nil) {
+		s.d.report(ctx, s.procedure, s.tok, err, true, start)
+	}
+	return err
+}
+
+func (s *Stream) check(ctx context.Context, vars rules.Vars) error {
+	if s.tok != nil {
+		now := s.d.now()
+		if !now.Before(s.tok.ExpiresAt) {
+			return manager.ErrExpired
+		}
+		if !now.Before(s.nextVerify) {
+			if _, err := s.d.Verifier.Verify(ctx, s.raw); err != nil {
+				return err
+			}
+			s.nextVerify = now.Add(s.d.Recheck)
+		}
+	}
+	if !s.rule.ReadsRequest() {
+		return nil
+	}
+	return s.rule.Check(s.tok, vars)
+}
+
+func (d *Decider) now() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
+}
+
+// Chain returns a hook that calls first, then next, for adapters' options
+// given several times; a nil hook is left out.
+func Chain(first, next func(context.Context, protojwt.Decision)) func(context.Context, protojwt.Decision) {
+	switch {
+	case first == nil:
+		return next
+	case next == nil:
+		return first
+	}
+	return func(ctx context.Context, d protojwt.Decision) {
+		first(ctx, d)
+		next(ctx, d)
+	}
+}
+
+// Sent turns the "no token" of a token reader (an error wrapping
+// manager.ErrNoToken) into no token and no error: the rule decides what a
+// call without a token gets. Other errors stay: a malformed token is a
+// token sent.
+func Sent(raw string, err error) (string, error) {
+	if err != nil && errors.Is(err, manager.ErrNoToken) {
+		return "", nil
+	}
+	return raw, err
+}

@@ -1,0 +1,134 @@
+package rules
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/protojwt/protojwt/annotations"
+	"github.com/protojwt/protojwt/manager"
+)
+
+// FromProto compiles a rule declared as a (protojwt.v1.rule) or
+// (protojwt.v1.default_rule) option, with no expression engine. A nil rule
+// is an error.
+func FromProto(p *annotations.Rule) (*Rule, error) { return FromProtoEnv(p, Env{}) }
+
+// FromProtoEnv compiles a rule declared as an option in env.
+func FromProtoEnv(p *annotations.Rule, env Env) (*Rule, error) {
+	s, err := SpecFromProto(p)
+	if err != nil {
+		return nil, err
+	}
+	return CompileEnv(s, env)
+}
+
+// SpecFromProto returns the Spec of a rule option, refusing what a Spec
+// can't hold (an unknown token type, a match or check with no value).
+func SpecFromProto(p *annotations.Rule) (Spec, error) { return specFromProto(p, 0) }
+
+func specFromProto(p *annotations.Rule, depth int) (Spec, error) {
+	if p == nil {
+		return Spec{}, fmt.Errorf("%w: nil rule", ErrInvalidRule)
+	}
+	if depth > maxAnyOfDepth {
+		return Spec{}, fmt.Errorf("%w: any_of nested deeper than %d", ErrInvalidRule, maxAnyOfDepth)
+	}
+	s := Spec{Public: p.GetPublic(), AllowMissing: p.GetAllowMissing(), Scopes: p.GetScopes(), Expr: p.GetExpr()}
+	switch p.GetTokenType() {
+	case annotations.TokenType_TOKEN_TYPE_UNSPECIFIED:
+	case annotations.TokenType_TOKEN_TYPE_AUTH:
+		s.TokenType = manager.Auth
+	case annotations.TokenType_TOKEN_TYPE_REFRESH:
+		s.TokenType = manager.Refresh
+	default:
+		return Spec{}, fmt.Errorf("%w: unknown token_type %d", ErrInvalidRule, p.GetTokenType())
+	}
+	if len(p.GetClaims()) > 0 {
+		s.Claims = make(map[string]Match, len(p.GetClaims()))
+		for name, m := range p.GetClaims() {
+			match, err := matchFromProto(m)
+			if err != nil {
+				return Spec{}, fmt.Errorf("%w: claim %q: %v", ErrInvalidRule, name, err)
+			}
+			s.Claims[name] = match
+		}
+	}
+	for i, c := range p.GetCheck() {
+		check, err := checkFromProto(c)
+		if err != nil {
+			return Spec{}, fmt.Errorf("%w: check[%d]: %v", ErrInvalidRule, i, err)
+		}
+		s.Checks = append(s.Checks, check)
+	}
+	if p.GetScope() != nil {
+		s.Scope = p.GetScope().AsMap()
+	}
+	for i, alt := range p.GetAnyOf() {
+		as, err := specFromProto(alt, depth+1)
+		if err != nil {
+			return Spec{}, fmt.Errorf("any_of[%d]: %w", i, err)
+		}
+		s.AnyOf = append(s.AnyOf, as)
+	}
+	return s, nil
+}
+
+// errNoValue is a Match or test with nothing to compare with.
+var errNoValue = fmt.Errorf("no value to match")
+
+func matchFromProto(m *annotations.Match) (Match, error) {
+	switch k := m.GetKind().(type) {
+	case *annotations.Match_Field:
+		if k.Field == "" {
+			return Match{}, fmt.Errorf("an empty field name")
+		}
+		return Match{Var: k.Field}, nil
+	case *annotations.Match_StringValue:
+		return Match{Value: k.StringValue}, nil
+	case *annotations.Match_NumberValue:
+		return Match{Value: k.NumberValue}, nil
+	case *annotations.Match_BoolValue:
+		return Match{Value: k.BoolValue}, nil
+	}
+	return Match{}, errNoValue
+}
+
+func checkFromProto(c *annotations.ClaimCheck) (Check, error) {
+	ch := Check{Path: c.GetClaim()}
+	var err error
+	switch t := c.GetTest().(type) {
+	case *annotations.ClaimCheck_Equals:
+		ch.Op = OpEquals
+		ch.Match, err = matchFromProto(t.Equals)
+	case *annotations.ClaimCheck_Contains:
+		ch.Op = OpContains
+		ch.Match, err = matchFromProto(t.Contains)
+	case *annotations.ClaimCheck_In:
+		ch.Op = OpIn
+		for _, s := range t.In.GetStrings() {
+			ch.Values = append(ch.Values, s)
+		}
+		for _, n := range t.In.GetNumbers() {
+			ch.Values = append(ch.Values, n)
+		}
+	case *annotations.ClaimCheck_Prefix:
+		ch.Op, ch.Text = OpPrefix, t.Prefix
+	case *annotations.ClaimCheck_Suffix:
+		ch.Op, ch.Text = OpSuffix, t.Suffix
+	case *annotations.ClaimCheck_Includes:
+		ch.Op = OpIncludes
+		if t.Includes == nil || t.Includes.GetKind() == nil {
+			return ch, errNoValue
+		}
+		if _, null := t.Includes.GetKind().(*structpb.Value_NullValue); null {
+			return ch, fmt.Errorf("includes null, which no claim holds")
+		}
+		ch.Value = t.Includes.AsInterface()
+	case *annotations.ClaimCheck_Present:
+		ch.Op, ch.Present = OpPresent, t.Present
+	default:
+		return ch, fmt.Errorf("no test: set one of equals, contains, in, prefix, suffix, includes, present")
+	}
+	return ch, err
+}
