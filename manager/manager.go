@@ -183,8 +183,8 @@ func (m *Manager) issue(typ TokenType, maxAge time.Duration, sub string, scope a
 		return nil, fmt.Errorf("manager: token of %d bytes is over the %d bytes Verify accepts", len(signed), m.maxTokenSize)
 	}
 
-	var decoded map[string]any
-	if err := json.Unmarshal(payload, &decoded); err != nil {
+	decoded, err := jws.DecodeClaims(payload)
+	if err != nil {
 		return nil, fmt.Errorf("manager: decode own claims: %w", err)
 	}
 	return newToken(decoded, signed), nil

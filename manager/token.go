@@ -20,8 +20,11 @@ type Token struct {
 	Subject string
 	// Scope is the decoded JSON of the "scope" claim, nil when absent.
 	Scope any
-	// Claims holds every claim of the token, decoded from JSON: numbers are
-	// float64, objects map[string]any, arrays []any.
+	// Claims holds every claim of the token, decoded from JSON: objects are
+	// map[string]any, arrays []any, numbers float64, except integers written
+	// without fraction or exponent whose magnitude is above 2^53, which
+	// float64 can't all hold: those are json.Number, their exact text, so
+	// that an account 1234567890123456789 is never rounded to a neighbour.
 	Claims map[string]any
 	// Signed is the compact serialized token, "" for a token not signed.
 	Signed string

@@ -1,8 +1,11 @@
 package jws
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -39,18 +42,28 @@ var (
 //     refuse, so that a claim such as sub would mean different things to
 //     different readers of one token. RFC 7515 and RFC 7519 allow refusing.
 //
+// Numbers decode as float64, except integers written without fraction or
+// exponent whose magnitude is above 2^53, where float64 no longer holds
+// every integer: those are json.Number, their exact text, so that an id
+// such as 1234567890123456789 is never rounded to a neighbour.
+//
 // The first two are found by CheckJSONText before decoding; duplicates are
 // found without a second decoding, by comparing the number of top-level
 // names CheckJSONText counted with the number of members decoded.
 func DecodeJSONObject(b []byte, into *map[string]any) error {
-	names, err := CheckJSONText(b)
+	t, err := scanJSONText(b)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, into); err != nil {
+	if t.longInts {
+		err = decodeExact(b, into)
+	} else {
+		err = json.Unmarshal(b, into)
+	}
+	if err != nil {
 		return err
 	}
-	if len(*into) != names {
+	if len(*into) != t.names {
 		return ErrDuplicate
 	}
 	return nil
@@ -63,8 +76,22 @@ func DecodeJSONObject(b []byte, into *map[string]any) error {
 // not check the JSON grammar: encoding/json does next, and refuses what
 // CheckJSONText lets through; for valid JSON it refuses nothing else.
 func CheckJSONText(b []byte) (names int, err error) {
+	t, err := scanJSONText(b)
+	return t.names, err
+}
+
+// jsonText is what scanJSONText learns of a JSON text.
+type jsonText struct {
+	names int // member names of the top-level object
+	// longInts is set when a number is written as an integer of 16 digits
+	// or more: one that float64 may not hold exactly.
+	longInts bool
+}
+
+// scanJSONText is CheckJSONText, also noting long integers.
+func scanJSONText(b []byte) (t jsonText, err error) {
 	if !utf8.Valid(b) {
-		return 0, ErrNotUTF8
+		return t, ErrNotUTF8
 	}
 	var (
 		depth     int
@@ -76,7 +103,7 @@ func CheckJSONText(b []byte) (names int, err error) {
 		case '{', '[':
 			depth++
 			if depth > MaxDepth {
-				return 0, ErrDepth
+				return jsonText{}, ErrDepth
 			}
 			if depth == 1 {
 				topObject = c == '{'
@@ -89,17 +116,129 @@ func CheckJSONText(b []byte) (names int, err error) {
 		case '"':
 			end, err := scanString(b, i+1)
 			if err != nil {
-				return 0, err
+				return jsonText{}, err
 			}
 			i = end
 			if depth == 1 && expectKey {
 				expectKey = false
-				names++
+				t.names++
 			}
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			end, long := scanNumber(b, i)
+			t.longInts = t.longInts || long
+			i = end - 1
 		}
 	}
-	return names, nil
+	return t, nil
 }
+
+// maxExactDigits is the most digits of an integer that float64 always
+// holds exactly: 2^53 has 16 digits, so some 16-digit integers are beyond.
+const maxExactDigits = 15
+
+// scanNumber returns the end of the number that starts at b[start], and
+// whether it is written as an integer of more than maxExactDigits digits.
+func scanNumber(b []byte, start int) (end int, long bool) {
+	i := start
+	if b[i] == '-' {
+		i++
+	}
+	digits := i
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	integer := i-digits > maxExactDigits
+	for ; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '.', c == 'e', c == 'E':
+			integer = false
+		case c == '+', c == '-', '0' <= c && c <= '9':
+		default:
+			return i, integer
+		}
+	}
+	return i, integer
+}
+
+// maxExactInt is 2^53, in decimal: integers of larger magnitude are not
+// all held exactly by a float64.
+const maxExactInt = "9007199254740992"
+
+// isInexactInt reports whether the JSON number n is an integer, written
+// without fraction or exponent, whose magnitude is above 2^53.
+func isInexactInt(n string) bool {
+	n = strings.TrimPrefix(n, "-")
+	if strings.ContainsAny(n, ".eE") {
+		return false
+	}
+	return len(n) > len(maxExactInt) || len(n) == len(maxExactInt) && n > maxExactInt
+}
+
+// decodeExact decodes the JSON text b as json.Unmarshal does into *into,
+// except that integers above 2^53 in magnitude are kept as json.Number,
+// their exact text, rather than rounded to a float64.
+func decodeExact(b []byte, into *map[string]any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return err
+	}
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) > 0 {
+		return errTrailingData
+	}
+	for k, v := range m {
+		v, err := exactNumbers(v)
+		if err != nil {
+			return err
+		}
+		m[k] = v
+	}
+	*into = m
+	return nil
+}
+
+// errTrailingData refuses a JSON text with more than one value, as
+// json.Unmarshal does.
+var errTrailingData = errors.New("JSON text has data after its value")
+
+// exactNumbers replaces, in place, the json.Number values of v that
+// float64 holds exactly by their float64, as json.Unmarshal decodes them.
+func exactNumbers(v any) (any, error) {
+	switch v := v.(type) {
+	case json.Number:
+		if isInexactInt(string(v)) {
+			return v, nil
+		}
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			// As json.Unmarshal: a number out of float64's range.
+			return nil, errNumberRange
+		}
+		return f, nil
+	case map[string]any:
+		for k, e := range v {
+			e, err := exactNumbers(e)
+			if err != nil {
+				return nil, err
+			}
+			v[k] = e
+		}
+	case []any:
+		for i, e := range v {
+			e, err := exactNumbers(e)
+			if err != nil {
+				return nil, err
+			}
+			v[i] = e
+		}
+	}
+	return v, nil
+}
+
+// errNumberRange refuses a number that float64 can't hold, as
+// json.Unmarshal does.
+var errNumberRange = errors.New("JSON number out of range")
 
 // scanString returns the index of the quote that ends the JSON string whose
 // content starts at b[start]. It refuses a \u escape of a lone surrogate.

@@ -1,0 +1,73 @@
+package jws
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// TestDecodeClaimsExactIntegers checks that integers float64 can't all
+// hold are kept as their exact text, at any depth, and that every other
+// number decodes as json.Unmarshal decodes it.
+func TestDecodeClaimsExactIntegers(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want map[string]any
+	}{
+		{"above 2^53", `{"account":1234567890123456789}`, map[string]any{"account": json.Number("1234567890123456789")}},
+		{"2^53+1", `{"n":9007199254740993}`, map[string]any{"n": json.Number("9007199254740993")}},
+		{"2^53 itself", `{"n":9007199254740992}`, map[string]any{"n": float64(1 << 53)}},
+		{"below -2^53", `{"n":-9007199254740993}`, map[string]any{"n": json.Number("-9007199254740993")}},
+		{"-2^53 itself", `{"n":-9007199254740992}`, map[string]any{"n": -float64(1 << 53)}},
+		{"2^64 and beyond", `{"n":123456789012345678901234567890}`, map[string]any{"n": json.Number("123456789012345678901234567890")}},
+		{"16 digits below 2^53", `{"n":1000000000000000}`, map[string]any{"n": float64(1e15)}},
+		{"fraction stays float", `{"n":12345678901234567.5}`, map[string]any{"n": 12345678901234567.5}},
+		{"exponent stays float", `{"n":1234567890123456789e0}`, map[string]any{"n": 1234567890123456789e0}},
+		{"nested", `{"a":[1,{"b":1234567890123456789}],"c":2.5,"d":"1234567890123456789"}`, map[string]any{
+			"a": []any{float64(1), map[string]any{"b": json.Number("1234567890123456789")}},
+			"c": 2.5, "d": "1234567890123456789",
+		}},
+		{"digits in a string only", `{"d":"12345678901234567890","n":7}`, map[string]any{"d": "12345678901234567890", "n": float64(7)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeClaims([]byte(tt.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("DecodeClaims(%s) = %#v, want %#v", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestDecodeClaimsExactRefusals checks that the exact decoding refuses
+// what json.Unmarshal refuses: it is taken only for long integers, and
+// must not let through what the usual decoding would not.
+func TestDecodeClaimsExactRefusals(t *testing.T) {
+	const big = `1234567890123456789`
+	for _, tt := range []struct {
+		text        string
+		unmarshalOK bool // json.Unmarshal accepts it; DecodeClaims refuses more
+	}{
+		{`{"n":` + big + `} x`, false},
+		{`{"n":` + big + `}{}`, false},
+		{`{"n":` + big + `,"f":1e400}`, false},
+		{`{"n":` + big + `,}`, false},
+		{`[` + big + `]`, false},
+		{`{"n":` + big + `,"n":1}`, true},
+	} {
+		if _, err := DecodeClaims([]byte(tt.text)); err == nil {
+			t.Errorf("DecodeClaims(%s) accepted", tt.text)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(tt.text), &m); (err == nil) != tt.unmarshalOK {
+			t.Errorf("test bug: json.Unmarshal(%s) = %v", tt.text, err)
+		}
+	}
+	if _, err := DecodeClaims([]byte(`{"n":` + big + "}\n\t ")); err != nil {
+		t.Errorf("trailing white space refused: %v", err)
+	}
+}
