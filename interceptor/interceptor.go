@@ -3,11 +3,7 @@ package interceptor
 import (
 	"errors"
 	"fmt"
-	"reflect"
-	"slices"
 	"strings"
-
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/decide"
@@ -50,17 +46,14 @@ func New(v manager.Verifier, opts ...Option) (*Interceptor, error) {
 		return nil, err
 	}
 	mo := methodrules.Options{
-		Files:            cfg.files,
-		PublicMethods:    cfg.publicMethods,
-		PublicServices:   cfg.publicServices,
-		AllowUnannotated: cfg.allowUnannotated,
-		Expressions:      cfg.expressions,
+		Files:               cfg.files,
+		PublicMethods:       cfg.publicMethods,
+		PublicServices:      cfg.publicServices,
+		AllowUnannotated:    cfg.allowUnannotated,
+		HealthAndReflection: cfg.healthAndReflection,
+		Expressions:         cfg.expressions,
 	}
-	build := mo
-	if cfg.healthAndReflection {
-		build.PublicServices = append(slices.Clone(mo.PublicServices), HealthAndReflection...)
-	}
-	table, err := methodrules.Build(build)
+	table, err := methodrules.Build(mo)
 	if err != nil {
 		return nil, err
 	}
@@ -80,46 +73,21 @@ func New(v manager.Verifier, opts ...Option) (*Interceptor, error) {
 
 // check validates the options.
 func (c *config) check(v manager.Verifier) error {
-	var errs []error
-	if isNil(v) {
-		errs = append(errs, errors.New("nil verifier"))
-	}
+	errs := decide.Check(v, c.recheck)
 	if c.nilFiles {
 		errs = append(errs, errors.New("WithResolver: nil resolver"))
 	}
 	if !validMetadataKey(strings.ToLower(c.metadataKey)) {
 		errs = append(errs, fmt.Errorf("WithMetadataKey: %q is not a usable metadata key", c.metadataKey))
 	}
-	for _, name := range c.publicMethods {
-		if _, _, ok := methodrules.SplitMethod(name); !ok {
-			errs = append(errs, fmt.Errorf("WithPublicMethods: %q is not a full method name \"/package.Service/Method\"", name))
-		}
-	}
-	for _, name := range c.publicServices {
-		if !protoreflect.FullName(name).IsValid() {
-			errs = append(errs, fmt.Errorf("WithPublicServices: %q is not a full service name \"package.Service\"", name))
-		}
-	}
-	if c.recheck < 0 {
-		errs = append(errs, fmt.Errorf("WithStreamRecheck: negative interval %v", c.recheck))
-	}
+	errs = append(errs, methodrules.CheckNames(methodrules.Options{
+		PublicMethods:  c.publicMethods,
+		PublicServices: c.publicServices,
+	}, "WithPublicMethods", "WithPublicServices")...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", protojwt.ErrInvalidOption, errors.Join(errs...))
 	}
 	return nil
-}
-
-// isNil reports whether v is nil, or a nil pointer, map or func in an
-// interface.
-func isNil(v manager.Verifier) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Interface, reflect.Slice:
-		return rv.IsNil()
-	}
-	return false
 }
 
 // validMetadataKey reports whether key can carry a bearer token: a

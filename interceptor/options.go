@@ -8,6 +8,7 @@ import (
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/decide"
+	"github.com/protojwt/protojwt/internal/methodrules"
 )
 
 // defaultMetadataKey is the metadata key read for the bearer token when
@@ -118,11 +119,7 @@ func WithMetadataKey(key string) Option {
 // HealthAndReflection are the services that load balancers and tools such
 // as grpcurl call without a token: gRPC health checking and server
 // reflection (both versions).
-var HealthAndReflection = []string{
-	"grpc.health.v1.Health",
-	"grpc.reflection.v1.ServerReflection",
-	"grpc.reflection.v1alpha.ServerReflection",
-}
+var HealthAndReflection = methodrules.HealthAndReflection()
 
 // WithHealthAndReflection opens the services of HealthAndReflection, as
 // WithPublicServices(HealthAndReflection...) does: one line for the

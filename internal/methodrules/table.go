@@ -28,6 +28,9 @@ type Options struct {
 	PublicServices []string
 	// AllowUnannotated opens every method with no rule.
 	AllowUnannotated bool
+	// HealthAndReflection opens the services of HealthAndReflection, in
+	// addition to PublicServices.
+	HealthAndReflection bool
 	// Expressions compiles the rules' expressions; nil refuses them.
 	Expressions protojwt.Expressions
 }
@@ -75,6 +78,11 @@ func Build(o Options) (*Table, error) {
 	}
 	for _, name := range o.PublicServices {
 		t.publicServices[name] = true
+	}
+	if o.HealthAndReflection {
+		for _, name := range HealthAndReflection() {
+			t.publicServices[name] = true
+		}
 	}
 	var errs []error
 	for _, sd := range Services(o.Files) {
