@@ -1,11 +1,13 @@
 // Command protojwt mints and inspects protojwt tokens, audits the rules a
-// service declares in its .proto files, and generates signing keys.
+// service declares in its .proto files, generates signing keys, and writes
+// protojwt's own .proto files where a user's buf or protoc finds them.
 //
 //	export JWT_ISSUER=my-service JWT_AUTHTYPE=HS256 JWT_SECRET_FILE=secret.txt
 //	protojwt mint --sub alice --scope '{"admin":true}' --claim role=admin
 //	protojwt inspect "$TOKEN"              # header, claims, times; verified when keys are set
 //	buf build -o api.binpb && protojwt rules --strict api.binpb
 //	protojwt keys gen --alg ES256 --out-dir keys
+//	protojwt proto export third_party      # protojwt/v1/annotations.proto, for buf or protoc -I
 //
 // mint and inspect read the same JWT_* environment as manager.ConfigFromEnv;
 // their flags override it. A secret is never taken from the command line,
@@ -76,11 +78,13 @@ var commands = []command{
 	{"inspect", "show a token's header, claims and times; verify it when keys are set", (*app).inspect},
 	{"rules", "list what every RPC of a descriptor set requires", (*app).rules},
 	{"keys", "generate signing keys (keys gen)", (*app).keys},
+	{"proto", "write protojwt's .proto files for your buf or protoc (proto export)", (*app).proto},
 }
 
 const mainUsage = `Usage: protojwt <command> [flags] [arguments]
 
-Mint and inspect protojwt tokens, audit the rules of a gRPC API, generate keys.
+Mint and inspect protojwt tokens, audit the rules of a gRPC API, generate keys,
+export protojwt's .proto files.
 
 Commands:
 %s
