@@ -108,9 +108,9 @@ func interceptorCalls() []struct {
 
 // directCall returns a function that runs the unary interceptor once on
 // method with a no-op handler, failing tb when the call is denied.
-func directCall(tb testing.TB, m *manager.Manager, signed, method string, req any) func() {
+func directCall(tb testing.TB, m *manager.Manager, signed, method string, req any, opts ...interceptor.Option) func() {
 	tb.Helper()
-	auth, err := interceptor.New(m)
+	auth, err := interceptor.New(m, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
