@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/tokenview"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -43,29 +44,36 @@ func (r *Rule) Check(tok *manager.Token, vars Vars) error {
 		}
 		return manager.ErrNoToken
 	}
-	if tok.Type != r.tokenType {
+	// Decisions read what the Manager decoded, in memory no handler can
+	// reach: a handler that modifies its (shared, cached) Token changes no
+	// later decision. A Token built elsewhere is read as it is.
+	typ, claims, scope := string(tok.Type), tok.Claims, tok.Scope
+	if v := tokenview.Of(tok); v != nil {
+		typ, claims, scope = v.Type, v.Claims, v.Scope
+	}
+	if manager.TokenType(typ) != r.tokenType {
 		return manager.ErrTokenType
 	}
-	return r.cond.check(tok, vars)
+	return r.cond.check(claims, scope, vars)
 }
 
 // check evaluates c, its alternatives last.
-func (c *condition) check(tok *manager.Token, vars Vars) error {
+func (c *condition) check(claims map[string]any, scope any, vars Vars) error {
 	for i := range c.tests {
-		if !c.tests[i].holds(tok.Claims, vars) {
+		if !c.tests[i].holds(claims, vars) {
 			return manager.ErrClaim
 		}
 	}
-	if c.scope != nil && !contains(tok.Scope, c.scope, 0) {
+	if c.scope != nil && !contains(scope, c.scope, 0) {
 		return manager.ErrScope
 	}
 	for _, name := range c.scopes {
-		if !grants(tok.Scope, name) {
+		if !grants(scope, name) {
 			return manager.ErrScope
 		}
 	}
 	if c.expr != nil {
-		if err := evalExpr(c.expr, tok, vars); err != nil {
+		if err := evalExpr(c.expr, claims, vars); err != nil {
 			return err
 		}
 	}
@@ -73,7 +81,7 @@ func (c *condition) check(tok *manager.Token, vars Vars) error {
 		return nil
 	}
 	for i := range c.anyOf {
-		if c.anyOf[i].check(tok, vars) == nil {
+		if c.anyOf[i].check(claims, scope, vars) == nil {
 			return nil
 		}
 	}
@@ -82,8 +90,8 @@ func (c *condition) check(tok *manager.Token, vars Vars) error {
 
 // evalExpr evaluates x for one call; one that reads the request holds for
 // now when vars is Deferred.
-func evalExpr(x protojwt.Expression, tok *manager.Token, vars Vars) error {
-	in := protojwt.ExpressionInput{Claims: tok.Claims}
+func evalExpr(x protojwt.Expression, claims map[string]any, vars Vars) error {
+	in := protojwt.ExpressionInput{Claims: claims}
 	if x.ReadsRequest() {
 		if vars == Deferred {
 			return nil
