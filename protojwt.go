@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -118,16 +119,24 @@ const (
 
 // ReasonOf returns the reason of a protojwt denial from an error a client
 // received: the Reason of the google.rpc.ErrorInfo of domain Domain in a
-// gRPC status error, wrapped or not. ok is false for any other error, nil included.
+// gRPC status error or a *connect.Error (connect-go clients, any protocol),
+// wrapped or not. ok is false for any other error, nil included.
 func ReasonOf(err error) (reason string, ok bool) {
 	if err == nil {
 		return "", false
 	}
 	var details []any
 	var withStatus interface{ GRPCStatus() *status.Status }
+	var connectErr *connect.Error
 	if errors.As(err, &withStatus) {
 		if st := withStatus.GRPCStatus(); st != nil {
 			details = st.Details()
+		}
+	} else if errors.As(err, &connectErr) {
+		for _, d := range connectErr.Details() {
+			if v, derr := d.Value(); derr == nil {
+				details = append(details, v)
+			}
 		}
 	}
 	for _, d := range details {
