@@ -85,6 +85,7 @@ type cacheEntry struct {
 	hash   uint64
 	signed string // the token, as presented
 	tok    *Token
+	state  *tokenState // tok's, unless a handler overwrote *tok
 	key    selectedKey // the key that verified it, checked on reuse
 	header *jws.Header // its header, to select its key again
 	from   time.Time   // not valid before: max(nbf, iat) - leeway
@@ -126,9 +127,10 @@ func (c *verifyCache) set(h uint64) ([]atomic.Pointer[cacheEntry], *counterStrip
 }
 
 // lookup returns the kept token signed, of hash h, when it may be returned
-// again now without decoding it: still within its validity and TTL, and
-// its key still current. An entry that may not is dropped. It allocates
-// nothing.
+// again now without decoding it: still within its validity and TTL, its
+// key still current, and its Token still the one the Manager built (a
+// handler that overwrote the whole *Token made it another). An entry that
+// may not is dropped. It allocates nothing.
 func (c *verifyCache) lookup(h uint64, signed string) *cacheEntry {
 	slots, counters := c.set(h)
 	for i := range slots {
@@ -136,7 +138,7 @@ func (c *verifyCache) lookup(h uint64, signed string) *cacheEntry {
 		if e == nil || e.hash != h || e.signed != signed {
 			continue
 		}
-		if !c.reusable(e) {
+		if !c.reusable(e) || e.tok.state != e.state {
 			if slots[i].CompareAndSwap(e, nil) {
 				c.size.Add(-1)
 			}

@@ -415,8 +415,9 @@ func TestVerifyCacheHitAllocs(t *testing.T) {
 }
 
 // TestVerifyColdAllocs pins the allocations of a first Verify: those of
-// the claims' JSON (a map, its keys and values) and the Token, nothing per
-// signature, header or key.
+// the claims' JSON (a map, its keys and values), the Token and the copy of
+// its claims' containers that handlers may modify (4 for this token's
+// map), nothing per signature, header or key.
 func TestVerifyColdAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
@@ -432,7 +433,7 @@ func TestVerifyColdAllocs(t *testing.T) {
 				}
 			})
 			// The signature checks of crypto/rsa and crypto/ecdsa allocate.
-			limit := map[string]float64{"HS256": 45, "EdDSA": 45, "RS256": 55, "ES256": 57}[name]
+			limit := map[string]float64{"HS256": 49, "EdDSA": 49, "RS256": 59, "ES256": 61}[name]
 			if allocs > limit {
 				t.Errorf("Verify() without cache allocates %.0f times, want at most %.0f", allocs, limit)
 			}

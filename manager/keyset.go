@@ -290,13 +290,3 @@ func etagOf(doc []byte) string {
 	sum := sha256.Sum256(doc)
 	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
 }
-
-// verifiedToken describes a verified token, of the WithUntypedTokens type
-// when it has no type claim.
-func (m *Manager) verifiedToken(claims map[string]any, signed string) *Token {
-	tok := newToken(claims, signed)
-	if tok.Type == "" {
-		tok.Type = m.untyped
-	}
-	return tok
-}

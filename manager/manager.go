@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/protojwt/protojwt/internal/jws"
+	"github.com/protojwt/protojwt/internal/tokenview"
 )
 
 // Manager issues and verifies the tokens of one Config. New checks the
@@ -187,25 +188,85 @@ func (m *Manager) issue(typ TokenType, maxAge time.Duration, sub string, scope a
 	if err != nil {
 		return nil, fmt.Errorf("manager: decode own claims: %w", err)
 	}
-	return newToken(decoded, signed), nil
+	return m.newToken(decoded, signed), nil
 }
 
 // newToken describes a token whose claims have been checked: exp and iat
-// are numbers, type is a string, sub and jti are strings when present.
-func newToken(claims map[string]any, signed string) *Token {
+// are numbers, type is a string, iss, sub and jti are strings when
+// present. claims becomes the private view of the token's Manager, and the
+// Token gets a deep copy of its own for handlers; a token without a type
+// claim is of the WithUntypedTokens type.
+func (m *Manager) newToken(claims map[string]any, signed string) *Token {
 	typ, _ := claims["type"].(string)
+	if typ == "" {
+		typ = string(m.untyped)
+	}
+	iss, _ := claims["iss"].(string)
 	sub, _ := claims["sub"].(string)
 	id, _ := claims["jti"].(string)
-	return &Token{
+	family, _ := claims[familyClaim].(string)
+	if family == "" && TokenType(typ) == Refresh {
+		family = id
+	}
+	// One allocation for the Token and its state.
+	both := &struct {
+		tok Token
+		st  tokenState
+	}{}
+	st := &both.st
+	*st = tokenState{
+		view: tokenview.View{
+			Type:    typ,
+			Issuer:  iss,
+			Subject: sub,
+			Claims:  claims,
+			Scope:   claims["scope"],
+		},
+		id:       id,
+		family:   family,
+		issuedAt: numericDate(claims["iat"]),
+		until:    validatorTime(claims["exp"]).Add(m.leeway),
+	}
+	own, _ := copyJSON(claims).(map[string]any)
+	both.tok = Token{
 		Type:      TokenType(typ),
 		Subject:   sub,
-		Scope:     claims["scope"],
-		Claims:    claims,
+		Issuer:    iss,
+		Scope:     own["scope"],
+		Claims:    own,
 		Signed:    signed,
 		ID:        id,
-		IssuedAt:  numericDate(claims["iat"]),
+		IssuedAt:  st.issuedAt,
 		ExpiresAt: numericDate(claims["exp"]),
+		state:     st,
 	}
+	return &both.tok
+}
+
+// copyJSON returns a deep copy of v, a decoded JSON value: objects and
+// arrays are copied, other values are immutable and shared.
+func copyJSON(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if v == nil {
+			return v
+		}
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = copyJSON(e)
+		}
+		return out
+	case []any:
+		if v == nil {
+			return v
+		}
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = copyJSON(e)
+		}
+		return out
+	}
+	return v
 }
 
 // numericDate converts a JSON NumericDate, seconds since the epoch, to a

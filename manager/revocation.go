@@ -30,11 +30,16 @@ func (m *Manager) checkRevoked(ctx context.Context, t *Token) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ids := []string{t.ID}
-	if family := familyOf(t); family != "" && family != t.ID {
+	// What the Manager decoded, not what a handler may have changed since.
+	id, sub, iat := t.ID, t.Subject, t.IssuedAt
+	if st := t.state; st != nil {
+		id, sub, iat = st.id, st.view.Subject, st.issuedAt
+	}
+	ids := []string{id}
+	if family := familyOf(t); family != "" && family != id {
 		ids = append(ids, family)
 	}
-	revoked, err := s.store.Revoked(ctx, t.Subject, ids, t.IssuedAt)
+	revoked, err := s.store.Revoked(ctx, sub, ids, iat)
 	if err != nil {
 		err = storeError("verify", err)
 		if !s.failOpen {
@@ -113,6 +118,9 @@ func (m *Manager) revocationHorizon() time.Duration {
 // familyOf returns the family id of t: its fam claim, or the jti of a
 // refresh token without one (the first refresh token of a login), or "".
 func familyOf(t *Token) string {
+	if t.state != nil {
+		return t.state.family
+	}
 	if family, _ := t.Claims[familyClaim].(string); family != "" {
 		return family
 	}

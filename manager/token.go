@@ -1,6 +1,10 @@
 package manager
 
-import "time"
+import (
+	"time"
+
+	"github.com/protojwt/protojwt/internal/tokenview"
+)
 
 // TokenType is the kind of a token: the value of its "type" claim.
 type TokenType string
@@ -18,6 +22,8 @@ type Token struct {
 	Type TokenType
 	// Subject is the "sub" claim: who the token was issued to.
 	Subject string
+	// Issuer is the "iss" claim: who issued the token.
+	Issuer string
 	// Scope is the decoded JSON of the "scope" claim, nil when absent.
 	Scope any
 	// Claims holds every claim of the token, decoded from JSON: objects are
@@ -34,6 +40,48 @@ type Token struct {
 	IssuedAt time.Time
 	// ExpiresAt is the "exp" claim.
 	ExpiresAt time.Time
+
+	// state is what the Manager that built the Token decoded, private to
+	// it; nil for a Token built otherwise.
+	state *tokenState
+}
+
+// tokenState is a Manager's private record of a token it issued or
+// verified. The Manager's own decisions (revocation, expiry, the rules'
+// view) read it, never the exported fields, which a handler may change.
+type tokenState struct {
+	view     tokenview.View // Claims: a copy of its own, apart from Token.Claims
+	id       string
+	family   string    // familyOf the token
+	issuedAt time.Time // iat
+	until    time.Time // exp plus the Manager's leeway: expired from then on
+}
+
+func init() {
+	tokenview.Register(func(tok any) *tokenview.View {
+		if t, ok := tok.(*Token); ok && t != nil && t.state != nil {
+			return &t.state.view
+		}
+		return nil
+	})
+}
+
+// Expired reports whether t has expired at now: whether now is past its
+// exp by the Config.Leeway of the Manager that verified (or issued) it or
+// more, as Verify would find. For a Token that no Manager built, it
+// compares now with ExpiresAt alone, and a zero ExpiresAt never expires. A
+// nil Token has expired. Adapters call it on every message of a stream, so
+// that a stream does not outlive its token.
+func (t *Token) Expired(now time.Time) bool {
+	switch {
+	case t == nil:
+		return true
+	case t.state != nil:
+		return !now.Before(t.state.until)
+	case t.ExpiresAt.IsZero():
+		return false
+	}
+	return !now.Before(t.ExpiresAt)
 }
 
 // IsSigned reports whether t carries a signed compact serialization.

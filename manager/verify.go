@@ -97,7 +97,7 @@ func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok := m.verifiedToken(claims, signed)
+	tok := m.newToken(claims, signed)
 	if err := m.checkRevoked(ctx, tok); err != nil {
 		return nil, err
 	}
@@ -106,6 +106,7 @@ func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 			hash:   hash,
 			signed: signed,
 			tok:    tok,
+			state:  tok.state,
 			key:    st.key,
 			header: st.header,
 			from:   from,

@@ -269,6 +269,7 @@ func TestVerifyFields(t *testing.T) {
 	want := &Token{
 		Type:      Auth,
 		Subject:   "alice",
+		Issuer:    testIssuer,
 		Scope:     []any{"read"},
 		Claims:    decodeSegment(t, signed, 1),
 		Signed:    signed,
