@@ -2,6 +2,8 @@ package rules_test
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/protojwt/protojwt/internal/rules"
@@ -21,6 +23,10 @@ func FuzzCheck(f *testing.F) {
 		{`{"scope":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`, "x"},
 		{`{"scope":{"admin":{"admin":{"admin":{"admin":{}}}}}}`, "admin"},
 		{`[]`, "-0"},
+		{`{"realm_access":{"roles":["orders-admin"]},"tier":"gold","email":"a@acme.example","tid":"t","perms":{"orders":["read"]}}`, "orders-admin"},
+		{`{"id":1234567890123456789,"ids":[1234567890123456788,1234567890123456789],"realm_access":"admin"}`, "1234567890123456789"},
+		{`{"https://acme.example/roles":["billing"],"a.b":"x","a":{"b":null},"act":null}`, "billing"},
+		{`{"tier":3,"email":["a@acme.example"],"realm_access":{"roles":{"0":"orders-admin"}}}`, "3"},
 	}
 	for _, s := range seeds {
 		f.Add(s.claims, s.v)
@@ -36,6 +42,20 @@ func FuzzCheck(f *testing.F) {
 		{Scope: "read"},
 		{Scopes: []string{"read", "write"}},
 		{AnyOf: []rules.Spec{{Claims: map[string]rules.Match{"sub": {Var: "v"}}}, {Scopes: []string{"admin"}}, {AnyOf: []rules.Spec{{Scope: map[string]any{"admin": map[string]any{}}}}}}},
+		{Checks: []rules.Check{
+			{Path: []string{"realm_access", "roles"}, Op: rules.OpContains, Match: rules.Match{Value: "orders-admin"}},
+			{Path: []string{"tier"}, Op: rules.OpIn, Values: []any{"gold", 3}},
+			{Path: []string{"email"}, Op: rules.OpSuffix, Text: "@acme.example"},
+			{Path: []string{"email"}, Op: rules.OpPrefix, Text: "a"},
+			{Path: []string{"perms"}, Op: rules.OpIncludes, Value: map[string]any{"orders": []any{"read"}}},
+			{Path: []string{"tid"}, Op: rules.OpPresent, Present: true},
+			{Path: []string{"act"}, Op: rules.OpPresent},
+		}},
+		{Checks: []rules.Check{{Path: []string{"id"}, Op: rules.OpEquals, Match: rules.Match{Var: "v"}}}},
+		{Checks: []rules.Check{{Path: []string{"ids"}, Op: rules.OpContains, Match: rules.Match{Var: "v"}}}},
+		{Checks: []rules.Check{{Path: []string{"https://acme.example/roles"}, Op: rules.OpContains, Match: rules.Match{Var: "v"}}}},
+		{Checks: []rules.Check{{Path: []string{"a", "b"}, Op: rules.OpPresent}}, AllowMissing: true},
+		{AnyOf: []rules.Spec{{Checks: []rules.Check{{Path: []string{"id"}, Op: rules.OpEquals, Match: rules.Match{Value: int64(1234567890123456789)}}}}}},
 	}
 	compiled := make([]*rules.Rule, len(specs))
 	for i, s := range specs {
@@ -47,11 +67,19 @@ func FuzzCheck(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, claimsJSON, v string) {
 		var claims map[string]any
-		if json.Unmarshal([]byte(claimsJSON), &claims) != nil {
+		dec := json.NewDecoder(strings.NewReader(claimsJSON))
+		dec.UseNumber() // json.Number claims, as the manager keeps big integers
+		if dec.Decode(&claims) != nil {
 			claims = nil
 		}
 		tok := &manager.Token{Type: manager.Auth, Claims: claims, Scope: claims["scope"]}
 		values := []rules.Value{rules.String(v), rules.Number(float64(len(v))), rules.Bool(len(v)%2 == 0)}
+		if i, err := strconv.ParseInt(v, 10, 64); err == nil {
+			values = append(values, rules.Int(i))
+		}
+		if u, err := strconv.ParseUint(v, 10, 64); err == nil {
+			values = append(values, rules.Uint(u))
+		}
 		for _, value := range values {
 			vars := rules.VarFunc(func(int) (rules.Value, bool) { return value, true })
 			for _, r := range compiled {

@@ -64,6 +64,27 @@ func protoRuleSeeds(tb testing.TB) [][]byte {
 		nestedAnyOfProto(8),
 		nestedAnyOfProto(9),
 		nestedAnyOfProto(40),
+		{Check: []*annotations.ClaimCheck{
+			{Claim: []string{"realm_access", "roles"}, Test: &annotations.ClaimCheck_Contains{Contains: str("orders-admin")}},
+			{Claim: []string{"https://acme.example/tenant"}, Test: &annotations.ClaimCheck_Equals{Equals: field("tenant")}},
+			{Claim: []string{"email"}, Test: &annotations.ClaimCheck_Suffix{Suffix: "@acme.example"}},
+			{Claim: []string{"org"}, Test: &annotations.ClaimCheck_Prefix{Prefix: "acme-"}},
+			{Claim: []string{"tier"}, Test: &annotations.ClaimCheck_In{In: &annotations.Values{Strings: []string{"gold"}, Numbers: []float64{3}}}},
+			{Claim: []string{"perms"}, Test: &annotations.ClaimCheck_Includes{Includes: structpb.NewStructValue(scope)}},
+			{Claim: []string{"tid"}, Test: &annotations.ClaimCheck_Present{Present: true}},
+			{Claim: []string{"act"}, Test: &annotations.ClaimCheck_Present{}},
+		}},
+		{AllowMissing: true, Check: []*annotations.ClaimCheck{{Claim: []string{"groups"}, Test: &annotations.ClaimCheck_Contains{Contains: field("group")}}}},
+		{AllowMissing: true, Public: true},
+		{AnyOf: []*annotations.Rule{{AllowMissing: true, Scopes: []string{"x"}}}},
+		{Check: []*annotations.ClaimCheck{{Claim: []string{"sub"}}}},
+		{Check: []*annotations.ClaimCheck{{Test: &annotations.ClaimCheck_Present{Present: true}}}},
+		{Check: []*annotations.ClaimCheck{{Claim: []string{"a", ""}, Test: &annotations.ClaimCheck_Present{Present: true}}}},
+		{Check: []*annotations.ClaimCheck{{Claim: []string{"sub"}, Test: &annotations.ClaimCheck_Equals{}}}},
+		{Check: []*annotations.ClaimCheck{{Claim: []string{"tier"}, Test: &annotations.ClaimCheck_In{}}}},
+		{Check: []*annotations.ClaimCheck{{Claim: []string{"email"}, Test: &annotations.ClaimCheck_Suffix{}}}},
+		{Check: []*annotations.ClaimCheck{{Claim: []string{"perms"}, Test: &annotations.ClaimCheck_Includes{Includes: structpb.NewNullValue()}}}},
+		{Check: []*annotations.ClaimCheck{{Claim: []string{"n"}, Test: &annotations.ClaimCheck_In{In: &annotations.Values{Numbers: []float64{math.NaN()}}}}}},
 	} {
 		b, err := proto.Marshal(r)
 		if err != nil {
