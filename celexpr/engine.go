@@ -1,0 +1,188 @@
+package celexpr
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/ast"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/protojwt/protojwt"
+)
+
+// DefaultCostLimit is the cost limit of an Engine made without
+// WithCostLimit: the most CEL cost units one evaluation may spend. A
+// comparison or a field read costs about one unit, so a rule over claims and
+// request fields spends a few dozen, while an expression that loops over a
+// request's repeated field stops, denied, after about a hundred thousand
+// steps, a few milliseconds of CPU.
+const DefaultCostLimit = 100_000
+
+// The variables an expression sees.
+const (
+	varClaims  = "claims"
+	varRequest = "request"
+	varPath    = "path"
+)
+
+// Engine compiles the expr of rules with CEL, for the adapters'
+// WithExpressions option. It implements protojwt.Expressions. Compile is
+// safe for concurrent use, and so are the expressions it returns.
+type Engine struct {
+	costLimit uint64
+	envOpts   []cel.EnvOption
+	optErr    error // a bad option, reported by every Compile
+
+	baseOnce sync.Once
+	base     *cel.Env // claims, the standard library and the caller's options
+	baseErr  error
+
+	mu   sync.Mutex
+	envs map[protoreflect.MessageDescriptor]*cel.Env // by request; nil: HTTP
+}
+
+var _ protojwt.Expressions = (*Engine)(nil)
+
+// New returns an Engine. It returns no error so that it can be written
+// inline, as in interceptor.WithExpressions(celexpr.New()): an option with a
+// bad value makes every Compile fail, so the adapter refuses to start and
+// says why.
+func New(opts ...Option) *Engine {
+	e := &Engine{
+		costLimit: DefaultCostLimit,
+		envs:      make(map[protoreflect.MessageDescriptor]*cel.Env),
+	}
+	var errs []error
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt.apply(e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		e.optErr = fmt.Errorf("%w: %w", protojwt.ErrInvalidOption, errors.Join(errs...))
+	}
+	return e
+}
+
+// Compile parses and type-checks expr, which must be a bool. request is the
+// descriptor of the method's request message (gRPC and connect): expr sees
+// it as request, with its fields checked now. A nil request is an HTTP
+// route: expr sees its path wildcards as path, a map<string, string>.
+// Either way expr sees the token's claims as claims, a map<string, dyn>.
+func (e *Engine) Compile(expr string, request protoreflect.MessageDescriptor) (protojwt.Expression, error) {
+	if e == nil {
+		return nil, errors.New("celexpr: nil Engine: use celexpr.New()")
+	}
+	if e.optErr != nil {
+		return nil, e.optErr
+	}
+	env, err := e.env(request)
+	if err != nil {
+		return nil, err
+	}
+	checked, iss := env.Compile(expr)
+	if iss.Err() != nil {
+		return nil, compileError(env, expr, request, iss.Err())
+	}
+	if out := checked.OutputType(); !out.IsExactType(cel.BoolType) {
+		if out.IsExactType(cel.DynType) {
+			return nil, fmt.Errorf("the expression's type is dyn, not bool: compare it, as in %s == true", expr)
+		}
+		return nil, fmt.Errorf("the expression's type is %s, not bool", out)
+	}
+	prg, err := env.Program(checked,
+		cel.CostLimit(e.costLimit),
+		cel.EvalOptions(cel.OptOptimize),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("celexpr: %w", err)
+	}
+	return &expression{
+		prg:          prg,
+		adapter:      env.CELTypeAdapter(),
+		readsRequest: reads(checked.NativeRep(), varRequest, varPath),
+	}, nil
+}
+
+// env returns the environment of expressions about request, built once per
+// descriptor.
+func (e *Engine) env(request protoreflect.MessageDescriptor) (*cel.Env, error) {
+	e.baseOnce.Do(func() {
+		opts := []cel.EnvOption{
+			cel.Variable(varClaims, cel.MapType(cel.StringType, cel.DynType)),
+			cel.CrossTypeNumericComparisons(true),
+		}
+		opts = append(opts, e.envOpts...)
+		// Validating now reports a conflict of the caller's options as
+		// theirs, not as the first expression's.
+		opts = append(opts, cel.EagerlyValidateDeclarations(true))
+		e.base, e.baseErr = cel.NewEnv(opts...)
+		if e.baseErr != nil {
+			e.baseErr = fmt.Errorf("%w: celexpr: WithEnvOptions: %w", protojwt.ErrInvalidOption, e.baseErr)
+		}
+	})
+	if e.baseErr != nil {
+		return nil, e.baseErr
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if env, ok := e.envs[request]; ok {
+		return env, nil
+	}
+	var env *cel.Env
+	var err error
+	if request == nil {
+		env, err = e.base.Extend(cel.Variable(varPath, cel.MapType(cel.StringType, cel.StringType)))
+	} else {
+		env, err = e.base.Extend(
+			cel.TypeDescs(request.ParentFile()),
+			cel.Variable(varRequest, cel.ObjectType(string(request.FullName()))),
+		)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("celexpr: declaring the request: %w", err)
+	}
+	e.envs[request] = env
+	return env, nil
+}
+
+// compileError is CEL's message for expr, after a hint when expr names the
+// variable of the other kind of adapter.
+func compileError(env *cel.Env, expr string, request protoreflect.MessageDescriptor, err error) error {
+	msg := strings.TrimSpace(err.Error())
+	parsed, iss := env.Parse(expr)
+	if iss.Err() != nil {
+		return errors.New(msg)
+	}
+	switch {
+	case request == nil && reads(parsed.NativeRep(), varRequest):
+		return fmt.Errorf("an HTTP route has no request message: its expressions see claims and path\n%s", msg)
+	case request != nil && reads(parsed.NativeRep(), varPath):
+		return fmt.Errorf("an RPC has no path: its expressions see claims and request (%s)\n%s", request.FullName(), msg)
+	}
+	return errors.New(msg)
+}
+
+// reads reports whether a names any of the variables. A comprehension
+// variable of the same name counts too: erring that way only makes a stream
+// check more messages.
+func reads(a *ast.AST, names ...string) bool {
+	found := false
+	ast.PreOrderVisit(a.Expr(), ast.NewExprVisitor(func(x ast.Expr) {
+		if found || x.Kind() != ast.IdentKind {
+			return
+		}
+		for _, name := range names {
+			if x.AsIdent() == name {
+				found = true
+			}
+		}
+	}))
+	return found
+}

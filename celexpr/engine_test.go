@@ -1,0 +1,226 @@
+package celexpr_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/ext"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/celexpr"
+	"github.com/protojwt/protojwt/celexpr/internal/testpb"
+)
+
+var (
+	docDesc      = (&testpb.GetDocumentRequest{}).ProtoReflect().Descriptor()
+	transferDesc = (&testpb.TransferRequest{}).ProtoReflect().Descriptor()
+	auditDesc    = (&testpb.AuditRequest{}).ProtoReflect().Descriptor()
+)
+
+// TestCompileErrors: every expression that can't be used is refused when
+// the adapter is built, with CEL's message, and a hint when it names the
+// variable of the other kind of adapter.
+func TestCompileErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		engine  *celexpr.Engine
+		expr    string
+		request protoreflect.MessageDescriptor
+		want    []string // in the error's text
+	}{
+		{"syntax", celexpr.New(), "claims.sub ==", docDesc, []string{"Syntax error"}},
+		{"unbalanced", celexpr.New(), "('admin' in claims.roles", docDesc, []string{"Syntax error"}},
+		{"dyn, not bool", celexpr.New(), "claims.admin", docDesc, []string{"dyn, not bool", "claims.admin == true"}},
+		{"int, not bool", celexpr.New(), "request.amount + 1", transferDesc, []string{"int, not bool"}},
+		{"string, not bool", celexpr.New(), "request.owner", docDesc, []string{"string, not bool"}},
+		{"unknown field", celexpr.New(), "request.ownr == claims.sub", docDesc, []string{"undefined field 'ownr'"}},
+		{"unknown nested field", celexpr.New(), "request.from.id == claims.account", transferDesc, []string{"undefined field 'id'"}},
+		{"field of the wrong type", celexpr.New(), "request.amount == 'ten'", transferDesc, []string{"no matching overload"}},
+		{"request in HTTP", celexpr.New(), "request.owner == claims.sub", nil, []string{"HTTP route has no request message", "undeclared reference to 'request'"}},
+		{"path in an RPC", celexpr.New(), "path.owner == claims.sub", docDesc, []string{"RPC has no path", "protojwt.celexpr.test.v1.GetDocumentRequest", "undeclared reference to 'path'"}},
+		{"unknown variable", celexpr.New(), "token.sub == 'alice'", docDesc, []string{"undeclared reference to 'token'"}},
+		{"unknown function", celexpr.New(), "claims.sub.lowerAscii() == 'alice'", docDesc, []string{"lowerAscii"}},
+		{"zero cost limit", celexpr.New(celexpr.WithCostLimit(0)), "true", docDesc, []string{"WithCostLimit"}},
+		{"nil env option", celexpr.New(celexpr.WithEnvOptions(nil)), "true", docDesc, []string{"WithEnvOptions"}},
+		{"claims redeclared", celexpr.New(celexpr.WithEnvOptions(cel.Variable("claims", cel.StringType))), "claims == 'x'", docDesc, []string{"WithEnvOptions", "overlapping identifier for name 'claims'"}},
+		{"nil engine", nil, "true", docDesc, []string{"nil Engine"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x, err := tt.engine.Compile(tt.expr, tt.request)
+			if err == nil {
+				t.Fatalf("Compile(%q) = %v, want an error", tt.expr, x)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("Compile(%q) error %q does not say %q", tt.expr, err, want)
+				}
+			}
+		})
+	}
+}
+
+// TestBadOptionIsInvalidOption: the adapters report a bad option of the
+// engine as one.
+func TestBadOptionIsInvalidOption(t *testing.T) {
+	_, err := celexpr.New(celexpr.WithCostLimit(0)).Compile("true", nil)
+	if !errors.Is(err, protojwt.ErrInvalidOption) {
+		t.Fatalf("error %v, want one wrapping protojwt.ErrInvalidOption", err)
+	}
+}
+
+// TestEnvOptions: an extension library given with WithEnvOptions is usable.
+func TestEnvOptions(t *testing.T) {
+	if _, err := celexpr.New().Compile("claims.email.lowerAscii().endsWith('@acme.example')", nil); err == nil {
+		t.Fatal("lowerAscii compiled without ext.Strings")
+	}
+	x, err := celexpr.New(celexpr.WithEnvOptions(ext.Strings())).Compile("claims.email.lowerAscii().endsWith('@acme.example')", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for email, want := range map[string]bool{"Ann@ACME.example": true, "ann@acme.example.org": false} {
+		got, err := x.Eval(protojwt.ExpressionInput{Claims: map[string]any{"email": email}})
+		if err != nil || got != want {
+			t.Errorf("email %q: Eval = %v, %v; want %v", email, got, err, want)
+		}
+	}
+}
+
+// TestReadsRequest: an expression reads the request when it names request
+// (RPCs) or path (HTTP) anywhere, macros included.
+func TestReadsRequest(t *testing.T) {
+	tests := []struct {
+		expr    string
+		request protoreflect.MessageDescriptor
+		want    bool
+	}{
+		{"'admin' in claims.roles", docDesc, false},
+		{"claims.sub == 'alice'", nil, false},
+		{"claims.roles.exists(r, r == 'admin')", docDesc, false},
+		{"'admin' in claims.roles || request.owner == claims.sub", docDesc, true},
+		{"has(request.from)", transferDesc, true},
+		{"claims.roles.exists(r, r == request.owner)", docDesc, true},
+		{"request.tags.all(a, a != '')", auditDesc, true},
+		{"path.owner == claims.sub", nil, true},
+		{"'owner' in path", nil, true},
+	}
+	for _, tt := range tests {
+		x, err := celexpr.New().Compile(tt.expr, tt.request)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", tt.expr, err)
+		}
+		if got := x.ReadsRequest(); got != tt.want {
+			t.Errorf("%q: ReadsRequest() = %v, want %v", tt.expr, got, tt.want)
+		}
+	}
+}
+
+// TestEval: what an expression decides of claims, request and path; errors
+// deny.
+func TestEval(t *testing.T) {
+	const getDoc = "'admin' in claims.roles || request.owner == claims.sub"
+	const transfer = "request.amount <= claims.limit && request.from.account_id == claims.account"
+	doc := func(owner string) *testpb.GetDocumentRequest { return &testpb.GetDocumentRequest{Owner: owner} }
+	xfer := func(amount, account int64) *testpb.TransferRequest {
+		return &testpb.TransferRequest{Amount: amount, From: &testpb.Account{AccountId: account}}
+	}
+	const big = int64(1234567890123456789)
+	tests := []struct {
+		name    string
+		expr    string
+		request protoreflect.MessageDescriptor
+		in      protojwt.ExpressionInput
+		want    bool
+		wantErr bool
+	}{
+		{"owner", getDoc, docDesc, protojwt.ExpressionInput{Claims: map[string]any{"sub": "alice", "roles": []any{"reader"}}, Request: doc("alice")}, true, false},
+		{"admin", getDoc, docDesc, protojwt.ExpressionInput{Claims: map[string]any{"sub": "bob", "roles": []any{"reader", "admin"}}, Request: doc("alice")}, true, false},
+		{"neither", getDoc, docDesc, protojwt.ExpressionInput{Claims: map[string]any{"sub": "bob", "roles": []any{"reader"}}, Request: doc("alice")}, false, false},
+		{"owner, no roles claim", getDoc, docDesc, protojwt.ExpressionInput{Claims: map[string]any{"sub": "alice"}, Request: doc("alice")}, true, false},
+		{"no roles claim, not owner", getDoc, docDesc, protojwt.ExpressionInput{Claims: map[string]any{"sub": "bob"}, Request: doc("alice")}, false, true},
+		{"roles not a list", getDoc, docDesc, protojwt.ExpressionInput{Claims: map[string]any{"sub": "bob", "roles": "admin"}, Request: doc("alice")}, false, true},
+		{"no request", getDoc, docDesc, protojwt.ExpressionInput{Claims: map[string]any{"sub": "alice", "roles": []any{}}}, false, true},
+		{"typed nil request", getDoc, docDesc, protojwt.ExpressionInput{Claims: map[string]any{"sub": "alice", "roles": []any{}}, Request: (*testpb.GetDocumentRequest)(nil)}, false, true},
+		{"empty owner never equals a missing sub", "request.owner == claims.sub", docDesc, protojwt.ExpressionInput{Claims: map[string]any{}, Request: doc("")}, false, true},
+		{"nil claims", "'sub' in claims", docDesc, protojwt.ExpressionInput{Request: doc("")}, false, false},
+		{"dynamic request message", getDoc, docDesc, protojwt.ExpressionInput{Claims: map[string]any{"sub": "alice", "roles": []any{}}, Request: dynamicDoc("alice")}, true, false},
+		{"double limit, int amount", transfer, transferDesc, protojwt.ExpressionInput{Claims: map[string]any{"limit": 100.0, "account": json.Number("1234567890123456789")}, Request: xfer(100, big)}, true, false},
+		{"over the limit", transfer, transferDesc, protojwt.ExpressionInput{Claims: map[string]any{"limit": 100.0, "account": json.Number("1234567890123456789")}, Request: xfer(101, big)}, false, false},
+		{"a big account's neighbour", transfer, transferDesc, protojwt.ExpressionInput{Claims: map[string]any{"limit": 100.0, "account": json.Number("1234567890123456789")}, Request: xfer(1, big+1)}, false, false},
+		{"a rounded double equals neighbours: why big integers stay exact", transfer, transferDesc, protojwt.ExpressionInput{Claims: map[string]any{"limit": 100.0, "account": float64(big)}, Request: xfer(1, big+1)}, true, false},
+		{"missing limit", transfer, transferDesc, protojwt.ExpressionInput{Claims: map[string]any{"account": json.Number("1234567890123456789")}, Request: xfer(1, big)}, false, true},
+		{"limit a string", transfer, transferDesc, protojwt.ExpressionInput{Claims: map[string]any{"limit": "100", "account": json.Number("1234567890123456789")}, Request: xfer(1, big)}, false, true},
+		{"uint claim", "claims.n == 18446744073709551615u", nil, protojwt.ExpressionInput{Claims: map[string]any{"n": json.Number("18446744073709551615")}}, true, false},
+		{"negative big claim", "claims.n == -1234567890123456789", nil, protojwt.ExpressionInput{Claims: map[string]any{"n": json.Number("-1234567890123456789")}}, true, false},
+		{"claim beyond uint64", "claims.n > 0", nil, protojwt.ExpressionInput{Claims: map[string]any{"n": json.Number("18446744073709551616")}}, false, true},
+		{"claim beyond uint64, unread", "claims.m == 1", nil, protojwt.ExpressionInput{Claims: map[string]any{"n": json.Number("18446744073709551616"), "m": 1.0}}, true, false},
+		{"big integer in a list", "1234567890123456789 in claims.ids", nil, protojwt.ExpressionInput{Claims: map[string]any{"ids": []any{1.0, json.Number("1234567890123456789")}}}, true, false},
+		{"nested objects", "claims.realm_access.roles.exists(r, r == 'orders-admin')", nil, protojwt.ExpressionInput{Claims: map[string]any{"realm_access": map[string]any{"roles": []any{"orders-admin"}}}}, true, false},
+		{"null claim", "claims.manager == null", nil, protojwt.ExpressionInput{Claims: map[string]any{"manager": nil}}, true, false},
+		{"bool claim", "claims.verified == true", nil, protojwt.ExpressionInput{Claims: map[string]any{"verified": true}}, true, false},
+		{"number equals int", "claims.level == 3", nil, protojwt.ExpressionInput{Claims: map[string]any{"level": 3.0}}, true, false},
+		{"path", "path.owner == claims.sub", nil, protojwt.ExpressionInput{Claims: map[string]any{"sub": "alice"}, Path: map[string]string{"owner": "alice"}}, true, false},
+		{"path, another owner", "path.owner == claims.sub", nil, protojwt.ExpressionInput{Claims: map[string]any{"sub": "alice"}, Path: map[string]string{"owner": "bob"}}, false, false},
+		{"path without the wildcard", "path.owner == claims.sub", nil, protojwt.ExpressionInput{Claims: map[string]any{"sub": "alice"}, Path: map[string]string{}}, false, true},
+		{"nil path", "!('owner' in path)", nil, protojwt.ExpressionInput{Claims: map[string]any{"sub": "alice"}}, true, false},
+		{"division by zero", "1 / (size(claims) - 1) == 1", nil, protojwt.ExpressionInput{Claims: map[string]any{"sub": "alice"}}, false, true},
+		{"dyn that is no bool", "claims.admin == true", nil, protojwt.ExpressionInput{Claims: map[string]any{"admin": "yes"}}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x, err := celexpr.New().Compile(tt.expr, tt.request)
+			if err != nil {
+				t.Fatalf("Compile(%q): %v", tt.expr, err)
+			}
+			got, err := x.Eval(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Eval = %v, %v; want error: %v", got, err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Fatalf("Eval = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// dynamicDoc is a GetDocumentRequest as a dynamic message, as a server
+// that reads descriptors at run time receives it.
+func dynamicDoc(owner string) *dynamicpb.Message {
+	m := dynamicpb.NewMessage(docDesc)
+	m.Set(docDesc.Fields().ByName("owner"), protoreflect.ValueOfString(owner))
+	return m
+}
+
+// TestCostLimit: a loop over a request's repeated field stops at the cost
+// limit with an error, and fits under a higher one.
+func TestCostLimit(t *testing.T) {
+	const expr = "request.tags.all(a, request.tags.all(b, a == b || a != b))"
+	tags := make([]string, 1000) // a million steps
+	for i := range tags {
+		tags[i] = "t"
+	}
+	in := protojwt.ExpressionInput{Request: &testpb.AuditRequest{Tags: tags}}
+	x, err := celexpr.New().Compile(expr, auditDesc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := x.Eval(in); err == nil || !strings.Contains(err.Error(), "cost limit") {
+		t.Fatalf("Eval with the default limit = %v, %v; want a cost limit error", got, err)
+	}
+	small := protojwt.ExpressionInput{Request: &testpb.AuditRequest{Tags: tags[:10]}}
+	if got, err := x.Eval(small); err != nil || !got {
+		t.Fatalf("Eval of 10 tags = %v, %v; want true", got, err)
+	}
+	y, err := celexpr.New(celexpr.WithCostLimit(50)).Compile(expr, auditDesc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := y.Eval(small); err == nil {
+		t.Fatalf("Eval of 10 tags under a limit of 50 = %v, nil; want a cost limit error", got)
+	}
+}

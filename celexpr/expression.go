@@ -1,0 +1,67 @@
+package celexpr
+
+import (
+	"fmt"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/interpreter"
+
+	"github.com/protojwt/protojwt"
+)
+
+// expression is a compiled, type-checked expr. A cel.Program is safe for
+// concurrent use; each Eval has its own activation and cost tracker, so
+// calls share nothing mutable.
+type expression struct {
+	prg          cel.Program
+	adapter      types.Adapter // the environment's, which knows the request's types
+	readsRequest bool
+}
+
+var _ protojwt.Expression = (*expression)(nil)
+
+// Eval evaluates the expression on one call. An error (a missing claim or
+// request, a value of the wrong type at run time, the cost limit reached)
+// denies the call.
+func (x *expression) Eval(in protojwt.ExpressionInput) (bool, error) {
+	out, _, err := x.prg.Eval(&activation{in: in, adapter: x.adapter})
+	if err != nil {
+		return false, fmt.Errorf("celexpr: %w", err)
+	}
+	b, ok := out.(types.Bool)
+	if !ok {
+		return false, fmt.Errorf("celexpr: the expression is %s, not bool", out.Type())
+	}
+	return bool(b), nil
+}
+
+// ReadsRequest reports whether the expression reads request or path.
+func (x *expression) ReadsRequest() bool { return x.readsRequest }
+
+// activation gives an evaluation its variables, converted when first read.
+type activation struct {
+	in      protojwt.ExpressionInput
+	adapter types.Adapter
+}
+
+// ResolveName returns the variable name. A request that is absent, or not
+// a message, is absent: reading it is an evaluation error, which denies.
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case varClaims:
+		return claimsValue(a.in.Claims), true
+	case varRequest:
+		m := a.in.Request
+		if m == nil || !m.ProtoReflect().IsValid() {
+			return nil, false
+		}
+		return a.adapter.NativeToValue(m), true
+	case varPath:
+		return types.NewStringStringMap(types.DefaultTypeAdapter, a.in.Path), true
+	}
+	return nil, false
+}
+
+// Parent returns nil: an activation stands alone.
+func (a *activation) Parent() interpreter.Activation { return nil }

@@ -1,0 +1,53 @@
+package celexpr
+
+import (
+	"errors"
+
+	"github.com/google/cel-go/cel"
+)
+
+// An Option changes how New builds an Engine. Options are applied in order;
+// an option with a bad value makes every Compile return an error wrapping
+// protojwt.ErrInvalidOption.
+type Option interface {
+	apply(*Engine) error
+}
+
+// optionFunc adapts a function to Option.
+type optionFunc func(*Engine) error
+
+func (f optionFunc) apply(e *Engine) error { return f(e) }
+
+// WithCostLimit sets the most CEL cost units one evaluation may spend: an
+// expression that reaches it stops and denies the call with the reason
+// protojwt.ReasonExpressionError. It bounds what a request can make an
+// expression do, such as a comprehension over a repeated field the client
+// filled. Zero is an error. By default, the limit is DefaultCostLimit.
+func WithCostLimit(limit uint64) Option {
+	return optionFunc(func(e *Engine) error {
+		if limit == 0 {
+			return errors.New("celexpr: WithCostLimit: a zero limit would deny every call")
+		}
+		e.costLimit = limit
+		return nil
+	})
+}
+
+// WithEnvOptions adds CEL environment options to every expression's
+// environment, such as the extension libraries of package
+// github.com/google/cel-go/ext (ext.Strings(), ext.Sets()) or constants of
+// the application. An option that redeclares claims, request or path makes
+// Compile fail. The option may be given several times. By default,
+// expressions have CEL's standard library and the variables claims, and
+// request or path.
+func WithEnvOptions(opts ...cel.EnvOption) Option {
+	return optionFunc(func(e *Engine) error {
+		for _, opt := range opts {
+			if opt == nil {
+				return errors.New("celexpr: WithEnvOptions: nil option")
+			}
+		}
+		e.envOpts = append(e.envOpts, opts...)
+		return nil
+	})
+}
