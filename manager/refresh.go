@@ -15,8 +15,8 @@ type GrantFunc func(ctx context.Context, refresh *Token) (scope any, claims map[
 
 // RotateRefreshToken exchanges the refresh token refresh (a compact JWS; for
 // a verified *Token, pass its Signed) for a new auth token and a new refresh
-// token, and marks refresh used. It needs a revocation store (see
-// WithRevocation).
+// token, which becomes the one token of the login that may be exchanged
+// next. It needs a revocation store (see WithRevocation).
 //
 // The auth token has the scope and claims grant returns (none when grant is
 // nil). The new refresh token has the custom claims of refresh and a full
@@ -24,18 +24,22 @@ type GrantFunc func(ctx context.Context, refresh *Token) (scope any, claims map[
 // Both carry the "fam" claim that names the login: the jti of its first
 // refresh token.
 //
-// A refresh token is exchanged once. Presenting it again means that two
-// parties hold it, one of them a thief: the whole login is revoked, every
-// auth and refresh token of the family, and the error wraps ErrRefreshReuse
-// (and so ErrRevoked). Two concurrent exchanges of one token count as reuse:
-// the store marks a token used atomically, so exactly one exchange succeeds,
-// and the tokens it issued are then revoked with the rest of the login.
-// Clients must not refresh concurrently.
+// A refresh token is exchanged once. The store keeps one record per login,
+// naming its current refresh token, and replaces it at each exchange (see
+// revocation.Store's Rotate), so a client that refreshes without end does
+// not fill the store. Presenting any other refresh token of the login means
+// that two parties hold its tokens, one of them a thief: the whole login is
+// revoked, every auth and refresh token of the family, and the error wraps
+// ErrRefreshReuse (and so ErrRevoked). Two concurrent exchanges of one token
+// count as reuse: the store moves the login from one token to the next
+// atomically, so exactly one exchange succeeds, and the tokens it issued
+// are then revoked with the rest of the login. Clients must not refresh
+// concurrently.
 //
 // refresh is verified as Verify does, revocation included, and must be of
 // type refresh (ErrTokenType otherwise). Errors of the store wrap
-// ErrRevocationUnavailable, even with WithRevocationFailOpen: a token that
-// can't be marked used is not exchanged. A Manager without a store, or a
+// ErrRevocationUnavailable, even with WithRevocationFailOpen: a token whose
+// exchange can't be recorded is not exchanged. A Manager without a store, or a
 // verify-only one, returns an error wrapping ErrConfig.
 func (m *Manager) RotateRefreshToken(ctx context.Context, refresh string, grant GrantFunc) (auth, next *Token, err error) {
 	store := m.revocation.store
@@ -64,7 +68,7 @@ func (m *Manager) RotateRefreshToken(ctx context.Context, refresh string, grant 
 			return nil, nil, fmt.Errorf("manager: rotate: grant: %w", err)
 		}
 	}
-	// Issue before marking: a failure here must not use up the token.
+	// Issue before rotating: a failure here must not use up the token.
 	if auth, err = m.issue(Auth, m.authMaxAge, old.Subject, scope, claims, family); err != nil {
 		return nil, nil, err
 	}
@@ -72,11 +76,12 @@ func (m *Manager) RotateRefreshToken(ctx context.Context, refresh string, grant 
 		return nil, nil, err
 	}
 
-	first, err := store.MarkUsed(ctx, old.Subject, old.ID, old.ExpiresAt.Add(m.revocation.leeway))
+	// The family's record lasts as long as its newest token may verify.
+	moved, err := store.Rotate(ctx, old.Subject, family, old.ID, next.ID, next.ExpiresAt.Add(m.revocation.leeway))
 	if err != nil {
 		return nil, nil, storeError("rotate", err)
 	}
-	if !first {
+	if !moved {
 		reuse := fmt.Errorf("manager: rotate: %w", ErrRefreshReuse)
 		if err := store.Revoke(ctx, old.Subject, family, m.now().Add(m.revocationHorizon())); err != nil {
 			return nil, nil, errors.Join(reuse, storeError("rotate: revoke family", err))

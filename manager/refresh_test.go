@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/protojwt/protojwt/revocation"
 )
 
 // grantFrom returns a GrantFunc that hands out scope and claims, and
@@ -259,4 +261,73 @@ func TestRotateRefreshTokenConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestRotateRefreshTokenBoundedRecords(t *testing.T) {
+	// One client refreshing without end used to write a record per
+	// rotation, until the store was full and refused every other user's
+	// logout and refresh. Under the race detector, fewer rotations fill a
+	// smaller store.
+	rotations, bound := 100_000, revocation.DefaultMaxEntries
+	if raceEnabled {
+		rotations, bound = 3_000, 1_000
+	}
+	clock := newMovableClock()
+	store, err := revocation.NewMemoryStore(revocation.WithClock(clock.now), revocation.WithMaxEntries(bound))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newTestManager(t, Config{Algorithm: "HS256", Secret: testSecret}, WithClock(clock.now), WithRevocation(store))
+	ctx := context.Background()
+	login, err := m.RefreshToken("mallory", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh := login
+	for i := range rotations {
+		if _, refresh, err = m.RotateRefreshToken(ctx, refresh.Signed, nil); err != nil {
+			t.Fatalf("rotation %d: RotateRefreshToken() error = %v", i, err)
+		}
+	}
+	if n := store.Len(); n != 1 {
+		t.Errorf("%d rotations of one login left %d records, want 1", rotations, n)
+	}
+
+	alice, err := m.AuthToken("alice", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Revoke(ctx, alice); err != nil {
+		t.Errorf("Revoke() of another user's token: error = %v", err)
+	}
+	if _, err := m.Verify(ctx, alice.Signed); !errors.Is(err, ErrRevoked) {
+		t.Errorf("Verify() after logout: error = %v, want ErrRevoked", err)
+	}
+	bob, err := m.AuthToken("bob", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RevokeSubject(ctx, "bob"); err != nil {
+		t.Errorf("RevokeSubject() of another user: error = %v", err)
+	}
+	if _, err := m.Verify(ctx, bob.Signed); !errors.Is(err, ErrRevoked) {
+		t.Errorf("Verify() after RevokeSubject: error = %v, want ErrRevoked", err)
+	}
+	carol, err := m.RefreshToken("carol", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.RotateRefreshToken(ctx, carol.Signed, nil); err != nil {
+		t.Errorf("RotateRefreshToken() of another user: error = %v", err)
+	}
+	// Every earlier token of the long login is still reuse.
+	if _, _, err := m.RotateRefreshToken(ctx, login.Signed, nil); !errors.Is(err, ErrRefreshReuse) {
+		t.Errorf("RotateRefreshToken() of the first token after %d rotations: error = %v, want ErrRefreshReuse", rotations, err)
+	}
+	if _, err := m.Verify(ctx, refresh.Signed); !errors.Is(err, ErrRevoked) {
+		t.Errorf("Verify() of the current token after reuse: error = %v, want ErrRevoked", err)
+	}
+	if n := store.Len(); n > 5 {
+		t.Errorf("%d records after the checks, want at most 5", n)
+	}
 }

@@ -67,11 +67,11 @@ func (s *stubStore) Revoked(ctx context.Context, subject string, ids []string, i
 	return s.Store.Revoked(ctx, subject, ids, issuedAt)
 }
 
-func (s *stubStore) MarkUsed(ctx context.Context, subject, id string, until time.Time) (bool, error) {
+func (s *stubStore) Rotate(ctx context.Context, subject, family, id, next string, until time.Time) (bool, error) {
 	if s.markErr != nil {
 		return false, s.markErr
 	}
-	return s.Store.MarkUsed(ctx, subject, id, until)
+	return s.Store.Rotate(ctx, subject, family, id, next, until)
 }
 
 // newStubStore returns a stubStore over an empty memory store on clock.

@@ -12,6 +12,7 @@
 //	auth, refresh, err := m.RotateRefreshToken(ctx, oldRefresh, grant)
 //
 // A Store holds only the exceptions: revoked token ids, per-subject cut-off
-// times and used refresh tokens, each until the tokens it covers expire.
+// times and the current refresh token of each rotating login (one record per
+// login, however often it rotates), each until the tokens it covers expire.
 // Tokens nobody revoked cost one lookup and no write.
 package revocation

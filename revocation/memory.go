@@ -19,7 +19,8 @@ const DefaultMaxEntries = 100_000
 // module. The zero value is not usable; call NewMemoryStore.
 //
 // It holds at most a bounded number of records (see WithMaxEntries); one
-// record takes about 250 bytes. Records are dropped when their until passes.
+// record takes about 250 bytes. A login whose refresh token rotates holds
+// one record however often it rotates. Records are dropped when their until passes.
 // When it is full of records that have not expired, it refuses a new one
 // with ErrFull rather than forget a revocation. A MemoryStore is safe for
 // concurrent use.
@@ -38,7 +39,7 @@ type recordKind uint8
 const (
 	revokedID recordKind = iota
 	revokedSubject
-	usedRefresh
+	loginFamily // id is the family; current names its refresh token
 )
 
 // recordKey identifies a record: id is empty for revokedSubject.
@@ -50,10 +51,11 @@ type recordKey struct {
 
 // record is one entry of a MemoryStore.
 type record struct {
-	key    recordKey
-	before time.Time // revokedSubject only
-	until  time.Time
-	index  int // in the expiry heap
+	key     recordKey
+	before  time.Time // revokedSubject only
+	current string    // loginFamily only: the refresh token that may be exchanged
+	until   time.Time
+	index   int // in the expiry heap
 }
 
 // A MemoryOption changes how NewMemoryStore builds a MemoryStore.
@@ -67,7 +69,7 @@ type memoryOptionFunc func(*MemoryStore)
 func (f memoryOptionFunc) apply(s *MemoryStore) { f(s) }
 
 // WithMaxEntries bounds the number of records a MemoryStore holds: revoked
-// ids, revoked subjects and used refresh tokens together. NewMemoryStore
+// ids, revoked subjects and login families together. NewMemoryStore
 // refuses a bound that is not positive. By default, the bound is
 // DefaultMaxEntries (100,000 records, about 25 MB).
 func WithMaxEntries(n int) MemoryOption {
@@ -109,8 +111,7 @@ func (s *MemoryStore) Revoke(ctx context.Context, subject, id string, until time
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	_, err := s.put(recordKey{revokedID, subject, id}, time.Time{}, until, false)
-	return err
+	return s.put(recordKey{revokedID, subject, id}, time.Time{}, until)
 }
 
 // RevokeSubject implements Store.
@@ -118,16 +119,49 @@ func (s *MemoryStore) RevokeSubject(ctx context.Context, subject string, before,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	_, err := s.put(recordKey{revokedSubject, subject, ""}, before, until, false)
-	return err
+	return s.put(recordKey{revokedSubject, subject, ""}, before, until)
 }
 
-// MarkUsed implements Store.
-func (s *MemoryStore) MarkUsed(ctx context.Context, subject, id string, until time.Time) (bool, error) {
+// Rotate implements Store.
+func (s *MemoryStore) Rotate(ctx context.Context, subject, family, id, next string, until time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	return s.put(recordKey{usedRefresh, subject, id}, time.Time{}, until, true)
+	if next == id {
+		return false, errSameToken
+	}
+	now := s.now()
+	if !until.After(now) {
+		return false, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropExpired(now)
+	key := recordKey{loginFamily, subject, family}
+	if r := s.records[key]; r != nil {
+		if r.current != id {
+			return false, nil
+		}
+		r.current = next
+		if until.After(r.until) {
+			r.until = until
+			heap.Fix(&s.expiry, r.index)
+		}
+		return true, nil
+	}
+	if err := s.add(&record{key: key, current: next, until: until}); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Len returns the number of records the MemoryStore holds, to watch against
+// its bound (see WithMaxEntries). A record that has expired counts until
+// the next write drops it.
+func (s *MemoryStore) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.records)
 }
 
 // Revoked implements Store.
@@ -159,21 +193,16 @@ func (s *MemoryStore) live(key recordKey, now time.Time) *record {
 }
 
 // put records key until the time until, keeping the later before and until
-// of an existing record, and reports whether the record is new. With
-// onlyNew, an existing record is left alone. A record whose until has
-// passed is not kept.
-func (s *MemoryStore) put(key recordKey, before, until time.Time, onlyNew bool) (bool, error) {
+// of an existing record. A record whose until has passed is not kept.
+func (s *MemoryStore) put(key recordKey, before, until time.Time) error {
 	now := s.now()
 	if !until.After(now) {
-		return false, nil
+		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dropExpired(now)
 	if r := s.records[key]; r != nil {
-		if onlyNew {
-			return false, nil
-		}
 		if before.After(r.before) {
 			r.before = before
 		}
@@ -181,15 +210,20 @@ func (s *MemoryStore) put(key recordKey, before, until time.Time, onlyNew bool) 
 			r.until = until
 			heap.Fix(&s.expiry, r.index)
 		}
-		return false, nil
+		return nil
 	}
+	return s.add(&record{key: key, before: before, until: until})
+}
+
+// add stores the new record r, or refuses it with ErrFull. The caller
+// holds s.mu for writing and has dropped the expired records.
+func (s *MemoryStore) add(r *record) error {
 	if len(s.records) >= s.maxEntries {
-		return false, fmt.Errorf("revocation: %d records: %w", len(s.records), ErrFull)
+		return fmt.Errorf("revocation: %d records: %w", len(s.records), ErrFull)
 	}
-	r := &record{key: key, before: before, until: until}
-	s.records[key] = r
+	s.records[r.key] = r
 	heap.Push(&s.expiry, r)
-	return true, nil
+	return nil
 }
 
 // dropExpired removes the records whose until is not after now. The

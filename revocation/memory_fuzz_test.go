@@ -16,19 +16,20 @@ type modelStore struct {
 	records map[recordKey]record
 }
 
-func (m *modelStore) put(key recordKey, before, until, now time.Time, onlyNew bool) (bool, error) {
-	if !until.After(now) {
-		return false, nil
-	}
+func (m *modelStore) dropExpired(now time.Time) {
 	for k, r := range m.records {
 		if !r.until.After(now) {
 			delete(m.records, k)
 		}
 	}
+}
+
+func (m *modelStore) put(key recordKey, before, until, now time.Time) error {
+	if !until.After(now) {
+		return nil
+	}
+	m.dropExpired(now)
 	if r, ok := m.records[key]; ok {
-		if onlyNew {
-			return false, nil
-		}
 		if before.After(r.before) {
 			r.before = before
 		}
@@ -36,12 +37,39 @@ func (m *modelStore) put(key recordKey, before, until, now time.Time, onlyNew bo
 			r.until = until
 		}
 		m.records[key] = r
-		return false, nil
+		return nil
 	}
 	if len(m.records) >= m.max {
-		return false, ErrFull
+		return ErrFull
 	}
 	m.records[key] = record{key: key, before: before, until: until}
+	return nil
+}
+
+func (m *modelStore) rotate(subject, family, id, next string, until, now time.Time) (bool, error) {
+	if next == id {
+		return false, errSameToken
+	}
+	if !until.After(now) {
+		return false, nil
+	}
+	m.dropExpired(now)
+	key := recordKey{loginFamily, subject, family}
+	r, ok := m.records[key]
+	switch {
+	case ok && r.current != id:
+		return false, nil
+	case ok:
+		r.current = next
+		if until.After(r.until) {
+			r.until = until
+		}
+		m.records[key] = r
+		return true, nil
+	case len(m.records) >= m.max:
+		return false, ErrFull
+	}
+	m.records[key] = record{key: key, current: next, until: until}
 	return true, nil
 }
 
@@ -81,13 +109,16 @@ func FuzzMemoryStore(f *testing.F) {
 			switch op {
 			case 0:
 				gotErr = s.Revoke(ctx, subject, id, until)
-				_, wantErr = model.put(recordKey{revokedID, subject, id}, time.Time{}, until, now, false)
+				wantErr = model.put(recordKey{revokedID, subject, id}, time.Time{}, until, now)
 			case 1:
 				gotErr = s.RevokeSubject(ctx, subject, at, until)
-				_, wantErr = model.put(recordKey{revokedSubject, subject, ""}, at, until, now, false)
+				wantErr = model.put(recordKey{revokedSubject, subject, ""}, at, until, now)
 			case 2:
-				got, gotErr = s.MarkUsed(ctx, subject, id, until)
-				want, wantErr = model.put(recordKey{usedRefresh, subject, id}, time.Time{}, until, now, true)
+				// The family is id; the tokens it moves between, few
+				// enough that rotations meet.
+				from, next := fmt.Sprint("t", a/3%3), fmt.Sprint("t", b/8%3)
+				got, gotErr = s.Rotate(ctx, subject, id, from, next, until)
+				want, wantErr = model.rotate(subject, id, from, next, until, now)
 			case 3:
 				ids := []string{id, fmt.Sprint("i", a%4), ""}
 				got, gotErr = s.Revoked(ctx, subject, ids, at)
@@ -99,7 +130,7 @@ func FuzzMemoryStore(f *testing.F) {
 			if got != want || !errors.Is(gotErr, wantErr) || (gotErr == nil) != (wantErr == nil) {
 				t.Fatalf("step %d, op %d (%s, %s): got %v, %v; model %v, %v", pc/3, op, subject, id, got, gotErr, want, wantErr)
 			}
-			if len(s.records) != len(s.expiry) {
+			if len(s.records) != len(s.expiry) || s.Len() != len(s.records) {
 				t.Fatalf("step %d: %d records, %d in the heap", pc/3, len(s.records), len(s.expiry))
 			}
 		}

@@ -21,7 +21,7 @@ func TestMemoryStoreDropsExpiredRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.MarkUsed(ctx, "alice", "r", now.Add(time.Hour)); err != nil {
+	if _, err := s.Rotate(ctx, "alice", "r", "r", "r2", now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(s.records); got != 11 {

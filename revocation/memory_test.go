@@ -38,17 +38,22 @@ func newMemoryStore(t testing.TB, opts ...revocation.MemoryOption) *revocation.M
 func TestMemoryStoreConformance(t *testing.T) {
 	clock := newFakeClock()
 	revocationtest.TestStore(t, revocationtest.Harness{
-		New:   func(t *testing.T) revocation.Store { return newMemoryStore(t, clock.option()) },
-		Now:   clock.Now,
-		Sleep: clock.Sleep,
+		New:     func(t *testing.T) revocation.Store { return newMemoryStore(t, clock.option()) },
+		Now:     clock.Now,
+		Sleep:   clock.Sleep,
+		Records: memoryRecords,
 	})
 }
 
 func TestMemoryStoreOnRealClock(t *testing.T) {
 	revocationtest.TestStore(t, revocationtest.Harness{
-		New: func(t *testing.T) revocation.Store { return newMemoryStore(t) },
+		New:     func(t *testing.T) revocation.Store { return newMemoryStore(t) },
+		Records: memoryRecords,
 	})
 }
+
+// memoryRecords is Harness.Records for a MemoryStore.
+func memoryRecords(_ *testing.T, s revocation.Store) int { return s.(*revocation.MemoryStore).Len() }
 
 func TestNewMemoryStoreRefusesBadBound(t *testing.T) {
 	for _, n := range []int{0, -1} {
@@ -75,8 +80,8 @@ func TestMemoryStoreBound(t *testing.T) {
 	if err := s.RevokeSubject(ctx, "bob", now, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if first, err := s.MarkUsed(ctx, "alice", "r1", now.Add(time.Hour)); err != nil || !first {
-		t.Fatalf("MarkUsed() = %v, %v", first, err)
+	if first, err := s.Rotate(ctx, "alice", "r1", "r1", "r2", now.Add(time.Hour)); err != nil || !first {
+		t.Fatalf("Rotate() = %v, %v", first, err)
 	}
 
 	full := []struct {
@@ -85,8 +90,8 @@ func TestMemoryStoreBound(t *testing.T) {
 	}{
 		{"Revoke", func() error { return s.Revoke(ctx, "alice", "other", now.Add(time.Hour)) }},
 		{"RevokeSubject", func() error { return s.RevokeSubject(ctx, "carol", now, now.Add(time.Hour)) }},
-		{"MarkUsed", func() error {
-			first, err := s.MarkUsed(ctx, "alice", "r2", now.Add(time.Hour))
+		{"Rotate", func() error {
+			first, err := s.Rotate(ctx, "alice", "other-login", "other-login", "r2", now.Add(time.Hour))
 			if first {
 				return errors.New("reported true")
 			}
@@ -105,8 +110,11 @@ func TestMemoryStoreBound(t *testing.T) {
 	if err := s.Revoke(ctx, "alice", "short", now.Add(2*time.Minute)); err != nil {
 		t.Errorf("Revoke() of a held id on a full store: error = %v", err)
 	}
-	if first, err := s.MarkUsed(ctx, "alice", "r1", now.Add(time.Hour)); err != nil || first {
-		t.Errorf("MarkUsed() of a held mark on a full store = %v, %v; want false, nil", first, err)
+	if first, err := s.Rotate(ctx, "alice", "r1", "r2", "r3", now.Add(time.Hour)); err != nil || !first {
+		t.Errorf("Rotate() of a held family on a full store = %v, %v; want true, nil", first, err)
+	}
+	if first, err := s.Rotate(ctx, "alice", "r1", "r1", "r4", now.Add(time.Hour)); err != nil || first {
+		t.Errorf("Rotate() from a replaced token on a full store = %v, %v; want false, nil", first, err)
 	}
 	for _, c := range []struct {
 		subject, id string
@@ -134,12 +142,12 @@ func TestMemoryStoreBoundConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range goroutines {
 		wg.Go(func() {
-			first, err := s.MarkUsed(context.Background(), "alice", fmt.Sprint(i), until)
+			first, err := s.Rotate(context.Background(), "alice", fmt.Sprint(i), fmt.Sprint(i), "next", until)
 			switch {
 			case errors.Is(err, revocation.ErrFull):
 				refused.Add(1)
 			case err != nil || !first:
-				t.Errorf("MarkUsed(%d) = %v, %v", i, first, err)
+				t.Errorf("Rotate(%d) = %v, %v", i, first, err)
 			default:
 				stored.Add(1)
 			}
@@ -147,7 +155,7 @@ func TestMemoryStoreBoundConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	if stored.Load() != bound || refused.Load() != goroutines-bound {
-		t.Errorf("stored %d and refused %d marks, want %d and %d", stored.Load(), refused.Load(), bound, goroutines-bound)
+		t.Errorf("stored %d and refused %d families, want %d and %d", stored.Load(), refused.Load(), bound, goroutines-bound)
 	}
 }
 

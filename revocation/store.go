@@ -8,9 +8,10 @@ import (
 
 // Store records what a manager.Manager must remember about tokens it can't
 // take back: revoked token ids, the time before which a subject's tokens are
-// revoked, and which refresh tokens were used. Every record has an until
-// time, after which every token it covers has expired and the Store may drop
-// it; a record whose until is not in the future is not kept.
+// revoked, and which refresh token of each login may be exchanged next.
+// Every record has an until time, after which every token it covers has
+// expired and the Store may drop it; a record whose until is not in the
+// future is not kept.
 //
 // An id is a token's "jti" claim or the family id of a login (the "fam"
 // claim that tokens issued by rotating a refresh token carry, the jti of the
@@ -18,6 +19,10 @@ import (
 // Manager, in one namespace. Every record belongs to a subject (the "sub"
 // claim, possibly empty), so that a Store may keep a subject's records
 // together, as on one Redis Cluster slot.
+//
+// What a client can make a Store write is bounded by what it holds: one
+// record per revoked token or login, one per subject signed out everywhere,
+// and one per login however often its refresh token rotates.
 //
 // Implementations are safe for concurrent use, honour ctx, and return an
 // error when they can't answer; the Manager decides what an error means.
@@ -39,14 +44,24 @@ type Store interface {
 	// RevokeSubject with a before later than issuedAt. Empty ids are ignored.
 	Revoked(ctx context.Context, subject string, ids []string, issuedAt time.Time) (bool, error)
 
-	// MarkUsed marks the refresh token id of subject used until the time
-	// until and reports whether this call did: of any number of concurrent
-	// calls for one id, exactly one reports true while the mark lasts. A
-	// mark whose until is not in the future is not kept and MarkUsed
-	// reports false: an expired token can't be used.
-	MarkUsed(ctx context.Context, subject, id string, until time.Time) (bool, error)
+	// Rotate moves the login family of subject from its refresh token id to
+	// the refresh token next, and reports whether this call did. It does
+	// when the family's record names id as its current token, or when the
+	// family has no record; it then names next, and lasts until the later
+	// of its until and the time until. Otherwise (id was exchanged before,
+	// or a concurrent call won) it changes nothing and reports false: of
+	// any number of concurrent calls for one id, exactly one reports true.
+	// One record per family, replaced at each rotation, whatever the number
+	// of rotations. A call whose until is not in the future changes nothing
+	// and reports false: an expired token can't be exchanged. next must
+	// differ from id; a call where it does not is refused with an error.
+	Rotate(ctx context.Context, subject, family, id, next string, until time.Time) (bool, error)
 }
 
 // ErrFull means a MemoryStore holds its maximum number of records, none of
 // them expired, and refuses a new one rather than forget a revocation.
 var ErrFull = errors.New("protojwt: revocation store full")
+
+// errSameToken refuses a Rotate to the token it rotates from, which would
+// let every concurrent call win.
+var errSameToken = errors.New("revocation: rotate: next is the token rotated from")

@@ -16,7 +16,8 @@ func ExampleNew() {
 	// A single server; list the nodes of a Redis Cluster in Addrs the same way.
 	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:6379"}})
 	defer client.Close()
-	store, err := redisstore.New(client, redisstore.WithKeyPrefix("orders:jwt:"))
+	// New checks that every node answers and keeps what it is given.
+	store, err := redisstore.New(context.Background(), client, redisstore.WithKeyPrefix("orders:jwt:"))
 	if err != nil {
 		log.Fatal(err)
 	}

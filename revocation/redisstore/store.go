@@ -21,8 +21,11 @@ const DefaultKeyPrefix = "protojwt:"
 // Store is a revocation.Store on Redis. It is safe for concurrent use, as
 // its client is.
 type Store struct {
-	client redis.UniversalClient
-	prefix string
+	client         redis.UniversalClient
+	prefix         string
+	allowEviction  bool
+	replicas       int           // WithReplicaAcks; 0: writes don't wait
+	replicaTimeout time.Duration // WithReplicaAcks
 }
 
 var _ revocation.Store = (*Store)(nil)
@@ -44,9 +47,50 @@ func WithKeyPrefix(prefix string) Option {
 	return optionFunc(func(s *Store) { s.prefix = prefix })
 }
 
-// New returns a Store that keeps its records through client. It does not
-// contact the server; the first operation does. New refuses a nil client.
-func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
+// WithEvictionPolicyAllowed makes New and Check accept a Redis whose
+// maxmemory-policy may evict the Store's keys, for an operator who keeps
+// memory below maxmemory by other means. An evicted record forgets a
+// revocation: a logged-out token verifies again. By default, New refuses
+// any policy but noeviction with an error wrapping ErrEvictionPolicy.
+func WithEvictionPolicyAllowed() Option {
+	return optionFunc(func(s *Store) { s.allowEviction = true })
+}
+
+// WithReplicaAcks makes every write (Revoke, RevokeSubject, Rotate) wait
+// until at least replicas replicas of the master that holds the key have
+// it (the WAIT command), for at most timeout, and fail when fewer did: a
+// revocation reported done then survives the loss of that master, since
+// Redis promotes a replica that has it. A write that fails this way may
+// still be on the master; a Rotate that fails this way ends the login at
+// its next refresh, failing closed. New refuses replicas below 1, a
+// timeout that is not positive, and a client without replicas (a Ring).
+// By default, a write returns once the master has it, and a master that
+// fails before its replicas copy the write loses it.
+func WithReplicaAcks(replicas int, timeout time.Duration) Option {
+	return optionFunc(func(s *Store) {
+		s.replicas, s.replicaTimeout = replicas, timeout
+		if replicas == 0 {
+			s.replicas = -1 // refused by New, rather than read as "off"
+		}
+	})
+}
+
+// New returns a Store that keeps its records through client, once Check
+// found every Redis node reachable and configured not to lose them (see
+// Check). It refuses a nil client and a bad option.
+func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
+	s, err := newStore(client, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Check(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newStore is New without the Check.
+func newStore(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if client == nil || reflect.ValueOf(client).IsNil() {
 		return nil, errors.New("redisstore: New needs a client")
 	}
@@ -54,6 +98,16 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		if opt != nil {
 			opt.apply(s)
+		}
+	}
+	if s.replicas != 0 {
+		switch client.(type) {
+		case *redis.Client, *redis.ClusterClient:
+		default:
+			return nil, fmt.Errorf("redisstore: WithReplicaAcks needs a single server, Sentinel or Cluster client, not a %T", client)
+		}
+		if s.replicas < 1 || s.replicaTimeout <= 0 {
+			return nil, errors.New("redisstore: WithReplicaAcks needs at least one replica and a positive timeout")
 		}
 	}
 	return s, nil
@@ -77,6 +131,25 @@ redis.call('SET', KEYS[1], value, 'PX', ttl)
 return 1
 `)
 
+// rotate moves the family KEYS[1] from the token ARGV[1] to ARGV[2] when
+// it names ARGV[1] or does not exist, keeping the longer of its time to
+// live and ARGV[3] milliseconds, and returns 1; otherwise it returns 0 and
+// changes nothing. One script: no other client runs between the read and
+// the write.
+var rotate = redis.NewScript(`
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then
+	return 0
+end
+local ttl = tonumber(ARGV[3])
+local left = redis.call('PTTL', KEYS[1])
+if left > ttl then
+	ttl = left
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+return 1
+`)
+
 // Revoke implements revocation.Store.
 func (s *Store) Revoke(ctx context.Context, subject, id string, until time.Time) error {
 	if err := ctx.Err(); err != nil {
@@ -86,7 +159,7 @@ func (s *Store) Revoke(ctx context.Context, subject, id string, until time.Time)
 	if !ok {
 		return nil
 	}
-	if err := keepLater.Run(ctx, s.client, []string{s.revokedKey(subject, id)}, 1, ttl).Err(); err != nil {
+	if _, err := s.run(ctx, keepLater, s.revokedKey(subject, id), 1, ttl); err != nil {
 		return fmt.Errorf("redisstore: revoke: %w", err)
 	}
 	return nil
@@ -101,7 +174,7 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, before, until
 	if !ok {
 		return nil
 	}
-	if err := keepLater.Run(ctx, s.client, []string{s.beforeKey(subject)}, ceilMilli(before), ttl).Err(); err != nil {
+	if _, err := s.run(ctx, keepLater, s.beforeKey(subject), ceilMilli(before), ttl); err != nil {
 		return fmt.Errorf("redisstore: revoke subject: %w", err)
 	}
 	return nil
@@ -143,20 +216,24 @@ func (s *Store) Revoked(ctx context.Context, subject string, ids []string, issue
 	return false, nil
 }
 
-// MarkUsed implements revocation.Store with SET NX.
-func (s *Store) MarkUsed(ctx context.Context, subject, id string, until time.Time) (bool, error) {
+// Rotate implements revocation.Store with one script call on the family's
+// key: a compare-and-set of its current token.
+func (s *Store) Rotate(ctx context.Context, subject, family, id, next string, until time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
+	}
+	if next == id {
+		return false, errors.New("redisstore: rotate: next is the token rotated from")
 	}
 	ttl, ok := timeToLive(until)
 	if !ok {
 		return false, nil
 	}
-	first, err := s.client.SetNX(ctx, s.usedKey(subject, id), 1, time.Duration(ttl)*time.Millisecond).Result()
+	moved, err := s.run(ctx, rotate, s.familyKey(subject, family), id, next, ttl)
 	if err != nil {
-		return false, fmt.Errorf("redisstore: mark used: %w", err)
+		return false, fmt.Errorf("redisstore: rotate: %w", err)
 	}
-	return first, nil
+	return moved == 1, nil
 }
 
 // subjectTag returns the part of the keys that is the same for every key
@@ -168,7 +245,9 @@ func (s *Store) subjectTag(subject string) string {
 
 func (s *Store) revokedKey(subject, id string) string { return s.subjectTag(subject) + ":rev:" + id }
 func (s *Store) beforeKey(subject string) string      { return s.subjectTag(subject) + ":before" }
-func (s *Store) usedKey(subject, id string) string    { return s.subjectTag(subject) + ":used:" + id }
+func (s *Store) familyKey(subject, family string) string {
+	return s.subjectTag(subject) + ":fam:" + family
+}
 
 // timeToLive returns the milliseconds from now until until, and false when
 // less than one is left.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,12 +36,16 @@ func redisClient(t *testing.T) redis.UniversalClient {
 }
 
 // clusterClient returns a client of the Redis Cluster whose nodes
-// $REDIS_CLUSTER_ADDRS lists, comma separated, or skips the test.
-func clusterClient(t *testing.T) redis.UniversalClient {
+// $REDIS_CLUSTER_ADDRS lists, comma separated. Without REDIS_CLUSTER_ADDRS
+// the test is skipped, unless $CI is set: CI must run these.
+func clusterClient(t *testing.T) *redis.ClusterClient {
 	t.Helper()
 	addrs := os.Getenv("REDIS_CLUSTER_ADDRS")
 	if addrs == "" {
-		t.Skip("REDIS_CLUSTER_ADDRS is not set: skipping the tests that need a Redis Cluster")
+		if os.Getenv("CI") != "" {
+			t.Fatal("REDIS_CLUSTER_ADDRS is not set, and CI is: start a cluster with scripts/redis-cluster and export REDIS_CLUSTER_ADDRS")
+		}
+		t.Skip("REDIS_CLUSTER_ADDRS is not set: skipping the tests that need a Redis Cluster (scripts/redis-cluster starts one)")
 	}
 	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
 	t.Cleanup(func() { client.Close() })
@@ -85,36 +90,88 @@ func deleteKeys(t *testing.T, client redis.UniversalClient, prefix string) {
 	}
 }
 
-func newTestStore(t *testing.T, client redis.UniversalClient) revocation.Store {
+func newTestStore(t *testing.T, client redis.UniversalClient, opts ...Option) *Store {
 	t.Helper()
-	s, err := New(client, WithKeyPrefix(uniquePrefix(t, client)))
+	s, err := New(context.Background(), client, append([]Option{WithKeyPrefix(uniquePrefix(t, client))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
+// countKeys returns the number of keys that start with prefix, on every
+// master.
+func countKeys(t *testing.T, client redis.UniversalClient, prefix string) int {
+	t.Helper()
+	var n atomic.Int64
+	count := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			n.Add(1)
+		}
+		return iter.Err()
+	}
+	var err error
+	switch c := client.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(context.Background(), count)
+	case *redis.Client:
+		err = count(context.Background(), c)
+	}
+	if err != nil {
+		t.Fatalf("counting keys: %v", err)
+	}
+	return int(n.Load())
+}
+
+// harness returns the conformance harness of the stores on client.
+func harness(client redis.UniversalClient, opts ...Option) revocationtest.Harness {
+	return revocationtest.Harness{
+		New: func(t *testing.T) revocation.Store { return newTestStore(t, client, opts...) },
+		Records: func(t *testing.T, s revocation.Store) int {
+			return countKeys(t, client, s.(*Store).prefix)
+		},
+	}
+}
+
 func TestConformance(t *testing.T) {
-	client := redisClient(t)
-	revocationtest.TestStore(t, revocationtest.Harness{
-		New: func(t *testing.T) revocation.Store { return newTestStore(t, client) },
-	})
+	revocationtest.TestStore(t, harness(redisClient(t)))
 }
 
 func TestConformanceCluster(t *testing.T) {
-	client := clusterClient(t)
-	revocationtest.TestStore(t, revocationtest.Harness{
-		New: func(t *testing.T) revocation.Store { return newTestStore(t, client) },
-	})
+	revocationtest.TestStore(t, harness(clusterClient(t)))
 }
 
-func TestNewRefusesNilClient(t *testing.T) {
-	if s, err := New(nil); err == nil || s != nil {
-		t.Errorf("New(nil) = %v, %v; want an error", s, err)
+func TestConformanceClusterReplicaAcks(t *testing.T) {
+	revocationtest.TestStore(t, harness(clusterClient(t), WithReplicaAcks(1, 2*time.Second)))
+}
+
+func TestNewRefuses(t *testing.T) {
+	var nilClient *redis.Client // a nil client in a non-nil interface
+	someClient := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	t.Cleanup(func() { someClient.Close() })
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	t.Cleanup(func() { ring.Close() })
+	tests := []struct {
+		name   string
+		client redis.UniversalClient
+		opts   []Option
+	}{
+		{"nil client", nil, nil},
+		{"nil *redis.Client", nilClient, nil},
+		{"no replicas to wait for", someClient, []Option{WithReplicaAcks(0, time.Second)}},
+		{"negative replicas", someClient, []Option{WithReplicaAcks(-1, time.Second)}},
+		{"no replica timeout", someClient, []Option{WithReplicaAcks(1, 0)}},
+		{"negative replica timeout", someClient, []Option{WithReplicaAcks(1, -time.Second)}},
+		{"replica acks on a Ring", ring, []Option{WithReplicaAcks(1, time.Second)}},
+		{"no server", someClient, nil},
 	}
-	var client *redis.Client // a nil client in a non-nil interface
-	if s, err := New(client); err == nil || s != nil {
-		t.Errorf("New((*redis.Client)(nil)) = %v, %v; want an error", s, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if s, err := New(context.Background(), tt.client, tt.opts...); err == nil || s != nil {
+				t.Errorf("New() = %v, %v; want an error", s, err)
+			}
+		})
 	}
 }
 
@@ -132,13 +189,14 @@ func hashTag(key string) string {
 func TestKeysOfASubjectShareASlot(t *testing.T) {
 	subjects := []string{"alice", "", "{", "}", "{}", "a}b{c", "ü", strings.Repeat("x", 300), "alice:rev:x"}
 	for _, prefix := range []string{DefaultKeyPrefix, "", "svc{a}:", "{", "}"} {
-		s, err := New(redis.NewClient(&redis.Options{}), WithKeyPrefix(prefix))
+		s, err := newStore(redis.NewClient(&redis.Options{}), WithKeyPrefix(prefix))
 		if err != nil {
 			t.Fatal(err)
 		}
 		seen := map[string]string{}
 		for _, subject := range subjects {
-			keys := []string{s.beforeKey(subject), s.revokedKey(subject, "jti-1"), s.revokedKey(subject, "{x}"), s.usedKey(subject, "jti-1")}
+			keys := []string{s.beforeKey(subject), s.revokedKey(subject, "jti-1"), s.revokedKey(subject, "{x}"),
+				s.familyKey(subject, "jti-1"), s.familyKey(subject, "{x}")}
 			for _, key := range keys[1:] {
 				if hashTag(key) != hashTag(keys[0]) {
 					t.Errorf("prefix %q, subject %q: keys %q and %q hash apart", prefix, subject, keys[0], key)
@@ -160,11 +218,8 @@ func TestKeysOfASubjectShareASlot(t *testing.T) {
 func TestKeyLayoutAndTTL(t *testing.T) {
 	client := redisClient(t)
 	ctx := context.Background()
-	prefix := uniquePrefix(t, client)
-	s, err := New(client, WithKeyPrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newTestStore(t, client)
+	prefix := s.prefix
 	until := time.Now().Add(time.Hour)
 	if err := s.Revoke(ctx, "alice", "jti-1", until); err != nil {
 		t.Fatal(err)
@@ -172,14 +227,16 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 	if err := s.RevokeSubject(ctx, "alice", time.UnixMilli(1_800_000_000_123), until); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.MarkUsed(ctx, "alice", "jti-2", until); err != nil {
-		t.Fatal(err)
+	for _, step := range [][2]string{{"login", "jti-2"}, {"jti-2", "jti-3"}} {
+		if moved, err := s.Rotate(ctx, "alice", "login", step[0], step[1], until); err != nil || !moved {
+			t.Fatalf("Rotate(%s → %s) = %v, %v", step[0], step[1], moved, err)
+		}
 	}
 	// base64url("alice") = YWxpY2U
 	for key, want := range map[string]string{
-		prefix + "{s:YWxpY2U}:rev:jti-1":  "1",
-		prefix + "{s:YWxpY2U}:before":     "1800000000123",
-		prefix + "{s:YWxpY2U}:used:jti-2": "1",
+		prefix + "{s:YWxpY2U}:rev:jti-1": "1",
+		prefix + "{s:YWxpY2U}:before":    "1800000000123",
+		prefix + "{s:YWxpY2U}:fam:login": "jti-3",
 	} {
 		got, err := client.Get(ctx, key).Result()
 		if err != nil || got != want {
@@ -198,7 +255,7 @@ func TestDefaultPrefixAndIsolation(t *testing.T) {
 	b := make([]byte, 8)
 	rand.Read(b)
 	subject := "isolation-" + hex.EncodeToString(b)
-	byDefault, err := New(client)
+	byDefault, err := New(ctx, client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,11 +280,14 @@ func TestServerDown(t *testing.T) {
 	// A port nothing listens on: every call fails, none panics or hangs.
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
 	t.Cleanup(func() { client.Close() })
-	s, err := New(client)
+	ctx := context.Background()
+	if s, err := New(ctx, client); err == nil || s != nil {
+		t.Errorf("New() without a server = %v, %v; want an error", s, err)
+	}
+	s, err := newStore(client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	until := time.Now().Add(time.Hour)
 	if err := s.Revoke(ctx, "alice", "jti-1", until); err == nil {
 		t.Error("Revoke() succeeded without a server")
@@ -238,8 +298,8 @@ func TestServerDown(t *testing.T) {
 	if revoked, err := s.Revoked(ctx, "alice", []string{"jti-1"}, time.Now()); err == nil {
 		t.Errorf("Revoked() = %v without a server, want an error", revoked)
 	}
-	if first, err := s.MarkUsed(ctx, "alice", "jti-1", until); err == nil || first {
-		t.Errorf("MarkUsed() = %v, %v without a server, want an error", first, err)
+	if moved, err := s.Rotate(ctx, "alice", "login", "login", "jti-1", until); err == nil || moved {
+		t.Errorf("Rotate() = %v, %v without a server, want an error", moved, err)
 	}
 }
 
@@ -250,7 +310,7 @@ func BenchmarkRevoked(b *testing.B) {
 	}
 	client := redis.NewClient(&redis.Options{Addr: addr})
 	defer client.Close()
-	s, err := New(client, WithKeyPrefix("protojwt-bench:"))
+	s, err := New(context.Background(), client, WithKeyPrefix("protojwt-bench:"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,29 +15,54 @@ import (
 // goroutines is how many goroutines the concurrency checks start at once.
 const goroutines = 100
 
-func testConcurrentMarkUsed(t *testing.T, h Harness) {
+func testConcurrentRotate(t *testing.T, h Harness) {
 	s := h.New(t)
 	until := h.Now().Add(time.Hour)
-	var wins, errs atomic.Int32
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for range goroutines {
-		wg.Go(func() {
-			<-start
-			first, err := s.MarkUsed(context.Background(), "alice", "refresh-1", until)
-			switch {
-			case err != nil:
-				errs.Add(1)
-				t.Errorf("MarkUsed() error = %v", err)
-			case first:
-				wins.Add(1)
-			}
-		})
+	if !rotate(t, s, "alice", "login", "login", "refresh-1", until) {
+		t.Fatal("Rotate() of a new login = false")
 	}
-	close(start)
-	wg.Wait()
-	if wins.Load() != 1 || errs.Load() != 0 {
-		t.Errorf("%d of %d concurrent MarkUsed() reported true (%d errors), want exactly 1", wins.Load(), goroutines, errs.Load())
+	// Race from the family's first token (no record yet) and from a
+	// rotated one.
+	for _, race := range []struct{ family, from string }{{"login-2", "login-2"}, {"login", "refresh-1"}} {
+		var errs atomic.Int32
+		winners := make(chan string, goroutines)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range goroutines {
+			wg.Go(func() {
+				<-start
+				next := fmt.Sprint(race.from, "-next-", i)
+				moved, err := s.Rotate(context.Background(), "alice", race.family, race.from, next, until)
+				switch {
+				case err != nil:
+					errs.Add(1)
+					t.Errorf("Rotate() error = %v", err)
+				case moved:
+					winners <- next
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(winners)
+		var won []string
+		for next := range winners {
+			won = append(won, next)
+		}
+		if len(won) != 1 || errs.Load() != 0 {
+			t.Fatalf("family %s: %d of %d concurrent Rotate() reported true (%d errors), want exactly 1", race.family, len(won), goroutines, errs.Load())
+		}
+		// The winner's token is the family's current one; no loser's is.
+		loser := fmt.Sprint(race.from, "-next-", 0)
+		if loser == won[0] {
+			loser = fmt.Sprint(race.from, "-next-", 1)
+		}
+		if rotate(t, s, "alice", race.family, loser, "after-loser", until) {
+			t.Errorf("family %s: Rotate() from a loser's token = true", race.family)
+		}
+		if !rotate(t, s, "alice", race.family, won[0], "after-winner", until) {
+			t.Errorf("family %s: Rotate() from the winner's token = false", race.family)
+		}
 	}
 }
 
@@ -99,8 +124,8 @@ func testCancelledContext(t *testing.T, h Harness) {
 			_, err := s.Revoked(ctx, "alice", []string{"jti-1"}, h.Now())
 			return err
 		}},
-		{"MarkUsed", func(s revocation.Store) error {
-			_, err := s.MarkUsed(ctx, "alice", "refresh-1", until)
+		{"Rotate", func(s revocation.Store) error {
+			_, err := s.Rotate(ctx, "alice", "login", "login", "refresh-1", until)
 			return err
 		}},
 	}
@@ -115,7 +140,7 @@ func testCancelledContext(t *testing.T, h Harness) {
 	if revoked(t, s, "alice", []string{"jti-1"}, h.Now().Add(-time.Minute)) {
 		t.Error("Revoke() with a cancelled context recorded the id")
 	}
-	if !markUsed(t, s, "alice", "refresh-1", until) {
-		t.Error("MarkUsed() with a cancelled context recorded the mark")
+	if !rotate(t, s, "alice", "login", "login", "refresh-2", until) {
+		t.Error("Rotate() with a cancelled context recorded the rotation")
 	}
 }

@@ -158,3 +158,69 @@ func testManagerRotationRace(t *testing.T, h Harness) {
 		}
 	}
 }
+
+// managerRotations is how many times testManagerRotationBounded rotates
+// one login through a Manager.
+const managerRotations = 1_000
+
+func testManagerRotationBounded(t *testing.T, h Harness) {
+	s := h.New(t)
+	var shift atomic.Int64
+	m := newManager(t, h, s, &shift)
+	ctx := context.Background()
+	var before int
+	if h.Records != nil {
+		before = h.Records(t, s)
+	}
+	login, err := m.RefreshToken("mallory", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh := login
+	for i := range managerRotations {
+		if _, refresh, err = m.RotateRefreshToken(ctx, refresh.Signed, nil); err != nil {
+			t.Fatalf("rotation %d: RotateRefreshToken() error = %v", i, err)
+		}
+	}
+	if h.Records != nil {
+		if n := h.Records(t, s) - before; n > 1 {
+			t.Errorf("%d rotations of one login left %d records, want 1", managerRotations, n)
+		}
+	}
+
+	// Everyone else is still served: logout, sign-out everywhere, refresh.
+	alice, err := m.AuthToken("alice", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Revoke(ctx, alice); err != nil {
+		t.Errorf("Revoke() after many rotations: error = %v", err)
+	}
+	if _, err := m.Verify(ctx, alice.Signed); !errors.Is(err, manager.ErrRevoked) {
+		t.Errorf("Verify() of a logged-out token after many rotations: error = %v, want ErrRevoked", err)
+	}
+	bob, err := m.AuthToken("bob", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RevokeSubject(ctx, "bob"); err != nil {
+		t.Errorf("RevokeSubject() after many rotations: error = %v", err)
+	}
+	if _, err := m.Verify(ctx, bob.Signed); !errors.Is(err, manager.ErrRevoked) {
+		t.Errorf("Verify() after RevokeSubject after many rotations: error = %v, want ErrRevoked", err)
+	}
+	carol, err := m.RefreshToken("carol", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.RotateRefreshToken(ctx, carol.Signed, nil); err != nil {
+		t.Errorf("RotateRefreshToken() of another login after many rotations: error = %v", err)
+	}
+	// The long login is still guarded: an old token of it is reuse.
+	if _, _, err := m.RotateRefreshToken(ctx, login.Signed, nil); !errors.Is(err, manager.ErrRefreshReuse) {
+		t.Errorf("RotateRefreshToken() of the login's first token after many rotations: error = %v, want ErrRefreshReuse", err)
+	}
+	if _, err := m.Verify(ctx, refresh.Signed); !errors.Is(err, manager.ErrRevoked) {
+		t.Errorf("Verify() of the current token after reuse: error = %v, want ErrRevoked", err)
+	}
+}

@@ -9,12 +9,14 @@
 //	}
 //
 // The checks cover revocation by id and by subject, expiry of records,
-// exactly-once MarkUsed under contention, cancelled contexts, and a
-// manager.Manager rotating refresh tokens against the store.
+// exactly-once Rotate under contention, one record per login however often
+// it rotates, cancelled contexts, and a manager.Manager rotating refresh
+// tokens against the store.
 package revocationtest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -30,6 +32,9 @@ type Harness struct {
 	// Sleep lets d pass on the store's clock: a fake clock advances, a real
 	// one sleeps. Nil means time.Sleep.
 	Sleep func(d time.Duration)
+	// Records returns the number of records s, a store New made, holds.
+	// Nil skips the checks that count records.
+	Records func(t *testing.T, s revocation.Store) int
 }
 
 // ttl is the lifetime of the records that the expiry checks wait out: long
@@ -58,12 +63,15 @@ func TestStore(t *testing.T, h Harness) {
 		{"Expiry", testExpiry},
 		{"LaterUntilKept", testLaterUntilKept},
 		{"UntilPassed", testUntilPassed},
-		{"MarkUsedOnce", testMarkUsedOnce},
-		{"ConcurrentMarkUsed", testConcurrentMarkUsed},
+		{"Rotate", testRotate},
+		{"RotateSameToken", testRotateSameToken},
+		{"ConcurrentRotate", testConcurrentRotate},
+		{"RotationBounded", testRotationBounded},
 		{"ConcurrentRevokeAndCheck", testConcurrentRevokeAndCheck},
 		{"CancelledContext", testCancelledContext},
 		{"ManagerRevocation", testManagerRevocation},
 		{"ManagerRotationRace", testManagerRotationRace},
+		{"ManagerRotationBounded", testManagerRotationBounded},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, h) })
 	}
@@ -79,14 +87,14 @@ func revoked(t *testing.T, s revocation.Store, subject string, ids []string, iss
 	return got
 }
 
-// markUsed calls s.MarkUsed and fails t on an error.
-func markUsed(t *testing.T, s revocation.Store, subject, id string, until time.Time) bool {
+// rotate calls s.Rotate and fails t on an error.
+func rotate(t *testing.T, s revocation.Store, subject, family, id, next string, until time.Time) bool {
 	t.Helper()
-	first, err := s.MarkUsed(context.Background(), subject, id, until)
+	moved, err := s.Rotate(context.Background(), subject, family, id, next, until)
 	if err != nil {
-		t.Fatalf("MarkUsed(%q, %q) error = %v", subject, id, err)
+		t.Fatalf("Rotate(%q, %q, %q → %q) error = %v", subject, family, id, next, err)
 	}
-	return first
+	return moved
 }
 
 func testRevokeID(t *testing.T, h Harness) {
@@ -180,14 +188,14 @@ func testExpiry(t *testing.T, h Harness) {
 	if err := s.RevokeSubject(ctx, "bob", now, now.Add(ttl)); err != nil {
 		t.Fatal(err)
 	}
-	if !markUsed(t, s, "alice", "refresh-1", now.Add(ttl)) {
-		t.Fatal("first MarkUsed() = false")
+	if !rotate(t, s, "alice", "login-1", "login-1", "refresh-2", now.Add(ttl)) {
+		t.Fatal("first Rotate() = false")
 	}
 	if !revoked(t, s, "alice", []string{"jti-1"}, issued) || !revoked(t, s, "bob", nil, issued) {
 		t.Fatal("records missing before they expire")
 	}
-	if markUsed(t, s, "alice", "refresh-1", now.Add(ttl)) {
-		t.Fatal("second MarkUsed() = true before the mark expired")
+	if rotate(t, s, "alice", "login-1", "login-1", "refresh-3", now.Add(ttl)) {
+		t.Fatal("second Rotate() from the same token = true before the family expired")
 	}
 
 	h.Sleep(ttl + ttl/2)
@@ -197,8 +205,8 @@ func testExpiry(t *testing.T, h Harness) {
 	if revoked(t, s, "bob", nil, issued) {
 		t.Error("revoked subject kept after its until")
 	}
-	if !markUsed(t, s, "alice", "refresh-1", h.Now().Add(ttl)) {
-		t.Error("used mark kept after its until")
+	if !rotate(t, s, "alice", "login-1", "login-1", "refresh-4", h.Now().Add(ttl)) {
+		t.Error("family record kept after its until")
 	}
 }
 
@@ -225,7 +233,15 @@ func testLaterUntilKept(t *testing.T, h Harness) {
 	if err := s.RevokeSubject(ctx, "bob", now, now.Add(ttl)); err != nil {
 		t.Fatal(err)
 	}
+	// A family rotated with a long until, then a short one, lasts the longer.
+	if !rotate(t, s, "carol", "login", "login", "r1", now.Add(time.Hour)) ||
+		!rotate(t, s, "carol", "login", "r1", "r2", now.Add(ttl)) {
+		t.Fatal("Rotate() = false along the family")
+	}
 	h.Sleep(ttl + ttl/2)
+	if rotate(t, s, "carol", "login", "login", "r3", h.Now().Add(time.Hour)) {
+		t.Error("family: the shorter until replaced the longer one")
+	}
 	for _, id := range []string{"a", "b"} {
 		if !revoked(t, s, "alice", []string{id}, issued) {
 			t.Errorf("id %q: the shorter until replaced the longer one", id)
@@ -250,33 +266,107 @@ func testUntilPassed(t *testing.T, h Harness) {
 	if revoked(t, s, "alice", []string{"jti-1"}, now.Add(-time.Hour)) {
 		t.Error("a record whose until had passed was kept")
 	}
-	if markUsed(t, s, "alice", "refresh-1", past) {
-		t.Error("MarkUsed() with a past until = true, want false")
+	if rotate(t, s, "alice", "login-1", "login-1", "refresh-2", past) {
+		t.Error("Rotate() with a past until = true, want false")
+	}
+	if !rotate(t, s, "alice", "login-1", "login-1", "refresh-3", now.Add(time.Hour)) {
+		t.Error("Rotate() with a past until recorded the rotation")
 	}
 }
 
-func testMarkUsedOnce(t *testing.T, h Harness) {
+func testRotate(t *testing.T, h Harness) {
 	s := h.New(t)
 	until := h.Now().Add(time.Hour)
 	steps := []struct {
-		subject, id string
-		want        bool
+		name                      string
+		subject, family, id, next string
+		want                      bool
 	}{
-		{"alice", "r1", true},
-		{"alice", "r1", false},
-		{"alice", "r1", false},
-		{"alice", "r2", true},
-		{"bob", "r1", true},
-		{"bob", "r1", false},
-		{"", "r1", true},
+		{"first refresh token of the login", "alice", "login", "login", "r1", true},
+		{"first refresh token again", "alice", "login", "login", "x1", false},
+		{"current token", "alice", "login", "r1", "r2", true},
+		{"replaced token", "alice", "login", "r1", "x2", false},
+		{"first refresh token, later", "alice", "login", "login", "x3", false},
+		{"a token the family never had", "alice", "login", "forged", "x4", false},
+		{"token that lost a race", "alice", "login", "x1", "x5", false},
+		{"current token after refusals", "alice", "login", "r2", "r3", true},
+		{"same family id, other subject", "bob", "login", "login", "b1", true},
+		{"other login of the subject", "alice", "login-2", "login-2", "s1", true},
+		{"empty subject", "", "login", "login", "e1", true},
+		{"empty subject, replaced token", "", "login", "login", "e2", false},
+		{"prefix of the family", "alice", "log", "r3", "x6", true},
 	}
-	for i, step := range steps {
-		if got := markUsed(t, s, step.subject, step.id, until); got != step.want {
-			t.Errorf("step %d: MarkUsed(%q, %q) = %v, want %v", i, step.subject, step.id, got, step.want)
+	for _, step := range steps {
+		if got := rotate(t, s, step.subject, step.family, step.id, step.next, until); got != step.want {
+			t.Errorf("%s: Rotate(%q, %q, %q → %q) = %v, want %v", step.name, step.subject, step.family, step.id, step.next, got, step.want)
 		}
 	}
-	// A used mark is not a revocation.
-	if revoked(t, s, "alice", []string{"r1"}, h.Now()) {
-		t.Error("MarkUsed() revoked the token")
+	// A rotation is not a revocation.
+	for _, id := range []string{"login", "r1", "r3", "x1"} {
+		if revoked(t, s, "alice", []string{id}, h.Now()) {
+			t.Errorf("Rotate() revoked %q", id)
+		}
+	}
+}
+
+func testRotateSameToken(t *testing.T, h Harness) {
+	s := h.New(t)
+	until := h.Now().Add(time.Hour)
+	// Rotating to the token rotated from would let every racer win.
+	if moved, err := s.Rotate(context.Background(), "alice", "login", "login", "login", until); err == nil || moved {
+		t.Errorf("Rotate(login → login) = %v, %v; want an error", moved, err)
+	}
+	if !rotate(t, s, "alice", "login", "login", "r1", until) {
+		t.Error("a refused Rotate() changed the family")
+	}
+	if moved, err := s.Rotate(context.Background(), "alice", "login", "r1", "r1", until); err == nil || moved {
+		t.Errorf("Rotate(r1 → r1) = %v, %v; want an error", moved, err)
+	}
+	if !rotate(t, s, "alice", "login", "r1", "r2", until) {
+		t.Error("a refused Rotate() changed the family")
+	}
+}
+
+// rotations is how many times testRotationBounded rotates one family.
+const rotations = 2_000
+
+func testRotationBounded(t *testing.T, h Harness) {
+	s := h.New(t)
+	ctx := context.Background()
+	now := h.Now()
+	until := now.Add(time.Hour)
+	issued := now.Add(-time.Minute).Truncate(time.Second)
+	var before int
+	if h.Records != nil {
+		before = h.Records(t, s)
+	}
+	current := "login"
+	for i := range rotations {
+		next := fmt.Sprint("r", i)
+		if !rotate(t, s, "mallory", "login", current, next, until) {
+			t.Fatalf("rotation %d refused", i)
+		}
+		current = next
+	}
+	if h.Records != nil {
+		if n := h.Records(t, s) - before; n > 1 {
+			t.Errorf("%d rotations of one login left %d records, want 1", rotations, n)
+		}
+	}
+	// The family is still guarded, and everyone else is still served.
+	if rotate(t, s, "mallory", "login", "r0", "again", until) {
+		t.Error("Rotate() from an old token after many rotations = true")
+	}
+	if err := s.Revoke(ctx, "alice", "jti-1", until); err != nil {
+		t.Errorf("Revoke() after many rotations: error = %v", err)
+	}
+	if err := s.RevokeSubject(ctx, "bob", now, until); err != nil {
+		t.Errorf("RevokeSubject() after many rotations: error = %v", err)
+	}
+	if !rotate(t, s, "carol", "login", "login", "c1", until) {
+		t.Error("Rotate() of another login after many rotations = false")
+	}
+	if !revoked(t, s, "alice", []string{"jti-1"}, issued) || !revoked(t, s, "bob", nil, issued) {
+		t.Error("revocations after many rotations were not kept")
 	}
 }
