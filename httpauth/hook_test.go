@@ -41,7 +41,7 @@ func TestDecisionHook(t *testing.T) {
 		reason, subject string
 	}{
 		{"/users/alice", alice, http.StatusNoContent, "GET /users/{username}", true, "", "alice"},
-		{"/users/bob", alice, http.StatusForbidden, "GET /users/{username}", false, protojwt.ReasonClaimMismatch, ""},
+		{"/users/bob", alice, http.StatusForbidden, "GET /users/{username}", false, protojwt.ReasonClaimMismatch, "alice"},
 		{"/users/alice", "", http.StatusUnauthorized, "GET /users/{username}", false, protojwt.ReasonTokenMissing, ""},
 		{"/health", "", http.StatusNoContent, "GET /health", true, "", ""},
 	}

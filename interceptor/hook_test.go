@@ -70,7 +70,7 @@ func TestDecisionHook(t *testing.T) {
 				_, err := call(withToken(t, alice), ts, methodFieldTop, &testpb.FieldTopRequest{Username: "bob"})
 				return err
 			},
-			wants: []want{{procedure: methodFieldTop, reason: protojwt.ReasonClaimMismatch}},
+			wants: []want{{procedure: methodFieldTop, reason: protojwt.ReasonClaimMismatch, subject: "alice"}},
 		},
 		{
 			name: "no token",

@@ -47,15 +47,22 @@ func (d *Decider) Open(ctx context.Context, procedure string) {
 // the verified token (nil when none was sent) and a non-nil error wrapping
 // one of manager's sentinels when the call is denied.
 func (d *Decider) Decide(ctx context.Context, procedure string, rule *rules.Rule, raw string, readErr error, vars rules.Vars) (*manager.Token, error) {
-	if d.Hook == nil {
-		return d.decide(ctx, rule, raw, readErr, vars)
+	var start time.Time
+	if d.Hook != nil {
+		start = time.Now()
 	}
-	start := time.Now()
 	tok, err := d.decide(ctx, rule, raw, readErr, vars)
-	d.report(ctx, procedure, tok, err, false, start)
-	return tok, err
+	if d.Hook != nil {
+		// A token the rule refused is reported too: audits name the caller.
+		d.report(ctx, procedure, tok, err, false, start)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return tok, nil
 }
 
+// decide returns the verified token, also when the rule refuses it.
 func (d *Decider) decide(ctx context.Context, rule *rules.Rule, raw string, readErr error, vars rules.Vars) (*manager.Token, error) {
 	switch {
 	case rule == nil:
@@ -73,10 +80,7 @@ func (d *Decider) decide(ctx context.Context, rule *rules.Rule, raw string, read
 		}
 		tok = t
 	}
-	if err := rule.Check(tok, vars); err != nil {
-		return nil, err
-	}
-	return tok, nil
+	return tok, rule.Check(tok, vars)
 }
 
 // report tells the hook of one decision.

@@ -1,0 +1,69 @@
+package decide_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/decide"
+	"github.com/protojwt/protojwt/internal/rules"
+	"github.com/protojwt/protojwt/manager"
+)
+
+// TestDecideReportsRefusedToken checks that the hook learns who was refused:
+// a token that verified but did not satisfy the rule is in the Decision,
+// while the adapter gets no token with the denial.
+func TestDecideReportsRefusedToken(t *testing.T) {
+	rule, err := rules.Compile(rules.Spec{Claims: map[string]rules.Match{"role": {Value: "admin"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := map[string]*manager.Token{
+		"viewer": {Type: manager.Auth, Subject: "alice", ID: "j1", Claims: map[string]any{"role": "viewer"}},
+		"admin":  {Type: manager.Auth, Subject: "root", ID: "j2", Claims: map[string]any{"role": "admin"}},
+	}
+	v := verifierFunc(func(_ context.Context, raw string) (*manager.Token, error) {
+		if tok, ok := tokens[raw]; ok {
+			return tok, nil
+		}
+		return nil, manager.ErrSignature
+	})
+	tests := []struct {
+		raw        string
+		wantReason string
+		wantToken  *manager.Token // in the Decision
+	}{
+		{raw: "viewer", wantReason: protojwt.ReasonClaimMismatch, wantToken: tokens["viewer"]},
+		{raw: "admin", wantToken: tokens["admin"]},
+		{raw: "forged", wantReason: protojwt.ReasonTokenInvalid},
+		{raw: "", wantReason: protojwt.ReasonTokenMissing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			var got []protojwt.Decision
+			d := decide.Decider{Verifier: v, Hook: func(_ context.Context, dec protojwt.Decision) { got = append(got, dec) }}
+			tok, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, tt.raw, nil, nil)
+			if len(got) != 1 {
+				t.Fatalf("%d decisions reported, want 1", len(got))
+			}
+			if got[0].Token != tt.wantToken || got[0].Reason != tt.wantReason || got[0].Allowed != (tt.wantReason == "") {
+				t.Errorf("decision = %+v, want token %v, reason %q", got[0], tt.wantToken, tt.wantReason)
+			}
+			if tt.wantReason != "" {
+				if err == nil || tok != nil {
+					t.Errorf("Decide = %v, %v; want no token and a denial", tok, err)
+				}
+				return
+			}
+			if err != nil || tok != tt.wantToken {
+				t.Errorf("Decide = %v, %v; want the token", tok, err)
+			}
+		})
+	}
+	// Without a hook, a refused token is not returned either.
+	d := decide.Decider{Verifier: v}
+	if tok, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, "viewer", nil, nil); tok != nil || !errors.Is(err, manager.ErrClaim) {
+		t.Errorf("Decide without hook = %v, %v; want nil, ErrClaim", tok, err)
+	}
+}
