@@ -1,0 +1,148 @@
+package connectauth
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/protojwt/protojwt/internal/bearer"
+	"github.com/protojwt/protojwt/internal/decide"
+	"github.com/protojwt/protojwt/internal/methodrules"
+	"github.com/protojwt/protojwt/internal/rules"
+	"github.com/protojwt/protojwt/manager"
+)
+
+// WrapUnary enforces the called procedure's rule against the request of a
+// unary handler, and calls it with the verified token in its context
+// (manager.FromContext), or returns the denial. A public procedure's
+// handler is called with the context unchanged and no token verified. On a
+// client, it does nothing.
+func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		spec := req.Spec()
+		if spec.IsClient {
+			return next(ctx, req)
+		}
+		e := i.table.Lookup(spec.Procedure)
+		if e.Open {
+			i.decider.Open(ctx, spec.Procedure)
+			return next(ctx, req)
+		}
+		raw, readErr := i.token(req.Header(), e)
+		tok, err := i.decider.Decide(ctx, spec.Procedure, e.Rule, raw, readErr, e.Vars(req.Any()))
+		if err != nil {
+			return nil, i.denialError(spec.Procedure, err)
+		}
+		return next(withToken(ctx, tok), req)
+	}
+}
+
+// WrapStreamingClient returns next: the interceptor guards handlers, and a
+// client that shares its options is left alone.
+func (i *Interceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+// WrapStreamingHandler guards client-streaming, server-streaming and bidi
+// handlers: it verifies the token and checks the procedure's rule when the
+// stream opens, except for what reads the request (claims bound to request
+// fields, an expression that reads request), which it checks on every
+// message the handler receives. On every received message it also checks
+// that the token has not expired, and it verifies the token again,
+// revocation included, every WithStreamRecheck. The handler's context
+// carries the verified token. Once a message is refused, Receive and Send
+// return the denial, and the stream ends with it whatever the handler
+// returns. A public procedure's handler gets the stream unchanged.
+func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		procedure := conn.Spec().Procedure
+		e := i.table.Lookup(procedure)
+		if e.Open {
+			i.decider.Open(ctx, procedure)
+			return next(ctx, conn)
+		}
+		raw, readErr := i.token(conn.RequestHeader(), e)
+		tok, err := i.decider.Decide(ctx, procedure, e.Rule, raw, readErr, rules.Deferred)
+		if err != nil {
+			return i.denialError(procedure, err)
+		}
+		ctx = withToken(ctx, tok)
+		g := &guardedConn{
+			StreamingHandlerConn: conn,
+			ctx:                  ctx,
+			entry:                e,
+			checks:               i.decider.Stream(procedure, e.Rule, raw, tok),
+			procedure:            procedure,
+			i:                    i,
+		}
+		err = next(ctx, g)
+		if denied := g.denied.Load(); denied != nil {
+			return denied
+		}
+		return err
+	}
+}
+
+// token reads the bearer token of the call: "" and no error when none was
+// sent. A procedure without a rule reads nothing, it is denied anyway.
+func (i *Interceptor) token(h http.Header, e *methodrules.Entry) (string, error) {
+	if e.Rule == nil {
+		return "", nil
+	}
+	return decide.Sent(bearer.Token(h[i.header]))
+}
+
+// withToken returns ctx with tok, or ctx itself when the call sent no token.
+func withToken(ctx context.Context, tok *manager.Token) context.Context {
+	if tok == nil {
+		return ctx
+	}
+	return manager.NewContext(ctx, tok)
+}
+
+// guardedConn is the stream a handler gets: each message it receives is
+// checked, and once one is refused the stream only returns the denial.
+type guardedConn struct {
+	connect.StreamingHandlerConn
+	ctx       context.Context
+	entry     *methodrules.Entry
+	checks    *decide.Stream
+	procedure string
+	i         *Interceptor
+	// denied is set once, by Receive; Send, which may run on another
+	// goroutine, reads it.
+	denied atomic.Pointer[connect.Error]
+}
+
+// Receive receives a message and checks it. A message that does not hold
+// is cleared and Receive returns the denial, as it does on every later
+// call without reading on.
+func (c *guardedConn) Receive(m any) error {
+	if denied := c.denied.Load(); denied != nil {
+		return denied
+	}
+	if err := c.StreamingHandlerConn.Receive(m); err != nil {
+		return err
+	}
+	if err := c.checks.Message(c.ctx, c.entry.Vars(m)); err != nil {
+		if pm, ok := m.(proto.Message); ok {
+			proto.Reset(pm)
+		}
+		denied := c.i.denialError(c.procedure, err)
+		c.denied.Store(denied)
+		return denied
+	}
+	return nil
+}
+
+// Send sends a message, unless a received message was refused: then it
+// returns the denial and sends nothing.
+func (c *guardedConn) Send(m any) error {
+	if denied := c.denied.Load(); denied != nil {
+		return denied
+	}
+	return c.StreamingHandlerConn.Send(m)
+}

@@ -1,0 +1,183 @@
+package connectauth
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/decide"
+	"github.com/protojwt/protojwt/internal/methodrules"
+)
+
+// defaultHeader is the request header read for the bearer token when
+// WithHeader is not given.
+const defaultHeader = "Authorization"
+
+// An Option changes how New builds an Interceptor. Options are applied in
+// order; New reports an option with a bad value as an error wrapping
+// protojwt.ErrInvalidOption.
+type Option interface {
+	apply(*config)
+}
+
+// optionFunc adapts a function to Option.
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// config is what the options set, checked by New.
+type config struct {
+	files               *protoregistry.Files
+	nilFiles            bool
+	publicProcedures    []string
+	publicServices      []string
+	allowUnannotated    bool
+	header              string
+	healthAndReflection bool
+	expressions         protojwt.Expressions
+	hook                func(context.Context, protojwt.Decision)
+	recheck             time.Duration
+	now                 func() time.Time
+}
+
+func defaultConfig() config {
+	return config{
+		files:   protoregistry.GlobalFiles,
+		header:  defaultHeader,
+		recheck: decide.DefaultRecheck,
+	}
+}
+
+// WithResolver makes New read the services, procedures and rules of files
+// instead of the global registry, such as descriptors loaded at run time
+// from a descriptor set. Procedures that files does not describe are not
+// declared, so they are denied unless opened by another option. A nil files
+// is an error. By default, New reads protoregistry.GlobalFiles: every
+// service whose generated Go package the program imports.
+func WithResolver(files *protoregistry.Files) Option {
+	return optionFunc(func(c *config) {
+		c.files = files
+		c.nilFiles = files == nil
+	})
+}
+
+// WithPublicProcedures lets the named procedures be called with no token,
+// like a rule with public: true. Names are full procedure names as connect
+// writes them, "/package.Service/Method" (the generated
+// ...Procedure constants). A malformed name is an error, and so is the
+// name of a procedure that has a rule (its own or its service's default
+// rule): the option would contradict the .proto file. A procedure the
+// resolver does not know may be named: it is opened all the same. The
+// option may be given several times. By default, no procedure is opened
+// this way.
+func WithPublicProcedures(procedures ...string) Option {
+	return optionFunc(func(c *config) {
+		c.publicProcedures = append(c.publicProcedures, procedures...)
+	})
+}
+
+// WithPublicServices lets every procedure of the named services be called
+// with no token, as health checking ("grpc.health.v1.Health", which
+// connectrpc.com/grpchealth serves) and reflection want. Names are full
+// service names, "package.Service". A malformed name is an error, and so is
+// the name of a service that has a default rule or a method with a rule. A
+// service the resolver does not know may be named: its procedures are
+// opened all the same. The option may be given several times. By default,
+// no service is opened this way.
+func WithPublicServices(services ...string) Option {
+	return optionFunc(func(c *config) {
+		c.publicServices = append(c.publicServices, services...)
+	})
+}
+
+// AllowUnannotated lets every procedure that has no rule (neither its own
+// nor a default rule of its service) be called with no token, including
+// procedures the resolver does not know. It turns protojwt's fail-closed
+// default into fail-open for undeclared procedures; prefer
+// WithPublicProcedures and WithPublicServices, which name what they open.
+// By default, a procedure with no rule is denied with
+// connect.CodePermissionDenied and reason METHOD_NOT_DECLARED, whose
+// message names the procedure.
+func AllowUnannotated() Option {
+	return optionFunc(func(c *config) {
+		c.allowUnannotated = true
+	})
+}
+
+// WithHeader makes the interceptor read the bearer token from the request
+// header name instead of "Authorization"; under the gRPC protocol, that is
+// the metadata key of the lower-cased name. Header names are
+// case-insensitive. The name must be a valid metadata key (letters, digits,
+// '-', '_', '.'), neither binary (ending in "-bin") nor reserved by a
+// protocol (starting with "grpc-" or "connect-", or one of the headers
+// connect itself reads). The value must still be "Bearer <jwt>", the scheme
+// case-insensitive. By default, the header is "Authorization".
+func WithHeader(name string) Option {
+	return optionFunc(func(c *config) {
+		c.header = name
+	})
+}
+
+// HealthAndReflection are the services that load balancers and tools such
+// as grpcurl and buf curl call without a token: gRPC health checking and
+// server reflection (both versions), which connectrpc.com/grpchealth and
+// connectrpc.com/grpcreflect serve.
+var HealthAndReflection = methodrules.HealthAndReflection()
+
+// WithHealthAndReflection opens the services of HealthAndReflection, as
+// WithPublicServices(HealthAndReflection...) does: one line for the
+// services every server mounts next to its own. By default, they are not
+// opened.
+func WithHealthAndReflection() Option {
+	return optionFunc(func(c *config) {
+		c.healthAndReflection = true
+	})
+}
+
+// WithExpressions compiles the expr of rules with x, as celexpr.New()
+// provides (module github.com/protojwt/protojwt/celexpr). A rule with an
+// expr makes New fail unless this option is given, so that no expression
+// is ever silently ignored. A nil x is ignored. By default, New has no
+// expression engine.
+func WithExpressions(x protojwt.Expressions) Option {
+	return optionFunc(func(c *config) {
+		if x != nil {
+			c.expressions = x
+		}
+	})
+}
+
+// WithDecisionHook calls hook with every decision the interceptor makes:
+// once per call, allowed or denied (public and opened procedures included),
+// and once per received stream message whose check reads the request or
+// denies it. The hook runs on the call's goroutine, before the handler or
+// the denial: keep it fast, and never let it modify the Decision's token.
+// Several hooks may be given; they are called in order. By default, there
+// is no hook and deciding measures nothing.
+func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
+	return optionFunc(func(c *config) {
+		c.hook = decide.Chain(c.hook, hook)
+	})
+}
+
+// WithStreamRecheck sets how often an open stream verifies its token again,
+// revocation included, when it receives a message: a token revoked (or a
+// subject signed out) while a stream is open is refused within d. The
+// token's expiry is checked on every received message regardless. A d of
+// zero verifies the token on every message (each one a revocation store
+// call); a negative d is an error. By default, streams verify again every
+// minute.
+func WithStreamRecheck(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		c.recheck = d
+	})
+}
+
+// withClock sets the clock of stream checks, for tests.
+func withClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) {
+		c.now = now
+	})
+}

@@ -1,0 +1,259 @@
+package connectauth_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"testing"
+
+	"connectrpc.com/connect"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/protojwt/protojwt/internal/testpb"
+	"github.com/protojwt/protojwt/internal/testpb/testpbconnect"
+)
+
+// A protocol is one way a client reaches the connect handlers: each test
+// table runs under every protocol.
+type protocol struct {
+	name string
+	// unary calls procedure with req, sending the authorization values;
+	// every test response has the handler's Reply as field 1.
+	unary func(t testing.TB, ts *testServer, procedure string, req proto.Message, auth []string) (*testpb.Reply, error)
+	// chat runs a Chat (bidi) stream: see chatResult.
+	chat func(t testing.TB, ts *testServer, auth []string, senders ...string) chatResult
+	// watch runs a Watch (server stream) and returns the replies.
+	watch func(t testing.TB, ts *testServer, auth []string, req *testpb.WatchRequest) ([]*testpb.Reply, error)
+	// upload runs an Upload (client stream), one message per owner.
+	upload func(t testing.TB, ts *testServer, auth []string, owners ...string) (*testpb.UploadResponse, error)
+}
+
+// protocols are the three protocols connect serves: Connect with JSON over
+// HTTP/1.1 (streams that need both directions at once over HTTP/2), gRPC
+// from a grpc-go client, and gRPC-Web from a connect client.
+var protocols = []protocol{
+	{
+		name:   "connect",
+		unary:  connectUnary(false, connect.WithProtoJSON()),
+		chat:   connectChat(connect.WithProtoJSON()),
+		watch:  connectWatch(false, connect.WithProtoJSON()),
+		upload: connectUpload(false, connect.WithProtoJSON()),
+	},
+	{
+		name:   "grpc",
+		unary:  grpcUnary,
+		chat:   grpcChat,
+		watch:  grpcWatch,
+		upload: grpcUpload,
+	},
+	{
+		name:   "grpc-web",
+		unary:  connectUnary(false, connect.WithGRPCWeb()),
+		chat:   connectChat(connect.WithGRPCWeb()),
+		watch:  connectWatch(false, connect.WithGRPCWeb()),
+		upload: connectUpload(false, connect.WithGRPCWeb()),
+	},
+}
+
+// client returns the HTTP client of ts for HTTP/1.1 or HTTP/2.
+func (ts *testServer) client(h2 bool) *http.Client {
+	if h2 {
+		return ts.h2c
+	}
+	return ts.http1
+}
+
+// addAuth adds the authorization values to h.
+func addAuth(h http.Header, auth []string) {
+	for _, v := range auth {
+		h.Add("Authorization", v)
+	}
+}
+
+// grpcContext returns a context whose outgoing metadata carries the
+// authorization values.
+func grpcContext(t testing.TB, auth []string) context.Context {
+	ctx := ctxFor(t)
+	for _, v := range auth {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", v)
+	}
+	return ctx
+}
+
+// dynamic copies m into a dynamic message, so that one connect client type
+// sends the requests of every procedure.
+func dynamic(t testing.TB, m proto.Message) *dynamicpb.Message {
+	t.Helper()
+	d := dynamicpb.NewMessage(m.ProtoReflect().Descriptor())
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proto.Unmarshal(b, d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func connectUnary(h2 bool, opts ...connect.ClientOption) func(testing.TB, *testServer, string, proto.Message, []string) (*testpb.Reply, error) {
+	return func(t testing.TB, ts *testServer, procedure string, req proto.Message, auth []string) (*testpb.Reply, error) {
+		client := connect.NewClient[dynamicpb.Message, testpb.PingResponse](ts.client(h2), ts.url+procedure, opts...)
+		r := connect.NewRequest(dynamic(t, req))
+		addAuth(r.Header(), auth)
+		resp, err := client.CallUnary(ctxFor(t), r)
+		if err != nil {
+			return nil, err
+		}
+		return resp.Msg.GetReply(), nil
+	}
+}
+
+func grpcUnary(t testing.TB, ts *testServer, procedure string, req proto.Message, auth []string) (*testpb.Reply, error) {
+	resp := new(testpb.PingResponse)
+	err := ts.grpc.Invoke(grpcContext(t, auth), procedure, req, resp)
+	return resp.GetReply(), err
+}
+
+// chatResult is what a client saw of one Chat stream.
+type chatResult struct {
+	replies []*testpb.ChatResponse
+	err     error // of the receive that ended the stream; nil for io.EOF
+}
+
+// chatStream is the client side of a Chat, whichever the protocol.
+type chatStream interface {
+	Send(*testpb.ChatRequest) error
+	Recv() (*testpb.ChatResponse, error)
+	CloseSend() error
+}
+
+// runChat sends each sender in turn, waiting for the reply to each before
+// the next, then closes the stream and reads to its end.
+func runChat(t testing.TB, stream chatStream, senders []string) chatResult {
+	t.Helper()
+	var res chatResult
+	for i, s := range senders {
+		if err := stream.Send(&testpb.ChatRequest{Sender: s, Text: "message " + s}); err != nil && !errors.Is(err, io.EOF) {
+			t.Fatalf("Send %d: %v", i, err)
+		}
+		r, err := stream.Recv()
+		if err != nil {
+			res.err = err
+			return res
+		}
+		res.replies = append(res.replies, r)
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatalf("CloseSend: %v", err)
+	}
+	for {
+		r, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return res
+		}
+		if err != nil {
+			res.err = err
+			return res
+		}
+		res.replies = append(res.replies, r)
+	}
+}
+
+// connectChatStream adapts a connect bidi stream to chatStream.
+type connectChatStream struct {
+	*connect.BidiStreamForClient[testpb.ChatRequest, testpb.ChatResponse]
+}
+
+func (s connectChatStream) Recv() (*testpb.ChatResponse, error) { return s.Receive() }
+func (s connectChatStream) CloseSend() error                    { return s.CloseRequest() }
+
+func connectChat(opts ...connect.ClientOption) func(testing.TB, *testServer, []string, ...string) chatResult {
+	return func(t testing.TB, ts *testServer, auth []string, senders ...string) chatResult {
+		stream := testpbconnect.NewGuardedServiceClient(ts.h2c, ts.url, opts...).Chat(ctxFor(t))
+		addAuth(stream.RequestHeader(), auth)
+		defer stream.CloseResponse()
+		return runChat(t, connectChatStream{stream}, senders)
+	}
+}
+
+func grpcChat(t testing.TB, ts *testServer, auth []string, senders ...string) chatResult {
+	stream, err := testpb.NewGuardedServiceClient(ts.grpc).Chat(grpcContext(t, auth))
+	if err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	return runChat(t, stream, senders)
+}
+
+func connectWatch(h2 bool, opts ...connect.ClientOption) func(testing.TB, *testServer, []string, *testpb.WatchRequest) ([]*testpb.Reply, error) {
+	return func(t testing.TB, ts *testServer, auth []string, req *testpb.WatchRequest) ([]*testpb.Reply, error) {
+		r := connect.NewRequest(req)
+		addAuth(r.Header(), auth)
+		stream, err := testpbconnect.NewGuardedServiceClient(ts.client(h2), ts.url, opts...).Watch(ctxFor(t), r)
+		if err != nil {
+			return nil, err
+		}
+		defer stream.Close()
+		var replies []*testpb.Reply
+		for stream.Receive() {
+			replies = append(replies, stream.Msg().GetReply())
+		}
+		return replies, stream.Err()
+	}
+}
+
+func grpcWatch(t testing.TB, ts *testServer, auth []string, req *testpb.WatchRequest) ([]*testpb.Reply, error) {
+	stream, err := testpb.NewGuardedServiceClient(ts.grpc).Watch(grpcContext(t, auth), req)
+	if err != nil {
+		return nil, err
+	}
+	var replies []*testpb.Reply
+	for {
+		r, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return replies, nil
+		}
+		if err != nil {
+			return replies, err
+		}
+		replies = append(replies, r.GetReply())
+	}
+}
+
+func connectUpload(h2 bool, opts ...connect.ClientOption) func(testing.TB, *testServer, []string, ...string) (*testpb.UploadResponse, error) {
+	return func(t testing.TB, ts *testServer, auth []string, owners ...string) (*testpb.UploadResponse, error) {
+		stream := testpbconnect.NewUploadServiceClient(ts.client(h2), ts.url, opts...).Upload(ctxFor(t))
+		addAuth(stream.RequestHeader(), auth)
+		for i, o := range owners {
+			if err := stream.Send(&testpb.UploadRequest{Owner: o, Chunk: []byte{byte(i)}}); err != nil {
+				if errors.Is(err, io.EOF) {
+					break // the server ended the stream: CloseAndReceive says why
+				}
+				t.Fatalf("Send %d: %v", i, err)
+			}
+		}
+		resp, err := stream.CloseAndReceive()
+		if err != nil {
+			return nil, err
+		}
+		return resp.Msg, nil
+	}
+}
+
+func grpcUpload(t testing.TB, ts *testServer, auth []string, owners ...string) (*testpb.UploadResponse, error) {
+	stream, err := testpb.NewUploadServiceClient(ts.grpc).Upload(grpcContext(t, auth))
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	for i, o := range owners {
+		if err := stream.Send(&testpb.UploadRequest{Owner: o, Chunk: []byte{byte(i)}}); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatalf("Send %d: %v", i, err)
+		}
+	}
+	return stream.CloseAndRecv()
+}
