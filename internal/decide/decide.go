@@ -145,7 +145,7 @@ func (s *Stream) Message(ctx context.Context, vars rules.Vars) error {
 func (s *Stream) check(ctx context.Context, vars rules.Vars) error {
 	if s.tok != nil {
 		now := s.d.now()
-		if !now.Before(s.tok.ExpiresAt) {
+		if s.tok.Expired(now) {
 			return manager.ErrExpired
 		}
 		if !now.Before(s.nextVerify) {
