@@ -1598,6 +1598,493 @@ func (x *PublicWatchResponse) GetReply() *Reply {
 	return nil
 }
 
+// ChecksRequest is the request of Checks.
+type ChecksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// username must equal the token's subject.
+	Username string `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	// account_id must be among the token's https://acme.example/accounts.
+	AccountId     int64 `protobuf:"varint,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChecksRequest) Reset() {
+	*x = ChecksRequest{}
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChecksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChecksRequest) ProtoMessage() {}
+
+func (x *ChecksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChecksRequest.ProtoReflect.Descriptor instead.
+func (*ChecksRequest) Descriptor() ([]byte, []int) {
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ChecksRequest) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *ChecksRequest) GetAccountId() int64 {
+	if x != nil {
+		return x.AccountId
+	}
+	return 0
+}
+
+// ChecksResponse is the response of Checks.
+type ChecksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reply says who the handler saw.
+	Reply         *Reply `protobuf:"bytes,1,opt,name=reply,proto3" json:"reply,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChecksResponse) Reset() {
+	*x = ChecksResponse{}
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChecksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChecksResponse) ProtoMessage() {}
+
+func (x *ChecksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChecksResponse.ProtoReflect.Descriptor instead.
+func (*ChecksResponse) Descriptor() ([]byte, []int) {
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ChecksResponse) GetReply() *Reply {
+	if x != nil {
+		return x.Reply
+	}
+	return nil
+}
+
+// ChecksChatRequest is one message of a ChecksChat.
+type ChecksChatRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// username must equal the token's subject.
+	Username string `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	// account_id must be among the token's https://acme.example/accounts.
+	AccountId int64 `protobuf:"varint,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// text is echoed back.
+	Text          string `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChecksChatRequest) Reset() {
+	*x = ChecksChatRequest{}
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChecksChatRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChecksChatRequest) ProtoMessage() {}
+
+func (x *ChecksChatRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChecksChatRequest.ProtoReflect.Descriptor instead.
+func (*ChecksChatRequest) Descriptor() ([]byte, []int) {
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ChecksChatRequest) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *ChecksChatRequest) GetAccountId() int64 {
+	if x != nil {
+		return x.AccountId
+	}
+	return 0
+}
+
+func (x *ChecksChatRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// ChecksChatResponse is one reply of a ChecksChat.
+type ChecksChatResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reply says who the handler saw.
+	Reply *Reply `protobuf:"bytes,1,opt,name=reply,proto3" json:"reply,omitempty"`
+	// text is the request's text.
+	Text          string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChecksChatResponse) Reset() {
+	*x = ChecksChatResponse{}
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChecksChatResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChecksChatResponse) ProtoMessage() {}
+
+func (x *ChecksChatResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChecksChatResponse.ProtoReflect.Descriptor instead.
+func (*ChecksChatResponse) Descriptor() ([]byte, []int) {
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ChecksChatResponse) GetReply() *Reply {
+	if x != nil {
+		return x.Reply
+	}
+	return nil
+}
+
+func (x *ChecksChatResponse) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// AccountIntRequest is the request of AccountInt.
+type AccountIntRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// account_id must equal the token's acct.id.
+	AccountId     int64 `protobuf:"varint,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountIntRequest) Reset() {
+	*x = AccountIntRequest{}
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountIntRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountIntRequest) ProtoMessage() {}
+
+func (x *AccountIntRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountIntRequest.ProtoReflect.Descriptor instead.
+func (*AccountIntRequest) Descriptor() ([]byte, []int) {
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *AccountIntRequest) GetAccountId() int64 {
+	if x != nil {
+		return x.AccountId
+	}
+	return 0
+}
+
+// AccountIntResponse is the response of AccountInt.
+type AccountIntResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reply says who the handler saw.
+	Reply         *Reply `protobuf:"bytes,1,opt,name=reply,proto3" json:"reply,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountIntResponse) Reset() {
+	*x = AccountIntResponse{}
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountIntResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountIntResponse) ProtoMessage() {}
+
+func (x *AccountIntResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountIntResponse.ProtoReflect.Descriptor instead.
+func (*AccountIntResponse) Descriptor() ([]byte, []int) {
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *AccountIntResponse) GetReply() *Reply {
+	if x != nil {
+		return x.Reply
+	}
+	return nil
+}
+
+// AccountUintRequest is the request of AccountUint.
+type AccountUintRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// account_id must be among the token's accounts.
+	AccountId     uint64 `protobuf:"varint,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountUintRequest) Reset() {
+	*x = AccountUintRequest{}
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountUintRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountUintRequest) ProtoMessage() {}
+
+func (x *AccountUintRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountUintRequest.ProtoReflect.Descriptor instead.
+func (*AccountUintRequest) Descriptor() ([]byte, []int) {
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *AccountUintRequest) GetAccountId() uint64 {
+	if x != nil {
+		return x.AccountId
+	}
+	return 0
+}
+
+// AccountUintResponse is the response of AccountUint.
+type AccountUintResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reply says who the handler saw.
+	Reply         *Reply `protobuf:"bytes,1,opt,name=reply,proto3" json:"reply,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountUintResponse) Reset() {
+	*x = AccountUintResponse{}
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountUintResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountUintResponse) ProtoMessage() {}
+
+func (x *AccountUintResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountUintResponse.ProtoReflect.Descriptor instead.
+func (*AccountUintResponse) Descriptor() ([]byte, []int) {
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *AccountUintResponse) GetReply() *Reply {
+	if x != nil {
+		return x.Reply
+	}
+	return nil
+}
+
+// OptionalWatchRequest is the request of OptionalWatch.
+type OptionalWatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OptionalWatchRequest) Reset() {
+	*x = OptionalWatchRequest{}
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OptionalWatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OptionalWatchRequest) ProtoMessage() {}
+
+func (x *OptionalWatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OptionalWatchRequest.ProtoReflect.Descriptor instead.
+func (*OptionalWatchRequest) Descriptor() ([]byte, []int) {
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{42}
+}
+
+// OptionalWatchResponse is one message of OptionalWatch.
+type OptionalWatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reply says who the handler saw.
+	Reply         *Reply `protobuf:"bytes,1,opt,name=reply,proto3" json:"reply,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OptionalWatchResponse) Reset() {
+	*x = OptionalWatchResponse{}
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OptionalWatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OptionalWatchResponse) ProtoMessage() {}
+
+func (x *OptionalWatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OptionalWatchResponse.ProtoReflect.Descriptor instead.
+func (*OptionalWatchResponse) Descriptor() ([]byte, []int) {
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *OptionalWatchResponse) GetReply() *Reply {
+	if x != nil {
+		return x.Reply
+	}
+	return nil
+}
+
 // InheritRequest is the request of Inherit.
 type InheritRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1607,7 +2094,7 @@ type InheritRequest struct {
 
 func (x *InheritRequest) Reset() {
 	*x = InheritRequest{}
-	mi := &file_protojwt_test_v1_test_proto_msgTypes[34]
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +2106,7 @@ func (x *InheritRequest) String() string {
 func (*InheritRequest) ProtoMessage() {}
 
 func (x *InheritRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_protojwt_test_v1_test_proto_msgTypes[34]
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +2119,7 @@ func (x *InheritRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InheritRequest.ProtoReflect.Descriptor instead.
 func (*InheritRequest) Descriptor() ([]byte, []int) {
-	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{34}
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{44}
 }
 
 // InheritResponse is the response of Inherit.
@@ -1646,7 +2133,7 @@ type InheritResponse struct {
 
 func (x *InheritResponse) Reset() {
 	*x = InheritResponse{}
-	mi := &file_protojwt_test_v1_test_proto_msgTypes[35]
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1658,7 +2145,7 @@ func (x *InheritResponse) String() string {
 func (*InheritResponse) ProtoMessage() {}
 
 func (x *InheritResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_protojwt_test_v1_test_proto_msgTypes[35]
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1671,7 +2158,7 @@ func (x *InheritResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InheritResponse.ProtoReflect.Descriptor instead.
 func (*InheritResponse) Descriptor() ([]byte, []int) {
-	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{35}
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *InheritResponse) GetReply() *Reply {
@@ -1690,7 +2177,7 @@ type OverrideRequest struct {
 
 func (x *OverrideRequest) Reset() {
 	*x = OverrideRequest{}
-	mi := &file_protojwt_test_v1_test_proto_msgTypes[36]
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +2189,7 @@ func (x *OverrideRequest) String() string {
 func (*OverrideRequest) ProtoMessage() {}
 
 func (x *OverrideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_protojwt_test_v1_test_proto_msgTypes[36]
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +2202,7 @@ func (x *OverrideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OverrideRequest.ProtoReflect.Descriptor instead.
 func (*OverrideRequest) Descriptor() ([]byte, []int) {
-	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{36}
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{46}
 }
 
 // OverrideResponse is the response of Override.
@@ -1729,7 +2216,7 @@ type OverrideResponse struct {
 
 func (x *OverrideResponse) Reset() {
 	*x = OverrideResponse{}
-	mi := &file_protojwt_test_v1_test_proto_msgTypes[37]
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1741,7 +2228,7 @@ func (x *OverrideResponse) String() string {
 func (*OverrideResponse) ProtoMessage() {}
 
 func (x *OverrideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_protojwt_test_v1_test_proto_msgTypes[37]
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1754,7 +2241,7 @@ func (x *OverrideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OverrideResponse.ProtoReflect.Descriptor instead.
 func (*OverrideResponse) Descriptor() ([]byte, []int) {
-	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{37}
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *OverrideResponse) GetReply() *Reply {
@@ -1773,7 +2260,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_protojwt_test_v1_test_proto_msgTypes[38]
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1785,7 +2272,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_protojwt_test_v1_test_proto_msgTypes[38]
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1798,7 +2285,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{38}
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{48}
 }
 
 // PingResponse is the response of Ping.
@@ -1812,7 +2299,7 @@ type PingResponse struct {
 
 func (x *PingResponse) Reset() {
 	*x = PingResponse{}
-	mi := &file_protojwt_test_v1_test_proto_msgTypes[39]
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1824,7 +2311,7 @@ func (x *PingResponse) String() string {
 func (*PingResponse) ProtoMessage() {}
 
 func (x *PingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_protojwt_test_v1_test_proto_msgTypes[39]
+	mi := &file_protojwt_test_v1_test_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1837,7 +2324,7 @@ func (x *PingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResponse.ProtoReflect.Descriptor instead.
 func (*PingResponse) Descriptor() ([]byte, []int) {
-	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{39}
+	return file_protojwt_test_v1_test_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PingResponse) GetReply() *Reply {
@@ -1915,6 +2402,33 @@ const file_protojwt_test_v1_test_proto_rawDesc = "" +
 	"\x05reply\x18\x01 \x01(\v2\x17.protojwt.test.v1.ReplyR\x05reply\"\x14\n" +
 	"\x12PublicWatchRequest\"D\n" +
 	"\x13PublicWatchResponse\x12-\n" +
+	"\x05reply\x18\x01 \x01(\v2\x17.protojwt.test.v1.ReplyR\x05reply\"J\n" +
+	"\rChecksRequest\x12\x1a\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\x03R\taccountId\"?\n" +
+	"\x0eChecksResponse\x12-\n" +
+	"\x05reply\x18\x01 \x01(\v2\x17.protojwt.test.v1.ReplyR\x05reply\"b\n" +
+	"\x11ChecksChatRequest\x12\x1a\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\x03R\taccountId\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"W\n" +
+	"\x12ChecksChatResponse\x12-\n" +
+	"\x05reply\x18\x01 \x01(\v2\x17.protojwt.test.v1.ReplyR\x05reply\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"2\n" +
+	"\x11AccountIntRequest\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\x03R\taccountId\"C\n" +
+	"\x12AccountIntResponse\x12-\n" +
+	"\x05reply\x18\x01 \x01(\v2\x17.protojwt.test.v1.ReplyR\x05reply\"3\n" +
+	"\x12AccountUintRequest\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\x04R\taccountId\"D\n" +
+	"\x13AccountUintResponse\x12-\n" +
+	"\x05reply\x18\x01 \x01(\v2\x17.protojwt.test.v1.ReplyR\x05reply\"\x16\n" +
+	"\x14OptionalWatchRequest\"F\n" +
+	"\x15OptionalWatchResponse\x12-\n" +
 	"\x05reply\x18\x01 \x01(\v2\x17.protojwt.test.v1.ReplyR\x05reply\"\x10\n" +
 	"\x0eInheritRequest\"@\n" +
 	"\x0fInheritResponse\x12-\n" +
@@ -1928,7 +2442,7 @@ const file_protojwt_test_v1_test_proto_rawDesc = "" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_READER\x10\x01\x12\x0f\n" +
-	"\vROLE_EDITOR\x10\x022\xe8\r\n" +
+	"\vROLE_EDITOR\x10\x022\xe6\x15\n" +
 	"\x0eGuardedService\x12S\n" +
 	"\x06Public\x12\x1f.protojwt.test.v1.PublicRequest\x1a .protojwt.test.v1.PublicResponse\"\x06\u00a0\x19\x02\b\x01\x12V\n" +
 	"\aRefresh\x12 .protojwt.test.v1.RefreshRequest\x1a!.protojwt.test.v1.RefreshResponse\"\x06\u00a0\x19\x02\x10\x02\x12w\n" +
@@ -1973,7 +2487,64 @@ const file_protojwt_test_v1_test_proto_rawDesc = "" +
 	"\x04role\x12\a\x12\x05admin\x1a\x10\n" +
 	"\x03sub\x12\t\n" +
 	"\auser.id0\x01\x12d\n" +
-	"\vPublicWatch\x12$.protojwt.test.v1.PublicWatchRequest\x1a%.protojwt.test.v1.PublicWatchResponse\"\x06\u00a0\x19\x02\b\x010\x012\xd8\x01\n" +
+	"\vPublicWatch\x12$.protojwt.test.v1.PublicWatchRequest\x1a%.protojwt.test.v1.PublicWatchResponse\"\x06\u00a0\x19\x02\b\x010\x01\x12\xb6\x02\n" +
+	"\x06Checks\x12\x1f.protojwt.test.v1.ChecksRequest\x1a .protojwt.test.v1.ChecksResponse\"\xe8\x01\u00a0\x19\xe3\x01:\x11\n" +
+	"\x03sub\x12\n" +
+	"\n" +
+	"\busername:%\n" +
+	"\frealm_access\n" +
+	"\x05roles\x1a\x0e\x12\forders-admin:-\n" +
+	"\x1dhttps://acme.example/accounts\x1a\f\n" +
+	"\n" +
+	"account_id:\x18\n" +
+	"\x04tier\"\x10\n" +
+	"\x04gold\n" +
+	"\bplatinum:\x16\n" +
+	"\x05email2\r@acme.example:\x0f\n" +
+	"\x06tenant*\x05acme-:!\n" +
+	"\x05perms:\x18*\x16\n" +
+	"\x14\n" +
+	"\x06orders\x12\n" +
+	"2\b\n" +
+	"\x06\x1a\x04read:\a\n" +
+	"\x03tid@\x01:\a\n" +
+	"\x03act@\x00H\x01\x12\xc6\x02\n" +
+	"\n" +
+	"ChecksChat\x12#.protojwt.test.v1.ChecksChatRequest\x1a$.protojwt.test.v1.ChecksChatResponse\"\xe8\x01\u00a0\x19\xe3\x01:\x11\n" +
+	"\x03sub\x12\n" +
+	"\n" +
+	"\busername:%\n" +
+	"\frealm_access\n" +
+	"\x05roles\x1a\x0e\x12\forders-admin:-\n" +
+	"\x1dhttps://acme.example/accounts\x1a\f\n" +
+	"\n" +
+	"account_id:\x18\n" +
+	"\x04tier\"\x10\n" +
+	"\x04gold\n" +
+	"\bplatinum:\x16\n" +
+	"\x05email2\r@acme.example:\x0f\n" +
+	"\x06tenant*\x05acme-:!\n" +
+	"\x05perms:\x18*\x16\n" +
+	"\x14\n" +
+	"\x06orders\x12\n" +
+	"2\b\n" +
+	"\x06\x1a\x04read:\a\n" +
+	"\x03tid@\x01:\a\n" +
+	"\x03act@\x00H\x01(\x010\x01\x12w\n" +
+	"\n" +
+	"AccountInt\x12#.protojwt.test.v1.AccountIntRequest\x1a$.protojwt.test.v1.AccountIntResponse\"\x1e\u00a0\x19\x1a:\x18\n" +
+	"\x04acct\n" +
+	"\x02id\x12\f\n" +
+	"\n" +
+	"account_id\x12z\n" +
+	"\vAccountUint\x12$.protojwt.test.v1.AccountUintRequest\x1a%.protojwt.test.v1.AccountUintResponse\"\x1e\u00a0\x19\x1a:\x18\n" +
+	"\baccounts\x1a\f\n" +
+	"\n" +
+	"account_id\x12\x84\x01\n" +
+	"\rOptionalWatch\x12&.protojwt.test.v1.OptionalWatchRequest\x1a'.protojwt.test.v1.OptionalWatchResponse\" \u00a0\x19\x1c:\x18\n" +
+	"\x04tier\"\x10\n" +
+	"\x04gold\n" +
+	"\bplatinumH\x010\x012\xd8\x01\n" +
 	"\x10DefaultedService\x12N\n" +
 	"\aInherit\x12 .protojwt.test.v1.InheritRequest\x1a!.protojwt.test.v1.InheritResponse\x12h\n" +
 	"\bOverride\x12!.protojwt.test.v1.OverrideRequest\x1a\".protojwt.test.v1.OverrideResponse\"\x15\u00a0\x19\x11\x1a\x0f\n" +
@@ -1995,7 +2566,7 @@ func file_protojwt_test_v1_test_proto_rawDescGZIP() []byte {
 }
 
 var file_protojwt_test_v1_test_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_protojwt_test_v1_test_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_protojwt_test_v1_test_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_protojwt_test_v1_test_proto_goTypes = []any{
 	(Role)(0),                     // 0: protojwt.test.v1.Role
 	(*User)(nil),                  // 1: protojwt.test.v1.User
@@ -2032,12 +2603,22 @@ var file_protojwt_test_v1_test_proto_goTypes = []any{
 	(*WatchResponse)(nil),         // 32: protojwt.test.v1.WatchResponse
 	(*PublicWatchRequest)(nil),    // 33: protojwt.test.v1.PublicWatchRequest
 	(*PublicWatchResponse)(nil),   // 34: protojwt.test.v1.PublicWatchResponse
-	(*InheritRequest)(nil),        // 35: protojwt.test.v1.InheritRequest
-	(*InheritResponse)(nil),       // 36: protojwt.test.v1.InheritResponse
-	(*OverrideRequest)(nil),       // 37: protojwt.test.v1.OverrideRequest
-	(*OverrideResponse)(nil),      // 38: protojwt.test.v1.OverrideResponse
-	(*PingRequest)(nil),           // 39: protojwt.test.v1.PingRequest
-	(*PingResponse)(nil),          // 40: protojwt.test.v1.PingResponse
+	(*ChecksRequest)(nil),         // 35: protojwt.test.v1.ChecksRequest
+	(*ChecksResponse)(nil),        // 36: protojwt.test.v1.ChecksResponse
+	(*ChecksChatRequest)(nil),     // 37: protojwt.test.v1.ChecksChatRequest
+	(*ChecksChatResponse)(nil),    // 38: protojwt.test.v1.ChecksChatResponse
+	(*AccountIntRequest)(nil),     // 39: protojwt.test.v1.AccountIntRequest
+	(*AccountIntResponse)(nil),    // 40: protojwt.test.v1.AccountIntResponse
+	(*AccountUintRequest)(nil),    // 41: protojwt.test.v1.AccountUintRequest
+	(*AccountUintResponse)(nil),   // 42: protojwt.test.v1.AccountUintResponse
+	(*OptionalWatchRequest)(nil),  // 43: protojwt.test.v1.OptionalWatchRequest
+	(*OptionalWatchResponse)(nil), // 44: protojwt.test.v1.OptionalWatchResponse
+	(*InheritRequest)(nil),        // 45: protojwt.test.v1.InheritRequest
+	(*InheritResponse)(nil),       // 46: protojwt.test.v1.InheritResponse
+	(*OverrideRequest)(nil),       // 47: protojwt.test.v1.OverrideRequest
+	(*OverrideResponse)(nil),      // 48: protojwt.test.v1.OverrideResponse
+	(*PingRequest)(nil),           // 49: protojwt.test.v1.PingRequest
+	(*PingResponse)(nil),          // 50: protojwt.test.v1.PingResponse
 }
 var file_protojwt_test_v1_test_proto_depIdxs = []int32{
 	2,  // 0: protojwt.test.v1.PublicResponse.reply:type_name -> protojwt.test.v1.Reply
@@ -2059,52 +2640,67 @@ var file_protojwt_test_v1_test_proto_depIdxs = []int32{
 	1,  // 16: protojwt.test.v1.WatchRequest.user:type_name -> protojwt.test.v1.User
 	2,  // 17: protojwt.test.v1.WatchResponse.reply:type_name -> protojwt.test.v1.Reply
 	2,  // 18: protojwt.test.v1.PublicWatchResponse.reply:type_name -> protojwt.test.v1.Reply
-	2,  // 19: protojwt.test.v1.InheritResponse.reply:type_name -> protojwt.test.v1.Reply
-	2,  // 20: protojwt.test.v1.OverrideResponse.reply:type_name -> protojwt.test.v1.Reply
-	2,  // 21: protojwt.test.v1.PingResponse.reply:type_name -> protojwt.test.v1.Reply
-	3,  // 22: protojwt.test.v1.GuardedService.Public:input_type -> protojwt.test.v1.PublicRequest
-	5,  // 23: protojwt.test.v1.GuardedService.Refresh:input_type -> protojwt.test.v1.RefreshRequest
-	7,  // 24: protojwt.test.v1.GuardedService.LiteralString:input_type -> protojwt.test.v1.LiteralStringRequest
-	9,  // 25: protojwt.test.v1.GuardedService.LiteralNumber:input_type -> protojwt.test.v1.LiteralNumberRequest
-	11, // 26: protojwt.test.v1.GuardedService.LiteralBool:input_type -> protojwt.test.v1.LiteralBoolRequest
-	13, // 27: protojwt.test.v1.GuardedService.FieldTop:input_type -> protojwt.test.v1.FieldTopRequest
-	15, // 28: protojwt.test.v1.GuardedService.FieldNested:input_type -> protojwt.test.v1.FieldNestedRequest
-	17, // 29: protojwt.test.v1.GuardedService.FieldNumber:input_type -> protojwt.test.v1.FieldNumberRequest
-	19, // 30: protojwt.test.v1.GuardedService.FieldEnum:input_type -> protojwt.test.v1.FieldEnumRequest
-	21, // 31: protojwt.test.v1.GuardedService.ScopeContains:input_type -> protojwt.test.v1.ScopeContainsRequest
-	23, // 32: protojwt.test.v1.GuardedService.Scopes:input_type -> protojwt.test.v1.ScopesRequest
-	25, // 33: protojwt.test.v1.GuardedService.AnyOf:input_type -> protojwt.test.v1.AnyOfRequest
-	27, // 34: protojwt.test.v1.GuardedService.Undeclared:input_type -> protojwt.test.v1.UndeclaredRequest
-	29, // 35: protojwt.test.v1.GuardedService.Chat:input_type -> protojwt.test.v1.ChatRequest
-	31, // 36: protojwt.test.v1.GuardedService.Watch:input_type -> protojwt.test.v1.WatchRequest
-	33, // 37: protojwt.test.v1.GuardedService.PublicWatch:input_type -> protojwt.test.v1.PublicWatchRequest
-	35, // 38: protojwt.test.v1.DefaultedService.Inherit:input_type -> protojwt.test.v1.InheritRequest
-	37, // 39: protojwt.test.v1.DefaultedService.Override:input_type -> protojwt.test.v1.OverrideRequest
-	39, // 40: protojwt.test.v1.OpenService.Ping:input_type -> protojwt.test.v1.PingRequest
-	4,  // 41: protojwt.test.v1.GuardedService.Public:output_type -> protojwt.test.v1.PublicResponse
-	6,  // 42: protojwt.test.v1.GuardedService.Refresh:output_type -> protojwt.test.v1.RefreshResponse
-	8,  // 43: protojwt.test.v1.GuardedService.LiteralString:output_type -> protojwt.test.v1.LiteralStringResponse
-	10, // 44: protojwt.test.v1.GuardedService.LiteralNumber:output_type -> protojwt.test.v1.LiteralNumberResponse
-	12, // 45: protojwt.test.v1.GuardedService.LiteralBool:output_type -> protojwt.test.v1.LiteralBoolResponse
-	14, // 46: protojwt.test.v1.GuardedService.FieldTop:output_type -> protojwt.test.v1.FieldTopResponse
-	16, // 47: protojwt.test.v1.GuardedService.FieldNested:output_type -> protojwt.test.v1.FieldNestedResponse
-	18, // 48: protojwt.test.v1.GuardedService.FieldNumber:output_type -> protojwt.test.v1.FieldNumberResponse
-	20, // 49: protojwt.test.v1.GuardedService.FieldEnum:output_type -> protojwt.test.v1.FieldEnumResponse
-	22, // 50: protojwt.test.v1.GuardedService.ScopeContains:output_type -> protojwt.test.v1.ScopeContainsResponse
-	24, // 51: protojwt.test.v1.GuardedService.Scopes:output_type -> protojwt.test.v1.ScopesResponse
-	26, // 52: protojwt.test.v1.GuardedService.AnyOf:output_type -> protojwt.test.v1.AnyOfResponse
-	28, // 53: protojwt.test.v1.GuardedService.Undeclared:output_type -> protojwt.test.v1.UndeclaredResponse
-	30, // 54: protojwt.test.v1.GuardedService.Chat:output_type -> protojwt.test.v1.ChatResponse
-	32, // 55: protojwt.test.v1.GuardedService.Watch:output_type -> protojwt.test.v1.WatchResponse
-	34, // 56: protojwt.test.v1.GuardedService.PublicWatch:output_type -> protojwt.test.v1.PublicWatchResponse
-	36, // 57: protojwt.test.v1.DefaultedService.Inherit:output_type -> protojwt.test.v1.InheritResponse
-	38, // 58: protojwt.test.v1.DefaultedService.Override:output_type -> protojwt.test.v1.OverrideResponse
-	40, // 59: protojwt.test.v1.OpenService.Ping:output_type -> protojwt.test.v1.PingResponse
-	41, // [41:60] is the sub-list for method output_type
-	22, // [22:41] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	2,  // 19: protojwt.test.v1.ChecksResponse.reply:type_name -> protojwt.test.v1.Reply
+	2,  // 20: protojwt.test.v1.ChecksChatResponse.reply:type_name -> protojwt.test.v1.Reply
+	2,  // 21: protojwt.test.v1.AccountIntResponse.reply:type_name -> protojwt.test.v1.Reply
+	2,  // 22: protojwt.test.v1.AccountUintResponse.reply:type_name -> protojwt.test.v1.Reply
+	2,  // 23: protojwt.test.v1.OptionalWatchResponse.reply:type_name -> protojwt.test.v1.Reply
+	2,  // 24: protojwt.test.v1.InheritResponse.reply:type_name -> protojwt.test.v1.Reply
+	2,  // 25: protojwt.test.v1.OverrideResponse.reply:type_name -> protojwt.test.v1.Reply
+	2,  // 26: protojwt.test.v1.PingResponse.reply:type_name -> protojwt.test.v1.Reply
+	3,  // 27: protojwt.test.v1.GuardedService.Public:input_type -> protojwt.test.v1.PublicRequest
+	5,  // 28: protojwt.test.v1.GuardedService.Refresh:input_type -> protojwt.test.v1.RefreshRequest
+	7,  // 29: protojwt.test.v1.GuardedService.LiteralString:input_type -> protojwt.test.v1.LiteralStringRequest
+	9,  // 30: protojwt.test.v1.GuardedService.LiteralNumber:input_type -> protojwt.test.v1.LiteralNumberRequest
+	11, // 31: protojwt.test.v1.GuardedService.LiteralBool:input_type -> protojwt.test.v1.LiteralBoolRequest
+	13, // 32: protojwt.test.v1.GuardedService.FieldTop:input_type -> protojwt.test.v1.FieldTopRequest
+	15, // 33: protojwt.test.v1.GuardedService.FieldNested:input_type -> protojwt.test.v1.FieldNestedRequest
+	17, // 34: protojwt.test.v1.GuardedService.FieldNumber:input_type -> protojwt.test.v1.FieldNumberRequest
+	19, // 35: protojwt.test.v1.GuardedService.FieldEnum:input_type -> protojwt.test.v1.FieldEnumRequest
+	21, // 36: protojwt.test.v1.GuardedService.ScopeContains:input_type -> protojwt.test.v1.ScopeContainsRequest
+	23, // 37: protojwt.test.v1.GuardedService.Scopes:input_type -> protojwt.test.v1.ScopesRequest
+	25, // 38: protojwt.test.v1.GuardedService.AnyOf:input_type -> protojwt.test.v1.AnyOfRequest
+	27, // 39: protojwt.test.v1.GuardedService.Undeclared:input_type -> protojwt.test.v1.UndeclaredRequest
+	29, // 40: protojwt.test.v1.GuardedService.Chat:input_type -> protojwt.test.v1.ChatRequest
+	31, // 41: protojwt.test.v1.GuardedService.Watch:input_type -> protojwt.test.v1.WatchRequest
+	33, // 42: protojwt.test.v1.GuardedService.PublicWatch:input_type -> protojwt.test.v1.PublicWatchRequest
+	35, // 43: protojwt.test.v1.GuardedService.Checks:input_type -> protojwt.test.v1.ChecksRequest
+	37, // 44: protojwt.test.v1.GuardedService.ChecksChat:input_type -> protojwt.test.v1.ChecksChatRequest
+	39, // 45: protojwt.test.v1.GuardedService.AccountInt:input_type -> protojwt.test.v1.AccountIntRequest
+	41, // 46: protojwt.test.v1.GuardedService.AccountUint:input_type -> protojwt.test.v1.AccountUintRequest
+	43, // 47: protojwt.test.v1.GuardedService.OptionalWatch:input_type -> protojwt.test.v1.OptionalWatchRequest
+	45, // 48: protojwt.test.v1.DefaultedService.Inherit:input_type -> protojwt.test.v1.InheritRequest
+	47, // 49: protojwt.test.v1.DefaultedService.Override:input_type -> protojwt.test.v1.OverrideRequest
+	49, // 50: protojwt.test.v1.OpenService.Ping:input_type -> protojwt.test.v1.PingRequest
+	4,  // 51: protojwt.test.v1.GuardedService.Public:output_type -> protojwt.test.v1.PublicResponse
+	6,  // 52: protojwt.test.v1.GuardedService.Refresh:output_type -> protojwt.test.v1.RefreshResponse
+	8,  // 53: protojwt.test.v1.GuardedService.LiteralString:output_type -> protojwt.test.v1.LiteralStringResponse
+	10, // 54: protojwt.test.v1.GuardedService.LiteralNumber:output_type -> protojwt.test.v1.LiteralNumberResponse
+	12, // 55: protojwt.test.v1.GuardedService.LiteralBool:output_type -> protojwt.test.v1.LiteralBoolResponse
+	14, // 56: protojwt.test.v1.GuardedService.FieldTop:output_type -> protojwt.test.v1.FieldTopResponse
+	16, // 57: protojwt.test.v1.GuardedService.FieldNested:output_type -> protojwt.test.v1.FieldNestedResponse
+	18, // 58: protojwt.test.v1.GuardedService.FieldNumber:output_type -> protojwt.test.v1.FieldNumberResponse
+	20, // 59: protojwt.test.v1.GuardedService.FieldEnum:output_type -> protojwt.test.v1.FieldEnumResponse
+	22, // 60: protojwt.test.v1.GuardedService.ScopeContains:output_type -> protojwt.test.v1.ScopeContainsResponse
+	24, // 61: protojwt.test.v1.GuardedService.Scopes:output_type -> protojwt.test.v1.ScopesResponse
+	26, // 62: protojwt.test.v1.GuardedService.AnyOf:output_type -> protojwt.test.v1.AnyOfResponse
+	28, // 63: protojwt.test.v1.GuardedService.Undeclared:output_type -> protojwt.test.v1.UndeclaredResponse
+	30, // 64: protojwt.test.v1.GuardedService.Chat:output_type -> protojwt.test.v1.ChatResponse
+	32, // 65: protojwt.test.v1.GuardedService.Watch:output_type -> protojwt.test.v1.WatchResponse
+	34, // 66: protojwt.test.v1.GuardedService.PublicWatch:output_type -> protojwt.test.v1.PublicWatchResponse
+	36, // 67: protojwt.test.v1.GuardedService.Checks:output_type -> protojwt.test.v1.ChecksResponse
+	38, // 68: protojwt.test.v1.GuardedService.ChecksChat:output_type -> protojwt.test.v1.ChecksChatResponse
+	40, // 69: protojwt.test.v1.GuardedService.AccountInt:output_type -> protojwt.test.v1.AccountIntResponse
+	42, // 70: protojwt.test.v1.GuardedService.AccountUint:output_type -> protojwt.test.v1.AccountUintResponse
+	44, // 71: protojwt.test.v1.GuardedService.OptionalWatch:output_type -> protojwt.test.v1.OptionalWatchResponse
+	46, // 72: protojwt.test.v1.DefaultedService.Inherit:output_type -> protojwt.test.v1.InheritResponse
+	48, // 73: protojwt.test.v1.DefaultedService.Override:output_type -> protojwt.test.v1.OverrideResponse
+	50, // 74: protojwt.test.v1.OpenService.Ping:output_type -> protojwt.test.v1.PingResponse
+	51, // [51:75] is the sub-list for method output_type
+	27, // [27:51] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_protojwt_test_v1_test_proto_init() }
@@ -2118,7 +2714,7 @@ func file_protojwt_test_v1_test_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protojwt_test_v1_test_proto_rawDesc), len(file_protojwt_test_v1_test_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   40,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

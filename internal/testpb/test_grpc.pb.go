@@ -39,6 +39,11 @@ const (
 	GuardedService_Chat_FullMethodName          = "/protojwt.test.v1.GuardedService/Chat"
 	GuardedService_Watch_FullMethodName         = "/protojwt.test.v1.GuardedService/Watch"
 	GuardedService_PublicWatch_FullMethodName   = "/protojwt.test.v1.GuardedService/PublicWatch"
+	GuardedService_Checks_FullMethodName        = "/protojwt.test.v1.GuardedService/Checks"
+	GuardedService_ChecksChat_FullMethodName    = "/protojwt.test.v1.GuardedService/ChecksChat"
+	GuardedService_AccountInt_FullMethodName    = "/protojwt.test.v1.GuardedService/AccountInt"
+	GuardedService_AccountUint_FullMethodName   = "/protojwt.test.v1.GuardedService/AccountUint"
+	GuardedService_OptionalWatch_FullMethodName = "/protojwt.test.v1.GuardedService/OptionalWatch"
 )
 
 // GuardedServiceClient is the client API for GuardedService service.
@@ -79,6 +84,20 @@ type GuardedServiceClient interface {
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error)
 	// PublicWatch needs no token.
 	PublicWatch(ctx context.Context, in *PublicWatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PublicWatchResponse], error)
+	// Checks has the rule of the hostile check table (hostiletest.CheckRule):
+	// a claim check of every test kind, and allow_missing.
+	Checks(ctx context.Context, in *ChecksRequest, opts ...grpc.CallOption) (*ChecksResponse, error)
+	// ChecksChat has the rule of Checks, checked on every message.
+	ChecksChat(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ChecksChatRequest, ChecksChatResponse], error)
+	// AccountInt needs the claim acct.id to equal the request's int64
+	// account_id, exactly.
+	AccountInt(ctx context.Context, in *AccountIntRequest, opts ...grpc.CallOption) (*AccountIntResponse, error)
+	// AccountUint needs the claim accounts to hold the request's uint64
+	// account_id, exactly.
+	AccountUint(ctx context.Context, in *AccountUintRequest, opts ...grpc.CallOption) (*AccountUintResponse, error)
+	// OptionalWatch lets a caller without a token watch; a token sent must
+	// hold the tier gold or platinum.
+	OptionalWatch(ctx context.Context, in *OptionalWatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OptionalWatchResponse], error)
 }
 
 type guardedServiceClient struct {
@@ -270,6 +289,68 @@ func (c *guardedServiceClient) PublicWatch(ctx context.Context, in *PublicWatchR
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type GuardedService_PublicWatchClient = grpc.ServerStreamingClient[PublicWatchResponse]
 
+func (c *guardedServiceClient) Checks(ctx context.Context, in *ChecksRequest, opts ...grpc.CallOption) (*ChecksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChecksResponse)
+	err := c.cc.Invoke(ctx, GuardedService_Checks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *guardedServiceClient) ChecksChat(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ChecksChatRequest, ChecksChatResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &GuardedService_ServiceDesc.Streams[3], GuardedService_ChecksChat_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ChecksChatRequest, ChecksChatResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type GuardedService_ChecksChatClient = grpc.BidiStreamingClient[ChecksChatRequest, ChecksChatResponse]
+
+func (c *guardedServiceClient) AccountInt(ctx context.Context, in *AccountIntRequest, opts ...grpc.CallOption) (*AccountIntResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AccountIntResponse)
+	err := c.cc.Invoke(ctx, GuardedService_AccountInt_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *guardedServiceClient) AccountUint(ctx context.Context, in *AccountUintRequest, opts ...grpc.CallOption) (*AccountUintResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AccountUintResponse)
+	err := c.cc.Invoke(ctx, GuardedService_AccountUint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *guardedServiceClient) OptionalWatch(ctx context.Context, in *OptionalWatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OptionalWatchResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &GuardedService_ServiceDesc.Streams[4], GuardedService_OptionalWatch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[OptionalWatchRequest, OptionalWatchResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type GuardedService_OptionalWatchClient = grpc.ServerStreamingClient[OptionalWatchResponse]
+
 // GuardedServiceServer is the server API for GuardedService service.
 // All implementations must embed UnimplementedGuardedServiceServer
 // for forward compatibility.
@@ -308,6 +389,20 @@ type GuardedServiceServer interface {
 	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error
 	// PublicWatch needs no token.
 	PublicWatch(*PublicWatchRequest, grpc.ServerStreamingServer[PublicWatchResponse]) error
+	// Checks has the rule of the hostile check table (hostiletest.CheckRule):
+	// a claim check of every test kind, and allow_missing.
+	Checks(context.Context, *ChecksRequest) (*ChecksResponse, error)
+	// ChecksChat has the rule of Checks, checked on every message.
+	ChecksChat(grpc.BidiStreamingServer[ChecksChatRequest, ChecksChatResponse]) error
+	// AccountInt needs the claim acct.id to equal the request's int64
+	// account_id, exactly.
+	AccountInt(context.Context, *AccountIntRequest) (*AccountIntResponse, error)
+	// AccountUint needs the claim accounts to hold the request's uint64
+	// account_id, exactly.
+	AccountUint(context.Context, *AccountUintRequest) (*AccountUintResponse, error)
+	// OptionalWatch lets a caller without a token watch; a token sent must
+	// hold the tier gold or platinum.
+	OptionalWatch(*OptionalWatchRequest, grpc.ServerStreamingServer[OptionalWatchResponse]) error
 	mustEmbedUnimplementedGuardedServiceServer()
 }
 
@@ -365,6 +460,21 @@ func (UnimplementedGuardedServiceServer) Watch(*WatchRequest, grpc.ServerStreami
 }
 func (UnimplementedGuardedServiceServer) PublicWatch(*PublicWatchRequest, grpc.ServerStreamingServer[PublicWatchResponse]) error {
 	return status.Error(codes.Unimplemented, "method PublicWatch not implemented")
+}
+func (UnimplementedGuardedServiceServer) Checks(context.Context, *ChecksRequest) (*ChecksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Checks not implemented")
+}
+func (UnimplementedGuardedServiceServer) ChecksChat(grpc.BidiStreamingServer[ChecksChatRequest, ChecksChatResponse]) error {
+	return status.Error(codes.Unimplemented, "method ChecksChat not implemented")
+}
+func (UnimplementedGuardedServiceServer) AccountInt(context.Context, *AccountIntRequest) (*AccountIntResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AccountInt not implemented")
+}
+func (UnimplementedGuardedServiceServer) AccountUint(context.Context, *AccountUintRequest) (*AccountUintResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AccountUint not implemented")
+}
+func (UnimplementedGuardedServiceServer) OptionalWatch(*OptionalWatchRequest, grpc.ServerStreamingServer[OptionalWatchResponse]) error {
+	return status.Error(codes.Unimplemented, "method OptionalWatch not implemented")
 }
 func (UnimplementedGuardedServiceServer) mustEmbedUnimplementedGuardedServiceServer() {}
 func (UnimplementedGuardedServiceServer) testEmbeddedByValue()                        {}
@@ -650,6 +760,78 @@ func _GuardedService_PublicWatch_Handler(srv interface{}, stream grpc.ServerStre
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type GuardedService_PublicWatchServer = grpc.ServerStreamingServer[PublicWatchResponse]
 
+func _GuardedService_Checks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChecksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GuardedServiceServer).Checks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GuardedService_Checks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GuardedServiceServer).Checks(ctx, req.(*ChecksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _GuardedService_ChecksChat_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(GuardedServiceServer).ChecksChat(&grpc.GenericServerStream[ChecksChatRequest, ChecksChatResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type GuardedService_ChecksChatServer = grpc.BidiStreamingServer[ChecksChatRequest, ChecksChatResponse]
+
+func _GuardedService_AccountInt_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AccountIntRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GuardedServiceServer).AccountInt(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GuardedService_AccountInt_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GuardedServiceServer).AccountInt(ctx, req.(*AccountIntRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _GuardedService_AccountUint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AccountUintRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GuardedServiceServer).AccountUint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GuardedService_AccountUint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GuardedServiceServer).AccountUint(ctx, req.(*AccountUintRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _GuardedService_OptionalWatch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(OptionalWatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(GuardedServiceServer).OptionalWatch(m, &grpc.GenericServerStream[OptionalWatchRequest, OptionalWatchResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type GuardedService_OptionalWatchServer = grpc.ServerStreamingServer[OptionalWatchResponse]
+
 // GuardedService_ServiceDesc is the grpc.ServiceDesc for GuardedService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -709,6 +891,18 @@ var GuardedService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Undeclared",
 			Handler:    _GuardedService_Undeclared_Handler,
 		},
+		{
+			MethodName: "Checks",
+			Handler:    _GuardedService_Checks_Handler,
+		},
+		{
+			MethodName: "AccountInt",
+			Handler:    _GuardedService_AccountInt_Handler,
+		},
+		{
+			MethodName: "AccountUint",
+			Handler:    _GuardedService_AccountUint_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -725,6 +919,17 @@ var GuardedService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "PublicWatch",
 			Handler:       _GuardedService_PublicWatch_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ChecksChat",
+			Handler:       _GuardedService_ChecksChat_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "OptionalWatch",
+			Handler:       _GuardedService_OptionalWatch_Handler,
 			ServerStreams: true,
 		},
 	},

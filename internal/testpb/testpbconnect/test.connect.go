@@ -81,6 +81,20 @@ const (
 	// GuardedServicePublicWatchProcedure is the fully-qualified name of the GuardedService's
 	// PublicWatch RPC.
 	GuardedServicePublicWatchProcedure = "/protojwt.test.v1.GuardedService/PublicWatch"
+	// GuardedServiceChecksProcedure is the fully-qualified name of the GuardedService's Checks RPC.
+	GuardedServiceChecksProcedure = "/protojwt.test.v1.GuardedService/Checks"
+	// GuardedServiceChecksChatProcedure is the fully-qualified name of the GuardedService's ChecksChat
+	// RPC.
+	GuardedServiceChecksChatProcedure = "/protojwt.test.v1.GuardedService/ChecksChat"
+	// GuardedServiceAccountIntProcedure is the fully-qualified name of the GuardedService's AccountInt
+	// RPC.
+	GuardedServiceAccountIntProcedure = "/protojwt.test.v1.GuardedService/AccountInt"
+	// GuardedServiceAccountUintProcedure is the fully-qualified name of the GuardedService's
+	// AccountUint RPC.
+	GuardedServiceAccountUintProcedure = "/protojwt.test.v1.GuardedService/AccountUint"
+	// GuardedServiceOptionalWatchProcedure is the fully-qualified name of the GuardedService's
+	// OptionalWatch RPC.
+	GuardedServiceOptionalWatchProcedure = "/protojwt.test.v1.GuardedService/OptionalWatch"
 	// DefaultedServiceInheritProcedure is the fully-qualified name of the DefaultedService's Inherit
 	// RPC.
 	DefaultedServiceInheritProcedure = "/protojwt.test.v1.DefaultedService/Inherit"
@@ -125,6 +139,20 @@ type GuardedServiceClient interface {
 	Watch(context.Context, *connect.Request[testpb.WatchRequest]) (*connect.ServerStreamForClient[testpb.WatchResponse], error)
 	// PublicWatch needs no token.
 	PublicWatch(context.Context, *connect.Request[testpb.PublicWatchRequest]) (*connect.ServerStreamForClient[testpb.PublicWatchResponse], error)
+	// Checks has the rule of the hostile check table (hostiletest.CheckRule):
+	// a claim check of every test kind, and allow_missing.
+	Checks(context.Context, *connect.Request[testpb.ChecksRequest]) (*connect.Response[testpb.ChecksResponse], error)
+	// ChecksChat has the rule of Checks, checked on every message.
+	ChecksChat(context.Context) *connect.BidiStreamForClient[testpb.ChecksChatRequest, testpb.ChecksChatResponse]
+	// AccountInt needs the claim acct.id to equal the request's int64
+	// account_id, exactly.
+	AccountInt(context.Context, *connect.Request[testpb.AccountIntRequest]) (*connect.Response[testpb.AccountIntResponse], error)
+	// AccountUint needs the claim accounts to hold the request's uint64
+	// account_id, exactly.
+	AccountUint(context.Context, *connect.Request[testpb.AccountUintRequest]) (*connect.Response[testpb.AccountUintResponse], error)
+	// OptionalWatch lets a caller without a token watch; a token sent must
+	// hold the tier gold or platinum.
+	OptionalWatch(context.Context, *connect.Request[testpb.OptionalWatchRequest]) (*connect.ServerStreamForClient[testpb.OptionalWatchResponse], error)
 }
 
 // NewGuardedServiceClient constructs a client for the protojwt.test.v1.GuardedService service. By
@@ -234,6 +262,36 @@ func NewGuardedServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(guardedServiceMethods.ByName("PublicWatch")),
 			connect.WithClientOptions(opts...),
 		),
+		checks: connect.NewClient[testpb.ChecksRequest, testpb.ChecksResponse](
+			httpClient,
+			baseURL+GuardedServiceChecksProcedure,
+			connect.WithSchema(guardedServiceMethods.ByName("Checks")),
+			connect.WithClientOptions(opts...),
+		),
+		checksChat: connect.NewClient[testpb.ChecksChatRequest, testpb.ChecksChatResponse](
+			httpClient,
+			baseURL+GuardedServiceChecksChatProcedure,
+			connect.WithSchema(guardedServiceMethods.ByName("ChecksChat")),
+			connect.WithClientOptions(opts...),
+		),
+		accountInt: connect.NewClient[testpb.AccountIntRequest, testpb.AccountIntResponse](
+			httpClient,
+			baseURL+GuardedServiceAccountIntProcedure,
+			connect.WithSchema(guardedServiceMethods.ByName("AccountInt")),
+			connect.WithClientOptions(opts...),
+		),
+		accountUint: connect.NewClient[testpb.AccountUintRequest, testpb.AccountUintResponse](
+			httpClient,
+			baseURL+GuardedServiceAccountUintProcedure,
+			connect.WithSchema(guardedServiceMethods.ByName("AccountUint")),
+			connect.WithClientOptions(opts...),
+		),
+		optionalWatch: connect.NewClient[testpb.OptionalWatchRequest, testpb.OptionalWatchResponse](
+			httpClient,
+			baseURL+GuardedServiceOptionalWatchProcedure,
+			connect.WithSchema(guardedServiceMethods.ByName("OptionalWatch")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -255,6 +313,11 @@ type guardedServiceClient struct {
 	chat          *connect.Client[testpb.ChatRequest, testpb.ChatResponse]
 	watch         *connect.Client[testpb.WatchRequest, testpb.WatchResponse]
 	publicWatch   *connect.Client[testpb.PublicWatchRequest, testpb.PublicWatchResponse]
+	checks        *connect.Client[testpb.ChecksRequest, testpb.ChecksResponse]
+	checksChat    *connect.Client[testpb.ChecksChatRequest, testpb.ChecksChatResponse]
+	accountInt    *connect.Client[testpb.AccountIntRequest, testpb.AccountIntResponse]
+	accountUint   *connect.Client[testpb.AccountUintRequest, testpb.AccountUintResponse]
+	optionalWatch *connect.Client[testpb.OptionalWatchRequest, testpb.OptionalWatchResponse]
 }
 
 // Public calls protojwt.test.v1.GuardedService.Public.
@@ -337,6 +400,31 @@ func (c *guardedServiceClient) PublicWatch(ctx context.Context, req *connect.Req
 	return c.publicWatch.CallServerStream(ctx, req)
 }
 
+// Checks calls protojwt.test.v1.GuardedService.Checks.
+func (c *guardedServiceClient) Checks(ctx context.Context, req *connect.Request[testpb.ChecksRequest]) (*connect.Response[testpb.ChecksResponse], error) {
+	return c.checks.CallUnary(ctx, req)
+}
+
+// ChecksChat calls protojwt.test.v1.GuardedService.ChecksChat.
+func (c *guardedServiceClient) ChecksChat(ctx context.Context) *connect.BidiStreamForClient[testpb.ChecksChatRequest, testpb.ChecksChatResponse] {
+	return c.checksChat.CallBidiStream(ctx)
+}
+
+// AccountInt calls protojwt.test.v1.GuardedService.AccountInt.
+func (c *guardedServiceClient) AccountInt(ctx context.Context, req *connect.Request[testpb.AccountIntRequest]) (*connect.Response[testpb.AccountIntResponse], error) {
+	return c.accountInt.CallUnary(ctx, req)
+}
+
+// AccountUint calls protojwt.test.v1.GuardedService.AccountUint.
+func (c *guardedServiceClient) AccountUint(ctx context.Context, req *connect.Request[testpb.AccountUintRequest]) (*connect.Response[testpb.AccountUintResponse], error) {
+	return c.accountUint.CallUnary(ctx, req)
+}
+
+// OptionalWatch calls protojwt.test.v1.GuardedService.OptionalWatch.
+func (c *guardedServiceClient) OptionalWatch(ctx context.Context, req *connect.Request[testpb.OptionalWatchRequest]) (*connect.ServerStreamForClient[testpb.OptionalWatchResponse], error) {
+	return c.optionalWatch.CallServerStream(ctx, req)
+}
+
 // GuardedServiceHandler is an implementation of the protojwt.test.v1.GuardedService service.
 type GuardedServiceHandler interface {
 	// Public needs no token.
@@ -371,6 +459,20 @@ type GuardedServiceHandler interface {
 	Watch(context.Context, *connect.Request[testpb.WatchRequest], *connect.ServerStream[testpb.WatchResponse]) error
 	// PublicWatch needs no token.
 	PublicWatch(context.Context, *connect.Request[testpb.PublicWatchRequest], *connect.ServerStream[testpb.PublicWatchResponse]) error
+	// Checks has the rule of the hostile check table (hostiletest.CheckRule):
+	// a claim check of every test kind, and allow_missing.
+	Checks(context.Context, *connect.Request[testpb.ChecksRequest]) (*connect.Response[testpb.ChecksResponse], error)
+	// ChecksChat has the rule of Checks, checked on every message.
+	ChecksChat(context.Context, *connect.BidiStream[testpb.ChecksChatRequest, testpb.ChecksChatResponse]) error
+	// AccountInt needs the claim acct.id to equal the request's int64
+	// account_id, exactly.
+	AccountInt(context.Context, *connect.Request[testpb.AccountIntRequest]) (*connect.Response[testpb.AccountIntResponse], error)
+	// AccountUint needs the claim accounts to hold the request's uint64
+	// account_id, exactly.
+	AccountUint(context.Context, *connect.Request[testpb.AccountUintRequest]) (*connect.Response[testpb.AccountUintResponse], error)
+	// OptionalWatch lets a caller without a token watch; a token sent must
+	// hold the tier gold or platinum.
+	OptionalWatch(context.Context, *connect.Request[testpb.OptionalWatchRequest], *connect.ServerStream[testpb.OptionalWatchResponse]) error
 }
 
 // NewGuardedServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -476,6 +578,36 @@ func NewGuardedServiceHandler(svc GuardedServiceHandler, opts ...connect.Handler
 		connect.WithSchema(guardedServiceMethods.ByName("PublicWatch")),
 		connect.WithHandlerOptions(opts...),
 	)
+	guardedServiceChecksHandler := connect.NewUnaryHandler(
+		GuardedServiceChecksProcedure,
+		svc.Checks,
+		connect.WithSchema(guardedServiceMethods.ByName("Checks")),
+		connect.WithHandlerOptions(opts...),
+	)
+	guardedServiceChecksChatHandler := connect.NewBidiStreamHandler(
+		GuardedServiceChecksChatProcedure,
+		svc.ChecksChat,
+		connect.WithSchema(guardedServiceMethods.ByName("ChecksChat")),
+		connect.WithHandlerOptions(opts...),
+	)
+	guardedServiceAccountIntHandler := connect.NewUnaryHandler(
+		GuardedServiceAccountIntProcedure,
+		svc.AccountInt,
+		connect.WithSchema(guardedServiceMethods.ByName("AccountInt")),
+		connect.WithHandlerOptions(opts...),
+	)
+	guardedServiceAccountUintHandler := connect.NewUnaryHandler(
+		GuardedServiceAccountUintProcedure,
+		svc.AccountUint,
+		connect.WithSchema(guardedServiceMethods.ByName("AccountUint")),
+		connect.WithHandlerOptions(opts...),
+	)
+	guardedServiceOptionalWatchHandler := connect.NewServerStreamHandler(
+		GuardedServiceOptionalWatchProcedure,
+		svc.OptionalWatch,
+		connect.WithSchema(guardedServiceMethods.ByName("OptionalWatch")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/protojwt.test.v1.GuardedService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case GuardedServicePublicProcedure:
@@ -510,6 +642,16 @@ func NewGuardedServiceHandler(svc GuardedServiceHandler, opts ...connect.Handler
 			guardedServiceWatchHandler.ServeHTTP(w, r)
 		case GuardedServicePublicWatchProcedure:
 			guardedServicePublicWatchHandler.ServeHTTP(w, r)
+		case GuardedServiceChecksProcedure:
+			guardedServiceChecksHandler.ServeHTTP(w, r)
+		case GuardedServiceChecksChatProcedure:
+			guardedServiceChecksChatHandler.ServeHTTP(w, r)
+		case GuardedServiceAccountIntProcedure:
+			guardedServiceAccountIntHandler.ServeHTTP(w, r)
+		case GuardedServiceAccountUintProcedure:
+			guardedServiceAccountUintHandler.ServeHTTP(w, r)
+		case GuardedServiceOptionalWatchProcedure:
+			guardedServiceOptionalWatchHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -581,6 +723,26 @@ func (UnimplementedGuardedServiceHandler) Watch(context.Context, *connect.Reques
 
 func (UnimplementedGuardedServiceHandler) PublicWatch(context.Context, *connect.Request[testpb.PublicWatchRequest], *connect.ServerStream[testpb.PublicWatchResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("protojwt.test.v1.GuardedService.PublicWatch is not implemented"))
+}
+
+func (UnimplementedGuardedServiceHandler) Checks(context.Context, *connect.Request[testpb.ChecksRequest]) (*connect.Response[testpb.ChecksResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("protojwt.test.v1.GuardedService.Checks is not implemented"))
+}
+
+func (UnimplementedGuardedServiceHandler) ChecksChat(context.Context, *connect.BidiStream[testpb.ChecksChatRequest, testpb.ChecksChatResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("protojwt.test.v1.GuardedService.ChecksChat is not implemented"))
+}
+
+func (UnimplementedGuardedServiceHandler) AccountInt(context.Context, *connect.Request[testpb.AccountIntRequest]) (*connect.Response[testpb.AccountIntResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("protojwt.test.v1.GuardedService.AccountInt is not implemented"))
+}
+
+func (UnimplementedGuardedServiceHandler) AccountUint(context.Context, *connect.Request[testpb.AccountUintRequest]) (*connect.Response[testpb.AccountUintResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("protojwt.test.v1.GuardedService.AccountUint is not implemented"))
+}
+
+func (UnimplementedGuardedServiceHandler) OptionalWatch(context.Context, *connect.Request[testpb.OptionalWatchRequest], *connect.ServerStream[testpb.OptionalWatchResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("protojwt.test.v1.GuardedService.OptionalWatch is not implemented"))
 }
 
 // DefaultedServiceClient is a client for the protojwt.test.v1.DefaultedService service.
