@@ -20,7 +20,9 @@ type Case struct {
 	// (HTTP) or metadata value (gRPC) each; none for no header at all.
 	Authorization func(e *Env) []string
 	// Reason is the stable reason of the denial (rules.Reason...), or ""
-	// when the request must reach the handler with the caller's token.
+	// when the request must reach the handler: with the caller's token, or
+	// with none when the case sends no Authorization value (a rule with
+	// allow_missing lets it through).
 	Reason string
 }
 

@@ -2,6 +2,7 @@ package hostiletest_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/protojwt/protojwt/internal/bearer"
@@ -14,7 +15,6 @@ import (
 // share, the bearer parser and the rule engine, without a server: the
 // outcomes the adapters' tests then require of their real servers.
 func TestCasesAgainstTheEngine(t *testing.T) {
-	env := hostiletest.New(t)
 	rule, err := rules.FromProto(hostiletest.Rule())
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +23,44 @@ func TestCasesAgainstTheEngine(t *testing.T) {
 		t.Fatalf("Rule binds %q, want [%s]", rule.Vars(), hostiletest.Variable)
 	}
 	vars := rules.VarFunc(func(int) (rules.Value, bool) { return rules.String(hostiletest.Subject), true })
-	for _, c := range hostiletest.Cases() {
+	decideCases(t, rule, hostiletest.Cases(), vars)
+}
+
+// TestCheckCasesAgainstTheEngine decides the check table with the engine,
+// its request variables as a gRPC request has them (the account an int64)
+// and as an HTTP path has them (text): both decide alike.
+func TestCheckCasesAgainstTheEngine(t *testing.T) {
+	rule, err := rules.FromProto(hostiletest.CheckRule())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rule.AllowMissing() {
+		t.Fatal("CheckRule does not allow a missing token")
+	}
+	values := map[string][]rules.Value{
+		"grpc": {rules.String(hostiletest.Subject), rules.Int(hostiletest.Account)},
+		"http": {rules.String(hostiletest.Subject), rules.String(strconv.FormatInt(hostiletest.Account, 10))},
+	}
+	for name, vs := range values {
+		t.Run(name, func(t *testing.T) {
+			byName := map[string]rules.Value{hostiletest.Variable: vs[0], hostiletest.AccountVariable: vs[1]}
+			if len(rule.Vars()) != 2 {
+				t.Fatalf("CheckRule binds %q, want %s and %s", rule.Vars(), hostiletest.Variable, hostiletest.AccountVariable)
+			}
+			vars := rules.VarFunc(func(i int) (rules.Value, bool) {
+				v, ok := byName[rule.Vars()[i]]
+				return v, ok
+			})
+			decideCases(t, rule, hostiletest.CheckCases(), vars)
+		})
+	}
+}
+
+// decideCases decides every case with rule and vars through the flow the
+// adapters share.
+func decideCases(t *testing.T, rule *rules.Rule, cases []hostiletest.Case, vars rules.Vars) {
+	env := hostiletest.New(t)
+	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			values := c.Authorization(env)
 			raw, readErr := decide.Sent(bearer.Token(values))
@@ -32,6 +69,12 @@ func TestCasesAgainstTheEngine(t *testing.T) {
 			if c.Reason == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
+				}
+				if len(values) == 0 {
+					if tok != nil {
+						t.Fatalf("token = %+v, want none", tok)
+					}
+					return
 				}
 				if tok == nil || tok.Subject != hostiletest.Subject {
 					t.Fatalf("token = %+v, want one of %s", tok, hostiletest.Subject)
@@ -56,7 +99,7 @@ func TestCasesAgainstTheEngine(t *testing.T) {
 func TestCasesAreDistinct(t *testing.T) {
 	seen := map[string]bool{}
 	allowed := 0
-	for _, c := range hostiletest.Cases() {
+	for _, c := range append(hostiletest.Cases(), hostiletest.CheckCases()...) {
 		if seen[c.Name] {
 			t.Errorf("two cases named %q", c.Name)
 		}
