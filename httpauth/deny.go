@@ -15,20 +15,22 @@ type Error struct {
 	// Status is the HTTP status: http.StatusUnauthorized (401) when the
 	// caller sent no valid token of the required type,
 	// http.StatusForbidden (403) when the token lacks a claim or scope,
+	// or when a request authenticated by a cookie lacks its CSRF token, and
 	// http.StatusServiceUnavailable (503) when the token can't be checked
-	// now (the revocation store does not answer), and
-	// http.StatusInternalServerError (500) when the route's requirements
-	// are invalid.
+	// now (the revocation store does not answer). Invalid requirements
+	// never reach a request: Require and Handle panic, Compile returns an
+	// error.
 	Status int
 	// Reason is the stable reason, the same as the reason of the gRPC
 	// interceptor's ErrorInfo: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED,
-	// TOKEN_REVOKED or TOKEN_TYPE with 401; CLAIM_MISMATCH, SCOPE_MISSING or
-	// NO_ALTERNATIVE with 403; REVOCATION_UNAVAILABLE with 503; RULE_INVALID
-	// with 500.
+	// TOKEN_REVOKED or TOKEN_TYPE with 401; CLAIM_MISMATCH, SCOPE_MISSING,
+	// NO_ALTERNATIVE, EXPRESSION_FALSE, EXPRESSION_ERROR or CSRF_MISMATCH
+	// with 403; REVOCATION_UNAVAILABLE with 503.
 	Reason string
 	// Err is the cause: an error wrapping one of manager's Err* sentinels,
-	// such as manager.ErrExpired, or protojwt.ErrInvalidRule with RULE_INVALID. It
-	// never holds the token, but it is for logs, not for clients.
+	// such as manager.ErrExpired, except for CSRF_MISMATCH and the
+	// expression reasons, which Reason names. It never holds the token, but
+	// it is for logs, not for clients.
 	Err error
 }
 
@@ -47,9 +49,6 @@ func (e *Error) Unwrap() error { return e.Err }
 // text as the gRPC interceptor's status message, never derived from the
 // token or from an error that could quote it.
 func description(e *Error) string {
-	if e.Reason == protojwt.ReasonRuleInvalid {
-		return "invalid route requirements"
-	}
 	if d := rules.Describe(e.Reason); d != "" {
 		return d
 	}

@@ -6,10 +6,11 @@
 //	m, err := manager.New(cfg)
 //	guard := httpauth.New(m) // options: WithCookie, WithPathValue, WithErrorHandler, WithRealm
 //	mux := http.NewServeMux()
-//	mux.Handle("GET /users/{username}", // requirements compiled once, here
-//		guard.Require(httpauth.ClaimFromPath("sub", "username"))(users))
-//	mux.Handle("POST /refresh", guard.Require(httpauth.TokenType(manager.Refresh))(refresh))
-//	mux.Handle("GET /health", guard.Require(httpauth.Public())(health))
+//	// requirements compiled once, here; a mistake panics, as ServeMux does
+//	guard.Handle(mux, "GET /users/{username}", users, httpauth.ClaimFromPath("sub", "username"))
+//	guard.Handle(mux, "POST /refresh", refresh, httpauth.TokenType(manager.Refresh))
+//	guard.Handle(mux, "GET /health", health, httpauth.Public())
+//	mux.Handle("GET /me", guard.Require()(me)) // or as middleware
 //	// in users: the verified token of the caller
 //	tok, ok := manager.FromContext(r.Context())
 //
@@ -24,7 +25,16 @@
 // the caller sent no valid token of the right type; 403 with
 // error="insufficient_scope" when the token lacks a claim or scope. The body
 // is JSON, {"error": "token expired", "reason": "TOKEN_EXPIRED"}, with the
-// same stable reasons as the gRPC interceptor's ErrorInfo. Requirements that
-// can't be combined make a route that answers 500 with reason RULE_INVALID:
-// the guard fails closed. Compile reports the same problem as an error.
+// same stable reasons as the gRPC interceptor's ErrorInfo.
+//
+// Mistakes show when a route is registered, as with http.ServeMux: Require
+// panics on requirements that can't hold (Compile returns the error), and
+// Handle also panics when a wildcard that ClaimFromPath or a FromRule field
+// names is not in the route's pattern:
+//
+//	guard.Handle(mux, "GET /users/{username}", users, httpauth.ClaimFromPath("sub", "username"))
+//
+// With WithCookie, a state-changing request that the cookie authenticates
+// must carry the token's CSRFToken in its X-CSRF-Token header (403,
+// CSRF_MISMATCH otherwise); requests with an Authorization header need none.
 package httpauth

@@ -32,10 +32,12 @@ func Example() {
 		fmt.Fprintf(w, "Hello, %s!", tok.Subject)
 	})
 	mux := http.NewServeMux()
-	mux.Handle("GET /users/{username}", guard.Require(httpauth.ClaimFromPath("sub", "username"))(hello))
-	mux.Handle("GET /admin", guard.Require(httpauth.Scope(map[string]any{"admin": true}))(hello))
-	mux.Handle("GET /health", guard.Require(httpauth.Public())(http.HandlerFunc(
-		func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })))
+	// A misspelled wildcard or requirements that can't hold panic here, as
+	// ServeMux.Handle does with a bad pattern.
+	guard.Handle(mux, "GET /users/{username}", hello, httpauth.ClaimFromPath("sub", "username"))
+	guard.Handle(mux, "GET /admin", hello, httpauth.Scope(map[string]any{"admin": true}))
+	guard.HandleFunc(mux, "GET /health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") },
+		httpauth.Public())
 
 	alice, err := m.AuthToken("alice", nil, nil)
 	if err != nil {
@@ -148,4 +150,61 @@ func ExampleWithErrorHandler() {
 	// Output:
 	// refused: TOKEN_MISSING true
 	// 401 TOKEN_MISSING
+}
+
+// A browser keeps its token in an HttpOnly cookie; the login hands the
+// page the token's CSRF token in a readable cookie, which the page's script
+// copies into the X-CSRF-Token header of every state-changing request. A
+// cross-site form posts with the cookie alone and is refused.
+func ExampleCSRFToken() {
+	m, err := manager.New(manager.Config{
+		Issuer:    "https://auth.example.com",
+		Algorithm: "HS256",
+		Secret:    []byte("use-32-random-bytes-in-real-life"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	guard := httpauth.New(m, httpauth.WithCookie("token"))
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		// (check the password first)
+		tok, err := m.AuthToken("alice", nil, nil)
+		if err != nil {
+			http.Error(w, "login failed", http.StatusInternalServerError)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: "token", Value: tok.Signed, Path: "/",
+			HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+		http.SetCookie(w, &http.Cookie{Name: "csrf_token", Value: httpauth.CSRFToken(tok.Signed), Path: "/",
+			Secure: true, SameSite: http.SameSiteStrictMode})
+	})
+	guard.HandleFunc(mux, "POST /orders", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "order placed")
+	})
+
+	login := httptest.NewRecorder()
+	mux.ServeHTTP(login, httptest.NewRequest(http.MethodPost, "/login", nil))
+	cookies := login.Result().Cookies()
+	post := func(csrf string) {
+		r := httptest.NewRequest(http.MethodPost, "/orders", nil)
+		for _, c := range cookies {
+			r.AddCookie(c) // what a browser sends with every request
+		}
+		if csrf != "" {
+			r.Header.Set(httpauth.DefaultCSRFHeader, csrf)
+		}
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	post("") // a cross-site form: the cookies alone
+	for _, c := range cookies {
+		if c.Name == "csrf_token" {
+			post(c.Value) // the page's own script
+		}
+	}
+	// Output:
+	// 403 {"error":"missing or wrong CSRF token","reason":"CSRF_MISMATCH"}
+	// 200 order placed
 }

@@ -124,7 +124,7 @@ var descriptions = map[string]string{
 	"CLAIM_MISMATCH": "claim mismatch",
 	"SCOPE_MISSING":  "insufficient scope",
 	"NO_ALTERNATIVE": "no alternative rule holds",
-	"RULE_INVALID":   "invalid route requirements",
+	"CSRF_MISMATCH":  "missing or wrong CSRF token",
 
 	"REVOCATION_UNAVAILABLE": "token can't be checked now",
 }
@@ -139,7 +139,7 @@ var statusOf = map[string]int{
 	"CLAIM_MISMATCH": http.StatusForbidden,
 	"SCOPE_MISSING":  http.StatusForbidden,
 	"NO_ALTERNATIVE": http.StatusForbidden,
-	"RULE_INVALID":   http.StatusInternalServerError,
+	"CSRF_MISMATCH":  http.StatusForbidden,
 
 	"REVOCATION_UNAVAILABLE": http.StatusServiceUnavailable,
 }

@@ -17,7 +17,6 @@ import (
 
 var (
 	errNoVerifier     = fmt.Errorf("%w: the Guard has no verifier to verify tokens", protojwt.ErrInvalidRule)
-	errNilHandler     = fmt.Errorf("%w: the wrapped handler is nil", protojwt.ErrInvalidRule)
 	errSeveralCookies = fmt.Errorf("%w: several token cookies", manager.ErrMalformed)
 )
 
@@ -31,7 +30,9 @@ type Guard struct {
 	// expressions compiles the rules' expr; nil refuses them.
 	expressions protojwt.Expressions
 	cookie      string
+	csrfHeader  string // the header of CSRF tokens, canonical
 	pathValue   func(*http.Request, string) string
+	customPath  bool // pathValue is WithPathValue's, not ServeMux's
 	onError     func(http.ResponseWriter, *http.Request, *Error)
 	realm       string
 	challenge   string // `Bearer realm="..."`, quoted once
@@ -43,9 +44,10 @@ type Guard struct {
 // values are ignored as each option says.
 func New(v manager.Verifier, opts ...Option) *Guard {
 	g := &Guard{
-		v:         v,
-		pathValue: (*http.Request).PathValue,
-		realm:     defaultRealm,
+		v:          v,
+		pathValue:  (*http.Request).PathValue,
+		realm:      defaultRealm,
+		csrfHeader: DefaultCSRFHeader,
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -62,33 +64,44 @@ func New(v manager.Verifier, opts ...Option) *Guard {
 // now, not per request; with none, a route needs a valid auth token. The
 // handler finds the verified token with manager.FromContext(r.Context()).
 //
-// Requirements that can't be combined (see Compile) make middleware that
-// refuses every request with 500 and reason RULE_INVALID (answered as
-// WithErrorHandler says): the route fails closed. Use Compile to have the error instead,
-// at start-up.
+// Like http.ServeMux.Handle with a bad pattern, Require panics when the
+// requirements can't hold (see Compile for the list), and its middleware
+// panics when given a nil handler: the mistake shows when the route is
+// registered, in main, not as a refusal at the first request. Compile
+// returns the same problems as an error. Guard.Handle registers a route and
+// checks its path wildcards against the pattern too.
 func (g *Guard) Require(reqs ...Requirement) func(http.Handler) http.Handler {
-	g = g.orNew()
 	mw, err := g.Compile(reqs...)
-	if err == nil {
-		return mw
+	if err != nil {
+		panic("httpauth: Require: " + err.Error())
 	}
-	invalid := Error{Status: http.StatusInternalServerError, Reason: protojwt.ReasonRuleInvalid, Err: err}
-	return func(http.Handler) http.Handler {
-		return g.refusing(invalid)
-	}
+	return mw
 }
 
 // Compile is Require returning an error wrapping ErrInvalidRule, and no
 // middleware, when the requirements can't be combined: Public with other
 // requirements; two token types, or one that is neither manager.Auth nor
 // manager.Refresh; two requirements on one claim; a claim with a nil value
-// or an empty wildcard; an empty Scope, Scopes or AnyOf alternative; two
-// Scope or AnyOf requirements; FromRule with anything else, or of a rule that
-// can't be compiled; the zero Requirement; or a route that needs a token on
-// a Guard without a manager. The middleware refuses a nil handler with 500
-// and reason RULE_INVALID.
+// or an empty wildcard; a wildcard (of ClaimFromPath or a FromRule field)
+// that can't be a ServeMux wildcard name, such as the nested field path
+// "owner.id", unless WithPathValue reads wildcards; an empty Scope, Scopes or
+// AnyOf alternative; two Scope or AnyOf requirements; FromRule with anything
+// else, or of a rule that can't be compiled; the zero Requirement; or a
+// route that needs a token on a Guard without a verifier. The middleware
+// panics when given a nil handler.
 func (g *Guard) Compile(reqs ...Requirement) (func(http.Handler) http.Handler, error) {
 	g = g.orNew()
+	rule, err := g.compile(reqs)
+	if err != nil {
+		return nil, err
+	}
+	return func(next http.Handler) http.Handler {
+		return g.wrap(rule, next)
+	}, nil
+}
+
+// compile combines reqs into the rule of a route of g, a Guard not nil.
+func (g *Guard) compile(reqs []Requirement) (*rules.Rule, error) {
 	rule, err := compile(reqs, rules.Env{Expressions: g.expressions})
 	if err != nil {
 		return nil, err
@@ -96,9 +109,14 @@ func (g *Guard) Compile(reqs ...Requirement) (func(http.Handler) http.Handler, e
 	if !rule.Public() && isNil(g.v) {
 		return nil, errNoVerifier
 	}
-	return func(next http.Handler) http.Handler {
-		return g.wrap(rule, next)
-	}, nil
+	if !g.customPath {
+		for _, name := range rule.Vars() {
+			if !isWildcardName(name) {
+				return nil, fmt.Errorf("%w: %q can't be a ServeMux path wildcard, whose name is a Go identifier (a nested field path such as \"owner.id\" never is): compare the claim with a wildcard of the pattern", protojwt.ErrInvalidRule, name)
+			}
+		}
+	}
+	return rule, nil
 }
 
 // orNew returns g, or a Guard without a manager when g is nil, so that a nil
@@ -113,7 +131,7 @@ func (g *Guard) orNew() *Guard {
 // wrap returns next behind rule.
 func (g *Guard) wrap(rule *rules.Rule, next http.Handler) http.Handler {
 	if next == nil {
-		return g.refusing(Error{Status: http.StatusInternalServerError, Reason: protojwt.ReasonRuleInvalid, Err: errNilHandler})
+		panic("httpauth: nil handler")
 	}
 	if rule.Public() {
 		if g.hook == nil {
@@ -140,7 +158,13 @@ func (g *Guard) wrap(rule *rules.Rule, next http.Handler) http.Handler {
 
 // authorize reads the request's token and decides the request with rule.
 func (g *Guard) authorize(r *http.Request, rule *rules.Rule, wildcards []string) (*manager.Token, error) {
-	raw, readErr := decide.Sent(g.token(r))
+	raw, fromCookie, err := g.token(r)
+	if err == nil && fromCookie && !g.csrfProven(r, raw) {
+		// Decided before the token is verified: a cross-site request
+		// learns nothing about the cookie's token.
+		err = rules.ErrCSRF
+	}
+	raw, readErr := decide.Sent(raw, err)
 	var vars rules.Vars // nil: every variable absent
 	if len(wildcards) > 0 || rule.ReadsRequest() {
 		vars = &pathVars{r: r, wildcards: wildcards, value: g.pathValue}
@@ -153,21 +177,22 @@ func (g *Guard) authorize(r *http.Request, rule *rules.Rule, wildcards []string)
 }
 
 // token returns the raw token of r: from its one Authorization header, or
-// from the cookie when the guard reads one and r has no Authorization
-// header.
-func (g *Guard) token(r *http.Request) (string, error) {
+// from the cookie (fromCookie) when the guard reads one and r has no
+// Authorization header.
+func (g *Guard) token(r *http.Request) (raw string, fromCookie bool, err error) {
 	values := r.Header.Values("Authorization")
 	if len(values) > 0 || g.cookie == "" {
-		return bearer.Token(values)
+		raw, err = bearer.Token(values)
+		return raw, false, err
 	}
 	cookies := r.CookiesNamed(g.cookie)
 	switch {
 	case len(cookies) > 1:
-		return "", errSeveralCookies
+		return "", false, errSeveralCookies
 	case len(cookies) == 0 || cookies[0].Value == "":
-		return "", manager.ErrNoToken
+		return "", false, manager.ErrNoToken
 	}
-	return cookies[0].Value, nil
+	return cookies[0].Value, true, nil
 }
 
 // pathVars are the path wildcards of one request, read when the rule asks.
@@ -205,13 +230,6 @@ func (p *pathVars) Var(i int) (rules.Value, bool) {
 		return rules.Value{}, false
 	}
 	return rules.String(v), true
-}
-
-// refusing returns a handler that refuses every request with e.
-func (g *Guard) refusing(e Error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		g.refuse(w, r, e)
-	})
 }
 
 // procedure names the route of r for decision hooks: its ServeMux pattern,

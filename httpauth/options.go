@@ -27,13 +27,35 @@ func (f optionFunc) apply(g *Guard) { f(g) }
 // request has no Authorization header at all; a request that has one is
 // decided by it alone, valid or not. The cookie holds the compact token
 // itself, with no "Bearer " prefix; a request with several cookies of that
-// name is refused as an invalid token. A browser sends cookies with
-// cross-site requests too: protect state-changing routes against CSRF, with
-// SameSite cookies or a CSRF token. An empty name turns cookies off. By
+// name is refused as an invalid token. An empty name turns cookies off. By
 // default, cookies are never read.
+//
+// A browser sends cookies with cross-site requests too, so a request that
+// the cookie authenticates and whose method is not safe (anything but GET,
+// HEAD, OPTIONS and TRACE) must also prove it came from the application's
+// own pages: its X-CSRF-Token header (see WithCSRFHeader) must hold
+// CSRFToken of the cookie's token, or it is refused with 403 and reason
+// CSRF_MISMATCH before the token is verified. CSRFToken says how a browser
+// client gets and sends the value. A request with an Authorization header
+// needs no proof: a cross-site page can't make a browser send one. Safe
+// methods must not change state. Setting the cookie SameSite=Lax or Strict,
+// and http.CrossOriginProtection in front of the mux, add defence in depth.
 func WithCookie(name string) Option {
 	return optionFunc(func(g *Guard) {
 		g.cookie = name
+	})
+}
+
+// WithCSRFHeader names the request header that carries the CSRF token of
+// requests authenticated by the cookie of WithCookie, for clients that
+// already send one under another name (Angular's X-XSRF-TOKEN, for
+// example). An empty name is ignored: the proof can't be turned off. By
+// default, the header is X-CSRF-Token (DefaultCSRFHeader).
+func WithCSRFHeader(name string) Option {
+	return optionFunc(func(g *Guard) {
+		if name != "" {
+			g.csrfHeader = http.CanonicalHeaderKey(name)
+		}
 	})
 }
 
@@ -47,15 +69,14 @@ func WithCookie(name string) Option {
 func WithPathValue(value func(r *http.Request, wildcard string) string) Option {
 	return optionFunc(func(g *Guard) {
 		if value != nil {
-			g.pathValue = value
+			g.pathValue, g.customPath = value, true
 		}
 	})
 }
 
 // WithErrorHandler makes the guard refuse requests by calling handle, which
 // writes the whole response: the status, headers and body are its own. It
-// is given every refusal, the 401 and 403 denials and the 500 of routes
-// whose requirements are invalid, as an *Error. A handler that only logs
+// is given every refusal, the 401, 403 and 503 denials, as an *Error. A handler that only logs
 // must still write a response. A nil handle is ignored. By default, the
 // guard writes the RFC 6750 response that the package documentation
 // describes.

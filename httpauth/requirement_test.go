@@ -89,13 +89,12 @@ func TestInvalidRequirements(t *testing.T) {
 			if mw != nil {
 				t.Error("Compile returned middleware with an error")
 			}
-			reached := false
-			h := g.Require(tc.reqs...)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
-			for _, req := range []request{{target: "/"}, {target: "/", auth: valid}} {
-				checkRefused(t, req.serve(h), "RULE_INVALID")
-			}
-			if reached {
-				t.Error("the handler of an invalid route was called")
+			// Require and Handle refuse them when the route is registered.
+			checkPanics(t, "httpauth: Require: "+err.Error(), func() { g.Require(tc.reqs...) })
+			mux := http.NewServeMux()
+			checkPanics(t, "httpauth: Handle GET /x/{user}: "+err.Error(), func() { g.Handle(mux, "GET /x/{user}", echo, tc.reqs...) })
+			if w := (request{target: "/x/alice", auth: valid}).serve(mux); w.Code != http.StatusNotFound {
+				t.Errorf("after the panic the route answers %d, want 404: registered though invalid", w.Code)
 			}
 		})
 	}
@@ -139,9 +138,9 @@ func TestWithoutManager(t *testing.T) {
 			if _, err := g.Compile(); !errors.Is(err, protojwt.ErrInvalidRule) || !strings.Contains(err.Error(), "no verifier") {
 				t.Errorf("Compile() error = %v, want ErrInvalidRule naming the verifier", err)
 			}
-			checkRefused(t, request{target: "/"}.serve(g.Require()(echo)), "RULE_INVALID")
-			checkRefused(t, request{target: "/", auth: []string{"Bearer x"}}.serve(g.Require(httpauth.Scopes("a"))(echo)), "RULE_INVALID")
-			checkRefused(t, request{target: "/"}.serve(g.Require(httpauth.Public(), httpauth.Scopes("a"))(echo)), "RULE_INVALID")
+			checkPanics(t, "no verifier", func() { g.Require() })
+			checkPanics(t, "no verifier", func() { g.Require(httpauth.Scopes("a")) })
+			checkPanics(t, "public", func() { g.Require(httpauth.Public(), httpauth.Scopes("a")) })
 			if _, err := g.Compile(httpauth.Public()); err != nil {
 				t.Errorf("Compile(Public()) = %v", err)
 			}
@@ -159,7 +158,8 @@ func TestNilHandler(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkRefused(t, request{target: "/", auth: bearer(authToken(t, m, "alice", nil, nil))}.serve(mw(nil)), "RULE_INVALID")
+			checkPanics(t, "httpauth: nil handler", func() { mw(nil) })
+			checkPanics(t, "httpauth: nil handler", func() { g.Require(reqs...)(nil) })
 		})
 	}
 }
