@@ -3,22 +3,24 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/protojwt/protojwt"
 	pb "github.com/protojwt/protojwt/examples/quickstart/quickstartpb"
+	"github.com/protojwt/protojwt/tokensource"
 )
 
 // runDemo starts both servers on free loopback ports and walks the example
@@ -52,7 +54,6 @@ func runDemo(ctx context.Context, out io.Writer) error {
 	d := &demo{
 		ctx:  ctx,
 		grpc: pb.NewQuickstartServiceClient(conn),
-		http: &http.Client{Timeout: 10 * time.Second},
 		base: "http://" + httpLis.Addr().String(),
 	}
 	fmt.Fprintf(out, "gRPC on %s, HTTP on %s\n\n", grpcLis.Addr(), httpLis.Addr())
@@ -69,12 +70,25 @@ func runDemo(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-// demo is the client side of the walk.
+// demo is the client side of the walk. Tokens go with calls through
+// tokensource: gRPC call credentials and an HTTP RoundTripper.
 type demo struct {
 	ctx  context.Context
 	grpc pb.QuickstartServiceClient
-	http *http.Client
 	base string
+}
+
+// withToken returns the gRPC call option that sends the tokens of src.
+// The demo's servers listen on loopback without TLS, so the credentials
+// are told that plain text is fine.
+func withToken(src tokensource.Source) grpc.CallOption {
+	return grpc.PerRPCCredentials(tokensource.PerRPCCredentials(src, tokensource.WithInsecureTransport()))
+}
+
+// httpClient returns an HTTP client that sends the tokens of src
+// (http:// is allowed to a loopback host).
+func httpClient(src tokensource.Source) *http.Client {
+	return &http.Client{Transport: tokensource.RoundTripper(src, nil), Timeout: 10 * time.Second}
 }
 
 // step is one call of the walk and its documented outcome: "OK" or "200",
@@ -93,9 +107,13 @@ func newSession() *session {
 	return &session{auth: map[string]string{}, refresh: map[string]string{}}
 }
 
+// rpc is one gRPC call of the walk, with the call options that carry its
+// token.
+type rpc func(ctx context.Context, opts ...grpc.CallOption) error
+
 // walk runs every step in order and returns how many failed.
 func (d *demo) walk(out io.Writer) int {
-	alice, bob, refreshed := newSession(), newSession(), newSession()
+	alice, bob, refreshed, device := newSession(), newSession(), newSession(), newSession()
 	none := func(string) string { return "" }
 	authOf := func(s *session) func(string) string { return func(via string) string { return s.auth[via] } }
 	refreshOf := func(s *session) func(string) string { return func(via string) string { return s.refresh[via] } }
@@ -103,35 +121,35 @@ func (d *demo) walk(out io.Writer) int {
 		t := alice.auth[via]
 		return t[:len(t)-4] + "AAAA"
 	}
-	protected := func(ctx context.Context) error {
-		_, err := d.grpc.Protected(ctx, &pb.ProtectedRequest{})
+	protected := func(ctx context.Context, opts ...grpc.CallOption) error {
+		_, err := d.grpc.Protected(ctx, &pb.ProtectedRequest{}, opts...)
 		return err
 	}
-	userRoute := func(name string) func(context.Context) error {
-		return func(ctx context.Context) error {
-			_, err := d.grpc.UserSpecific(ctx, &pb.UserSpecificRequest{Username: name})
+	userRoute := func(name string) rpc {
+		return func(ctx context.Context, opts ...grpc.CallOption) error {
+			_, err := d.grpc.UserSpecific(ctx, &pb.UserSpecificRequest{Username: name}, opts...)
 			return err
 		}
 	}
-	customClaim := func(ctx context.Context) error {
-		_, err := d.grpc.CustomClaim(ctx, &pb.CustomClaimRequest{})
+	customClaim := func(ctx context.Context, opts ...grpc.CallOption) error {
+		_, err := d.grpc.CustomClaim(ctx, &pb.CustomClaimRequest{}, opts...)
 		return err
 	}
-	admin := func(ctx context.Context) error {
-		_, err := d.grpc.AdminDashboard(ctx, &pb.AdminDashboardRequest{})
+	admin := func(ctx context.Context, opts ...grpc.CallOption) error {
+		_, err := d.grpc.AdminDashboard(ctx, &pb.AdminDashboardRequest{}, opts...)
 		return err
 	}
-	tokenInfo := func(ctx context.Context) error {
-		info, err := d.grpc.TokenInfo(ctx, &pb.TokenInfoRequest{})
+	tokenInfo := func(ctx context.Context, opts ...grpc.CallOption) error {
+		info, err := d.grpc.TokenInfo(ctx, &pb.TokenInfoRequest{}, opts...)
 		if err == nil && info.GetSubject() != "alice" {
 			return fmt.Errorf("token info names %q", info.GetSubject())
 		}
 		return err
 	}
-	refresh := func(into *session) func(context.Context) error {
-		return func(ctx context.Context) error {
-			resp, err := d.grpc.Refresh(ctx, &pb.RefreshRequest{})
-			into.auth["gRPC"] = resp.GetAuthToken()
+	refresh := func(into *session) rpc {
+		return func(ctx context.Context, opts ...grpc.CallOption) error {
+			resp, err := d.grpc.Refresh(ctx, &pb.RefreshRequest{}, opts...)
+			into.auth["gRPC"], into.refresh["gRPC"] = resp.GetAuthToken(), resp.GetRefreshToken()
 			return err
 		}
 	}
@@ -157,12 +175,23 @@ func (d *demo) walk(out io.Writer) int {
 		step{"refresh, refresh token", "HTTP", "200", d.httpCall("POST /refresh", refreshOf(alice), func(body []byte) {
 			var t tokens
 			_ = json.Unmarshal(body, &t)
-			refreshed.auth["HTTP"] = t.Auth
+			refreshed.auth["HTTP"], refreshed.refresh["HTTP"] = t.Auth, t.Refresh
 		})})
 	add(d.both("protected route, refreshed token", authOf(refreshed), protected, "GET /protected_route", "OK", "200")...)
+	// A client that keeps only its refresh token (saved at its last run)
+	// resumes its login: 20 calls at once share one refresh, and the
+	// rotated refresh token is saved for the next run.
+	add(d.login("login alice, second device", "alice", "wonderland", device, "OK", "200")...)
+	add(step{"resume login, 20 calls at once", "gRPC", "OK x20, 1 refresh, saved", d.resume(device, "gRPC", protected)},
+		step{"resume login, 20 calls at once", "HTTP", "200 x20, 1 refresh, saved", d.resume(device, "HTTP", nil)})
 	add(d.both("refresh again, used refresh token", refreshOf(alice), refresh(newSession()), "POST /refresh", "Unauthenticated", "401")...)
 	add(d.both("protected route, token of that login", authOf(refreshed), protected, "GET /protected_route", "Unauthenticated TOKEN_REVOKED", "401 TOKEN_REVOKED")...)
+	// The token source of the revoked login stops at its next refresh,
+	// without retrying: the user must sign in again.
+	add(step{"token source of that login", "gRPC", "login ended TOKEN_REVOKED", d.ended(refreshed, "gRPC", protected)},
+		step{"token source of that login", "HTTP", "login ended TOKEN_REVOKED", d.ended(refreshed, "HTTP", nil)})
 	add(d.both("protected route, bob unaffected", authOf(bob), protected, "GET /protected_route", "OK", "200")...)
+	add(d.both("protected route, second device unaffected", authOf(device), protected, "GET /protected_route", "OK", "200")...)
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tSTEP\tVIA\tEXPECTED\tGOT\tRESULT")
@@ -182,21 +211,135 @@ func (d *demo) walk(out io.Writer) int {
 
 // both is the same call over gRPC and over HTTP, with the token tok gives
 // for each transport.
-func (d *demo) both(what string, tok func(via string) string, rpc func(context.Context) error, route, grpcExpect, httpExpect string) []step {
+func (d *demo) both(what string, tok func(via string) string, call rpc, route, grpcExpect, httpExpect string) []step {
 	return []step{
-		{what, "gRPC", grpcExpect, d.grpcCall(tok, rpc)},
+		{what, "gRPC", grpcExpect, d.grpcCall(tok, call)},
 		{what, "HTTP", httpExpect, d.httpCall(route, tok, nil)},
 	}
 }
 
-// grpcCall returns a step's call of rpc with the gRPC token tok gives.
-func (d *demo) grpcCall(tok func(via string) string, rpc func(context.Context) error) func() string {
+// grpcCall returns a step's call of rpc with the gRPC token tok gives,
+// sent as it is: the walk sends tampered and wrong tokens on purpose.
+func (d *demo) grpcCall(tok func(via string) string, call rpc) func() string {
 	return func() string {
-		ctx := d.ctx
-		if t := tok("gRPC"); t != "" {
-			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+t)
+		return grpcOutcome(call(d.ctx, withToken(tokensource.Static(tok("gRPC")))))
+	}
+}
+
+// refresher returns a token source for the login of s over via, holding
+// only its refresh token as a restarted client does: its first call
+// refreshes. It counts refreshes in n and saves rotated refresh tokens in
+// s.
+func (d *demo) refresher(s *session, via string, n *int) (*tokensource.Refresher, error) {
+	var refresh tokensource.RefreshFunc = func(ctx context.Context, refreshToken string) (string, string, error) {
+		*n++ // one refresh at a time: no lock needed
+		resp, err := d.grpc.Refresh(ctx, &pb.RefreshRequest{}, withToken(tokensource.Static(refreshToken)))
+		return resp.GetAuthToken(), resp.GetRefreshToken(), err
+	}
+	if via == "HTTP" {
+		refresh = func(ctx context.Context, refreshToken string) (string, string, error) {
+			*n++
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base+"/refresh", nil)
+			if err != nil {
+				return "", "", err
+			}
+			resp, err := httpClient(tokensource.Static(refreshToken)).Do(req)
+			if err != nil {
+				return "", "", err
+			}
+			defer resp.Body.Close()
+			if err := tokensource.CheckResponse(resp); err != nil {
+				return "", "", err
+			}
+			var t tokens
+			err = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&t)
+			return t.Auth, t.Refresh, err
 		}
-		return grpcOutcome(rpc(ctx))
+	}
+	return tokensource.New("", s.refresh[via], refresh,
+		tokensource.WithSaveRefreshToken(func(_ context.Context, rotated string) error {
+			s.refresh[via] = rotated // a real client writes it to its keychain or a file
+			return nil
+		}))
+}
+
+// resume returns the step that resumes the login of s over via from its
+// refresh token and makes 20 concurrent calls (call over gRPC, GET
+// /protected_route over HTTP). It says how many passed, how many refreshes
+// there were, and whether the rotated refresh token was saved.
+func (d *demo) resume(s *session, via string, call rpc) func() string {
+	return func() string {
+		var refreshes int
+		before := s.refresh[via]
+		src, err := d.refresher(s, via, &refreshes)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		outcomes := make([]string, 20)
+		var wg sync.WaitGroup
+		for i := range outcomes {
+			wg.Go(func() {
+				if via == "gRPC" {
+					outcomes[i] = grpcOutcome(call(d.ctx, withToken(src)))
+				} else {
+					outcomes[i] = d.get(httpClient(src), "/protected_route")
+				}
+			})
+		}
+		wg.Wait()
+		for _, o := range outcomes[1:] {
+			if o != outcomes[0] {
+				return fmt.Sprintf("mixed outcomes: %q", outcomes)
+			}
+		}
+		got := fmt.Sprintf("%s x%d, %d refresh", outcomes[0], len(outcomes), refreshes)
+		if s.refresh[via] != before {
+			got += ", saved"
+			// The login went on: the second device's auth token is the
+			// one the source got.
+			if tok, err := src.Token(d.ctx); err == nil {
+				s.auth[via] = tok
+			}
+		}
+		return got
+	}
+}
+
+// ended returns the step that builds a token source for the login of s
+// over via, whose refresh token has been revoked, and calls once: "login
+// ended" and the reason of the refusal when it stops as it must.
+func (d *demo) ended(s *session, via string, call rpc) func() string {
+	return func() string {
+		var refreshes int
+		src, err := d.refresher(s, via, &refreshes)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		if via == "gRPC" {
+			err = call(d.ctx, withToken(src))
+		} else {
+			req, rerr := http.NewRequestWithContext(d.ctx, http.MethodGet, d.base+"/protected_route", nil)
+			if rerr != nil {
+				return "error: " + rerr.Error()
+			}
+			var resp *http.Response
+			if resp, err = httpClient(src).Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+		// A second call must not refresh again.
+		if _, again := src.Token(d.ctx); !errors.Is(again, tokensource.ErrLoginEnded) || refreshes != 1 {
+			return fmt.Sprintf("not ended: %d refreshes, %v", refreshes, again)
+		}
+		if !errors.Is(err, tokensource.ErrLoginEnded) {
+			return fmt.Sprintf("call error %v", err)
+		}
+		reason, _ := protojwt.ReasonOf(err)
+		var denial *tokensource.ResponseError
+		if errors.As(err, &denial) {
+			reason = denial.Reason
+		}
+		return "login ended " + reason
 	}
 }
 
@@ -217,7 +360,7 @@ func (d *demo) login(what, username, password string, into *session, grpcExpect,
 				return err.Error()
 			}
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			return d.httpDo(req, func(body []byte) {
+			return d.httpDo(httpClient(tokensource.Static("")), req, func(body []byte) {
 				var t tokens
 				if into != nil && json.Unmarshal(body, &t) == nil {
 					into.auth["HTTP"], into.refresh["HTTP"] = t.Auth, t.Refresh
@@ -228,7 +371,7 @@ func (d *demo) login(what, username, password string, into *session, grpcExpect,
 }
 
 // httpCall returns a step's call of route ("GET /path") with the HTTP token
-// tok gives; onOK sees the body of a 200 answer.
+// tok gives, sent as it is; onOK sees the body of a 200 answer.
 func (d *demo) httpCall(route string, tok func(via string) string, onOK func([]byte)) func() string {
 	return func() string {
 		method, path, _ := strings.Cut(route, " ")
@@ -236,17 +379,23 @@ func (d *demo) httpCall(route string, tok func(via string) string, onOK func([]b
 		if err != nil {
 			return err.Error()
 		}
-		if t := tok("HTTP"); t != "" {
-			req.Header.Set("Authorization", "Bearer "+t)
-		}
-		return d.httpDo(req, onOK)
+		return d.httpDo(httpClient(tokensource.Static(tok("HTTP"))), req, onOK)
 	}
 }
 
-// httpDo sends req and returns its outcome: the status code, and the
-// protojwt reason of a denial.
-func (d *demo) httpDo(req *http.Request, onOK func([]byte)) string {
-	resp, err := d.http.Do(req)
+// get sends GET path with client and returns its outcome.
+func (d *demo) get(client *http.Client, path string) string {
+	req, err := http.NewRequestWithContext(d.ctx, http.MethodGet, d.base+path, nil)
+	if err != nil {
+		return err.Error()
+	}
+	return d.httpDo(client, req, nil)
+}
+
+// httpDo sends req with client and returns its outcome: the status code,
+// and the protojwt reason of a denial.
+func (d *demo) httpDo(client *http.Client, req *http.Request, onOK func([]byte)) string {
+	resp, err := client.Do(req)
 	if err != nil {
 		return "error: " + err.Error()
 	}
@@ -278,10 +427,8 @@ func grpcOutcome(err error) string {
 	if !ok {
 		return "error: " + err.Error()
 	}
-	for _, detail := range st.Details() {
-		if info, ok := detail.(*errdetails.ErrorInfo); ok && info.GetDomain() == "protojwt" {
-			return st.Code().String() + " " + info.GetReason()
-		}
+	if reason, ok := protojwt.ReasonOf(err); ok {
+		return st.Code().String() + " " + reason
 	}
 	return st.Code().String()
 }
