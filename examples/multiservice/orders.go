@@ -10,6 +10,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
 	"github.com/protojwt/protojwt/examples/multiservice/orderspb"
@@ -31,13 +34,23 @@ func newOrdersServer(ctx context.Context, jwksURL string, client *http.Client, t
 	if err != nil {
 		return nil, nil, err
 	}
-	auth, err := interceptor.New(m)
+	// Health checks and reflection are open to callers without a token;
+	// everything else follows orders.proto.
+	auth, err := interceptor.New(m, interceptor.WithHealthAndReflection())
 	if err != nil {
 		m.Close()
 		return nil, nil, err
 	}
-	s := grpc.NewServer(grpc.ChainUnaryInterceptor(auth.Unary()))
+	s := grpc.NewServer(grpc.ChainUnaryInterceptor(auth.Unary()), grpc.ChainStreamInterceptor(auth.Stream()))
 	orderspb.RegisterOrdersServiceServer(s, &ordersService{byCustomer: map[string][]*orderspb.Order{}})
+	healthpb.RegisterHealthServer(s, health.NewServer())
+	reflection.Register(s)
+	// A registered method that no rule covers would be denied to everyone:
+	// stop here rather than at its first call.
+	if err := auth.CheckServer(s); err != nil {
+		m.Close()
+		return nil, nil, err
+	}
 	return s, m, nil
 }
 

@@ -22,13 +22,9 @@ import (
 // whose rules are declared in quickstart.proto, plus health checks and
 // reflection, opened to callers without a token explicitly.
 func newGRPCServer(m *manager.Manager, a *accounts) (*grpc.Server, error) {
-	auth, err := interceptor.New(m, interceptor.WithPublicServices(
-		healthpb.Health_ServiceDesc.ServiceName,
-		"grpc.reflection.v1.ServerReflection",
-		"grpc.reflection.v1alpha.ServerReflection",
-	))
+	auth, err := interceptor.New(m, interceptor.WithHealthAndReflection())
 	if err != nil {
-		return nil, err
+		return nil, err // a bad rule or field path in quickstart.proto
 	}
 	s := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(auth.Unary()),
@@ -37,6 +33,11 @@ func newGRPCServer(m *manager.Manager, a *accounts) (*grpc.Server, error) {
 	pb.RegisterQuickstartServiceServer(s, &quickstartService{accounts: a})
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	reflection.Register(s)
+	// Every registered method has a rule or is opened: checked now, not at
+	// the first call.
+	if err := auth.CheckServer(s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
