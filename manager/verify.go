@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/protojwt/protojwt/internal/jws"
 )
 
 // maxNumericDate is the last second of the year 9999: a larger exp, iat or
@@ -20,18 +22,22 @@ const maxNumericDate = 253402300799
 //
 //   - an empty signed: ErrNoToken;
 //   - a token over the size bound (see WithMaxTokenSize), checked before any
-//     decoding, or not three base64url segments of JSON, or with a "crit"
-//     header: ErrMalformed; so is a header or payload that JSON parsers
-//     may read differently or that is costly to decode: bytes that are not
+//     decoding, or not three segments, or with a CR or LF, which base64
+//     decoders skip: ErrMalformed;
+//   - a header that is not base64url of a JSON object, or that JSON parsers
+//     may read differently or that is costly to decode (bytes that are not
 //     UTF-8 or an escaped lone UTF-16 surrogate, nesting deeper than 64
-//     levels, or a member name twice at the top level (two "sub" claims);
-//     and so is a token with a CR or LF, which base64 decoders skip;
+//     levels, a member name twice), or without alg: ErrMalformed;
 //   - an algorithm other than Config.Algorithm, "none" included: ErrAlgorithm;
+//   - a signature segment that is not base64url: ErrMalformed;
 //   - once the Manager knows its keys by ID (see RotateKey), a kid header
 //     that is not a string: ErrMalformed; a kid naming no key (absent names
 //     the key without ID): ErrSignature; a JWK Set key whose use, alg or
 //     kind does not fit Config.Algorithm: ErrAlgorithm;
 //   - a signature the configured key does not verify: ErrSignature;
+//   - then, and only then, the payload: not base64url of a JSON object, or
+//     JSON refused as the header's is (two "sub" claims, ...), or a "crit"
+//     header: ErrMalformed;
 //   - a missing exp, iat, iss or type claim (an empty string is missing;
 //     type may be missing with WithUntypedTokens), a
 //     type other than "auth" or "refresh", or a claim of the wrong JSON type
@@ -47,9 +53,13 @@ const maxNumericDate = 253402300799
 //     ErrRevocationUnavailable, unless WithRevocationFailOpen.
 //
 // Times are compared with Config.Leeway of tolerance. The checks run in this
-// order and the first failure decides. Verify does not check the token's
-// type against a rule; ErrTokenType is the rule engine's. The error never
-// contains the token.
+// order and the first failure decides: a token with two defects gets the
+// error of the first. In particular the signature is checked before the
+// payload is even decoded, so that a forged token costs no decoding of its
+// claims: a token whose signature does not verify is ErrSignature (or
+// ErrAlgorithm, or ErrMalformed for its header) whatever its payload holds.
+// Verify does not check the token's type against a rule; ErrTokenType is
+// the rule engine's. The error never contains the token.
 //
 // The revocation store is asked last, with ctx, so that only tokens that
 // verify reach it; without a store, revocation costs nothing.
@@ -80,7 +90,11 @@ func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	claims := st.claims
+	// Only a token whose signature verified has its claims decoded.
+	claims, err := jws.DecodePayload(st.parts.Payload)
+	if err != nil {
+		return nil, verifyError("payload is not JSON claims in base64url", ErrMalformed)
+	}
 	if st.header.Crit {
 		return nil, verifyError("crit header is not supported", ErrMalformed)
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"reflect"
 	"testing"
 	"time"
@@ -54,17 +56,24 @@ func (r *referenceVerifier) verify(signed string) (map[string]any, error) {
 	if len(signed) > m.maxTokenSize {
 		return nil, ErrMalformed
 	}
-	if jsonTextRefused(signed) {
-		return nil, ErrMalformed // stricter than golang-jwt on purpose: see checkJSONText
+	if strings.ContainsAny(signed, "\r\n") {
+		return nil, ErrMalformed // stricter than golang-jwt on purpose: see jws.Split
+	}
+	parts := strings.Split(signed, ".")
+	if len(parts) == 3 && segmentRefused(parts[0]) {
+		return nil, ErrMalformed // stricter than golang-jwt on purpose: see jws.CheckJSONText
 	}
 	claims := jwt.MapClaims{}
-	parsed, err := r.parser.ParseWithClaims(signed, claims, func(t *jwt.Token) (any, error) {
-		if t.Method == nil || t.Method.Alg() != m.alg.method.Alg() {
-			return nil, errors.New("wrong algorithm")
+	parsed, err := r.parser.ParseWithClaims(signed, claims, r.keyFunc)
+	payloadRefused := len(parts) == 3 && segmentRefused(parts[1])
+	if len(parts) == 3 && (payloadRefused || errors.Is(err, jwt.ErrTokenMalformed)) {
+		// golang-jwt decodes the payload before it checks the signature;
+		// Verify checks the signature first.
+		if err := r.signatureFirst(parts); err != nil {
+			return nil, err
 		}
-		k, err := m.source.verificationKey(context.Background(), &jws.Header{Fields: t.Header})
-		return k.key, err
-	})
+		return nil, ErrMalformed
+	}
 	if err != nil {
 		return nil, r.parseError(parsed, err)
 	}
@@ -98,6 +107,50 @@ func (r *referenceVerifier) verify(signed string) (map[string]any, error) {
 		return nil, ErrMalformed
 	}
 	return claims, nil
+}
+
+// keyFunc selects the key as Verify does, for the Manager's algorithm only.
+func (r *referenceVerifier) keyFunc(t *jwt.Token) (any, error) {
+	if t.Method == nil || t.Method.Alg() != r.m.alg.method.Alg() {
+		return nil, errors.New("wrong algorithm")
+	}
+	k, err := r.m.source.verificationKey(context.Background(), &jws.Header{Fields: t.Header})
+	return k.key, err
+}
+
+// signatureFirst is golang-jwt's parser for the three segments of a token,
+// in its order but without the payload: the sentinel of the header, the
+// algorithm, the signature's encoding, its key or the signature itself that
+// refuses the token, or nil when its signature verifies.
+func (r *referenceVerifier) signatureFirst(parts []string) error {
+	headerJSON, err := r.parser.DecodeSegment(parts[0])
+	if err != nil {
+		return ErrMalformed
+	}
+	var header map[string]any
+	if err := json.Unmarshal(headerJSON, &header); err != nil {
+		return ErrMalformed
+	}
+	alg, _ := header["alg"].(string)
+	method := jwt.GetSigningMethod(alg)
+	switch {
+	case alg == "":
+		return ErrMalformed
+	case method == nil:
+		return ErrAlgorithm
+	}
+	sig, err := r.parser.DecodeSegment(parts[2])
+	if err != nil {
+		return ErrMalformed
+	}
+	key, err := r.keyFunc(&jwt.Token{Header: header, Method: method})
+	if err != nil {
+		return r.parseError(&jwt.Token{Header: header}, fmt.Errorf("%w: %w", jwt.ErrTokenUnverifiable, err))
+	}
+	if method.Verify(parts[0]+"."+parts[1], sig, key) != nil {
+		return ErrSignature
+	}
+	return nil
 }
 
 func (r *referenceVerifier) parseError(t *jwt.Token, err error) error {
