@@ -17,17 +17,18 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/protojwt/protojwt/examples/multiservice/orderspb"
 	"github.com/protojwt/protojwt/manager"
+	"github.com/protojwt/protojwt/tokensource"
 )
 
 // demoTiming rotates keys twice a second with tokens that live 2 s, so that
@@ -135,15 +136,37 @@ func (d *demo) fail(count *int, what string) {
 	}
 }
 
-// call runs one gRPC call with token in the metadata ("" for none), bounded
-// on its own: the end of the demo never cuts a call short.
-func (d *demo) call(token string, rpc func(context.Context) error) error {
+// rpc is one call of the orders service, with the call options that carry
+// its token.
+type rpc func(ctx context.Context, opts ...grpc.CallOption) error
+
+// call runs one gRPC call with the token of src (none when it gives ""),
+// bounded on its own: the end of the demo never cuts a call short. The
+// demo's services listen on loopback without TLS.
+func (d *demo) call(src tokensource.Source, call rpc) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if token != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	return call(ctx, grpc.PerRPCCredentials(tokensource.PerRPCCredentials(src, tokensource.WithInsecureTransport())))
+}
+
+// recorder is a Source that remembers the token it last gave, so that a
+// call can be counted by the key that signed its token.
+type recorder struct {
+	tokensource.Source
+	last atomic.Pointer[string]
+}
+
+func (r *recorder) Token(ctx context.Context) (string, error) {
+	tok, err := r.Source.Token(ctx)
+	r.last.Store(&tok)
+	return tok, err
+}
+
+func (r *recorder) lastToken() string {
+	if p := r.last.Load(); p != nil {
+		return *p
 	}
-	return rpc(ctx)
+	return ""
 }
 
 // valid records the outcome of a call that must pass.
@@ -170,9 +193,9 @@ func (d *demo) invalid(kind string, want codes.Code, err error) {
 }
 
 // login gets an auth token for a client of the auth service.
-func (d *demo) login(id string) (token string, expires time.Time, err error) {
+func (d *demo) login(ctx context.Context, id string) (token string, expires time.Time, err error) {
 	form := url.Values{"grant_type": {"client_credentials"}}
-	req, err := http.NewRequest(http.MethodPost, d.authURL+"/token", strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.authURL+"/token", strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -197,33 +220,49 @@ func (d *demo) login(id string) (token string, expires time.Time, err error) {
 }
 
 // customer calls without pause with a token that has at least half its
-// life left: alice lists and places orders, bob lists his. It logs in again
+// life left: alice lists and places orders, bob lists his. Its token
+// source gets tokens with the client-credentials grant (there is no refresh
+// token) and renews them at half their life. It starts as a new client
 // twice per rotation, as many clients together would, so that tokens of
 // every key are in use.
 func (d *demo) customer(ctx context.Context, id string) {
-	var token string
-	var expires, loggedIn time.Time
+	grant := func(ctx context.Context, _ string) (string, string, error) {
+		token, _, err := d.login(ctx, id)
+		if err != nil {
+			d.fail(&d.otherFailed, fmt.Sprintf("%s can't log in: %v", id, err))
+		}
+		return token, "", err
+	}
+	list := func(ctx context.Context, opts ...grpc.CallOption) error {
+		_, err := d.orders.ListOrders(ctx, &orderspb.ListOrdersRequest{Customer: id}, opts...)
+		return err
+	}
+	create := func(ctx context.Context, opts ...grpc.CallOption) error {
+		_, err := d.orders.CreateOrder(ctx, &orderspb.CreateOrderRequest{Item: "tea", Quantity: 1}, opts...)
+		return err
+	}
 	for ctx.Err() == nil {
-		if time.Until(expires) < d.t.tokenTTL/2 || time.Since(loggedIn) > d.t.rotate/2 {
-			var err error
-			loggedIn = time.Now()
-			if token, expires, err = d.login(id); err != nil {
-				d.fail(&d.otherFailed, fmt.Sprintf("%s can't log in: %v", id, err))
+		tokens, err := tokensource.New("", "", grant, tokensource.WithRefreshMargin(d.t.tokenTTL/2))
+		if err != nil {
+			d.fail(&d.otherFailed, err.Error())
+			return
+		}
+		src := &recorder{Source: tokens}
+		for started := time.Now(); ctx.Err() == nil && time.Since(started) < d.t.rotate/2; {
+			// A call whose token could not be had was not sent: grant
+			// counted the failed login.
+			err := d.call(src, list)
+			if src.lastToken() == "" {
 				time.Sleep(10 * time.Millisecond)
 				continue
 			}
+			d.valid("ListOrders", src.lastToken(), err)
+			if id == "alice" {
+				err := d.call(src, create)
+				d.valid("CreateOrder", src.lastToken(), err)
+			}
+			time.Sleep(time.Millisecond)
 		}
-		d.valid("ListOrders", token, d.call(token, func(ctx context.Context) error {
-			_, err := d.orders.ListOrders(ctx, &orderspb.ListOrdersRequest{Customer: id})
-			return err
-		}))
-		if id == "alice" {
-			d.valid("CreateOrder", token, d.call(token, func(ctx context.Context) error {
-				_, err := d.orders.CreateOrder(ctx, &orderspb.CreateOrderRequest{Item: "tea", Quantity: 1})
-				return err
-			}))
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -249,7 +288,7 @@ func (d *demo) attacker(ctx context.Context) {
 		}
 		return tok.Signed
 	}
-	firstBob, firstExpires, err := d.login("bob")
+	firstBob, firstExpires, err := d.login(context.Background(), "bob")
 	if err != nil {
 		d.fail(&d.otherFailed, "attacker can't log in as bob: "+err.Error())
 		return
@@ -257,27 +296,27 @@ func (d *demo) attacker(ctx context.Context) {
 	bob, bobExpires := firstBob, firstExpires
 	currentBob := func() string {
 		if time.Until(bobExpires) < d.t.tokenTTL/2 {
-			if t, exp, err := d.login("bob"); err == nil {
+			if t, exp, err := d.login(context.Background(), "bob"); err == nil {
 				bob, bobExpires = t, exp
 			}
 		}
 		return bob
 	}
-	list := func(customer string) func(context.Context) error {
-		return func(ctx context.Context) error {
-			_, err := d.orders.ListOrders(ctx, &orderspb.ListOrdersRequest{Customer: customer})
+	list := func(customer string) rpc {
+		return func(ctx context.Context, opts ...grpc.CallOption) error {
+			_, err := d.orders.ListOrders(ctx, &orderspb.ListOrdersRequest{Customer: customer}, opts...)
 			return err
 		}
 	}
-	create := func(ctx context.Context) error {
-		_, err := d.orders.CreateOrder(ctx, &orderspb.CreateOrderRequest{Item: "gold", Quantity: 1000})
+	create := func(ctx context.Context, opts ...grpc.CallOption) error {
+		_, err := d.orders.CreateOrder(ctx, &orderspb.CreateOrderRequest{Item: "gold", Quantity: 1000}, opts...)
 		return err
 	}
 
 	attacks := []struct {
 		kind  string
 		token func() string // "": skip this round
-		rpc   func(context.Context) error
+		rpc   rpc
 		want  codes.Code
 	}{
 		{"no token", func() string { return "" }, list("alice"), codes.Unauthenticated},
@@ -300,7 +339,8 @@ func (d *demo) attacker(ctx context.Context) {
 		if token == "" && a.kind != "no token" {
 			continue
 		}
-		d.invalid(a.kind, a.want, d.call(token, a.rpc))
+		// The attacker's tokens go as they are: Static sends any token.
+		d.invalid(a.kind, a.want, d.call(tokensource.Static(token), a.rpc))
 		time.Sleep(2 * time.Millisecond)
 	}
 }
