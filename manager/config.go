@@ -75,7 +75,20 @@ type Config struct {
 	// refused. Environment: JWT_JWKS (the document) or JWT_JWKS_FILE (the
 	// path of a file holding it).
 	JWKS []byte
+	// ScopeClaims are the claims whose values grant the OAuth scope names
+	// that rules require (the `scopes` of a rule, httpauth.Scopes): each a
+	// space-separated string, a list of strings, or an object whose keys
+	// with a truthy value are the names. A name is granted when any of
+	// them grants it. Names are taken whole, so "cognito:groups" works.
+	// By default, ["scope"]. Okta and Entra ID put scopes in "scp", Auth0's
+	// RBAC puts permissions in "permissions": ["scope", "permissions"].
+	// The `scope` rule (JSON containment) reads the "scope" claim
+	// whatever this says. Environment: JWT_SCOPE_CLAIMS (comma separated).
+	ScopeClaims []string
 }
+
+// defaultScopeClaims is Config.ScopeClaims when it is empty.
+var defaultScopeClaims = []string{"scope"}
 
 // ConfigFromEnv reads a Config from the JWT_* environment variables listed on
 // the fields of Config. Unset and empty variables leave their field zero.
@@ -85,7 +98,8 @@ type Config struct {
 // (RSA) or SEC 1 (EC) private keys; PKIX or PKCS #1 public keys, or a
 // certificate. One trailing newline of a JWT_SECRET_FILE is removed, as
 // written by echo or an editor. Durations are integer seconds, not negative.
-// JWT_AUDIENCE is split on commas, each value trimmed, empty values dropped.
+// JWT_AUDIENCE and JWT_SCOPE_CLAIMS are split on commas, each value
+// trimmed, empty values dropped.
 //
 // Errors wrap ErrConfig and name the variable, never its value. ConfigFromEnv
 // does not check the Config as a whole: New does.
@@ -104,6 +118,8 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 		KeyID:     getenv("JWT_KEYID"),
 		Audience:  splitList(getenv("JWT_AUDIENCE")),
 		JWKSURL:   strings.TrimSpace(getenv("JWT_JWKS_URL")),
+
+		ScopeClaims: splitList(getenv("JWT_SCOPE_CLAIMS")),
 	}
 
 	secret, err := env.secret("JWT_SECRET")

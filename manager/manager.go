@@ -29,6 +29,7 @@ type Manager struct {
 	keys          localKeys // signs; verifies unless the keys come from JWKSURL
 	source        keySource // selects verification keys: &keys or a *remoteKeys
 	untyped       TokenType // type of tokens without one; "" refuses them
+	scopeClaims   []string  // Config.ScopeClaims, never empty
 	jwksSettings  jwksSettings
 	openCtx       context.Context // Open's context, during New only
 	leeway        time.Duration   // Config.Leeway
@@ -75,6 +76,7 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 		revocation:    revocationSettings{leeway: cfg.Leeway},
 		cacheSize:     DefaultVerifyCacheSize,
 		cacheTTL:      DefaultVerifyCacheTTL,
+		scopeClaims:   slices.Clone(cfg.ScopeClaims),
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -91,6 +93,8 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 		return nil, configError("AuthMaxAge, RefreshMaxAge and Leeway can't be negative")
 	case slices.Contains(cfg.Audience, ""):
 		return nil, configError("Audience has an empty value")
+	case slices.Contains(cfg.ScopeClaims, ""):
+		return nil, configError("ScopeClaims has an empty name")
 	case m.maxTokenSize <= 0:
 		return nil, configError("WithMaxTokenSize needs a positive size")
 	case m.cacheSize < 0:
@@ -103,6 +107,9 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 		return nil, configError(fmt.Sprintf("unknown Algorithm %q", cfg.Algorithm))
 	}
 	m.alg = alg
+	if len(m.scopeClaims) == 0 {
+		m.scopeClaims = defaultScopeClaims
+	}
 	// Last of the checks: with Config.JWKSURL it fetches the JWK Set.
 	if err := m.initKeys(cfg); err != nil {
 		return nil, err
@@ -221,6 +228,7 @@ func (m *Manager) newToken(claims map[string]any, signed string) *Token {
 			Subject: sub,
 			Claims:  claims,
 			Scope:   claims["scope"],
+			Grants:  m.grants(claims),
 		},
 		id:       id,
 		family:   family,
@@ -313,4 +321,16 @@ func (m *Manager) checkKeyOptions() error {
 		return configError("WithJWKSTimeout needs a positive timeout")
 	}
 	return nil
+}
+
+// grants returns the values of the claims that grant scope names
+// (Config.ScopeClaims), those present, for the rule engine.
+func (m *Manager) grants(claims map[string]any) []any {
+	var out []any
+	for _, name := range m.scopeClaims {
+		if v, ok := claims[name]; ok && v != nil {
+			out = append(out, v)
+		}
+	}
+	return out
 }

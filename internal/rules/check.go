@@ -47,18 +47,41 @@ func (r *Rule) Check(tok *manager.Token, vars Vars) error {
 	// Decisions read what the Manager decoded, in memory no handler can
 	// reach: a handler that modifies its (shared, cached) Token changes no
 	// later decision. A Token built elsewhere is read as it is.
-	typ, claims, scope := string(tok.Type), tok.Claims, tok.Scope
+	in := input{typ: string(tok.Type), claims: tok.Claims, scope: tok.Scope, grants: tok.Scope}
 	if v := tokenview.Of(tok); v != nil {
-		typ, claims, scope = v.Type, v.Claims, v.Scope
+		in = input{typ: v.Type, claims: v.Claims, scope: v.Scope, grants: v.Grants, manager: true}
 	}
-	if manager.TokenType(typ) != r.tokenType {
+	if manager.TokenType(in.typ) != r.tokenType {
 		return manager.ErrTokenType
 	}
-	return r.cond.check(claims, scope, vars)
+	return r.cond.check(&in, vars)
+}
+
+// input is what a rule reads of a verified token.
+type input struct {
+	typ     string
+	claims  map[string]any
+	scope   any // the "scope" claim, for the scope rule
+	grants  any // []any of the Manager's scope claims; or the scope claim
+	manager bool
+}
+
+// granted reports whether the token grants the scope name.
+func (in *input) granted(name string) bool {
+	if !in.manager {
+		return grants(in.grants, name)
+	}
+	for _, g := range in.grants.([]any) {
+		if grants(g, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // check evaluates c, its alternatives last.
-func (c *condition) check(claims map[string]any, scope any, vars Vars) error {
+func (c *condition) check(in *input, vars Vars) error {
+	claims, scope := in.claims, in.scope
 	for i := range c.tests {
 		if !c.tests[i].holds(claims, vars) {
 			return manager.ErrClaim
@@ -68,7 +91,7 @@ func (c *condition) check(claims map[string]any, scope any, vars Vars) error {
 		return manager.ErrScope
 	}
 	for _, name := range c.scopes {
-		if !grants(scope, name) {
+		if !in.granted(name) {
 			return manager.ErrScope
 		}
 	}
@@ -81,7 +104,7 @@ func (c *condition) check(claims map[string]any, scope any, vars Vars) error {
 		return nil
 	}
 	for i := range c.anyOf {
-		if c.anyOf[i].check(claims, scope, vars) == nil {
+		if c.anyOf[i].check(in, vars) == nil {
 			return nil
 		}
 	}

@@ -29,6 +29,9 @@ type View struct {
 	Claims map[string]any
 	// Scope is the "scope" claim of Claims, nil when absent.
 	Scope any
+	// Grants are the values of the claims whose names grant OAuth scopes
+	// (the Manager's Config.ScopeClaims), in that order, those present.
+	Grants []any
 }
 
 // of returns the View of a token; set once, by package manager's init.
