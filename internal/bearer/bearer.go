@@ -9,21 +9,27 @@ import (
 	"github.com/protojwt/protojwt/manager"
 )
 
-// maxHeader bounds the header value read: a bearer token longer than any
-// token the manager accepts is refused without looking further.
-const maxHeader = 16 << 10
+// maxHeader is a sanity bound on the value read, not the bound of tokens:
+// that is Verify's (manager.WithMaxTokenSize, 8 KiB by default), checked
+// before any decoding, so a Manager configured for larger tokens gets
+// them. It is net/http's default limit on all of a request's headers (1
+// MiB), so no value a server accepts is refused for its length, while a
+// value of many megabytes, from a transport without such a limit, is
+// refused by its length rather than scanned.
+const maxHeader = 1 << 20
 
 var (
 	errSeveral = fmt.Errorf("%w: several authorization values", manager.ErrMalformed)
-	errScheme  = fmt.Errorf("%w: authorization is not \"Bearer <token>\"", manager.ErrMalformed)
-	errLong    = fmt.Errorf("%w: authorization value too long", manager.ErrMalformed)
+	errScheme  = fmt.Errorf(`%w: authorization: expected "Bearer <token>"`, manager.ErrMalformed)
+	errLong    = fmt.Errorf("%w: authorization value over %d bytes", manager.ErrMalformed, maxHeader)
 )
 
 // Token returns the token of the single "Bearer <token>" value in values.
 // The scheme is case-insensitive and followed by exactly one space; the
 // token is one non-empty run of RFC 6750 b64token characters. No value at
 // all is manager.ErrNoToken; several values, another scheme or a malformed
-// value are manager.ErrMalformed. Errors never contain the value.
+// value are manager.ErrMalformed, and a value without the scheme (a bare
+// token) says expected "Bearer <token>". Errors never contain the value.
 func Token(values []string) (string, error) {
 	switch len(values) {
 	case 0:
@@ -49,8 +55,10 @@ func Parse(v string) (string, error) {
 		return "", errScheme
 	}
 	tok := v[len(scheme):]
+	// One table lookup per byte: the per-character switch this replaces
+	// cost ~7 ns a byte on unpredictable input.
 	for i := 0; i < len(tok); i++ {
-		if !isB64Token(tok[i]) {
+		if !b64token[tok[i]] {
 			return "", errScheme
 		}
 	}
@@ -71,16 +79,17 @@ func equalFold(v, lower string) bool {
 	return true
 }
 
-// isB64Token reports whether c may appear in an RFC 6750 b64token:
+// b64token holds the bytes that may appear in an RFC 6750 b64token:
 // ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", and "=" (padding).
-func isB64Token(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+var b64token = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
 	}
-	switch c {
-	case '-', '.', '_', '~', '+', '/', '=':
-		return true
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
 	}
-	return false
-}
+	for _, c := range "-._~+/=" {
+		t[c] = true
+	}
+	return t
+}()
