@@ -1,0 +1,54 @@
+// Package otelprotojwt records what protojwt decides and does as
+// OpenTelemetry metrics and span events. It is a module of its own, so that
+// services without OpenTelemetry don't link it.
+//
+//	tel, err := otelprotojwt.New() // options: WithMeterProvider, WithRoutes, WithResolver, WithMethods
+//	auth, err := interceptor.New(m, interceptor.WithDecisionHook(tel.DecisionHook()))
+//	guard := httpauth.New(m, httpauth.WithDecisionHook(tel.DecisionHook()))
+//
+// # Metrics
+//
+// Every instrument belongs to the meter of scope ScopeName.
+//
+//	protojwt.decisions           counter    {decision}  rpc.method | http.route + http.request.method,
+//	                                                    protojwt.outcome, protojwt.reason, protojwt.stage
+//	protojwt.decision.duration   histogram  s           the same attributes
+//
+// protojwt.outcome is "allowed" or "denied"; protojwt.reason, on denials
+// only, is one of the Reason* constants of package protojwt ("_OTHER" for
+// any other); protojwt.stage is "call" when a call opens and "message" for
+// the check of a received stream message. Public calls count as allowed
+// decisions of duration zero.
+//
+// # Cardinality
+//
+// No attribute holds a subject, a token ID, a claim or a request path. A
+// gRPC or connect method is recorded by name (rpc.method
+// "pkg.Service/Method", as OpenTelemetry's semantic conventions write it)
+// only when it is recognized: a method of a service in the resolver
+// (protoregistry.GlobalFiles by default, see WithResolver) or named by
+// WithMethods. Any other method name, which the caller chooses, is
+// recorded as rpc.method "_OTHER", as the conventions require, so that
+// probing a server with made-up names makes one series, not one per name.
+// An HTTP route is recorded by name only when WithRoutes lists its
+// ServeMux pattern: httpauth names a request served without a pattern by
+// its path, which must not become an attribute, and the two can't be told
+// apart. A route not listed is recorded without http.route.
+//
+// The attribute set of each recognized procedure, outcome, reason and
+// stage is built once and kept: the warm path of the hook allocates
+// nothing of its own.
+//
+// # Span events
+//
+// When the context of a decision carries a recording span (the server
+// span of OpenTelemetry's gRPC, connect or HTTP instrumentation), the hook
+// adds an event "protojwt.decision" to it with the attributes of the
+// decision's metrics. Never a claim: the span is exported with the call.
+//
+// # Audit
+//
+// For a log of who was refused, with subject and token ID, use the
+// decision hook of package github.com/protojwt/protojwt/audit beside this
+// one: logs may name callers, metrics must not.
+package otelprotojwt
