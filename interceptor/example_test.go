@@ -6,35 +6,40 @@ import (
 	"log"
 	"net"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/protojwt/protojwt"
+	pb "github.com/protojwt/protojwt/examples/quickstart/quickstartpb"
 	"github.com/protojwt/protojwt/interceptor"
-	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/manager"
 )
 
-// users implements FieldTop, whose rule in the .proto file is
+// users implements UserSpecific of the quickstart's QuickstartService
+// (examples/quickstart/proto/quickstart/v1/quickstart.proto), whose rule is
 //
-//	option (protojwt.v1.rule) = {
-//	  claims: { key: "sub" value: { field: "username" } }
-//	};
+//	rpc UserSpecific(UserSpecificRequest) returns (UserSpecificResponse) {
+//	  option (protojwt.v1.rule) = {
+//	    claims: { key: "sub" value: { field: "username" } }
+//	  };
+//	}
 type users struct {
-	testpb.UnimplementedGuardedServiceServer
+	pb.UnimplementedQuickstartServiceServer
 }
 
-func (users) FieldTop(ctx context.Context, req *testpb.FieldTopRequest) (*testpb.FieldTopResponse, error) {
+func (users) UserSpecific(ctx context.Context, req *pb.UserSpecificRequest) (*pb.UserSpecificResponse, error) {
 	tok, _ := manager.FromContext(ctx) // the caller's verified token
-	return &testpb.FieldTopResponse{Reply: &testpb.Reply{Subject: tok.Subject, HasToken: true}}, nil
+	return &pb.UserSpecificResponse{Message: "Hello, " + tok.Subject + "!"}, nil
 }
 
 // Example builds the interceptors from the rules of the registered services
-// and serves them; a client calls FieldTop as alice, for alice, for bob, and
-// with no token.
+// and serves them; a client calls UserSpecific as alice, for alice, for bob,
+// and with no token.
 func Example() {
 	m, err := manager.New(manager.Config{
 		Issuer:    "example",
@@ -44,15 +49,19 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	auth, err := interceptor.New(m, interceptor.WithPublicServices("grpc.health.v1.Health"))
+	auth, err := interceptor.New(m, interceptor.WithHealthAndReflection())
 	if err != nil {
 		log.Fatal(err) // a bad rule or field path in a .proto file
 	}
 	s := grpc.NewServer(
-		grpc.UnaryInterceptor(auth.Unary()),
-		grpc.StreamInterceptor(auth.Stream()),
+		grpc.ChainUnaryInterceptor(auth.Unary()),
+		grpc.ChainStreamInterceptor(auth.Stream()),
 	)
-	testpb.RegisterGuardedServiceServer(s, users{})
+	pb.RegisterQuickstartServiceServer(s, users{})
+	healthpb.RegisterHealthServer(s, health.NewServer())
+	if err := auth.CheckServer(s); err != nil {
+		log.Fatal(err) // a registered method that no rule covers
+	}
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = s.Serve(lis) }()
 	defer s.Stop()
@@ -64,7 +73,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer conn.Close()
-	client := testpb.NewGuardedServiceClient(conn)
+	client := pb.NewQuickstartServiceClient(conn)
 
 	tok, err := m.AuthToken("alice", nil, nil)
 	if err != nil {
@@ -72,24 +81,19 @@ func Example() {
 	}
 	asAlice := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok.Signed)
 
-	resp, err := client.FieldTop(asAlice, &testpb.FieldTopRequest{Username: "alice"})
-	fmt.Println("for alice:", resp.GetReply().GetSubject(), err)
-	_, err = client.FieldTop(asAlice, &testpb.FieldTopRequest{Username: "bob"})
-	fmt.Println("for bob:", status.Code(err), reason(err))
-	_, err = client.FieldTop(context.Background(), &testpb.FieldTopRequest{Username: "alice"})
-	fmt.Println("no token:", status.Code(err), reason(err))
+	resp, err := client.UserSpecific(asAlice, &pb.UserSpecificRequest{Username: "alice"})
+	fmt.Println("for alice:", resp.GetMessage(), err)
+	_, err = client.UserSpecific(asAlice, &pb.UserSpecificRequest{Username: "bob"})
+	reason, _ := protojwt.ReasonOf(err)
+	fmt.Println("for bob:", status.Code(err), reason)
+	_, err = client.UserSpecific(context.Background(), &pb.UserSpecificRequest{Username: "alice"})
+	reason, _ = protojwt.ReasonOf(err)
+	fmt.Println("no token:", status.Code(err), reason)
+	_, err = healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
+	fmt.Println("health, no token:", err)
 	// Output:
-	// for alice: alice <nil>
+	// for alice: Hello, alice! <nil>
 	// for bob: PermissionDenied CLAIM_MISMATCH
 	// no token: Unauthenticated TOKEN_MISSING
-}
-
-// reason returns the reason of the ErrorInfo detail of a denial.
-func reason(err error) string {
-	for _, d := range status.Convert(err).Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			return info.GetReason()
-		}
-	}
-	return ""
+	// health, no token: <nil>
 }
