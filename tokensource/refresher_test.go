@@ -384,12 +384,8 @@ func TestSaveRefreshToken(t *testing.T) {
 	var r *Refresher
 	save := func(ctx context.Context, rt string) error {
 		// The new auth token is not handed out before it is saved.
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if r.auth != "" {
-			if exp, _ := expiryOf(r.auth); clock.Now().Before(exp) {
-				t.Errorf("the new auth token was in use before its refresh token was saved")
-			}
+		if cur := r.current.Load(); cur != nil && clock.Now().Before(cur.exp) {
+			t.Errorf("the new auth token was in use before its refresh token was saved")
 		}
 		saved = append(saved, rt)
 		return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -60,14 +61,23 @@ type Refresher struct {
 	refresh RefreshFunc
 	cfg     config
 
+	// current is the auth token, read without locking while no refresh is
+	// due; nil until the first refresh when New got none, and once the
+	// login has ended.
+	current atomic.Pointer[authToken]
+
 	mu           sync.Mutex
-	auth         string    // "" until the first refresh when New got none
-	exp          time.Time // auth's exp
-	refreshAt    time.Time // from then, a refresh is due
 	retryAt      time.Time // after a failed refresh, none before then
 	refreshToken string
 	flight       *flight // the refresh in progress, nil when none
 	ended        error   // non-nil once the login is over
+}
+
+// authToken is an auth token and the times that matter to its holder.
+type authToken struct {
+	token     string
+	exp       time.Time // its exp claim
+	refreshAt time.Time // from then, a refresh is due
 }
 
 // flight is one refresh; done is closed when the other fields are set.
@@ -124,7 +134,8 @@ func (r *Refresher) setAuthLocked(auth string, exp, now time.Time) {
 	// The margin is at most half the token's life, so that a token is used
 	// for a while before the next refresh, however short it lives.
 	margin := min(r.cfg.margin, max(exp.Sub(now)/2, 0))
-	r.auth, r.exp, r.refreshAt, r.retryAt = auth, exp, exp.Add(-margin), time.Time{}
+	r.current.Store(&authToken{token: auth, exp: exp, refreshAt: exp.Add(-margin)})
+	r.retryAt = time.Time{}
 }
 
 // Token returns an auth token that has not expired, refreshing as the
@@ -134,19 +145,21 @@ func (r *Refresher) Token(ctx context.Context) (string, error) {
 	if owner, _ := ctx.Value(refreshKey{}).(*Refresher); owner == r {
 		return "", nil
 	}
+	now := r.cfg.now()
+	if cur := r.current.Load(); cur != nil && now.Before(cur.refreshAt) {
+		return cur.token, nil
+	}
 	r.mu.Lock()
 	if r.ended != nil {
 		r.mu.Unlock()
 		return "", r.ended
 	}
-	now := r.cfg.now()
-	if r.auth != "" && now.Before(r.exp) {
-		if !now.Before(r.refreshAt) && r.flight == nil && !now.Before(r.retryAt) {
+	if cur := r.current.Load(); cur != nil && now.Before(cur.exp) {
+		if !now.Before(cur.refreshAt) && r.flight == nil && !now.Before(r.retryAt) {
 			r.startLocked(ctx)
 		}
-		auth := r.auth
 		r.mu.Unlock()
-		return auth, nil
+		return cur.token, nil
 	}
 	f := r.flight
 	if f == nil {
@@ -198,6 +211,7 @@ func (r *Refresher) run(ctx context.Context, f *flight, refreshToken string) {
 	switch {
 	case err != nil && loginOver(err):
 		r.ended = fmt.Errorf("%w: %w", ErrLoginEnded, err)
+		r.current.Store(nil)
 		f.err = r.ended
 	case err != nil:
 		f.err = fmt.Errorf("tokensource: refresh failed: %w", err)
@@ -225,7 +239,7 @@ func (r *Refresher) run(ctx context.Context, f *flight, refreshToken string) {
 // quarter of its remaining life, so that retries come closer as its expiry
 // nears, and every call retries once it has expired.
 func (r *Refresher) backOffLocked(now time.Time) {
-	if r.auth != "" && now.Before(r.exp) {
-		r.retryAt = now.Add(r.exp.Sub(now) / 4)
+	if cur := r.current.Load(); cur != nil && now.Before(cur.exp) {
+		r.retryAt = now.Add(cur.exp.Sub(now) / 4)
 	}
 }
