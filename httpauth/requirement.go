@@ -198,8 +198,10 @@ func AnyOf(alternatives ...[]Requirement) Requirement {
 
 // FromRule requires what a rule declared in a .proto file requires, the
 // message of a (protojwt.v1.rule) option, so that an HTTP route and its gRPC
-// twin share one declaration. A claim's Match.field names a path wildcard,
-// read as ClaimFromPath reads it. FromRule must be a route's only
+// twin share one declaration: claims, checks (as Check makes them),
+// allow_missing (as AllowMissing), scope, scopes, expr and any_of. A
+// Match.field, of a claim or of an equals or contains check, names a path
+// wildcard, read as ClaimFromPath reads it. FromRule must be a route's only
 // requirement; a nil rule is invalid.
 func FromRule(r *annotations.Rule) Requirement {
 	return Requirement{func(b *builder) error {
