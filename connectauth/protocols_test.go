@@ -23,8 +23,8 @@ type protocol struct {
 	// unary calls procedure with req, sending the authorization values;
 	// every test response has the handler's Reply as field 1.
 	unary func(t testing.TB, ts *testServer, procedure string, req proto.Message, auth []string) (*testpb.Reply, error)
-	// chat runs a Chat (bidi) stream: see chatResult.
-	chat func(t testing.TB, ts *testServer, auth []string, senders ...string) chatResult
+	// openChat opens a Chat (bidi) stream.
+	openChat func(t testing.TB, ts *testServer, auth []string) chatStream
 	// watch runs a Watch (server stream) and returns the replies.
 	watch func(t testing.TB, ts *testServer, auth []string, req *testpb.WatchRequest) ([]*testpb.Reply, error)
 	// upload runs an Upload (client stream), one message per owner.
@@ -36,25 +36,25 @@ type protocol struct {
 // from a grpc-go client, and gRPC-Web from a connect client.
 var protocols = []protocol{
 	{
-		name:   "connect",
-		unary:  connectUnary(false, connect.WithProtoJSON()),
-		chat:   connectChat(connect.WithProtoJSON()),
-		watch:  connectWatch(false, connect.WithProtoJSON()),
-		upload: connectUpload(false, connect.WithProtoJSON()),
+		name:     "connect",
+		unary:    connectUnary(false, connect.WithProtoJSON()),
+		openChat: connectChat(connect.WithProtoJSON()),
+		watch:    connectWatch(false, connect.WithProtoJSON()),
+		upload:   connectUpload(false, connect.WithProtoJSON()),
 	},
 	{
-		name:   "grpc",
-		unary:  grpcUnary,
-		chat:   grpcChat,
-		watch:  grpcWatch,
-		upload: grpcUpload,
+		name:     "grpc",
+		unary:    grpcUnary,
+		openChat: grpcChat,
+		watch:    grpcWatch,
+		upload:   grpcUpload,
 	},
 	{
-		name:   "grpc-web",
-		unary:  connectUnary(false, connect.WithGRPCWeb()),
-		chat:   connectChat(connect.WithGRPCWeb()),
-		watch:  connectWatch(false, connect.WithGRPCWeb()),
-		upload: connectUpload(false, connect.WithGRPCWeb()),
+		name:     "grpc-web",
+		unary:    connectUnary(false, connect.WithGRPCWeb()),
+		openChat: connectChat(connect.WithGRPCWeb()),
+		watch:    connectWatch(false, connect.WithGRPCWeb()),
+		upload:   connectUpload(false, connect.WithGRPCWeb()),
 	},
 }
 
@@ -170,21 +170,27 @@ type connectChatStream struct {
 func (s connectChatStream) Recv() (*testpb.ChatResponse, error) { return s.Receive() }
 func (s connectChatStream) CloseSend() error                    { return s.CloseRequest() }
 
-func connectChat(opts ...connect.ClientOption) func(testing.TB, *testServer, []string, ...string) chatResult {
-	return func(t testing.TB, ts *testServer, auth []string, senders ...string) chatResult {
+func connectChat(opts ...connect.ClientOption) func(testing.TB, *testServer, []string) chatStream {
+	return func(t testing.TB, ts *testServer, auth []string) chatStream {
 		stream := testpbconnect.NewGuardedServiceClient(ts.h2c, ts.url, opts...).Chat(ctxFor(t))
 		addAuth(stream.RequestHeader(), auth)
-		defer stream.CloseResponse()
-		return runChat(t, connectChatStream{stream}, senders)
+		t.Cleanup(func() { _ = stream.CloseResponse() })
+		return connectChatStream{stream}
 	}
 }
 
-func grpcChat(t testing.TB, ts *testServer, auth []string, senders ...string) chatResult {
+func grpcChat(t testing.TB, ts *testServer, auth []string) chatStream {
 	stream, err := testpb.NewGuardedServiceClient(ts.grpc).Chat(grpcContext(t, auth))
 	if err != nil {
 		t.Fatalf("Chat: %v", err)
 	}
-	return runChat(t, stream, senders)
+	return stream
+}
+
+// chat runs a Chat stream under p: see runChat.
+func (p protocol) chat(t testing.TB, ts *testServer, auth []string, senders ...string) chatResult {
+	t.Helper()
+	return runChat(t, p.openChat(t, ts, auth), senders)
 }
 
 func connectWatch(h2 bool, opts ...connect.ClientOption) func(testing.TB, *testServer, []string, *testpb.WatchRequest) ([]*testpb.Reply, error) {

@@ -1,0 +1,5 @@
+//go:build race
+
+package connectauth_test
+
+const raceEnabled = true
