@@ -14,17 +14,18 @@ import (
 func newHTTPHandler(m *manager.Manager, a *accounts) http.Handler {
 	guard := httpauth.New(m)
 	mux := http.NewServeMux()
+	// guard.Handle panics, as mux.Handle does, on a wildcard the pattern
+	// lacks or requirements that can't hold: mistakes stop main.
 	mux.HandleFunc("POST /login", a.handleLogin)
-	mux.Handle("POST /refresh", guard.Require(httpauth.TokenType(manager.Refresh))(http.HandlerFunc(a.handleRefresh)))
-	mux.Handle("GET /protected_route", guard.Require()(message("You've reached the protected route!")))
-	mux.Handle("GET /user_specific_route/{username}", guard.Require(httpauth.ClaimFromPath("sub", "username"))(
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusOK, map[string]string{"message": "Hello, " + r.PathValue("username") + "!"})
-		})))
-	mux.Handle("GET /custom_claim_route", guard.Require(httpauth.Claim("custom_claim", "Arbitrary Required Value"))(
-		message("You've reached the custom claim route!")))
-	mux.Handle("GET /admin_dashboard", guard.Require(httpauth.Scope(map[string]any{"admin": true}))(message("Hello admin!")))
-	mux.Handle("GET /token/info", guard.Require()(http.HandlerFunc(tokenInfo)))
+	guard.HandleFunc(mux, "POST /refresh", a.handleRefresh, httpauth.TokenType(manager.Refresh))
+	guard.Handle(mux, "GET /protected_route", message("You've reached the protected route!"))
+	guard.HandleFunc(mux, "GET /user_specific_route/{username}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"message": "Hello, " + r.PathValue("username") + "!"})
+	}, httpauth.ClaimFromPath("sub", "username"))
+	guard.Handle(mux, "GET /custom_claim_route", message("You've reached the custom claim route!"),
+		httpauth.Claim("custom_claim", "Arbitrary Required Value"))
+	guard.Handle(mux, "GET /admin_dashboard", message("Hello admin!"), httpauth.Scope(map[string]any{"admin": true}))
+	guard.HandleFunc(mux, "GET /token/info", tokenInfo)
 	return mux
 }
 
