@@ -693,3 +693,16 @@ func TestCheckFromProtoErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorNamesThePart checks that an error deep in a rule names where,
+// with the sentinel's text once.
+func TestErrorNamesThePart(t *testing.T) {
+	_, err := rules.Compile(rules.Spec{AnyOf: []rules.Spec{{Scopes: []string{"x"}}, {Checks: []rules.Check{present(true, "a"), prefix("", "email")}}}})
+	if want := `protojwt: invalid rule: any_of[1]: check[1]: claim "email": an empty prefix holds for every string`; err == nil || err.Error() != want {
+		t.Errorf("Compile error = %v, want %s", err, want)
+	}
+	_, err = rules.FromProto(&annotations.Rule{AnyOf: []*annotations.Rule{{AnyOf: []*annotations.Rule{{Check: []*annotations.ClaimCheck{{Claim: []string{"x"}}}}}}}})
+	if want := "protojwt: invalid rule: any_of[0]: any_of[0]: check[0]: no test"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("FromProto error = %v, want %s...", err, want)
+	}
+}

@@ -67,7 +67,7 @@ func specFromProto(p *annotations.Rule, depth int) (Spec, error) {
 	for i, alt := range p.GetAnyOf() {
 		as, err := specFromProto(alt, depth+1)
 		if err != nil {
-			return Spec{}, fmt.Errorf("any_of[%d]: %w", i, err)
+			return Spec{}, within(fmt.Sprintf("any_of[%d]", i), err)
 		}
 		s.AnyOf = append(s.AnyOf, as)
 	}

@@ -198,7 +198,7 @@ func (r *Rule) compileCondition(s Spec, env Env, depth int) (condition, error) {
 	for i, check := range s.Checks {
 		test, err := r.compileTest(check)
 		if err != nil {
-			return c, fmt.Errorf("check[%d]: %w", i, err)
+			return c, within(fmt.Sprintf("check[%d]", i), err)
 		}
 		c.tests = append(c.tests, test)
 	}
@@ -241,7 +241,7 @@ func (r *Rule) compileCondition(s Spec, env Env, depth int) (condition, error) {
 		}
 		ac, err := r.compileCondition(alt, env, depth+1)
 		if err != nil {
-			return c, fmt.Errorf("any_of[%d]: %w", i, err)
+			return c, within(fmt.Sprintf("any_of[%d]", i), err)
 		}
 		c.anyOf = append(c.anyOf, ac)
 	}
@@ -312,6 +312,17 @@ func (r *Rule) compileTest(ch Check) (claimTest, error) {
 		return t, fmt.Errorf("%w: claim %s: the check has no test", ErrInvalidRule, where)
 	}
 	return t, nil
+}
+
+// within returns err, an ErrInvalidRule of a part of a rule, saying which
+// part: "invalid rule: any_of[1]: check[0]: claim ...", the sentinel's text
+// once.
+func within(part string, err error) error {
+	rest, ok := strings.CutPrefix(err.Error(), ErrInvalidRule.Error()+": ")
+	if !ok {
+		return fmt.Errorf("%s: %w", part, err)
+	}
+	return fmt.Errorf("%w: %s: %s", ErrInvalidRule, part, rest)
 }
 
 // literal returns a required value in the form claims have, checked: not
