@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,6 +27,7 @@ type Store struct {
 	allowEviction  bool
 	replicas       int           // WithReplicaAcks; 0: writes don't wait
 	replicaTimeout time.Duration // WithReplicaAcks
+	lastSlotReload atomic.Int64  // Unix nanoseconds; see reloadSlots
 }
 
 var _ revocation.Store = (*Store)(nil)
@@ -194,6 +196,7 @@ func (s *Store) Revoked(ctx context.Context, subject string, ids []string, issue
 	}
 	values, err := s.client.MGet(ctx, keys...).Result()
 	if err != nil {
+		s.reloadSlots()
 		return false, fmt.Errorf("redisstore: revoked: %w", err)
 	}
 	if len(values) != len(keys) {

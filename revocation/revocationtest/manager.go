@@ -161,7 +161,7 @@ func testManagerRotationRace(t *testing.T, h Harness) {
 
 // managerRotations is how many times testManagerRotationBounded rotates
 // one login through a Manager.
-const managerRotations = 1_000
+const managerRotations = 300
 
 func testManagerRotationBounded(t *testing.T, h Harness) {
 	s := h.New(t)

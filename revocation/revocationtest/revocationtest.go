@@ -328,7 +328,7 @@ func testRotateSameToken(t *testing.T, h Harness) {
 }
 
 // rotations is how many times testRotationBounded rotates one family.
-const rotations = 2_000
+const rotations = 1_000
 
 func testRotationBounded(t *testing.T, h Harness) {
 	s := h.New(t)
