@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/httpauth"
 )
 
@@ -31,6 +32,7 @@ func csrfServer(t *testing.T, opts ...httpauth.Option) (*httptest.Server, *[]str
 	}
 	g.Handle(mux, "POST /users/{username}/email", echo, httpauth.ClaimFromPath("sub", "username"))
 	g.Handle(mux, "POST /public", echo, httpauth.Public())
+	g.Handle(mux, "POST /optional", echo, httpauth.FromRule(&annotations.Rule{AllowMissing: true}))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, &reasons
@@ -96,6 +98,11 @@ func TestCSRFOverHTTP(t *testing.T) {
 		{"forged cookie with its proof", "POST", "/orders", []string{"Cookie", "token=" + tamperedToken(t, tok, "bob"), "X-CSRF-Token", httpauth.CSRFToken(tamperedToken(t, tok, "bob"))}, 401, protojwt.ReasonTokenInvalid},
 		{"right proof, then the rule", "POST", "/users/bob/email", []string{"Cookie", cookie, "X-CSRF-Token", proof}, 403, protojwt.ReasonClaimMismatch},
 		{"no cookie, no token", "POST", "/orders", nil, 401, protojwt.ReasonTokenMissing},
+		// A token is optional there, but a cookie sent is not ignored: the
+		// handler would act for its owner.
+		{"optional token, cookie alone", "POST", "/optional", []string{"Cookie", cookie}, 403, protojwt.ReasonCSRF},
+		{"optional token, no cookie", "POST", "/optional", nil, 200, ""},
+		{"optional token, cookie and proof", "POST", "/optional", []string{"Cookie", cookie, "X-CSRF-Token", proof}, 200, ""},
 
 		{"right proof", "POST", "/orders", []string{"Cookie", cookie, "X-CSRF-Token", proof}, 200, ""},
 		{"right proof, lower-case header name", "DELETE", "/orders", []string{"Cookie", cookie, "x-csrf-token", proof}, 200, ""},
