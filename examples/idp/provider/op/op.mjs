@@ -1,0 +1,60 @@
+// A real OpenID Provider on loopback for protojwt's identity-provider
+// tests and examples/idp: panva's oidc-provider, configured from the
+// environment by the Go package that starts it (examples/idp/provider).
+//
+//   ISSUER   the issuer URL, http://127.0.0.1:PORT
+//   PORT     the loopback port to listen on
+//   JWKS     the private JWK Set that signs (first key of an alg signs)
+//   SECRET   the client secret of both clients
+//
+// Clients: "service" (client_credentials: RFC 9068 access tokens, typ
+// at+jwt, for the resource https://orders.example) and "web"
+// (authorization_code: ID tokens and access tokens, as a browser login).
+import Provider from 'oidc-provider';
+
+const { ISSUER, PORT, JWKS, SECRET } = process.env;
+if (!ISSUER || !PORT || !JWKS || !SECRET) {
+  console.error('op.mjs: ISSUER, PORT, JWKS and SECRET are required');
+  process.exit(2);
+}
+const resource = 'https://orders.example';
+
+// Claims of a login, as identity providers put them: Keycloak's
+// realm_access.roles, Auth0's permissions and a namespaced tenant claim.
+const claimsOf = (sub) => ({
+  tenant: sub === 'bob' ? 'globex' : 'acme',
+  realm_access: { roles: sub === 'alice' ? ['orders-admin', 'user'] : ['user'] },
+  permissions: sub === 'alice' ? ['orders:delete'] : [],
+  'https://acme.example/tier': sub === 'alice' ? 'gold' : 'free',
+});
+
+const provider = new Provider(ISSUER, {
+  jwks: JSON.parse(JWKS),
+  clients: [
+    { client_id: 'service', client_secret: SECRET, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
+    { client_id: 'web', client_secret: SECRET, grant_types: ['authorization_code'], redirect_uris: ['http://127.0.0.1/callback'], response_types: ['code'] },
+  ],
+  pkce: { required: () => false },
+  features: {
+    clientCredentials: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => resource,
+      getResourceServerInfo: () => ({
+        scope: 'orders:read orders:write',
+        audience: resource,
+        accessTokenFormat: 'jwt',
+        accessTokenTTL: 600,
+      }),
+      useGrantedResource: () => true,
+    },
+  },
+  findAccount: (ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+  extraTokenClaims: (ctx, token) => claimsOf(token.accountId || token.clientId),
+  ttl: { ClientCredentials: 600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60, Interaction: 600, Session: 600, Grant: 600 },
+});
+provider.on('server_error', (ctx, err) => console.error('op.mjs: server_error', err));
+const server = provider.listen(Number(PORT), '127.0.0.1', () => {
+  console.log(`LISTENING ${server.address().port}`);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
