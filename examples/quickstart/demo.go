@@ -25,11 +25,12 @@ import (
 
 // runDemo starts both servers on free loopback ports and walks the example
 // as a client would, over gRPC and over HTTP. It prints one table row per
-// step and fails if any step's outcome is not the documented one.
-func runDemo(ctx context.Context, out io.Writer) error {
+// step and fails if any step's outcome is not the documented one. With
+// counts (-metrics), it then prints the servers' decisions.
+func runDemo(ctx context.Context, out io.Writer, counts *decisionCounts) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	s, err := newServers(func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) })
+	s, err := newServers(func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }, counts)
 	if err != nil {
 		return err
 	}
@@ -58,6 +59,10 @@ func runDemo(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "gRPC on %s, HTTP on %s\n\n", grpcLis.Addr(), httpLis.Addr())
 	failed := d.walk(out)
+	if counts != nil {
+		fmt.Fprintln(out, "\ndecisions of the servers (-metrics):")
+		counts.print(out)
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server stopped: %w", err)

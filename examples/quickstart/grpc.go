@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/protojwt/protojwt"
 	pb "github.com/protojwt/protojwt/examples/quickstart/quickstartpb"
 	"github.com/protojwt/protojwt/interceptor"
 	"github.com/protojwt/protojwt/manager"
@@ -21,8 +22,8 @@ import (
 // newGRPCServer returns the quickstart's gRPC server: the QuickstartService,
 // whose rules are declared in quickstart.proto, plus health checks and
 // reflection, opened to callers without a token explicitly.
-func newGRPCServer(m *manager.Manager, a *accounts) (*grpc.Server, error) {
-	auth, err := interceptor.New(m, interceptor.WithHealthAndReflection())
+func newGRPCServer(m *manager.Manager, a *accounts, hook func(context.Context, protojwt.Decision)) (*grpc.Server, error) {
+	auth, err := interceptor.New(m, interceptor.WithHealthAndReflection(), interceptor.WithDecisionHook(hook))
 	if err != nil {
 		return nil, err // a bad rule or field path in quickstart.proto
 	}

@@ -1,18 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/httpauth"
 	"github.com/protojwt/protojwt/manager"
 )
 
 // newHTTPHandler returns the quickstart's routes, each wrapped in the same
 // requirement as its gRPC twin.
-func newHTTPHandler(m *manager.Manager, a *accounts) http.Handler {
-	guard := httpauth.New(m)
+func newHTTPHandler(m *manager.Manager, a *accounts, hook func(context.Context, protojwt.Decision)) http.Handler {
+	guard := httpauth.New(m, httpauth.WithDecisionHook(hook))
 	mux := http.NewServeMux()
 	// guard.Handle panics, as mux.Handle does, on a wildcard the pattern
 	// lacks or requirements that can't hold: mistakes stop main.

@@ -25,6 +25,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/manager"
 	"github.com/protojwt/protojwt/revocation"
 )
@@ -33,15 +34,20 @@ func main() {
 	demo := flag.Bool("demo", false, "start both servers on free loopback ports, walk the whole flow as a client, and exit non-zero if any step misbehaves")
 	grpcAddr := flag.String("grpc", ":50051", "gRPC listen address")
 	httpAddr := flag.String("http", ":8080", "HTTP listen address")
+	metrics := flag.Bool("metrics", false, "count the decisions of both adapters with a decision hook and print them when the demo ends or the servers stop")
 	flag.Parse()
+	var counts *decisionCounts // nil: no hook
+	if *metrics {
+		counts = newDecisionCounts()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
 	if *demo {
-		err = runDemo(ctx, os.Stdout)
+		err = runDemo(ctx, os.Stdout, counts)
 	} else {
-		err = serve(ctx, *grpcAddr, *httpAddr)
+		err = serve(ctx, *grpcAddr, *httpAddr, counts)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
@@ -83,19 +89,25 @@ type servers struct {
 	http *http.Server
 }
 
-func newServers(logf func(string, ...any)) (*servers, error) {
+// newServers builds both servers; counts, when not nil, counts their
+// decisions.
+func newServers(logf func(string, ...any), counts *decisionCounts) (*servers, error) {
 	m, err := newManager(logf)
 	if err != nil {
 		return nil, err
 	}
+	var hook func(context.Context, protojwt.Decision) // nil: no hook
+	if counts != nil {
+		hook = counts.hook
+	}
 	a := &accounts{m: m}
-	g, err := newGRPCServer(m, a)
+	g, err := newGRPCServer(m, a, hook)
 	if err != nil {
 		return nil, err
 	}
 	return &servers{
 		grpc: g,
-		http: &http.Server{Handler: newHTTPHandler(m, a), ReadHeaderTimeout: 5 * time.Second},
+		http: &http.Server{Handler: newHTTPHandler(m, a, hook), ReadHeaderTimeout: 5 * time.Second},
 	}, nil
 }
 
@@ -116,9 +128,10 @@ func (s *servers) shutdown() {
 	_ = s.http.Shutdown(ctx)
 }
 
-// serve runs both servers until ctx ends.
-func serve(ctx context.Context, grpcAddr, httpAddr string) error {
-	s, err := newServers(log.Printf)
+// serve runs both servers until ctx ends; counts, when not nil, counts
+// their decisions and is printed when they stop.
+func serve(ctx context.Context, grpcAddr, httpAddr string, counts *decisionCounts) error {
+	s, err := newServers(log.Printf, counts)
 	if err != nil {
 		return err
 	}
@@ -140,5 +153,8 @@ func serve(ctx context.Context, grpcAddr, httpAddr string) error {
 	case err = <-errc:
 	}
 	s.shutdown()
+	if counts != nil {
+		counts.print(os.Stdout)
+	}
 	return err
 }

@@ -11,7 +11,7 @@ import (
 func TestDemo(t *testing.T) {
 	t.Setenv("JWT_SECRET", "")
 	var out bytes.Buffer
-	if err := runDemo(context.Background(), &out); err != nil {
+	if err := runDemo(context.Background(), &out, nil); err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
 	}
 	text := out.String()
