@@ -4,6 +4,7 @@
 //
 //	go run ./examples/quickstart          # gRPC on :50051, HTTP on :8080
 //	go run ./examples/quickstart -demo    # start both, walk the flow, exit
+//	go run ./examples/quickstart -demo -metrics # and count the decisions
 //
 // It is configured from the JWT_* environment (see manager.ConfigFromEnv);
 // without JWT_SECRET or keys it uses a random development secret.
