@@ -14,9 +14,10 @@ import (
 )
 
 // formatRule writes a rule on one line, in the order the engine checks it:
-// "public", or the token type ("auth", "refresh"), then claims
-// (role="admin", sub=field:username), scope={JSON}, scopes=a,b and
-// any_of(alternative | alternative).
+// "public", or the token type ("auth", "refresh") and allow_missing, then
+// claims (role="admin", sub=field:username), checks
+// (check(realm_access.roles contains "admin")), scope={JSON}, scopes=a,b,
+// expr(...) and any_of(alternative | alternative).
 func formatRule(r *annotations.Rule) string {
 	var parts []string
 	if r.GetPublic() {
@@ -34,6 +35,9 @@ func formatRule(r *annotations.Rule) string {
 	default:
 		parts = append(parts, fmt.Sprintf("token_type=%d", tt))
 	}
+	if r.GetAllowMissing() {
+		parts = append(parts, "allow_missing")
+	}
 	return strings.Join(append(parts, conditionParts(r)...), " ")
 }
 
@@ -48,6 +52,9 @@ func conditionParts(r *annotations.Rule) []string {
 	for _, name := range names {
 		parts = append(parts, formatName(name)+"="+formatMatch(r.GetClaims()[name]))
 	}
+	for _, c := range r.GetCheck() {
+		parts = append(parts, "check("+formatCheck(c)+")")
+	}
 	if r.GetScope() != nil {
 		parts = append(parts, "scope="+compactJSON(r.GetScope().AsMap()))
 	}
@@ -57,6 +64,9 @@ func conditionParts(r *annotations.Rule) []string {
 			scopes[i] = formatName(s)
 		}
 		parts = append(parts, "scopes="+strings.Join(scopes, ","))
+	}
+	if r.GetExpr() != "" {
+		parts = append(parts, "expr("+r.GetExpr()+")")
 	}
 	if len(r.GetAnyOf()) > 0 {
 		alts := make([]string, len(r.GetAnyOf()))
@@ -69,6 +79,9 @@ func conditionParts(r *annotations.Rule) []string {
 			}
 			if tt := alt.GetTokenType(); tt != annotations.TokenType_TOKEN_TYPE_UNSPECIFIED {
 				p = append(p, "token_type="+strings.ToLower(strings.TrimPrefix(tt.String(), "TOKEN_TYPE_")))
+			}
+			if alt.GetAllowMissing() {
+				p = append(p, "allow_missing")
 			}
 			p = append(p, conditionParts(alt)...)
 			if len(p) == 0 {
@@ -94,6 +107,71 @@ func formatMatch(m *annotations.Match) string {
 		return strconv.FormatBool(k.BoolValue)
 	}
 	return "<no value>"
+}
+
+// formatCheck writes a claim check as "path test value":
+// realm_access.roles contains "orders-admin", tier in ["gold","platinum"],
+// email suffix "@acme.example", perms includes {"orders":["read"]},
+// tid present, act absent.
+func formatCheck(c *annotations.ClaimCheck) string {
+	path := formatPath(c.GetClaim())
+	switch t := c.GetTest().(type) {
+	case *annotations.ClaimCheck_Equals:
+		return path + " equals " + formatMatch(t.Equals)
+	case *annotations.ClaimCheck_Contains:
+		return path + " contains " + formatMatch(t.Contains)
+	case *annotations.ClaimCheck_In:
+		values := []any{}
+		for _, v := range t.In.GetStrings() {
+			values = append(values, v)
+		}
+		for _, v := range t.In.GetNumbers() {
+			values = append(values, formattedNumber(v))
+		}
+		return path + " in " + compactJSON(values)
+	case *annotations.ClaimCheck_Prefix:
+		return path + " prefix " + compactJSON(t.Prefix)
+	case *annotations.ClaimCheck_Suffix:
+		return path + " suffix " + compactJSON(t.Suffix)
+	case *annotations.ClaimCheck_Includes:
+		if t.Includes == nil || t.Includes.GetKind() == nil {
+			return path + " includes <no value>"
+		}
+		return path + " includes " + compactJSON(t.Includes.AsInterface())
+	case *annotations.ClaimCheck_Present:
+		if t.Present {
+			return path + " present"
+		}
+		return path + " absent"
+	}
+	return path + " <no test>"
+}
+
+// formatPath writes a claim path as its names joined by dots, each name
+// quoted when it holds a dot or punctuation, so that a namespaced claim
+// reads as one name: realm_access.roles, "https://acme.example/roles".
+func formatPath(path []string) string {
+	if len(path) == 0 {
+		return "<no claim>"
+	}
+	names := make([]string, len(path))
+	for i, name := range path {
+		if strings.ContainsAny(name, "./:") {
+			names[i] = strconv.Quote(name)
+		} else {
+			names[i] = formatName(name)
+		}
+	}
+	return strings.Join(names, ".")
+}
+
+// formattedNumber is a number that JSON writes as strconv's shortest form,
+// without an exponent for integers.
+type formattedNumber float64
+
+// MarshalJSON writes n as formatMatch writes numbers.
+func (n formattedNumber) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.FormatFloat(float64(n), 'g', -1, 64)), nil
 }
 
 // formatName writes a claim or scope name bare when it can't be confused

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/interceptor"
 	"github.com/protojwt/protojwt/manager"
@@ -36,9 +38,16 @@ no rule or a rule can't be compiled: a check for CI. --public-method and
 --public-service mirror the interceptor options of the same names, for
 methods a server opens in Go code.
 
-Rules are shown compactly: public, the token type (auth or refresh),
-claim=literal or claim=field:path, scope={JSON}, scopes=a,b and
-any_of(alternative | alternative).
+Rules are shown compactly, in the order a server checks them: public, the
+token type (auth or refresh), allow_missing (a call without a token goes
+through; a token sent must hold), claim=literal or claim=field:path,
+check(claim.path test value) such as check(realm_access.roles contains
+"admin"), check(tier in ["gold","platinum"]) or check(act absent),
+scope={JSON}, scopes=a,b, expr(CEL) and any_of(alternative | alternative).
+Claim names holding dots, colons or slashes are quoted, so that a
+namespaced claim reads as one name: check("cognito:groups" contains "ops").
+--json adds, per method, allow_missing, checks and expr, and the rule as
+protojson (rule_proto).
 `
 
 // maxDescriptorSetSize bounds the descriptor set read.
@@ -61,8 +70,14 @@ type methodAudit struct {
 	Rule      string          `json:"rule,omitempty"`       // compact form
 	RuleProto json.RawMessage `json:"rule_proto,omitempty"` // protojson, proto field names
 	Public    bool            `json:"public"`
-	Denied    bool            `json:"denied"` // no rule: every call is refused
-	Error     string          `json:"error,omitempty"`
+	// AllowMissing: a call without a token goes through (allow_missing).
+	AllowMissing bool `json:"allow_missing"`
+	// Checks are the rule's claim checks in compact form, "tier in
+	// [\"gold\"]"; those of alternatives are in Rule.
+	Checks []string `json:"checks,omitempty"`
+	Expr   string   `json:"expr,omitempty"` // the rule's CEL expression
+	Denied bool     `json:"denied"`         // no rule: every call is refused
+	Error  string   `json:"error,omitempty"`
 }
 
 // rulesAudit is what the rules command found; --json writes it.
@@ -75,12 +90,13 @@ type rulesAudit struct {
 }
 
 type auditSummary struct {
-	Services   int `json:"services"`
-	Methods    int `json:"methods"`
-	Public     int `json:"public"`
-	Protected  int `json:"protected"`  // a valid rule that needs a token
-	Undeclared int `json:"undeclared"` // denied: no rule
-	Invalid    int `json:"invalid"`    // a rule or field path that can't be compiled
+	Services     int `json:"services"`
+	Methods      int `json:"methods"`
+	Public       int `json:"public"`
+	Protected    int `json:"protected"`     // a valid rule that needs a token
+	AllowMissing int `json:"allow_missing"` // a valid rule that lets calls without a token through
+	Undeclared   int `json:"undeclared"`    // denied: no rule
+	Invalid      int `json:"invalid"`       // a rule or field path that can't be compiled
 }
 
 // problems counts what --strict fails on.
@@ -195,9 +211,10 @@ func newFiles(set *descriptorpb.FileDescriptorSet) (*protoregistry.Files, error)
 	return protodesc.NewFiles(all)
 }
 
-// auditRules reads the rule of every method of files, and has
-// interceptor.New compile them all, the one check of rules and field paths
-// a server makes.
+// auditRules reads the rule of every method of files, in the resolution
+// order of annotations.EffectiveRule, and has interceptor.New compile them
+// all: the one check of rules and field paths a server makes. Its verdict
+// on each method is the *protojwt.RuleError naming that method.
 func auditRules(files *protoregistry.Files, publicMethods, publicServices []string) (*rulesAudit, error) {
 	secret := make([]byte, 32)
 	rand.Read(secret)
@@ -231,22 +248,22 @@ func auditRules(files *protoregistry.Files, publicMethods, publicServices []stri
 	errs := splitBuildError(buildErr)
 	for _, sd := range services {
 		service := string(sd.FullName())
-		def, hasDef, defErr := annotations.ServiceDefaultRule(sd)
-		serviceErr := errs.take("service " + service)
+		serviceErr := errs.take(service)
 		for i := range sd.Methods().Len() {
 			md := sd.Methods().Get(i)
 			full := "/" + service + "/" + string(md.Name())
 			ma := methodAudit{Method: full}
-			rule, has, err := annotations.MethodRule(md)
+			rule, source, err := annotations.EffectiveRule(md)
 			switch {
 			case err != nil:
-				ma.Source, ma.Error = sourceMethod, err.Error()
-			case has:
-				ma.Source = sourceMethod
-			case defErr != nil:
-				ma.Source, ma.Error = sourceService, defErr.Error()
-			case hasDef:
-				ma.Source, rule, has = sourceService, def, true
+				ma.Source, ma.Error = sourceOf(source), strings.TrimPrefix(err.Error(), "protojwt: ")
+			case source != annotations.SourceNone:
+				ma.Source = sourceOf(source)
+				ma.Rule, ma.RuleProto = formatRule(rule), ruleJSON(rule)
+				ma.Public, ma.AllowMissing, ma.Expr = rule.GetPublic(), rule.GetAllowMissing(), rule.GetExpr()
+				for _, c := range rule.GetCheck() {
+					ma.Checks = append(ma.Checks, formatCheck(c))
+				}
 			case isPublicMethod[full]:
 				ma.Source, ma.Public = sourcePublicMethod, true
 			case isPublicService[service]:
@@ -254,12 +271,8 @@ func auditRules(files *protoregistry.Files, publicMethods, publicServices []stri
 			default:
 				ma.Source, ma.Denied = sourceNone, true
 			}
-			if has {
-				ma.Rule, ma.RuleProto = formatRule(rule), ruleJSON(rule)
-				ma.Public = rule.GetPublic()
-			}
 			// interceptor.New's verdict decides; the reading above names it.
-			if msg := errs.take("method " + full); msg != "" {
+			if msg := errs.take(full); msg != "" {
 				ma.Error = msg
 			} else if serviceErr != "" {
 				ma.Error = "service default_rule: " + serviceErr
@@ -271,9 +284,20 @@ func auditRules(files *protoregistry.Files, publicMethods, publicServices []stri
 	return audit, nil
 }
 
+// sourceOf names where a rule comes from, as --json writes it.
+func sourceOf(s annotations.Source) string {
+	switch s {
+	case annotations.SourceMethod:
+		return sourceMethod
+	case annotations.SourceService:
+		return sourceService
+	}
+	return sourceNone
+}
+
 func (r *rulesAudit) add(ma methodAudit) {
 	if ma.Error != "" {
-		ma.Public = false // an invalid rule opens nothing: the server does not start
+		ma.Public, ma.AllowMissing = false, false // an invalid rule opens nothing: the server does not start
 	}
 	r.Methods = append(r.Methods, ma)
 	s := &r.Summary
@@ -285,6 +309,8 @@ func (r *rulesAudit) add(ma methodAudit) {
 		s.Undeclared++
 	case ma.Public:
 		s.Public++
+	case ma.AllowMissing:
+		s.AllowMissing++
 	default:
 		s.Protected++
 	}
@@ -298,17 +324,17 @@ func toSet(names []string) map[string]bool {
 	return set
 }
 
-// buildErrors are the messages of interceptor.New's error, one per method
-// or service it could not compile, by what they name: "method
-// /pkg.Service/Method" or "service pkg.Service".
+// buildErrors are the messages of interceptor.New's error: one per method
+// or service it could not compile, by the Procedure of its
+// *protojwt.RuleError, and the others (bad options), in order.
 type buildErrors struct {
 	byWhere map[string]string
 	other   []string
 }
 
-// splitBuildError takes apart the errors.Join of interceptor.New, whose
-// elements read "protojwt: method /pkg.Service/Method: reason" or
-// "protojwt: service pkg.Service: reason".
+// splitBuildError takes apart the errors.Join of interceptor.New: each
+// *protojwt.RuleError by its Procedure, a full method name or a service
+// name; the rest as they are.
 func splitBuildError(err error) *buildErrors {
 	b := &buildErrors{byWhere: map[string]string{}}
 	if err == nil {
@@ -319,14 +345,16 @@ func splitBuildError(err error) *buildErrors {
 		list = j.Unwrap()
 	}
 	for _, e := range list {
-		msg := strings.TrimPrefix(e.Error(), "protojwt: ")
-		kind, rest, _ := strings.Cut(msg, " ")
-		where, reason, ok := strings.Cut(rest, ": ")
-		if (kind == "method" || kind == "service") && ok && !strings.Contains(where, " ") {
-			b.byWhere[kind+" "+where] = reason
+		var re *protojwt.RuleError
+		if errors.As(e, &re) && re.Procedure != "" && re.Err != nil {
+			msg := strings.TrimPrefix(re.Err.Error(), "protojwt: ")
+			if prev, ok := b.byWhere[re.Procedure]; ok {
+				msg = prev + "; " + msg
+			}
+			b.byWhere[re.Procedure] = msg
 			continue
 		}
-		b.other = append(b.other, msg)
+		b.other = append(b.other, strings.TrimPrefix(e.Error(), "protojwt: "))
 	}
 	return b
 }
@@ -383,8 +411,8 @@ func (a *app) printRules(r *rulesAudit) {
 		fmt.Fprintln(a.stdout, "ERROR:", e)
 	}
 	s := r.Summary
-	fmt.Fprintf(a.stdout, "\n%d methods in %d services: %d public, %d need a token, %d DENIED (no rule), %d invalid\n",
-		s.Methods, s.Services, s.Public, s.Protected, s.Undeclared, s.Invalid)
+	fmt.Fprintf(a.stdout, "\n%d methods in %d services: %d public, %d need a token, %d allow a missing token, %d DENIED (no rule), %d invalid\n",
+		s.Methods, s.Services, s.Public, s.Protected, s.AllowMissing, s.Undeclared, s.Invalid)
 }
 
 func sourceLabel(source string) string {
