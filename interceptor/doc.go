@@ -22,21 +22,42 @@
 // "protojwt") whose reason says why, such as TOKEN_EXPIRED or
 // CLAIM_MISMATCH.
 //
+// # Claim checks and optional tokens
+//
+// A rule's check entries test claims at any depth, as identity providers
+// nest them; each names the claim's path, member names taken whole:
+//
+//	option (protojwt.v1.rule) = {
+//	  check: { claim: ["realm_access", "roles"] contains: { string_value: "orders-admin" } }
+//	  check: { claim: ["https://acme.example/tenant"] equals: { field: "tenant_id" } }
+//	  check: { claim: ["tier"] in: { strings: ["gold", "platinum"] } }
+//	};
+//
+// The tests are equals, contains, in, prefix, suffix, includes and present;
+// a missing or null claim, or a value of another JSON type, fails them
+// (PermissionDenied, CLAIM_MISMATCH). With allow_missing, a call that sends
+// no token reaches the handler, where manager.FromContext finds none; a
+// token sent must verify and satisfy the rule. See docs/rules.md for the
+// rules each identity provider's tokens need.
+//
 // # Request fields
 //
-// A claim bound to a request field, { field: "user.id" }, compares the claim
-// with the field's value: a string as a string, integers and floating-point
-// numbers as numbers (by value, as float64, the form of JSON numbers in
-// claims), a bool as a bool and an enum as the name of its value
-// ("ROLE_EDITOR"). A field that is not set never matches: in proto3, a field
-// without explicit presence (no `optional`) is not set when it holds its
-// zero value, so "" never equals a claim, nor does 0, false or an enum's
-// zero value; a message on the path that is not set makes the field absent
-// too. Defaults declared in proto2 or editions are not used.
+// A claim or check bound to a request field, { field: "user.id" }, compares
+// the claim with the field's value: a string as a string, numbers by exact
+// value (an int64 or uint64 field equals an integer claim beyond 2^53 only
+// when it is that integer, never a float64 neighbour), a bool as a bool and
+// an enum as the name of its value ("ROLE_EDITOR"). A field of another kind
+// (a message, bytes, a repeated or map field) is an error from New naming
+// the method and the field. A field that is not set never matches: in
+// proto3, a field without explicit presence (no `optional`) is not set when
+// it holds its zero value, so "" never equals a claim, nor does 0, false
+// or an enum's zero value; a message on the path that is not set makes the
+// field absent too. Defaults declared in proto2 or editions are not used.
 //
 // In a stream, the token and the rule are checked when the stream opens,
-// except for claims bound to request fields, which are checked against every
-// message the handler receives. A message that does not match is not given
-// to the handler: RecvMsg returns a PermissionDenied status error, then and
-// on every later call, and the handler that returns it ends the stream.
+// except for claims and checks bound to request fields, which are checked
+// against every message the handler receives. A message that does not
+// match is not given to the handler: RecvMsg returns a PermissionDenied
+// status error, then and on every later call, and the handler that returns
+// it ends the stream.
 package interceptor
