@@ -81,6 +81,9 @@ func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToke
 	if !m.verifySignature(parts.SigningInput, sig, key.key) {
 		return out, verifyError("signature does not verify", ErrSignature)
 	}
+	if m.accessTokenProfile && !isAccessTokenType(header.Fields["typ"]) {
+		return out, errNotAccessToken
+	}
 	if !known {
 		m.headers.Add(parts.Header, header)
 	}
