@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/protojwt/protojwt/internal/jws"
 )
@@ -17,13 +18,16 @@ type CacheStats struct {
 	Size int
 	// Capacity is the most tokens the cache holds; 0 when it is off.
 	Capacity int
+	// Bytes is the estimated memory the held tokens take: their text, their
+	// decoded claims and the Token; at most the WithVerifyCacheBytes bound.
+	Bytes int64
 	// Hits counts Verify calls answered from the cache.
 	Hits uint64
 	// Misses counts Verify calls that found no usable token in the cache
 	// and decoded and checked the token in full.
 	Misses uint64
 	// Evictions counts tokens dropped before their time to make room for
-	// others.
+	// others, by count or by bytes.
 	Evictions uint64
 }
 
@@ -37,11 +41,12 @@ func (m *Manager) CacheStats() CacheStats {
 	s := CacheStats{
 		Size:      int(c.size.Load()),
 		Capacity:  len(c.slots),
+		Bytes:     c.bytes.Load(),
 		Evictions: c.evictions.Load(),
 	}
-	for i := range c.stripes {
-		s.Hits += c.stripes[i].hits.Load()
-		s.Misses += c.stripes[i].misses.Load()
+	for i := range c.counters {
+		s.Hits += c.counters[i].hits.Load()
+		s.Misses += c.counters[i].misses.Load()
 	}
 	return s
 }
@@ -50,16 +55,26 @@ func (m *Manager) CacheStats() CacheStats {
 // a set fill one 64-byte cache line.
 const cacheWays = 8
 
-// counterStripes spreads the hit and miss counts over cache lines so that
-// goroutines verifying different tokens don't contend on one counter.
-const counterStripes = 16
+// entryBytes is the estimated memory of a cache entry, its Token and
+// private state, apart from the token's text and claims.
+const entryBytes = 1024
+
+// maxEntryShare bounds one token's share of the byte bound: a token
+// estimated at more than 1/maxEntryShare of it is verified but not kept.
+const maxEntryShare = 16
+
+// evictionSweeps bounds the sets one insertion sweeps to make room under
+// the byte bound; a token that still does not fit is not kept.
+const evictionSweeps = 16
 
 // verifyCache is a set-associative cache of verified tokens. A token's hash
 // picks a set of cacheWays slots; lookups load the slots atomically and take
 // no lock, insertions replace a slot with compare-and-swap, choosing an
 // empty or outdated slot first, else one not used since the last sweep
-// (the clock algorithm). Capacity is fixed, so the bound holds by
-// construction.
+// (the clock algorithm). The count bound holds by construction (the slots
+// are fixed); the byte bound by reservation: an entry is stored only once
+// its estimated bytes fit, room being made by a second clock hand that
+// sweeps the sets in turn.
 type verifyCache struct {
 	keys      keySource        // judges whether a kept token's key is current
 	now       func() time.Time // the Manager's clock
@@ -68,15 +83,35 @@ type verifyCache struct {
 	ways      int
 	sets      uint64
 	slots     []atomic.Pointer[cacheEntry]
+	maxBytes  int64
+	bytes     atomic.Int64  // estimated bytes of the stored entries
+	hand      atomic.Uint64 // the next set the byte bound sweeps
 	size      atomic.Int64
 	evictions atomic.Uint64
-	stripes   [counterStripes]counterStripe
+	counters  [counterShards]counterShard
 }
 
-// counterStripe is a cache line of counters.
-type counterStripe struct {
+// counterShards is the number of cache lines the hit and miss counts are
+// spread over.
+const counterShards = 64
+
+// counterShard is a cache line of counters.
+type counterShard struct {
 	hits, misses atomic.Uint64
 	_            [64 - 16]byte
+}
+
+// shard returns the counters of the calling goroutine: chosen by the
+// address of its stack, so that goroutines running at once, on different
+// processors, count on different cache lines (but for a 1 in 64 chance)
+// and a warm Verify does not contend with the others, whatever tokens they
+// verify. The address only picks a line: a goroutine whose stack moves
+// just counts on another.
+func (c *verifyCache) shard() *counterShard {
+	var anchor byte
+	addr := uint64(uintptr(unsafe.Pointer(&anchor)))
+	// Stacks are at least 2 KiB apart; mix the bits above that.
+	return &c.counters[((addr>>11)*0x9e3779b97f4a7c15)>>(64-6)]
 }
 
 // cacheEntry is a verified token and the conditions of its reuse. It is
@@ -90,26 +125,28 @@ type cacheEntry struct {
 	header *jws.Header // its header, to select its key again
 	from   time.Time   // not valid before: max(nbf, iat) - leeway
 	until  time.Time   // the earlier of exp + leeway and the cache's TTL
+	cost   int64       // estimated bytes: text, claims, Token and entry
 	ref    atomic.Bool // used since the clock hand last passed
 }
 
-// newVerifyCache returns a cache of size tokens, nil for size 0, whose
-// entries are reusable while now is within their times and keys judges
-// their key current.
-func newVerifyCache(size int, ttl time.Duration, keys keySource, now func() time.Time) *verifyCache {
+// newVerifyCache returns a cache of size tokens and maxBytes estimated
+// bytes, nil for size 0, whose entries are reusable while now is within
+// their times and keys judges their key current.
+func newVerifyCache(size int, maxBytes int64, ttl time.Duration, keys keySource, now func() time.Time) *verifyCache {
 	if size <= 0 {
 		return nil
 	}
 	ways := min(size, cacheWays)
 	sets := size / ways
 	return &verifyCache{
-		keys:  keys,
-		now:   now,
-		seed:  maphash.MakeSeed(),
-		ttl:   ttl,
-		ways:  ways,
-		sets:  uint64(sets),
-		slots: make([]atomic.Pointer[cacheEntry], sets*ways),
+		keys:     keys,
+		now:      now,
+		seed:     maphash.MakeSeed(),
+		ttl:      ttl,
+		ways:     ways,
+		sets:     uint64(sets),
+		slots:    make([]atomic.Pointer[cacheEntry], sets*ways),
+		maxBytes: maxBytes,
 	}
 }
 
@@ -119,11 +156,16 @@ func (c *verifyCache) hash(signed string) uint64 {
 	return maphash.String(c.seed, signed)
 }
 
-// set returns the slots of the set of hash h and its counters.
-func (c *verifyCache) set(h uint64) ([]atomic.Pointer[cacheEntry], *counterStripe) {
+// set returns the slots of the set of hash h.
+func (c *verifyCache) set(h uint64) []atomic.Pointer[cacheEntry] {
 	i, _ := bits.Mul64(h, c.sets) // uniform in [0, sets)
-	start := int(i) * c.ways
-	return c.slots[start : start+c.ways], &c.stripes[i%counterStripes]
+	return c.setAt(int(i))
+}
+
+// setAt returns the slots of set i.
+func (c *verifyCache) setAt(i int) []atomic.Pointer[cacheEntry] {
+	start := i * c.ways
+	return c.slots[start : start+c.ways]
 }
 
 // lookup returns the kept token signed, of hash h, when it may be returned
@@ -132,25 +174,23 @@ func (c *verifyCache) set(h uint64) ([]atomic.Pointer[cacheEntry], *counterStrip
 // handler that overwrote the whole *Token made it another). An entry that
 // may not is dropped. It allocates nothing.
 func (c *verifyCache) lookup(h uint64, signed string) *cacheEntry {
-	slots, counters := c.set(h)
+	slots := c.set(h)
 	for i := range slots {
 		e := slots[i].Load()
 		if e == nil || e.hash != h || e.signed != signed {
 			continue
 		}
 		if !c.reusable(e) || e.tok.state != e.state {
-			if slots[i].CompareAndSwap(e, nil) {
-				c.size.Add(-1)
-			}
+			c.remove(&slots[i], e)
 			break
 		}
 		if !e.ref.Load() {
 			e.ref.Store(true)
 		}
-		counters.hits.Add(1)
+		c.shard().hits.Add(1)
 		return e
 	}
-	counters.misses.Add(1)
+	c.shard().misses.Add(1)
 	return nil
 }
 
@@ -165,15 +205,30 @@ func (c *verifyCache) reusable(e *cacheEntry) bool {
 	return c.keys.current(e.key, e.header)
 }
 
+// remove empties slot, which held e, unless another goroutine changed it,
+// and reports whether it did.
+func (c *verifyCache) remove(slot *atomic.Pointer[cacheEntry], e *cacheEntry) bool {
+	if !slot.CompareAndSwap(e, nil) {
+		return false
+	}
+	c.size.Add(-1)
+	c.bytes.Add(-e.cost)
+	return true
+}
+
 // add keeps e, replacing in its set the same token, else an empty slot, else
-// an outdated entry, else one not used recently. Losing a race to another
-// insertion drops e: it is a cache.
+// an outdated entry, else one not used recently, once its bytes fit the
+// byte bound. Losing a race to another insertion, or finding no room,
+// drops e: it is a cache.
 func (c *verifyCache) add(e *cacheEntry) {
+	if e.cost > c.maxBytes/maxEntryShare {
+		return
+	}
 	now := c.now()
 	if deadline := now.Add(c.ttl); deadline.Before(e.until) {
 		e.until = deadline
 	}
-	slots, _ := c.set(e.hash)
+	slots := c.set(e.hash)
 	victim, same, empty, outdated := -1, -1, -1, -1
 	for i := range slots {
 		cur := slots[i].Load()
@@ -210,7 +265,15 @@ func (c *verifyCache) add(e *cacheEntry) {
 		}
 	}
 	old := slots[victim].Load()
+	delta := e.cost
+	if old != nil {
+		delta -= old.cost
+	}
+	if !c.reserve(delta, now) {
+		return
+	}
 	if !slots[victim].CompareAndSwap(old, e) {
+		c.bytes.Add(-delta)
 		return
 	}
 	switch {
@@ -218,6 +281,40 @@ func (c *verifyCache) add(e *cacheEntry) {
 		c.size.Add(1)
 	case old.hash != e.hash || old.signed != e.signed:
 		if !c.outdated(old, now) {
+			c.evictions.Add(1)
+		}
+	}
+}
+
+// reserve adds delta to the bytes held when the sum stays within the
+// bound, sweeping sets to make room, and reports whether it did.
+func (c *verifyCache) reserve(delta int64, now time.Time) bool {
+	for sweep := 0; ; sweep++ {
+		if c.bytes.Add(delta) <= c.maxBytes {
+			return true
+		}
+		c.bytes.Add(-delta)
+		if sweep == evictionSweeps {
+			return false
+		}
+		c.sweep(now)
+	}
+}
+
+// sweep is the byte bound's clock hand: it empties the next set of its
+// outdated entries and of those not used since it last passed.
+func (c *verifyCache) sweep(now time.Time) {
+	slots := c.setAt(int(c.hand.Add(1) % c.sets))
+	for i := range slots {
+		e := slots[i].Load()
+		if e == nil {
+			continue
+		}
+		outdated := c.outdated(e, now)
+		if !outdated && e.ref.Swap(false) {
+			continue
+		}
+		if c.remove(&slots[i], e) && !outdated {
 			c.evictions.Add(1)
 		}
 	}

@@ -50,6 +50,9 @@ const (
 	// DefaultVerifyCacheTTL is how long a verified token is kept at most
 	// when WithVerifyCacheTTL is not given.
 	DefaultVerifyCacheTTL = time.Minute
+	// DefaultVerifyCacheBytes is the estimated memory the kept tokens may
+	// take when WithVerifyCacheBytes is not given: 64 MiB.
+	DefaultVerifyCacheBytes = 64 << 20
 )
 
 // WithVerifyCache sets how many verified tokens Verify keeps, so that a
@@ -57,8 +60,9 @@ const (
 // clients send the same token on every call until it expires. 0 turns the
 // cache off; New refuses a negative size. Sizes of 8 and more are rounded
 // down to a multiple of 8. By default, DefaultVerifyCacheSize (10 000)
-// tokens: about 2 KB each for a token of nine claims, its text included,
-// so 20 MB when full (see CacheStats).
+// tokens: about 3 KB each for a token of nine claims, its text and the
+// private copy of its claims included, so 30 MB when full (see
+// CacheStats). Large tokens are bounded by WithVerifyCacheBytes too.
 //
 // A token is found again by its exact compact form. Each time, Verify still
 // checks exp, nbf and iat against the Manager's clock and Config.Leeway, and
@@ -70,11 +74,28 @@ const (
 // again and requires the key it was verified with.
 //
 // The *Token that Verify returns for a kept token is shared by every call
-// that presents that token: callers must not modify it, its Claims or its
-// Scope.
+// that presents that token. The Manager and the rule engine decide from a
+// private copy of its claims, so a handler that modifies it changes no
+// decision, but the handlers of other calls would see the change: treat it
+// as read-only.
 func WithVerifyCache(size int) Option {
 	return optionFunc(func(m *Manager) {
 		m.cacheSize = size
+	})
+}
+
+// WithVerifyCacheBytes bounds the estimated memory of the tokens Verify
+// keeps (see WithVerifyCache), so that large tokens can't take the cache
+// far beyond what its count suggests: a token's estimate is its text, its
+// decoded claims and their private copy, about 3 KB for a token of nine
+// claims and up to ~40 bytes per byte of text for JSON of many small
+// values. When a token would not fit, the tokens least recently used make
+// room; a token estimated at over 1/16 of the bound is not kept at all.
+// New refuses a bound that is not positive (WithVerifyCache(0) turns the
+// cache off). By default, DefaultVerifyCacheBytes (64 MiB).
+func WithVerifyCacheBytes(n int64) Option {
+	return optionFunc(func(m *Manager) {
+		m.cacheBytes = n
 	})
 }
 

@@ -55,6 +55,7 @@ type tokenState struct {
 	family   string    // familyOf the token
 	issuedAt time.Time // iat
 	until    time.Time // exp plus the Manager's leeway: expired from then on
+	size     int       // estimated heap bytes of the claims and their copy
 }
 
 func init() {

@@ -125,6 +125,7 @@ func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 			header: st.header,
 			from:   from,
 			until:  until,
+			cost:   int64(len(signed) + tok.state.size + entryBytes),
 		})
 	}
 	return tok, nil
