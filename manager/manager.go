@@ -29,19 +29,21 @@ type Manager struct {
 	keys          localKeys // signs; verifies unless the keys come from JWKSURL
 	source        keySource // selects verification keys: &keys or a *remoteKeys
 	untyped       TokenType // type of tokens without one; "" refuses them
-	scopeClaims   []string  // Config.ScopeClaims, never empty
-	jwksSettings  jwksSettings
-	openCtx       context.Context // Open's context, during New only
-	leeway        time.Duration   // Config.Leeway
-	now           func() time.Time
-	maxTokenSize  int
-	revocation    revocationSettings // WithRevocation; no store by default
-	cacheSize     int                // WithVerifyCache
-	cacheTTL      time.Duration      // WithVerifyCacheTTL
-	cacheBytes    int64              // WithVerifyCacheBytes
-	cache         *verifyCache       // nil when off
-	headers       jws.HeaderCache    // decoded headers of verified tokens
-	hmacs         hmacPools          // prepared HMAC keys (HS algorithms)
+	// accessTokenProfile accepts only RFC 9068 access tokens (typ at+jwt).
+	accessTokenProfile bool
+	scopeClaims        []string // Config.ScopeClaims, never empty
+	jwksSettings       jwksSettings
+	openCtx            context.Context // Open's context, during New only
+	leeway             time.Duration   // Config.Leeway
+	now                func() time.Time
+	maxTokenSize       int
+	revocation         revocationSettings // WithRevocation; no store by default
+	cacheSize          int                // WithVerifyCache
+	cacheTTL           time.Duration      // WithVerifyCacheTTL
+	cacheBytes         int64              // WithVerifyCacheBytes
+	cache              *verifyCache       // nil when off
+	headers            jws.HeaderCache    // decoded headers of verified tokens
+	hmacs              hmacPools          // prepared HMAC keys (HS algorithms)
 }
 
 // reservedClaims are the claims a Manager sets itself; custom claims can't
