@@ -76,6 +76,12 @@ func (t *Telemetry) DecisionHook() func(context.Context, protojwt.Decision) {
 }
 
 func (t *Telemetry) decide(ctx context.Context, d protojwt.Decision) {
+	count, timed := t.decisions.Enabled(ctx), t.duration.Enabled(ctx)
+	span := trace.SpanFromContext(ctx)
+	recording := span.IsRecording()
+	if !count && !timed && !recording {
+		return // a no-op provider and no span: nothing to look up
+	}
 	key := decisionKey{procedure: d.Procedure, allowed: d.Allowed, message: d.Message}
 	if !d.Allowed {
 		key.reason = d.Reason
@@ -84,9 +90,13 @@ func (t *Telemetry) decide(ctx context.Context, d protojwt.Decision) {
 	if r == nil {
 		r = t.recordingOf(key)
 	}
-	t.decisions.Add(ctx, 1, r.add...)
-	t.duration.Record(ctx, d.Duration.Seconds(), r.record...)
-	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+	if count {
+		t.decisions.Add(ctx, 1, r.add...)
+	}
+	if timed {
+		t.duration.Record(ctx, d.Duration.Seconds(), r.record...)
+	}
+	if recording {
 		span.AddEvent(eventName, r.event...)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -197,18 +199,47 @@ func TestConcurrentDecisions(t *testing.T) {
 	}
 }
 
-// TestWarmDecisionAllocations pins the warm path with a no-op provider: it
-// allocates nothing.
+// TestWarmDecisionAllocations pins the warm path: with a no-op provider it
+// returns at once; with the SDK's, the attribute sets are kept and the
+// hook allocates nothing either.
 func TestWarmDecisionAllocations(t *testing.T) {
+	sdk, _ := newTestTelemetry(t)
+	noopTel, err := New(WithMeterProvider(noop.NewMeterProvider()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d := protojwt.Decision{Procedure: fieldTop, Reason: protojwt.ReasonClaimMismatch, Duration: time.Microsecond}
+	for name, tel := range map[string]*Telemetry{"noop": noopTel, "sdk": sdk} {
+		hook := tel.DecisionHook()
+		hook(ctx, d)
+		if n := testing.AllocsPerRun(1000, func() { hook(ctx, d) }); n != 0 {
+			t.Errorf("%s: warm decision allocates %v times, want 0", name, n)
+		}
+	}
+}
+
+// TestSpanEventWithoutMetrics checks that a no-op meter provider does not
+// stop the span event.
+func TestSpanEventWithoutMetrics(t *testing.T) {
 	tel, err := New(WithMeterProvider(noop.NewMeterProvider()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	hook := tel.DecisionHook()
-	ctx := context.Background()
-	d := protojwt.Decision{Procedure: fieldTop, Reason: protojwt.ReasonClaimMismatch, Duration: time.Microsecond}
-	hook(ctx, d)
-	if n := testing.AllocsPerRun(1000, func() { hook(ctx, d) }); n != 0 {
-		t.Errorf("warm decision allocates %v times, want 0", n)
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	ctx, span := tp.Tracer("test").Start(context.Background(), "call")
+	tel.DecisionHook()(ctx, protojwt.Decision{Procedure: fieldTop, Reason: protojwt.ReasonTokenExpired})
+	span.End()
+	ended := spans.Ended()
+	if len(ended) != 1 || len(ended[0].Events()) != 1 {
+		t.Fatalf("spans %v", ended)
+	}
+	e := ended[0].Events()[0]
+	set := attribute.NewSet(e.Attributes...)
+	got := set.Encoded(attribute.DefaultEncoder())
+	want := "protojwt.outcome=denied,protojwt.reason=TOKEN_EXPIRED,protojwt.stage=call,rpc.method=protojwt.test.v1.GuardedService/FieldTop"
+	if e.Name != "protojwt.decision" || got != want {
+		t.Errorf("event %s {%s}, want protojwt.decision {%s}", e.Name, got, want)
 	}
 }
