@@ -144,6 +144,19 @@ func (d *demo) walk(out io.Writer) int {
 		_, err := d.grpc.AdminDashboard(ctx, &pb.AdminDashboardRequest{}, opts...)
 		return err
 	}
+	orders := func(ctx context.Context, opts ...grpc.CallOption) error {
+		_, err := d.grpc.Orders(ctx, &pb.OrdersRequest{}, opts...)
+		return err
+	}
+	catalog := func(want string) rpc {
+		return func(ctx context.Context, opts ...grpc.CallOption) error {
+			resp, err := d.grpc.Catalog(ctx, &pb.CatalogRequest{}, opts...)
+			if err == nil && resp.GetMessage() != want {
+				return fmt.Errorf("catalog says %q, want %q", resp.GetMessage(), want)
+			}
+			return err
+		}
+	}
 	tokenInfo := func(ctx context.Context, opts ...grpc.CallOption) error {
 		info, err := d.grpc.TokenInfo(ctx, &pb.TokenInfoRequest{}, opts...)
 		if err == nil && info.GetSubject() != "alice" {
@@ -174,6 +187,14 @@ func (d *demo) walk(out io.Writer) int {
 	add(d.both("custom claim route, bob", authOf(bob), customClaim, "GET /custom_claim_route", "PermissionDenied CLAIM_MISMATCH", "403 CLAIM_MISMATCH")...)
 	add(d.both("admin dashboard, alice", authOf(alice), admin, "GET /admin_dashboard", "OK", "200")...)
 	add(d.both("admin dashboard, bob", authOf(bob), admin, "GET /admin_dashboard", "PermissionDenied SCOPE_MISSING", "403 SCOPE_MISSING")...)
+	// Claim checks: a role in a nested list (contains), a tier of a set
+	// (in); the catalog also lets callers without a token in (allow_missing).
+	add(d.both("orders, alice (orders-admin)", authOf(alice), orders, "GET /orders", "OK", "200")...)
+	add(d.both("orders, bob (reader)", authOf(bob), orders, "GET /orders", "PermissionDenied CLAIM_MISMATCH", "403 CLAIM_MISMATCH")...)
+	add(d.both("catalog, no token", none, catalog("The public catalog."), "GET /catalog", "OK", "200")...)
+	add(d.both("catalog, alice (gold)", authOf(alice), catalog("The members' catalog, for alice."), "GET /catalog", "OK", "200")...)
+	add(d.both("catalog, bob (silver)", authOf(bob), catalog(""), "GET /catalog", "PermissionDenied CLAIM_MISMATCH", "403 CLAIM_MISMATCH")...)
+	add(d.both("catalog, tampered token", tampered, catalog(""), "GET /catalog", "Unauthenticated TOKEN_INVALID", "401 TOKEN_INVALID")...)
 	add(d.both("token info, alice", authOf(alice), tokenInfo, "GET /token/info", "OK", "200")...)
 	add(d.both("refresh, auth token", authOf(alice), refresh(newSession()), "POST /refresh", "Unauthenticated TOKEN_TYPE", "401 TOKEN_TYPE")...)
 	add(step{"refresh, refresh token", "gRPC", "OK", d.grpcCall(refreshOf(alice), refresh(refreshed))},

@@ -87,6 +87,14 @@ func (s *quickstartService) AdminDashboard(context.Context, *pb.AdminDashboardRe
 	return &pb.AdminDashboardResponse{Message: "Hello admin!"}, nil
 }
 
+func (s *quickstartService) Orders(context.Context, *pb.OrdersRequest) (*pb.OrdersResponse, error) {
+	return &pb.OrdersResponse{Message: "Here are the orders."}, nil
+}
+
+func (s *quickstartService) Catalog(ctx context.Context, _ *pb.CatalogRequest) (*pb.CatalogResponse, error) {
+	return &pb.CatalogResponse{Message: catalogFor(ctx)}, nil
+}
+
 func (s *quickstartService) TokenInfo(ctx context.Context, _ *pb.TokenInfoRequest) (*pb.TokenInfoResponse, error) {
 	tok, ok := manager.FromContext(ctx)
 	if !ok {

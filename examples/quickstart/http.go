@@ -28,7 +28,24 @@ func newHTTPHandler(m *manager.Manager, a *accounts, hook func(context.Context, 
 		httpauth.Claim("custom_claim", "Arbitrary Required Value"))
 	guard.Handle(mux, "GET /admin_dashboard", message("Hello admin!"), httpauth.Scope(map[string]any{"admin": true}))
 	guard.HandleFunc(mux, "GET /token/info", tokenInfo)
+	// Claim checks at any depth, and a route open to callers without a
+	// token: the rules of Orders and Catalog in quickstart.proto.
+	guard.Handle(mux, "GET /orders", message("Here are the orders."),
+		httpauth.Check("realm_access", "roles").Contains("orders-admin"))
+	guard.HandleFunc(mux, "GET /catalog", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"message": catalogFor(r.Context())})
+	}, httpauth.AllowMissing(), httpauth.Check("tier").In("gold", "platinum"))
 	return mux
+}
+
+// catalogFor says which catalog the caller of ctx sees: the members'
+// catalog with a token (whose tier the rule has checked), else the public
+// one.
+func catalogFor(ctx context.Context) string {
+	if tok, ok := manager.FromContext(ctx); ok {
+		return "The members' catalog, for " + tok.Subject + "."
+	}
+	return "The public catalog."
 }
 
 // handleLogin takes a form (username, password) or the same as JSON.

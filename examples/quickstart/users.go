@@ -19,16 +19,25 @@ type user struct {
 
 // users is the example's user table. The hashes are bcrypt hashes of the
 // demo passwords: alice/wonderland (an administrator holding the custom
-// claim) and bob/builder (neither).
+// claim, the orders-admin role and the gold tier) and bob/builder (a reader
+// of the silver tier). Roles sit where Keycloak puts realm roles.
 var users = map[string]user{
 	"alice": {
 		passwordHash: []byte("$2a$10$5.BXcykfodT/hQQDQeOzYeXIB8TDe4YXSCIoIOFRccbTstNDxzgvu"),
 		scope:        map[string]any{"admin": true},
-		claims:       map[string]any{"custom_claim": "Arbitrary Required Value"},
+		claims: map[string]any{
+			"custom_claim": "Arbitrary Required Value",
+			"realm_access": map[string]any{"roles": []string{"reader", "orders-admin"}},
+			"tier":         "gold",
+		},
 	},
 	"bob": {
 		passwordHash: []byte("$2a$10$QFe/BLSspofjN1iiPIi3I.BXEQ9iBptGRdI8QHa/g/eJZg8BbuNlu"),
 		scope:        map[string]any{"admin": false},
+		claims: map[string]any{
+			"realm_access": map[string]any{"roles": []string{"reader"}},
+			"tier":         "silver",
+		},
 	},
 }
 

@@ -697,6 +697,172 @@ func (x *TokenInfoResponse) GetSignedToken() string {
 	return ""
 }
 
+// OrdersRequest is empty.
+type OrdersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrdersRequest) Reset() {
+	*x = OrdersRequest{}
+	mi := &file_quickstart_v1_quickstart_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrdersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrdersRequest) ProtoMessage() {}
+
+func (x *OrdersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_quickstart_v1_quickstart_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrdersRequest.ProtoReflect.Descriptor instead.
+func (*OrdersRequest) Descriptor() ([]byte, []int) {
+	return file_quickstart_v1_quickstart_proto_rawDescGZIP(), []int{14}
+}
+
+// OrdersResponse greets an orders administrator.
+type OrdersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// message is the greeting.
+	Message       string `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrdersResponse) Reset() {
+	*x = OrdersResponse{}
+	mi := &file_quickstart_v1_quickstart_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrdersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrdersResponse) ProtoMessage() {}
+
+func (x *OrdersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_quickstart_v1_quickstart_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrdersResponse.ProtoReflect.Descriptor instead.
+func (*OrdersResponse) Descriptor() ([]byte, []int) {
+	return file_quickstart_v1_quickstart_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *OrdersResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// CatalogRequest is empty.
+type CatalogRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogRequest) Reset() {
+	*x = CatalogRequest{}
+	mi := &file_quickstart_v1_quickstart_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogRequest) ProtoMessage() {}
+
+func (x *CatalogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_quickstart_v1_quickstart_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogRequest.ProtoReflect.Descriptor instead.
+func (*CatalogRequest) Descriptor() ([]byte, []int) {
+	return file_quickstart_v1_quickstart_proto_rawDescGZIP(), []int{16}
+}
+
+// CatalogResponse is the catalog, more of it for a caller with a token.
+type CatalogResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// message says which catalog the caller sees.
+	Message       string `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogResponse) Reset() {
+	*x = CatalogResponse{}
+	mi := &file_quickstart_v1_quickstart_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogResponse) ProtoMessage() {}
+
+func (x *CatalogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_quickstart_v1_quickstart_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogResponse.ProtoReflect.Descriptor instead.
+func (*CatalogResponse) Descriptor() ([]byte, []int) {
+	return file_quickstart_v1_quickstart_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CatalogResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_quickstart_v1_quickstart_proto protoreflect.FileDescriptor
 
 const file_quickstart_v1_quickstart_proto_rawDesc = "" +
@@ -735,7 +901,13 @@ const file_quickstart_v1_quickstart_proto_rawDesc = "" +
 	"\x05scope\x18\x03 \x01(\v2\x16.google.protobuf.ValueR\x05scope\x12/\n" +
 	"\x06claims\x18\x04 \x01(\v2\x17.google.protobuf.StructR\x06claims\x12\x1b\n" +
 	"\tis_signed\x18\x05 \x01(\bR\bisSigned\x12!\n" +
-	"\fsigned_token\x18\x06 \x01(\tR\vsignedToken2\xc6\x05\n" +
+	"\fsigned_token\x18\x06 \x01(\tR\vsignedToken\"\x0f\n" +
+	"\rOrdersRequest\"*\n" +
+	"\x0eOrdersResponse\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"\x10\n" +
+	"\x0eCatalogRequest\"+\n" +
+	"\x0fCatalogResponse\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage2\xa6\a\n" +
 	"\x11QuickstartService\x12J\n" +
 	"\x05Login\x12\x1b.quickstart.v1.LoginRequest\x1a\x1c.quickstart.v1.LoginResponse\"\x06\u00a0\x19\x02\b\x01\x12P\n" +
 	"\aRefresh\x12\x1d.quickstart.v1.RefreshRequest\x1a\x1e.quickstart.v1.RefreshResponse\"\x06\u00a0\x19\x02\x10\x02\x12N\n" +
@@ -749,7 +921,14 @@ const file_quickstart_v1_quickstart_proto_rawDesc = "" +
 	"\x0eAdminDashboard\x12$.quickstart.v1.AdminDashboardRequest\x1a%.quickstart.v1.AdminDashboardResponse\"\x13\u00a0\x19\x0f\"\r\n" +
 	"\v\n" +
 	"\x05admin\x12\x02 \x01\x12N\n" +
-	"\tTokenInfo\x12\x1f.quickstart.v1.TokenInfoRequest\x1a .quickstart.v1.TokenInfoResponse\x1a\x04ʠ\x19\x00BLZJgithub.com/protojwt/protojwt/examples/quickstart/quickstartpb;quickstartpbb\x06proto3"
+	"\tTokenInfo\x12\x1f.quickstart.v1.TokenInfoRequest\x1a .quickstart.v1.TokenInfoResponse\x12r\n" +
+	"\x06Orders\x12\x1c.quickstart.v1.OrdersRequest\x1a\x1d.quickstart.v1.OrdersResponse\"+\u00a0\x19':%\n" +
+	"\frealm_access\n" +
+	"\x05roles\x1a\x0e\x12\forders-admin\x12j\n" +
+	"\aCatalog\x12\x1d.quickstart.v1.CatalogRequest\x1a\x1e.quickstart.v1.CatalogResponse\" \u00a0\x19\x1c:\x18\n" +
+	"\x04tier\"\x10\n" +
+	"\x04gold\n" +
+	"\bplatinumH\x01\x1a\x04ʠ\x19\x00BLZJgithub.com/protojwt/protojwt/examples/quickstart/quickstartpb;quickstartpbb\x06proto3"
 
 var (
 	file_quickstart_v1_quickstart_proto_rawDescOnce sync.Once
@@ -763,7 +942,7 @@ func file_quickstart_v1_quickstart_proto_rawDescGZIP() []byte {
 	return file_quickstart_v1_quickstart_proto_rawDescData
 }
 
-var file_quickstart_v1_quickstart_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_quickstart_v1_quickstart_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_quickstart_v1_quickstart_proto_goTypes = []any{
 	(*LoginRequest)(nil),           // 0: quickstart.v1.LoginRequest
 	(*LoginResponse)(nil),          // 1: quickstart.v1.LoginResponse
@@ -779,12 +958,16 @@ var file_quickstart_v1_quickstart_proto_goTypes = []any{
 	(*AdminDashboardResponse)(nil), // 11: quickstart.v1.AdminDashboardResponse
 	(*TokenInfoRequest)(nil),       // 12: quickstart.v1.TokenInfoRequest
 	(*TokenInfoResponse)(nil),      // 13: quickstart.v1.TokenInfoResponse
-	(*structpb.Value)(nil),         // 14: google.protobuf.Value
-	(*structpb.Struct)(nil),        // 15: google.protobuf.Struct
+	(*OrdersRequest)(nil),          // 14: quickstart.v1.OrdersRequest
+	(*OrdersResponse)(nil),         // 15: quickstart.v1.OrdersResponse
+	(*CatalogRequest)(nil),         // 16: quickstart.v1.CatalogRequest
+	(*CatalogResponse)(nil),        // 17: quickstart.v1.CatalogResponse
+	(*structpb.Value)(nil),         // 18: google.protobuf.Value
+	(*structpb.Struct)(nil),        // 19: google.protobuf.Struct
 }
 var file_quickstart_v1_quickstart_proto_depIdxs = []int32{
-	14, // 0: quickstart.v1.TokenInfoResponse.scope:type_name -> google.protobuf.Value
-	15, // 1: quickstart.v1.TokenInfoResponse.claims:type_name -> google.protobuf.Struct
+	18, // 0: quickstart.v1.TokenInfoResponse.scope:type_name -> google.protobuf.Value
+	19, // 1: quickstart.v1.TokenInfoResponse.claims:type_name -> google.protobuf.Struct
 	0,  // 2: quickstart.v1.QuickstartService.Login:input_type -> quickstart.v1.LoginRequest
 	2,  // 3: quickstart.v1.QuickstartService.Refresh:input_type -> quickstart.v1.RefreshRequest
 	4,  // 4: quickstart.v1.QuickstartService.Protected:input_type -> quickstart.v1.ProtectedRequest
@@ -792,15 +975,19 @@ var file_quickstart_v1_quickstart_proto_depIdxs = []int32{
 	8,  // 6: quickstart.v1.QuickstartService.CustomClaim:input_type -> quickstart.v1.CustomClaimRequest
 	10, // 7: quickstart.v1.QuickstartService.AdminDashboard:input_type -> quickstart.v1.AdminDashboardRequest
 	12, // 8: quickstart.v1.QuickstartService.TokenInfo:input_type -> quickstart.v1.TokenInfoRequest
-	1,  // 9: quickstart.v1.QuickstartService.Login:output_type -> quickstart.v1.LoginResponse
-	3,  // 10: quickstart.v1.QuickstartService.Refresh:output_type -> quickstart.v1.RefreshResponse
-	5,  // 11: quickstart.v1.QuickstartService.Protected:output_type -> quickstart.v1.ProtectedResponse
-	7,  // 12: quickstart.v1.QuickstartService.UserSpecific:output_type -> quickstart.v1.UserSpecificResponse
-	9,  // 13: quickstart.v1.QuickstartService.CustomClaim:output_type -> quickstart.v1.CustomClaimResponse
-	11, // 14: quickstart.v1.QuickstartService.AdminDashboard:output_type -> quickstart.v1.AdminDashboardResponse
-	13, // 15: quickstart.v1.QuickstartService.TokenInfo:output_type -> quickstart.v1.TokenInfoResponse
-	9,  // [9:16] is the sub-list for method output_type
-	2,  // [2:9] is the sub-list for method input_type
+	14, // 9: quickstart.v1.QuickstartService.Orders:input_type -> quickstart.v1.OrdersRequest
+	16, // 10: quickstart.v1.QuickstartService.Catalog:input_type -> quickstart.v1.CatalogRequest
+	1,  // 11: quickstart.v1.QuickstartService.Login:output_type -> quickstart.v1.LoginResponse
+	3,  // 12: quickstart.v1.QuickstartService.Refresh:output_type -> quickstart.v1.RefreshResponse
+	5,  // 13: quickstart.v1.QuickstartService.Protected:output_type -> quickstart.v1.ProtectedResponse
+	7,  // 14: quickstart.v1.QuickstartService.UserSpecific:output_type -> quickstart.v1.UserSpecificResponse
+	9,  // 15: quickstart.v1.QuickstartService.CustomClaim:output_type -> quickstart.v1.CustomClaimResponse
+	11, // 16: quickstart.v1.QuickstartService.AdminDashboard:output_type -> quickstart.v1.AdminDashboardResponse
+	13, // 17: quickstart.v1.QuickstartService.TokenInfo:output_type -> quickstart.v1.TokenInfoResponse
+	15, // 18: quickstart.v1.QuickstartService.Orders:output_type -> quickstart.v1.OrdersResponse
+	17, // 19: quickstart.v1.QuickstartService.Catalog:output_type -> quickstart.v1.CatalogResponse
+	11, // [11:20] is the sub-list for method output_type
+	2,  // [2:11] is the sub-list for method input_type
 	2,  // [2:2] is the sub-list for extension type_name
 	2,  // [2:2] is the sub-list for extension extendee
 	0,  // [0:2] is the sub-list for field type_name
@@ -817,7 +1004,7 @@ func file_quickstart_v1_quickstart_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_quickstart_v1_quickstart_proto_rawDesc), len(file_quickstart_v1_quickstart_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

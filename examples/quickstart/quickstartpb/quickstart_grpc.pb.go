@@ -29,6 +29,8 @@ const (
 	QuickstartService_CustomClaim_FullMethodName    = "/quickstart.v1.QuickstartService/CustomClaim"
 	QuickstartService_AdminDashboard_FullMethodName = "/quickstart.v1.QuickstartService/AdminDashboard"
 	QuickstartService_TokenInfo_FullMethodName      = "/quickstart.v1.QuickstartService/TokenInfo"
+	QuickstartService_Orders_FullMethodName         = "/quickstart.v1.QuickstartService/Orders"
+	QuickstartService_Catalog_FullMethodName        = "/quickstart.v1.QuickstartService/Catalog"
 )
 
 // QuickstartServiceClient is the client API for QuickstartService service.
@@ -52,6 +54,12 @@ type QuickstartServiceClient interface {
 	AdminDashboard(ctx context.Context, in *AdminDashboardRequest, opts ...grpc.CallOption) (*AdminDashboardResponse, error)
 	// TokenInfo returns what the server knows of the caller's token.
 	TokenInfo(ctx context.Context, in *TokenInfoRequest, opts ...grpc.CallOption) (*TokenInfoResponse, error)
+	// Orders needs the role orders-admin in the token's realm_access.roles
+	// list, where Keycloak puts realm roles.
+	Orders(ctx context.Context, in *OrdersRequest, opts ...grpc.CallOption) (*OrdersResponse, error)
+	// Catalog is open to callers without a token; a caller who sends one
+	// must hold the tier gold or platinum.
+	Catalog(ctx context.Context, in *CatalogRequest, opts ...grpc.CallOption) (*CatalogResponse, error)
 }
 
 type quickstartServiceClient struct {
@@ -132,6 +140,26 @@ func (c *quickstartServiceClient) TokenInfo(ctx context.Context, in *TokenInfoRe
 	return out, nil
 }
 
+func (c *quickstartServiceClient) Orders(ctx context.Context, in *OrdersRequest, opts ...grpc.CallOption) (*OrdersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OrdersResponse)
+	err := c.cc.Invoke(ctx, QuickstartService_Orders_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quickstartServiceClient) Catalog(ctx context.Context, in *CatalogRequest, opts ...grpc.CallOption) (*CatalogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CatalogResponse)
+	err := c.cc.Invoke(ctx, QuickstartService_Catalog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuickstartServiceServer is the server API for QuickstartService service.
 // All implementations must embed UnimplementedQuickstartServiceServer
 // for forward compatibility.
@@ -153,6 +181,12 @@ type QuickstartServiceServer interface {
 	AdminDashboard(context.Context, *AdminDashboardRequest) (*AdminDashboardResponse, error)
 	// TokenInfo returns what the server knows of the caller's token.
 	TokenInfo(context.Context, *TokenInfoRequest) (*TokenInfoResponse, error)
+	// Orders needs the role orders-admin in the token's realm_access.roles
+	// list, where Keycloak puts realm roles.
+	Orders(context.Context, *OrdersRequest) (*OrdersResponse, error)
+	// Catalog is open to callers without a token; a caller who sends one
+	// must hold the tier gold or platinum.
+	Catalog(context.Context, *CatalogRequest) (*CatalogResponse, error)
 	mustEmbedUnimplementedQuickstartServiceServer()
 }
 
@@ -183,6 +217,12 @@ func (UnimplementedQuickstartServiceServer) AdminDashboard(context.Context, *Adm
 }
 func (UnimplementedQuickstartServiceServer) TokenInfo(context.Context, *TokenInfoRequest) (*TokenInfoResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method TokenInfo not implemented")
+}
+func (UnimplementedQuickstartServiceServer) Orders(context.Context, *OrdersRequest) (*OrdersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Orders not implemented")
+}
+func (UnimplementedQuickstartServiceServer) Catalog(context.Context, *CatalogRequest) (*CatalogResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Catalog not implemented")
 }
 func (UnimplementedQuickstartServiceServer) mustEmbedUnimplementedQuickstartServiceServer() {}
 func (UnimplementedQuickstartServiceServer) testEmbeddedByValue()                           {}
@@ -331,6 +371,42 @@ func _QuickstartService_TokenInfo_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuickstartService_Orders_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OrdersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuickstartServiceServer).Orders(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuickstartService_Orders_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuickstartServiceServer).Orders(ctx, req.(*OrdersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuickstartService_Catalog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CatalogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuickstartServiceServer).Catalog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuickstartService_Catalog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuickstartServiceServer).Catalog(ctx, req.(*CatalogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuickstartService_ServiceDesc is the grpc.ServiceDesc for QuickstartService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -365,6 +441,14 @@ var QuickstartService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "TokenInfo",
 			Handler:    _QuickstartService_TokenInfo_Handler,
+		},
+		{
+			MethodName: "Orders",
+			Handler:    _QuickstartService_Orders_Handler,
+		},
+		{
+			MethodName: "Catalog",
+			Handler:    _QuickstartService_Catalog_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

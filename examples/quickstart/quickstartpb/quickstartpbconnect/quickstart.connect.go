@@ -55,6 +55,12 @@ const (
 	// QuickstartServiceTokenInfoProcedure is the fully-qualified name of the QuickstartService's
 	// TokenInfo RPC.
 	QuickstartServiceTokenInfoProcedure = "/quickstart.v1.QuickstartService/TokenInfo"
+	// QuickstartServiceOrdersProcedure is the fully-qualified name of the QuickstartService's Orders
+	// RPC.
+	QuickstartServiceOrdersProcedure = "/quickstart.v1.QuickstartService/Orders"
+	// QuickstartServiceCatalogProcedure is the fully-qualified name of the QuickstartService's Catalog
+	// RPC.
+	QuickstartServiceCatalogProcedure = "/quickstart.v1.QuickstartService/Catalog"
 )
 
 // QuickstartServiceClient is a client for the quickstart.v1.QuickstartService service.
@@ -74,6 +80,12 @@ type QuickstartServiceClient interface {
 	AdminDashboard(context.Context, *connect.Request[quickstartpb.AdminDashboardRequest]) (*connect.Response[quickstartpb.AdminDashboardResponse], error)
 	// TokenInfo returns what the server knows of the caller's token.
 	TokenInfo(context.Context, *connect.Request[quickstartpb.TokenInfoRequest]) (*connect.Response[quickstartpb.TokenInfoResponse], error)
+	// Orders needs the role orders-admin in the token's realm_access.roles
+	// list, where Keycloak puts realm roles.
+	Orders(context.Context, *connect.Request[quickstartpb.OrdersRequest]) (*connect.Response[quickstartpb.OrdersResponse], error)
+	// Catalog is open to callers without a token; a caller who sends one
+	// must hold the tier gold or platinum.
+	Catalog(context.Context, *connect.Request[quickstartpb.CatalogRequest]) (*connect.Response[quickstartpb.CatalogResponse], error)
 }
 
 // NewQuickstartServiceClient constructs a client for the quickstart.v1.QuickstartService service.
@@ -129,6 +141,18 @@ func NewQuickstartServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			connect.WithSchema(quickstartServiceMethods.ByName("TokenInfo")),
 			connect.WithClientOptions(opts...),
 		),
+		orders: connect.NewClient[quickstartpb.OrdersRequest, quickstartpb.OrdersResponse](
+			httpClient,
+			baseURL+QuickstartServiceOrdersProcedure,
+			connect.WithSchema(quickstartServiceMethods.ByName("Orders")),
+			connect.WithClientOptions(opts...),
+		),
+		catalog: connect.NewClient[quickstartpb.CatalogRequest, quickstartpb.CatalogResponse](
+			httpClient,
+			baseURL+QuickstartServiceCatalogProcedure,
+			connect.WithSchema(quickstartServiceMethods.ByName("Catalog")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -141,6 +165,8 @@ type quickstartServiceClient struct {
 	customClaim    *connect.Client[quickstartpb.CustomClaimRequest, quickstartpb.CustomClaimResponse]
 	adminDashboard *connect.Client[quickstartpb.AdminDashboardRequest, quickstartpb.AdminDashboardResponse]
 	tokenInfo      *connect.Client[quickstartpb.TokenInfoRequest, quickstartpb.TokenInfoResponse]
+	orders         *connect.Client[quickstartpb.OrdersRequest, quickstartpb.OrdersResponse]
+	catalog        *connect.Client[quickstartpb.CatalogRequest, quickstartpb.CatalogResponse]
 }
 
 // Login calls quickstart.v1.QuickstartService.Login.
@@ -178,6 +204,16 @@ func (c *quickstartServiceClient) TokenInfo(ctx context.Context, req *connect.Re
 	return c.tokenInfo.CallUnary(ctx, req)
 }
 
+// Orders calls quickstart.v1.QuickstartService.Orders.
+func (c *quickstartServiceClient) Orders(ctx context.Context, req *connect.Request[quickstartpb.OrdersRequest]) (*connect.Response[quickstartpb.OrdersResponse], error) {
+	return c.orders.CallUnary(ctx, req)
+}
+
+// Catalog calls quickstart.v1.QuickstartService.Catalog.
+func (c *quickstartServiceClient) Catalog(ctx context.Context, req *connect.Request[quickstartpb.CatalogRequest]) (*connect.Response[quickstartpb.CatalogResponse], error) {
+	return c.catalog.CallUnary(ctx, req)
+}
+
 // QuickstartServiceHandler is an implementation of the quickstart.v1.QuickstartService service.
 type QuickstartServiceHandler interface {
 	// Login checks a username and password and returns an auth token and a
@@ -195,6 +231,12 @@ type QuickstartServiceHandler interface {
 	AdminDashboard(context.Context, *connect.Request[quickstartpb.AdminDashboardRequest]) (*connect.Response[quickstartpb.AdminDashboardResponse], error)
 	// TokenInfo returns what the server knows of the caller's token.
 	TokenInfo(context.Context, *connect.Request[quickstartpb.TokenInfoRequest]) (*connect.Response[quickstartpb.TokenInfoResponse], error)
+	// Orders needs the role orders-admin in the token's realm_access.roles
+	// list, where Keycloak puts realm roles.
+	Orders(context.Context, *connect.Request[quickstartpb.OrdersRequest]) (*connect.Response[quickstartpb.OrdersResponse], error)
+	// Catalog is open to callers without a token; a caller who sends one
+	// must hold the tier gold or platinum.
+	Catalog(context.Context, *connect.Request[quickstartpb.CatalogRequest]) (*connect.Response[quickstartpb.CatalogResponse], error)
 }
 
 // NewQuickstartServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -246,6 +288,18 @@ func NewQuickstartServiceHandler(svc QuickstartServiceHandler, opts ...connect.H
 		connect.WithSchema(quickstartServiceMethods.ByName("TokenInfo")),
 		connect.WithHandlerOptions(opts...),
 	)
+	quickstartServiceOrdersHandler := connect.NewUnaryHandler(
+		QuickstartServiceOrdersProcedure,
+		svc.Orders,
+		connect.WithSchema(quickstartServiceMethods.ByName("Orders")),
+		connect.WithHandlerOptions(opts...),
+	)
+	quickstartServiceCatalogHandler := connect.NewUnaryHandler(
+		QuickstartServiceCatalogProcedure,
+		svc.Catalog,
+		connect.WithSchema(quickstartServiceMethods.ByName("Catalog")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/quickstart.v1.QuickstartService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case QuickstartServiceLoginProcedure:
@@ -262,6 +316,10 @@ func NewQuickstartServiceHandler(svc QuickstartServiceHandler, opts ...connect.H
 			quickstartServiceAdminDashboardHandler.ServeHTTP(w, r)
 		case QuickstartServiceTokenInfoProcedure:
 			quickstartServiceTokenInfoHandler.ServeHTTP(w, r)
+		case QuickstartServiceOrdersProcedure:
+			quickstartServiceOrdersHandler.ServeHTTP(w, r)
+		case QuickstartServiceCatalogProcedure:
+			quickstartServiceCatalogHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -297,4 +355,12 @@ func (UnimplementedQuickstartServiceHandler) AdminDashboard(context.Context, *co
 
 func (UnimplementedQuickstartServiceHandler) TokenInfo(context.Context, *connect.Request[quickstartpb.TokenInfoRequest]) (*connect.Response[quickstartpb.TokenInfoResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("quickstart.v1.QuickstartService.TokenInfo is not implemented"))
+}
+
+func (UnimplementedQuickstartServiceHandler) Orders(context.Context, *connect.Request[quickstartpb.OrdersRequest]) (*connect.Response[quickstartpb.OrdersResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("quickstart.v1.QuickstartService.Orders is not implemented"))
+}
+
+func (UnimplementedQuickstartServiceHandler) Catalog(context.Context, *connect.Request[quickstartpb.CatalogRequest]) (*connect.Response[quickstartpb.CatalogResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("quickstart.v1.QuickstartService.Catalog is not implemented"))
 }
