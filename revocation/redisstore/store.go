@@ -25,9 +25,10 @@ type Store struct {
 	client         redis.UniversalClient
 	prefix         string
 	allowEviction  bool
-	replicas       int           // WithReplicaAcks; 0: writes don't wait
-	replicaTimeout time.Duration // WithReplicaAcks
-	lastSlotReload atomic.Int64  // Unix nanoseconds; see reloadSlots
+	replicas       int              // WithReplicaAcks; 0: writes don't wait
+	replicaTimeout time.Duration    // WithReplicaAcks
+	lastSlotReload atomic.Int64     // Unix nanoseconds; see reloadSlots
+	cache          *notRevokedCache // WithLocalCache; nil: none
 }
 
 var _ revocation.Store = (*Store)(nil)
@@ -112,6 +113,9 @@ func newStore(client redis.UniversalClient, opts ...Option) (*Store, error) {
 			return nil, errors.New("redisstore: WithReplicaAcks needs at least one replica and a positive timeout")
 		}
 	}
+	if s.cache != nil && s.cache.maxStale <= 0 {
+		return nil, errors.New("redisstore: WithLocalCache needs a positive staleness bound")
+	}
 	return s, nil
 }
 
@@ -161,6 +165,7 @@ func (s *Store) Revoke(ctx context.Context, subject, id string, until time.Time)
 	if !ok {
 		return nil
 	}
+	defer s.cache.forget() // after the write, failed or not: it may have landed
 	if _, err := s.run(ctx, keepLater, s.revokedKey(subject, id), 1, ttl); err != nil {
 		return fmt.Errorf("redisstore: revoke: %w", err)
 	}
@@ -176,17 +181,39 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, before, until
 	if !ok {
 		return nil
 	}
+	defer s.cache.forget()
 	if _, err := s.run(ctx, keepLater, s.beforeKey(subject), ceilMilli(before), ttl); err != nil {
 		return fmt.Errorf("redisstore: revoke subject: %w", err)
 	}
 	return nil
 }
 
-// Revoked implements revocation.Store with one MGET of the subject's keys.
+// Revoked implements revocation.Store with one MGET of the subject's keys,
+// or none when WithLocalCache remembers a recent answer.
 func (s *Store) Revoked(ctx context.Context, subject string, ids []string, issuedAt time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
+	if s.cache == nil {
+		return s.revoked(ctx, subject, ids, issuedAt)
+	}
+	key := cacheKey{subject: subject, issuedAt: issuedAt.UnixNano()}
+	if !key.setIDs(ids) {
+		return s.revoked(ctx, subject, ids, issuedAt)
+	}
+	if s.cache.notRevoked(key) {
+		return false, nil
+	}
+	asked, generation := s.cache.ask()
+	revoked, err := s.revoked(ctx, subject, ids, issuedAt)
+	if err == nil && !revoked {
+		s.cache.put(key, asked, generation)
+	}
+	return revoked, err
+}
+
+// revoked asks Redis whether a token is revoked.
+func (s *Store) revoked(ctx context.Context, subject string, ids []string, issuedAt time.Time) (bool, error) {
 	keys := make([]string, 1, 1+len(ids))
 	keys[0] = s.beforeKey(subject)
 	for _, id := range ids {
