@@ -3,6 +3,7 @@ module github.com/protojwt/protojwt/otelprotojwt
 go 1.26.0
 
 require (
+	connectrpc.com/connect v1.21.1
 	github.com/protojwt/protojwt v0.1.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
@@ -14,7 +15,6 @@ require (
 )
 
 require (
-	connectrpc.com/connect v1.21.1 // indirect
 	github.com/MicahParks/jwkset v0.11.4 // indirect
 	github.com/MicahParks/keyfunc/v3 v3.9.2 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
