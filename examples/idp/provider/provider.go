@@ -261,7 +261,7 @@ func (p *Provider) Login(ctx context.Context, user string) (idToken, accessToken
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	q := url.Values{
-		"client_id": {"web"}, "response_type": {"code"}, "scope": {"openid"},
+		"client_id": {"web"}, "response_type": {"code"}, "scope": {"openid orders:read orders:write"},
 		"redirect_uri": {"http://127.0.0.1/callback"}, "state": {"state-1"}, "nonce": {"nonce-1"},
 	}
 	// authorize -> login page -> authorize -> consent page -> authorize -> callback
