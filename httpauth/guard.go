@@ -119,8 +119,9 @@ func (g *Guard) compile(reqs []Requirement) (*rules.Rule, error) {
 	return rule, nil
 }
 
-// orNew returns g, or a Guard without a manager when g is nil, so that a nil
-// Guard makes invalid routes rather than a panic.
+// orNew returns g, or a Guard without a verifier when g is nil: a nil
+// Guard serves public routes, and Compile says why others are invalid
+// rather than the program crashing on a nil pointer.
 func (g *Guard) orNew() *Guard {
 	if g == nil {
 		return New(nil)
