@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,6 +31,12 @@ import (
 // random kids can't make it fetch in a loop. When the endpoint fails, it
 // keeps verifying with the keys of its last good fetch. Refresh failures go
 // to WithJWKSErrorHandler.
+//
+// Every fetch refuses a response body over 1 MiB (JWK Sets take a few
+// kilobytes) and a redirect that leaves https, on every hop; a redirect
+// from an http loopback URL may only go to https or to loopback. A fetch
+// for an unknown kid made by Verify ends with Verify's ctx as well as
+// within WithJWKSTimeout.
 //
 // The token's kid selects the JWK with that "kid" (a token without kid, the
 // JWK without one). The JWK is used only when its "use" (when present) is
@@ -81,7 +88,7 @@ func (m *Manager) openRemote(ctx context.Context, rawURL string) error {
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	firstFetchFails := false
 	override := keyfunc.Override{
-		Client:      s.client,
+		Client:      fetchClient(s.client, rawURL),
 		HTTPTimeout: s.timeout,
 		// Refreshes for an unknown kid wait for the rate limiter, then fetch,
 		// within this bound: a Verify call never waits longer.
@@ -117,14 +124,19 @@ func (m *Manager) openRemote(ctx context.Context, rawURL string) error {
 	return nil
 }
 
-func (r *remoteKeys) verificationKey(_ context.Context, h *jws.Header) (selectedKey, error) {
-	key, err := r.keyOf(h.Fields)
+// verificationKey selects the key of h; a fetch for an unknown kid ends
+// with ctx, the caller's, as well as within WithJWKSTimeout.
+func (r *remoteKeys) verificationKey(ctx context.Context, h *jws.Header) (selectedKey, error) {
+	if ctx == nil || r.ctx.Err() != nil {
+		ctx = r.ctx // closed: a done context, so that nothing is fetched
+	}
+	key, err := r.keyOf(ctx, h.Fields)
 	return selectedKey{key: key}, err
 }
 
 // current selects the key of h again: the set may have changed since.
 func (r *remoteKeys) current(k selectedKey, h *jws.Header) bool {
-	key, err := r.keyOf(h.Fields)
+	key, err := r.keyOf(r.ctx, h.Fields)
 	return err == nil && sameKey(k.key, key)
 }
 
@@ -136,12 +148,12 @@ func (r *remoteKeys) close() { r.cancel() }
 
 // keyOf selects the key of a token by its kid header in the fetched set,
 // refreshing it for an unknown kid as the rate limit allows.
-func (r *remoteKeys) keyOf(header map[string]any) (any, error) {
+func (r *remoteKeys) keyOf(ctx context.Context, header map[string]any) (any, error) {
 	id, err := headerKID(header)
 	if err != nil {
 		return nil, err
 	}
-	jwk, err := r.kf.Storage().KeyRead(r.ctx, id)
+	jwk, err := r.kf.Storage().KeyRead(ctx, id)
 	if err != nil {
 		// jwkset's error quotes the kid, text of the token: drop it.
 		return nil, errUnknownKey
@@ -163,6 +175,92 @@ func (r *remoteKeys) hasUsableKey() bool {
 		}
 	}
 	return false
+}
+
+// maxJWKSSize bounds the body of a JWK Set response: sets of identity
+// providers take a few kilobytes, tens with certificate chains, and a
+// larger body is refused as the fetch's failure rather than read.
+const maxJWKSSize = 1 << 20
+
+// fetchClient returns a copy of c for fetching the JWK Set at rawURL that
+// refuses a response body over maxJWKSSize and a redirect that leaves
+// https (or, for an http URL to a loopback host, one that goes to another
+// host over http): every hop is checked, then c's own redirect policy
+// applies.
+func fetchClient(c *http.Client, rawURL string) *http.Client {
+	fc := *c
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	fc.Transport = limitedTransport{base: base, max: maxJWKSSize}
+	u, err := url.Parse(rawURL)
+	secure := err == nil && u.Scheme == "https"
+	next := c.CheckRedirect
+	fc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if secure && req.URL.Scheme != "https" {
+			return errors.New("JWK Set redirect leaves https")
+		}
+		if err := checkJWKSURL(req.URL.String()); err != nil {
+			return fmt.Errorf("JWK Set redirect refused: %w", err)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("JWK Set: stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &fc
+}
+
+// errJWKSTooLarge refuses a JWK Set response over maxJWKSSize.
+var errJWKSTooLarge = fmt.Errorf("JWK Set response is over %d bytes", maxJWKSSize)
+
+// limitedTransport refuses response bodies over max bytes: at once when
+// the response says its length, else when reading reaches it.
+type limitedTransport struct {
+	base http.RoundTripper
+	max  int64
+}
+
+func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.ContentLength > t.max {
+		resp.Body.Close()
+		return nil, errJWKSTooLarge
+	}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: t.max}
+	return resp, nil
+}
+
+// limitedBody reads at most left bytes, then fails with errJWKSTooLarge
+// if there are more.
+type limitedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly the bound from a longer one.
+		var one [1]byte
+		n, err := b.ReadCloser.Read(one[:])
+		if n > 0 {
+			return 0, errJWKSTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 // checkJWKSURL accepts an absolute https URL without credentials, or http to
