@@ -3,16 +3,16 @@
 // same handlers under the Connect, gRPC and gRPC-Web protocols, on one
 // port, through connectauth.
 //
-//	go run ./examples/connect            # serve on :8080 (HTTP/1.1 and h2c)
+//	go run ./examples/connect            # serve on :8081 (HTTP/1.1 and h2c)
 //	go run ./examples/connect -demo      # serve on loopback, walk the flow, exit
 //
 // With the server running, log in and call a protected procedure with curl
 // (the Connect protocol is JSON over a plain POST):
 //
 //	TOKEN=$(curl -s -H 'Content-Type: application/json' -d '{"username":"alice","password":"wonderland"}' \
-//	    localhost:8080/quickstart.v1.QuickstartService/Login | jq -r .authToken)
+//	    localhost:8081/quickstart.v1.QuickstartService/Login | jq -r .authToken)
 //	curl -s -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" -d '{}' \
-//	    localhost:8080/quickstart.v1.QuickstartService/Protected
+//	    localhost:8081/quickstart.v1.QuickstartService/Protected
 //
 // It is configured from the JWT_* environment (see manager.ConfigFromEnv);
 // without JWT_SECRET or keys it uses a random development secret.
@@ -42,7 +42,7 @@ import (
 
 func main() {
 	demo := flag.Bool("demo", false, "serve on a free loopback port, walk the flow as a client under each protocol, and exit non-zero if any step misbehaves")
-	addr := flag.String("addr", ":8080", "listen address (HTTP/1.1 and HTTP/2 without TLS)")
+	addr := flag.String("addr", ":8081", "listen address (HTTP/1.1 and HTTP/2 without TLS)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
