@@ -26,10 +26,11 @@ import (
 const clusterScript = "../../scripts/redis-cluster"
 
 // startCluster starts a Redis Cluster of its own for t with
-// scripts/redis-cluster, on free loopback ports, stops it when t ends, and
-// returns the nodes' addresses. Without the script or redis-server the
-// test is skipped, unless $CI is set.
-func startCluster(t *testing.T) []string {
+// scripts/redis-cluster, on free loopback ports, whose nodes replace a
+// master silent for nodeTimeout; stops it when t ends, and returns the
+// nodes' addresses. Without the script or redis-server the test is
+// skipped, unless $CI is set.
+func startCluster(t *testing.T, nodeTimeout time.Duration) []string {
 	t.Helper()
 	_, errScript := os.Stat(clusterScript)
 	_, errServer := exec.LookPath("redis-server")
@@ -42,6 +43,7 @@ func startCluster(t *testing.T) []string {
 	dir := t.TempDir()
 	base := freePorts(t)
 	cmd := exec.Command(clusterScript, "start", dir, strconv.Itoa(base))
+	cmd.Env = append(os.Environ(), fmt.Sprint("REDIS_CLUSTER_NODE_TIMEOUT=", nodeTimeout.Milliseconds()))
 	cmd.Stderr = os.Stderr
 	t.Cleanup(func() {
 		if out, err := exec.Command(clusterScript, "stop", dir).CombinedOutput(); err != nil {
@@ -131,7 +133,9 @@ func checkClusterSettings(t *testing.T, addrs []string) {
 // the election, Verify refuses with ErrRevocationUnavailable and never
 // accepts a revoked token; after it, every revocation made before holds.
 func TestClusterFailover(t *testing.T) {
-	addrs := startCluster(t)
+	// Quick to replace a master, slow enough not to take a node of a
+	// loaded machine for a dead one.
+	addrs := startCluster(t, 2*time.Second)
 	checkClusterSettings(t, addrs)
 	ctx := context.Background()
 	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
