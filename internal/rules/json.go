@@ -66,7 +66,13 @@ func intNum(i int64) num {
 // parseNumber reads the text of a JSON number: an integer exactly, any
 // other number as encoding/json would (float64).
 func parseNumber(s string) (num, bool) {
-	digits, neg := strings.CutPrefix(s, "-")
+	digits, neg := s, false
+	if len(digits) > 0 && digits[0] == '-' {
+		digits, neg = digits[1:], true
+	}
+	if mag, ok := parseDigits(digits); ok {
+		return num{kind: numInt, neg: neg && mag != 0, mag: mag}, true
+	}
 	if digits != "" && !strings.ContainsAny(digits, ".eE") {
 		if mag, err := strconv.ParseUint(digits, 10, 64); err == nil {
 			return num{kind: numInt, neg: neg && mag != 0, mag: mag}, true
@@ -83,6 +89,25 @@ func parseNumber(s string) (num, bool) {
 		return num{}, false
 	}
 	return num{kind: numFloat, f: f}, true
+}
+
+// parseDigits reads s, ASCII digits only, as a uint64, as
+// strconv.ParseUint(s, 10, 64) does, without its error value: the common
+// case of an integer claim (an id held as json.Number), compared on every
+// call.
+func parseDigits(s string) (uint64, bool) {
+	if s == "" || len(s) > 20 {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		d := uint64(s[i] - '0')
+		if d > 9 || n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // integer returns f as an exact integer num when it is one of at most 64

@@ -3,6 +3,8 @@ package rules
 import (
 	"encoding/json"
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -224,6 +226,44 @@ func FuzzJSONNumber(f *testing.F) {
 		}
 		if !equalsVar(n, String(string(want))) {
 			t.Fatalf("claim %v does not equal the variable %q", n, want)
+		}
+	})
+}
+
+// parseNumberReference is parseNumber as strconv alone would read it: the
+// fast path of parseDigits must agree with it on every text.
+func parseNumberReference(s string) (num, bool) {
+	digits, neg := strings.CutPrefix(s, "-")
+	if digits != "" && !strings.ContainsAny(digits, ".eE") {
+		if mag, err := strconv.ParseUint(digits, 10, 64); err == nil {
+			return num{kind: numInt, neg: neg && mag != 0, mag: mag}, true
+		}
+		for i := 0; i < len(digits); i++ {
+			if digits[i] < '0' || digits[i] > '9' {
+				return num{}, false
+			}
+		}
+		return num{kind: numText, text: s}, true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return num{}, false
+	}
+	return num{kind: numFloat, f: f}, true
+}
+
+// FuzzParseNumber checks parseNumber against strconv on any text.
+func FuzzParseNumber(f *testing.F) {
+	for _, seed := range []string{"0", "-0", "7", "-7", "1234567890123456789", "-9223372036854775808",
+		"18446744073709551615", "18446744073709551616", "99999999999999999999", "123456789012345678901",
+		"007", "1.5", "1e3", "-", "", "--1", "+1", "1_0", "0x10", "١٢", "1 ", "-18446744073709551615"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseNumber(s)
+		want, wantOK := parseNumberReference(s)
+		if ok != wantOK || got != want && !(got.kind == numFloat && want.kind == numFloat && math.IsNaN(got.f) && math.IsNaN(want.f)) {
+			t.Fatalf("parseNumber(%q) = %+v, %v; strconv reads %+v, %v", s, got, ok, want, wantOK)
 		}
 	})
 }
