@@ -14,12 +14,13 @@ import (
 )
 
 // DefaultCostLimit is the cost limit of an Engine made without
-// WithCostLimit: the most CEL cost units one evaluation may spend. A
-// comparison or a field read costs about one unit, so a rule over claims and
-// request fields spends a few dozen, while an expression that loops over a
-// request's repeated field stops, denied, after about a hundred thousand
-// steps, a few milliseconds of CPU.
-const DefaultCostLimit = 100_000
+// WithCostLimit: the most CEL cost units one evaluation may spend. Reading
+// a variable or a field, or comparing two values, costs about one unit: a
+// rule over claims and request fields spends a few dozen, a loop over a
+// repeated field a few per element. An expression that would loop over a
+// client's long list, or over it twice nested, stops there, denied, after
+// about a millisecond of CPU.
+const DefaultCostLimit = 10_000
 
 // The variables an expression sees.
 const (
@@ -40,8 +41,9 @@ type Engine struct {
 	base     *cel.Env // claims, the standard library and the caller's options
 	baseErr  error
 
-	mu   sync.Mutex
-	envs map[protoreflect.MessageDescriptor]*cel.Env // by request; nil: HTTP
+	mu    sync.Mutex
+	files map[protoreflect.FileDescriptor]*cel.Env    // with the file's types
+	envs  map[protoreflect.MessageDescriptor]*cel.Env // by request; nil: HTTP
 }
 
 var _ protojwt.Expressions = (*Engine)(nil)
@@ -53,6 +55,7 @@ var _ protojwt.Expressions = (*Engine)(nil)
 func New(opts ...Option) *Engine {
 	e := &Engine{
 		costLimit: DefaultCostLimit,
+		files:     make(map[protoreflect.FileDescriptor]*cel.Env),
 		envs:      make(map[protoreflect.MessageDescriptor]*cel.Env),
 	}
 	var errs []error
@@ -140,10 +143,17 @@ func (e *Engine) env(request protoreflect.MessageDescriptor) (*cel.Env, error) {
 	if request == nil {
 		env, err = e.base.Extend(cel.Variable(varPath, cel.MapType(cel.StringType, cel.StringType)))
 	} else {
-		env, err = e.base.Extend(
-			cel.TypeDescs(request.ParentFile()),
-			cel.Variable(varRequest, cel.ObjectType(string(request.FullName()))),
-		)
+		// The types of a file (and its imports) are registered once for all
+		// its methods, whose requests then cost one variable each.
+		file, ok := e.files[request.ParentFile()]
+		if !ok {
+			file, err = e.base.Extend(cel.TypeDescs(request.ParentFile()))
+			if err != nil {
+				return nil, fmt.Errorf("celexpr: registering the types of %s: %w", request.ParentFile().Path(), err)
+			}
+			e.files[request.ParentFile()] = file
+		}
+		env, err = file.Extend(cel.Variable(varRequest, cel.ObjectType(string(request.FullName()))))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("celexpr: declaring the request: %w", err)

@@ -3,7 +3,9 @@ package celexpr_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/cel-go/cel"
@@ -200,7 +202,7 @@ func dynamicDoc(owner string) *dynamicpb.Message {
 // limit with an error, and fits under a higher one.
 func TestCostLimit(t *testing.T) {
 	const expr = "request.tags.all(a, request.tags.all(b, a == b || a != b))"
-	tags := make([]string, 1000) // a million steps
+	tags := make([]string, 1000) // a million steps, if nothing stopped them
 	for i := range tags {
 		tags[i] = "t"
 	}
@@ -222,5 +224,50 @@ func TestCostLimit(t *testing.T) {
 	}
 	if got, err := y.Eval(small); err == nil {
 		t.Fatalf("Eval of 10 tags under a limit of 50 = %v, nil; want a cost limit error", got)
+	}
+}
+
+// TestConcurrency: 100 goroutines compile on one Engine and evaluate one
+// expression with inputs of their own; each gets its own answer.
+func TestConcurrency(t *testing.T) {
+	e := celexpr.New()
+	const expr = "'admin' in claims.roles || request.owner == claims.sub"
+	shared, err := e.Compile(expr, docDesc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := range 100 {
+		wg.Go(func() {
+			// Compiling again, for requests of several files and for HTTP,
+			// shares the Engine's environments.
+			descs := []protoreflect.MessageDescriptor{docDesc, transferDesc, nil}
+			if _, err := e.Compile("claims.sub != ''", descs[i%len(descs)]); err != nil {
+				errs <- err
+				return
+			}
+			sub := fmt.Sprint("user", i)
+			for j := range 50 {
+				owner := sub
+				if j%2 == 1 {
+					owner = "someone else"
+				}
+				in := protojwt.ExpressionInput{
+					Claims:  map[string]any{"sub": sub, "roles": []any{"reader"}},
+					Request: &testpb.GetDocumentRequest{Owner: owner},
+				}
+				got, err := shared.Eval(in)
+				if err != nil || got != (j%2 == 0) {
+					errs <- fmt.Errorf("goroutine %d, call %d: Eval = %v, %v; want %v", i, j, got, err, j%2 == 0)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -2,9 +2,11 @@ package celexpr
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/interpreter"
 
 	"github.com/protojwt/protojwt"
@@ -25,7 +27,11 @@ var _ protojwt.Expression = (*expression)(nil)
 // request, a value of the wrong type at run time, the cost limit reached)
 // denies the call.
 func (x *expression) Eval(in protojwt.ExpressionInput) (bool, error) {
-	out, _, err := x.prg.Eval(&activation{in: in, adapter: x.adapter})
+	a := activations.Get().(*activation)
+	*a = activation{in: in, adapter: x.adapter}
+	out, _, err := x.prg.Eval(a)
+	*a = activation{} // holds no call's data while pooled
+	activations.Put(a)
 	if err != nil {
 		return false, fmt.Errorf("celexpr: %w", err)
 	}
@@ -39,10 +45,17 @@ func (x *expression) Eval(in protojwt.ExpressionInput) (bool, error) {
 // ReadsRequest reports whether the expression reads request or path.
 func (x *expression) ReadsRequest() bool { return x.readsRequest }
 
-// activation gives an evaluation its variables, converted when first read.
+// activations are reused: an evaluation's activation is not referenced
+// once Eval returns, since the result is a bool.
+var activations = sync.Pool{New: func() any { return new(activation) }}
+
+// activation gives one evaluation its variables, each converted once, when
+// first read.
 type activation struct {
 	in      protojwt.ExpressionInput
 	adapter types.Adapter
+	claims  ref.Val
+	request ref.Val
 }
 
 // ResolveName returns the variable name. A request that is absent, or not
@@ -50,13 +63,19 @@ type activation struct {
 func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {
 	case varClaims:
-		return claimsValue(a.in.Claims), true
-	case varRequest:
-		m := a.in.Request
-		if m == nil || !m.ProtoReflect().IsValid() {
-			return nil, false
+		if a.claims == nil {
+			a.claims = claimsValue(a.in.Claims)
 		}
-		return a.adapter.NativeToValue(m), true
+		return a.claims, true
+	case varRequest:
+		if a.request == nil {
+			m := a.in.Request
+			if m == nil || !m.ProtoReflect().IsValid() {
+				return nil, false
+			}
+			a.request = a.adapter.NativeToValue(m)
+		}
+		return a.request, true
 	case varPath:
 		return types.NewStringStringMap(types.DefaultTypeAdapter, a.in.Path), true
 	}

@@ -1,0 +1,136 @@
+package celexpr_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/annotations"
+	"github.com/protojwt/protojwt/celexpr"
+	"github.com/protojwt/protojwt/httpauth"
+	"github.com/protojwt/protojwt/manager"
+)
+
+// TestHTTP: expressions over claims and the path wildcards decide HTTP
+// requests on a real server; false and errors are 403 with reasons of their
+// own.
+func TestHTTP(t *testing.T) {
+	m := newManager(t)
+	guard := httpauth.New(m, httpauth.WithExpressions(celexpr.New()))
+	rule := func(expr string) httpauth.Requirement { return httpauth.FromRule(&annotations.Rule{Expr: expr}) }
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := manager.FromContext(r.Context())
+		fmt.Fprint(w, tok.Subject)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /users/{owner}/docs/{name}", guard.Require(rule("path.owner == claims.sub || 'admin' in claims.roles"))(hello))
+	mux.Handle("GET /docs/{name}", guard.Require(rule("path.owner == claims.sub"))(hello))
+	mux.Handle("GET /tiers", guard.Require(rule("claims.tier in ['gold', 'platinum']"))(hello))
+	mux.Handle("GET /audit", guard.Require(rule("claims.roles.all(a, claims.roles.all(b, a == b || a != b))"))(hello))
+	mux.Handle("GET /accounts/{account}", guard.Require(httpauth.FromRule(&annotations.Rule{
+		Scopes: []string{"payments"},
+		Expr:   "int(path.account) == claims.account",
+	}))(hello))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	manyRoles := make([]string, 200) // 40 000 steps of the nested loop
+	for i := range manyRoles {
+		manyRoles[i] = fmt.Sprint("role", i)
+	}
+	alice := token(t, m, "alice", "payments", map[string]any{"roles": []string{"reader"}, "tier": "gold", "account": 1234567890123456789})
+	admin := token(t, m, "root", nil, map[string]any{"roles": []string{"admin"}, "tier": "bronze"})
+	noClaims := token(t, m, "bob", nil, nil)
+	crowded := token(t, m, "carol", nil, map[string]any{"roles": manyRoles})
+
+	const denied, errored = protojwt.ReasonExpressionFalse, protojwt.ReasonExpressionError
+	tests := []struct {
+		name       string
+		path       string
+		token      string
+		wantStatus int
+		wantReason string // "" when allowed
+	}{
+		{"owner", "/users/alice/docs/notes", alice, http.StatusOK, ""},
+		{"admin", "/users/alice/docs/notes", admin, http.StatusOK, ""},
+		{"another's document", "/users/bob/docs/notes", alice, http.StatusForbidden, denied},
+		{"no roles claim, another's document", "/users/alice/docs/notes", noClaims, http.StatusForbidden, errored},
+		{"no roles claim, own document", "/users/bob/docs/notes", noClaims, http.StatusOK, ""},
+		{"no token", "/users/alice/docs/notes", "", http.StatusUnauthorized, protojwt.ReasonTokenMissing},
+		{"a wildcard the pattern lacks", "/docs/notes", alice, http.StatusForbidden, errored},
+		{"gold tier", "/tiers", alice, http.StatusOK, ""},
+		{"bronze tier", "/tiers", admin, http.StatusForbidden, denied},
+		{"no tier claim", "/tiers", noClaims, http.StatusForbidden, errored},
+		{"few roles", "/audit", alice, http.StatusOK, ""},
+		{"many roles: the cost limit", "/audit", crowded, http.StatusForbidden, errored},
+		{"own big account", "/accounts/1234567890123456789", alice, http.StatusOK, ""},
+		{"its neighbour", "/accounts/1234567890123456788", alice, http.StatusForbidden, denied},
+		{"not a number", "/accounts/12x", alice, http.StatusForbidden, errored},
+		{"declarative parts first", "/accounts/1234567890123456789", admin, http.StatusForbidden, protojwt.ReasonScopeMissing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodGet, srv.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if tt.wantReason == "" {
+				return
+			}
+			var body struct{ Reason string }
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Reason != tt.wantReason {
+				t.Fatalf("reason %q (%v), want %s", body.Reason, err, tt.wantReason)
+			}
+		})
+	}
+}
+
+// TestHTTPCompileErrors: a route whose expression can't be used is refused
+// when it is registered, with CEL's message; so is one with an expr on a
+// guard with no engine.
+func TestHTTPCompileErrors(t *testing.T) {
+	m := newManager(t)
+	guard := httpauth.New(m, httpauth.WithExpressions(celexpr.New()))
+	tests := []struct {
+		name string
+		expr string
+		want string
+	}{
+		{"syntax", "path.owner ==", "Syntax error"},
+		{"not bool", "path.owner", "string, not bool"},
+		{"dyn, not bool", "claims.admin", "dyn, not bool"},
+		{"request in HTTP", "request.owner == claims.sub", "HTTP route has no request message"},
+		{"unknown variable", "route.owner == claims.sub", "undeclared reference to 'route'"},
+		{"path values are strings", "path.owner == 3", "no matching overload"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := guard.Compile(httpauth.FromRule(&annotations.Rule{Expr: tt.expr}))
+			if !errors.Is(err, protojwt.ErrInvalidRule) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Compile = %v, want an error wrapping ErrInvalidRule saying %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("no engine", func(t *testing.T) {
+		_, err := httpauth.New(m).Compile(httpauth.FromRule(&annotations.Rule{Expr: "path.owner == claims.sub"}))
+		if !errors.Is(err, protojwt.ErrInvalidRule) || !strings.Contains(err.Error(), "WithExpressions(celexpr.New())") {
+			t.Fatalf("Compile with no engine = %v, want an error saying to add WithExpressions(celexpr.New())", err)
+		}
+	})
+}
