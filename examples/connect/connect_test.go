@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -29,8 +32,8 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(text, "FAIL") || !strings.Contains(text, "every step behaved as documented") {
 		t.Fatalf("demo output:\n%s", text)
 	}
-	if rows := strings.Count(text, "  ok\n"); rows != 63 {
-		t.Fatalf("demo ran %d steps, want 63:\n%s", rows, text)
+	if rows := strings.Count(text, "  ok\n"); rows != 81 {
+		t.Fatalf("demo ran %d steps, want 81:\n%s", rows, text)
 	}
 	for _, via := range []string{"connect", "grpc", "grpc-web", "curl"} {
 		if !strings.Contains(text, "  "+via+"  ") {
@@ -111,5 +114,31 @@ func TestLogin(t *testing.T) {
 	tok, err := m.Verify(context.Background(), resp.Msg.GetAuthToken())
 	if err != nil || tok.Claims["custom_claim"] != "Arbitrary Required Value" {
 		t.Fatalf("alice's token: %v, %v", tok, err)
+	}
+}
+
+// TestEveryProcedureServed: the example implements every procedure of the
+// quickstart's service, so that a method added to quickstart.proto is not
+// left answering Unimplemented here.
+func TestEveryProcedureServed(t *testing.T) {
+	t.Setenv("JWT_SECRET", "")
+	srv, err := newServer(func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler)
+	defer ts.Close()
+	methods := pb.File_quickstart_v1_quickstart_proto.Services().ByName("QuickstartService").Methods()
+	for i := range methods.Len() {
+		name := string(methods.Get(i).Name())
+		resp, err := http.Post(ts.URL+"/quickstart.v1.QuickstartService/"+name, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusNotFound || strings.Contains(string(body), `"code":"unimplemented"`) {
+			t.Errorf("%s: HTTP %d %s", name, resp.StatusCode, body)
+		}
 	}
 }

@@ -102,6 +102,8 @@ type client interface {
 	customClaim(ctx context.Context, token string) error
 	adminDashboard(ctx context.Context, token string) error
 	tokenInfo(ctx context.Context, token string) (subject string, err error)
+	orders(ctx context.Context, token string) error
+	catalog(ctx context.Context, token string) (message string, err error)
 }
 
 // result is one step's documented outcome and what happened.
@@ -139,6 +141,21 @@ func walk(ctx context.Context, c client) []result {
 		err = fmt.Errorf("token info names %q", subject)
 	}
 	step("token info, alice", "OK", err)
+	// Claim checks: a role in a nested list (contains), a tier of a set
+	// (in); the catalog also lets callers without a token in (allow_missing).
+	step("orders, alice (orders-admin)", "OK", c.orders(ctx, aliceAuth))
+	step("orders, bob (reader)", "permission_denied CLAIM_MISMATCH", c.orders(ctx, bobAuth))
+	catalog := func(token, want string) error {
+		msg, err := c.catalog(ctx, token)
+		if err == nil && msg != want {
+			err = fmt.Errorf("catalog says %q, want %q", msg, want)
+		}
+		return err
+	}
+	step("catalog, no token", "OK", catalog("", "The public catalog."))
+	step("catalog, alice (gold)", "OK", catalog(aliceAuth, "The members' catalog, for alice."))
+	step("catalog, bob (silver)", "permission_denied CLAIM_MISMATCH", catalog(bobAuth, ""))
+	step("catalog, tampered token", "unauthenticated TOKEN_INVALID", catalog(tampered, ""))
 
 	_, _, err = c.refresh(ctx, aliceAuth)
 	step("refresh, auth token", "unauthenticated TOKEN_TYPE", err)
@@ -267,6 +284,19 @@ func (c connectClient) tokenInfo(ctx context.Context, token string) (string, err
 	return resp.Msg.GetSubject(), nil
 }
 
+func (c connectClient) orders(ctx context.Context, token string) error {
+	_, err := c.c.Orders(ctx, request(&pb.OrdersRequest{}, token))
+	return err
+}
+
+func (c connectClient) catalog(ctx context.Context, token string) (string, error) {
+	resp, err := c.c.Catalog(ctx, request(&pb.CatalogRequest{}, token))
+	if err != nil {
+		return "", err
+	}
+	return resp.Msg.GetMessage(), nil
+}
+
 // grpcClient calls with a grpc-go client: the connect handler serves the
 // gRPC protocol to it.
 type grpcClient struct {
@@ -314,4 +344,14 @@ func (c grpcClient) adminDashboard(ctx context.Context, token string) error {
 func (c grpcClient) tokenInfo(ctx context.Context, token string) (string, error) {
 	resp, err := c.c.TokenInfo(withToken(ctx, token), &pb.TokenInfoRequest{})
 	return resp.GetSubject(), err
+}
+
+func (c grpcClient) orders(ctx context.Context, token string) error {
+	_, err := c.c.Orders(withToken(ctx, token), &pb.OrdersRequest{})
+	return err
+}
+
+func (c grpcClient) catalog(ctx context.Context, token string) (string, error) {
+	resp, err := c.c.Catalog(withToken(ctx, token), &pb.CatalogRequest{})
+	return resp.GetMessage(), err
 }

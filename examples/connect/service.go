@@ -21,16 +21,26 @@ type user struct {
 }
 
 // users is the quickstart's user table: alice/wonderland (an administrator
-// holding the custom claim) and bob/builder (neither).
+// holding the custom claim, the orders-admin role and the gold tier) and
+// bob/builder (a reader of the silver tier). Roles sit where Keycloak puts
+// realm roles.
 var users = map[string]user{
 	"alice": {
 		passwordHash: []byte("$2a$10$5.BXcykfodT/hQQDQeOzYeXIB8TDe4YXSCIoIOFRccbTstNDxzgvu"),
 		scope:        map[string]any{"admin": true},
-		claims:       map[string]any{"custom_claim": "Arbitrary Required Value"},
+		claims: map[string]any{
+			"custom_claim": "Arbitrary Required Value",
+			"realm_access": map[string]any{"roles": []string{"reader", "orders-admin"}},
+			"tier":         "gold",
+		},
 	},
 	"bob": {
 		passwordHash: []byte("$2a$10$QFe/BLSspofjN1iiPIi3I.BXEQ9iBptGRdI8QHa/g/eJZg8BbuNlu"),
 		scope:        map[string]any{"admin": false},
+		claims: map[string]any{
+			"realm_access": map[string]any{"roles": []string{"reader"}},
+			"tier":         "silver",
+		},
 	},
 }
 
@@ -112,6 +122,20 @@ func (s *quickstartService) CustomClaim(context.Context, *connect.Request[pb.Cus
 
 func (s *quickstartService) AdminDashboard(context.Context, *connect.Request[pb.AdminDashboardRequest]) (*connect.Response[pb.AdminDashboardResponse], error) {
 	return connect.NewResponse(&pb.AdminDashboardResponse{Message: "Hello admin!"}), nil
+}
+
+func (s *quickstartService) Orders(context.Context, *connect.Request[pb.OrdersRequest]) (*connect.Response[pb.OrdersResponse], error) {
+	return connect.NewResponse(&pb.OrdersResponse{Message: "Here are the orders."}), nil
+}
+
+// Catalog is open to callers without a token (allow_missing); a caller who
+// sends one gets the members' catalog.
+func (s *quickstartService) Catalog(ctx context.Context, _ *connect.Request[pb.CatalogRequest]) (*connect.Response[pb.CatalogResponse], error) {
+	msg := "The public catalog."
+	if tok, ok := manager.FromContext(ctx); ok {
+		msg = "The members' catalog, for " + tok.Subject + "."
+	}
+	return connect.NewResponse(&pb.CatalogResponse{Message: msg}), nil
 }
 
 func (s *quickstartService) TokenInfo(ctx context.Context, _ *connect.Request[pb.TokenInfoRequest]) (*connect.Response[pb.TokenInfoResponse], error) {
