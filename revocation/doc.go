@@ -3,7 +3,7 @@
 // one process. The module github.com/protojwt/protojwt/revocation/redisstore
 // has a Store that many instances share.
 //
-//	store, err := revocation.NewMemoryStore() // or redisstore.New(redisClient)
+//	store, err := revocation.NewMemoryStore() // or redisstore.New(ctx, redisClient)
 //	m, err := manager.New(cfg, manager.WithRevocation(store))
 //
 //	tok, err := m.Verify(ctx, signed)   // errors.Is(err, manager.ErrRevoked)

@@ -52,9 +52,13 @@ type Store interface {
 	// or a concurrent call won) it changes nothing and reports false: of
 	// any number of concurrent calls for one id, exactly one reports true.
 	// One record per family, replaced at each rotation, whatever the number
-	// of rotations. A call whose until is not in the future changes nothing
-	// and reports false: an expired token can't be exchanged. next must
-	// differ from id; a call where it does not is refused with an error.
+	// of rotations. A family without a record (its first exchange, or a
+	// store that lost it, as a MemoryStore does when its process restarts)
+	// takes any id once: a store that loses records loses reuse detection
+	// for those logins, not the logins. A call whose until is not in the
+	// future changes nothing and reports false: an expired token can't be
+	// exchanged. next must differ from id; a call where it does not is
+	// refused with an error.
 	Rotate(ctx context.Context, subject, family, id, next string, until time.Time) (bool, error)
 }
 
