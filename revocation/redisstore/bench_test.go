@@ -109,6 +109,28 @@ func BenchmarkWarmVerify(b *testing.B) {
 	}
 }
 
+// BenchmarkWarmVerifyParallel is BenchmarkWarmVerify from 16 goroutines
+// per CPU at once, as a busy server runs it: a round trip costs latency
+// more than CPU, and concurrent calls overlap theirs.
+func BenchmarkWarmVerifyParallel(b *testing.B) {
+	for _, bs := range benchStores() {
+		b.Run(bs.name, func(b *testing.B) {
+			m, token := benchManager(b, bs.store(b))
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := m.Verify(ctx, token); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
 // BenchmarkWarmHTTPCall measures a whole authenticated HTTP call over
 // loopback (client, server, httpauth, handler) with each revocation
 // setting.
