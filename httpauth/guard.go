@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"reflect"
 	"strings"
 
 	"github.com/protojwt/protojwt"
@@ -106,7 +105,7 @@ func (g *Guard) compile(reqs []Requirement) (*rules.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !rule.Public() && isNil(g.v) {
+	if !rule.Public() && decide.IsNil(g.v) {
 		return nil, errNoVerifier
 	}
 	if !g.customPath {
@@ -265,18 +264,6 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e Error) {
 	g.writeError(w, &e)
 }
 
-// isNil reports whether v is nil, or a nil pointer in an interface.
-func isNil(v manager.Verifier) bool {
-	if v == nil {
-		return true
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Interface, reflect.Slice:
-		return rv.IsNil()
-	}
-	return false
-}
 
 // patternWildcards returns the wildcard names of a ServeMux pattern,
 // "GET /users/{id}/files/{path...}": id and path.
