@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -40,4 +41,25 @@ func ExampleNew() {
 	default:
 		_ = m.Revoke(ctx, tok) // logout, seen at once by every instance
 	}
+}
+
+// Several instances on a Redis Cluster, each write kept by a replica, and
+// warm calls answered from memory for at most 2 seconds: a logout through
+// one instance is refused by every other at most 2 seconds later.
+func ExampleWithLocalCache() {
+	client := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: []string{"127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7002"},
+	})
+	defer client.Close()
+	store, err := redisstore.New(context.Background(), client,
+		redisstore.WithKeyPrefix("orders:jwt:"),
+		redisstore.WithReplicaAcks(1, time.Second),
+		redisstore.WithLocalCache(2*time.Second))
+	if errors.Is(err, redisstore.ErrEvictionPolicy) {
+		log.Fatal(err) // set maxmemory-policy noeviction on every node
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = store // manager.WithRevocation(store) on every instance
 }

@@ -65,7 +65,8 @@ func WithEvictionPolicyAllowed() Option {
 // revocation reported done then survives the loss of that master, since
 // Redis promotes a replica that has it. A write that fails this way may
 // still be on the master; a Rotate that fails this way ends the login at
-// its next refresh, failing closed. New refuses replicas below 1, a
+// its next refresh, failing closed. Each write costs one more round trip.
+// New refuses replicas below 1, a
 // timeout that is not positive, and a client without replicas (a Ring).
 // By default, a write returns once the master has it, and a master that
 // fails before its replicas copy the write loses it.
@@ -80,7 +81,7 @@ func WithReplicaAcks(replicas int, timeout time.Duration) Option {
 
 // New returns a Store that keeps its records through client, once Check
 // found every Redis node reachable and configured not to lose them (see
-// Check). It refuses a nil client and a bad option.
+// Check); ctx bounds that check. It refuses a nil client and a bad option.
 func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
 	s, err := newStore(client, opts...)
 	if err != nil {
