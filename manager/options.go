@@ -207,7 +207,12 @@ func WithRevocation(store revocation.Store) Option {
 // (wrapping ErrRevocationUnavailable and the store's error) each time, so
 // that operators see the outage: from many goroutines at once. It trades
 // revocation for availability while the store is down; RotateRefreshToken,
-// Revoke and RevokeSubject still fail. By default, Verify fails closed.
+// Revoke and RevokeSubject still fail. A caller whose ctx ends before the
+// store answers (a short deadline, a client that hangs up) is no outage:
+// Verify then refuses the token with an error wrapping
+// ErrRevocationUnavailable and ctx's error, and report is not called, so
+// that a client can't make a revoked token pass by giving up early. By
+// default, Verify fails closed.
 func WithRevocationFailOpen(report func(error)) Option {
 	return optionFunc(func(m *Manager) {
 		m.revocation.failOpen = true

@@ -30,6 +30,11 @@ func (m *Manager) checkRevoked(ctx context.Context, t *Token) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// A caller that gave up is no outage of the store: never fail open for
+	// it, and don't ask the store at all when it already has.
+	if err := ctx.Err(); err != nil {
+		return callerGaveUp(err)
+	}
 	// What the Manager decoded, not what a handler may have changed since.
 	id, sub, iat := t.ID, t.Subject, t.IssuedAt
 	if st := t.state; st != nil {
@@ -41,6 +46,9 @@ func (m *Manager) checkRevoked(ctx context.Context, t *Token) error {
 	}
 	revoked, err := s.store.Revoked(ctx, sub, ids, iat)
 	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return callerGaveUp(ctxErr)
+		}
 		err = storeError("verify", err)
 		if !s.failOpen {
 			return err
@@ -90,10 +98,14 @@ func (m *Manager) Revoke(ctx context.Context, t *Token) error {
 
 // RevokeSubject revokes every token issued to subject until now, auth and
 // refresh tokens of every login: sign out everywhere. Since iat counts whole
-// seconds, tokens issued during the current second are revoked too: a login
-// in the same second as the call must be repeated a second later. It
-// returns an error wrapping ErrConfig without a revocation store (see
-// WithRevocation) and ErrRevocationUnavailable when the store fails.
+// seconds, tokens issued during the current second are revoked too. Since
+// Verify accepts an iat up to Config.Leeway in the future, from an issuer
+// whose clock runs fast, so are tokens whose iat is up to Leeway after now:
+// a token issued just before the sign-out by such an instance must not
+// survive it. A login within Leeway (and the second) after the call must
+// be repeated after that. It returns an error wrapping ErrConfig without a
+// revocation store (see WithRevocation) and ErrRevocationUnavailable when
+// the store fails.
 func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	store := m.revocation.store
 	if store == nil {
@@ -102,7 +114,7 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	before := m.now().Truncate(time.Second).Add(time.Second)
+	before := m.now().Add(m.revocation.leeway).Truncate(time.Second).Add(time.Second)
 	if err := store.RevokeSubject(ctx, subject, before, before.Add(m.revocationHorizon())); err != nil {
 		return storeError("revoke subject", err)
 	}
@@ -128,6 +140,14 @@ func familyOf(t *Token) string {
 		return t.ID
 	}
 	return ""
+}
+
+// callerGaveUp is Verify's error when the caller's ctx ended (err is
+// ctx.Err()) before the store answered: it wraps err and
+// ErrRevocationUnavailable, since the token was not judged, and is returned
+// even with WithRevocationFailOpen, whose report it does not reach.
+func callerGaveUp(err error) error {
+	return fmt.Errorf("manager: verify: revocation not checked, the caller gave up: %w: %w", ErrRevocationUnavailable, err)
 }
 
 // storeError wraps an error of the revocation store so that errors.Is

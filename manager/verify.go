@@ -50,7 +50,9 @@ const maxNumericDate = 253402300799
 //   - an nbf or iat in the future: ErrNotYetValid;
 //   - with a revocation store (WithRevocation), a token revoked by id, by
 //     family or by subject: ErrRevoked; a store that can't answer:
-//     ErrRevocationUnavailable, unless WithRevocationFailOpen.
+//     ErrRevocationUnavailable, unless WithRevocationFailOpen; a ctx that
+//     ends before the store answers: ErrRevocationUnavailable wrapped with
+//     ctx's error, even with WithRevocationFailOpen.
 //
 // Times are compared with Config.Leeway of tolerance. The checks run in this
 // order and the first failure decides: a token with two defects gets the
