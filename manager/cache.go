@@ -63,10 +63,6 @@ const entryBytes = 1024
 // estimated at more than 1/maxEntryShare of it is verified but not kept.
 const maxEntryShare = 16
 
-// evictionSweeps bounds the sets one insertion sweeps to make room under
-// the byte bound; a token that still does not fit is not kept.
-const evictionSweeps = 16
-
 // verifyCache is a set-associative cache of verified tokens. A token's hash
 // picks a set of cacheWays slots; lookups load the slots atomically and take
 // no lock, insertions replace a slot with compare-and-swap, choosing an
@@ -287,14 +283,16 @@ func (c *verifyCache) add(e *cacheEntry) {
 }
 
 // reserve adds delta to the bytes held when the sum stays within the
-// bound, sweeping sets to make room, and reports whether it did.
+// bound, sweeping sets to make room, at most one turn of them, and reports
+// whether it did. A turn that frees too little (every entry used since the
+// hand last passed) leaves this token out; the next finds room.
 func (c *verifyCache) reserve(delta int64, now time.Time) bool {
-	for sweep := 0; ; sweep++ {
+	for swept := uint64(0); ; swept++ {
 		if c.bytes.Add(delta) <= c.maxBytes {
 			return true
 		}
 		c.bytes.Add(-delta)
-		if sweep == evictionSweeps {
+		if swept == c.sets {
 			return false
 		}
 		c.sweep(now)
