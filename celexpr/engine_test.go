@@ -214,6 +214,13 @@ func TestCostLimit(t *testing.T) {
 	if got, err := x.Eval(in); err == nil || !strings.Contains(err.Error(), "cost limit") {
 		t.Fatalf("Eval with the default limit = %v, %v; want a cost limit error", got, err)
 	}
+	flat, err := celexpr.New().Compile("request.tags.all(t, t.size() < 64)", auditDesc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := flat.Eval(in); err != nil || !got {
+		t.Fatalf("a loop over 1000 tags = %v, %v; want true within the default limit", got, err)
+	}
 	small := protojwt.ExpressionInput{Request: &testpb.AuditRequest{Tags: tags[:10]}}
 	if got, err := x.Eval(small); err != nil || !got {
 		t.Fatalf("Eval of 10 tags = %v, %v; want true", got, err)
@@ -269,5 +276,51 @@ func TestConcurrency(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestCostTracking: the cost limit applies to the expressions whose cost
+// can grow faster than their input (loops, a pattern read from the
+// request) and to all of them when WithEnvOptions adds functions; the
+// others, linear in their input, run untracked. A limit of 1 shows which.
+func TestCostTracking(t *testing.T) {
+	in := protojwt.ExpressionInput{
+		Claims:  map[string]any{"sub": "alice", "roles": []any{"reader", "admin"}},
+		Request: &testpb.GetDocumentRequest{Owner: "alice", Name: "a+"},
+	}
+	tests := []struct {
+		expr    string
+		env     bool // with WithEnvOptions
+		tracked bool
+	}{
+		{"'admin' in claims.roles || request.owner == claims.sub", false, false},
+		{"request.owner.matches('^[a-z]+$')", false, false},
+		{"matches(request.owner, '^[a-z]+$')", false, false},
+		{"size(request.owner + request.name) < 100 && request.owner.startsWith('a')", false, false},
+		{"claims.roles.exists(r, r == 'admin')", false, true},
+		{"claims.roles.all(r, r != '')", false, true},
+		{"claims.roles.map(r, r).size() == 2", false, true},
+		{"claims.roles.filter(r, r == 'admin').size() == 1", false, true},
+		{"claims.roles.exists_one(r, r == 'admin')", false, true},
+		{"request.owner.matches(request.name)", false, true},
+		{"matches(request.owner, request.name)", false, true},
+		{"request.owner == claims.sub", true, true},
+	}
+	for _, tt := range tests {
+		opts := []celexpr.Option{celexpr.WithCostLimit(1)}
+		if tt.env {
+			opts = append(opts, celexpr.WithEnvOptions(ext.Strings()))
+		}
+		x, err := celexpr.New(opts...).Compile(tt.expr, docDesc)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", tt.expr, err)
+		}
+		got, err := x.Eval(in)
+		switch {
+		case tt.tracked && (err == nil || !strings.Contains(err.Error(), "cost limit")):
+			t.Errorf("%q (WithEnvOptions: %v): Eval = %v, %v; want a cost limit error", tt.expr, tt.env, got, err)
+		case !tt.tracked && (err != nil || !got):
+			t.Errorf("%q: Eval = %v, %v; want true, untracked", tt.expr, got, err)
+		}
 	}
 }

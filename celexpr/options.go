@@ -20,9 +20,15 @@ func (f optionFunc) apply(e *Engine) error { return f(e) }
 
 // WithCostLimit sets the most CEL cost units one evaluation may spend: an
 // expression that reaches it stops and denies the call with the reason
-// protojwt.ReasonExpressionError. It bounds what a request can make an
-// expression do, such as a comprehension over a repeated field the client
-// filled. Zero is an error. By default, the limit is DefaultCostLimit.
+// protojwt.ReasonExpressionError. It bounds what a client can make an
+// expression do, such as a comprehension over a repeated field it filled.
+// The limit applies to the expressions whose cost can grow faster than
+// their input: those with a comprehension (all, exists, exists_one, map,
+// filter), those that match a regular expression not written in the
+// expression, and all of them when WithEnvOptions is given. The others run
+// in time linear in the claims and the request, and are not tracked, which
+// keeps them fast. Zero is an error. By default, the limit is
+// DefaultCostLimit.
 func WithCostLimit(limit uint64) Option {
 	return optionFunc(func(e *Engine) error {
 		if limit == 0 {
