@@ -38,6 +38,7 @@ type Manager struct {
 	now                func() time.Time
 	maxTokenSize       int
 	revocation         revocationSettings // WithRevocation; no store by default
+	events             func(Event)        // WithEvents; nil by default
 	cacheSize          int                // WithVerifyCache
 	cacheTTL           time.Duration      // WithVerifyCacheTTL
 	cacheBytes         int64              // WithVerifyCacheBytes

@@ -219,3 +219,20 @@ func WithRevocationFailOpen(report func(error)) Option {
 		m.revocation.report = report
 	})
 }
+
+// WithEvents makes the Manager call f with each Event: every fetch of the
+// JWK Set of Config.JWKSURL, and every call of the revocation store by
+// Verify, with its outcome and duration; what an OpenTelemetry meter (or
+// any other) counts, without this package depending on one. f is called on
+// the goroutine that did the work, from many at once: it must be safe for
+// concurrent use, quick, and must not call the Manager. The cache's hits,
+// misses and evictions are not events: CacheStats counts them exactly and
+// at no cost, for an observable counter to read. A nil f is ignored. By
+// default, there is no such function, and nothing is measured for it.
+func WithEvents(f func(Event)) Option {
+	return optionFunc(func(m *Manager) {
+		if f != nil {
+			m.events = f
+		}
+	})
+}

@@ -44,13 +44,24 @@ func (m *Manager) checkRevoked(ctx context.Context, t *Token) error {
 	if family := familyOf(t); family != "" && family != id {
 		ids = append(ids, family)
 	}
+	var start time.Time
+	if m.events != nil {
+		start = time.Now()
+	}
 	revoked, err := s.store.Revoked(ctx, sub, ids, iat)
+	gaveUp := false
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return callerGaveUp(ctxErr)
+			err, gaveUp = callerGaveUp(ctxErr), true
+		} else {
+			err = storeError("verify", err)
 		}
-		err = storeError("verify", err)
-		if !s.failOpen {
+	}
+	if m.events != nil {
+		m.emit(Event{Kind: EventRevocationCheck, Err: err, Duration: time.Since(start)})
+	}
+	if err != nil {
+		if gaveUp || !s.failOpen {
 			return err
 		}
 		if s.report != nil {

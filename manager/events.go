@@ -1,0 +1,52 @@
+package manager
+
+import "time"
+
+// EventKind says what an Event reports.
+type EventKind uint8
+
+const (
+	// EventJWKSFetch is a fetch of the JWK Set of Config.JWKSURL: the
+	// first, a background refresh, or one for a token's unknown kid. Err is
+	// its failure; on success, Keys is the number of keys the set holds.
+	EventJWKSFetch EventKind = iota + 1
+	// EventRevocationCheck is a call of the revocation store's Revoked by
+	// Verify. Err is set when the store failed to answer, whether Verify
+	// then failed open or not; it wraps ErrRevocationUnavailable, and also
+	// context.Canceled or context.DeadlineExceeded when the caller gave up
+	// first, which is no outage of the store.
+	EventRevocationCheck
+)
+
+// String returns the kind's name, for logs and metric attributes.
+func (k EventKind) String() string {
+	switch k {
+	case EventJWKSFetch:
+		return "jwks_fetch"
+	case EventRevocationCheck:
+		return "revocation_check"
+	}
+	return "unknown"
+}
+
+// Event is something a Manager did that operators count: what metrics need
+// beyond the decisions the adapters report. See WithEvents.
+type Event struct {
+	// Kind says what happened.
+	Kind EventKind
+	// Err is the failure, nil for a success. It never contains a token or
+	// a key.
+	Err error
+	// Keys is the number of keys of the JWK Set after a successful
+	// EventJWKSFetch; 0 otherwise.
+	Keys int
+	// Duration is how long the fetch or the store call took.
+	Duration time.Duration
+}
+
+// emit hands e to the WithEvents function, when there is one.
+func (m *Manager) emit(e Event) {
+	if m.events != nil {
+		m.events(e)
+	}
+}
