@@ -32,7 +32,8 @@ const (
 
 // Engine compiles the expr of rules with CEL, for the adapters'
 // WithExpressions option. It implements protojwt.Expressions. Compile is
-// safe for concurrent use, and so are the expressions it returns.
+// safe for concurrent use, and so are the expressions it returns. The zero
+// Engine is New() with no options.
 type Engine struct {
 	costLimit uint64
 	envOpts   []cel.EnvOption
@@ -54,11 +55,7 @@ var _ protojwt.Expressions = (*Engine)(nil)
 // bad value makes every Compile fail, so the adapter refuses to start and
 // says why.
 func New(opts ...Option) *Engine {
-	e := &Engine{
-		costLimit: DefaultCostLimit,
-		files:     make(map[protoreflect.FileDescriptor]*cel.Env),
-		envs:      make(map[protoreflect.MessageDescriptor]*cel.Env),
-	}
+	e := &Engine{costLimit: DefaultCostLimit}
 	var errs []error
 	for _, opt := range opts {
 		if opt == nil {
@@ -102,7 +99,11 @@ func (e *Engine) Compile(expr string, request protoreflect.MessageDescriptor) (p
 	}
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	if len(e.envOpts) > 0 || !linear(checked.NativeRep()) {
-		opts = append(opts, cel.CostLimit(e.costLimit))
+		limit := e.costLimit
+		if limit == 0 { // the zero Engine
+			limit = DefaultCostLimit
+		}
+		opts = append(opts, cel.CostLimit(limit))
 	}
 	prg, err := env.Program(checked, opts...)
 	if err != nil {
@@ -137,6 +138,10 @@ func (e *Engine) env(request protoreflect.MessageDescriptor) (*cel.Env, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.envs == nil {
+		e.files = make(map[protoreflect.FileDescriptor]*cel.Env)
+		e.envs = make(map[protoreflect.MessageDescriptor]*cel.Env)
+	}
 	if env, ok := e.envs[request]; ok {
 		return env, nil
 	}

@@ -324,3 +324,22 @@ func TestCostTracking(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroEngine: the zero Engine compiles, evaluates and limits cost as
+// New() does.
+func TestZeroEngine(t *testing.T) {
+	var e celexpr.Engine
+	x, err := e.Compile("request.tags.all(a, request.tags.all(b, a == b || a != b))", auditDesc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := x.Eval(protojwt.ExpressionInput{Request: &testpb.AuditRequest{Tags: make([]string, 10)}}); err != nil || !got {
+		t.Fatalf("Eval of 10 tags = %v, %v; want true", got, err)
+	}
+	if got, err := x.Eval(protojwt.ExpressionInput{Request: &testpb.AuditRequest{Tags: make([]string, 1000)}}); err == nil {
+		t.Fatalf("Eval of 1000 tags = %v, nil; want the default cost limit reached", got)
+	}
+	if _, err := e.Compile("path.owner == claims.sub", nil); err != nil {
+		t.Fatal(err)
+	}
+}
