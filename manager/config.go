@@ -23,11 +23,26 @@ type Config struct {
 	// Issuer is the "iss" claim of issued tokens and the only issuer Verify
 	// accepts. Required. Environment: JWT_ISSUER.
 	Issuer string
-	// Algorithm is the JWS algorithm of issued tokens and the only one
-	// Verify accepts: HS256, HS384, HS512, RS256, RS384, RS512, PS256,
-	// PS384, PS512, ES256, ES384, ES512 or EdDSA. Required: an empty
-	// Algorithm is refused rather than guessed. Environment: JWT_AUTHTYPE.
+	// Algorithm is the JWS algorithm of issued tokens, and the one Verify
+	// accepts unless Algorithms says otherwise: HS256, HS384, HS512, RS256,
+	// RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 or EdDSA.
+	// Required, an empty Algorithm being refused rather than guessed,
+	// except for a Manager whose keys come from a JWK Set (JWKSURL, JWKS,
+	// Discovery), which issues nothing. Environment: JWT_AUTHTYPE.
 	Algorithm string
+	// Algorithms are the JWS algorithms Verify accepts; a token of any
+	// other, "none" included, is refused with ErrAlgorithm. By default,
+	// [Algorithm], or for a Manager whose keys come from a JWK Set and
+	// that leaves Algorithm empty, every asymmetric algorithm: RS256,
+	// RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 and EdDSA.
+	// With a JWK Set a key verifies only the listed algorithms that fit
+	// its kind and curve and, when the JWK names one, its "alg": an RSA key
+	// never verifies an ES256 token. HS algorithms are refused with a JWK
+	// Set, whose keys are public. The Manager's own keys (Secret,
+	// PrivateKey, PublicKey, and those RotateKey and AddKey take) must fit
+	// every listed algorithm, and Algorithm must be one of them.
+	// Environment: JWT_ALGORITHMS (comma separated).
+	Algorithms []string
 	// Secret is the HMAC key of the HS algorithms, at least 32 bytes, and
 	// must be empty for the others. Environment: JWT_SECRET or
 	// JWT_SECRET_FILE.
@@ -66,15 +81,32 @@ type Config struct {
 	// "https://idp.example.com/.well-known/jwks.json". The Manager then only
 	// verifies, with the keys of the set, refreshed in the background (see
 	// Open). The URL must be https, or http to a loopback host; Secret,
-	// PrivateKey, PublicKey, KeyID and JWKS must be empty, and Algorithm one
-	// of the RS, PS, ES or EdDSA algorithms. Environment: JWT_JWKS_URL.
+	// PrivateKey, PublicKey, KeyID, JWKS and Discovery must be empty, and
+	// Algorithm empty or one of the RS, PS, ES or EdDSA algorithms (see
+	// Algorithms). Environment: JWT_JWKS_URL.
 	JWKSURL string
 	// JWKS, when set, is a JWK Set document whose keys verify tokens, fixed
 	// for the Manager's life, under the same rules as JWKSURL. Keys that
-	// can't verify Config.Algorithm are left out; a set left without keys is
+	// can't verify any of Algorithms are left out; a set left without keys is
 	// refused. Environment: JWT_JWKS (the document) or JWT_JWKS_FILE (the
 	// path of a file holding it).
 	JWKS []byte
+	// Discovery, when true, finds the JWK Set in the metadata the issuer
+	// publishes: the "jwks_uri" of {Issuer}/.well-known/openid-configuration
+	// (OpenID Connect Discovery), or when that is not found (404), of RFC
+	// 8414's /.well-known/oauth-authorization-server inserted before
+	// Issuer's path. The document's "issuer" must equal Issuer exactly.
+	// Issuer and jwks_uri obey JWKSURL's rules (https, or http to a
+	// loopback host), and the metadata is fetched as the JWK Set is:
+	// within WithJWKSTimeout, with WithJWKSHTTPClient, no redirect that
+	// leaves https, a body of at most 256 KiB. The keys are then those of
+	// a JWKSURL, and the metadata is read again on the JWK Set's refresh
+	// schedule (WithJWKSRefreshInterval), so that a provider that moves
+	// its keys to another jwks_uri is followed; a failed reading keeps the
+	// keys held. Exclusive with JWKSURL, JWKS and the Manager's own keys.
+	// Environment: JWT_DISCOVERY ("true" or "1"; "false", "0" or empty
+	// leave it off).
+	Discovery bool
 	// ScopeClaims are the claims whose values grant the OAuth scope names
 	// that rules require (the `scopes` of a rule, httpauth.Scopes): each a
 	// space-separated string, a list of strings, or an object whose keys
@@ -98,8 +130,8 @@ var defaultScopeClaims = []string{"scope"}
 // (RSA) or SEC 1 (EC) private keys; PKIX or PKCS #1 public keys, or a
 // certificate. One trailing newline of a JWT_SECRET_FILE is removed, as
 // written by echo or an editor. Durations are integer seconds, not negative.
-// JWT_AUDIENCE and JWT_SCOPE_CLAIMS are split on commas, each value
-// trimmed, empty values dropped.
+// JWT_AUDIENCE, JWT_ALGORITHMS and JWT_SCOPE_CLAIMS are split on commas,
+// each value trimmed, empty values dropped.
 //
 // Errors wrap ErrConfig and name the variable, never its value. ConfigFromEnv
 // does not check the Config as a whole: New does.
@@ -119,7 +151,15 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 		Audience:  splitList(getenv("JWT_AUDIENCE")),
 		JWKSURL:   strings.TrimSpace(getenv("JWT_JWKS_URL")),
 
+		Algorithms:  splitList(getenv("JWT_ALGORITHMS")),
 		ScopeClaims: splitList(getenv("JWT_SCOPE_CLAIMS")),
+	}
+	switch v := strings.TrimSpace(getenv("JWT_DISCOVERY")); strings.ToLower(v) {
+	case "", "false", "0":
+	case "true", "1":
+		cfg.Discovery = true
+	default:
+		return Config{}, fmt.Errorf(`manager: JWT_DISCOVERY: not "true", "1", "false" or "0": %w`, ErrConfig)
 	}
 
 	secret, err := env.secret("JWT_SECRET")

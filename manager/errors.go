@@ -54,9 +54,10 @@ var (
 	// RefreshToken would replace one the Manager sets: iss, sub, aud, exp,
 	// nbf, iat, jti, type, scope or fam.
 	ErrReservedClaim = errors.New("protojwt: reserved claim")
-	// ErrJWKS means the JWK Set of Config.JWKSURL can't be used: New and
-	// Open return it when the first fetch fails, times out, is not a JWK Set,
-	// or holds no key usable with Config.Algorithm.
+	// ErrJWKS means the JWK Set of Config.JWKSURL, or of the issuer's
+	// metadata with Config.Discovery, can't be used: New and Open return it
+	// when the first fetch fails, times out, is not a JWK Set (or metadata
+	// of Config.Issuer), or holds no key usable with Config.Algorithms.
 	ErrJWKS = errors.New("protojwt: JWK Set unavailable")
 )
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -58,14 +59,18 @@ func (m *Manager) JWKSHandler() http.Handler {
 }
 
 // marshalJWKS encodes the public keys of byID, in the given order, as a JWK
-// Set. HMAC secrets are left out: they never leave the Manager.
+// Set, each with the "alg" of alg (none for the zero algorithm). HMAC
+// secrets are left out: they never leave the Manager.
 func marshalJWKS(alg algorithm, order []string, byID map[string]any) ([]byte, error) {
 	set := jwkset.JWKSMarshal{Keys: []jwkset.JWKMarshal{}}
 	if alg.family != familyHMAC {
 		for _, id := range order {
+			if _, secret := byID[id].([]byte); secret {
+				continue
+			}
 			jwk, err := jwkset.NewJWKFromKey(byID[id], jwkset.JWKOptions{
 				Metadata: jwkset.JWKMetadataOptions{
-					ALG: jwkset.ALG(alg.method.Alg()),
+					ALG: jwkset.ALG(alg.name),
 					KID: id,
 					USE: jwkset.UseSig,
 				},
@@ -84,23 +89,24 @@ func marshalJWKS(alg algorithm, order []string, byID map[string]any) ([]byte, er
 	return doc, nil
 }
 
-// parseJWKS returns the keys of the JWK Set doc that verify alg, by kid. A
-// key that can't (see usableKey), or of a type that jwkset does not
-// support, is left out; a key that is not valid makes the whole set
-// malformed, as does a kid used twice by usable keys. A set without a usable
-// key is an error.
-func parseJWKS(doc []byte, alg algorithm) (map[string]any, error) {
+// parseJWKS returns the keys of the JWK Set doc that verify at least one
+// of algs, by kid, and the "alg" of those that name one. A key that can't
+// (see usableKey), or of a type that jwkset does not support, is left out;
+// a key that is not valid makes the whole set malformed, as does a kid used
+// twice by usable keys. A set without a usable key is an error.
+func parseJWKS(doc []byte, algs []algorithm) (map[string]any, map[string]string, error) {
 	var set struct {
 		Keys *[]json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(doc, &set); err != nil || set.Keys == nil {
-		return nil, errors.New(`not a JWK Set: a JSON object with a "keys" array`)
+		return nil, nil, errors.New(`not a JWK Set: a JSON object with a "keys" array`)
 	}
 	byID := map[string]any{}
+	var jwkAlg map[string]string
 	for i, raw := range *set.Keys {
 		var km jwkset.JWKMarshal
 		if err := json.Unmarshal(raw, &km); err != nil {
-			return nil, fmt.Errorf("key %d is not a JWK", i)
+			return nil, nil, fmt.Errorf("key %d is not a JWK", i)
 		}
 		if km.KTY == jwkset.KtyOct {
 			continue // a secret: never a verification key from a JWK Set
@@ -111,21 +117,47 @@ func parseJWKS(doc []byte, alg algorithm) (map[string]any, error) {
 		}
 		if err != nil {
 			// jwkset's message may quote key parameters; leave it out.
-			return nil, fmt.Errorf("key %d is not a valid JWK", i)
+			return nil, nil, fmt.Errorf("key %d is not a valid JWK", i)
 		}
-		key, err := usableKey(jwk, alg)
+		key, err := usableKeyOfAny(jwk, algs)
 		if err != nil {
 			continue
 		}
 		if _, dup := byID[km.KID]; dup {
-			return nil, fmt.Errorf("two keys have the kid %q", km.KID)
+			return nil, nil, fmt.Errorf("two keys have the kid %q", km.KID)
 		}
 		byID[km.KID] = key
+		if km.ALG != "" {
+			if jwkAlg == nil {
+				jwkAlg = map[string]string{}
+			}
+			jwkAlg[km.KID] = string(km.ALG)
+		}
 	}
 	if len(byID) == 0 {
-		return nil, fmt.Errorf("no key usable with %s", alg.method.Alg())
+		return nil, nil, fmt.Errorf("no key usable with %s", algorithmList(algs))
 	}
-	return byID, nil
+	return byID, jwkAlg, nil
+}
+
+// usableKeyOfAny returns the public key of jwk when it may verify tokens
+// of at least one of algs.
+func usableKeyOfAny(jwk jwkset.JWK, algs []algorithm) (any, error) {
+	for _, alg := range algs {
+		if key, err := usableKey(jwk, alg); err == nil {
+			return key, nil
+		}
+	}
+	return nil, errUnusable
+}
+
+// algorithmList names algs, for errors.
+func algorithmList(algs []algorithm) string {
+	names := make([]string, len(algs))
+	for i, a := range algs {
+		names[i] = a.name
+	}
+	return strings.Join(names, ", ")
 }
 
 // usableKey returns the public key of jwk, normalized, when it may verify
@@ -139,9 +171,9 @@ func usableKey(jwk jwkset.JWK, alg algorithm) (any, error) {
 		return nil, errUnusable
 	case len(meta.KEYOPS) > 0 && !slices.Contains(meta.KEYOPS, jwkset.KeyOpsVerify):
 		return nil, errUnusable
-	case meta.ALG != "" && string(meta.ALG) != alg.method.Alg():
+	case meta.ALG != "" && string(meta.ALG) != alg.name:
 		return nil, errUnusable
-	case alg.family == familyHMAC:
+	case alg.family == familyHMAC || alg.family == familyNone:
 		return nil, errUnusable
 	}
 	key := jwk.Key()

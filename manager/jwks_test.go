@@ -413,7 +413,7 @@ func FuzzParseJWKS(f *testing.F) {
 	}
 	es256 := algorithms["ES256"]
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		byID, err := parseJWKS(doc, es256)
+		byID, _, err := parseJWKS(doc, []algorithm{es256})
 		if err != nil {
 			if byID != nil {
 				t.Fatal("keys returned with an error")

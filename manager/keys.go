@@ -26,7 +26,8 @@ const (
 type keyFamily int
 
 const (
-	familyHMAC keyFamily = iota
+	familyNone keyFamily = iota // the zero algorithm: none configured
+	familyHMAC
 	familyRSA
 	familyECDSA
 	familyEdDSA
@@ -34,6 +35,7 @@ const (
 
 // algorithm is what New needs to know about a JWS algorithm.
 type algorithm struct {
+	name   string // the JWS "alg"
 	method jwt.SigningMethod
 	family keyFamily
 	curve  elliptic.Curve // ECDSA only
@@ -47,19 +49,19 @@ var algorithmNames = []string{
 
 // algorithms lists every algorithm a Manager issues and verifies.
 var algorithms = map[string]algorithm{
-	"HS256": {jwt.SigningMethodHS256, familyHMAC, nil},
-	"HS384": {jwt.SigningMethodHS384, familyHMAC, nil},
-	"HS512": {jwt.SigningMethodHS512, familyHMAC, nil},
-	"RS256": {jwt.SigningMethodRS256, familyRSA, nil},
-	"RS384": {jwt.SigningMethodRS384, familyRSA, nil},
-	"RS512": {jwt.SigningMethodRS512, familyRSA, nil},
-	"PS256": {jwt.SigningMethodPS256, familyRSA, nil},
-	"PS384": {jwt.SigningMethodPS384, familyRSA, nil},
-	"PS512": {jwt.SigningMethodPS512, familyRSA, nil},
-	"ES256": {jwt.SigningMethodES256, familyECDSA, elliptic.P256()},
-	"ES384": {jwt.SigningMethodES384, familyECDSA, elliptic.P384()},
-	"ES512": {jwt.SigningMethodES512, familyECDSA, elliptic.P521()},
-	"EdDSA": {jwt.SigningMethodEdDSA, familyEdDSA, nil},
+	"HS256": {"HS256", jwt.SigningMethodHS256, familyHMAC, nil},
+	"HS384": {"HS384", jwt.SigningMethodHS384, familyHMAC, nil},
+	"HS512": {"HS512", jwt.SigningMethodHS512, familyHMAC, nil},
+	"RS256": {"RS256", jwt.SigningMethodRS256, familyRSA, nil},
+	"RS384": {"RS384", jwt.SigningMethodRS384, familyRSA, nil},
+	"RS512": {"RS512", jwt.SigningMethodRS512, familyRSA, nil},
+	"PS256": {"PS256", jwt.SigningMethodPS256, familyRSA, nil},
+	"PS384": {"PS384", jwt.SigningMethodPS384, familyRSA, nil},
+	"PS512": {"PS512", jwt.SigningMethodPS512, familyRSA, nil},
+	"ES256": {"ES256", jwt.SigningMethodES256, familyECDSA, elliptic.P256()},
+	"ES384": {"ES384", jwt.SigningMethodES384, familyECDSA, elliptic.P384()},
+	"ES512": {"ES512", jwt.SigningMethodES512, familyECDSA, elliptic.P521()},
+	"EdDSA": {"EdDSA", jwt.SigningMethodEdDSA, familyEdDSA, nil},
 }
 
 // selfTestMessage is signed and verified by New to prove that the private

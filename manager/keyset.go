@@ -45,7 +45,10 @@ type keySet struct {
 	// fixed is set for keys from a JWK Set (Config.JWKS or JWKSURL), which
 	// no method changes.
 	fixed bool
-	jwks  []byte // the public keys as a JWK Set
+	// jwkAlg holds the "alg" of the keys of a JWK Set that name one, by
+	// ID: such a key verifies that algorithm only.
+	jwkAlg map[string]string
+	jwks   []byte // the public keys as a JWK Set
 	etag  string // strong ETag of jwks
 }
 
@@ -61,15 +64,18 @@ func newKeySet(alg algorithm, signID string, signKey any, byID map[string]any) (
 	_, kidless := byID[""]
 	ks.anyKID = len(byID) == 1 && kidless
 
-	header, err := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Typ string `json:"typ"`
-		Kid string `json:"kid,omitempty"`
-	}{alg.method.Alg(), "JWT", signID})
-	if err != nil {
-		return nil, fmt.Errorf("manager: encode header: %w", err)
+	if signKey != nil {
+		header, err := json.Marshal(struct {
+			Alg string `json:"alg"`
+			Typ string `json:"typ"`
+			Kid string `json:"kid,omitempty"`
+		}{alg.name, "JWT", signID})
+		if err != nil {
+			return nil, fmt.Errorf("manager: encode header: %w", err)
+		}
+		ks.header = base64.RawURLEncoding.EncodeToString(header) + "."
 	}
-	ks.header = base64.RawURLEncoding.EncodeToString(header) + "."
+	var err error
 	if ks.jwks, err = marshalJWKS(alg, ks.order, byID); err != nil {
 		return nil, err
 	}
@@ -91,28 +97,41 @@ func headerKID(header map[string]any) (string, error) {
 	return s, nil
 }
 
-// verificationKey selects the key of a token by its kid header: absent and
-// "" name the key without an ID.
-func (ks *keySet) verificationKey(header map[string]any) (any, error) {
+// verificationKey selects the key of a token by its kid header, and
+// returns its ID: absent and "" name the key without an ID.
+func (ks *keySet) verificationKey(header map[string]any) (string, any, error) {
 	if ks.anyKID {
-		return ks.byID[""], nil
+		return "", ks.byID[""], nil
 	}
 	id, err := headerKID(header)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	key, ok := ks.byID[id]
 	if !ok {
-		return nil, errUnknownKey
+		return "", nil, errUnknownKey
 	}
-	return key, nil
+	return id, key, nil
+}
+
+// fits reports whether the key of ID id may verify tokens of alg: its kind
+// fits, and a JWK that names an algorithm names alg.
+func (ks *keySet) fits(id string, key any, alg algorithm) bool {
+	if !keyFits(alg, key) {
+		return false
+	}
+	if len(ks.jwkAlg) == 0 {
+		return true
+	}
+	named, ok := ks.jwkAlg[id]
+	return !ok || named == alg.name
 }
 
 // initKeys sets the keys of a new Manager from cfg: its own key, a static
-// JWK Set, or a JWK Set fetched from a URL. Errors wrap ErrConfig, or
-// ErrJWKS when a JWK Set can't be fetched.
+// JWK Set, or a JWK Set fetched from a URL, given or found by discovery.
+// Errors wrap ErrConfig, or ErrJWKS when a JWK Set can't be fetched.
 func (m *Manager) initKeys(cfg Config) error {
-	m.source = &m.keys // unless the keys come from JWKSURL
+	m.source = &m.keys // unless the keys come from JWKSURL or Discovery
 	ctx := m.openCtx
 	m.openCtx = nil
 	if ctx == nil {
@@ -121,19 +140,29 @@ func (m *Manager) initKeys(cfg Config) error {
 	if err := m.checkKeyOptions(); err != nil {
 		return err
 	}
-	external := cfg.JWKSURL != "" || len(cfg.JWKS) > 0
+	sources := 0
+	for _, set := range []bool{cfg.JWKSURL != "", len(cfg.JWKS) > 0, cfg.Discovery} {
+		if set {
+			sources++
+		}
+	}
+	external := sources > 0
 	switch {
-	case cfg.JWKSURL != "" && len(cfg.JWKS) > 0:
-		return configError("JWKSURL and JWKS are exclusive")
+	case sources > 1:
+		return configError("Discovery, JWKSURL and JWKS are exclusive")
 	case external && (len(cfg.Secret) > 0 || cfg.PrivateKey != nil || cfg.PublicKey != nil || cfg.KeyID != ""):
-		return configError("a Manager with JWKSURL or JWKS takes its keys from the JWK Set: no Secret, PrivateKey, PublicKey or KeyID")
-	case external && m.alg.family == familyHMAC:
-		return configError(m.alg.method.Alg() + " keys are secret and never come from a JWK Set")
+		return configError("a Manager with Discovery, JWKSURL or JWKS takes its keys from the JWK Set: no Secret, PrivateKey, PublicKey or KeyID")
 	}
 
 	var byID map[string]any
+	var jwkAlg map[string]string
 	var signKey any
 	switch {
+	case cfg.Discovery:
+		if err := m.openDiscovered(ctx, cfg.Issuer); err != nil {
+			return err
+		}
+		byID = map[string]any{}
 	case cfg.JWKSURL != "":
 		if err := m.openRemote(ctx, cfg.JWKSURL); err != nil {
 			return err
@@ -141,22 +170,24 @@ func (m *Manager) initKeys(cfg Config) error {
 		byID = map[string]any{}
 	case len(cfg.JWKS) > 0:
 		var err error
-		if byID, err = parseJWKS(cfg.JWKS, m.alg); err != nil {
+		if byID, jwkAlg, err = parseJWKS(cfg.JWKS, m.algs); err != nil {
 			return fmt.Errorf("manager: JWKS: %w: %w", err, ErrConfig)
 		}
 	default:
 		var verifyKey any
 		var err error
-		if signKey, verifyKey, err = checkKeys(cfg, m.alg); err != nil {
+		if signKey, verifyKey, err = m.checkKeysForAll(cfg); err != nil {
 			return configError(err.Error())
 		}
 		byID = map[string]any{cfg.KeyID: verifyKey}
 	}
 	ks, err := newKeySet(m.alg, cfg.KeyID, signKey, byID)
 	if err != nil {
+		m.source.close()
 		return err
 	}
 	ks.fixed = external
+	ks.jwkAlg = jwkAlg
 	m.keys.set.Store(ks)
 	return nil
 }
@@ -167,10 +198,11 @@ func (m *Manager) initKeys(cfg Config) error {
 // Manager changes keys without refusing a valid token.
 //
 // k needs an ID, and a Secret (HS algorithms) or a PrivateKey of the kind
-// Config.Algorithm needs, checked as New checks Config. An ID m already
+// Config.Algorithm needs, and that fits every algorithm of
+// Config.Algorithms, checked as New checks Config. An ID m already
 // knows may only name the same key: RotateKey then promotes a key that
-// AddKey announced earlier. The keys of a Manager with Config.JWKS or
-// Config.JWKSURL come from the JWK Set: no method changes them. Errors wrap
+// AddKey announced earlier. The keys of a Manager with Config.JWKS,
+// Config.JWKSURL or Config.Discovery come from the JWK Set: no method changes them. Errors wrap
 // ErrConfig and never contain key material.
 //
 // Once m knows more than one key, or a key with an ID, Verify selects the
@@ -225,6 +257,9 @@ func (m *Manager) changeKeys(k Key, sign bool) error {
 	if strings.ContainsFunc(k.ID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return configError("Key.ID has control characters")
 	}
+	if m.alg.method == nil {
+		return configError("the keys of this Manager come from a JWK Set")
+	}
 	if !sign && k.PrivateKey != nil && m.alg.family != familyHMAC {
 		// Only the public half verifies; keep the private key out of m.
 		pub := k.PublicKey
@@ -233,7 +268,7 @@ func (m *Manager) changeKeys(k Key, sign bool) error {
 		}
 		k = Key{ID: k.ID, PublicKey: pub}
 	}
-	signKey, verifyKey, err := checkKeys(Config{Secret: k.Secret, PrivateKey: k.PrivateKey, PublicKey: k.PublicKey}, m.alg)
+	signKey, verifyKey, err := m.checkKeysForAll(Config{Secret: k.Secret, PrivateKey: k.PrivateKey, PublicKey: k.PublicKey})
 	if err != nil {
 		return configError(fmt.Sprintf("key %q: %v", k.ID, err))
 	}

@@ -13,9 +13,10 @@ import (
 // (remoteKeys). Verify and the verification cache know keys only through
 // it.
 type keySource interface {
-	// verificationKey returns the key that verifies tokens with header h,
-	// or a *keyError. ctx bounds any fetch it makes.
-	verificationKey(ctx context.Context, h *jws.Header) (selectedKey, error)
+	// verificationKey returns the key that verifies tokens with header h
+	// and algorithm alg (one Verify accepts), or a *keyError: errUnusable
+	// for a key that does not fit alg. ctx bounds any fetch it makes.
+	verificationKey(ctx context.Context, h *jws.Header, alg algorithm) (selectedKey, error)
 	// current reports whether k, selected earlier for header h, is still
 	// the key h selects: whether a token it verified still verifies.
 	current(k selectedKey, h *jws.Header) bool
@@ -25,11 +26,13 @@ type keySource interface {
 	close()
 }
 
-// selectedKey is a verification key and the key set it was selected from
-// (nil for a JWK Set fetched from a URL, whose keys are compared instead).
+// selectedKey is a verification key, the key set it was selected from
+// (nil for a JWK Set fetched from a URL, whose keys are compared instead)
+// and the algorithm it was selected for.
 type selectedKey struct {
 	key any
 	set *keySet
+	alg algorithm
 }
 
 // localKeys are the keys of a Manager's Config, or of a static JWK Set
@@ -40,10 +43,13 @@ type localKeys struct {
 	mu  sync.Mutex             // serializes key changes
 }
 
-func (l *localKeys) verificationKey(_ context.Context, h *jws.Header) (selectedKey, error) {
+func (l *localKeys) verificationKey(_ context.Context, h *jws.Header, alg algorithm) (selectedKey, error) {
 	ks := l.set.Load()
-	key, err := ks.verificationKey(h.Fields)
-	return selectedKey{key: key, set: ks}, err
+	id, key, err := ks.verificationKey(h.Fields)
+	if err == nil && !ks.fits(id, key, alg) {
+		err = errUnusable
+	}
+	return selectedKey{key: key, set: ks, alg: alg}, err
 }
 
 func (l *localKeys) current(k selectedKey, _ *jws.Header) bool { return k.set == l.set.Load() }

@@ -25,7 +25,9 @@ type Manager struct {
 	audience      []string
 	authMaxAge    time.Duration
 	refreshMaxAge time.Duration
-	alg           algorithm
+	alg           algorithm   // Config.Algorithm: signs; zero when a JWK Set Manager leaves it empty
+	algs          []algorithm // Config.Algorithms: what Verify accepts, never empty
+	errAlgorithm  error       // the refusal of a token of another algorithm
 	keys          localKeys // signs; verifies unless the keys come from JWKSURL
 	source        keySource // selects verification keys: &keys or a *remoteKeys
 	untyped       TokenType // type of tokens without one; "" refuses them
@@ -55,17 +57,19 @@ var reservedClaims = map[string]bool{
 }
 
 // New returns a Manager for cfg, or an error wrapping ErrConfig that says
-// what can't be used: a missing Issuer or Algorithm, an unknown Algorithm, a
-// negative duration, an HS Secret shorter than 32 bytes, a key of the wrong
+// what can't be used: a missing Issuer or Algorithm (see Config.Algorithm
+// for when it may be empty), an unknown algorithm, Algorithms that the keys
+// don't all fit, an HS algorithm with a JWK Set, a negative duration, an HS Secret shorter than 32 bytes, a key of the wrong
 // kind, curve or size for the Algorithm (RSA keys need 2048 bits), keys
 // next to a Secret, or a PrivateKey and PublicKey that are not a pair. The
 // error never contains the secret or the keys.
 //
 // A Config without PrivateKey (RS, PS, ES and EdDSA only) makes a
 // verify-only Manager: Verify works, AuthToken and RefreshToken return an
-// error wrapping ErrConfig. So does a Config with JWKS or JWKSURL, whose
-// keys come from a JWK Set. New fetches JWKSURL once within WithJWKSTimeout
-// (Open takes a context too) and returns an error wrapping ErrJWKS when it
+// error wrapping ErrConfig. So does a Config with JWKS, JWKSURL or
+// Discovery, whose keys come from a JWK Set. New fetches JWKSURL (or the
+// issuer's metadata, then its jwks_uri) once within WithJWKSTimeout (Open
+// takes a context too) and returns an error wrapping ErrJWKS when it
 // can't; the Manager then refreshes the set in the background until Close.
 func New(cfg Config, opts ...Option) (*Manager, error) {
 	m := &Manager{
@@ -92,8 +96,6 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 	switch {
 	case cfg.Issuer == "":
 		return nil, configError("Issuer is required")
-	case cfg.Algorithm == "":
-		return nil, configError("Algorithm is required")
 	case cfg.AuthMaxAge < 0, cfg.RefreshMaxAge < 0, cfg.Leeway < 0:
 		return nil, configError("AuthMaxAge, RefreshMaxAge and Leeway can't be negative")
 	case slices.Contains(cfg.Audience, ""):
@@ -109,11 +111,9 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 	case m.cacheBytes <= 0:
 		return nil, configError("WithVerifyCacheBytes needs a positive bound")
 	}
-	alg, ok := algorithms[cfg.Algorithm]
-	if !ok {
-		return nil, configError(fmt.Sprintf("unknown Algorithm %q", cfg.Algorithm))
+	if err := m.setAlgorithms(cfg); err != nil {
+		return nil, err
 	}
-	m.alg = alg
 	if len(m.scopeClaims) == 0 {
 		m.scopeClaims = defaultScopeClaims
 	}

@@ -18,14 +18,16 @@ import (
 	"github.com/protojwt/protojwt/internal/jws"
 )
 
-// Open returns a Manager for cfg as New does. When cfg.JWKSURL is set, ctx
-// bounds the first fetch of the JWK Set, on top of WithJWKSTimeout: when ctx
-// ends first, Open returns an error wrapping ErrJWKS and ctx's error. ctx does
-// not bound the Manager's life; Close ends the background refresh.
+// Open returns a Manager for cfg as New does. When cfg.JWKSURL or
+// cfg.Discovery is set, ctx bounds the first fetch of the JWK Set (and of
+// the issuer's metadata), on top of WithJWKSTimeout: when ctx ends first,
+// Open returns an error wrapping ErrJWKS and ctx's error. ctx does not bound
+// the Manager's life; Close ends the background refresh.
 //
-// A Manager whose keys come from JWKSURL only verifies. It fetches the set
+// A Manager whose keys come from JWKSURL, or from the jwks_uri that
+// Discovery finds, only verifies. It fetches the set
 // once before Open returns, and fails when that fetch fails or the set holds
-// no key usable with Config.Algorithm. Then it refreshes the set in the
+// no key usable with Config.Algorithms. Then it refreshes the set in the
 // background (WithJWKSRefreshInterval), and when a token names a kid the set
 // lacks (WithJWKSRefreshUnknownKID), at a bounded rate so that tokens with
 // random kids can't make it fetch in a loop. When the endpoint fails, it
@@ -41,9 +43,10 @@ import (
 // The token's kid selects the JWK with that "kid" (a token without kid, the
 // JWK without one). The JWK is used only when its "use" (when present) is
 // "sig", its "key_ops" (when present) include "verify", its "alg" (when
-// present) is Config.Algorithm, and its key is of the kind, curve and size
-// Config.Algorithm needs: a token whose key fails this is refused with
-// ErrAlgorithm, a token whose kid names no JWK with ErrSignature.
+// present) is the token's algorithm, one of Config.Algorithms, and its key
+// is of the kind, curve and size that algorithm needs: a token whose key
+// fails this is refused with ErrAlgorithm, a token whose kid names no JWK
+// with ErrSignature.
 func Open(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -65,7 +68,7 @@ func (m *Manager) Close() error {
 // refreshed by keyfunc and jwkset.
 type remoteKeys struct {
 	kf     keyfunc.Keyfunc
-	alg    algorithm
+	algs   []algorithm // the algorithms Verify accepts
 	ctx    context.Context // ends with Close: the refresh goroutine's life
 	cancel context.CancelFunc
 }
@@ -76,8 +79,21 @@ func (m *Manager) openRemote(ctx context.Context, rawURL string) error {
 	if err := checkJWKSURL(rawURL); err != nil {
 		return configError(err.Error())
 	}
+	r, err := m.newRemoteKeys(ctx, rawURL, "JWKSURL")
+	if err != nil {
+		return err
+	}
+	m.source = r
+	return nil
+}
+
+// newRemoteKeys fetches the JWK Set at rawURL, which checkJWKSURL
+// accepted, for the first time, within ctx, and starts its refresh, which
+// ends with the remoteKeys' close. Errors wrap ErrJWKS and name the set
+// what.
+func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remoteKeys, error) {
 	if ctx.Err() != nil { // no fetch at all, rather than one cut short
-		return fmt.Errorf("manager: first fetch of JWKSURL: %w: %w", ErrJWKS, context.Cause(ctx))
+		return nil, fmt.Errorf("manager: first fetch of %s: %w: %w", what, ErrJWKS, context.Cause(ctx))
 	}
 	s := m.jwksSettings
 	unknownKID := rate.NewLimiter(0, 0) // a zero burst refuses every wait: no refresh
@@ -109,34 +125,33 @@ func (m *Manager) openRemote(ctx context.Context, rawURL string) error {
 	kf, err := keyfunc.NewDefaultOverrideCtx(life, []string{rawURL}, override)
 	if !stop() {
 		cancel()
-		return fmt.Errorf("manager: first fetch of JWKSURL: %w: %w", ErrJWKS, context.Cause(ctx))
+		return nil, fmt.Errorf("manager: first fetch of %s: %w: %w", what, ErrJWKS, context.Cause(ctx))
 	}
 	if err != nil {
 		cancel()
-		return fmt.Errorf("manager: first fetch of JWKSURL: %w: %v", ErrJWKS, err)
+		return nil, fmt.Errorf("manager: first fetch of %s: %w: %v", what, ErrJWKS, err)
 	}
-	r := &remoteKeys{kf: kf, alg: m.alg, ctx: life, cancel: cancel}
+	r := &remoteKeys{kf: kf, algs: m.algs, ctx: life, cancel: cancel}
 	if !r.hasUsableKey() {
 		cancel()
-		return fmt.Errorf("manager: the JWK Set of JWKSURL has no key usable with %s: %w", m.alg.method.Alg(), ErrJWKS)
+		return nil, fmt.Errorf("manager: the JWK Set of %s has no key usable with %s: %w", what, algorithmList(m.algs), ErrJWKS)
 	}
-	m.source = r
-	return nil
+	return r, nil
 }
 
 // verificationKey selects the key of h; a fetch for an unknown kid ends
 // with ctx, the caller's, as well as within WithJWKSTimeout.
-func (r *remoteKeys) verificationKey(ctx context.Context, h *jws.Header) (selectedKey, error) {
+func (r *remoteKeys) verificationKey(ctx context.Context, h *jws.Header, alg algorithm) (selectedKey, error) {
 	if ctx == nil || r.ctx.Err() != nil {
 		ctx = r.ctx // closed: a done context, so that nothing is fetched
 	}
-	key, err := r.keyOf(ctx, h.Fields)
-	return selectedKey{key: key}, err
+	key, err := r.keyOf(ctx, h.Fields, alg)
+	return selectedKey{key: key, alg: alg}, err
 }
 
 // current selects the key of h again: the set may have changed since.
 func (r *remoteKeys) current(k selectedKey, h *jws.Header) bool {
-	key, err := r.keyOf(r.ctx, h.Fields)
+	key, err := r.keyOf(r.ctx, h.Fields, k.alg)
 	return err == nil && sameKey(k.key, key)
 }
 
@@ -148,7 +163,7 @@ func (r *remoteKeys) close() { r.cancel() }
 
 // keyOf selects the key of a token by its kid header in the fetched set,
 // refreshing it for an unknown kid as the rate limit allows.
-func (r *remoteKeys) keyOf(ctx context.Context, header map[string]any) (any, error) {
+func (r *remoteKeys) keyOf(ctx context.Context, header map[string]any, alg algorithm) (any, error) {
 	id, err := headerKID(header)
 	if err != nil {
 		return nil, err
@@ -158,19 +173,18 @@ func (r *remoteKeys) keyOf(ctx context.Context, header map[string]any) (any, err
 		// jwkset's error quotes the kid, text of the token: drop it.
 		return nil, errUnknownKey
 	}
-	return usableKey(jwk, r.alg)
+	return usableKey(jwk, alg)
 }
 
-// hasUsableKey reports whether the set holds a key that verifies its
-// algorithm.
+// hasUsableKey reports whether the set holds a key that verifies one of
+// the accepted algorithms.
 func (r *remoteKeys) hasUsableKey() bool {
-	alg := r.alg
 	jwks, err := r.kf.Storage().KeyReadAll(r.ctx)
 	if err != nil {
 		return false
 	}
 	for _, jwk := range jwks {
-		if _, err := usableKey(jwk, alg); err == nil {
+		if _, err := usableKeyOfAny(jwk, r.algs); err == nil {
 			return true
 		}
 	}

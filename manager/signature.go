@@ -52,13 +52,13 @@ func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToke
 		}
 	}
 
-	want := m.alg.method.Alg()
+	alg, accepted := m.accepted(header.Alg)
 	switch {
 	case !header.HasAlg || header.Alg == "":
 		return out, verifyError("alg header missing", ErrMalformed)
-	case header.Alg != want && jwt.GetSigningMethod(header.Alg) == nil:
+	case !accepted && jwt.GetSigningMethod(header.Alg) == nil:
 		// golang-jwt refuses an unknown algorithm before the signature.
-		return out, verifyError("token is not signed with "+want, ErrAlgorithm)
+		return out, m.errAlgorithm
 	}
 
 	var sigBuf [512]byte // RSA-4096 signatures fit; larger ones go to the heap
@@ -66,11 +66,11 @@ func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToke
 	if err != nil {
 		return out, verifyError("not a compact JWS", ErrMalformed)
 	}
-	if header.Alg != want {
-		return out, verifyError("token is not signed with "+want, ErrAlgorithm)
+	if !accepted {
+		return out, m.errAlgorithm
 	}
 
-	key, err := m.source.verificationKey(ctx, header)
+	key, err := m.source.verificationKey(ctx, header, alg)
 	if err != nil {
 		if err := keySelectionError(err); err != nil {
 			return out, err
@@ -78,7 +78,7 @@ func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToke
 		return out, verifyError("token can't be verified", ErrAlgorithm)
 	}
 
-	if !m.verifySignature(parts.SigningInput, sig, key.key) {
+	if !m.verifySignature(alg, parts.SigningInput, sig, key.key) {
 		return out, verifyError("signature does not verify", ErrSignature)
 	}
 	if m.accessTokenProfile && !isAccessTokenType(header.Fields["typ"]) {
@@ -92,11 +92,11 @@ func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToke
 }
 
 // verifySignature reports whether sig is a signature of signingString by
-// key, with the Manager's algorithm: the check of golang-jwt's signing
-// methods, without copying the signing string or allocating the hash.
-func (m *Manager) verifySignature(signingString string, sig []byte, key any) bool {
+// key, with alg: the check of golang-jwt's signing methods, without
+// copying the signing string or allocating the hash.
+func (m *Manager) verifySignature(alg algorithm, signingString string, sig []byte, key any) bool {
 	msg := jws.StringBytes(signingString)
-	switch method := m.alg.method.(type) {
+	switch method := alg.method.(type) {
 	case *jwt.SigningMethodHMAC:
 		secret, ok := key.([]byte)
 		return ok && m.hmacs.verify(method.Hash, secret, msg, sig)
@@ -124,7 +124,7 @@ func (m *Manager) verifySignature(signingString string, sig []byte, key any) boo
 		return ok && len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, msg, sig)
 	}
 	// RSA-PSS: golang-jwt's own check, which may keep sig.
-	return m.alg.method.Verify(signingString, bytes.Clone(sig), key) == nil
+	return alg.method.Verify(signingString, bytes.Clone(sig), key) == nil
 }
 
 // digest returns the hash h of msg, in sum.

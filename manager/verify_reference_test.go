@@ -114,7 +114,7 @@ func (r *referenceVerifier) keyFunc(t *jwt.Token) (any, error) {
 	if t.Method == nil || t.Method.Alg() != r.m.alg.method.Alg() {
 		return nil, errors.New("wrong algorithm")
 	}
-	k, err := r.m.source.verificationKey(context.Background(), &jws.Header{Fields: t.Header})
+	k, err := r.m.source.verificationKey(context.Background(), &jws.Header{Fields: t.Header}, r.m.alg)
 	return k.key, err
 }
 

@@ -1,0 +1,221 @@
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/protojwt/protojwt/internal/jws"
+)
+
+// maxMetadataSize bounds an issuer's metadata document: real ones take a
+// few KiB, and a larger body is refused rather than read.
+const maxMetadataSize = 256 << 10
+
+// metadataURLs returns the URLs of issuer's metadata documents, in the
+// order they are tried: OpenID Connect Discovery appends
+// /.well-known/openid-configuration to the issuer (less a trailing slash);
+// RFC 8414 inserts /.well-known/oauth-authorization-server between the
+// host and the issuer's path.
+func metadataURLs(issuer string) ([]string, error) {
+	if err := checkFetchURL("Issuer", issuer); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(issuer)
+	if err != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, errors.New("Discovery needs an Issuer URL without query or fragment")
+	}
+	path := strings.TrimSuffix(u.EscapedPath(), "/")
+	origin := u.Scheme + "://" + u.Host
+	return []string{
+		origin + path + "/.well-known/openid-configuration",
+		origin + "/.well-known/oauth-authorization-server" + path,
+	}, nil
+}
+
+// errMetadataMissing is a metadata URL the issuer does not serve (404).
+var errMetadataMissing = errors.New("not found")
+
+// discover reads issuer's metadata, trying each document in turn while
+// the issuer does not serve it, and returns its jwks_uri. A document that
+// is served but wrong ends the search: its failure is the answer.
+func (m *Manager) discover(ctx context.Context, issuer string) (string, error) {
+	urls, err := metadataURLs(issuer)
+	if err != nil {
+		return "", err
+	}
+	var errs []error
+	for _, u := range urls {
+		jwksURI, err := m.readMetadata(ctx, u, issuer)
+		if err == nil {
+			return jwksURI, nil
+		}
+		errs = append(errs, err)
+		if !errors.Is(err, errMetadataMissing) {
+			break
+		}
+	}
+	return "", errors.Join(errs...)
+}
+
+// readMetadata fetches one metadata document and returns its jwks_uri.
+// The fetch is the JWK Set's: within WithJWKSTimeout, with the client of
+// WithJWKSHTTPClient under fetchClient's rules (no redirect that leaves
+// https, a bounded body). The document's issuer must equal issuer exactly
+// (OpenID Connect Discovery 1.0 section 4.3, RFC 8414 section 3.3), so
+// that a document served elsewhere can't name another issuer's keys, and
+// its jwks_uri obeys JWKSURL's rules.
+func (m *Manager) readMetadata(ctx context.Context, metadataURL, issuer string) (string, error) {
+	s := m.jwksSettings
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metadataURL, nil)
+	if err != nil {
+		return "", fmt.Errorf("metadata %s: %w", metadataURL, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := fetchClient(s.client, metadataURL).Do(req)
+	if err != nil {
+		return "", fmt.Errorf("metadata %s: %w", metadataURL, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return "", fmt.Errorf("metadata %s: %w", metadataURL, errMetadataMissing)
+	case resp.StatusCode != http.StatusOK:
+		return "", fmt.Errorf("metadata %s: status %d", metadataURL, resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataSize+1))
+	if err != nil {
+		return "", fmt.Errorf("metadata %s: %w", metadataURL, err)
+	}
+	if len(body) > maxMetadataSize {
+		return "", fmt.Errorf("metadata %s: over %d bytes", metadataURL, maxMetadataSize)
+	}
+	// The checks of a token's claims: no member twice, no lone surrogate,
+	// bounded nesting, so that no JSON parser reads another issuer.
+	if _, err := jws.CheckJSONText(body); err != nil {
+		return "", fmt.Errorf("metadata %s: not JSON this package reads: %w", metadataURL, err)
+	}
+	var doc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return "", fmt.Errorf("metadata %s: not a JSON object of strings issuer and jwks_uri", metadataURL)
+	}
+	switch {
+	case doc.Issuer != issuer:
+		return "", fmt.Errorf("metadata %s: its issuer is not Config.Issuer", metadataURL)
+	case doc.JWKSURI == "":
+		return "", fmt.Errorf("metadata %s: no jwks_uri", metadataURL)
+	}
+	if err := checkFetchURL("jwks_uri", doc.JWKSURI); err != nil {
+		return "", fmt.Errorf("metadata %s: %w", metadataURL, err)
+	}
+	return doc.JWKSURI, nil
+}
+
+// checkFetchURL is checkJWKSURL naming what in its errors.
+func checkFetchURL(what, raw string) error {
+	if err := checkJWKSURL(raw); err != nil {
+		return errors.New(what + strings.TrimPrefix(err.Error(), "JWKSURL"))
+	}
+	return nil
+}
+
+// discoveredKeys are the keys of the JWK Set an issuer's metadata names,
+// found again every refresh interval: a provider that moves its keys to
+// another jwks_uri is followed, and the keys of the old set serve until
+// the new one has been fetched.
+type discoveredKeys struct {
+	cur     atomic.Pointer[remoteKeys] // never nil
+	stop    context.CancelFunc         // ends rediscover
+	stopped chan struct{}              // closed when rediscover returns
+}
+
+func (d *discoveredKeys) verificationKey(ctx context.Context, h *jws.Header, alg algorithm) (selectedKey, error) {
+	return d.cur.Load().verificationKey(ctx, h, alg)
+}
+
+// current selects the key of h again, in the set of the moment: a token
+// verified with a key that moved along with jwks_uri stays current.
+func (d *discoveredKeys) current(k selectedKey, h *jws.Header) bool {
+	return d.cur.Load().current(k, h)
+}
+
+func (d *discoveredKeys) stale(k selectedKey) bool { return d.cur.Load().stale(k) }
+
+// close ends the rediscovery, then the refresh of the current set.
+func (d *discoveredKeys) close() {
+	d.stop()
+	<-d.stopped
+	d.cur.Load().close()
+}
+
+// openDiscovered discovers the issuer's jwks_uri, fetches its JWK Set, and
+// starts re-reading the metadata every refresh interval. ctx bounds the
+// first discovery and fetch only.
+func (m *Manager) openDiscovered(ctx context.Context, issuer string) error {
+	if _, err := metadataURLs(issuer); err != nil {
+		return configError(err.Error())
+	}
+	uri, err := m.discover(ctx, issuer)
+	if err != nil {
+		return fmt.Errorf("manager: discovery of Config.Issuer: %w: %w", ErrJWKS, err)
+	}
+	r, err := m.newRemoteKeys(ctx, uri, "the discovered jwks_uri")
+	if err != nil {
+		return err
+	}
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d := &discoveredKeys{stop: cancel, stopped: make(chan struct{})}
+	d.cur.Store(r)
+	go m.rediscover(life, d, issuer, uri)
+	m.source = d
+	return nil
+}
+
+// rediscover reads the issuer's metadata every refresh interval until ctx
+// ends, and moves d to the JWK Set of a new jwks_uri once that set has
+// been fetched and holds a usable key. Failures leave d as it is and go to
+// WithJWKSErrorHandler.
+func (m *Manager) rediscover(ctx context.Context, d *discoveredKeys, issuer, uri string) {
+	defer close(d.stopped)
+	s := m.jwksSettings
+	t := time.NewTicker(s.refreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		next, err := m.discover(ctx, issuer)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.onError(fmt.Errorf("manager: discovery of Config.Issuer: %w: %w", ErrJWKS, err))
+			}
+			continue
+		}
+		if next == uri {
+			continue
+		}
+		r, err := m.newRemoteKeys(ctx, next, "the discovered jwks_uri")
+		if err != nil {
+			if ctx.Err() == nil {
+				s.onError(err)
+			}
+			continue
+		}
+		d.cur.Swap(r).close()
+		uri = next
+	}
+}
