@@ -49,7 +49,7 @@ type keySet struct {
 	// ID: such a key verifies that algorithm only.
 	jwkAlg map[string]string
 	jwks   []byte // the public keys as a JWK Set
-	etag  string // strong ETag of jwks
+	etag   string // strong ETag of jwks
 }
 
 // newKeySet builds the key set that signs with signKey under signID (nil:

@@ -28,9 +28,9 @@ type Manager struct {
 	alg           algorithm   // Config.Algorithm: signs; zero when a JWK Set Manager leaves it empty
 	algs          []algorithm // Config.Algorithms: what Verify accepts, never empty
 	errAlgorithm  error       // the refusal of a token of another algorithm
-	keys          localKeys // signs; verifies unless the keys come from JWKSURL
-	source        keySource // selects verification keys: &keys or a *remoteKeys
-	untyped       TokenType // type of tokens without one; "" refuses them
+	keys          localKeys   // signs; verifies unless the keys come from JWKSURL
+	source        keySource   // selects verification keys: &keys or a *remoteKeys
+	untyped       TokenType   // type of tokens without one; "" refuses them
 	// accessTokenProfile accepts only RFC 9068 access tokens (typ at+jwt).
 	accessTokenProfile bool
 	scopeClaims        []string // Config.ScopeClaims, never empty

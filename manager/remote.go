@@ -68,7 +68,7 @@ func (m *Manager) Close() error {
 // refreshed by keyfunc and jwkset.
 type remoteKeys struct {
 	kf     keyfunc.Keyfunc
-	algs   []algorithm // the algorithms Verify accepts
+	algs   []algorithm     // the algorithms Verify accepts
 	ctx    context.Context // ends with Close: the refresh goroutine's life
 	cancel context.CancelFunc
 }
