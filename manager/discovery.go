@@ -2,7 +2,6 @@ package manager
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -99,17 +98,18 @@ func (m *Manager) readMetadata(ctx context.Context, metadataURL, issuer string) 
 	if len(body) > maxMetadataSize {
 		return "", fmt.Errorf("metadata %s: over %d bytes", metadataURL, maxMetadataSize)
 	}
-	// The checks of a token's claims: no member twice, no lone surrogate,
+	// Decoded as a token's claims are: no member twice, no lone surrogate,
 	// bounded nesting, so that no JSON parser reads another issuer.
-	if _, err := jws.CheckJSONText(body); err != nil {
-		return "", fmt.Errorf("metadata %s: not JSON this package reads: %w", metadataURL, err)
+	var members map[string]any
+	if err := jws.DecodeJSONObject(body, &members); err != nil {
+		return "", fmt.Errorf("metadata %s: not a JSON object this package reads: %w", metadataURL, err)
 	}
-	var doc struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return "", fmt.Errorf("metadata %s: not a JSON object of strings issuer and jwks_uri", metadataURL)
+	var doc struct{ Issuer, JWKSURI string }
+	var ok1, ok2 bool
+	doc.Issuer, ok1 = members["issuer"].(string)
+	doc.JWKSURI, ok2 = members["jwks_uri"].(string)
+	if !ok1 || !ok2 && members["jwks_uri"] != nil {
+		return "", fmt.Errorf("metadata %s: issuer or jwks_uri is not a string", metadataURL)
 	}
 	switch {
 	case doc.Issuer != issuer:
