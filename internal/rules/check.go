@@ -82,8 +82,9 @@ func (in *input) granted(name string) bool {
 // check evaluates c, its alternatives last.
 func (c *condition) check(in *input, vars Vars) error {
 	claims, scope := in.claims, in.scope
+	w := walk{owner: -1}
 	for i := range c.tests {
-		if !c.tests[i].holds(claims, vars) {
+		if !c.tests[i].holds(claims, vars, &w, i) {
 			return manager.ErrClaim
 		}
 	}
@@ -146,7 +147,7 @@ type Request interface {
 
 // holds reports whether the claims satisfy the test. With Deferred vars, a
 // test bound to a variable holds for now.
-func (t *claimTest) holds(claims map[string]any, vars Vars) bool {
+func (t *claimTest) holds(claims map[string]any, vars Vars, w *walk, i int) bool {
 	var v Value
 	if t.varIndex >= 0 {
 		if vars == Deferred {
@@ -160,7 +161,7 @@ func (t *claimTest) holds(claims map[string]any, vars Vars) bool {
 			return false
 		}
 	}
-	claim, found := lookup(claims, t.path)
+	claim, found := t.lookup(claims, w, i)
 	if t.op == OpPresent {
 		return found == t.present
 	}
@@ -201,16 +202,43 @@ func (t *claimTest) holds(claims map[string]any, vars Vars) bool {
 	return false
 }
 
-// lookup returns the claim at path, the names of nested objects, and
-// whether it is there and not null.
-func lookup(claims map[string]any, path []string) (any, bool) {
-	v, ok := claims[path[0]]
-	for _, name := range path[1:] {
-		obj, isObj := v.(map[string]any)
-		if !ok || !isObj {
+// walk holds the objects that the last claim lookup of a condition passed
+// through, so that a test whose path begins with the same names as the test
+// before it (["org", "billing", "name"], then ["org", "billing", "tier"])
+// starts where that one left off instead of looking the names up again.
+type walk struct {
+	owner int // the index of the test that filled objs; -1 for none
+	depth int // objs[:depth] are the objects at path[:1], path[:2], ...
+	objs  [maxShared]map[string]any
+}
+
+// maxShared bounds the names a test shares with the test before it.
+const maxShared = 8
+
+// lookup returns the claim at t.path, the names of nested objects, and
+// whether it is there and not null. i is t's index in its condition.
+func (t *claimTest) lookup(claims map[string]any, w *walk, i int) (any, bool) {
+	obj, next := claims, 0
+	if t.shared > 0 && w.owner == i-1 {
+		if w.depth < t.shared {
+			w.owner = i // the names t shares already led to no object
 			return nil, false
 		}
-		v, ok = obj[name]
+		obj, next = w.objs[t.shared-1], t.shared
 	}
+	w.owner, w.depth = i, next
+	last := len(t.path) - 1
+	for ; next < last; next++ {
+		m, ok := obj[t.path[next]].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if next < maxShared {
+			w.objs[next] = m
+			w.depth = next + 1
+		}
+		obj = m
+	}
+	v, ok := obj[t.path[last]]
 	return v, ok && v != nil
 }

@@ -713,3 +713,84 @@ func TestErrorNamesThePart(t *testing.T) {
 		t.Errorf("FromProto error = %v, want %s...", err, want)
 	}
 }
+
+// TestSharedPathsAgree checks rules whose checks share the first names of
+// their paths, which the engine looks up once: every sequence of checks
+// decides as its checks one by one do, whatever lies on the way (objects,
+// strings, nulls, lists, missing members, paths deeper than the sharing
+// bound), and a check that skips its lookup (a deferred variable) leaves
+// the next one to look up its own path.
+func TestSharedPathsAgree(t *testing.T) {
+	deep := strings.Repeat(`{"k":`, 10) + `{"v":1,"s":"x"}` + strings.Repeat("}", 10)
+	claims := claimsOf(t, `{"a":{"b":{"c":"x","d":null,"e":[1],"f":{"g":true}},"s":"str","n":null},"t":"top","deep":`+deep+`}`)
+	tok := &manager.Token{Type: manager.Auth, Claims: claims}
+	ks := func(n int, last ...string) []string {
+		p := []string{"deep"}
+		for range n {
+			p = append(p, "k")
+		}
+		return append(p, last...)
+	}
+	paths := [][]string{
+		{"a"}, {"t"}, {"nope"}, {"a", "b"}, {"a", "s"}, {"a", "n"}, {"a", "x"},
+		{"a", "b", "c"}, {"a", "b", "d"}, {"a", "b", "e"}, {"a", "b", "zz"}, {"a", "b", "f", "g"}, {"a", "b", "c", "x"},
+		{"a", "s", "x"}, {"a", "s", "c"}, {"a", "n", "c"}, {"a", "s", "x", "y"}, {"a", "n", "x"}, {"a", "x", "y"}, {"t", "x"}, {"a", "b", "e", "0"},
+		ks(10, "v"), ks(10, "s"), ks(9, "k", "v"), ks(8, "k", "nope"), ks(10), ks(4, "v"), ks(11, "v"),
+	}
+	var checks []rules.Check
+	for _, p := range paths {
+		checks = append(checks, present(true, p...), present(false, p...), equals("x", p...), prefix("s", p...), containsValue(1, p...))
+	}
+	single := make([]bool, len(checks))
+	for i, c := range checks {
+		single[i] = mustCompile(t, rules.Spec{Checks: []rules.Check{c}}).Check(tok, nil) == nil
+	}
+	// A deferred variable between two checks: its lookup is skipped.
+	deferredVar := equalsVar("v", "a", "b", "c")
+	for i := range checks {
+		for j := range checks {
+			want := single[i] && single[j]
+			r := mustCompile(t, rules.Spec{Checks: []rules.Check{checks[i], checks[j]}})
+			if got := r.Check(tok, nil) == nil; got != want {
+				t.Fatalf("checks %v, %v: holds = %v, one by one %v, %v", checks[i], checks[j], got, single[i], single[j])
+			}
+			r = mustCompile(t, rules.Spec{Checks: []rules.Check{checks[i], deferredVar, checks[j]}})
+			if got := r.Check(tok, rules.Deferred) == nil; got != want {
+				t.Fatalf("checks %v, deferred, %v: holds = %v, want %v", checks[i], checks[j], got, want)
+			}
+		}
+	}
+	// Triples: a lookup that stopped early must not lend the next test the
+	// objects of an older one.
+	var few []int
+	for i, c := range checks {
+		if len(c.Path) >= 3 && c.Path[0] == "a" && (c.Op == rules.OpPresent || c.Op == rules.OpEquals) {
+			few = append(few, i)
+		}
+	}
+	for _, i := range few {
+		for _, j := range few {
+			for _, k := range few {
+				want := single[i] && single[j] && single[k]
+				r := mustCompile(t, rules.Spec{Checks: []rules.Check{checks[i], checks[j], checks[k]}})
+				if got := r.Check(tok, nil) == nil; got != want {
+					t.Fatalf("checks %v, %v, %v: holds = %v, want %v", checks[i], checks[j], checks[k], got, want)
+				}
+			}
+		}
+	}
+	// In alternatives, each condition looks up its own paths.
+	alt := mustCompile(t, rules.Spec{
+		Checks: []rules.Check{present(true, "a", "b", "c")},
+		AnyOf: []rules.Spec{
+			{Checks: []rules.Check{present(true, "a", "b", "zz")}},
+			{Checks: []rules.Check{present(true, "a", "b", "f", "g"), equals("x", "a", "b", "c")}},
+		},
+	})
+	if err := alt.Check(tok, nil); err != nil {
+		t.Errorf("the second alternative holds: Check = %v", err)
+	}
+	if n := testing.AllocsPerRun(20, func() { _ = alt.Check(tok, nil) }); n != 0 {
+		t.Errorf("Check allocates %.0f times", n)
+	}
+}

@@ -147,6 +147,10 @@ type claimTest struct {
 	text     string
 	present  bool
 	varIndex int
+	// shared is how many leading names of path the test before it in its
+	// condition also has, short of either's last name: the objects they
+	// lead to are looked up once.
+	shared int
 }
 
 // Compile checks s and compiles it into a Rule, with no expression engine
@@ -201,6 +205,9 @@ func (r *Rule) compileCondition(s Spec, env Env, depth int) (condition, error) {
 			return c, within(fmt.Sprintf("check[%d]", i), err)
 		}
 		c.tests = append(c.tests, test)
+	}
+	for i := 1; i < len(c.tests); i++ {
+		c.tests[i].shared = sharedNames(c.tests[i-1].path, c.tests[i].path)
 	}
 	if s.Scope != nil {
 		scope, err := literal(s.Scope)
@@ -312,6 +319,17 @@ func (r *Rule) compileTest(ch Check) (claimTest, error) {
 		return t, fmt.Errorf("%w: claim %s: the check has no test", ErrInvalidRule, where)
 	}
 	return t, nil
+}
+
+// sharedNames returns how many leading names paths a and b have in common,
+// short of either's last name (the claim tested, not an object on the
+// way), at most maxShared.
+func sharedNames(a, b []string) int {
+	n := 0
+	for n < len(a)-1 && n < len(b)-1 && n < maxShared && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 // within returns err, an ErrInvalidRule of a part of a rule, saying which
