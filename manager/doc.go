@@ -24,11 +24,13 @@
 // Set, and a Manager with Config.JWKSURL (see Open) verifies the tokens of
 // another service or an identity provider with the keys it publishes.
 //
-// Verify keeps the tokens it verified (WithVerifyCache, 10 000 by default):
-// a client's next call with the same token costs a hash lookup and the
-// checks of its times and revocation, not a signature check. CacheStats
-// reports its size, hits, misses and evictions. The Token a kept token
-// yields is shared between calls: handlers must not modify it.
+// Verify keeps the tokens it verified (WithVerifyCache, 10 000 tokens and
+// WithVerifyCacheBytes, 64 MiB, by default): a client's next call with the
+// same token costs a hash lookup and the checks of its times and
+// revocation, not a signature check. CacheStats reports its size, bytes,
+// hits, misses and evictions. The Token a kept token yields is shared
+// between calls; decisions read the Manager's private copy of its claims,
+// so a handler that modifies it changes no decision, but should not.
 //
 // With a revocation store (WithRevocation), Verify also refuses revoked
 // tokens, Revoke and RevokeSubject log out, and RotateRefreshToken exchanges
