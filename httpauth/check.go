@@ -18,9 +18,11 @@ import (
 //		httpauth.Check("email").Suffix("@acme.example"),
 //	)
 //
-// A claim that fails its test, is missing or is null is refused with 403
-// and reason CLAIM_MISMATCH. Every check of a route must hold; checks come
-// after Claim and ClaimFromPath and before Scope and Scopes.
+// A claim that fails its test is refused with 403 and reason
+// CLAIM_MISMATCH; a missing or null claim fails every test but Absent.
+// Every check of a route must hold; checks come after Claim and
+// ClaimFromPath and before Scope and Scopes. See docs/rules.md for the
+// checks each identity provider's tokens need.
 type ClaimCheck struct {
 	path []string
 }
