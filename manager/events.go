@@ -40,7 +40,8 @@ type Event struct {
 	// Keys is the number of keys of the JWK Set after a successful
 	// EventJWKSFetch; 0 otherwise.
 	Keys int
-	// Duration is how long the fetch or the store call took.
+	// Duration is how long the store took to answer an
+	// EventRevocationCheck; 0 for other kinds.
 	Duration time.Duration
 }
 

@@ -112,3 +112,48 @@ func TestEventKindString(t *testing.T) {
 		}
 	}
 }
+
+// TestJWKSFetchEvents checks that each fetch of the JWK Set is one
+// EventJWKSFetch: the first with the set's key count, a refresh for an
+// unknown kid that fails with its error, one that succeeds with the count.
+func TestJWKSFetchEvents(t *testing.T) {
+	k1, k2 := newP256(t), newP256(t)
+	publisher := newTestManager(t, Config{Algorithm: "ES256", PrivateKey: k1, KeyID: "k1"})
+	if err := publisher.AddKey(Key{ID: "k2", PrivateKey: k2}); err != nil {
+		t.Fatal(err)
+	}
+	srv := newJWKSServer(t, publisher.JWKSHandler())
+	var log eventLog
+	m := mustOpenRemote(t, srv.URL, "ES256", WithJWKSRefreshUnknownKID(time.Millisecond), WithEvents(log.add))
+	if events := log.take(); len(events) != 1 || events[0].Kind != EventJWKSFetch || events[0].Err != nil || events[0].Keys != 2 {
+		t.Fatalf("events of Open = %+v, want one fetch of 2 keys", events)
+	}
+
+	srv.mode.Store(serveError)
+	unknown := craft(t, "ES256", k1, kidHeader("ES256", randomKID()), claimsWith(nil))
+	if verifies(m, unknown) {
+		t.Fatal("a token with an unknown kid verified")
+	}
+	if events := log.take(); len(events) != 1 || events[0].Kind != EventJWKSFetch || events[0].Err == nil {
+		t.Fatalf("events of a failed refresh = %+v, want one failed fetch", events)
+	}
+
+	srv.mode.Store(serveUp)
+	time.Sleep(5 * time.Millisecond) // the rate limit's next turn
+	if verifies(m, unknown) {
+		t.Fatal("a token with an unknown kid verified")
+	}
+	if events := log.take(); len(events) != 1 || events[0].Err != nil || events[0].Keys != 2 {
+		t.Fatalf("events of a refresh = %+v, want one fetch of 2 keys", events)
+	}
+
+	// A first fetch that fails is reported too.
+	var failed eventLog
+	srv.mode.Store(serveError)
+	if _, err := openTestRemote(t, context.Background(), srv.URL, "ES256", WithEvents(failed.add)); err == nil {
+		t.Fatal("Open() of a failing JWK Set: no error")
+	}
+	if events := failed.take(); len(events) != 1 || events[0].Kind != EventJWKSFetch || events[0].Err == nil {
+		t.Fatalf("events of a failed Open = %+v, want one failed fetch", events)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"golang.org/x/time/rate"
 
@@ -102,34 +103,46 @@ func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remo
 	}
 	// The refresh outlives ctx; ctx only bounds the first fetch.
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	firstFetchFails := false
-	override := keyfunc.Override{
+	// What keyfunc.NewDefaultOverrideCtx builds, with a storage of our own
+	// that sees each fetch succeed, for WithEvents.
+	stop := context.AfterFunc(ctx, cancel)
+	fetched, err := jwkset.NewStorageFromHTTP(rawURL, jwkset.HTTPClientStorageOptions{
 		Client:      fetchClient(s.client, rawURL),
+		Ctx:         life,
 		HTTPTimeout: s.timeout,
-		// Refreshes for an unknown kid wait for the rate limiter, then fetch,
-		// within this bound: a Verify call never waits longer.
-		RateLimitWaitMax:          s.timeout,
-		NoErrorReturnFirstHTTPReq: &firstFetchFails,
-		RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
-			return func(_ context.Context, err error) {
-				if life.Err() == nil { // not a refresh cut short by Close
-					s.onError(err)
-				}
+		RefreshErrorHandler: func(_ context.Context, err error) {
+			if life.Err() == nil { // not a refresh cut short by Close
+				m.emit(Event{Kind: EventJWKSFetch, Err: err})
+				s.onError(err)
 			}
 		},
-		RefreshInterval:   s.refreshInterval,
-		RefreshUnknownKID: unknownKID,
-	}
-
-	stop := context.AfterFunc(ctx, cancel)
-	kf, err := keyfunc.NewDefaultOverrideCtx(life, []string{rawURL}, override)
+		RefreshInterval: s.refreshInterval,
+		Storage:         fetchedStorage{Storage: jwkset.NewMemoryStorage(), m: m},
+	})
 	if !stop() {
 		cancel()
 		return nil, fmt.Errorf("manager: first fetch of %s: %w: %w", what, ErrJWKS, context.Cause(ctx))
 	}
 	if err != nil {
 		cancel()
+		m.emit(Event{Kind: EventJWKSFetch, Err: err})
 		return nil, fmt.Errorf("manager: first fetch of %s: %w: %v", what, ErrJWKS, err)
+	}
+	client, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
+		HTTPURLs: map[string]jwkset.Storage{rawURL: fetched},
+		// Refreshes for an unknown kid wait for the rate limiter, then fetch,
+		// within this bound: a Verify call never waits longer.
+		RateLimitWaitMax:  s.timeout,
+		RefreshUnknownKID: unknownKID,
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("manager: %s: %w: %v", what, ErrJWKS, err)
+	}
+	kf, err := keyfunc.New(keyfunc.Options{Ctx: life, Storage: client})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("manager: %s: %w: %v", what, ErrJWKS, err)
 	}
 	r := &remoteKeys{kf: kf, algs: m.algs, ctx: life, cancel: cancel}
 	if !r.hasUsableKey() {
@@ -137,6 +150,21 @@ func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remo
 		return nil, fmt.Errorf("manager: the JWK Set of %s has no key usable with %s: %w", what, algorithmList(m.algs), ErrJWKS)
 	}
 	return r, nil
+}
+
+// fetchedStorage keeps the keys of a fetched JWK Set; a fetch that
+// succeeded replaces them all, which it reports as an EventJWKSFetch.
+type fetchedStorage struct {
+	jwkset.Storage
+	m *Manager
+}
+
+func (s fetchedStorage) KeyReplaceAll(ctx context.Context, keys []jwkset.JWK) error {
+	err := s.Storage.KeyReplaceAll(ctx, keys)
+	if err == nil {
+		s.m.emit(Event{Kind: EventJWKSFetch, Keys: len(keys)})
+	}
+	return err
 }
 
 // verificationKey selects the key of h; a fetch for an unknown kid ends
