@@ -3,6 +3,8 @@
 // services without OpenTelemetry don't link it.
 //
 //	tel, err := otelprotojwt.New() // options: WithMeterProvider, WithRoutes, WithResolver, WithMethods
+//	m, err := manager.New(cfg, manager.WithEvents(tel.ManagerEvents()))
+//	defer tel.ObserveCache(m)()
 //	auth, err := interceptor.New(m, interceptor.WithDecisionHook(tel.DecisionHook()))
 //	guard := httpauth.New(m, httpauth.WithDecisionHook(tel.DecisionHook()))
 //
@@ -10,9 +12,24 @@
 //
 // Every instrument belongs to the meter of scope ScopeName.
 //
-//	protojwt.decisions           counter    {decision}  rpc.method | http.route + http.request.method,
-//	                                                    protojwt.outcome, protojwt.reason, protojwt.stage
-//	protojwt.decision.duration   histogram  s           the same attributes
+//	protojwt.decisions             counter        {decision}      rpc.method | http.route, http.request.method;
+//	                                                              protojwt.outcome, protojwt.reason, protojwt.stage
+//	protojwt.decision.duration     histogram      s               the same attributes
+//	protojwt.jwks.fetches          counter        {fetch}         protojwt.result: success, failure
+//	protojwt.jwks.fetch.duration   histogram      s               protojwt.result
+//	protojwt.jwks.keys             gauge          {key}           keys of the set last fetched
+//	protojwt.revocation.calls      counter        {call}          protojwt.result: success, failure, canceled
+//	protojwt.revocation.failures   counter        {call}          outages: failures, not cancellations
+//	protojwt.revocation.duration   histogram      s               protojwt.result
+//	protojwt.cache.hits            counter (obs.) {verification}  read from Manager.CacheStats
+//	protojwt.cache.misses          counter (obs.) {verification}
+//	protojwt.cache.evictions       counter (obs.) {token}
+//	protojwt.cache.size            updown (obs.)  {token}
+//
+// The first two come from DecisionHook, the JWK Set and revocation ones
+// from ManagerEvents (manager.WithEvents), the cache ones from
+// ObserveCache, which reads the counts the Manager keeps anyway: the cache
+// costs Verify nothing more to observe.
 //
 // protojwt.outcome is "allowed" or "denied"; protojwt.reason, on denials
 // only, is one of the Reason* constants of package protojwt ("_OTHER" for

@@ -18,9 +18,10 @@ import (
 )
 
 // Example counts the decisions of an HTTP route: bob reads his account,
-// then tries alice's, then someone calls without a token. A production
-// service gives New its meter provider (or sets the global one) with an
-// exporter; here a manual reader prints the counts.
+// then tries alice's, then someone calls without a token; and the
+// Manager's verification cache, whose second look-up of bob's token is a
+// hit. A production service gives New its meter provider (or sets the
+// global one) with an exporter; here a manual reader prints the counts.
 func Example() {
 	reader := sdkmetric.NewManualReader()
 	tel, err := otelprotojwt.New(
@@ -34,10 +35,11 @@ func Example() {
 		Issuer:    "https://idp.example",
 		Algorithm: "HS256",
 		Secret:    []byte("an example secret of at least 32 bytes"),
-	})
+	}, manager.WithEvents(tel.ManagerEvents())) // JWK Set fetches, revocation store calls
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer tel.ObserveCache(m)() // stop observing when m goes
 	guard := httpauth.New(m, httpauth.WithDecisionHook(tel.DecisionHook()))
 	mux := http.NewServeMux()
 	mux.Handle("GET /accounts/{user}", guard.Require(httpauth.ClaimFromPath("sub", "user"))(
@@ -66,7 +68,7 @@ func Example() {
 	var lines []string
 	for _, sm := range rm.ScopeMetrics {
 		for _, metric := range sm.Metrics {
-			if sum, ok := metric.Data.(metricdata.Sum[int64]); ok {
+			if sum, ok := metric.Data.(metricdata.Sum[int64]); ok && sum.IsMonotonic {
 				for _, p := range sum.DataPoints {
 					lines = append(lines, fmt.Sprintf("%s %d {%s}", metric.Name, p.Value, p.Attributes.Encoded(attribute.DefaultEncoder())))
 				}
@@ -78,6 +80,9 @@ func Example() {
 		fmt.Println(l)
 	}
 	// Output:
+	// protojwt.cache.evictions 0 {}
+	// protojwt.cache.hits 1 {}
+	// protojwt.cache.misses 1 {}
 	// protojwt.decisions 1 {http.request.method=GET,http.route=/accounts/{user},protojwt.outcome=allowed,protojwt.stage=call}
 	// protojwt.decisions 1 {http.request.method=GET,http.route=/accounts/{user},protojwt.outcome=denied,protojwt.reason=CLAIM_MISMATCH,protojwt.stage=call}
 	// protojwt.decisions 1 {http.request.method=GET,http.route=/accounts/{user},protojwt.outcome=denied,protojwt.reason=TOKEN_MISSING,protojwt.stage=call}

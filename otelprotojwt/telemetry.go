@@ -23,23 +23,23 @@ var durationBuckets = []float64{
 
 // Telemetry records the decisions of protojwt's adapters and the events of
 // its Managers as OpenTelemetry metrics and span events. New creates its
-// instruments; DecisionHook and ManagerEvents plug it in. It is safe for
-// concurrent use, and one Telemetry serves any number of adapters and
-// Managers.
+// instruments; DecisionHook, ManagerEvents and ObserveCache plug it in. It
+// is safe for concurrent use, and one Telemetry serves any number of
+// adapters and Managers.
 type Telemetry struct {
 	procedures *procedures
 
 	decisions metric.Int64Counter
 	duration  metric.Float64Histogram
 
-	jwksFetches    metric.Int64Counter
-	jwksKeys       metric.Int64Gauge
-	discoveryReads metric.Int64Counter
-	revocation     metric.Int64Counter
-	revocationFail metric.Int64Counter
-	cacheHits      metric.Int64Counter
-	cacheMisses    metric.Int64Counter
-	cacheEvictions metric.Int64Counter
+	jwksFetches        metric.Int64Counter
+	jwksFetchDuration  metric.Float64Histogram
+	jwksKeys           metric.Int64Gauge
+	revocationCalls    metric.Int64Counter
+	revocationFailures metric.Int64Counter
+	revocationDuration metric.Float64Histogram
+
+	caches *caches
 
 	recordings    atomic.Pointer[map[decisionKey]*recording] // copy on write, under mu
 	mu            sync.Mutex
@@ -60,7 +60,7 @@ func New(opts ...Option) (*Telemetry, error) {
 		c.meterProvider = otel.GetMeterProvider()
 	}
 	meter := c.meterProvider.Meter(ScopeName)
-	t := &Telemetry{procedures: newProcedures(&c), maxRecordings: maxRecordings}
+	t := &Telemetry{procedures: newProcedures(&c), maxRecordings: maxRecordings, caches: newCaches()}
 	empty := map[decisionKey]*recording{}
 	t.recordings.Store(&empty)
 
@@ -70,32 +70,32 @@ func New(opts ...Option) (*Telemetry, error) {
 		errs = append(errs, err)
 		return inst
 	}
+	seconds := func(name, desc string) metric.Float64Histogram {
+		inst, err := meter.Float64Histogram(name, metric.WithUnit("s"), metric.WithDescription(desc),
+			metric.WithExplicitBucketBoundaries(durationBuckets...))
+		errs = append(errs, err)
+		return inst
+	}
 	t.decisions = counter("protojwt.decisions", "{decision}",
 		"Decisions of the protojwt adapters: calls opened and stream messages checked.")
-	var err error
-	t.duration, err = meter.Float64Histogram("protojwt.decision.duration",
-		metric.WithUnit("s"),
-		metric.WithDescription("Time spent deciding a call or a stream message, token verification included."),
-		metric.WithExplicitBucketBoundaries(durationBuckets...))
-	errs = append(errs, err)
+	t.duration = seconds("protojwt.decision.duration",
+		"Time spent deciding a call or a stream message, token verification included.")
 	t.jwksFetches = counter("protojwt.jwks.fetches", "{fetch}",
-		"Fetches of a JWK Set, by result.")
+		"Fetches of a Manager's JWK Set, by result.")
+	t.jwksFetchDuration = seconds("protojwt.jwks.fetch.duration",
+		"Time spent fetching a JWK Set.")
+	var err error
 	t.jwksKeys, err = meter.Int64Gauge("protojwt.jwks.keys",
 		metric.WithUnit("{key}"),
 		metric.WithDescription("Keys of the JWK Set last fetched successfully."))
 	errs = append(errs, err)
-	t.discoveryReads = counter("protojwt.discovery.reads", "{read}",
-		"Reads of an issuer's metadata for its jwks_uri, by result.")
-	t.revocation = counter("protojwt.revocation.calls", "{call}",
-		"Calls to the revocation store.")
-	t.revocationFail = counter("protojwt.revocation.failures", "{call}",
-		"Calls to the revocation store that failed.")
-	t.cacheHits = counter("protojwt.cache.hits", "{token}",
-		"Verifications answered from the verified-token cache.")
-	t.cacheMisses = counter("protojwt.cache.misses", "{token}",
-		"Verifications that found no usable token in the cache.")
-	t.cacheEvictions = counter("protojwt.cache.evictions", "{token}",
-		"Tokens dropped from the cache to make room for others.")
+	t.revocationCalls = counter("protojwt.revocation.calls", "{call}",
+		"Calls of the revocation store by Verify, by result.")
+	t.revocationFailures = counter("protojwt.revocation.failures", "{call}",
+		"Calls of the revocation store that failed while the caller still waited: outages.")
+	t.revocationDuration = seconds("protojwt.revocation.duration",
+		"Time spent in the revocation store by Verify.")
+	errs = append(errs, t.caches.register(meter))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
