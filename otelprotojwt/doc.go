@@ -51,6 +51,8 @@
 // ServeMux pattern: httpauth names a request served without a pattern by
 // its path, which must not become an attribute, and the two can't be told
 // apart. A route not listed is recorded without http.route.
+// http.request.method is the method of the route's pattern ("GET
+// /users/{id}"), absent when the pattern has none.
 //
 // The attribute set of each recognized procedure, outcome, reason and
 // stage is built once and kept: the warm path of the hook allocates
