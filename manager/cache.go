@@ -170,6 +170,16 @@ func (c *verifyCache) setAt(i int) []atomic.Pointer[cacheEntry] {
 // handler that overwrote the whole *Token made it another). An entry that
 // may not is dropped. It allocates nothing.
 func (c *verifyCache) lookup(h uint64, signed string) *cacheEntry {
+	e := c.probe(h, signed)
+	if e == nil {
+		c.shard().misses.Add(1)
+	}
+	return e
+}
+
+// probe is lookup without counting a miss: for Issuers, which asks the
+// cache of every Manager before the one that verifies the token.
+func (c *verifyCache) probe(h uint64, signed string) *cacheEntry {
 	slots := c.set(h)
 	for i := range slots {
 		e := slots[i].Load()
@@ -186,7 +196,6 @@ func (c *verifyCache) lookup(h uint64, signed string) *cacheEntry {
 		c.shard().hits.Add(1)
 		return e
 	}
-	c.shard().misses.Add(1)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // twoIssuers returns Issuers of an HS256 Manager of issuer a and an ES256
@@ -123,11 +124,16 @@ func TestNewIssuersErrors(t *testing.T) {
 }
 
 // BenchmarkIssuers is a warm Verify through Issuers of two issuers next to
-// the same Verify on the Manager alone, and a token of no listed issuer
-// next to a malformed one.
+// the same Verify on the Manager alone, for the issuer whose cache is
+// looked up first and the second, and a token of no listed issuer next to
+// a malformed one.
 func BenchmarkIssuers(b *testing.B) {
-	is, a, _ := twoIssuers(b)
+	is, a, second := twoIssuers(b)
 	tok, err := a.AuthToken("alice", nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	secondTok, err := second.AuthToken("alice", nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,8 +151,11 @@ func BenchmarkIssuers(b *testing.B) {
 	}{
 		{"warm/Manager", a, tok.Signed, true},
 		{"warm/Issuers", is, tok.Signed, true},
+		{"warm/Manager-second", second, secondTok.Signed, true},
+		{"warm/Issuers-second", is, secondTok.Signed, true},
 		{"unknown-issuer/Issuers", is, unknown.Signed, false},
 		{"malformed/Manager", a, "a.b.c", false},
+		{"malformed/Issuers", is, "a.b.c", false},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -156,5 +165,56 @@ func BenchmarkIssuers(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestIssuersCached checks the cache lookups that spare a warm token the
+// reading of its issuer: only the Manager that verified a token finds it,
+// counts stay true (no miss counted by the Managers merely asked), a
+// cached token whose time is over is refused, and warm and unknown-issuer
+// calls allocate nothing.
+func TestIssuersCached(t *testing.T) {
+	clock := newMovableClock()
+	a := newTestManager(t, Config{Issuer: "https://a.example", Algorithm: "HS256", Secret: testSecret}, WithClock(clock.now))
+	b := newTestManager(t, Config{Issuer: "https://b.example", Algorithm: "ES256", PrivateKey: newP256(t)}, WithClock(clock.now))
+	is, err := NewIssuers(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tok, err := b.AuthToken("alice", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		got, err := is.Verify(ctx, tok.Signed)
+		if err != nil || got.Issuer != "https://b.example" {
+			t.Fatalf("Verify = %v, %v", got, err)
+		}
+	}
+	if s := a.CacheStats(); s.Hits != 0 || s.Misses != 0 || s.Size != 0 {
+		t.Errorf("a's cache: %+v, want untouched", s)
+	}
+	if s := b.CacheStats(); s.Hits != 2 || s.Misses != 1 || s.Size != 1 {
+		t.Errorf("b's cache: %+v, want 2 hits, 1 miss", s)
+	}
+
+	other := newTestManager(t, Config{Issuer: "https://evil.example", Algorithm: "HS256", Secret: testSecret})
+	unknown, err := other.AuthToken("alice", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !raceEnabled {
+		if n := testing.AllocsPerRun(100, func() { is.Verify(ctx, tok.Signed) }); n != 0 {
+			t.Errorf("warm Verify through Issuers: %v allocations", n)
+		}
+		if n := testing.AllocsPerRun(100, func() { is.Verify(ctx, unknown.Signed) }); n != 0 {
+			t.Errorf("Verify of an unknown issuer: %v allocations", n)
+		}
+	}
+
+	clock.add(2 * time.Hour) // past exp: the cached token is not returned again
+	if got, err := is.Verify(ctx, tok.Signed); got != nil || !errors.Is(err, ErrExpired) {
+		t.Errorf("Verify after exp = %v, %v; want ErrExpired", got, err)
 	}
 }

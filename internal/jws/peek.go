@@ -1,8 +1,8 @@
 package jws
 
 import (
+	"bytes"
 	"encoding/json"
-	"strings"
 )
 
 // maxPeekedIssuer bounds the issuer PeekIssuer returns: no trusted issuer
@@ -18,6 +18,40 @@ const maxPeekedIssuer = 2048
 func PeekIssuer(seg string) (string, bool) {
 	bufp := payloadBuffers.Get().(*[]byte)
 	defer payloadBuffers.Put(bufp)
+	raw, escaped, ok := peekIssuerRaw(bufp, seg)
+	if !ok {
+		return "", false
+	}
+	return issuerString(raw, escaped)
+}
+
+// LookupIssuer returns m's value for the issuer that PeekIssuer reads from
+// the payload segment seg, without allocating unless the issuer is written
+// with JSON escapes: the route of a token to its issuer's keys costs no
+// garbage. peeked is false where PeekIssuer reports false; found says
+// whether m has the issuer.
+func LookupIssuer[V any](seg string, m map[string]V) (v V, peeked, found bool) {
+	bufp := payloadBuffers.Get().(*[]byte)
+	defer payloadBuffers.Put(bufp)
+	raw, escaped, ok := peekIssuerRaw(bufp, seg)
+	if !ok {
+		return v, false, false
+	}
+	if !escaped {
+		v, found = m[string(raw)] // no allocation: the compiler looks the bytes up
+		return v, true, found
+	}
+	iss, ok := issuerString(raw, escaped)
+	if !ok {
+		return v, false, false
+	}
+	v, found = m[iss]
+	return v, true, found
+}
+
+// peekIssuerRaw decodes seg into *bufp and returns the text of its iss
+// string, still escaped when escaped is set: a slice of *bufp.
+func peekIssuerRaw(bufp *[]byte, seg string) (raw []byte, escaped, ok bool) {
 	n := segmentEncoding.DecodedLen(len(seg))
 	if cap(*bufp) < n {
 		*bufp = make([]byte, n)
@@ -25,17 +59,30 @@ func PeekIssuer(seg string) (string, bool) {
 	buf := (*bufp)[:n]
 	n, err := segmentEncoding.Decode(buf, StringBytes(seg))
 	if err != nil {
-		return "", false
+		return nil, false, false
 	}
 	return peekMember(buf[:n], "iss")
 }
 
-// peekMember returns the string value of the member name of the top-level
-// object of the JSON text b: the first such member, scanning no further.
-func peekMember(b []byte, name string) (string, bool) {
+// issuerString returns the issuer of the JSON string text raw, unescaped.
+func issuerString(raw []byte, escaped bool) (string, bool) {
+	if !escaped {
+		return string(raw), true
+	}
+	var s string
+	if json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// peekMember returns the text between the quotes of the string value of
+// the member name of the top-level object of the JSON text b, the first
+// such member, scanning no further, and whether it holds escapes.
+func peekMember(b []byte, name string) (raw []byte, escaped, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return "", false
+		return nil, false, false
 	}
 	depth, expectKey := 1, true
 	for i++; i < len(b); i++ {
@@ -43,19 +90,19 @@ func peekMember(b []byte, name string) (string, bool) {
 		case '{', '[':
 			depth++
 			if depth > MaxDepth {
-				return "", false
+				return nil, false, false
 			}
 		case '}', ']':
 			depth--
 			if depth == 0 {
-				return "", false
+				return nil, false, false
 			}
 		case ',':
 			expectKey = depth == 1
 		case '"':
 			end, err := scanString(b, i+1)
 			if err != nil {
-				return "", false
+				return nil, false, false
 			}
 			if depth == 1 && expectKey {
 				expectKey = false
@@ -66,27 +113,21 @@ func peekMember(b []byte, name string) (string, bool) {
 			i = end
 		}
 	}
-	return "", false
+	return nil, false, false
 }
 
-// stringAt returns the JSON string that starts at b[i], unescaped.
-func stringAt(b []byte, i int) (string, bool) {
+// stringAt returns the text of the JSON string that starts at b[i],
+// between its quotes, and whether it holds escapes.
+func stringAt(b []byte, i int) (raw []byte, escaped, ok bool) {
 	if i >= len(b) || b[i] != '"' {
-		return "", false
+		return nil, false, false
 	}
 	end, err := scanString(b, i+1)
 	if err != nil || end-i > maxPeekedIssuer {
-		return "", false
+		return nil, false, false
 	}
-	raw := b[i+1 : end]
-	if !strings.Contains(string(raw), `\`) {
-		return string(raw), true
-	}
-	var s string
-	if json.Unmarshal(b[i:end+1], &s) != nil {
-		return "", false
-	}
-	return s, true
+	raw = b[i+1 : end]
+	return raw, bytes.IndexByte(raw, '\\') >= 0, true
 }
 
 // skipColon returns the index after the colon that follows b[i:], and the

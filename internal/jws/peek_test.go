@@ -49,12 +49,50 @@ func FuzzPeekIssuer(f *testing.F) {
 	f.Add(`{"act":{"iss":"x"},"iss":"y"}`)
 	f.Add(`{"iss":"\ud800"}`)
 	f.Fuzz(func(t *testing.T, payload string) {
-		iss, ok := peekMember([]byte(payload), "iss")
-		if !ok && iss != "" {
-			t.Fatalf("not ok with %q", iss)
+		raw, escaped, ok := peekMember([]byte(payload), "iss")
+		if !ok && raw != nil {
+			t.Fatalf("not ok with %q", raw)
 		}
-		if len(iss) > maxPeekedIssuer*6 {
-			t.Fatalf("issuer of %d bytes", len(iss))
+		if len(raw) > maxPeekedIssuer {
+			t.Fatalf("issuer of %d bytes", len(raw))
+		}
+		// LookupIssuer finds exactly what PeekIssuer reads.
+		seg := base64.RawURLEncoding.EncodeToString([]byte(payload))
+		iss, peeked := PeekIssuer(seg)
+		v, lookedUp, found := LookupIssuer(seg, map[string]int{iss: 1})
+		if peeked != lookedUp || peeked && (!found || v != 1) {
+			t.Fatalf("PeekIssuer = %q, %v; LookupIssuer = %v, %v, %v (escaped %v)", iss, peeked, v, lookedUp, found, escaped)
 		}
 	})
+}
+
+// TestLookupIssuer checks that LookupIssuer finds the issuer PeekIssuer
+// reads, escaped or not, without allocating for an unescaped one.
+func TestLookupIssuer(t *testing.T) {
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	m := map[string]int{"https://a.example": 1, "https://b.example/é": 2}
+	tests := []struct {
+		payload       string
+		want          int
+		peeked, found bool
+	}{
+		{`{"sub":"x","iss":"https://a.example"}`, 1, true, true},
+		{`{"iss":"https:\/\/a.example"}`, 1, true, true},
+		{`{"iss":"https://b.example/\u00e9"}`, 2, true, true},
+		{`{"iss":"https://c.example"}`, 0, true, false},
+		{`{"iss":"https://A.example"}`, 0, true, false},
+		{`{"iss":1}`, 0, false, false},
+		{`{"act":{"iss":"https://a.example"}}`, 0, false, false},
+		{`[]`, 0, false, false},
+	}
+	for _, tt := range tests {
+		v, peeked, found := LookupIssuer(enc(tt.payload), m)
+		if v != tt.want || peeked != tt.peeked || found != tt.found {
+			t.Errorf("LookupIssuer(%s) = %v, %v, %v; want %v, %v, %v", tt.payload, v, peeked, found, tt.want, tt.peeked, tt.found)
+		}
+	}
+	seg := enc(`{"exp":1800000000,"iat":1700000000,"iss":"https://a.example","sub":"alice"}`)
+	if n := testing.AllocsPerRun(100, func() { LookupIssuer(seg, m) }); n != 0 {
+		t.Errorf("LookupIssuer allocates %v times", n)
+	}
 }
