@@ -241,6 +241,19 @@ func procedure(r *http.Request) string {
 	return r.Method + " " + r.URL.Path
 }
 
+// Deny writes the response with which the guard refuses a request for err,
+// an error wrapping one of manager's sentinels, as Verify,
+// RotateRefreshToken and the rule engine return them: 401, 403 or 503 with
+// the RFC 6750 challenge and the {"error", "reason"} body, or as
+// WithErrorHandler says. It is for a handler that checks a token itself,
+// such as a refresh route, so that its clients read the same statuses and
+// reasons as the guard's refusals. A reused refresh token
+// (manager.ErrRefreshReuse) is TOKEN_REVOKED; any other error
+// TOKEN_INVALID. The response never quotes err.
+func (g *Guard) Deny(w http.ResponseWriter, r *http.Request, err error) {
+	g.orNew().deny(w, r, err)
+}
+
 // deny refuses a request that the rule or the token reader turned down with
 // err: 401, 403 or 503 as rules.Classify decides.
 func (g *Guard) deny(w http.ResponseWriter, r *http.Request, err error) {

@@ -1,6 +1,8 @@
 package interceptor
 
 import (
+	"errors"
+
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -28,16 +30,34 @@ var denials = func() map[string]error {
 // denial of a method of the resolver that declares no rule names it, so
 // that a client sees which one to declare or open.
 func (i *Interceptor) denialError(method string, err error) error {
-	kind, reason := rules.Classify(err)
-	if reason == protojwt.ReasonMethodNotDeclared {
-		if e, ok := i.notDeclared[method]; ok {
-			return e
-		}
+	if e, ok := i.notDeclared[method]; ok && errors.Is(err, rules.ErrNotDeclared) {
+		return e
 	}
+	return Deny(err)
+}
+
+// Deny returns the status error the interceptors refuse a call with for
+// err, an error wrapping one of manager's sentinels, as Verify,
+// RotateRefreshToken and the rule engine return them: for a handler that
+// checks a token itself, such as a refresh method, so that its clients read
+// the same codes and reasons (protojwt.ReasonOf) as the interceptors'. A
+// reused refresh token (manager.ErrRefreshReuse) is TOKEN_REVOKED. Any
+// other error is TOKEN_INVALID; a nil err is nil. The error never quotes
+// err.
+//
+//	auth, refresh, err := m.RotateRefreshToken(ctx, tok.Signed, grant)
+//	if err != nil {
+//		return nil, interceptor.Deny(err)
+//	}
+func Deny(err error) error {
+	if err == nil {
+		return nil
+	}
+	kind, reason := rules.Classify(err)
 	if e, ok := denials[reason]; ok {
 		return e
 	}
-	return newDenial(kind, reason, "request refused") // Classify returns only known reasons
+	return newDenial(kind, reason, "request refused")
 }
 
 // notDeclaredDenials builds the denial of each method of table that

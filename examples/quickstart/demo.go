@@ -210,7 +210,7 @@ func (d *demo) walk(out io.Writer) int {
 	add(d.login("login alice, second device", "alice", "wonderland", device, "OK", "200")...)
 	add(step{"resume login, 20 calls at once", "gRPC", "OK x20, 1 refresh, saved", d.resume(device, "gRPC", protected)},
 		step{"resume login, 20 calls at once", "HTTP", "200 x20, 1 refresh, saved", d.resume(device, "HTTP", nil)})
-	add(d.both("refresh again, used refresh token", refreshOf(alice), refresh(newSession()), "POST /refresh", "Unauthenticated", "401")...)
+	add(d.both("refresh again, used refresh token", refreshOf(alice), refresh(newSession()), "POST /refresh", "Unauthenticated TOKEN_REVOKED", "401 TOKEN_REVOKED")...)
 	add(d.both("protected route, token of that login", authOf(refreshed), protected, "GET /protected_route", "Unauthenticated TOKEN_REVOKED", "401 TOKEN_REVOKED")...)
 	// The token source of the revoked login stops at its next refresh,
 	// without retrying: the user must sign in again.

@@ -62,11 +62,10 @@ func (s *quickstartService) Login(_ context.Context, req *pb.LoginRequest) (*pb.
 
 func (s *quickstartService) Refresh(ctx context.Context, _ *pb.RefreshRequest) (*pb.RefreshResponse, error) {
 	t, err := s.accounts.refresh(ctx)
-	if errors.Is(err, errReuse) {
-		return nil, status.Error(codes.Unauthenticated, err.Error())
-	}
 	if err != nil {
-		return nil, status.Error(codes.Unauthenticated, "refresh refused")
+		// The interceptor's codes and reasons: a reused refresh token is
+		// Unauthenticated with TOKEN_REVOKED, and the client's login is over.
+		return nil, interceptor.Deny(err)
 	}
 	return &pb.RefreshResponse{AuthToken: t.Auth, RefreshToken: t.Refresh}, nil
 }

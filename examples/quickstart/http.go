@@ -19,7 +19,7 @@ func newHTTPHandler(m *manager.Manager, a *accounts, hook func(context.Context, 
 	// guard.Handle panics, as mux.Handle does, on a wildcard the pattern
 	// lacks or requirements that can't hold: mistakes stop main.
 	mux.HandleFunc("POST /login", a.handleLogin)
-	guard.HandleFunc(mux, "POST /refresh", a.handleRefresh, httpauth.TokenType(manager.Refresh))
+	guard.HandleFunc(mux, "POST /refresh", a.handleRefresh(guard), httpauth.TokenType(manager.Refresh))
 	guard.Handle(mux, "GET /protected_route", message("You've reached the protected route!"))
 	guard.HandleFunc(mux, "GET /user_specific_route/{username}", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"message": "Hello, " + r.PathValue("username") + "!"})
@@ -71,17 +71,18 @@ func (a *accounts) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (a *accounts) handleRefresh(w http.ResponseWriter, r *http.Request) {
-	t, err := a.refresh(r.Context())
-	if errors.Is(err, errReuse) {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})
-		return
+// handleRefresh answers a refused refresh as guard refuses requests: a
+// reused refresh token is 401 with reason TOKEN_REVOKED, which tells a
+// client (tokensource) that the login is over.
+func (a *accounts) handleRefresh(guard *httpauth.Guard) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t, err := a.refresh(r.Context())
+		if err != nil {
+			guard.Deny(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, t)
 	}
-	if err != nil {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "refresh refused"})
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
 }
 
 func tokenInfo(w http.ResponseWriter, r *http.Request) {

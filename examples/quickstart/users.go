@@ -81,10 +81,6 @@ func (a *accounts) login(username, password string) (tokens, error) {
 	return tokens{Auth: auth.Signed, Refresh: refresh.Signed}, nil
 }
 
-// errReuse means a refresh token was presented a second time: a sign that
-// it was stolen, so every token of that login is now revoked.
-var errReuse = errors.New("refresh token reused: every token of this login is revoked")
-
 // refresh exchanges the caller's verified refresh token for a new auth
 // token, with the authorizations the user has now, and a new refresh token.
 // The old refresh token is used up: presented again, it revokes every token
@@ -94,10 +90,9 @@ func (a *accounts) refresh(ctx context.Context) (tokens, error) {
 	if !ok {
 		return tokens{}, errors.New("no refresh token in context")
 	}
+	// A refresh token presented a second time (manager.ErrRefreshReuse) is
+	// a sign that it was stolen: every token of its login is now revoked.
 	auth, refresh, err := a.m.RotateRefreshToken(ctx, tok.Signed, currentGrant)
-	if errors.Is(err, manager.ErrRefreshReuse) {
-		return tokens{}, errReuse
-	}
 	if err != nil {
 		return tokens{}, fmt.Errorf("rotating refresh token: %w", err)
 	}
