@@ -277,7 +277,6 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e Error) {
 	g.writeError(w, &e)
 }
 
-
 // patternWildcards returns the wildcard names of a ServeMux pattern,
 // "GET /users/{id}/files/{path...}": id and path.
 func patternWildcards(pattern string) []string {
