@@ -1,8 +1,10 @@
 package jws
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -70,4 +72,68 @@ func TestDecodeClaimsExactRefusals(t *testing.T) {
 	if _, err := DecodeClaims([]byte(`{"n":` + big + "}\n\t ")); err != nil {
 		t.Errorf("trailing white space refused: %v", err)
 	}
+}
+
+// FuzzDecodeClaims checks DecodeClaims against encoding/json with
+// UseNumber: the same claims, each number as its exact text when it is an
+// integer beyond 2^53, else as the float64 of that text.
+func FuzzDecodeClaims(f *testing.F) {
+	for _, s := range []string{
+		`{"a":1234567890123456789}`, `{"a":[9007199254740993,1.5,{"b":-9007199254740993}]}`,
+		`{"a":9007199254740992}`, `{"a":1e400,"b":12345678901234567}`, `{"a":"12345678901234567"}`,
+		`{"a":12345678901234567.0}`, `{"a":-0,"b":0.000000000000000001}`, `{"a":1} `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := DecodeClaims(b)
+		if err != nil {
+			return
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		var want map[string]any
+		if err := dec.Decode(&want); err != nil {
+			t.Fatalf("DecodeClaims(%q) accepts what encoding/json refuses: %v", b, err)
+		}
+		if !sameExact(got, want) {
+			t.Fatalf("DecodeClaims(%q) = %#v, encoding/json with UseNumber: %#v", b, got, want)
+		}
+	})
+}
+
+// sameExact reports whether got, decoded by DecodeClaims, is want, decoded
+// with UseNumber, numbers compared as DecodeClaims documents.
+func sameExact(got, want any) bool {
+	switch w := want.(type) {
+	case json.Number:
+		if isInexactInt(string(w)) {
+			return got == w
+		}
+		f, err := strconv.ParseFloat(string(w), 64)
+		return err == nil && got == f
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok || len(g) != len(w) || (g == nil) != (w == nil) {
+			return false
+		}
+		for k, v := range w {
+			if gv, ok := g[k]; !ok || !sameExact(gv, v) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !sameExact(g[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(got, want)
 }
