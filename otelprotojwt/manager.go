@@ -35,8 +35,8 @@ func resultOptions(result string) resultOption {
 }
 
 // ManagerEvents returns the function to give manager.WithEvents. It counts
-// the fetches of the JWK Set by result (protojwt.jwks.fetches), times them
-// (protojwt.jwks.fetch.duration) and records the number of keys of each set
+// the fetches of the JWK Set by result (protojwt.jwks.fetches), times those
+// the Manager timed (protojwt.jwks.fetch.duration) and records the number of keys of each set
 // fetched (protojwt.jwks.keys); it counts the calls of the revocation store
 // by result (protojwt.revocation.calls), the outages among them
 // (protojwt.revocation.failures), and times them
@@ -61,7 +61,9 @@ func (t *Telemetry) managerEvent(e manager.Event) {
 			r = resultFailure
 		}
 		t.jwksFetches.Add(ctx, 1, r.add...)
-		t.jwksFetchDuration.Record(ctx, e.Duration.Seconds(), r.record...)
+		if e.Duration > 0 { // 0: a fetch the Manager did not time
+			t.jwksFetchDuration.Record(ctx, e.Duration.Seconds(), r.record...)
+		}
 		if e.Err == nil {
 			t.jwksKeys.Record(ctx, int64(e.Keys))
 		}
