@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -348,7 +347,11 @@ func killNode(t *testing.T, node *redis.Client) {
 	if err != nil || pid <= 1 {
 		t.Fatalf("process_id of %s: %q", node.Options().Addr, infoFields(info)["process_id"])
 	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	process, err := os.FindProcess(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("killed the master %s (pid %d)", node.Options().Addr, pid)
