@@ -111,7 +111,6 @@ func (e *Engine) Compile(expr string, request protoreflect.MessageDescriptor) (p
 	}
 	return &expression{
 		prg:          prg,
-		adapter:      env.CELTypeAdapter(),
 		readsRequest: reads(checked.NativeRep(), varRequest, varPath),
 	}, nil
 }
@@ -127,7 +126,7 @@ func (e *Engine) env(request protoreflect.MessageDescriptor) (*cel.Env, error) {
 		opts = append(opts, e.envOpts...)
 		// Validating now reports a conflict of the caller's options as
 		// theirs, not as the first expression's.
-		opts = append(opts, cel.EagerlyValidateDeclarations(true))
+		opts = append(opts, cel.EagerlyValidateDeclarations(true), withClaimAdapter())
 		e.base, e.baseErr = cel.NewEnv(opts...)
 		if e.baseErr != nil {
 			e.baseErr = fmt.Errorf("%w: celexpr: WithEnvOptions: %w", protojwt.ErrInvalidOption, e.baseErr)
@@ -148,19 +147,19 @@ func (e *Engine) env(request protoreflect.MessageDescriptor) (*cel.Env, error) {
 	var env *cel.Env
 	var err error
 	if request == nil {
-		env, err = e.base.Extend(cel.Variable(varPath, cel.MapType(cel.StringType, cel.StringType)))
+		env, err = e.base.Extend(cel.Variable(varPath, cel.MapType(cel.StringType, cel.StringType)), withClaimAdapter())
 	} else {
 		// The types of a file (and its imports) are registered once for all
 		// its methods, whose requests then cost one variable each.
 		file, ok := e.files[request.ParentFile()]
 		if !ok {
-			file, err = e.base.Extend(cel.TypeDescs(request.ParentFile()))
+			file, err = e.base.Extend(cel.TypeDescs(request.ParentFile()), withClaimAdapter())
 			if err != nil {
 				return nil, fmt.Errorf("celexpr: registering the types of %s: %w", request.ParentFile().Path(), err)
 			}
 			e.files[request.ParentFile()] = file
 		}
-		env, err = file.Extend(cel.Variable(varRequest, cel.ObjectType(string(request.FullName()))))
+		env, err = file.Extend(cel.Variable(varRequest, cel.ObjectType(string(request.FullName()))), withClaimAdapter())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("celexpr: declaring the request: %w", err)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
-	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/interpreter"
 
 	"github.com/protojwt/protojwt"
@@ -17,7 +16,6 @@ import (
 // calls share nothing mutable.
 type expression struct {
 	prg          cel.Program
-	adapter      types.Adapter // the environment's, which knows the request's types
 	readsRequest bool
 }
 
@@ -28,9 +26,9 @@ var _ protojwt.Expression = (*expression)(nil)
 // denies the call.
 func (x *expression) Eval(in protojwt.ExpressionInput) (bool, error) {
 	a := activations.Get().(*activation)
-	*a = activation{in: in, adapter: x.adapter}
+	a.in = in
 	out, _, err := x.prg.Eval(a)
-	*a = activation{} // holds no call's data while pooled
+	a.in = protojwt.ExpressionInput{} // holds no call's data while pooled
 	activations.Put(a)
 	if err != nil {
 		return false, fmt.Errorf("celexpr: %w", err)
@@ -49,13 +47,11 @@ func (x *expression) ReadsRequest() bool { return x.readsRequest }
 // once Eval returns, since the result is a bool.
 var activations = sync.Pool{New: func() any { return new(activation) }}
 
-// activation gives one evaluation its variables, each converted once, when
-// first read.
+// activation gives one evaluation its variables as they are: CEL reads
+// into the claims map and the request message, and converts with the
+// environment's claimAdapter only the values the expression reaches.
 type activation struct {
-	in      protojwt.ExpressionInput
-	adapter types.Adapter
-	claims  ref.Val
-	request ref.Val
+	in protojwt.ExpressionInput
 }
 
 // ResolveName returns the variable name. A request that is absent, or not
@@ -63,21 +59,15 @@ type activation struct {
 func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {
 	case varClaims:
-		if a.claims == nil {
-			a.claims = claimsValue(a.in.Claims)
-		}
-		return a.claims, true
+		return a.in.Claims, true
 	case varRequest:
-		if a.request == nil {
-			m := a.in.Request
-			if m == nil || !m.ProtoReflect().IsValid() {
-				return nil, false
-			}
-			a.request = a.adapter.NativeToValue(m)
+		m := a.in.Request
+		if m == nil || !m.ProtoReflect().IsValid() {
+			return nil, false
 		}
-		return a.request, true
+		return m, true
 	case varPath:
-		return types.NewStringStringMap(types.DefaultTypeAdapter, a.in.Path), true
+		return a.in.Path, true
 	}
 	return nil, false
 }
