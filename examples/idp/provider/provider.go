@@ -64,12 +64,8 @@ func Start(ctx context.Context) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider")); err != nil {
-		install := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--silent")
-		install.Dir = dir
-		if out, err := install.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("provider: npm ci in %s: %v\n%s", dir, err, out)
-		}
+	if err := install(ctx, dir); err != nil {
+		return nil, err
 	}
 	port, err := freePort()
 	if err != nil {
@@ -89,6 +85,45 @@ func Start(ctx context.Context) (*Provider, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// install runs npm ci in dir unless its packages are installed, once even
+// when several test binaries start providers at the same time (go test
+// runs packages in parallel): the process that creates the lock file
+// installs, the others wait for it to go. npm writes
+// node_modules/.package-lock.json when an install is complete.
+func install(ctx context.Context, dir string) error {
+	done := filepath.Join(dir, "node_modules", ".package-lock.json")
+	lock := filepath.Join(dir, ".npm-ci.lock")
+	for {
+		if _, err := os.Stat(done); err == nil {
+			if _, err := os.Stat(lock); errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+		}
+		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			defer os.Remove(lock)
+			if _, err := os.Stat(done); err == nil {
+				return nil
+			}
+			cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--silent")
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("provider: npm ci in %s: %v\n%s", dir, err, out)
+			}
+			return nil
+		}
+		if info, err := os.Stat(lock); err == nil && time.Since(info.ModTime()) > 10*time.Minute {
+			os.Remove(lock) // left by a process that died installing
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("provider: waiting for npm ci in %s: %w", dir, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // opDir returns the directory of op.mjs, beside this file.
