@@ -42,8 +42,9 @@ func WithCostLimit(limit uint64) Option {
 // WithEnvOptions adds CEL environment options to every expression's
 // environment, such as the extension libraries of package
 // github.com/google/cel-go/ext (ext.Strings(), ext.Sets()) or constants of
-// the application. An option that redeclares claims, request or path makes
-// Compile fail. The option may be given several times. By default,
+// the application (cel.Constant). An option that redeclares claims, request
+// or path makes Compile fail; a variable it declares has no value when an
+// expression runs, so reading it is an evaluation error, which denies. The option may be given several times. By default,
 // expressions have CEL's standard library and the variables claims, and
 // request or path.
 func WithEnvOptions(opts ...cel.EnvOption) Option {
