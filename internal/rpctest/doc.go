@@ -1,0 +1,20 @@
+// Package rpctest is the table of calls that protojwt's RPC adapters must
+// decide alike: the gRPC interceptor (package interceptor, grpc-go) and the
+// connect interceptor (package connectauth, connect-go), both enforcing the
+// rules of protojwt's test services (internal/testpb). Each case names the
+// procedure, the request, the Authorization values and the outcome: the
+// subject the handler sees, or the status code and stable reason of the
+// denial. Each adapter's tests run the table over their own servers, the
+// interceptor's over one grpc-go connection, connectauth's under each
+// protocol connect serves, through a Client.
+//
+//	m := rpctest.NewManager(t)
+//	client := rpctest.GRPC(conn)            // or one per protocol
+//	rpctest.RunUnary(t, client, rpctest.RuleCases(t, m))
+//	rpctest.RunChat(t, client, handlerEntered, rpctest.ChatCases(t, m))
+//	rpctest.RunWatch(t, client, rpctest.WatchCases(t, m))
+//
+// The tables of hostile Authorization values are internal/hostiletest's;
+// RunHostileUnary and RunHostileChat send them through a Client. It is
+// test support: only tests import it.
+package rpctest
