@@ -18,6 +18,7 @@ import (
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/interceptor"
 	"github.com/protojwt/protojwt/internal/hostiletest"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
 )
 
@@ -91,7 +92,7 @@ func TestHostileChecksUnary(t *testing.T) {
 				checkReply(t, resp.GetReply(), err, subjectOf(values))
 				return
 			}
-			checkDenial(t, err, codeOf(t, c.Reason), c.Reason, tokensOf(values)...)
+			checkDenial(t, err, rpctest.CodeOf(t, c.Reason), c.Reason, hostiletest.TokensOf(values)...)
 		})
 	}
 }
@@ -116,7 +117,7 @@ func TestHostileChecksStream(t *testing.T) {
 			if len(replies) != 0 {
 				t.Errorf("%d replies before the refusal", len(replies))
 			}
-			checkDenial(t, err, codeOf(t, c.Reason), c.Reason, tokensOf(values)...)
+			checkDenial(t, err, rpctest.CodeOf(t, c.Reason), c.Reason, hostiletest.TokensOf(values)...)
 		})
 	}
 }

@@ -4,44 +4,24 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/interceptor"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/manager"
 )
-
-// decisions records what a decision hook is told.
-type decisions struct {
-	mu  sync.Mutex
-	all []protojwt.Decision
-}
-
-func (d *decisions) hook(_ context.Context, dec protojwt.Decision) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.all = append(d.all, dec)
-}
-
-func (d *decisions) take() []protojwt.Decision {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := d.all
-	d.all = nil
-	return out
-}
 
 // TestDecisionHook checks that the hook is told every decision, once, with
 // what was called, the outcome, the reason and the token, over a real
 // server: allowed, denied, public, undeclared, and stream messages.
 func TestDecisionHook(t *testing.T) {
 	m := newManager(t)
-	var rec decisions
-	ts := startServer(t, m, interceptor.WithDecisionHook(rec.hook))
+	var rec rpctest.Decisions
+	ts := startServer(t, m, interceptor.WithDecisionHook(rec.Hook))
 	alice := bearer(authToken(t, m, "alice", nil, nil))
 
 	type want struct {
@@ -97,7 +77,7 @@ func TestDecisionHook(t *testing.T) {
 			name: "stream: the opening and each message",
 			call: func() error {
 				res := chat(t, ts, []string{alice}, "alice", "mallory")
-				return res.err
+				return res.Err
 			},
 			wants: []want{
 				{procedure: testpb.GuardedService_Chat_FullMethodName, allowed: true, subject: "alice"},
@@ -108,9 +88,9 @@ func TestDecisionHook(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec.take()
+			rec.Take()
 			err := tt.call()
-			got := rec.take()
+			got := rec.Take()
 			if len(got) != len(tt.wants) {
 				t.Fatalf("hook told %d decisions, want %d: %+v", len(got), len(tt.wants), got)
 			}

@@ -2,7 +2,6 @@ package interceptor_test
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -18,25 +17,10 @@ import (
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/interceptor"
 	"github.com/protojwt/protojwt/internal/hostiletest"
-	"github.com/protojwt/protojwt/internal/rules"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/manager"
 )
-
-// codeOf is the status code of a denial reason.
-func codeOf(t testing.TB, reason string) codes.Code {
-	t.Helper()
-	switch rules.Reasons()[reason] {
-	case rules.Unauthenticated:
-		return codes.Unauthenticated
-	case rules.PermissionDenied:
-		return codes.PermissionDenied
-	case rules.Unavailable:
-		return codes.Unavailable
-	}
-	t.Fatalf("test bug: unknown reason %q", reason)
-	return codes.Unknown
-}
 
 // TestHostileRuleIsFieldTop checks that the hostile table's rule is the
 // one FieldTop declares, so that HTTP and gRPC decide the table by the
@@ -60,18 +44,7 @@ func TestHostileRuleIsFieldTop(t *testing.T) {
 func TestHostileUnary(t *testing.T) {
 	env := hostiletest.New(t)
 	ts := startServer(t, env.Manager)
-	client := testpb.NewGuardedServiceClient(ts.conn)
-	for _, c := range hostiletest.Cases() {
-		t.Run(c.Name, func(t *testing.T) {
-			values := c.Authorization(env)
-			resp, err := client.FieldTop(withToken(t, values...), &testpb.FieldTopRequest{Username: hostiletest.Subject})
-			if c.Reason == "" {
-				checkReply(t, resp.GetReply(), err, hostiletest.Subject)
-				return
-			}
-			checkDenial(t, err, codeOf(t, c.Reason), c.Reason, tokensOf(values)...)
-		})
-	}
+	rpctest.RunHostileUnary(t, rpctest.GRPC(ts.conn), env)
 	if hits := env.TrapHits(); hits != 0 {
 		t.Errorf("a URL of a token header was fetched %d times", hits)
 	}
@@ -83,42 +56,10 @@ func TestHostileUnary(t *testing.T) {
 func TestHostileStream(t *testing.T) {
 	env := hostiletest.New(t)
 	ts := startServer(t, env.Manager)
-	for _, c := range hostiletest.Cases() {
-		t.Run(c.Name, func(t *testing.T) {
-			values := c.Authorization(env)
-			res := chat(t, ts, values, hostiletest.Subject)
-			if c.Reason == "" {
-				if res.err != nil || len(res.replies) != 1 {
-					t.Fatalf("stream ended with %v after %d replies, want 1 reply", res.err, len(res.replies))
-				}
-				checkReply(t, res.replies[0].GetReply(), nil, hostiletest.Subject)
-				return
-			}
-			if len(res.replies) != 0 {
-				t.Errorf("%d replies before the refusal", len(res.replies))
-			}
-			checkDenial(t, res.err, codeOf(t, c.Reason), c.Reason, tokensOf(values)...)
-		})
-	}
+	rpctest.RunHostileChat(t, rpctest.GRPC(ts.conn), env)
 	if hits := env.TrapHits(); hits != 0 {
 		t.Errorf("a URL of a token header was fetched %d times", hits)
 	}
-}
-
-// tokensOf returns the parts of authorization values that a denial must
-// not quote: each value and its token.
-func tokensOf(values []string) []string {
-	var out []string
-	for _, v := range values {
-		if len(v) < 16 {
-			continue // too short to be told apart from the fixed texts
-		}
-		out = append(out, v)
-		if _, tok, ok := strings.Cut(v, " "); ok && len(tok) >= 16 {
-			out = append(out, tok)
-		}
-	}
-	return out
 }
 
 // unaryDirect returns the unary interceptor of m and a call of FieldTop
@@ -202,7 +143,7 @@ func FuzzMetadata(f *testing.F) {
 		if st.Code() != codes.Unauthenticated && st.Code() != codes.PermissionDenied {
 			t.Fatalf("refused %q with %v", values, st)
 		}
-		for _, s := range tokensOf(values) {
+		for _, s := range hostiletest.TokensOf(values) {
 			if strings.Contains(st.Message(), s) {
 				t.Fatalf("status %q quotes the request", st.Message())
 			}
@@ -210,34 +151,14 @@ func FuzzMetadata(f *testing.F) {
 	})
 }
 
-// oversizedSizes are the token sizes of the oversized-token checks: just
-// over the manager's 8 KiB bound (and under the bearer parser's 16 KiB), and
-// far over both.
-var oversizedSizes = []struct {
-	name string
-	size int
-}{
-	{"9KiB", 9 << 10},
-	{"64KiB", 64 << 10},
-	{"1MiB", 1 << 20},
-}
-
-// oversizedToken returns a token-shaped value of n bytes: three segments of
-// base64url characters, as a flood of forged tokens would be.
-func oversizedToken(n int) string {
-	const head = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-	body := n - len(head) - 44
-	return head + strings.Repeat("A", body) + "." + strings.Repeat("B", 43)
-}
-
 // TestRefuseOversizedCost checks that refusing an oversized token costs the
 // same few allocations and bytes at every size: the token is refused by its
 // length, before any base64 or JSON work.
 func TestRefuseOversizedCost(t *testing.T) {
 	call := unaryDirect(t, newManager(t))
-	for _, sz := range oversizedSizes {
-		t.Run(sz.name, func(t *testing.T) {
-			md := metadata.Pairs("authorization", bearer(oversizedToken(sz.size)))
+	for _, sz := range hostiletest.OversizedSizes() {
+		t.Run(sz.Name, func(t *testing.T) {
+			md := metadata.Pairs("authorization", bearer(hostiletest.OversizedToken(sz.Bytes)))
 			refuse := func() {
 				if _, err := call(md); status.Code(err) != codes.Unauthenticated {
 					t.Fatalf("oversized token: %v, want Unauthenticated", err)
@@ -248,34 +169,22 @@ func TestRefuseOversizedCost(t *testing.T) {
 				t.Skip("the race detector changes allocation counts")
 			}
 			if allocs := testing.AllocsPerRun(100, refuse); allocs > 8 {
-				t.Errorf("refusing a token of %s allocates %v times, want at most 8", sz.name, allocs)
+				t.Errorf("refusing a token of %s allocates %v times, want at most 8", sz.Name, allocs)
 			}
-			if perCall := bytesPerCall(100, refuse); perCall > 2048 {
-				t.Errorf("refusing a token of %s allocates %d bytes, want at most 2 KiB", sz.name, perCall)
+			if perCall := hostiletest.BytesPerCall(100, refuse); perCall > 2048 {
+				t.Errorf("refusing a token of %s allocates %d bytes, want at most 2 KiB", sz.Name, perCall)
 			}
 		})
 	}
-}
-
-// bytesPerCall returns the bytes f allocates per call, over runs calls.
-func bytesPerCall(runs int, f func()) uint64 {
-	f() // warm up: pools, lazily built state
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range runs {
-		f()
-	}
-	runtime.ReadMemStats(&after)
-	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
 }
 
 // BenchmarkRefuseOversized is a flood of large forged tokens through the
 // unary interceptor: the cost of a refusal does not grow with the token.
 func BenchmarkRefuseOversized(b *testing.B) {
 	call := unaryDirect(b, newManager(b))
-	for _, sz := range oversizedSizes {
-		b.Run(sz.name, func(b *testing.B) {
-			md := metadata.Pairs("authorization", bearer(oversizedToken(sz.size)))
+	for _, sz := range hostiletest.OversizedSizes() {
+		b.Run(sz.Name, func(b *testing.B) {
+			md := metadata.Pairs("authorization", bearer(hostiletest.OversizedToken(sz.Bytes)))
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := call(md); err == nil {

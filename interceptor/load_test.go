@@ -21,6 +21,7 @@ import (
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/interceptor"
+	"github.com/protojwt/protojwt/internal/hostiletest"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/manager"
 	"github.com/protojwt/protojwt/revocation"
@@ -79,7 +80,7 @@ func loadKinds(t *testing.T, m *manager.Manager) []loadKind {
 		{"expired", []string{bearer(authToken(t, past, "alice", nil, nil))}, "alice", false, unauth, protojwt.ReasonTokenExpired},
 		{"refresh token", []string{bearer(refreshToken(t, m, "alice", nil))}, "alice", false, unauth, protojwt.ReasonTokenType},
 		{"two values", []string{bearer(authToken(t, m, "alice", nil, nil)), bearer(authToken(t, m, "alice", nil, nil))}, "alice", false, unauth, invalid},
-		{"oversized", []string{bearer(oversizedToken(64 << 10))}, "alice", false, unauth, invalid},
+		{"oversized", []string{bearer(hostiletest.OversizedToken(64 << 10))}, "alice", false, unauth, invalid},
 		{"another subject", []string{bearer(authToken(t, m, "mallory", nil, nil))}, "alice", false, codes.PermissionDenied, protojwt.ReasonClaimMismatch},
 		{"revoked by id", []string{bearer(revoked)}, "carol", false, unauth, protojwt.ReasonTokenRevoked},
 		{"revoked by subject", []string{bearer(daves)}, "dave", false, unauth, protojwt.ReasonTokenRevoked},

@@ -51,10 +51,10 @@ func TestResolverCopy(t *testing.T) {
 	ts := startServer(t, m, interceptor.WithResolver(copyOfTestFiles(t)))
 	plain := []string{bearer(authToken(t, m, "alice", nil, nil))}
 	runUnary(t, ts, []unaryCase{
-		{name: "nested/equal", method: methodFieldNested, req: &testpb.FieldNestedRequest{User: &testpb.User{Id: "alice"}}, auth: plain, subject: "alice"},
-		{name: "nested/other", method: methodFieldNested, req: &testpb.FieldNestedRequest{User: &testpb.User{Id: "bob"}}, auth: plain, wantCode: codes.PermissionDenied, wantReason: "CLAIM_MISMATCH"},
-		{name: "enum/equal", method: methodFieldEnum, req: &testpb.FieldEnumRequest{Role: testpb.Role_ROLE_READER}, auth: []string{bearer(authToken(t, m, "alice", nil, map[string]any{"role": "ROLE_READER"}))}, subject: "alice"},
-		{name: "undeclared", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: plain, wantCode: codes.PermissionDenied, wantReason: "METHOD_NOT_DECLARED"},
+		{Name: "nested/equal", Method: methodFieldNested, Request: &testpb.FieldNestedRequest{User: &testpb.User{Id: "alice"}}, Auth: plain, Subject: "alice"},
+		{Name: "nested/other", Method: methodFieldNested, Request: &testpb.FieldNestedRequest{User: &testpb.User{Id: "bob"}}, Auth: plain, Code: codes.PermissionDenied, Reason: "CLAIM_MISMATCH"},
+		{Name: "enum/equal", Method: methodFieldEnum, Request: &testpb.FieldEnumRequest{Role: testpb.Role_ROLE_READER}, Auth: []string{bearer(authToken(t, m, "alice", nil, map[string]any{"role": "ROLE_READER"}))}, Subject: "alice"},
+		{Name: "undeclared", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: plain, Code: codes.PermissionDenied, Reason: "METHOD_NOT_DECLARED"},
 	})
 
 	t.Run("concurrent", func(t *testing.T) {

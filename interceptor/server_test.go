@@ -5,34 +5,20 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/protojwt/protojwt/interceptor"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/manager"
-	"github.com/protojwt/protojwt/revocation"
 )
 
 // The test services: every handler answers with who it saw in its context.
-
-func reply(ctx context.Context) *testpb.Reply {
-	tok, ok := manager.FromContext(ctx)
-	if !ok {
-		return &testpb.Reply{}
-	}
-	return &testpb.Reply{Subject: tok.Subject, HasToken: true}
-}
 
 type guarded struct {
 	testpb.UnimplementedGuardedServiceServer
@@ -142,59 +128,25 @@ func (open) Ping(ctx context.Context, _ *testpb.PingRequest) (*testpb.PingRespon
 	return &testpb.PingResponse{Reply: reply(ctx)}, nil
 }
 
-// Managers and tokens.
-
-const (
-	testIssuer = "protojwt-test"
-	testSecret = "0123456789abcdef0123456789abcdef-test-secret"
+// The fixtures of the tables the adapters share.
+var (
+	reply           = rpctest.Reply
+	newManager      = rpctest.NewManager
+	newManagerWith  = rpctest.NewManagerWith
+	authToken       = rpctest.AuthToken
+	refreshToken    = rpctest.RefreshToken
+	clockAt         = rpctest.ClockAt
+	revocationStore = rpctest.RevocationStore
+	bearer          = rpctest.Bearer
+	withToken       = rpctest.OutgoingContext
+	checkDenial     = rpctest.CheckDenial
+	checkReply      = rpctest.CheckReply
 )
 
-func newManager(t testing.TB, opts ...manager.Option) *manager.Manager {
-	t.Helper()
-	return newManagerWith(t, manager.Config{Issuer: testIssuer, Algorithm: "HS256", Secret: []byte(testSecret)}, opts...)
-}
-
-func newManagerWith(t testing.TB, cfg manager.Config, opts ...manager.Option) *manager.Manager {
-	t.Helper()
-	m, err := manager.New(cfg, opts...)
-	if err != nil {
-		t.Fatalf("manager.New: %v", err)
-	}
-	return m
-}
-
-func authToken(t testing.TB, m *manager.Manager, sub string, scope any, claims map[string]any) string {
-	t.Helper()
-	tok, err := m.AuthToken(sub, scope, claims)
-	if err != nil {
-		t.Fatalf("AuthToken: %v", err)
-	}
-	return tok.Signed
-}
-
-func refreshToken(t testing.TB, m *manager.Manager, sub string, claims map[string]any) string {
-	t.Helper()
-	tok, err := m.RefreshToken(sub, claims)
-	if err != nil {
-		t.Fatalf("RefreshToken: %v", err)
-	}
-	return tok.Signed
-}
-
-// clockAt is a manager clock fixed at now+d.
-func clockAt(d time.Duration) manager.Option {
-	return manager.WithClock(func() time.Time { return time.Now().Add(d) })
-}
-
-// revocationStore returns a memory store for a manager that revokes.
-func revocationStore(t testing.TB) revocation.Store {
-	t.Helper()
-	s, err := revocation.NewMemoryStore()
-	if err != nil {
-		t.Fatalf("NewMemoryStore: %v", err)
-	}
-	return s
-}
+const (
+	testIssuer = rpctest.Issuer
+	testSecret = rpctest.Secret
+)
 
 // Servers.
 
@@ -236,70 +188,4 @@ func serve(t testing.TB, sopts ...grpc.ServerOption) *testServer {
 	})
 	ts.conn = conn
 	return ts
-}
-
-// withToken returns a context whose outgoing metadata carries the values
-// under the authorization key.
-func withToken(t testing.TB, values ...string) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	for _, v := range values {
-		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", v)
-	}
-	return ctx
-}
-
-// bearer returns the authorization value of a signed token.
-func bearer(signed string) string { return "Bearer " + signed }
-
-// Checks.
-
-// checkDenial fails unless err is a status error with code and an
-// ErrorInfo of domain protojwt with reason, and a message that quotes none
-// of secrets.
-func checkDenial(t testing.TB, err error, code codes.Code, reason string, secrets ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %v %s", code, reason)
-	}
-	st, ok := status.FromError(err)
-	if !ok {
-		t.Fatalf("error %v is not a status", err)
-	}
-	if st.Code() != code {
-		t.Errorf("code = %v (%q), want %v", st.Code(), st.Message(), code)
-	}
-	var info *errdetails.ErrorInfo
-	for _, d := range st.Details() {
-		if ei, ok := d.(*errdetails.ErrorInfo); ok {
-			if info != nil {
-				t.Errorf("several ErrorInfo details")
-			}
-			info = ei
-		}
-	}
-	if info == nil {
-		t.Fatalf("status %v has no ErrorInfo detail", st)
-	}
-	if info.GetDomain() != "protojwt" || info.GetReason() != reason {
-		t.Errorf("ErrorInfo = {domain %q, reason %q}, want {protojwt, %s}", info.GetDomain(), info.GetReason(), reason)
-	}
-	for _, s := range secrets {
-		if s != "" && strings.Contains(st.Message(), s) {
-			t.Errorf("status message %q quotes the token", st.Message())
-		}
-	}
-}
-
-// checkReply fails unless err is nil and r says the handler saw subject,
-// with a token unless subject is "".
-func checkReply(t testing.TB, r *testpb.Reply, err error, subject string) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("call failed: %v", err)
-	}
-	if r.GetSubject() != subject || r.GetHasToken() != (subject != "") {
-		t.Errorf("handler saw {subject %q, token %v}, want {%q, %v}", r.GetSubject(), r.GetHasToken(), subject, subject != "")
-	}
 }
