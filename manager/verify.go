@@ -28,12 +28,13 @@ const maxNumericDate = 253402300799
 //     may read differently or that is costly to decode (bytes that are not
 //     UTF-8 or an escaped lone UTF-16 surrogate, nesting deeper than 64
 //     levels, a member name twice), or without alg: ErrMalformed;
-//   - an algorithm other than Config.Algorithm, "none" included: ErrAlgorithm;
+//   - an algorithm not in Config.Algorithms, "none" included: ErrAlgorithm;
 //   - a signature segment that is not base64url: ErrMalformed;
 //   - once the Manager knows its keys by ID (see RotateKey), a kid header
 //     that is not a string: ErrMalformed; a kid naming no key (absent names
-//     the key without ID): ErrSignature; a JWK Set key whose use, alg or
-//     kind does not fit Config.Algorithm: ErrAlgorithm;
+//     the key without ID): ErrSignature; a key whose kind or curve does not
+//     fit the token's algorithm (an RSA key and an ES256 token), or a JWK
+//     whose use or alg does not: ErrAlgorithm;
 //   - a signature the configured key does not verify: ErrSignature;
 //   - then, and only then, the payload: not base64url of a JSON object, or
 //     JSON refused as the header's is (two "sub" claims, ...), or a "crit"
