@@ -98,29 +98,39 @@ func (m *Manager) readMetadata(ctx context.Context, metadataURL, issuer string) 
 	if len(body) > maxMetadataSize {
 		return "", fmt.Errorf("metadata %s: over %d bytes", metadataURL, maxMetadataSize)
 	}
-	// Decoded as a token's claims are: no member twice, no lone surrogate,
-	// bounded nesting, so that no JSON parser reads another issuer.
-	var members map[string]any
-	if err := jws.DecodeJSONObject(body, &members); err != nil {
-		return "", fmt.Errorf("metadata %s: not a JSON object this package reads: %w", metadataURL, err)
-	}
-	var doc struct{ Issuer, JWKSURI string }
-	var ok1, ok2 bool
-	doc.Issuer, ok1 = members["issuer"].(string)
-	doc.JWKSURI, ok2 = members["jwks_uri"].(string)
-	if !ok1 || !ok2 && members["jwks_uri"] != nil {
-		return "", fmt.Errorf("metadata %s: issuer or jwks_uri is not a string", metadataURL)
-	}
-	switch {
-	case doc.Issuer != issuer:
-		return "", fmt.Errorf("metadata %s: its issuer is not Config.Issuer", metadataURL)
-	case doc.JWKSURI == "":
-		return "", fmt.Errorf("metadata %s: no jwks_uri", metadataURL)
-	}
-	if err := checkFetchURL("jwks_uri", doc.JWKSURI); err != nil {
+	jwksURI, err := parseMetadata(body, issuer)
+	if err != nil {
 		return "", fmt.Errorf("metadata %s: %w", metadataURL, err)
 	}
-	return doc.JWKSURI, nil
+	return jwksURI, nil
+}
+
+// parseMetadata returns the jwks_uri of the metadata document body of
+// issuer. It is decoded as a token's claims are (no member twice, no lone
+// surrogate, bounded nesting), so that no JSON parser reads another
+// issuer; its issuer must equal issuer exactly, and its jwks_uri obey
+// JWKSURL's rules.
+func parseMetadata(body []byte, issuer string) (string, error) {
+	var members map[string]any
+	if err := jws.DecodeJSONObject(body, &members); err != nil {
+		return "", fmt.Errorf("not a JSON object this package reads: %w", err)
+	}
+	got, ok := members["issuer"].(string)
+	jwksURI, isString := members["jwks_uri"].(string)
+	switch {
+	case !ok:
+		return "", errors.New("no issuer string")
+	case got != issuer:
+		return "", errors.New("its issuer is not Config.Issuer")
+	case members["jwks_uri"] == nil:
+		return "", errors.New("no jwks_uri")
+	case !isString:
+		return "", errors.New("jwks_uri is not a string")
+	}
+	if err := checkFetchURL("jwks_uri", jwksURI); err != nil {
+		return "", err
+	}
+	return jwksURI, nil
 }
 
 // checkFetchURL is checkJWKSURL naming what in its errors.
