@@ -40,21 +40,25 @@ func TestLocalCacheBound(t *testing.T) {
 	// bound, and seen from then on; the check runs at a few bounds.
 	client := redisClient(t)
 	ctx := context.Background()
-	for _, maxStale := range []time.Duration{200 * time.Millisecond, 500 * time.Millisecond} {
+	for _, maxStale := range []time.Duration{300 * time.Millisecond, time.Second} {
 		t.Run(maxStale.String(), func(t *testing.T) {
 			cached, direct := cachedPair(t, client, maxStale)
 			issued := time.Now().Add(-time.Minute)
 			ids := []string{"jti-1", "family-1"}
-			primed := time.Now()
 			if revoked, err := cached.Revoked(ctx, "alice", ids, issued); err != nil || revoked {
 				t.Fatalf("Revoked() before any revocation = %v, %v", revoked, err)
 			}
+			// The answer was asked of Redis before now: it may be used
+			// until cachedAt + maxStale at the latest.
+			cachedAt := time.Now()
 			if err := direct.Revoke(ctx, "alice", "family-1", time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 			revokedAt := time.Now()
-			// The cache answers from memory: the revocation is not seen yet.
-			if revoked, err := cached.Revoked(ctx, "alice", ids, issued); err != nil || revoked {
+			// The cache answers from memory: the revocation is not seen yet
+			// (unless a loaded machine took half the bound to get here).
+			young := time.Since(cachedAt) < maxStale/2
+			if revoked, err := cached.Revoked(ctx, "alice", ids, issued); err != nil || (young && revoked) {
 				t.Fatalf("Revoked() right after another instance revoked = %v, %v; want the cached false (is the cache on?)", revoked, err)
 			}
 			// Another question is asked of Redis, and sees it.
@@ -62,19 +66,19 @@ func TestLocalCacheBound(t *testing.T) {
 				t.Errorf("Revoked() of an uncached token = %v, %v; want true", revoked, err)
 			}
 			for {
+				before := time.Now()
 				revoked, err := cached.Revoked(ctx, "alice", ids, issued)
 				if err != nil {
 					t.Fatal(err)
 				}
-				now := time.Now()
 				if revoked {
-					t.Logf("seen %v after the revocation, %v after the answer was cached (bound %v)",
-						now.Sub(revokedAt).Round(time.Millisecond), now.Sub(primed).Round(time.Millisecond), maxStale)
+					t.Logf("seen %v after the revocation was written, %v after the answer was cached (bound %v)",
+						time.Since(revokedAt).Round(time.Millisecond), time.Since(cachedAt).Round(time.Millisecond), maxStale)
 					break
 				}
 				// Still missed: only while the cached answer is younger than
 				// the bound.
-				if late := now.Sub(primed); late >= maxStale {
+				if late := before.Sub(cachedAt); late >= maxStale {
 					t.Fatalf("revocation still missed %v after the answer was cached, bound %v", late, maxStale)
 				}
 				time.Sleep(5 * time.Millisecond)
