@@ -17,6 +17,7 @@ import (
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/connectauth"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
 )
 
@@ -153,9 +154,9 @@ func TestExpressions(t *testing.T) {
 	stream := client.CallBidiStream(ctxFor(t))
 	addAuth(stream.RequestHeader(), alice)
 	defer stream.CloseResponse()
-	res := runChat(t, connectChatStream{stream}, []string{"alice", "bob", "alice"})
-	if len(res.replies) != 1 {
-		t.Errorf("%d replies, want 1 before the refused message", len(res.replies))
+	res := rpctest.RunChatStream(t, connectChatStream{stream}, []string{"alice", "bob", "alice"})
+	if len(res.Replies) != 1 {
+		t.Errorf("%d replies, want 1 before the refused message", len(res.Replies))
 	}
-	checkDenial(t, res.err, connect.CodePermissionDenied, protojwt.ReasonExpressionFalse)
+	checkDenial(t, res.Err, connect.CodePermissionDenied, protojwt.ReasonExpressionFalse)
 }

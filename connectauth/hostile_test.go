@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -15,40 +14,9 @@ import (
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/connectauth"
 	"github.com/protojwt/protojwt/internal/hostiletest"
-	"github.com/protojwt/protojwt/internal/rules"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
 )
-
-// codeOf is the connect code of a denial reason.
-func codeOf(t testing.TB, reason string) connect.Code {
-	t.Helper()
-	switch rules.Reasons()[reason] {
-	case rules.Unauthenticated:
-		return connect.CodeUnauthenticated
-	case rules.PermissionDenied:
-		return connect.CodePermissionDenied
-	case rules.Unavailable:
-		return connect.CodeUnavailable
-	}
-	t.Fatalf("test bug: unknown reason %q", reason)
-	return connect.CodeUnknown
-}
-
-// tokensOf returns the parts of authorization values that a denial must
-// not quote: each value and its token.
-func tokensOf(values []string) []string {
-	var out []string
-	for _, v := range values {
-		if len(v) < 16 {
-			continue // too short to be told apart from the fixed texts
-		}
-		out = append(out, v)
-		if _, tok, ok := strings.Cut(v, " "); ok && len(tok) >= 16 {
-			out = append(out, tok)
-		}
-	}
-	return out
-}
 
 // TestHostileUnary sends every case of the hostile table to FieldTop (whose
 // rule is the table's, as the interceptor's tests check) under every
@@ -58,17 +26,7 @@ func TestHostileUnary(t *testing.T) {
 	ts := startServer(t, env.Manager)
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
-			for _, c := range hostiletest.Cases() {
-				t.Run(c.Name, func(t *testing.T) {
-					values := c.Authorization(env)
-					r, err := p.unary(t, ts, methodFieldTop, &testpb.FieldTopRequest{Username: hostiletest.Subject}, values)
-					if c.Reason == "" {
-						checkReply(t, r, err, hostiletest.Subject)
-						return
-					}
-					checkDenial(t, err, codeOf(t, c.Reason), c.Reason, tokensOf(values)...)
-				})
-			}
+			rpctest.RunHostileUnary(t, p.client(ts), env)
 		})
 	}
 	if hits := env.TrapHits(); hits != 0 {
@@ -85,23 +43,7 @@ func TestHostileStream(t *testing.T) {
 	ts := startServer(t, env.Manager)
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
-			for _, c := range hostiletest.Cases() {
-				t.Run(c.Name, func(t *testing.T) {
-					values := c.Authorization(env)
-					res := p.chat(t, ts, values, hostiletest.Subject)
-					if c.Reason == "" {
-						if res.err != nil || len(res.replies) != 1 {
-							t.Fatalf("stream ended with %v after %d replies, want 1 reply", res.err, len(res.replies))
-						}
-						checkReply(t, res.replies[0].GetReply(), nil, hostiletest.Subject)
-						return
-					}
-					if len(res.replies) != 0 {
-						t.Errorf("%d replies before the refusal", len(res.replies))
-					}
-					checkDenial(t, res.err, codeOf(t, c.Reason), c.Reason, tokensOf(values)...)
-				})
-			}
+			rpctest.RunHostileChat(t, p.client(ts), env)
 		})
 	}
 	if hits := env.TrapHits(); hits != 0 {
@@ -125,8 +67,8 @@ func TestHostileRawHTTP(t *testing.T) {
 				}
 				return
 			}
-			checkJSONDenial(t, status, body, codeOf(t, c.Reason), c.Reason)
-			for _, s := range tokensOf(values) {
+			checkJSONDenial(t, status, body, connect.Code(rpctest.CodeOf(t, c.Reason)), c.Reason)
+			for _, s := range hostiletest.TokensOf(values) {
 				if strings.Contains(body, s) {
 					t.Errorf("error body quotes the request: %s", body)
 				}
@@ -233,12 +175,6 @@ func TestRawHTTPPost(t *testing.T) {
 	}
 }
 
-// oversizedToken returns a token-shaped value of n bytes.
-func oversizedToken(n int) string {
-	const head = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-	return head + strings.Repeat("A", n-len(head)-44) + "." + strings.Repeat("B", 43)
-}
-
 // unaryRequest is a FieldTop request as a handler sees it, with the given
 // headers.
 type unaryRequest struct {
@@ -279,8 +215,8 @@ func TestRefuseCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	call := unaryDirect(t, auth)
-	for _, sz := range []int{9 << 10, 64 << 10, 1 << 20} {
-		h := http.Header{"Authorization": {bearer(oversizedToken(sz))}}
+	for _, sz := range hostiletest.OversizedSizes() {
+		h := http.Header{"Authorization": {bearer(hostiletest.OversizedToken(sz.Bytes))}}
 		ran, err := call(h)
 		if ran {
 			t.Fatal("oversized token reached the handler")
@@ -290,22 +226,10 @@ func TestRefuseCost(t *testing.T) {
 			continue // the race detector changes allocation counts
 		}
 		if allocs := testing.AllocsPerRun(100, func() { _, _ = call(h) }); allocs > 8 {
-			t.Errorf("refusing a token of %d bytes allocates %v times, want at most 8", sz, allocs)
+			t.Errorf("refusing a token of %s allocates %v times, want at most 8", sz.Name, allocs)
 		}
-		if perCall := bytesPerCall(100, func() { _, _ = call(h) }); perCall > 2048 {
-			t.Errorf("refusing a token of %d bytes allocates %d bytes, want at most 2 KiB", sz, perCall)
+		if perCall := hostiletest.BytesPerCall(100, func() { _, _ = call(h) }); perCall > 2048 {
+			t.Errorf("refusing a token of %s allocates %d bytes, want at most 2 KiB", sz.Name, perCall)
 		}
 	}
-}
-
-// bytesPerCall returns the bytes f allocates per call, over runs calls.
-func bytesPerCall(runs int, f func()) uint64 {
-	f() // warm up: pools, lazily built state
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range runs {
-		f()
-	}
-	runtime.ReadMemStats(&after)
-	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
 }

@@ -6,14 +6,15 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"connectrpc.com/connect"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/connectauth"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/internal/testpb/testpbconnect"
 	"github.com/protojwt/protojwt/manager"
@@ -26,8 +27,8 @@ func TestPublicOptions(t *testing.T) {
 	valid := []string{bearer(authToken(t, m, "alice", nil, nil))}
 	garbage := []string{"Bearer garbage"}
 	const (
-		unauth = connect.CodeUnauthenticated
-		denied = connect.CodePermissionDenied
+		unauth = codes.Unauthenticated
+		denied = codes.PermissionDenied
 	)
 
 	tests := []struct {
@@ -39,38 +40,38 @@ func TestPublicOptions(t *testing.T) {
 			name: "WithPublicProcedures",
 			opts: []connectauth.Option{connectauth.WithPublicProcedures(methodUndeclared)},
 			cases: []unaryCase{
-				{name: "opened/no token", method: methodUndeclared, req: &testpb.UndeclaredRequest{}},
-				{name: "opened/token not verified", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: garbage},
-				{name: "opened/token not passed", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: valid},
-				{name: "other service closed", method: methodPing, req: &testpb.PingRequest{}, auth: valid, wantCode: denied, wantReason: "METHOD_NOT_DECLARED"},
-				{name: "rules enforced", method: methodLiteralString, req: &testpb.LiteralStringRequest{}, auth: valid, wantCode: denied, wantReason: "CLAIM_MISMATCH"},
+				{Name: "opened/no token", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}},
+				{Name: "opened/token not verified", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: garbage},
+				{Name: "opened/token not passed", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: valid},
+				{Name: "other service closed", Method: methodPing, Request: &testpb.PingRequest{}, Auth: valid, Code: denied, Reason: "METHOD_NOT_DECLARED"},
+				{Name: "rules enforced", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: valid, Code: denied, Reason: "CLAIM_MISMATCH"},
 			},
 		},
 		{
 			name: "WithPublicServices",
 			opts: []connectauth.Option{connectauth.WithPublicServices("protojwt.test.v1.OpenService")},
 			cases: []unaryCase{
-				{name: "opened/no token", method: methodPing, req: &testpb.PingRequest{}},
-				{name: "opened/token not verified", method: methodPing, req: &testpb.PingRequest{}, auth: garbage},
-				{name: "opened/token not passed", method: methodPing, req: &testpb.PingRequest{}, auth: valid},
-				{name: "undeclared elsewhere closed", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: valid, wantCode: denied, wantReason: "METHOD_NOT_DECLARED"},
+				{Name: "opened/no token", Method: methodPing, Request: &testpb.PingRequest{}},
+				{Name: "opened/token not verified", Method: methodPing, Request: &testpb.PingRequest{}, Auth: garbage},
+				{Name: "opened/token not passed", Method: methodPing, Request: &testpb.PingRequest{}, Auth: valid},
+				{Name: "undeclared elsewhere closed", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: valid, Code: denied, Reason: "METHOD_NOT_DECLARED"},
 			},
 		},
 		{
 			name: "AllowUnannotated",
 			opts: []connectauth.Option{connectauth.AllowUnannotated()},
 			cases: []unaryCase{
-				{name: "undeclared method", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, auth: garbage},
-				{name: "undeclared service", method: methodPing, req: &testpb.PingRequest{}},
-				{name: "rules enforced", method: methodLiteralString, req: &testpb.LiteralStringRequest{}, auth: valid, wantCode: denied, wantReason: "CLAIM_MISMATCH"},
-				{name: "default rule enforced", method: methodInherit, req: &testpb.InheritRequest{}, wantCode: unauth, wantReason: "TOKEN_MISSING"},
+				{Name: "undeclared method", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: garbage},
+				{Name: "undeclared service", Method: methodPing, Request: &testpb.PingRequest{}},
+				{Name: "rules enforced", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: valid, Code: denied, Reason: "CLAIM_MISMATCH"},
+				{Name: "default rule enforced", Method: methodInherit, Request: &testpb.InheritRequest{}, Code: unauth, Reason: "TOKEN_MISSING"},
 			},
 		},
 		{
 			name: "none",
 			cases: []unaryCase{
-				{name: "undeclared method", method: methodUndeclared, req: &testpb.UndeclaredRequest{}, wantCode: denied, wantReason: "METHOD_NOT_DECLARED"},
-				{name: "undeclared service", method: methodPing, req: &testpb.PingRequest{}, auth: valid, wantCode: denied, wantReason: "METHOD_NOT_DECLARED"},
+				{Name: "undeclared method", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Code: denied, Reason: "METHOD_NOT_DECLARED"},
+				{Name: "undeclared service", Method: methodPing, Request: &testpb.PingRequest{}, Auth: valid, Code: denied, Reason: "METHOD_NOT_DECLARED"},
 			},
 		},
 	}
@@ -101,7 +102,7 @@ func TestWithHeader(t *testing.T) {
 		resp, err := client.FieldTop(ctxFor(t), r)
 		checkReply(t, resp.Msg.GetReply(), err, "alice")
 	}
-	_, err := grpcUnary(t, ts, methodFieldTop, req, nil)
+	_, err := rpctest.GRPC(ts.grpc).Unary(t, methodFieldTop, req, nil)
 	checkDenial(t, err, connect.CodeUnauthenticated, "TOKEN_MISSING")
 }
 
@@ -265,14 +266,14 @@ func TestHealthAndReflection(t *testing.T) {
 		}
 		ts := mountExtra(t, auth, health, reflection, "/grpc.health.v2.Health/Check")
 		for _, procedure := range []string{health, reflection} {
-			r, err := grpcUnary(t, ts, procedure, &testpb.PingRequest{}, nil)
+			r, err := rpctest.GRPC(ts.grpc).Unary(t, procedure, &testpb.PingRequest{}, nil)
 			if open {
 				checkReply(t, r, err, "")
 			} else {
 				checkDenial(t, err, connect.CodePermissionDenied, protojwt.ReasonMethodNotDeclared)
 			}
 		}
-		_, err = grpcUnary(t, ts, "/grpc.health.v2.Health/Check", &testpb.PingRequest{}, nil)
+		_, err = rpctest.GRPC(ts.grpc).Unary(t, "/grpc.health.v2.Health/Check", &testpb.PingRequest{}, nil)
 		checkDenial(t, err, connect.CodePermissionDenied, protojwt.ReasonMethodNotDeclared)
 	}
 	if !slices.Contains(connectauth.HealthAndReflection, "grpc.health.v1.Health") {
@@ -302,36 +303,16 @@ func TestClientPassThrough(t *testing.T) {
 	_ = chat.CloseResponse()
 }
 
-// decisions records what a decision hook is told.
-type decisions struct {
-	mu  sync.Mutex
-	all []protojwt.Decision
-}
-
-func (d *decisions) hook(_ context.Context, dec protojwt.Decision) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.all = append(d.all, dec)
-}
-
-func (d *decisions) take() []protojwt.Decision {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := d.all
-	d.all = nil
-	return out
-}
-
 // TestDecisionHook checks that the hooks, in the order given, are told
 // every decision once, with the procedure, the outcome, the reason and
 // the token: unary calls allowed, denied and public, and a stream's open
 // and messages.
 func TestDecisionHook(t *testing.T) {
 	m := newManager(t)
-	var rec decisions
+	var rec rpctest.Decisions
 	var order []string
 	ts := startServer(t, m,
-		connectauth.WithDecisionHook(rec.hook),
+		connectauth.WithDecisionHook(rec.Hook),
 		connectauth.WithDecisionHook(func(context.Context, protojwt.Decision) { order = append(order, "second") }))
 	alice := []string{bearer(authToken(t, m, "alice", nil, nil))}
 	type want struct {
@@ -343,7 +324,7 @@ func TestDecisionHook(t *testing.T) {
 	}
 	check := func(t *testing.T, wants ...want) {
 		t.Helper()
-		got := rec.take()
+		got := rec.Take()
 		if len(got) != len(wants) {
 			t.Fatalf("hook told %d decisions, want %d: %+v", len(got), len(wants), got)
 		}

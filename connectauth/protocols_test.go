@@ -1,17 +1,16 @@
 package connectauth_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
 	"testing"
 
 	"connectrpc.com/connect"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/internal/testpb/testpbconnect"
 )
@@ -24,7 +23,7 @@ type protocol struct {
 	// every test response has the handler's Reply as field 1.
 	unary func(t testing.TB, ts *testServer, procedure string, req proto.Message, auth []string) (*testpb.Reply, error)
 	// openChat opens a Chat (bidi) stream.
-	openChat func(t testing.TB, ts *testServer, auth []string) chatStream
+	openChat func(t testing.TB, ts *testServer, auth []string) rpctest.ChatStream
 	// watch runs a Watch (server stream) and returns the replies.
 	watch func(t testing.TB, ts *testServer, auth []string, req *testpb.WatchRequest) ([]*testpb.Reply, error)
 	// upload runs an Upload (client stream), one message per owner.
@@ -43,11 +42,17 @@ var protocols = []protocol{
 		upload:   connectUpload(false, connect.WithProtoJSON()),
 	},
 	{
-		name:     "grpc",
-		unary:    grpcUnary,
-		openChat: grpcChat,
-		watch:    grpcWatch,
-		upload:   grpcUpload,
+		name: "grpc",
+		unary: func(t testing.TB, ts *testServer, procedure string, req proto.Message, auth []string) (*testpb.Reply, error) {
+			return rpctest.GRPC(ts.grpc).Unary(t, procedure, req, auth)
+		},
+		openChat: func(t testing.TB, ts *testServer, auth []string) rpctest.ChatStream {
+			return rpctest.GRPC(ts.grpc).OpenChat(t, auth)
+		},
+		watch: func(t testing.TB, ts *testServer, auth []string, req *testpb.WatchRequest) ([]*testpb.Reply, error) {
+			return rpctest.GRPC(ts.grpc).Watch(t, auth, req)
+		},
+		upload: grpcUpload,
 	},
 	{
 		name:     "grpc-web",
@@ -56,6 +61,19 @@ var protocols = []protocol{
 		watch:    connectWatch(false, connect.WithGRPCWeb()),
 		upload:   connectUpload(false, connect.WithGRPCWeb()),
 	},
+}
+
+// client returns the rpctest.Client of ts under p.
+func (p protocol) client(ts *testServer) rpctest.Client {
+	return rpctest.Client{
+		Unary: func(t testing.TB, procedure string, req proto.Message, auth []string) (*testpb.Reply, error) {
+			return p.unary(t, ts, procedure, req, auth)
+		},
+		OpenChat: func(t testing.TB, auth []string) rpctest.ChatStream { return p.openChat(t, ts, auth) },
+		Watch: func(t testing.TB, auth []string, req *testpb.WatchRequest) ([]*testpb.Reply, error) {
+			return p.watch(t, ts, auth, req)
+		},
+	}
 }
 
 // client returns the HTTP client of ts for HTTP/1.1 or HTTP/2.
@@ -71,16 +89,6 @@ func addAuth(h http.Header, auth []string) {
 	for _, v := range auth {
 		h.Add("Authorization", v)
 	}
-}
-
-// grpcContext returns a context whose outgoing metadata carries the
-// authorization values.
-func grpcContext(t testing.TB, auth []string) context.Context {
-	ctx := ctxFor(t)
-	for _, v := range auth {
-		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", v)
-	}
-	return ctx
 }
 
 // dynamic copies m into a dynamic message, so that one connect client type
@@ -111,57 +119,6 @@ func connectUnary(h2 bool, opts ...connect.ClientOption) func(testing.TB, *testS
 	}
 }
 
-func grpcUnary(t testing.TB, ts *testServer, procedure string, req proto.Message, auth []string) (*testpb.Reply, error) {
-	resp := new(testpb.PingResponse)
-	err := ts.grpc.Invoke(grpcContext(t, auth), procedure, req, resp)
-	return resp.GetReply(), err
-}
-
-// chatResult is what a client saw of one Chat stream.
-type chatResult struct {
-	replies []*testpb.ChatResponse
-	err     error // of the receive that ended the stream; nil for io.EOF
-}
-
-// chatStream is the client side of a Chat, whichever the protocol.
-type chatStream interface {
-	Send(*testpb.ChatRequest) error
-	Recv() (*testpb.ChatResponse, error)
-	CloseSend() error
-}
-
-// runChat sends each sender in turn, waiting for the reply to each before
-// the next, then closes the stream and reads to its end.
-func runChat(t testing.TB, stream chatStream, senders []string) chatResult {
-	t.Helper()
-	var res chatResult
-	for i, s := range senders {
-		if err := stream.Send(&testpb.ChatRequest{Sender: s, Text: "message " + s}); err != nil && !errors.Is(err, io.EOF) {
-			t.Fatalf("Send %d: %v", i, err)
-		}
-		r, err := stream.Recv()
-		if err != nil {
-			res.err = err
-			return res
-		}
-		res.replies = append(res.replies, r)
-	}
-	if err := stream.CloseSend(); err != nil {
-		t.Fatalf("CloseSend: %v", err)
-	}
-	for {
-		r, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return res
-		}
-		if err != nil {
-			res.err = err
-			return res
-		}
-		res.replies = append(res.replies, r)
-	}
-}
-
 // connectChatStream adapts a connect bidi stream to chatStream.
 type connectChatStream struct {
 	*connect.BidiStreamForClient[testpb.ChatRequest, testpb.ChatResponse]
@@ -170,8 +127,8 @@ type connectChatStream struct {
 func (s connectChatStream) Recv() (*testpb.ChatResponse, error) { return s.Receive() }
 func (s connectChatStream) CloseSend() error                    { return s.CloseRequest() }
 
-func connectChat(opts ...connect.ClientOption) func(testing.TB, *testServer, []string) chatStream {
-	return func(t testing.TB, ts *testServer, auth []string) chatStream {
+func connectChat(opts ...connect.ClientOption) func(testing.TB, *testServer, []string) rpctest.ChatStream {
+	return func(t testing.TB, ts *testServer, auth []string) rpctest.ChatStream {
 		stream := testpbconnect.NewGuardedServiceClient(ts.h2c, ts.url, opts...).Chat(ctxFor(t))
 		addAuth(stream.RequestHeader(), auth)
 		t.Cleanup(func() { _ = stream.CloseResponse() })
@@ -179,18 +136,10 @@ func connectChat(opts ...connect.ClientOption) func(testing.TB, *testServer, []s
 	}
 }
 
-func grpcChat(t testing.TB, ts *testServer, auth []string) chatStream {
-	stream, err := testpb.NewGuardedServiceClient(ts.grpc).Chat(grpcContext(t, auth))
-	if err != nil {
-		t.Fatalf("Chat: %v", err)
-	}
-	return stream
-}
-
-// chat runs a Chat stream under p: see runChat.
-func (p protocol) chat(t testing.TB, ts *testServer, auth []string, senders ...string) chatResult {
+// chat runs a Chat stream under p: see rpctest.RunChatStream.
+func (p protocol) chat(t testing.TB, ts *testServer, auth []string, senders ...string) rpctest.ChatResult {
 	t.Helper()
-	return runChat(t, p.openChat(t, ts, auth), senders)
+	return rpctest.RunChatStream(t, p.openChat(t, ts, auth), senders)
 }
 
 func connectWatch(h2 bool, opts ...connect.ClientOption) func(testing.TB, *testServer, []string, *testpb.WatchRequest) ([]*testpb.Reply, error) {
@@ -207,24 +156,6 @@ func connectWatch(h2 bool, opts ...connect.ClientOption) func(testing.TB, *testS
 			replies = append(replies, stream.Msg().GetReply())
 		}
 		return replies, stream.Err()
-	}
-}
-
-func grpcWatch(t testing.TB, ts *testServer, auth []string, req *testpb.WatchRequest) ([]*testpb.Reply, error) {
-	stream, err := testpb.NewGuardedServiceClient(ts.grpc).Watch(grpcContext(t, auth), req)
-	if err != nil {
-		return nil, err
-	}
-	var replies []*testpb.Reply
-	for {
-		r, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return replies, nil
-		}
-		if err != nil {
-			return replies, err
-		}
-		replies = append(replies, r.GetReply())
 	}
 }
 
@@ -249,7 +180,7 @@ func connectUpload(h2 bool, opts ...connect.ClientOption) func(testing.TB, *test
 }
 
 func grpcUpload(t testing.TB, ts *testServer, auth []string, owners ...string) (*testpb.UploadResponse, error) {
-	stream, err := testpb.NewUploadServiceClient(ts.grpc).Upload(grpcContext(t, auth))
+	stream, err := testpb.NewUploadServiceClient(ts.grpc).Upload(rpctest.OutgoingContext(t, auth...))
 	if err != nil {
 		t.Fatalf("Upload: %v", err)
 	}

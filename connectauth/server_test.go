@@ -9,31 +9,20 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 
-	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/connectauth"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/internal/testpb/testpbconnect"
 	"github.com/protojwt/protojwt/manager"
-	"github.com/protojwt/protojwt/revocation"
 )
 
 // The test services: every handler answers with who it saw in its context.
-
-func reply(ctx context.Context) *testpb.Reply {
-	tok, ok := manager.FromContext(ctx)
-	if !ok {
-		return &testpb.Reply{}
-	}
-	return &testpb.Reply{Subject: tok.Subject, HasToken: true}
-}
 
 // answer is the response of a unary handler: the Reply as field 1.
 func answer[T any](ctx context.Context, set func(*T, *testpb.Reply)) (*connect.Response[T], error) {
@@ -167,62 +156,16 @@ func (u upload) Upload(ctx context.Context, stream *connect.ClientStream[testpb.
 	return connect.NewResponse(&testpb.UploadResponse{Reply: reply(ctx), Chunks: n}), nil
 }
 
-// Managers and tokens.
-
-const (
-	testIssuer = "protojwt-test"
-	testSecret = "0123456789abcdef0123456789abcdef-test-secret"
+// The fixtures of the tables the adapters share.
+var (
+	reply           = rpctest.Reply
+	newManager      = rpctest.NewManager
+	authToken       = rpctest.AuthToken
+	revocationStore = rpctest.RevocationStore
+	bearer          = rpctest.Bearer
+	ctxFor          = rpctest.Context
+	checkReply      = rpctest.CheckReply
 )
-
-func newManager(t testing.TB, opts ...manager.Option) *manager.Manager {
-	t.Helper()
-	return newManagerWith(t, manager.Config{Issuer: testIssuer, Algorithm: "HS256", Secret: []byte(testSecret)}, opts...)
-}
-
-func newManagerWith(t testing.TB, cfg manager.Config, opts ...manager.Option) *manager.Manager {
-	t.Helper()
-	m, err := manager.New(cfg, opts...)
-	if err != nil {
-		t.Fatalf("manager.New: %v", err)
-	}
-	return m
-}
-
-func authToken(t testing.TB, m *manager.Manager, sub string, scope any, claims map[string]any) string {
-	t.Helper()
-	tok, err := m.AuthToken(sub, scope, claims)
-	if err != nil {
-		t.Fatalf("AuthToken: %v", err)
-	}
-	return tok.Signed
-}
-
-func refreshToken(t testing.TB, m *manager.Manager, sub string, claims map[string]any) string {
-	t.Helper()
-	tok, err := m.RefreshToken(sub, claims)
-	if err != nil {
-		t.Fatalf("RefreshToken: %v", err)
-	}
-	return tok.Signed
-}
-
-// clockAt is a manager clock fixed at now+d.
-func clockAt(d time.Duration) manager.Option {
-	return manager.WithClock(func() time.Time { return time.Now().Add(d) })
-}
-
-// revocationStore returns a memory store for a manager that revokes.
-func revocationStore(t testing.TB) revocation.Store {
-	t.Helper()
-	s, err := revocation.NewMemoryStore()
-	if err != nil {
-		t.Fatalf("NewMemoryStore: %v", err)
-	}
-	return s
-}
-
-// bearer returns the authorization value of a signed token.
-func bearer(signed string) string { return "Bearer " + signed }
 
 // Servers.
 
@@ -286,81 +229,10 @@ func serve(t testing.TB, up upload, hopts ...connect.HandlerOption) *testServer 
 	return ts
 }
 
-// ctxFor returns a context that ends with the test.
-func ctxFor(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// Checks.
-
-// checkDenial fails unless err is a denial a client received: a
-// *connect.Error or a gRPC status error with code and one ErrorInfo of
-// domain protojwt with reason, that protojwt.ReasonOf reads, and a message
-// that quotes none of secrets.
+// checkDenial fails unless err is a denial a client received, a
+// *connect.Error or a gRPC status error, with code and reason: see
+// rpctest.CheckDenial.
 func checkDenial(t testing.TB, err error, code connect.Code, reason string, secrets ...string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %v %s", code, reason)
-	}
-	var (
-		got     connect.Code
-		msg     string
-		details []any
-	)
-	var ce *connect.Error
-	if errors.As(err, &ce) {
-		got, msg = ce.Code(), ce.Message()
-		for _, d := range ce.Details() {
-			v, derr := d.Value()
-			if derr != nil {
-				t.Fatalf("detail %s: %v", d.Type(), derr)
-			}
-			details = append(details, v)
-		}
-	} else if st, ok := status.FromError(err); ok {
-		got, msg, details = connect.Code(st.Code()), st.Message(), st.Details()
-	} else {
-		t.Fatalf("error %v is neither a connect error nor a status", err)
-	}
-	if got != code {
-		t.Errorf("code = %v (%q), want %v", got, msg, code)
-	}
-	var info *errdetails.ErrorInfo
-	for _, d := range details {
-		if ei, ok := d.(*errdetails.ErrorInfo); ok {
-			if info != nil {
-				t.Errorf("several ErrorInfo details")
-			}
-			info = ei
-		}
-	}
-	if info == nil {
-		t.Fatalf("%v has no ErrorInfo detail", err)
-	}
-	if info.GetDomain() != protojwt.Domain || info.GetReason() != reason {
-		t.Errorf("ErrorInfo = {domain %q, reason %q}, want {protojwt, %s}", info.GetDomain(), info.GetReason(), reason)
-	}
-	if r, ok := protojwt.ReasonOf(err); !ok || r != reason {
-		t.Errorf("ReasonOf = %q, %v; want %s", r, ok, reason)
-	}
-	for _, s := range secrets {
-		if s != "" && strings.Contains(msg, s) {
-			t.Errorf("message %q quotes the token", msg)
-		}
-	}
-}
-
-// checkReply fails unless err is nil and r says the handler saw subject,
-// with a token unless subject is "".
-func checkReply(t testing.TB, r *testpb.Reply, err error, subject string) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("call failed: %v", err)
-	}
-	if r.GetSubject() != subject || r.GetHasToken() != (subject != "") {
-		t.Errorf("handler saw {subject %q, token %v}, want {%q, %v}", r.GetSubject(), r.GetHasToken(), subject, subject != "")
-	}
+	rpctest.CheckDenial(t, err, codes.Code(code), reason, secrets...)
 }

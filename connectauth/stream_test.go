@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/protojwt/protojwt/connectauth"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/internal/testpb/testpbconnect"
 	"github.com/protojwt/protojwt/manager"
@@ -21,56 +22,10 @@ import (
 func TestBidiStream(t *testing.T) {
 	m := newManager(t)
 	ts := startServer(t, m)
-	alice := []string{bearer(authToken(t, m, "alice", nil, nil))}
-	refresh := []string{bearer(refreshToken(t, m, "alice", nil))}
-
-	tests := []struct {
-		name        string
-		auth        []string
-		senders     []string
-		wantReplies int
-		wantCode    connect.Code
-		wantReason  string
-		wantHandler bool // the stream handler was entered
-	}{
-		{name: "all match", auth: alice, senders: []string{"alice", "alice", "alice"}, wantReplies: 3, wantHandler: true},
-		{name: "no messages", auth: alice, wantHandler: true},
-		{name: "second mismatches", auth: alice, senders: []string{"alice", "bob", "alice"}, wantReplies: 1,
-			wantCode: connect.CodePermissionDenied, wantReason: "CLAIM_MISMATCH", wantHandler: true},
-		{name: "first mismatches", auth: alice, senders: []string{"bob"},
-			wantCode: connect.CodePermissionDenied, wantReason: "CLAIM_MISMATCH", wantHandler: true},
-		{name: "sender unset", auth: alice, senders: []string{""},
-			wantCode: connect.CodePermissionDenied, wantReason: "CLAIM_MISMATCH", wantHandler: true},
-		{name: "no token", senders: []string{"alice"}, wantCode: connect.CodeUnauthenticated, wantReason: "TOKEN_MISSING"},
-		{name: "invalid token", auth: []string{"Bearer x.y.z"}, senders: []string{"alice"}, wantCode: connect.CodeUnauthenticated, wantReason: "TOKEN_INVALID"},
-		{name: "refresh token", auth: refresh, senders: []string{"alice"}, wantCode: connect.CodeUnauthenticated, wantReason: "TOKEN_TYPE"},
-	}
+	cases := rpctest.ChatCases(t, m)
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
-			for _, tt := range tests {
-				t.Run(tt.name, func(t *testing.T) {
-					before := ts.guarded.streams.Load()
-					res := p.chat(t, ts, tt.auth, tt.senders...)
-					if tt.wantCode == 0 {
-						if res.err != nil {
-							t.Fatalf("stream ended with %v, want success", res.err)
-						}
-					} else {
-						checkDenial(t, res.err, tt.wantCode, tt.wantReason, tt.auth...)
-					}
-					if len(res.replies) != tt.wantReplies {
-						t.Errorf("got %d replies, want %d", len(res.replies), tt.wantReplies)
-					}
-					for _, r := range res.replies {
-						if r.GetReply().GetSubject() != "alice" || !r.GetReply().GetHasToken() {
-							t.Errorf("handler saw %v, want the token of alice in the stream context", r.GetReply())
-						}
-					}
-					if entered := ts.guarded.streams.Load() > before; entered != tt.wantHandler {
-						t.Errorf("handler entered = %v, want %v", entered, tt.wantHandler)
-					}
-				})
-			}
+			rpctest.RunChat(t, p.client(ts), &ts.guarded.streams, cases)
 		})
 	}
 }
@@ -82,52 +37,14 @@ func TestBidiStream(t *testing.T) {
 func TestServerStream(t *testing.T) {
 	m := newManager(t)
 	ts := startServer(t, m)
-	admin := []string{bearer(authToken(t, m, "alice", nil, map[string]any{"role": "admin"}))}
-	user := []string{bearer(authToken(t, m, "alice", nil, map[string]any{"role": "user"}))}
-
-	tests := []struct {
-		name        string
-		auth        []string
-		userID      string
-		wantCode    connect.Code
-		wantReason  string
-		wantReplies int
-	}{
-		{name: "allowed", auth: admin, userID: "alice", wantReplies: 2},
-		{name: "literal fails at open", auth: user, userID: "alice", wantCode: connect.CodePermissionDenied, wantReason: "CLAIM_MISMATCH"},
-		{name: "field mismatch", auth: admin, userID: "bob", wantCode: connect.CodePermissionDenied, wantReason: "CLAIM_MISMATCH"},
-		{name: "field unset", auth: admin, wantCode: connect.CodePermissionDenied, wantReason: "CLAIM_MISMATCH"},
-		{name: "no token", userID: "alice", wantCode: connect.CodeUnauthenticated, wantReason: "TOKEN_MISSING"},
-		{name: "refresh token", auth: []string{bearer(refreshToken(t, m, "alice", map[string]any{"role": "admin"}))}, userID: "alice",
-			wantCode: connect.CodeUnauthenticated, wantReason: "TOKEN_TYPE"},
-	}
+	cases := rpctest.WatchCases(t, m)
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
-			for _, tt := range tests {
-				t.Run(tt.name, func(t *testing.T) {
-					req := &testpb.WatchRequest{}
-					if tt.userID != "" {
-						req.User = &testpb.User{Id: tt.userID}
-					}
-					replies, err := p.watch(t, ts, tt.auth, req)
-					if tt.wantCode == 0 {
-						if err != nil {
-							t.Fatalf("Watch: %v", err)
-						}
-					} else {
-						checkDenial(t, err, tt.wantCode, tt.wantReason, tt.auth...)
-					}
-					if len(replies) != tt.wantReplies {
-						t.Errorf("got %d replies, want %d", len(replies), tt.wantReplies)
-					}
-					for _, r := range replies {
-						checkReply(t, r, nil, "alice")
-					}
-				})
-			}
+			rpctest.RunWatch(t, p.client(ts), cases)
 		})
 	}
 
+	admin := []string{bearer(authToken(t, m, "alice", nil, map[string]any{"role": "admin"}))}
 	t.Run("public", func(t *testing.T) {
 		client := testpbconnect.NewGuardedServiceClient(ts.http1, ts.url, connect.WithProtoJSON())
 		for _, auth := range [][]string{nil, admin, {"Bearer garbage"}} {
