@@ -212,9 +212,9 @@ func linear(a *ast.AST) bool {
 	return ok
 }
 
-// reads reports whether a names any of the variables. A comprehension
-// variable of the same name counts too: erring that way only makes a stream
-// check more messages.
+// reads reports whether a names any of the variables, as name or, in the
+// root scope, .name. A comprehension variable of the same name counts too:
+// erring that way only makes a stream check more messages.
 func reads(a *ast.AST, names ...string) bool {
 	found := false
 	ast.PreOrderVisit(a.Expr(), ast.NewExprVisitor(func(x ast.Expr) {
@@ -222,7 +222,7 @@ func reads(a *ast.AST, names ...string) bool {
 			return
 		}
 		for _, name := range names {
-			if x.AsIdent() == name {
+			if strings.TrimPrefix(x.AsIdent(), ".") == name {
 				found = true
 			}
 		}

@@ -44,6 +44,7 @@ func TestCompileErrors(t *testing.T) {
 		{"unknown nested field", celexpr.New(), "request.from.id == claims.account", transferDesc, []string{"undefined field 'id'"}},
 		{"field of the wrong type", celexpr.New(), "request.amount == 'ten'", transferDesc, []string{"no matching overload"}},
 		{"request in HTTP", celexpr.New(), "request.owner == claims.sub", nil, []string{"HTTP route has no request message", "undeclared reference to 'request'"}},
+		{"root-scoped request in HTTP", celexpr.New(), ".request.owner == claims.sub", nil, []string{"HTTP route has no request message"}},
 		{"path in an RPC", celexpr.New(), "path.owner == claims.sub", docDesc, []string{"RPC has no path", "protojwt.celexpr.test.v1.GetDocumentRequest", "undeclared reference to 'path'"}},
 		{"unknown variable", celexpr.New(), "token.sub == 'alice'", docDesc, []string{"undeclared reference to 'token'"}},
 		{"unknown function", celexpr.New(), "claims.sub.lowerAscii() == 'alice'", docDesc, []string{"lowerAscii"}},
@@ -110,6 +111,8 @@ func TestReadsRequest(t *testing.T) {
 		{"request.tags.all(a, a != '')", auditDesc, true},
 		{"path.owner == claims.sub", nil, true},
 		{"'owner' in path", nil, true},
+		{".request.owner == 'alice'", docDesc, true},
+		{".path.owner == 'alice'", nil, true},
 	}
 	for _, tt := range tests {
 		x, err := celexpr.New().Compile(tt.expr, tt.request)
