@@ -199,3 +199,24 @@ func TestAlgorithmsFromEnv(t *testing.T) {
 		t.Fatalf("Algorithms = %q", cfg.Algorithms)
 	}
 }
+
+// TestAlgorithmsJWKSPublished checks that a JWK Set Manager without
+// Algorithm publishes the keys it was given, naming no algorithm that
+// would narrow them.
+func TestAlgorithmsJWKSPublished(t *testing.T) {
+	m := newTestManager(t, Config{JWKS: multiAlgorithmSet(t)})
+	keys := jwksKeys(t, m.JWKS())
+	if len(keys) != 4 {
+		t.Fatalf("%d keys published, want 4", len(keys))
+	}
+	for _, k := range keys {
+		// An RSA key fits RS and PS, a P-256 key ES256 only; Ed25519 keys
+		// name EdDSA, their only algorithm.
+		if alg, ok := k["alg"]; ok && !(k["kid"] == "ed" && alg == "EdDSA") {
+			t.Errorf("key %v names the algorithm %v", k["kid"], alg)
+		}
+		if _, ok := k["d"]; ok {
+			t.Errorf("key %v has private members", k["kid"])
+		}
+	}
+}

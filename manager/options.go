@@ -134,8 +134,10 @@ func WithJWKSMaxAge(d time.Duration) Option {
 }
 
 // WithJWKSRefreshInterval sets how often a Manager whose keys come from
-// Config.JWKSURL fetches the set again in the background. New refuses an
-// interval that is not positive. By default, 5 minutes.
+// Config.JWKSURL fetches the set again in the background; with
+// Config.Discovery, the issuer's metadata is read again on the same
+// schedule, and a new jwks_uri followed. New refuses an interval that is
+// not positive. By default, 5 minutes.
 func WithJWKSRefreshInterval(d time.Duration) Option {
 	return optionFunc(func(m *Manager) {
 		m.jwksSettings.refreshInterval = d
@@ -154,8 +156,9 @@ func WithJWKSRefreshUnknownKID(d time.Duration) Option {
 	})
 }
 
-// WithJWKSTimeout bounds each fetch of Config.JWKSURL, the first one
-// included, and how long a Verify call may wait for a refresh. New refuses a
+// WithJWKSTimeout bounds each fetch of Config.JWKSURL (or of the issuer's
+// metadata and jwks_uri with Config.Discovery), the first one included,
+// and how long a Verify call may wait for a refresh. New refuses a
 // timeout that is not positive. By default, 10 seconds.
 func WithJWKSTimeout(d time.Duration) Option {
 	return optionFunc(func(m *Manager) {
@@ -163,8 +166,9 @@ func WithJWKSTimeout(d time.Duration) Option {
 	})
 }
 
-// WithJWKSHTTPClient sets the HTTP client that fetches Config.JWKSURL: for
-// a private CA, a proxy or credentials. A nil c is ignored. By default,
+// WithJWKSHTTPClient sets the HTTP client that fetches Config.JWKSURL (and
+// the issuer's metadata with Config.Discovery): for a private CA, a proxy
+// or credentials. A nil c is ignored. By default,
 // http.DefaultClient.
 func WithJWKSHTTPClient(c *http.Client) Option {
 	return optionFunc(func(m *Manager) {
@@ -175,8 +179,9 @@ func WithJWKSHTTPClient(c *http.Client) Option {
 }
 
 // WithJWKSErrorHandler sets the function that learns of each failed refresh
-// of Config.JWKSURL, in the background or for an unknown kid; the Manager
-// goes on with the keys it has. f must be safe for concurrent use. A nil f
+// of Config.JWKSURL, in the background or for an unknown kid, and with
+// Config.Discovery of each failed reading of the issuer's metadata; the
+// Manager goes on with the keys it has. f must be safe for concurrent use. A nil f
 // is ignored. By default, failures are logged with slog.Default at level
 // Warn.
 func WithJWKSErrorHandler(f func(error)) Option {
