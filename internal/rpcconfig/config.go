@@ -1,0 +1,137 @@
+// Package rpcconfig is what the options of protojwt's RPC adapters set,
+// the gRPC interceptor's (package interceptor) and connect's (package
+// connectauth): one config, its defaults, and the checks and compilation
+// that New runs. Each adapter keeps its own exported options, with their
+// documentation, as setters of a Config.
+//
+//	cfg := rpcconfig.Default("authorization")
+//	for _, opt := range opts {
+//		opt.apply(&cfg)
+//	}
+//	table, decider, err := cfg.Build(v, names)
+package rpcconfig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/decide"
+	"github.com/protojwt/protojwt/internal/methodrules"
+	"github.com/protojwt/protojwt/manager"
+)
+
+// Config is what an RPC adapter's options set, checked by Build.
+type Config struct {
+	// Rules is what the table compiles: the resolver, the methods and
+	// services opened, the expression engine.
+	Rules methodrules.Options
+	// NilResolver is set when WithResolver was given nil, an error.
+	NilResolver bool
+	// Key names where the bearer token is read: a metadata key or a
+	// header.
+	Key string
+	// Hook is told every decision; nil for none.
+	Hook func(context.Context, protojwt.Decision)
+	// Recheck is how often an open stream verifies its token again.
+	Recheck time.Duration
+	// Now is the clock of stream checks, for tests; nil for time.Now.
+	Now func() time.Time
+}
+
+// Default returns the Config of an adapter given no option: the rules of
+// protoregistry.GlobalFiles, the token read from key, streams verified
+// again every decide.DefaultRecheck.
+func Default(key string) Config {
+	return Config{
+		Rules:   methodrules.Options{Files: protoregistry.GlobalFiles},
+		Key:     key,
+		Recheck: decide.DefaultRecheck,
+	}
+}
+
+// SetResolver sets the resolver of the rules; a nil files is recorded as
+// an error for Build.
+func (c *Config) SetResolver(files *protoregistry.Files) {
+	c.Rules.Files = files
+	c.NilResolver = files == nil
+}
+
+// SetExpressions sets the expression engine; a nil x is ignored.
+func (c *Config) SetExpressions(x protojwt.Expressions) {
+	if x != nil {
+		c.Rules.Expressions = x
+	}
+}
+
+// AddHook adds hook after the hooks already given.
+func (c *Config) AddHook(hook func(context.Context, protojwt.Decision)) {
+	c.Hook = decide.Chain(c.Hook, hook)
+}
+
+// Names are an adapter's own names, which the errors of Build use.
+type Names struct {
+	// PublicMethods is the option that opens methods by name:
+	// "WithPublicMethods" or "WithPublicProcedures".
+	PublicMethods string
+	// Key is the option that sets Config.Key: "WithMetadataKey" or
+	// "WithHeader".
+	Key string
+	// KeyKind is what Config.Key is: "metadata key" or "header name".
+	KeyKind string
+	// ValidKey reports whether Config.Key can carry a bearer token.
+	ValidKey func(key string) bool
+}
+
+// Build checks c and v, then compiles the table of c's rules and returns
+// it with the decider of v. Every bad option is reported, in one error
+// wrapping protojwt.ErrInvalidOption; a rule that can't be compiled is
+// methodrules.Build's error.
+func (c *Config) Build(v manager.Verifier, names Names) (*methodrules.Table, decide.Decider, error) {
+	if err := c.check(v, names); err != nil {
+		return nil, decide.Decider{}, err
+	}
+	table, err := methodrules.Build(c.Rules)
+	if err != nil {
+		return nil, decide.Decider{}, err
+	}
+	return table, decide.Decider{Verifier: v, Hook: c.Hook, Recheck: c.Recheck, Now: c.Now}, nil
+}
+
+// check validates the options.
+func (c *Config) check(v manager.Verifier, names Names) error {
+	errs := decide.Check(v, c.Recheck)
+	if c.NilResolver {
+		errs = append(errs, errors.New("WithResolver: nil resolver"))
+	}
+	if !names.ValidKey(c.Key) {
+		errs = append(errs, fmt.Errorf("%s: %q is not a usable %s", names.Key, c.Key, names.KeyKind))
+	}
+	errs = append(errs, methodrules.CheckNames(c.Rules, names.PublicMethods, "WithPublicServices")...)
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", protojwt.ErrInvalidOption, errors.Join(errs...))
+	}
+	return nil
+}
+
+// ValidMetadataKey reports whether key, lower-cased, can carry a bearer
+// token as gRPC metadata: a non-empty ASCII metadata key (letters, digits,
+// '-', '_', '.') that is neither binary ("-bin") nor reserved ("grpc-").
+func ValidMetadataKey(key string) bool {
+	key = strings.ToLower(key)
+	if key == "" || strings.HasSuffix(key, "-bin") || strings.HasPrefix(key, "grpc-") {
+		return false
+	}
+	for j := 0; j < len(key); j++ {
+		c := key[j]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
