@@ -1,16 +1,14 @@
 package connectauth
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
 	"connectrpc.com/connect"
 
-	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/decide"
 	"github.com/protojwt/protojwt/internal/methodrules"
+	"github.com/protojwt/protojwt/internal/rpcconfig"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -48,56 +46,27 @@ var _ connect.Interceptor = (*Interceptor)(nil)
 // "/package.Service/Method": handlers of services the resolver does not
 // describe are denied as not declared unless an option opens them.
 func New(v manager.Verifier, opts ...Option) (*Interceptor, error) {
-	cfg := defaultConfig()
+	cfg := rpcconfig.Default(defaultHeader)
 	for _, opt := range opts {
 		if opt != nil {
 			opt.apply(&cfg)
 		}
 	}
-	if err := cfg.check(v); err != nil {
-		return nil, err
-	}
-	table, err := methodrules.Build(methodrules.Options{
-		Files:               cfg.files,
-		PublicMethods:       cfg.publicProcedures,
-		PublicServices:      cfg.publicServices,
-		AllowUnannotated:    cfg.allowUnannotated,
-		HealthAndReflection: cfg.healthAndReflection,
-		Expressions:         cfg.expressions,
+	table, decider, err := cfg.Build(v, rpcconfig.Names{
+		PublicMethods: "WithPublicProcedures",
+		Key:           "WithHeader",
+		KeyKind:       "header name",
+		ValidKey:      validHeader,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &Interceptor{
-		header:      http.CanonicalHeaderKey(cfg.header),
+		header:      http.CanonicalHeaderKey(cfg.Key),
 		table:       table,
 		notDeclared: notDeclaredDetails(table),
-		decider: decide.Decider{
-			Verifier: v,
-			Hook:     cfg.hook,
-			Recheck:  cfg.recheck,
-			Now:      cfg.now,
-		},
+		decider:     decider,
 	}, nil
-}
-
-// check validates the options.
-func (c *config) check(v manager.Verifier) error {
-	errs := decide.Check(v, c.recheck)
-	if c.nilFiles {
-		errs = append(errs, errors.New("WithResolver: nil resolver"))
-	}
-	if !validHeader(c.header) {
-		errs = append(errs, fmt.Errorf("WithHeader: %q is not a usable header name", c.header))
-	}
-	errs = append(errs, methodrules.CheckNames(methodrules.Options{
-		PublicMethods:  c.publicProcedures,
-		PublicServices: c.publicServices,
-	}, "WithPublicProcedures", "WithPublicServices")...)
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %w", protojwt.ErrInvalidOption, errors.Join(errs...))
-	}
-	return nil
 }
 
 // protocolHeaders are the headers that connect or HTTP itself reads or
@@ -124,15 +93,5 @@ var protocolHeaders = map[string]bool{
 // protocols themselves.
 func validHeader(name string) bool {
 	key := strings.ToLower(name)
-	if key == "" || strings.HasSuffix(key, "-bin") || strings.HasPrefix(key, "grpc-") ||
-		strings.HasPrefix(key, "connect-") || protocolHeaders[key] {
-		return false
-	}
-	for j := 0; j < len(key); j++ {
-		c := key[j]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
+	return rpcconfig.ValidMetadataKey(key) && !strings.HasPrefix(key, "connect-") && !protocolHeaders[key]
 }

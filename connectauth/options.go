@@ -7,8 +7,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/protojwt/protojwt"
-	"github.com/protojwt/protojwt/internal/decide"
 	"github.com/protojwt/protojwt/internal/methodrules"
+	"github.com/protojwt/protojwt/internal/rpcconfig"
 )
 
 // defaultHeader is the request header read for the bearer token when
@@ -19,36 +19,13 @@ const defaultHeader = "Authorization"
 // order; New reports an option with a bad value as an error wrapping
 // protojwt.ErrInvalidOption.
 type Option interface {
-	apply(*config)
+	apply(*rpcconfig.Config)
 }
 
 // optionFunc adapts a function to Option.
-type optionFunc func(*config)
+type optionFunc func(*rpcconfig.Config)
 
-func (f optionFunc) apply(c *config) { f(c) }
-
-// config is what the options set, checked by New.
-type config struct {
-	files               *protoregistry.Files
-	nilFiles            bool
-	publicProcedures    []string
-	publicServices      []string
-	allowUnannotated    bool
-	header              string
-	healthAndReflection bool
-	expressions         protojwt.Expressions
-	hook                func(context.Context, protojwt.Decision)
-	recheck             time.Duration
-	now                 func() time.Time
-}
-
-func defaultConfig() config {
-	return config{
-		files:   protoregistry.GlobalFiles,
-		header:  defaultHeader,
-		recheck: decide.DefaultRecheck,
-	}
-}
+func (f optionFunc) apply(c *rpcconfig.Config) { f(c) }
 
 // WithResolver makes New read the services, procedures and rules of files
 // instead of the global registry, such as descriptors loaded at run time
@@ -57,9 +34,8 @@ func defaultConfig() config {
 // is an error. By default, New reads protoregistry.GlobalFiles: every
 // service whose generated Go package the program imports.
 func WithResolver(files *protoregistry.Files) Option {
-	return optionFunc(func(c *config) {
-		c.files = files
-		c.nilFiles = files == nil
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.SetResolver(files)
 	})
 }
 
@@ -73,8 +49,8 @@ func WithResolver(files *protoregistry.Files) Option {
 // option may be given several times. By default, no procedure is opened
 // this way.
 func WithPublicProcedures(procedures ...string) Option {
-	return optionFunc(func(c *config) {
-		c.publicProcedures = append(c.publicProcedures, procedures...)
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Rules.PublicMethods = append(c.Rules.PublicMethods, procedures...)
 	})
 }
 
@@ -87,8 +63,8 @@ func WithPublicProcedures(procedures ...string) Option {
 // opened all the same. The option may be given several times. By default,
 // no service is opened this way.
 func WithPublicServices(services ...string) Option {
-	return optionFunc(func(c *config) {
-		c.publicServices = append(c.publicServices, services...)
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Rules.PublicServices = append(c.Rules.PublicServices, services...)
 	})
 }
 
@@ -101,8 +77,8 @@ func WithPublicServices(services ...string) Option {
 // connect.CodePermissionDenied and reason METHOD_NOT_DECLARED, whose
 // message names the procedure.
 func AllowUnannotated() Option {
-	return optionFunc(func(c *config) {
-		c.allowUnannotated = true
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Rules.AllowUnannotated = true
 	})
 }
 
@@ -115,8 +91,8 @@ func AllowUnannotated() Option {
 // connect itself reads). The value must still be "Bearer <jwt>", the scheme
 // case-insensitive. By default, the header is "Authorization".
 func WithHeader(name string) Option {
-	return optionFunc(func(c *config) {
-		c.header = name
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Key = name
 	})
 }
 
@@ -131,8 +107,8 @@ var HealthAndReflection = methodrules.HealthAndReflection()
 // services every server mounts next to its own. By default, they are not
 // opened.
 func WithHealthAndReflection() Option {
-	return optionFunc(func(c *config) {
-		c.healthAndReflection = true
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Rules.HealthAndReflection = true
 	})
 }
 
@@ -142,10 +118,8 @@ func WithHealthAndReflection() Option {
 // is ever silently ignored. A nil x is ignored. By default, New has no
 // expression engine.
 func WithExpressions(x protojwt.Expressions) Option {
-	return optionFunc(func(c *config) {
-		if x != nil {
-			c.expressions = x
-		}
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.SetExpressions(x)
 	})
 }
 
@@ -157,8 +131,8 @@ func WithExpressions(x protojwt.Expressions) Option {
 // Several hooks may be given; they are called in order. By default, there
 // is no hook and deciding measures nothing.
 func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
-	return optionFunc(func(c *config) {
-		c.hook = decide.Chain(c.hook, hook)
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.AddHook(hook)
 	})
 }
 
@@ -170,14 +144,14 @@ func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
 // call); a negative d is an error. By default, streams verify again every
 // minute.
 func WithStreamRecheck(d time.Duration) Option {
-	return optionFunc(func(c *config) {
-		c.recheck = d
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Recheck = d
 	})
 }
 
 // withClock sets the clock of stream checks, for tests.
 func withClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) {
-		c.now = now
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Now = now
 	})
 }

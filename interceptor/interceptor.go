@@ -1,13 +1,11 @@
 package interceptor
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 
-	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/decide"
 	"github.com/protojwt/protojwt/internal/methodrules"
+	"github.com/protojwt/protojwt/internal/rpcconfig"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -36,71 +34,26 @@ type Interceptor struct {
 // denied as not declared unless an option opens them. CheckServer finds
 // them once the server's services are registered.
 func New(v manager.Verifier, opts ...Option) (*Interceptor, error) {
-	cfg := defaultConfig()
+	cfg := rpcconfig.Default(defaultMetadataKey)
 	for _, opt := range opts {
 		if opt != nil {
 			opt.apply(&cfg)
 		}
 	}
-	if err := cfg.check(v); err != nil {
-		return nil, err
-	}
-	mo := methodrules.Options{
-		Files:               cfg.files,
-		PublicMethods:       cfg.publicMethods,
-		PublicServices:      cfg.publicServices,
-		AllowUnannotated:    cfg.allowUnannotated,
-		HealthAndReflection: cfg.healthAndReflection,
-		Expressions:         cfg.expressions,
-	}
-	table, err := methodrules.Build(mo)
+	table, decider, err := cfg.Build(v, rpcconfig.Names{
+		PublicMethods: "WithPublicMethods",
+		Key:           "WithMetadataKey",
+		KeyKind:       "metadata key",
+		ValidKey:      rpcconfig.ValidMetadataKey,
+	})
 	if err != nil {
 		return nil, err
 	}
 	return &Interceptor{
-		key:         strings.ToLower(cfg.metadataKey),
+		key:         strings.ToLower(cfg.Key),
 		table:       table,
 		notDeclared: notDeclaredDenials(table),
-		opts:        mo,
-		decider: decide.Decider{
-			Verifier: v,
-			Hook:     cfg.hook,
-			Recheck:  cfg.recheck,
-			Now:      cfg.now,
-		},
+		opts:        cfg.Rules,
+		decider:     decider,
 	}, nil
-}
-
-// check validates the options.
-func (c *config) check(v manager.Verifier) error {
-	errs := decide.Check(v, c.recheck)
-	if c.nilFiles {
-		errs = append(errs, errors.New("WithResolver: nil resolver"))
-	}
-	if !validMetadataKey(strings.ToLower(c.metadataKey)) {
-		errs = append(errs, fmt.Errorf("WithMetadataKey: %q is not a usable metadata key", c.metadataKey))
-	}
-	errs = append(errs, methodrules.CheckNames(methodrules.Options{
-		PublicMethods:  c.publicMethods,
-		PublicServices: c.publicServices,
-	}, "WithPublicMethods", "WithPublicServices")...)
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %w", protojwt.ErrInvalidOption, errors.Join(errs...))
-	}
-	return nil
-}
-
-// validMetadataKey reports whether key can carry a bearer token: a
-// non-empty, lower-case ASCII metadata key, not binary and not reserved.
-func validMetadataKey(key string) bool {
-	if key == "" || strings.HasSuffix(key, "-bin") || strings.HasPrefix(key, "grpc-") {
-		return false
-	}
-	for j := 0; j < len(key); j++ {
-		c := key[j]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }

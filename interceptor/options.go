@@ -7,8 +7,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/protojwt/protojwt"
-	"github.com/protojwt/protojwt/internal/decide"
 	"github.com/protojwt/protojwt/internal/methodrules"
+	"github.com/protojwt/protojwt/internal/rpcconfig"
 )
 
 // defaultMetadataKey is the metadata key read for the bearer token when
@@ -19,37 +19,13 @@ const defaultMetadataKey = "authorization"
 // order; New reports an option with a bad value as an error wrapping
 // protojwt.ErrInvalidOption.
 type Option interface {
-	apply(*config)
+	apply(*rpcconfig.Config)
 }
 
 // optionFunc adapts a function to Option.
-type optionFunc func(*config)
+type optionFunc func(*rpcconfig.Config)
 
-func (f optionFunc) apply(c *config) { f(c) }
-
-// config is what the options set, checked by New.
-type config struct {
-	files            *protoregistry.Files
-	nilFiles         bool
-	publicMethods    []string
-	publicServices   []string
-	allowUnannotated bool
-	metadataKey      string
-	// healthAndReflection opens HealthAndReflection.
-	healthAndReflection bool
-	expressions         protojwt.Expressions
-	hook                func(context.Context, protojwt.Decision)
-	recheck             time.Duration
-	now                 func() time.Time
-}
-
-func defaultConfig() config {
-	return config{
-		files:       protoregistry.GlobalFiles,
-		metadataKey: defaultMetadataKey,
-		recheck:     decide.DefaultRecheck,
-	}
-}
+func (f optionFunc) apply(c *rpcconfig.Config) { f(c) }
 
 // WithResolver makes New read the services, methods and rules of files
 // instead of the global registry, such as descriptors loaded at run time
@@ -58,9 +34,8 @@ func defaultConfig() config {
 // is an error. By default, New reads protoregistry.GlobalFiles: every
 // service whose generated Go package the program imports.
 func WithResolver(files *protoregistry.Files) Option {
-	return optionFunc(func(c *config) {
-		c.files = files
-		c.nilFiles = files == nil
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.SetResolver(files)
 	})
 }
 
@@ -72,8 +47,8 @@ func WithResolver(files *protoregistry.Files) Option {
 // know may be named: it is opened all the same. The option may be given
 // several times. By default, no method is opened this way.
 func WithPublicMethods(fullMethods ...string) Option {
-	return optionFunc(func(c *config) {
-		c.publicMethods = append(c.publicMethods, fullMethods...)
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Rules.PublicMethods = append(c.Rules.PublicMethods, fullMethods...)
 	})
 }
 
@@ -86,8 +61,8 @@ func WithPublicMethods(fullMethods ...string) Option {
 // same. The option may be given several times. By default, no service is
 // opened this way.
 func WithPublicServices(services ...string) Option {
-	return optionFunc(func(c *config) {
-		c.publicServices = append(c.publicServices, services...)
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Rules.PublicServices = append(c.Rules.PublicServices, services...)
 	})
 }
 
@@ -99,8 +74,8 @@ func WithPublicServices(services ...string) Option {
 // no rule is denied with codes.PermissionDenied and reason
 // METHOD_NOT_DECLARED, whose message names the method.
 func AllowUnannotated() Option {
-	return optionFunc(func(c *config) {
-		c.allowUnannotated = true
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Rules.AllowUnannotated = true
 	})
 }
 
@@ -111,8 +86,8 @@ func AllowUnannotated() Option {
 // The value must still be "Bearer <jwt>", the scheme case-insensitive. By
 // default, the key is "authorization".
 func WithMetadataKey(key string) Option {
-	return optionFunc(func(c *config) {
-		c.metadataKey = key
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Key = key
 	})
 }
 
@@ -126,8 +101,8 @@ var HealthAndReflection = methodrules.HealthAndReflection()
 // services every server registers next to its own. CheckServer does not
 // require them all to be registered. By default, they are not opened.
 func WithHealthAndReflection() Option {
-	return optionFunc(func(c *config) {
-		c.healthAndReflection = true
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Rules.HealthAndReflection = true
 	})
 }
 
@@ -137,10 +112,8 @@ func WithHealthAndReflection() Option {
 // expression is ever silently ignored. A nil x is ignored. By default, New
 // has no expression engine.
 func WithExpressions(x protojwt.Expressions) Option {
-	return optionFunc(func(c *config) {
-		if x != nil {
-			c.expressions = x
-		}
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.SetExpressions(x)
 	})
 }
 
@@ -154,8 +127,8 @@ func WithExpressions(x protojwt.Expressions) Option {
 // are called in order. By default, there is no hook and deciding measures
 // nothing.
 func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
-	return optionFunc(func(c *config) {
-		c.hook = decide.Chain(c.hook, hook)
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.AddHook(hook)
 	})
 }
 
@@ -166,14 +139,14 @@ func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
 // verifies the token on every message (each one a revocation store call); a
 // negative d is an error. By default, streams verify again every minute.
 func WithStreamRecheck(d time.Duration) Option {
-	return optionFunc(func(c *config) {
-		c.recheck = d
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Recheck = d
 	})
 }
 
 // withClock sets the clock of stream checks, for tests.
 func withClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) {
-		c.now = now
+	return optionFunc(func(c *rpcconfig.Config) {
+		c.Now = now
 	})
 }

@@ -143,10 +143,7 @@ var (
 	checkReply      = rpctest.CheckReply
 )
 
-const (
-	testIssuer = rpctest.Issuer
-	testSecret = rpctest.Secret
-)
+const testIssuer = rpctest.Issuer
 
 // Servers.
 
