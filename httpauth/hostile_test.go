@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -168,33 +167,14 @@ func FuzzAuthorizationHeaders(f *testing.F) {
 	})
 }
 
-// oversizedSizes are the token sizes of the oversized-token checks: just
-// over the manager's 8 KiB bound (and under the bearer parser's 16 KiB), and
-// far over both.
-var oversizedSizes = []struct {
-	name string
-	size int
-}{
-	{"9KiB", 9 << 10},
-	{"64KiB", 64 << 10},
-	{"1MiB", 1 << 20},
-}
-
-// oversizedToken returns a token-shaped value of n bytes: three segments of
-// base64url characters, as a flood of forged tokens would be.
-func oversizedToken(n int) string {
-	const head = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-	return head + strings.Repeat("A", n-len(head)-44) + "." + strings.Repeat("B", 43)
-}
-
 // TestRefuseOversizedCost checks that the guard refuses an oversized token
 // with the same few allocations and bytes at every size: by its length,
 // before any base64 or JSON work.
 func TestRefuseOversizedCost(t *testing.T) {
 	h := httpauth.New(newManager(t)).Require()(echo)
-	for _, sz := range oversizedSizes {
-		t.Run(sz.name, func(t *testing.T) {
-			r := httptestRequest("Bearer " + oversizedToken(sz.size))
+	for _, sz := range hostiletest.OversizedSizes() {
+		t.Run(sz.Name, func(t *testing.T) {
+			r := httptestRequest("Bearer " + hostiletest.OversizedToken(sz.Bytes))
 			checkRefused(t, serveRecorded(h, r), "TOKEN_INVALID")
 			if raceEnabled {
 				t.Skip("the race detector changes allocation counts")
@@ -208,34 +188,22 @@ func TestRefuseOversizedCost(t *testing.T) {
 				}
 			}
 			if allocs := testing.AllocsPerRun(100, refuse); allocs > 16 {
-				t.Errorf("refusing a token of %s allocates %v times, want at most 16", sz.name, allocs)
+				t.Errorf("refusing a token of %s allocates %v times, want at most 16", sz.Name, allocs)
 			}
-			if perCall := bytesPerCall(100, refuse); perCall > 4096 {
-				t.Errorf("refusing a token of %s allocates %d bytes, want at most 4 KiB", sz.name, perCall)
+			if perCall := hostiletest.BytesPerCall(100, refuse); perCall > 4096 {
+				t.Errorf("refusing a token of %s allocates %d bytes, want at most 4 KiB", sz.Name, perCall)
 			}
 		})
 	}
-}
-
-// bytesPerCall returns the bytes f allocates per call, over runs calls.
-func bytesPerCall(runs int, f func()) uint64 {
-	f() // warm up: pools, lazily built state
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range runs {
-		f()
-	}
-	runtime.ReadMemStats(&after)
-	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
 }
 
 // BenchmarkRefuseOversized is a flood of large forged tokens through the
 // guard: the cost of a refusal does not grow with the token.
 func BenchmarkRefuseOversized(b *testing.B) {
 	h := httpauth.New(newManager(b)).Require()(echo)
-	for _, sz := range oversizedSizes {
-		b.Run(sz.name, func(b *testing.B) {
-			r := httptestRequest("Bearer " + oversizedToken(sz.size))
+	for _, sz := range hostiletest.OversizedSizes() {
+		b.Run(sz.Name, func(b *testing.B) {
+			r := httptestRequest("Bearer " + hostiletest.OversizedToken(sz.Bytes))
 			w := newDiscardWriter()
 			b.ReportAllocs()
 			for b.Loop() {
