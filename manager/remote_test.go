@@ -373,7 +373,10 @@ func TestRemoteFirstFetchFails(t *testing.T) {
 				t.Errorf("Open() took %v", elapsed)
 			}
 			if srv != nil {
-				// A failed Open leaves no refresh behind.
+				// A failed Open leaves no refresh behind: once a request in
+				// flight when it failed (a refresh that ticked during a slow
+				// first fetch) has landed, no other comes.
+				time.Sleep(20 * time.Millisecond)
 				n := srv.fetches.Load()
 				time.Sleep(50 * time.Millisecond)
 				if after := srv.fetches.Load(); after != n {
