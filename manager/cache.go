@@ -137,7 +137,7 @@ func newVerifyCache(size int, maxBytes int64, ttl time.Duration, keys keySource,
 	return &verifyCache{
 		keys:     keys,
 		now:      now,
-		seed:     maphash.MakeSeed(),
+		seed:     cacheSeed,
 		ttl:      ttl,
 		ways:     ways,
 		sets:     uint64(sets),
@@ -146,7 +146,12 @@ func newVerifyCache(size int, maxBytes int64, ttl time.Duration, keys keySource,
 	}
 }
 
-// hash returns the hash of a compact token, keyed by a random seed so that
+// cacheSeed keys the hashes of every verification cache of the process:
+// random, so that tokens can't be crafted to collide, and shared, so that
+// Issuers hashes a token once for the caches of all its Managers.
+var cacheSeed = maphash.MakeSeed()
+
+// hash returns the hash of a compact token, keyed by cacheSeed so that
 // tokens can't be crafted to collide.
 func (c *verifyCache) hash(signed string) uint64 {
 	return maphash.String(c.seed, signed)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sort"
 
 	"github.com/protojwt/protojwt/internal/jws"
@@ -72,8 +73,10 @@ func (is *Issuers) Verify(ctx context.Context, signed string) (*Token, error) {
 	if len(signed) > is.maxSize {
 		return nil, errIssuersSize
 	}
+	// One hash serves every cache: they share their seed.
+	h := maphash.String(cacheSeed, signed)
 	for _, m := range is.ordered {
-		if tok, found, err := m.verifyCached(ctx, signed); found {
+		if tok, found, err := m.verifyCached(ctx, h, signed); found {
 			return tok, err
 		}
 	}
@@ -91,15 +94,15 @@ func (is *Issuers) Verify(ctx context.Context, signed string) (*Token, error) {
 	return m.Verify(ctx, signed)
 }
 
-// verifyCached returns the token signed when m's verification cache holds
-// it and it may be returned again, checked as Verify checks a cached token
-// (times, key, revocation); found is false when it is not there, and then
-// no miss is counted: Verify, called next, counts it.
-func (m *Manager) verifyCached(ctx context.Context, signed string) (tok *Token, found bool, err error) {
+// verifyCached returns the token signed, of hash h, when m's verification
+// cache holds it and it may be returned again, checked as Verify checks a
+// cached token (times, key, revocation); found is false when it is not
+// there, and then no miss is counted: Verify, called next, counts it.
+func (m *Manager) verifyCached(ctx context.Context, h uint64, signed string) (tok *Token, found bool, err error) {
 	if m.cache == nil || len(signed) > m.maxTokenSize {
 		return nil, false, nil
 	}
-	e := m.cache.probe(m.cache.hash(signed), signed)
+	e := m.cache.probe(h, signed)
 	if e == nil {
 		return nil, false, nil
 	}
