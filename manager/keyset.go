@@ -42,8 +42,8 @@ type keySet struct {
 	// anyKID is set for a single key without an ID, the configuration of a
 	// Manager before key rotation: the kid header of tokens is then ignored.
 	anyKID bool
-	// fixed is set for keys from a JWK Set (Config.JWKS or JWKSURL), which
-	// no method changes.
+	// fixed is set for keys from a JWK Set (Config.JWKS, JWKSURL or
+	// Discovery), which no method changes.
 	fixed bool
 	// jwkAlg holds the "alg" of the keys of a JWK Set that name one, by
 	// ID: such a key verifies that algorithm only.
@@ -202,8 +202,8 @@ func (m *Manager) initKeys(cfg Config) error {
 // Config.Algorithms, checked as New checks Config. An ID m already
 // knows may only name the same key: RotateKey then promotes a key that
 // AddKey announced earlier. The keys of a Manager with Config.JWKS,
-// Config.JWKSURL or Config.Discovery come from the JWK Set: no method changes them. Errors wrap
-// ErrConfig and never contain key material.
+// Config.JWKSURL or Config.Discovery come from the JWK Set: no method
+// changes them. Errors wrap ErrConfig and never contain key material.
 //
 // Once m knows more than one key, or a key with an ID, Verify selects the
 // key of a token by its kid header: a token without kid needs a key without

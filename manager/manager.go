@@ -59,10 +59,11 @@ var reservedClaims = map[string]bool{
 // New returns a Manager for cfg, or an error wrapping ErrConfig that says
 // what can't be used: a missing Issuer or Algorithm (see Config.Algorithm
 // for when it may be empty), an unknown algorithm, Algorithms that the keys
-// don't all fit, an HS algorithm with a JWK Set, a negative duration, an HS Secret shorter than 32 bytes, a key of the wrong
-// kind, curve or size for the Algorithm (RSA keys need 2048 bits), keys
-// next to a Secret, or a PrivateKey and PublicKey that are not a pair. The
-// error never contains the secret or the keys.
+// don't all fit, an HS algorithm with a JWK Set, a negative duration, an HS
+// Secret shorter than 32 bytes, a key of the wrong kind, curve or size for
+// the Algorithm (RSA keys need 2048 bits), keys next to a Secret, or a
+// PrivateKey and PublicKey that are not a pair. The error never contains
+// the secret or the keys.
 //
 // A Config without PrivateKey (RS, PS, ES and EdDSA only) makes a
 // verify-only Manager: Verify works, AuthToken and RefreshToken return an
