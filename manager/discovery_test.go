@@ -405,3 +405,35 @@ func FuzzParseMetadata(f *testing.F) {
 		}
 	})
 }
+
+// TestDiscoveryContext checks that Open's ctx bounds the discovery: a
+// provider that never answers its metadata fails Open when ctx ends, and a
+// done ctx fetches nothing.
+func TestDiscoveryContext(t *testing.T) {
+	const oidc = "/.well-known/openid-configuration"
+	s := newIssuerServer(t, false)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	s.serveFunc(oidc, func(http.ResponseWriter) { <-release })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	m, err := Open(ctx, Config{Issuer: s.URL, Discovery: true})
+	if m != nil || !errors.Is(err, ErrJWKS) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Open = %v, %v; want ErrJWKS and DeadlineExceeded", m, err)
+	}
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("Open took %v", elapsed)
+	}
+
+	done, cancelDone := context.WithCancel(context.Background())
+	cancelDone()
+	before := s.metaFetch.Load()
+	if m, err := Open(done, Config{Issuer: s.URL, Discovery: true}); m != nil || !errors.Is(err, ErrJWKS) {
+		t.Fatalf("Open(done ctx) = %v, %v; want ErrJWKS", m, err)
+	}
+	if s.metaFetch.Load() != before {
+		t.Error("metadata fetched with a done ctx")
+	}
+}
