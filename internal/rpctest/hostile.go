@@ -15,7 +15,7 @@ func RunHostileUnary(t *testing.T, c Client, env *hostiletest.Env) {
 	for _, hc := range hostiletest.Cases() {
 		t.Run(hc.Name, func(t *testing.T) {
 			values := hc.Authorization(env)
-			r, err := c.Unary(t, methodFieldTop, &testpb.FieldTopRequest{Username: hostiletest.Subject}, values)
+			r, err := c.Unary(t, testpb.GuardedService_FieldTop_FullMethodName, &testpb.FieldTopRequest{Username: hostiletest.Subject}, values)
 			if hc.Reason == "" {
 				CheckReply(t, r, err, hostiletest.Subject)
 				return

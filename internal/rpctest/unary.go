@@ -13,31 +13,12 @@ import (
 	"github.com/protojwt/protojwt/manager"
 )
 
-// The procedures of the tables: gRPC full method names, which are connect's
-// procedure names too.
-const (
-	methodPublic        = testpb.GuardedService_Public_FullMethodName
-	methodRefresh       = testpb.GuardedService_Refresh_FullMethodName
-	methodLiteralString = testpb.GuardedService_LiteralString_FullMethodName
-	methodLiteralNumber = testpb.GuardedService_LiteralNumber_FullMethodName
-	methodLiteralBool   = testpb.GuardedService_LiteralBool_FullMethodName
-	methodFieldTop      = testpb.GuardedService_FieldTop_FullMethodName
-	methodFieldNested   = testpb.GuardedService_FieldNested_FullMethodName
-	methodFieldNumber   = testpb.GuardedService_FieldNumber_FullMethodName
-	methodFieldEnum     = testpb.GuardedService_FieldEnum_FullMethodName
-	methodScopeContains = testpb.GuardedService_ScopeContains_FullMethodName
-	methodScopes        = testpb.GuardedService_Scopes_FullMethodName
-	methodAnyOf         = testpb.GuardedService_AnyOf_FullMethodName
-	methodUndeclared    = testpb.GuardedService_Undeclared_FullMethodName
-	methodInherit       = testpb.DefaultedService_Inherit_FullMethodName
-	methodOverride      = testpb.DefaultedService_Override_FullMethodName
-	methodPing          = testpb.OpenService_Ping_FullMethodName
-)
-
 // UnaryCase is one call: with the Authorization values Auth, either allowed
 // (Code OK, the handler sees Subject) or denied with Code and Reason.
 type UnaryCase struct {
-	Name    string
+	Name string
+	// Method is the gRPC full method name, which is connect's procedure
+	// name too.
 	Method  string
 	Request proto.Message
 	Auth    []string
@@ -91,106 +72,106 @@ func RuleCases(tb testing.TB, m *manager.Manager) []UnaryCase {
 
 	return []UnaryCase{
 		// public: no token verified, none passed to the handler
-		{Name: "public/no token", Method: methodPublic, Request: &testpb.PublicRequest{}},
-		{Name: "public/valid token not passed", Method: methodPublic, Request: &testpb.PublicRequest{}, Auth: plain},
-		{Name: "public/garbage token ignored", Method: methodPublic, Request: &testpb.PublicRequest{}, Auth: []string{"Bearer not.a.jwt"}},
-		{Name: "public/malformed header ignored", Method: methodPublic, Request: &testpb.PublicRequest{}, Auth: []string{"Basic x", "two"}},
+		{Name: "public/no token", Method: testpb.GuardedService_Public_FullMethodName, Request: &testpb.PublicRequest{}},
+		{Name: "public/valid token not passed", Method: testpb.GuardedService_Public_FullMethodName, Request: &testpb.PublicRequest{}, Auth: plain},
+		{Name: "public/garbage token ignored", Method: testpb.GuardedService_Public_FullMethodName, Request: &testpb.PublicRequest{}, Auth: []string{"Bearer not.a.jwt"}},
+		{Name: "public/malformed header ignored", Method: testpb.GuardedService_Public_FullMethodName, Request: &testpb.PublicRequest{}, Auth: []string{"Basic x", "two"}},
 
 		// token type
-		{Name: "refresh/refresh token", Method: methodRefresh, Request: &testpb.RefreshRequest{}, Auth: refresh, Subject: "alice"},
-		{Name: "refresh/auth token", Method: methodRefresh, Request: &testpb.RefreshRequest{}, Auth: plain, Code: unauth, Reason: "TOKEN_TYPE"},
-		{Name: "refresh/no token", Method: methodRefresh, Request: &testpb.RefreshRequest{}, Code: unauth, Reason: "TOKEN_MISSING"},
-		{Name: "auth rule/refresh token", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: refresh, Code: unauth, Reason: "TOKEN_TYPE"},
-		{Name: "auth rule/refresh token, type before claims", Method: methodFieldTop, Request: &testpb.FieldTopRequest{Username: "bob"}, Auth: refresh, Code: unauth, Reason: "TOKEN_TYPE"},
+		{Name: "refresh/refresh token", Method: testpb.GuardedService_Refresh_FullMethodName, Request: &testpb.RefreshRequest{}, Auth: refresh, Subject: "alice"},
+		{Name: "refresh/auth token", Method: testpb.GuardedService_Refresh_FullMethodName, Request: &testpb.RefreshRequest{}, Auth: plain, Code: unauth, Reason: "TOKEN_TYPE"},
+		{Name: "refresh/no token", Method: testpb.GuardedService_Refresh_FullMethodName, Request: &testpb.RefreshRequest{}, Code: unauth, Reason: "TOKEN_MISSING"},
+		{Name: "auth rule/refresh token", Method: testpb.GuardedService_LiteralString_FullMethodName, Request: &testpb.LiteralStringRequest{}, Auth: refresh, Code: unauth, Reason: "TOKEN_TYPE"},
+		{Name: "auth rule/refresh token, type before claims", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: &testpb.FieldTopRequest{Username: "bob"}, Auth: refresh, Code: unauth, Reason: "TOKEN_TYPE"},
 
 		// claim = literal string
-		{Name: "literal string/equal", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: auth("alice", nil, claims("role", "admin")), Subject: "alice"},
-		{Name: "literal string/other", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: auth("alice", nil, claims("role", "user")), Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "literal string/case differs", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: auth("alice", nil, claims("role", "Admin")), Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "literal string/missing", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "literal string/array", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: auth("alice", nil, claims("role", []any{"admin"})), Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "literal string/in scope only", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: auth("alice", map[string]any{"role": "admin"}, nil), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "literal string/equal", Method: testpb.GuardedService_LiteralString_FullMethodName, Request: &testpb.LiteralStringRequest{}, Auth: auth("alice", nil, claims("role", "admin")), Subject: "alice"},
+		{Name: "literal string/other", Method: testpb.GuardedService_LiteralString_FullMethodName, Request: &testpb.LiteralStringRequest{}, Auth: auth("alice", nil, claims("role", "user")), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "literal string/case differs", Method: testpb.GuardedService_LiteralString_FullMethodName, Request: &testpb.LiteralStringRequest{}, Auth: auth("alice", nil, claims("role", "Admin")), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "literal string/missing", Method: testpb.GuardedService_LiteralString_FullMethodName, Request: &testpb.LiteralStringRequest{}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "literal string/array", Method: testpb.GuardedService_LiteralString_FullMethodName, Request: &testpb.LiteralStringRequest{}, Auth: auth("alice", nil, claims("role", []any{"admin"})), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "literal string/in scope only", Method: testpb.GuardedService_LiteralString_FullMethodName, Request: &testpb.LiteralStringRequest{}, Auth: auth("alice", map[string]any{"role": "admin"}, nil), Code: denied, Reason: "CLAIM_MISMATCH"},
 
 		// claim = literal number
-		{Name: "literal number/equal", Method: methodLiteralNumber, Request: &testpb.LiteralNumberRequest{}, Auth: auth("alice", nil, claims("level", 3)), Subject: "alice"},
-		{Name: "literal number/equal float", Method: methodLiteralNumber, Request: &testpb.LiteralNumberRequest{}, Auth: auth("alice", nil, claims("level", 3.0)), Subject: "alice"},
-		{Name: "literal number/other", Method: methodLiteralNumber, Request: &testpb.LiteralNumberRequest{}, Auth: auth("alice", nil, claims("level", 3.5)), Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "literal number/string", Method: methodLiteralNumber, Request: &testpb.LiteralNumberRequest{}, Auth: auth("alice", nil, claims("level", "3")), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "literal number/equal", Method: testpb.GuardedService_LiteralNumber_FullMethodName, Request: &testpb.LiteralNumberRequest{}, Auth: auth("alice", nil, claims("level", 3)), Subject: "alice"},
+		{Name: "literal number/equal float", Method: testpb.GuardedService_LiteralNumber_FullMethodName, Request: &testpb.LiteralNumberRequest{}, Auth: auth("alice", nil, claims("level", 3.0)), Subject: "alice"},
+		{Name: "literal number/other", Method: testpb.GuardedService_LiteralNumber_FullMethodName, Request: &testpb.LiteralNumberRequest{}, Auth: auth("alice", nil, claims("level", 3.5)), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "literal number/string", Method: testpb.GuardedService_LiteralNumber_FullMethodName, Request: &testpb.LiteralNumberRequest{}, Auth: auth("alice", nil, claims("level", "3")), Code: denied, Reason: "CLAIM_MISMATCH"},
 
 		// claim = literal bool
-		{Name: "literal bool/true", Method: methodLiteralBool, Request: &testpb.LiteralBoolRequest{}, Auth: auth("alice", nil, claims("verified", true)), Subject: "alice"},
-		{Name: "literal bool/false", Method: methodLiteralBool, Request: &testpb.LiteralBoolRequest{}, Auth: auth("alice", nil, claims("verified", false)), Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "literal bool/string", Method: methodLiteralBool, Request: &testpb.LiteralBoolRequest{}, Auth: auth("alice", nil, claims("verified", "true")), Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "literal bool/number", Method: methodLiteralBool, Request: &testpb.LiteralBoolRequest{}, Auth: auth("alice", nil, claims("verified", 1)), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "literal bool/true", Method: testpb.GuardedService_LiteralBool_FullMethodName, Request: &testpb.LiteralBoolRequest{}, Auth: auth("alice", nil, claims("verified", true)), Subject: "alice"},
+		{Name: "literal bool/false", Method: testpb.GuardedService_LiteralBool_FullMethodName, Request: &testpb.LiteralBoolRequest{}, Auth: auth("alice", nil, claims("verified", false)), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "literal bool/string", Method: testpb.GuardedService_LiteralBool_FullMethodName, Request: &testpb.LiteralBoolRequest{}, Auth: auth("alice", nil, claims("verified", "true")), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "literal bool/number", Method: testpb.GuardedService_LiteralBool_FullMethodName, Request: &testpb.LiteralBoolRequest{}, Auth: auth("alice", nil, claims("verified", 1)), Code: denied, Reason: "CLAIM_MISMATCH"},
 
 		// claim = top-level string field
-		{Name: "field/equal", Method: methodFieldTop, Request: &testpb.FieldTopRequest{Username: "alice"}, Auth: plain, Subject: "alice"},
-		{Name: "field/other", Method: methodFieldTop, Request: &testpb.FieldTopRequest{Username: "bob"}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "field/unset", Method: methodFieldTop, Request: &testpb.FieldTopRequest{}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "field/prefix", Method: methodFieldTop, Request: &testpb.FieldTopRequest{Username: "alic"}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "field/equal", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: &testpb.FieldTopRequest{Username: "alice"}, Auth: plain, Subject: "alice"},
+		{Name: "field/other", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: &testpb.FieldTopRequest{Username: "bob"}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "field/unset", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: &testpb.FieldTopRequest{}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "field/prefix", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: &testpb.FieldTopRequest{Username: "alic"}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
 
 		// claim = nested field user.id
-		{Name: "nested/equal", Method: methodFieldNested, Request: user("alice"), Auth: plain, Subject: "alice"},
-		{Name: "nested/other", Method: methodFieldNested, Request: user("bob"), Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "nested/id unset", Method: methodFieldNested, Request: user(""), Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "nested/user unset", Method: methodFieldNested, Request: &testpb.FieldNestedRequest{}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "nested/other field set", Method: methodFieldNested, Request: &testpb.FieldNestedRequest{User: &testpb.User{DisplayName: "alice"}}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "nested/equal", Method: testpb.GuardedService_FieldNested_FullMethodName, Request: user("alice"), Auth: plain, Subject: "alice"},
+		{Name: "nested/other", Method: testpb.GuardedService_FieldNested_FullMethodName, Request: user("bob"), Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "nested/id unset", Method: testpb.GuardedService_FieldNested_FullMethodName, Request: user(""), Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "nested/user unset", Method: testpb.GuardedService_FieldNested_FullMethodName, Request: &testpb.FieldNestedRequest{}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "nested/other field set", Method: testpb.GuardedService_FieldNested_FullMethodName, Request: &testpb.FieldNestedRequest{User: &testpb.User{DisplayName: "alice"}}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
 
 		// claim = numeric field
-		{Name: "number field/equal", Method: methodFieldNumber, Request: &testpb.FieldNumberRequest{AccountId: 42}, Auth: auth("alice", nil, claims("account", 42)), Subject: "alice"},
-		{Name: "number field/equal float claim", Method: methodFieldNumber, Request: &testpb.FieldNumberRequest{AccountId: 42}, Auth: auth("alice", nil, claims("account", 42.0)), Subject: "alice"},
-		{Name: "number field/negative", Method: methodFieldNumber, Request: &testpb.FieldNumberRequest{AccountId: -7}, Auth: auth("alice", nil, claims("account", -7)), Subject: "alice"},
-		{Name: "number field/other", Method: methodFieldNumber, Request: &testpb.FieldNumberRequest{AccountId: 43}, Auth: auth("alice", nil, claims("account", 42)), Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "number field/string claim", Method: methodFieldNumber, Request: &testpb.FieldNumberRequest{AccountId: 42}, Auth: auth("alice", nil, claims("account", "42")), Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "number field/zero is unset", Method: methodFieldNumber, Request: &testpb.FieldNumberRequest{}, Auth: auth("alice", nil, claims("account", 0)), Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "number field/claim missing", Method: methodFieldNumber, Request: &testpb.FieldNumberRequest{AccountId: 42}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "number field/equal", Method: testpb.GuardedService_FieldNumber_FullMethodName, Request: &testpb.FieldNumberRequest{AccountId: 42}, Auth: auth("alice", nil, claims("account", 42)), Subject: "alice"},
+		{Name: "number field/equal float claim", Method: testpb.GuardedService_FieldNumber_FullMethodName, Request: &testpb.FieldNumberRequest{AccountId: 42}, Auth: auth("alice", nil, claims("account", 42.0)), Subject: "alice"},
+		{Name: "number field/negative", Method: testpb.GuardedService_FieldNumber_FullMethodName, Request: &testpb.FieldNumberRequest{AccountId: -7}, Auth: auth("alice", nil, claims("account", -7)), Subject: "alice"},
+		{Name: "number field/other", Method: testpb.GuardedService_FieldNumber_FullMethodName, Request: &testpb.FieldNumberRequest{AccountId: 43}, Auth: auth("alice", nil, claims("account", 42)), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "number field/string claim", Method: testpb.GuardedService_FieldNumber_FullMethodName, Request: &testpb.FieldNumberRequest{AccountId: 42}, Auth: auth("alice", nil, claims("account", "42")), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "number field/zero is unset", Method: testpb.GuardedService_FieldNumber_FullMethodName, Request: &testpb.FieldNumberRequest{}, Auth: auth("alice", nil, claims("account", 0)), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "number field/claim missing", Method: testpb.GuardedService_FieldNumber_FullMethodName, Request: &testpb.FieldNumberRequest{AccountId: 42}, Auth: plain, Code: denied, Reason: "CLAIM_MISMATCH"},
 
 		// claim = enum field, by value name
-		{Name: "enum/equal", Method: methodFieldEnum, Request: &testpb.FieldEnumRequest{Role: testpb.Role_ROLE_EDITOR}, Auth: auth("alice", nil, claims("role", "ROLE_EDITOR")), Subject: "alice"},
-		{Name: "enum/other", Method: methodFieldEnum, Request: &testpb.FieldEnumRequest{Role: testpb.Role_ROLE_READER}, Auth: auth("alice", nil, claims("role", "ROLE_EDITOR")), Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "enum/number claim", Method: methodFieldEnum, Request: &testpb.FieldEnumRequest{Role: testpb.Role_ROLE_EDITOR}, Auth: auth("alice", nil, claims("role", 2)), Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "enum/zero is unset", Method: methodFieldEnum, Request: &testpb.FieldEnumRequest{}, Auth: auth("alice", nil, claims("role", "ROLE_UNSPECIFIED")), Code: denied, Reason: "CLAIM_MISMATCH"},
-		{Name: "enum/unknown number", Method: methodFieldEnum, Request: &testpb.FieldEnumRequest{Role: 99}, Auth: auth("alice", nil, claims("role", "99")), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "enum/equal", Method: testpb.GuardedService_FieldEnum_FullMethodName, Request: &testpb.FieldEnumRequest{Role: testpb.Role_ROLE_EDITOR}, Auth: auth("alice", nil, claims("role", "ROLE_EDITOR")), Subject: "alice"},
+		{Name: "enum/other", Method: testpb.GuardedService_FieldEnum_FullMethodName, Request: &testpb.FieldEnumRequest{Role: testpb.Role_ROLE_READER}, Auth: auth("alice", nil, claims("role", "ROLE_EDITOR")), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "enum/number claim", Method: testpb.GuardedService_FieldEnum_FullMethodName, Request: &testpb.FieldEnumRequest{Role: testpb.Role_ROLE_EDITOR}, Auth: auth("alice", nil, claims("role", 2)), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "enum/zero is unset", Method: testpb.GuardedService_FieldEnum_FullMethodName, Request: &testpb.FieldEnumRequest{}, Auth: auth("alice", nil, claims("role", "ROLE_UNSPECIFIED")), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "enum/unknown number", Method: testpb.GuardedService_FieldEnum_FullMethodName, Request: &testpb.FieldEnumRequest{Role: 99}, Auth: auth("alice", nil, claims("role", "99")), Code: denied, Reason: "CLAIM_MISMATCH"},
 
 		// scope containment
-		{Name: "scope/contained", Method: methodScopeContains, Request: &testpb.ScopeContainsRequest{},
+		{Name: "scope/contained", Method: testpb.GuardedService_ScopeContains_FullMethodName, Request: &testpb.ScopeContainsRequest{},
 			Auth: auth("alice", map[string]any{"admin": true, "projects": []any{"gemini", "apollo"}, "extra": 1}, nil), Subject: "alice"},
-		{Name: "scope/element missing", Method: methodScopeContains, Request: &testpb.ScopeContainsRequest{},
+		{Name: "scope/element missing", Method: testpb.GuardedService_ScopeContains_FullMethodName, Request: &testpb.ScopeContainsRequest{},
 			Auth: auth("alice", map[string]any{"admin": true, "projects": []any{"gemini"}}, nil), Code: denied, Reason: "SCOPE_MISSING"},
-		{Name: "scope/false", Method: methodScopeContains, Request: &testpb.ScopeContainsRequest{},
+		{Name: "scope/false", Method: testpb.GuardedService_ScopeContains_FullMethodName, Request: &testpb.ScopeContainsRequest{},
 			Auth: auth("alice", map[string]any{"admin": false, "projects": []any{"apollo"}}, nil), Code: denied, Reason: "SCOPE_MISSING"},
-		{Name: "scope/key missing", Method: methodScopeContains, Request: &testpb.ScopeContainsRequest{},
+		{Name: "scope/key missing", Method: testpb.GuardedService_ScopeContains_FullMethodName, Request: &testpb.ScopeContainsRequest{},
 			Auth: auth("alice", map[string]any{"projects": []any{"apollo"}}, nil), Code: denied, Reason: "SCOPE_MISSING"},
-		{Name: "scope/string", Method: methodScopeContains, Request: &testpb.ScopeContainsRequest{},
+		{Name: "scope/string", Method: testpb.GuardedService_ScopeContains_FullMethodName, Request: &testpb.ScopeContainsRequest{},
 			Auth: auth("alice", "admin projects", nil), Code: denied, Reason: "SCOPE_MISSING"},
-		{Name: "scope/none", Method: methodScopeContains, Request: &testpb.ScopeContainsRequest{}, Auth: plain, Code: denied, Reason: "SCOPE_MISSING"},
+		{Name: "scope/none", Method: testpb.GuardedService_ScopeContains_FullMethodName, Request: &testpb.ScopeContainsRequest{}, Auth: plain, Code: denied, Reason: "SCOPE_MISSING"},
 
 		// OAuth scopes
-		{Name: "scopes/space string", Method: methodScopes, Request: &testpb.ScopesRequest{}, Auth: auth("alice", "write  read", nil), Subject: "alice"},
-		{Name: "scopes/array", Method: methodScopes, Request: &testpb.ScopesRequest{}, Auth: auth("alice", []any{"read", "x", "write"}, nil), Subject: "alice"},
-		{Name: "scopes/object", Method: methodScopes, Request: &testpb.ScopesRequest{}, Auth: auth("alice", map[string]any{"read": true, "write": 1}, nil), Subject: "alice"},
-		{Name: "scopes/one missing", Method: methodScopes, Request: &testpb.ScopesRequest{}, Auth: auth("alice", "read", nil), Code: denied, Reason: "SCOPE_MISSING"},
-		{Name: "scopes/substring", Method: methodScopes, Request: &testpb.ScopesRequest{}, Auth: auth("alice", "read writer", nil), Code: denied, Reason: "SCOPE_MISSING"},
-		{Name: "scopes/object falsy", Method: methodScopes, Request: &testpb.ScopesRequest{}, Auth: auth("alice", map[string]any{"read": true, "write": false}, nil), Code: denied, Reason: "SCOPE_MISSING"},
-		{Name: "scopes/none", Method: methodScopes, Request: &testpb.ScopesRequest{}, Auth: plain, Code: denied, Reason: "SCOPE_MISSING"},
+		{Name: "scopes/space string", Method: testpb.GuardedService_Scopes_FullMethodName, Request: &testpb.ScopesRequest{}, Auth: auth("alice", "write  read", nil), Subject: "alice"},
+		{Name: "scopes/array", Method: testpb.GuardedService_Scopes_FullMethodName, Request: &testpb.ScopesRequest{}, Auth: auth("alice", []any{"read", "x", "write"}, nil), Subject: "alice"},
+		{Name: "scopes/object", Method: testpb.GuardedService_Scopes_FullMethodName, Request: &testpb.ScopesRequest{}, Auth: auth("alice", map[string]any{"read": true, "write": 1}, nil), Subject: "alice"},
+		{Name: "scopes/one missing", Method: testpb.GuardedService_Scopes_FullMethodName, Request: &testpb.ScopesRequest{}, Auth: auth("alice", "read", nil), Code: denied, Reason: "SCOPE_MISSING"},
+		{Name: "scopes/substring", Method: testpb.GuardedService_Scopes_FullMethodName, Request: &testpb.ScopesRequest{}, Auth: auth("alice", "read writer", nil), Code: denied, Reason: "SCOPE_MISSING"},
+		{Name: "scopes/object falsy", Method: testpb.GuardedService_Scopes_FullMethodName, Request: &testpb.ScopesRequest{}, Auth: auth("alice", map[string]any{"read": true, "write": false}, nil), Code: denied, Reason: "SCOPE_MISSING"},
+		{Name: "scopes/none", Method: testpb.GuardedService_Scopes_FullMethodName, Request: &testpb.ScopesRequest{}, Auth: plain, Code: denied, Reason: "SCOPE_MISSING"},
 
 		// any_of
-		{Name: "any_of/first", Method: methodAnyOf, Request: &testpb.AnyOfRequest{Owner: "bob"}, Auth: auth("alice", nil, claims("role", "admin")), Subject: "alice"},
-		{Name: "any_of/second", Method: methodAnyOf, Request: &testpb.AnyOfRequest{Owner: "alice"}, Auth: plain, Subject: "alice"},
-		{Name: "any_of/none", Method: methodAnyOf, Request: &testpb.AnyOfRequest{Owner: "bob"}, Auth: auth("alice", nil, claims("role", "user")), Code: denied, Reason: "NO_ALTERNATIVE"},
-		{Name: "any_of/owner unset", Method: methodAnyOf, Request: &testpb.AnyOfRequest{}, Auth: plain, Code: denied, Reason: "NO_ALTERNATIVE"},
+		{Name: "any_of/first", Method: testpb.GuardedService_AnyOf_FullMethodName, Request: &testpb.AnyOfRequest{Owner: "bob"}, Auth: auth("alice", nil, claims("role", "admin")), Subject: "alice"},
+		{Name: "any_of/second", Method: testpb.GuardedService_AnyOf_FullMethodName, Request: &testpb.AnyOfRequest{Owner: "alice"}, Auth: plain, Subject: "alice"},
+		{Name: "any_of/none", Method: testpb.GuardedService_AnyOf_FullMethodName, Request: &testpb.AnyOfRequest{Owner: "bob"}, Auth: auth("alice", nil, claims("role", "user")), Code: denied, Reason: "NO_ALTERNATIVE"},
+		{Name: "any_of/owner unset", Method: testpb.GuardedService_AnyOf_FullMethodName, Request: &testpb.AnyOfRequest{}, Auth: plain, Code: denied, Reason: "NO_ALTERNATIVE"},
 
 		// default rule and method override
-		{Name: "default/inherited", Method: methodInherit, Request: &testpb.InheritRequest{}, Auth: auth("alice", "read", nil), Subject: "alice"},
-		{Name: "default/inherited, scope missing", Method: methodInherit, Request: &testpb.InheritRequest{}, Auth: auth("alice", nil, claims("role", "admin")), Code: denied, Reason: "SCOPE_MISSING"},
-		{Name: "default/inherited, no token", Method: methodInherit, Request: &testpb.InheritRequest{}, Code: unauth, Reason: "TOKEN_MISSING"},
-		{Name: "override/own rule", Method: methodOverride, Request: &testpb.OverrideRequest{}, Auth: auth("alice", nil, claims("role", "admin")), Subject: "alice"},
-		{Name: "override/default not merged", Method: methodOverride, Request: &testpb.OverrideRequest{}, Auth: auth("alice", "read", nil), Code: denied, Reason: "CLAIM_MISMATCH"},
+		{Name: "default/inherited", Method: testpb.DefaultedService_Inherit_FullMethodName, Request: &testpb.InheritRequest{}, Auth: auth("alice", "read", nil), Subject: "alice"},
+		{Name: "default/inherited, scope missing", Method: testpb.DefaultedService_Inherit_FullMethodName, Request: &testpb.InheritRequest{}, Auth: auth("alice", nil, claims("role", "admin")), Code: denied, Reason: "SCOPE_MISSING"},
+		{Name: "default/inherited, no token", Method: testpb.DefaultedService_Inherit_FullMethodName, Request: &testpb.InheritRequest{}, Code: unauth, Reason: "TOKEN_MISSING"},
+		{Name: "override/own rule", Method: testpb.DefaultedService_Override_FullMethodName, Request: &testpb.OverrideRequest{}, Auth: auth("alice", nil, claims("role", "admin")), Subject: "alice"},
+		{Name: "override/default not merged", Method: testpb.DefaultedService_Override_FullMethodName, Request: &testpb.OverrideRequest{}, Auth: auth("alice", "read", nil), Code: denied, Reason: "CLAIM_MISMATCH"},
 
 		// no rule: fail closed, whatever the token
-		{Name: "undeclared/valid token", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: plain, Code: denied, Reason: "METHOD_NOT_DECLARED"},
-		{Name: "undeclared/no token", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Code: denied, Reason: "METHOD_NOT_DECLARED"},
-		{Name: "undeclared service", Method: methodPing, Request: &testpb.PingRequest{}, Auth: plain, Code: denied, Reason: "METHOD_NOT_DECLARED"},
+		{Name: "undeclared/valid token", Method: testpb.GuardedService_Undeclared_FullMethodName, Request: &testpb.UndeclaredRequest{}, Auth: plain, Code: denied, Reason: "METHOD_NOT_DECLARED"},
+		{Name: "undeclared/no token", Method: testpb.GuardedService_Undeclared_FullMethodName, Request: &testpb.UndeclaredRequest{}, Code: denied, Reason: "METHOD_NOT_DECLARED"},
+		{Name: "undeclared service", Method: testpb.OpenService_Ping_FullMethodName, Request: &testpb.PingRequest{}, Auth: plain, Code: denied, Reason: "METHOD_NOT_DECLARED"},
 	}
 }
 
@@ -222,26 +203,26 @@ func TokenCases(tb testing.TB, m *manager.Manager) []UnaryCase {
 
 	const unauth = codes.Unauthenticated
 	return []UnaryCase{
-		{Name: "valid", Method: methodFieldTop, Request: req, Auth: []string{Bearer(valid)}, Subject: "alice"},
-		{Name: "scheme lower case", Method: methodFieldTop, Request: req, Auth: []string{"bearer " + valid}, Subject: "alice"},
-		{Name: "scheme upper case", Method: methodFieldTop, Request: req, Auth: []string{"BEARER " + valid}, Subject: "alice"},
-		{Name: "no metadata", Method: methodFieldTop, Request: req, Code: unauth, Reason: "TOKEN_MISSING"},
-		{Name: "empty value", Method: methodFieldTop, Request: req, Auth: []string{""}, Code: unauth, Reason: "TOKEN_MISSING"},
-		{Name: "scheme only", Method: methodFieldTop, Request: req, Auth: []string{"Bearer"}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "scheme and space", Method: methodFieldTop, Request: req, Auth: []string{"Bearer "}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "two spaces", Method: methodFieldTop, Request: req, Auth: []string{"Bearer  " + valid}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "other scheme", Method: methodFieldTop, Request: req, Auth: []string{"Basic " + valid}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "no scheme", Method: methodFieldTop, Request: req, Auth: []string{valid}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "two values", Method: methodFieldTop, Request: req, Auth: []string{Bearer(valid), Bearer(valid)}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "not a JWT", Method: methodFieldTop, Request: req, Auth: []string{"Bearer abc.def.ghi"}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "tampered signature", Method: methodFieldTop, Request: req, Auth: []string{Bearer(tampered)}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "other key", Method: methodFieldTop, Request: req, Auth: []string{Bearer(otherKey)}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "other issuer", Method: methodFieldTop, Request: req, Auth: []string{Bearer(otherIssuer)}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "other algorithm", Method: methodFieldTop, Request: req, Auth: []string{Bearer(otherAlg)}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "expired", Method: methodFieldTop, Request: req, Auth: []string{Bearer(expired)}, Code: unauth, Reason: "TOKEN_EXPIRED"},
-		{Name: "not yet valid", Method: methodFieldTop, Request: req, Auth: []string{Bearer(future)}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "revoked", Method: methodFieldTop, Request: req, Auth: []string{Bearer(revoked.Signed)}, Code: unauth, Reason: "TOKEN_REVOKED"},
-		{Name: "expired, before claims", Method: methodFieldTop, Request: &testpb.FieldTopRequest{Username: "bob"}, Auth: []string{Bearer(expired)}, Code: unauth, Reason: "TOKEN_EXPIRED"},
+		{Name: "valid", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(valid)}, Subject: "alice"},
+		{Name: "scheme lower case", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"bearer " + valid}, Subject: "alice"},
+		{Name: "scheme upper case", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"BEARER " + valid}, Subject: "alice"},
+		{Name: "no metadata", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Code: unauth, Reason: "TOKEN_MISSING"},
+		{Name: "empty value", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{""}, Code: unauth, Reason: "TOKEN_MISSING"},
+		{Name: "scheme only", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer"}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "scheme and space", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer "}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "two spaces", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer  " + valid}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "other scheme", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Basic " + valid}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "no scheme", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{valid}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "two values", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(valid), Bearer(valid)}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "not a JWT", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer abc.def.ghi"}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "tampered signature", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(tampered)}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "other key", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(otherKey)}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "other issuer", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(otherIssuer)}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "other algorithm", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(otherAlg)}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "expired", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(expired)}, Code: unauth, Reason: "TOKEN_EXPIRED"},
+		{Name: "not yet valid", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(future)}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "revoked", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(revoked.Signed)}, Code: unauth, Reason: "TOKEN_REVOKED"},
+		{Name: "expired, before claims", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: &testpb.FieldTopRequest{Username: "bob"}, Auth: []string{Bearer(expired)}, Code: unauth, Reason: "TOKEN_EXPIRED"},
 	}
 }
 
@@ -253,8 +234,8 @@ func TokenCases(tb testing.TB, m *manager.Manager) []UnaryCase {
 func StoreDownCases(valid string) []UnaryCase {
 	req := &testpb.FieldTopRequest{Username: "alice"}
 	return []UnaryCase{
-		{Name: "store down", Method: methodFieldTop, Request: req, Auth: []string{Bearer(valid)}, Code: codes.Unavailable, Reason: "REVOCATION_UNAVAILABLE",
+		{Name: "store down", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(valid)}, Code: codes.Unavailable, Reason: "REVOCATION_UNAVAILABLE",
 			Secrets: []string{ErrStoreDown.Error(), valid}},
-		{Name: "invalid token never reaches the store", Method: methodFieldTop, Request: req, Auth: []string{Bearer(valid + "x")}, Code: codes.Unauthenticated, Reason: "TOKEN_INVALID"},
+		{Name: "invalid token never reaches the store", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(valid + "x")}, Code: codes.Unauthenticated, Reason: "TOKEN_INVALID"},
 	}
 }
