@@ -81,8 +81,8 @@ type Config struct {
 	// "https://idp.example.com/.well-known/jwks.json". The Manager then only
 	// verifies, with the keys of the set, refreshed in the background (see
 	// Open). The URL must be https, or http to a loopback host; Secret,
-	// PrivateKey, PublicKey, KeyID, JWKS and Discovery must be empty, and
-	// Algorithm empty or one of the RS, PS, ES or EdDSA algorithms (see
+	// PrivateKey, PublicKey, KeyID and JWKS must be empty, Discovery false,
+	// and Algorithm empty or one of the RS, PS, ES or EdDSA algorithms (see
 	// Algorithms). Environment: JWT_JWKS_URL.
 	JWKSURL string
 	// JWKS, when set, is a JWK Set document whose keys verify tokens, fixed
@@ -211,8 +211,8 @@ func Algorithms() []string {
 
 // KeyVariables returns the names of the environment variables that
 // ConfigFromEnv reads key material from: the secret, the private and
-// public keys and the JWK Set, each as a value and as a _FILE path, and
-// JWT_JWKS_URL. A command that takes its keys from elsewhere (flags) can
+// public keys and the JWK Set, each as a value and as a _FILE path,
+// JWT_JWKS_URL and JWT_DISCOVERY. A command that takes its keys from elsewhere (flags) can
 // hide these from ConfigFromLookup so that no key of the environment mixes
 // with its own. The caller owns the slice.
 func KeyVariables() []string {
@@ -225,7 +225,7 @@ var keyVariables = []string{
 	"JWT_SECRET", "JWT_SECRET_FILE",
 	"JWT_PRIVATEKEY", "JWT_PRIVATEKEY_FILE",
 	"JWT_PUBLICKEY", "JWT_PUBLICKEY_FILE",
-	"JWT_JWKS_URL", "JWT_JWKS", "JWT_JWKS_FILE",
+	"JWT_JWKS_URL", "JWT_JWKS", "JWT_JWKS_FILE", "JWT_DISCOVERY",
 }
 
 // environment reads configuration variables.

@@ -234,8 +234,11 @@ func TestKeyVariables(t *testing.T) {
 		if strings.HasSuffix(name, "_FILE") {
 			value = path
 		}
-		if name == "JWT_JWKS_URL" {
+		switch name {
+		case "JWT_JWKS_URL":
 			value = "https://idp.test/jwks.json"
+		case "JWT_DISCOVERY":
+			value = "true"
 		}
 		t.Run(name, func(t *testing.T) {
 			cfg, err := ConfigFromLookup(func(k string) string {
@@ -244,7 +247,7 @@ func TestKeyVariables(t *testing.T) {
 				}
 				return env[k]
 			})
-			if err == nil && !slices.ContainsFunc([]bool{len(cfg.Secret) > 0, cfg.PrivateKey != nil, cfg.PublicKey != nil, len(cfg.JWKS) > 0, cfg.JWKSURL != ""}, func(b bool) bool { return b }) {
+			if err == nil && !slices.ContainsFunc([]bool{len(cfg.Secret) > 0, cfg.PrivateKey != nil, cfg.PublicKey != nil, len(cfg.JWKS) > 0, cfg.JWKSURL != "", cfg.Discovery}, func(b bool) bool { return b }) {
 				t.Fatalf("%s is not read as key material: cfg = %+v", name, cfg)
 			}
 		})
@@ -260,7 +263,7 @@ func TestKeyVariables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Secret) > 0 || cfg.PrivateKey != nil || cfg.PublicKey != nil || len(cfg.JWKS) > 0 || cfg.JWKSURL != "" {
+	if len(cfg.Secret) > 0 || cfg.PrivateKey != nil || cfg.PublicKey != nil || len(cfg.JWKS) > 0 || cfg.JWKSURL != "" || cfg.Discovery {
 		t.Fatalf("with KeyVariables hidden, cfg has keys: %+v", cfg)
 	}
 	if cfg.Issuer != "iss" || cfg.Algorithm != "ES256" {
