@@ -39,7 +39,7 @@ var keyFlags = []string{"secret-file", "key-file", "public-key-file", "jwks-file
 
 func (c *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.issuer, "issuer", "", "issuer, the iss claim (overrides JWT_ISSUER)")
-	fs.StringVar(&c.alg, "alg", "", "algorithm: HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA (overrides JWT_AUTHTYPE)")
+	fs.StringVar(&c.alg, "alg", "", "algorithm: "+strings.Join(manager.Algorithms(), " ")+" (overrides JWT_AUTHTYPE)")
 	fs.StringVar(&c.kid, "kid", "", "key ID, the kid header (overrides JWT_KEYID)")
 	fs.StringVar(&c.audience, "audience", "", "audiences, comma separated (overrides JWT_AUDIENCE)")
 	fs.StringVar(&c.secretFile, "secret-file", "", "`file` holding the HS* secret, one trailing newline ignored (overrides JWT_SECRET, JWT_SECRET_FILE)")
@@ -53,29 +53,51 @@ func (c *configFlags) register(fs *flag.FlagSet) {
 }
 
 // load returns the Config of the environment overridden by the flags given;
-// fs must have been parsed.
+// fs must have been parsed. The flags are read as the JWT_* variables they
+// override, by manager.ConfigFromLookup: one reading of the environment,
+// the Manager's. Durations are set after it, since their flags take Go
+// durations as well as seconds.
 func (c *configFlags) load(fs *flag.FlagSet, getenv func(string) string) (manager.Config, error) {
 	c.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	over := map[string]string{}
+	for flagName, variable := range map[string]string{"issuer": "JWT_ISSUER", "alg": "JWT_AUTHTYPE", "kid": "JWT_KEYID", "audience": "JWT_AUDIENCE"} {
+		if c.set[flagName] {
+			over[variable] = fs.Lookup(flagName).Value.String()
+		}
+	}
 	keysFromFlags := false
 	for _, name := range keyFlags {
 		keysFromFlags = keysFromFlags || c.set[name]
 	}
-	cfg, err := configFromEnv(getenv, !keysFromFlags)
+	if keysFromFlags {
+		for _, variable := range manager.KeyVariables() {
+			over[variable] = ""
+		}
+		for _, f := range []struct{ flag, path, variable string }{
+			{"--secret-file", c.secretFile, "JWT_SECRET_FILE"},
+			{"--key-file", c.keyFile, "JWT_PRIVATEKEY_FILE"},
+			{"--public-key-file", c.pubKeyFile, "JWT_PUBLICKEY_FILE"},
+			{"--jwks-file", c.jwksFile, "JWT_JWKS_FILE"},
+		} {
+			if f.path == "" {
+				continue
+			}
+			if err := checkKeyFile(f.flag, f.path); err != nil {
+				return manager.Config{}, err
+			}
+			over[f.variable] = f.path
+		}
+		over["JWT_JWKS_URL"] = c.jwksURL
+	}
+	cfg, err := manager.ConfigFromLookup(func(name string) string {
+		if v, ok := over[name]; ok {
+			return v
+		}
+		return getenv(name)
+	})
 	if err != nil {
 		return manager.Config{}, err
-	}
-	if c.set["issuer"] {
-		cfg.Issuer = c.issuer
-	}
-	if c.set["alg"] {
-		cfg.Algorithm = c.alg
-	}
-	if c.set["kid"] {
-		cfg.KeyID = c.kid
-	}
-	if c.set["audience"] {
-		cfg.Audience = splitList(c.audience)
 	}
 	if c.set["auth-max-age"] {
 		cfg.AuthMaxAge = time.Duration(c.authMaxAge)
@@ -86,32 +108,6 @@ func (c *configFlags) load(fs *flag.FlagSet, getenv func(string) string) (manage
 	if c.set["leeway"] {
 		cfg.Leeway = time.Duration(c.leeway)
 	}
-	if !keysFromFlags {
-		return cfg, nil
-	}
-	if c.secretFile != "" {
-		b, err := readFile("--secret-file", c.secretFile)
-		if err != nil {
-			return manager.Config{}, err
-		}
-		cfg.Secret = trimNewline(b)
-	}
-	if c.keyFile != "" {
-		if cfg.PrivateKey, err = readPEMFile("--key-file", c.keyFile, manager.ParsePrivateKeyPEM); err != nil {
-			return manager.Config{}, err
-		}
-	}
-	if c.pubKeyFile != "" {
-		if cfg.PublicKey, err = readPEMFile("--public-key-file", c.pubKeyFile, manager.ParsePublicKeyPEM); err != nil {
-			return manager.Config{}, err
-		}
-	}
-	if c.jwksFile != "" {
-		if cfg.JWKS, err = readFile("--jwks-file", c.jwksFile); err != nil {
-			return manager.Config{}, err
-		}
-	}
-	cfg.JWKSURL = strings.TrimSpace(c.jwksURL)
 	return cfg, nil
 }
 
@@ -120,56 +116,28 @@ func hasKeys(cfg manager.Config) bool {
 	return len(cfg.Secret) > 0 || cfg.PrivateKey != nil || cfg.PublicKey != nil || len(cfg.JWKS) > 0 || cfg.JWKSURL != ""
 }
 
-// keyVariables are the JWT_* variables that carry key material.
-var keyVariables = map[string]bool{
-	"JWT_SECRET": true, "JWT_SECRET_FILE": true,
-	"JWT_PRIVATEKEY": true, "JWT_PRIVATEKEY_FILE": true,
-	"JWT_PUBLICKEY": true, "JWT_PUBLICKEY_FILE": true,
-	"JWT_JWKS": true, "JWT_JWKS_FILE": true, "JWT_JWKS_URL": true,
-}
-
-// configFromEnv is manager.ConfigFromEnv reading getenv. With withKeys
-// false it leaves the key material (secret, keys, JWK Set) out, unread.
-func configFromEnv(getenv func(string) string, withKeys bool) (manager.Config, error) {
-	lookup := getenv
-	if !withKeys {
-		lookup = func(name string) string {
-			if keyVariables[name] {
-				return ""
-			}
-			return getenv(name)
-		}
-	}
-	return manager.ConfigFromLookup(lookup)
-}
-
 // maxKeyFileSize bounds the secret, key and JWK Set files read.
 const maxKeyFileSize = 1 << 20
 
-// readFile reads a key file named by the flag or variable from.
-func readFile(from, path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+// checkKeyFile checks, before the Manager's configuration reads it, that
+// the key file named by flag exists and is no larger than maxKeyFileSize,
+// so that errors name the flag and a wrong path can't make the command
+// read a huge file.
+func checkKeyFile(flag, path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		// A *PathError names the path, which is not secret.
-		return nil, fmt.Errorf("%s: %w", from, err)
+		return fmt.Errorf("%s: %w", flag, err)
 	}
-	if len(b) > maxKeyFileSize {
-		return nil, fmt.Errorf("%s: %s is over %d bytes", from, path, maxKeyFileSize)
-	}
-	return b, nil
-}
-
-func readPEMFile[K any](from, path string, parse func([]byte) (K, error)) (K, error) {
-	var zero K
-	b, err := readFile(from, path)
+	defer f.Close()
+	info, err := f.Stat()
 	if err != nil {
-		return zero, err
+		return fmt.Errorf("%s: %w", flag, err)
 	}
-	k, err := parse(b)
-	if err != nil {
-		return zero, fmt.Errorf("%s: %s: %w", from, path, err)
+	if info.Size() > maxKeyFileSize {
+		return fmt.Errorf("%s: %s is over %d bytes", flag, path, maxKeyFileSize)
 	}
-	return k, nil
+	return nil
 }
 
 // seconds is a duration flag that takes a Go duration ("90s", "15m") or,
@@ -203,30 +171,6 @@ func parseSeconds(v string) (time.Duration, error) {
 		return 0, errors.New("negative duration")
 	}
 	return d, nil
-}
-
-// splitList splits a comma separated list as manager.ConfigFromEnv does:
-// values trimmed, empty ones dropped, nil when none is left.
-func splitList(s string) []string {
-	var out []string
-	for v := range strings.SplitSeq(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// trimNewline removes one trailing "\n" or "\r\n", as editors and echo
-// leave at the end of a secret file.
-func trimNewline(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-		if n := len(b); n > 0 && b[n-1] == '\r' {
-			b = b[:n-1]
-		}
-	}
-	return b
 }
 
 // newManager builds the Manager of cfg with the app's clock, and explains a

@@ -91,7 +91,13 @@ func TestConfigFromEnvMatchesManager(t *testing.T) {
 				t.Setenv(name, tt.env[name])
 			}
 			want, wantErr := manager.ConfigFromEnv()
-			got, err := configFromEnv(func(k string) string { return tt.env[k] }, true)
+			var cf configFlags
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			cf.register(fs)
+			if err := fs.Parse(nil); err != nil {
+				t.Fatal(err)
+			}
+			got, err := cf.load(fs, func(k string) string { return tt.env[k] })
 			if (err != nil) != tt.wantErr || (wantErr != nil) != tt.wantErr {
 				t.Fatalf("errors: command %v, manager %v; want an error: %v", err, wantErr, tt.wantErr)
 			}

@@ -74,7 +74,7 @@ func (a *app) keys(args []string) error {
 func (a *app) keysGen(args []string) error {
 	const name = "keys gen"
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	alg := fs.String("alg", "", "algorithm: HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA (required)")
+	alg := fs.String("alg", "", "algorithm: "+strings.Join(manager.Algorithms(), " ")+" (required)")
 	outDir := fs.String("out-dir", ".", "`directory` to write the files in, created (mode 0700) when missing")
 	base := fs.String("name", "", "file name prefix (default protojwt-<alg>, such as protojwt-es256)")
 	bits := fs.Int("bits", defaultRSABits, "RSA key size for RS* and PS*, 2048 to 8192")
@@ -91,7 +91,7 @@ func (a *app) keysGen(args []string) error {
 	case *alg == "":
 		return usageErrorf(name, "--alg is required")
 	case !knownAlg(*alg):
-		return usageErrorf(name, "--alg %q: want one of HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA", *alg)
+		return usageErrorf(name, "--alg %q: want one of %s", *alg, strings.Join(manager.Algorithms(), " "))
 	case isRSA(*alg) && (*bits < defaultRSABits || *bits > maxRSABits):
 		return usageErrorf(name, "--bits %d: want 2048 to 8192", *bits)
 	case !isRSA(*alg) && bitsSet:
