@@ -241,3 +241,22 @@ func WithEvents(f func(Event)) Option {
 		}
 	})
 }
+
+// WithAccessTokenProfile makes Verify accept only JWT access tokens as RFC
+// 9068 types them: a "typ" header of "at+jwt" or "application/at+jwt"
+// (compared without regard to case, as media types are). Any other token
+// of the same issuer and keys, such as an OpenID Connect ID token or a
+// logout token, is refused with ErrTokenType, after its signature is
+// checked. Access tokens carry no "type" claim: they are taken as auth
+// tokens, as WithUntypedTokens(Auth) does (a type claim, when present,
+// still says "auth" or "refresh" and decides). Use it for a Manager of an identity provider that
+// issues RFC 9068 tokens (Auth0, Okta, Keycloak and Entra ID can be set to;
+// Ory, Curity and oidc-provider do). By default, the typ header is not
+// read: untyped tokens are refused unless WithUntypedTokens says
+// otherwise.
+func WithAccessTokenProfile() Option {
+	return optionFunc(func(m *Manager) {
+		m.accessTokenProfile = true
+		m.untyped = Auth
+	})
+}
