@@ -12,7 +12,6 @@ import (
 	"github.com/protojwt/protojwt/internal/decide"
 	"github.com/protojwt/protojwt/internal/methodrules"
 	"github.com/protojwt/protojwt/internal/rules"
-	"github.com/protojwt/protojwt/manager"
 )
 
 // WrapUnary enforces the called procedure's rule against the request of a
@@ -36,7 +35,7 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if err != nil {
 			return nil, i.denialError(spec.Procedure, err)
 		}
-		return next(withToken(ctx, tok), req)
+		return next(decide.WithToken(ctx, tok), req)
 	}
 }
 
@@ -69,7 +68,7 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 		if err != nil {
 			return i.denialError(procedure, err)
 		}
-		ctx = withToken(ctx, tok)
+		ctx = decide.WithToken(ctx, tok)
 		g := &guardedConn{
 			StreamingHandlerConn: conn,
 			ctx:                  ctx,
@@ -93,14 +92,6 @@ func (i *Interceptor) token(h http.Header, e *methodrules.Entry) (string, error)
 		return "", nil
 	}
 	return decide.Sent(bearer.Token(h[i.header]))
-}
-
-// withToken returns ctx with tok, or ctx itself when the call sent no token.
-func withToken(ctx context.Context, tok *manager.Token) context.Context {
-	if tok == nil {
-		return ctx
-	}
-	return manager.NewContext(ctx, tok)
 }
 
 // guardedConn is the stream a handler gets: each message it receives is

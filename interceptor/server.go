@@ -30,7 +30,7 @@ func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 		if err != nil {
 			return nil, i.denialError(info.FullMethod, err)
 		}
-		return handler(withToken(ctx, tok), req)
+		return handler(decide.WithToken(ctx, tok), req)
 	}
 }
 
@@ -57,7 +57,7 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 		}
 		return handler(srv, &guardedStream{
 			ServerStream: ss,
-			ctx:          withToken(ctx, tok),
+			ctx:          decide.WithToken(ctx, tok),
 			entry:        e,
 			checks:       i.decider.Stream(info.FullMethod, e.Rule, raw, tok),
 			method:       info.FullMethod,
@@ -79,14 +79,6 @@ func (i *Interceptor) token(ctx context.Context, e *methodrules.Entry) (string, 
 		return "", nil
 	}
 	return decide.Sent(bearer.Token(metadata.ValueFromIncomingContext(ctx, i.key)))
-}
-
-// withToken returns ctx with tok, or ctx itself when the call sent no token.
-func withToken(ctx context.Context, tok *manager.Token) context.Context {
-	if tok == nil {
-		return ctx
-	}
-	return manager.NewContext(ctx, tok)
 }
 
 // guardedStream is the stream a handler gets: its context carries the

@@ -193,3 +193,12 @@ func Sent(raw string, err error) (string, error) {
 	}
 	return raw, err
 }
+
+// WithToken returns ctx carrying tok for the handler (manager.FromContext),
+// or ctx itself when the call sent no token.
+func WithToken(ctx context.Context, tok *manager.Token) context.Context {
+	if tok == nil {
+		return ctx
+	}
+	return manager.NewContext(ctx, tok)
+}
