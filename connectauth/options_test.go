@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/protojwt/protojwt"
@@ -24,56 +23,16 @@ import (
 // nothing else.
 func TestPublicOptions(t *testing.T) {
 	m := newManager(t)
-	valid := []string{bearer(authToken(t, m, "alice", nil, nil))}
-	garbage := []string{"Bearer garbage"}
-	const (
-		unauth = codes.Unauthenticated
-		denied = codes.PermissionDenied
-	)
-
+	opened := rpctest.OpenedCases(t, m)
 	tests := []struct {
 		name  string
 		opts  []connectauth.Option
 		cases []unaryCase
 	}{
-		{
-			name: "WithPublicProcedures",
-			opts: []connectauth.Option{connectauth.WithPublicProcedures(methodUndeclared)},
-			cases: []unaryCase{
-				{Name: "opened/no token", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}},
-				{Name: "opened/token not verified", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: garbage},
-				{Name: "opened/token not passed", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: valid},
-				{Name: "other service closed", Method: methodPing, Request: &testpb.PingRequest{}, Auth: valid, Code: denied, Reason: "METHOD_NOT_DECLARED"},
-				{Name: "rules enforced", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: valid, Code: denied, Reason: "CLAIM_MISMATCH"},
-			},
-		},
-		{
-			name: "WithPublicServices",
-			opts: []connectauth.Option{connectauth.WithPublicServices("protojwt.test.v1.OpenService")},
-			cases: []unaryCase{
-				{Name: "opened/no token", Method: methodPing, Request: &testpb.PingRequest{}},
-				{Name: "opened/token not verified", Method: methodPing, Request: &testpb.PingRequest{}, Auth: garbage},
-				{Name: "opened/token not passed", Method: methodPing, Request: &testpb.PingRequest{}, Auth: valid},
-				{Name: "undeclared elsewhere closed", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: valid, Code: denied, Reason: "METHOD_NOT_DECLARED"},
-			},
-		},
-		{
-			name: "AllowUnannotated",
-			opts: []connectauth.Option{connectauth.AllowUnannotated()},
-			cases: []unaryCase{
-				{Name: "undeclared method", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: garbage},
-				{Name: "undeclared service", Method: methodPing, Request: &testpb.PingRequest{}},
-				{Name: "rules enforced", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: valid, Code: denied, Reason: "CLAIM_MISMATCH"},
-				{Name: "default rule enforced", Method: methodInherit, Request: &testpb.InheritRequest{}, Code: unauth, Reason: "TOKEN_MISSING"},
-			},
-		},
-		{
-			name: "none",
-			cases: []unaryCase{
-				{Name: "undeclared method", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Code: denied, Reason: "METHOD_NOT_DECLARED"},
-				{Name: "undeclared service", Method: methodPing, Request: &testpb.PingRequest{}, Auth: valid, Code: denied, Reason: "METHOD_NOT_DECLARED"},
-			},
-		},
+		{name: "WithPublicProcedures", opts: []connectauth.Option{connectauth.WithPublicProcedures(methodUndeclared)}, cases: opened.Methods},
+		{name: "WithPublicServices", opts: []connectauth.Option{connectauth.WithPublicServices(rpctest.OpenedService)}, cases: opened.Services},
+		{name: "AllowUnannotated", opts: []connectauth.Option{connectauth.AllowUnannotated()}, cases: opened.Unannotated},
+		{name: "none", cases: opened.None},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/interceptor"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -23,53 +24,16 @@ import (
 // nothing else.
 func TestPublicOptions(t *testing.T) {
 	m := newManager(t)
-	valid := []string{bearer(authToken(t, m, "alice", nil, nil))}
-	garbage := []string{"Bearer garbage"}
-	const unauth = codes.Unauthenticated
-
+	opened := rpctest.OpenedCases(t, m)
 	tests := []struct {
 		name  string
 		opts  []interceptor.Option
 		cases []unaryCase
 	}{
-		{
-			name: "WithPublicMethods",
-			opts: []interceptor.Option{interceptor.WithPublicMethods(methodUndeclared)},
-			cases: []unaryCase{
-				{Name: "opened/no token", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}},
-				{Name: "opened/token not verified", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: garbage},
-				{Name: "opened/token not passed", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: valid},
-				{Name: "other service closed", Method: methodPing, Request: &testpb.PingRequest{}, Auth: valid, Code: codes.PermissionDenied, Reason: "METHOD_NOT_DECLARED"},
-				{Name: "rules enforced", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: valid, Code: codes.PermissionDenied, Reason: "CLAIM_MISMATCH"},
-			},
-		},
-		{
-			name: "WithPublicServices",
-			opts: []interceptor.Option{interceptor.WithPublicServices("protojwt.test.v1.OpenService")},
-			cases: []unaryCase{
-				{Name: "opened/no token", Method: methodPing, Request: &testpb.PingRequest{}},
-				{Name: "opened/token not verified", Method: methodPing, Request: &testpb.PingRequest{}, Auth: garbage},
-				{Name: "opened/token not passed", Method: methodPing, Request: &testpb.PingRequest{}, Auth: valid},
-				{Name: "undeclared elsewhere closed", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: valid, Code: codes.PermissionDenied, Reason: "METHOD_NOT_DECLARED"},
-			},
-		},
-		{
-			name: "AllowUnannotated",
-			opts: []interceptor.Option{interceptor.AllowUnannotated()},
-			cases: []unaryCase{
-				{Name: "undeclared method", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: garbage},
-				{Name: "undeclared service", Method: methodPing, Request: &testpb.PingRequest{}},
-				{Name: "rules enforced", Method: methodLiteralString, Request: &testpb.LiteralStringRequest{}, Auth: valid, Code: codes.PermissionDenied, Reason: "CLAIM_MISMATCH"},
-				{Name: "default rule enforced", Method: methodInherit, Request: &testpb.InheritRequest{}, Code: unauth, Reason: "TOKEN_MISSING"},
-			},
-		},
-		{
-			name: "none",
-			cases: []unaryCase{
-				{Name: "undeclared method", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Code: codes.PermissionDenied, Reason: "METHOD_NOT_DECLARED"},
-				{Name: "undeclared service", Method: methodPing, Request: &testpb.PingRequest{}, Auth: valid, Code: codes.PermissionDenied, Reason: "METHOD_NOT_DECLARED"},
-			},
-		},
+		{name: "WithPublicMethods", opts: []interceptor.Option{interceptor.WithPublicMethods(methodUndeclared)}, cases: opened.Methods},
+		{name: "WithPublicServices", opts: []interceptor.Option{interceptor.WithPublicServices(rpctest.OpenedService)}, cases: opened.Services},
+		{name: "AllowUnannotated", opts: []interceptor.Option{interceptor.AllowUnannotated()}, cases: opened.Unannotated},
+		{name: "none", cases: opened.None},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
