@@ -273,50 +273,13 @@ func TestDecisionHook(t *testing.T) {
 	ts := startServer(t, m,
 		connectauth.WithDecisionHook(rec.Hook),
 		connectauth.WithDecisionHook(func(context.Context, protojwt.Decision) { order = append(order, "second") }))
-	alice := []string{bearer(authToken(t, m, "alice", nil, nil))}
-	type want struct {
-		procedure string
-		allowed   bool
-		reason    string
-		subject   string
-		message   bool
+	cases := rpctest.HookCases(t, m)
+	rpctest.RunDecisionHook(t, protocols[0].client(ts), &rec, cases)
+	var decisions int
+	for _, c := range cases {
+		decisions += len(c.Wants)
 	}
-	check := func(t *testing.T, wants ...want) {
-		t.Helper()
-		got := rec.Take()
-		if len(got) != len(wants) {
-			t.Fatalf("hook told %d decisions, want %d: %+v", len(got), len(wants), got)
-		}
-		for i, w := range wants {
-			d := got[i]
-			var subject string
-			if d.Token != nil {
-				subject = d.Token.Subject
-			}
-			if d.Procedure != w.procedure || d.Allowed != w.allowed || d.Reason != w.reason || subject != w.subject || d.Message != w.message {
-				t.Errorf("decision %d = {%s allowed %v reason %q subject %q message %v}, want %+v",
-					i, d.Procedure, d.Allowed, d.Reason, subject, d.Message, w)
-			}
-		}
-	}
-	p := protocols[0]
-
-	_, _ = p.unary(t, ts, methodFieldTop, &testpb.FieldTopRequest{Username: "alice"}, alice)
-	check(t, want{methodFieldTop, true, "", "alice", false})
-	_, _ = p.unary(t, ts, methodFieldTop, &testpb.FieldTopRequest{Username: "bob"}, alice)
-	check(t, want{methodFieldTop, false, protojwt.ReasonClaimMismatch, "alice", false}) // the token verified
-	_, _ = p.unary(t, ts, methodPublic, &testpb.PublicRequest{}, nil)
-	check(t, want{methodPublic, true, "", "", false})
-	_, _ = p.unary(t, ts, methodUndeclared, &testpb.UndeclaredRequest{}, alice)
-	check(t, want{methodUndeclared, false, protojwt.ReasonMethodNotDeclared, "", false})
-
-	chat := testpbconnect.GuardedServiceChatProcedure
-	p.chat(t, ts, alice, "alice", "bob")
-	check(t,
-		want{chat, true, "", "alice", false},
-		want{chat, true, "", "alice", true},
-		want{chat, false, protojwt.ReasonClaimMismatch, "alice", true})
-	if len(order) != 7 {
-		t.Errorf("second hook called %d times, want 7", len(order))
+	if len(order) != decisions {
+		t.Errorf("second hook called %d times, want %d", len(order), decisions)
 	}
 }
