@@ -9,12 +9,14 @@
 // protocol connect serves, through a Client.
 //
 //	m := rpctest.NewManager(t)
-//	client := rpctest.GRPC(conn)            // or one per protocol
+//	client := rpctest.GRPC(conn) // or one Client per protocol
 //	rpctest.RunUnary(t, client, rpctest.RuleCases(t, m))
-//	rpctest.RunChat(t, client, handlerEntered, rpctest.ChatCases(t, m))
+//	rpctest.RunChat(t, client, &chatHandlersEntered, rpctest.ChatCases(t, m))
 //	rpctest.RunWatch(t, client, rpctest.WatchCases(t, m))
 //
-// The tables of hostile Authorization values are internal/hostiletest's;
-// RunHostileUnary and RunHostileChat send them through a Client. It is
-// test support: only tests import it.
+// The other tables: TokenCases, StoreDownCases, OpenedCases (what options
+// that open methods open), HookCases (what a decision hook is told), and
+// RunStreamOutlivesToken's scenarios. The tables of hostile Authorization
+// values are internal/hostiletest's; RunHostileUnary and RunHostileChat
+// send them through a Client. It is test support: only tests import it.
 package rpctest
