@@ -13,5 +13,8 @@
 //	}
 //	// env.TrapHits() == 0: no URL of a token header was ever fetched
 //
-// It is test support: only tests import it.
+// TokensOf says what of the values a denial must not quote;
+// OversizedSizes, OversizedToken and BytesPerCall measure what refusing a
+// flood of oversized tokens costs each adapter. It is test support: only
+// tests import it.
 package hostiletest
