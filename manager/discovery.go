@@ -45,11 +45,21 @@ var errMetadataMissing = errors.New("not found")
 // discover reads issuer's metadata, trying each document in turn while
 // the issuer does not serve it, and returns its jwks_uri. A document that
 // is served but wrong ends the search: its failure is the answer.
+// Each call is reported as an EventDiscoveryRead.
 func (m *Manager) discover(ctx context.Context, issuer string) (string, error) {
 	urls, err := metadataURLs(issuer)
 	if err != nil {
 		return "", err
 	}
+	start := time.Now()
+	jwksURI, err := m.readFirstMetadata(ctx, urls, issuer)
+	m.emit(Event{Kind: EventDiscoveryRead, Err: err, Duration: time.Since(start)})
+	return jwksURI, err
+}
+
+// readFirstMetadata reads the documents of urls in turn while the issuer
+// does not serve them.
+func (m *Manager) readFirstMetadata(ctx context.Context, urls []string, issuer string) (string, error) {
 	var errs []error
 	for _, u := range urls {
 		jwksURI, err := m.readMetadata(ctx, u, issuer)

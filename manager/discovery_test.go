@@ -437,3 +437,38 @@ func TestDiscoveryContext(t *testing.T) {
 		t.Error("metadata fetched with a done ctx")
 	}
 }
+
+// TestDiscoveryEvents checks that every read of the metadata is reported
+// as an EventDiscoveryRead, failed or not, for operators to count.
+func TestDiscoveryEvents(t *testing.T) {
+	s := newIssuerServer(t, false)
+	issuer := s.URL
+	s.publisher(t, issuer, "a")
+	var mu sync.Mutex
+	var events []Event
+	record := WithEvents(func(e Event) {
+		if e.Kind == EventDiscoveryRead {
+			mu.Lock()
+			events = append(events, e)
+			mu.Unlock()
+		}
+	})
+	// No document at either path: one read, failed.
+	if _, err := openDiscovery(t, issuer, record); !errors.Is(err, ErrJWKS) {
+		t.Fatalf("New without metadata = %v, want ErrJWKS", err)
+	}
+	s.serve("/.well-known/openid-configuration", map[string]any{"issuer": issuer, "jwks_uri": s.URL + "/jwks/a"})
+	if _, err := openDiscovery(t, issuer, record); err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 2 || events[0].Err == nil || events[1].Err != nil {
+		t.Fatalf("events = %+v, want a failed read then a successful one", events)
+	}
+	for _, e := range events {
+		if e.Duration <= 0 || e.Kind.String() != "discovery_read" {
+			t.Errorf("event %+v: no duration or kind name", e)
+		}
+	}
+}

@@ -16,6 +16,10 @@ const (
 	// context.Canceled or context.DeadlineExceeded when the caller gave up
 	// first, which is no outage of the store.
 	EventRevocationCheck
+	// EventDiscoveryRead is a read of the issuer's metadata (Config.Discovery):
+	// the first, in New or Open, or one on the JWK Set's refresh schedule.
+	// Err is its failure; Duration how long it took, every document tried.
+	EventDiscoveryRead
 )
 
 // String returns the kind's name, for logs and metric attributes.
@@ -25,6 +29,8 @@ func (k EventKind) String() string {
 		return "jwks_fetch"
 	case EventRevocationCheck:
 		return "revocation_check"
+	case EventDiscoveryRead:
+		return "discovery_read"
 	}
 	return "unknown"
 }
@@ -41,7 +47,8 @@ type Event struct {
 	// EventJWKSFetch; 0 otherwise.
 	Keys int
 	// Duration is how long the store took to answer an
-	// EventRevocationCheck; 0 for other kinds.
+	// EventRevocationCheck, or the metadata to be read for an
+	// EventDiscoveryRead; 0 for other kinds.
 	Duration time.Duration
 }
 

@@ -18,6 +18,8 @@
 //	protojwt.jwks.fetches          counter        {fetch}         protojwt.result: success, failure
 //	protojwt.jwks.fetch.duration   histogram      s               protojwt.result
 //	protojwt.jwks.keys             gauge          {key}           keys of the set last fetched
+//	protojwt.discovery.reads       counter        {read}          protojwt.result: success, failure
+//	protojwt.discovery.duration    histogram      s               protojwt.result
 //	protojwt.revocation.calls      counter        {call}          protojwt.result: success, failure, canceled
 //	protojwt.revocation.failures   counter        {call}          outages: failures, not cancellations
 //	protojwt.revocation.duration   histogram      s               protojwt.result

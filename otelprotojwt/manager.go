@@ -37,7 +37,9 @@ func resultOptions(result string) resultOption {
 // ManagerEvents returns the function to give manager.WithEvents. It counts
 // the fetches of the JWK Set by result (protojwt.jwks.fetches), times those
 // the Manager timed (protojwt.jwks.fetch.duration) and records the number of keys of each set
-// fetched (protojwt.jwks.keys); it counts the calls of the revocation store
+// fetched (protojwt.jwks.keys); it counts and times the reads of an
+// issuer's metadata by result (protojwt.discovery.reads,
+// protojwt.discovery.duration); it counts the calls of the revocation store
 // by result (protojwt.revocation.calls), the outages among them
 // (protojwt.revocation.failures), and times them
 // (protojwt.revocation.duration). A call that failed because its caller
@@ -67,6 +69,13 @@ func (t *Telemetry) managerEvent(e manager.Event) {
 		if e.Err == nil {
 			t.jwksKeys.Record(ctx, int64(e.Keys))
 		}
+	case manager.EventDiscoveryRead:
+		r := resultSuccess
+		if e.Err != nil {
+			r = resultFailure
+		}
+		t.discoveryReads.Add(ctx, 1, r.add...)
+		t.discoveryDuration.Record(ctx, e.Duration.Seconds(), r.record...)
 	case manager.EventRevocationCheck:
 		r := resultSuccess
 		switch {

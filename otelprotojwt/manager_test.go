@@ -181,3 +181,19 @@ func TestObserveCache(t *testing.T) {
 		t.Errorf("with no Manager observed: %v, want the totals kept and size 0", got)
 	}
 }
+
+// TestDiscoveryEvents counts and times the reads of an issuer's metadata
+// by result.
+func TestDiscoveryEvents(t *testing.T) {
+	h := newHarness(t)
+	events := h.tel.ManagerEvents()
+	for _, e := range []manager.Event{
+		{Kind: manager.EventDiscoveryRead, Duration: 4 * time.Millisecond},
+		{Kind: manager.EventDiscoveryRead, Duration: 5 * time.Millisecond},
+		{Kind: manager.EventDiscoveryRead, Err: manager.ErrJWKS, Duration: time.Second},
+	} {
+		events(e)
+	}
+	diffCounts(t, "protojwt.discovery.reads", h.sums(t, "protojwt.discovery.reads"), map[string]int64{result("success"): 2, result("failure"): 1})
+	diffCounts(t, "protojwt.discovery.duration", h.histogramCounts(t, "protojwt.discovery.duration"), map[string]int64{result("success"): 2, result("failure"): 1})
+}

@@ -35,6 +35,8 @@ type Telemetry struct {
 	jwksFetches        metric.Int64Counter
 	jwksFetchDuration  metric.Float64Histogram
 	jwksKeys           metric.Int64Gauge
+	discoveryReads     metric.Int64Counter
+	discoveryDuration  metric.Float64Histogram
 	revocationCalls    metric.Int64Counter
 	revocationFailures metric.Int64Counter
 	revocationDuration metric.Float64Histogram
@@ -89,6 +91,10 @@ func New(opts ...Option) (*Telemetry, error) {
 		metric.WithUnit("{key}"),
 		metric.WithDescription("Keys of the JWK Set last fetched successfully."))
 	errs = append(errs, err)
+	t.discoveryReads = counter("protojwt.discovery.reads", "{read}",
+		"Reads of an issuer's metadata by a Manager with discovery, by result.")
+	t.discoveryDuration = seconds("protojwt.discovery.duration",
+		"Time spent reading an issuer's metadata.")
 	t.revocationCalls = counter("protojwt.revocation.calls", "{call}",
 		"Calls of the revocation store by Verify, by result.")
 	t.revocationFailures = counter("protojwt.revocation.failures", "{call}",
