@@ -7,7 +7,7 @@ replace github.com/protojwt/protojwt => ..
 require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.4
-	github.com/protojwt/protojwt v0.0.0-00010101000000-000000000000
+	github.com/protojwt/protojwt v0.1.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
