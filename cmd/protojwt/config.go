@@ -113,7 +113,7 @@ func (c *configFlags) load(fs *flag.FlagSet, getenv func(string) string) (manage
 
 // hasKeys reports whether cfg says how to verify tokens.
 func hasKeys(cfg manager.Config) bool {
-	return len(cfg.Secret) > 0 || cfg.PrivateKey != nil || cfg.PublicKey != nil || len(cfg.JWKS) > 0 || cfg.JWKSURL != ""
+	return len(cfg.Secret) > 0 || cfg.PrivateKey != nil || cfg.PublicKey != nil || len(cfg.JWKS) > 0 || cfg.JWKSURL != "" || cfg.Discovery
 }
 
 // maxKeyFileSize bounds the secret, key and JWK Set files read.
