@@ -47,7 +47,7 @@ func (r *Rule) Check(tok *manager.Token, vars Vars) error {
 	// Decisions read what the Manager decoded, in memory no handler can
 	// reach: a handler that modifies its (shared, cached) Token changes no
 	// later decision. A Token built elsewhere is read as it is.
-	in := input{typ: string(tok.Type), claims: tok.Claims, scope: tok.Scope, grants: tok.Scope}
+	in := input{typ: string(tok.Type), claims: tok.Claims, scope: tok.Scope}
 	if v := tokenview.Of(tok); v != nil {
 		in = input{typ: v.Type, claims: v.Claims, scope: v.Scope, grants: v.Grants, manager: true}
 	}
@@ -59,19 +59,21 @@ func (r *Rule) Check(tok *manager.Token, vars Vars) error {
 
 // input is what a rule reads of a verified token.
 type input struct {
-	typ     string
-	claims  map[string]any
-	scope   any // the "scope" claim, for the scope rule
-	grants  any // []any of the Manager's scope claims; or the scope claim
+	typ    string
+	claims map[string]any
+	scope  any // the "scope" claim, for the scope rule
+	// grants are the values of the Manager's scope claims
+	// (Config.ScopeClaims); a Token no Manager built has its scope alone.
+	grants  []any
 	manager bool
 }
 
 // granted reports whether the token grants the scope name.
 func (in *input) granted(name string) bool {
 	if !in.manager {
-		return grants(in.grants, name)
+		return grants(in.scope, name)
 	}
-	for _, g := range in.grants.([]any) {
+	for _, g := range in.grants {
 		if grants(g, name) {
 			return true
 		}
