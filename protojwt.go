@@ -112,9 +112,6 @@ const (
 	// revocation store does not answer. gRPC Unavailable, HTTP 503; the
 	// client may retry.
 	ReasonRevocationUnavailable = "REVOCATION_UNAVAILABLE"
-	// ReasonRuleInvalid: an HTTP route's requirements can't be enforced, a
-	// mistake of the server. HTTP 500.
-	ReasonRuleInvalid = "RULE_INVALID"
 )
 
 // ReasonOf returns the reason of a protojwt denial from an error a client

@@ -65,7 +65,7 @@ type errorBody struct {
 // place that turns an Error into HTTP. It follows RFC 6750: a 401 challenges
 // with error="invalid_token", or with the realm alone when no token was sent
 // (section 3.1 asks for no error code then); a 403 with
-// error="insufficient_scope"; a 500 has no challenge. The body is
+// error="insufficient_scope"; a 503 has no challenge. The body is
 // {"error": description, "reason": e.Reason}, never cached.
 func (g *Guard) writeError(w http.ResponseWriter, e *Error) {
 	desc := description(e)

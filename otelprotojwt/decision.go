@@ -43,7 +43,6 @@ var reasons = map[string]bool{
 	protojwt.ReasonMethodNotDeclared:     true,
 	protojwt.ReasonCSRF:                  true,
 	protojwt.ReasonRevocationUnavailable: true,
-	protojwt.ReasonRuleInvalid:           true,
 }
 
 // decisionKey identifies the attributes of a decision. Recognized
