@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -254,17 +255,18 @@ func (d *demo) grpcCall(tok func(via string) string, call rpc) func() string {
 
 // refresher returns a token source for the login of s over via, holding
 // only its refresh token as a restarted client does: its first call
-// refreshes. It counts refreshes in n and saves rotated refresh tokens in
-// s.
-func (d *demo) refresher(s *session, via string, n *int) (*tokensource.Refresher, error) {
+// refreshes. It counts refreshes in n and keeps the last rotated refresh
+// token in saved. Both are atomic: a refresh runs on a goroutine of the
+// source, which may outlive a caller that gave up.
+func (d *demo) refresher(s *session, via string, n *atomic.Int32, saved *atomic.Pointer[string]) (*tokensource.Refresher, error) {
 	var refresh tokensource.RefreshFunc = func(ctx context.Context, refreshToken string) (string, string, error) {
-		*n++ // one refresh at a time: no lock needed
+		n.Add(1)
 		resp, err := d.grpc.Refresh(ctx, &pb.RefreshRequest{}, withToken(tokensource.Static(refreshToken)))
 		return resp.GetAuthToken(), resp.GetRefreshToken(), err
 	}
 	if via == "HTTP" {
 		refresh = func(ctx context.Context, refreshToken string) (string, string, error) {
-			*n++
+			n.Add(1)
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base+"/refresh", nil)
 			if err != nil {
 				return "", "", err
@@ -284,7 +286,7 @@ func (d *demo) refresher(s *session, via string, n *int) (*tokensource.Refresher
 	}
 	return tokensource.New("", s.refresh[via], refresh,
 		tokensource.WithSaveRefreshToken(func(_ context.Context, rotated string) error {
-			s.refresh[via] = rotated // a real client writes it to its keychain or a file
+			saved.Store(&rotated) // a real client writes it to its keychain or a file
 			return nil
 		}))
 }
@@ -295,9 +297,9 @@ func (d *demo) refresher(s *session, via string, n *int) (*tokensource.Refresher
 // there were, and whether the rotated refresh token was saved.
 func (d *demo) resume(s *session, via string, call rpc) func() string {
 	return func() string {
-		var refreshes int
-		before := s.refresh[via]
-		src, err := d.refresher(s, via, &refreshes)
+		var refreshes atomic.Int32
+		var saved atomic.Pointer[string]
+		src, err := d.refresher(s, via, &refreshes, &saved)
 		if err != nil {
 			return "error: " + err.Error()
 		}
@@ -318,8 +320,9 @@ func (d *demo) resume(s *session, via string, call rpc) func() string {
 				return fmt.Sprintf("mixed outcomes: %q", outcomes)
 			}
 		}
-		got := fmt.Sprintf("%s x%d, %d refresh", outcomes[0], len(outcomes), refreshes)
-		if s.refresh[via] != before {
+		got := fmt.Sprintf("%s x%d, %d refresh", outcomes[0], len(outcomes), refreshes.Load())
+		if rotated := saved.Load(); rotated != nil && *rotated != s.refresh[via] {
+			s.refresh[via] = *rotated
 			got += ", saved"
 			// The login went on: the second device's auth token is the
 			// one the source got.
@@ -336,8 +339,8 @@ func (d *demo) resume(s *session, via string, call rpc) func() string {
 // ended" and the reason of the refusal when it stops as it must.
 func (d *demo) ended(s *session, via string, call rpc) func() string {
 	return func() string {
-		var refreshes int
-		src, err := d.refresher(s, via, &refreshes)
+		var refreshes atomic.Int32
+		src, err := d.refresher(s, via, &refreshes, new(atomic.Pointer[string]))
 		if err != nil {
 			return "error: " + err.Error()
 		}
@@ -354,8 +357,8 @@ func (d *demo) ended(s *session, via string, call rpc) func() string {
 			}
 		}
 		// A second call must not refresh again.
-		if _, again := src.Token(d.ctx); !errors.Is(again, tokensource.ErrLoginEnded) || refreshes != 1 {
-			return fmt.Sprintf("not ended: %d refreshes, %v", refreshes, again)
+		if _, again := src.Token(d.ctx); !errors.Is(again, tokensource.ErrLoginEnded) || refreshes.Load() != 1 {
+			return fmt.Sprintf("not ended: %d refreshes, %v", refreshes.Load(), again)
 		}
 		if !errors.Is(err, tokensource.ErrLoginEnded) {
 			return fmt.Sprintf("call error %v", err)
