@@ -162,7 +162,8 @@ type Decision struct {
 	// sentinels; nil when allowed. It never holds the token, but it is for
 	// logs, not for clients.
 	Err error
-	// Token is the verified token, nil when none was sent, the rule is
+	// Token is the verified token, also when the rule refused it (so that
+	// an audit names the caller); nil when none was sent, the rule is
 	// public, or the token did not verify. Hooks must not modify it.
 	Token *manager.Token
 	// Message is true for the check of a received stream message, false for

@@ -121,9 +121,6 @@ func (d *Decider) Stream(procedure string, rule *rules.Rule, raw string, tok *ma
 	return s
 }
 
-// Token returns the stream's verified token, nil when it sent none.
-func (s *Stream) Token() *manager.Token { return s.tok }
-
 // Message checks one received message, whose variables are vars. A non-nil
 // error denies it, and the adapter ends the stream.
 func (s *Stream) Message(ctx context.Context, vars rules.Vars) error {
