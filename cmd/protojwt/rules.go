@@ -14,13 +14,13 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/interceptor"
+	"github.com/protojwt/protojwt/internal/methodrules"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -235,14 +235,7 @@ func auditRules(files *protoregistry.Files, publicMethods, publicServices []stri
 	isPublicMethod := toSet(publicMethods)
 	isPublicService := toSet(publicServices)
 	audit := &rulesAudit{Methods: []methodAudit{}}
-	var services []protoreflect.ServiceDescriptor
-	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
-		for i := range fd.Services().Len() {
-			services = append(services, fd.Services().Get(i))
-		}
-		return true
-	})
-	sort.Slice(services, func(i, j int) bool { return services[i].FullName() < services[j].FullName() })
+	services := methodrules.Services(files) // in the order the interceptor compiles them
 	audit.Summary.Services = len(services)
 
 	errs := splitBuildError(buildErr)

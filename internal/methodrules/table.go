@@ -190,16 +190,6 @@ func (t *Table) Lookup(fullMethod string) *Entry {
 	return t.unknown
 }
 
-// Known reports whether the table has an entry of its own for fullMethod,
-// or opens its service by name.
-func (t *Table) Known(fullMethod string) bool {
-	if _, ok := t.methods[fullMethod]; ok {
-		return true
-	}
-	service, _, ok := SplitMethod(fullMethod)
-	return ok && t.publicServices[service]
-}
-
 // Undeclared returns the methods of the resolver that declare no rule and
 // are not opened: every call of theirs is denied.
 func (t *Table) Undeclared() []string {

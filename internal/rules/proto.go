@@ -16,17 +16,15 @@ func FromProto(p *annotations.Rule) (*Rule, error) { return FromProtoEnv(p, Env{
 
 // FromProtoEnv compiles a rule declared as an option in env.
 func FromProtoEnv(p *annotations.Rule, env Env) (*Rule, error) {
-	s, err := SpecFromProto(p)
+	s, err := specFromProto(p, 0)
 	if err != nil {
 		return nil, err
 	}
 	return CompileEnv(s, env)
 }
 
-// SpecFromProto returns the Spec of a rule option, refusing what a Spec
+// specFromProto returns the Spec of a rule option, refusing what a Spec
 // can't hold (an unknown token type, a match or check with no value).
-func SpecFromProto(p *annotations.Rule) (Spec, error) { return specFromProto(p, 0) }
-
 func specFromProto(p *annotations.Rule, depth int) (Spec, error) {
 	if p == nil {
 		return Spec{}, fmt.Errorf("%w: nil rule", ErrInvalidRule)
