@@ -3,6 +3,7 @@ module github.com/protojwt/protojwt/celexpr
 go 1.26.0
 
 require (
+	connectrpc.com/connect v1.21.1
 	github.com/google/cel-go v0.31.0
 	github.com/protojwt/protojwt v0.1.0
 	golang.org/x/sys v0.50.0
@@ -12,7 +13,6 @@ require (
 
 require (
 	cel.dev/expr v0.25.3 // indirect
-	connectrpc.com/connect v1.21.1 // indirect
 	github.com/MicahParks/jwkset v0.11.4 // indirect
 	github.com/MicahParks/keyfunc/v3 v3.9.2 // indirect
 	github.com/antlr4-go/antlr/v4 v4.13.1 // indirect

@@ -16,39 +16,59 @@ import (
 	"github.com/protojwt/protojwt/interceptor"
 )
 
+// probeProcedure is the one method of filesWithRule's service.
+const probeProcedure = "/celexpr.compile.v1.ProbeService/Probe"
+
+// ruleErrorCases are expressions that no RPC adapter may accept, each with
+// what CEL's message says.
+var ruleErrorCases = []struct {
+	name string
+	expr string
+	want string
+}{
+	{"syntax", "claims.sub ==", "Syntax error"},
+	{"not bool", "request.owner", "string, not bool"},
+	{"unknown field", "request.ownr == claims.sub", "undefined field 'ownr'"},
+	{"path in an RPC", "path.owner == claims.sub", "RPC has no path"},
+}
+
+// wantRuleError fails unless err, from an adapter's New, is a RuleError
+// wrapping ErrInvalidRule that names probeProcedure and says want.
+func wantRuleError(t *testing.T, err error, want string) {
+	t.Helper()
+	var re *protojwt.RuleError
+	if !errors.As(err, &re) || !errors.Is(err, protojwt.ErrInvalidRule) {
+		t.Fatalf("New = %v, want a RuleError wrapping ErrInvalidRule", err)
+	}
+	if re.Procedure != probeProcedure || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q for %q, want one naming %s and saying %q", err, re.Procedure, probeProcedure, want)
+	}
+}
+
+// wantNoEngine fails unless err, from an adapter's New given a rule with an
+// expr and no engine, says to add one.
+func wantNoEngine(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, protojwt.ErrInvalidRule) || !strings.Contains(err.Error(), "WithExpressions(celexpr.New())") {
+		t.Fatalf("New with no engine = %v, want an error saying to add WithExpressions(celexpr.New())", err)
+	}
+}
+
 // TestGRPCCompileErrors: interceptor.New refuses a method whose expression
 // can't be used, naming the method and saying CEL's message, and a rule
 // with an expr when no engine is given.
 func TestGRPCCompileErrors(t *testing.T) {
 	m := newManager(t)
-	tests := []struct {
-		name string
-		expr string
-		want string
-	}{
-		{"syntax", "claims.sub ==", "Syntax error"},
-		{"not bool", "request.owner", "string, not bool"},
-		{"unknown field", "request.ownr == claims.sub", "undefined field 'ownr'"},
-		{"path in an RPC", "path.owner == claims.sub", "RPC has no path"},
-	}
-	for _, tt := range tests {
+	for _, tt := range ruleErrorCases {
 		t.Run(tt.name, func(t *testing.T) {
 			files := filesWithRule(t, tt.expr)
 			_, err := interceptor.New(m, interceptor.WithResolver(files), interceptor.WithExpressions(celexpr.New()))
-			var re *protojwt.RuleError
-			if !errors.As(err, &re) || !errors.Is(err, protojwt.ErrInvalidRule) {
-				t.Fatalf("New = %v, want a RuleError wrapping ErrInvalidRule", err)
-			}
-			if re.Procedure != "/celexpr.compile.v1.ProbeService/Probe" || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error %q for %q, want one naming /celexpr.compile.v1.ProbeService/Probe and saying %q", err, re.Procedure, tt.want)
-			}
+			wantRuleError(t, err, tt.want)
 		})
 	}
 	t.Run("no engine", func(t *testing.T) {
 		_, err := interceptor.New(m, interceptor.WithResolver(filesWithRule(t, "claims.sub == request.owner")))
-		if !errors.Is(err, protojwt.ErrInvalidRule) || !strings.Contains(err.Error(), "WithExpressions(celexpr.New())") {
-			t.Fatalf("New with no engine = %v, want an error saying to add WithExpressions(celexpr.New())", err)
-		}
+		wantNoEngine(t, err)
 	})
 	t.Run("a good rule compiles", func(t *testing.T) {
 		if _, err := interceptor.New(m, interceptor.WithResolver(filesWithRule(t, "claims.sub == request.owner")), interceptor.WithExpressions(celexpr.New())); err != nil {
