@@ -64,5 +64,7 @@
 // celexpr is a module of its own, github.com/protojwt/protojwt/celexpr, so
 // that programs without expressions don't link cel-go. An adapter given a
 // rule with an expr and no WithExpressions refuses to start and says what
-// to add.
+// to add. Its command, github.com/protojwt/protojwt/celexpr/cmd/protojwt,
+// is the protojwt command built with CEL: its "rules --strict" compiles
+// every expr of an API's descriptor set as an adapter would, for CI.
 package celexpr

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -138,22 +138,23 @@ func TestDispatch(t *testing.T) {
 	}
 }
 
-// TestRun runs the entry point main uses, with the real clock.
+// TestRun runs whole command lines with the real clock, and with no
+// environment at all.
 func TestRun(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	env := hsEnv()
-	if code := run([]string{"mint", "--sub", "alice"}, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] }); code != exitOK {
+	if code := newApp(strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] }).run([]string{"mint", "--sub", "alice"}); code != exitOK {
 		t.Fatalf("mint: exit %d: %s", code, stderr.String())
 	}
 	token := strings.TrimSpace(stdout.String())
 	stdout.Reset()
-	if code := run([]string{"inspect", "-"}, strings.NewReader(token+"\n"), &stdout, &stderr, func(k string) string { return env[k] }); code != exitOK {
+	if code := newApp(strings.NewReader(token+"\n"), &stdout, &stderr, func(k string) string { return env[k] }).run([]string{"inspect", "-"}); code != exitOK {
 		t.Fatalf("inspect: exit %d: %s", code, stderr.String())
 	}
 	if !strings.Contains(stdout.String(), "Verification: OK") || !strings.Contains(stdout.String(), "expires in 1h") {
 		t.Errorf("inspect of a fresh token:\n%s", stdout.String())
 	}
-	if code := run(nil, nil, &stdout, &stderr, nil); code != exitUsage {
+	if code := newApp(nil, &stdout, &stderr, nil).run(nil); code != exitUsage {
 		t.Errorf("no arguments, no environment: exit %d, want %d", code, exitUsage)
 	}
 }

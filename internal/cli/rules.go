@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"crypto/rand"
@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
@@ -131,7 +132,7 @@ func (a *app) rules(args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", inputName(positional[0]), err)
 	}
-	audit, err := auditRules(files, publicMethods, publicServices)
+	audit, err := auditRules(files, a.expressions(), publicMethods, publicServices)
 	if err != nil {
 		return err
 	}
@@ -213,9 +214,10 @@ func newFiles(set *descriptorpb.FileDescriptorSet) (*protoregistry.Files, error)
 
 // auditRules reads the rule of every method of files, in the resolution
 // order of annotations.EffectiveRule, and has interceptor.New compile them
-// all: the one check of rules and field paths a server makes. Its verdict
-// on each method is the *protojwt.RuleError naming that method.
-func auditRules(files *protoregistry.Files, publicMethods, publicServices []string) (*rulesAudit, error) {
+// all, their expr with exprs: the one check of rules, field paths and
+// expressions a server makes. Its verdict on each method is the
+// *protojwt.RuleError naming that method.
+func auditRules(files *protoregistry.Files, exprs protojwt.Expressions, publicMethods, publicServices []string) (*rulesAudit, error) {
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	m, err := manager.New(manager.Config{Issuer: "protojwt rules", Algorithm: "HS256", Secret: secret})
@@ -225,6 +227,7 @@ func auditRules(files *protoregistry.Files, publicMethods, publicServices []stri
 	opts := []interceptor.Option{
 		interceptor.WithPublicMethods(publicMethods...),
 		interceptor.WithPublicServices(publicServices...),
+		interceptor.WithExpressions(exprs),
 	}
 	// With no service to contradict them, only malformed names fail.
 	if _, err := interceptor.New(m, append(opts, interceptor.WithResolver(new(protoregistry.Files)))...); err != nil {
@@ -275,6 +278,29 @@ func auditRules(files *protoregistry.Files, publicMethods, publicServices []stri
 	}
 	audit.Errors = errs.rest()
 	return audit, nil
+}
+
+// celCommand is the build of this command that compiles expressions.
+const celCommand = "github.com/protojwt/protojwt/celexpr/cmd/protojwt"
+
+// errNoCEL is the verdict on every expr when the command has no
+// expression engine.
+var errNoCEL = errors.New("this build of protojwt has no CEL: audit with go run " + celCommand + " rules")
+
+// expressions returns the expression engine the command was built with,
+// or one that refuses every expr, saying which build compiles it.
+func (a *app) expressions() protojwt.Expressions {
+	if a.exprs != nil {
+		return a.exprs
+	}
+	return noCEL{}
+}
+
+// noCEL is the expression engine of a build without CEL.
+type noCEL struct{}
+
+func (noCEL) Compile(string, protoreflect.MessageDescriptor) (protojwt.Expression, error) {
+	return nil, errNoCEL
 }
 
 // sourceOf names where a rule comes from, as --json writes it.

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -125,7 +125,7 @@ func TestRulesChecks(t *testing.T) {
 		"Keycloak":       `method auth check(realm_access.roles contains "admin")`,
 		"Okta":           "method auth check(groups contains field:group)",
 		"Optional":       "method auth allow_missing check(tier present)",
-		"Expr":           `method auth expr("admin" in claims.groups) INVALID: invalid rule: the rule has an expr, and the adapter has no expression engine`,
+		"Expr":           `method auth expr("admin" in claims.groups) INVALID: invalid rule: expr: this build of protojwt has no CEL: audit with go run github.com/protojwt/protojwt/celexpr/cmd/protojwt rules`,
 		"RepeatedField":  `method auth check(groups contains field:tags) INVALID: invalid rule: field path "tags": field idp.v1.Req.tags is repeated`,
 		"EmptyPath":      "method auth check(<no claim> present) INVALID: invalid rule: check[0]: a claim check with an empty path",
 		"OptionalPublic": "method public allow_missing INVALID: invalid rule: a public rule can't have other requirements",
