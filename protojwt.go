@@ -192,7 +192,8 @@ type Expressions interface {
 type Expression interface {
 	// Eval evaluates the expression on one call, within the limits of the
 	// Expressions that compiled it. An error, such as a missing claim or a
-	// cost limit reached, denies the call.
+	// cost limit reached, denies the call with ReasonExpressionError; its
+	// text reaches [Decision].Err, for logs, and never the client.
 	Eval(in ExpressionInput) (bool, error)
 	// ReadsRequest reports whether the expression reads the request, so that
 	// a stream must evaluate it on every message it receives.

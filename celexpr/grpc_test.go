@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -248,6 +249,30 @@ func TestGRPCUnary(t *testing.T) {
 
 // TestGRPCStreams: an expression that reads the request decides every
 // message the client sends; one that reads only claims decides the stream
+// TestGRPCEvaluationErrorLogged: the decision hook, which feeds logs,
+// reads why an expression could not be evaluated, in CEL's words; the
+// client reads the reason and a fixed text only.
+func TestGRPCEvaluationErrorLogged(t *testing.T) {
+	m := newManager(t)
+	var decisions []protojwt.Decision
+	client := serve(t, m, interceptor.WithExpressions(celexpr.New()),
+		interceptor.WithDecisionHook(func(_ context.Context, d protojwt.Decision) { decisions = append(decisions, d) }))
+	noTier := token(t, m, "bob", nil, map[string]any{"roles": []string{"reader"}})
+
+	_, err := client.ListTiers(as(noTier), &testpb.ListTiersRequest{})
+	wantDenied(t, err, codes.PermissionDenied, protojwt.ReasonExpressionError)
+	if msg := status.Convert(err).Message(); strings.Contains(msg, "tier") || strings.Contains(msg, "celexpr") {
+		t.Errorf("the client reads the evaluation error %q", msg)
+	}
+	if len(decisions) != 1 {
+		t.Fatalf("%d decisions, want 1", len(decisions))
+	}
+	d := decisions[0]
+	if d.Reason != protojwt.ReasonExpressionError || d.Err == nil || !strings.Contains(d.Err.Error(), "no such key: tier") {
+		t.Fatalf("decision %s, err %v: want one saying CEL's \"no such key: tier\"", d.Reason, d.Err)
+	}
+}
+
 // when it opens.
 func TestGRPCStreams(t *testing.T) {
 	m := newManager(t)

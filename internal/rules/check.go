@@ -129,7 +129,9 @@ func evalExpr(x protojwt.Expression, claims map[string]any, vars Vars) error {
 	ok, err := x.Eval(in)
 	switch {
 	case err != nil:
-		return ErrExpression
+		// The engine's words are for the decision hook's logs: adapters
+		// answer clients with the reason's fixed text.
+		return fmt.Errorf("%w: %w", ErrExpression, err)
 	case !ok:
 		return ErrExpressionFalse
 	}
