@@ -200,6 +200,17 @@ type Expression interface {
 	ReadsRequest() bool
 }
 
+// WildcardReader is implemented by an Expression, compiled for an HTTP
+// route, that can name the path wildcards it reads. httpauth's Guard.Handle
+// checks them against the route's pattern, as it checks ClaimFromPath's, so
+// that a misspelled wildcard is an error at registration, not a 403 on
+// every request.
+type WildcardReader interface {
+	// Wildcards returns the names of the path wildcards the expression
+	// reads without first testing that they are there.
+	Wildcards() []string
+}
+
 // ExpressionInput is what an Expression sees of one call.
 type ExpressionInput struct {
 	// Claims are every claim of the verified token, decoded JSON.

@@ -3,11 +3,13 @@ package celexpr
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/operators"
 	"github.com/google/cel-go/common/overloads"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -109,10 +111,14 @@ func (e *Engine) Compile(expr string, request protoreflect.MessageDescriptor) (p
 	if err != nil {
 		return nil, fmt.Errorf("celexpr: %w", err)
 	}
-	return &expression{
+	x := &expression{
 		prg:          prg,
 		readsRequest: reads(checked.NativeRep(), varRequest, varPath),
-	}, nil
+	}
+	if request == nil {
+		x.wildcards = pathKeys(checked.NativeRep())
+	}
+	return x, nil
 }
 
 // env returns the environment of expressions about request, built once per
@@ -228,4 +234,69 @@ func reads(a *ast.AST, names ...string) bool {
 		}
 	}))
 	return found
+}
+
+// pathKeys returns the keys of path that a reads as path.name or
+// path["name"], except those it tests with has(path.name) or "name" in
+// path: the path wildcards a route must have for a to read them. It
+// returns none when a declares a comprehension variable named path, which
+// hides the variable.
+func pathKeys(a *ast.AST) []string {
+	var read, tested []string
+	shadowed := false
+	isPath := func(x ast.Expr) bool {
+		return x.Kind() == ast.IdentKind && strings.TrimPrefix(x.AsIdent(), ".") == varPath
+	}
+	literal := func(x ast.Expr) (string, bool) {
+		if x.Kind() != ast.LiteralKind {
+			return "", false
+		}
+		s, ok := x.AsLiteral().Value().(string)
+		return s, ok
+	}
+	ast.PreOrderVisit(a.Expr(), ast.NewExprVisitor(func(x ast.Expr) {
+		switch x.Kind() {
+		case ast.SelectKind:
+			sel := x.AsSelect()
+			if !isPath(sel.Operand()) {
+				return
+			}
+			if sel.IsTestOnly() {
+				tested = append(tested, sel.FieldName())
+			} else {
+				read = append(read, sel.FieldName())
+			}
+		case ast.CallKind:
+			call := x.AsCall()
+			args := call.Args()
+			if len(args) != 2 {
+				return
+			}
+			switch call.FunctionName() {
+			case operators.Index:
+				if key, ok := literal(args[1]); ok && isPath(args[0]) {
+					read = append(read, key)
+				}
+			case operators.In:
+				if key, ok := literal(args[0]); ok && isPath(args[1]) {
+					tested = append(tested, key)
+				}
+			}
+		case ast.ComprehensionKind:
+			c := x.AsComprehension()
+			for _, v := range []string{c.IterVar(), c.IterVar2(), c.AccuVar()} {
+				shadowed = shadowed || v == varPath
+			}
+		}
+	}))
+	if shadowed {
+		return nil
+	}
+	var keys []string
+	for _, k := range read {
+		if !slices.Contains(tested, k) && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }

@@ -17,9 +17,13 @@ import (
 type expression struct {
 	prg          cel.Program
 	readsRequest bool
+	wildcards    []string // HTTP: the path keys read, see pathKeys
 }
 
-var _ protojwt.Expression = (*expression)(nil)
+var (
+	_ protojwt.Expression     = (*expression)(nil)
+	_ protojwt.WildcardReader = (*expression)(nil)
+)
 
 // Eval evaluates the expression on one call. An error (a missing claim or
 // request, a value of the wrong type at run time, the cost limit reached)
@@ -42,6 +46,10 @@ func (x *expression) Eval(in protojwt.ExpressionInput) (bool, error) {
 
 // ReadsRequest reports whether the expression reads request or path.
 func (x *expression) ReadsRequest() bool { return x.readsRequest }
+
+// Wildcards returns the path wildcards an HTTP expression reads without
+// testing for them (path.name, path["name"]); none for an RPC's.
+func (x *expression) Wildcards() []string { return x.wildcards }
 
 // activations are reused: an evaluation's activation is not referenced
 // once Eval returns, since the result is a bool.

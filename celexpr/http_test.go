@@ -134,3 +134,50 @@ func TestHTTPCompileErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestHTTPHandleWildcards: guard.Handle refuses, at registration, a route
+// whose expr reads a path wildcard its pattern lacks, as it refuses a
+// ClaimFromPath naming one; a wildcard tested with has() or in may be
+// absent, and a pattern that has every wildcard read registers.
+func TestHTTPHandleWildcards(t *testing.T) {
+	guard := httpauth.New(newManager(t), httpauth.WithExpressions(celexpr.New()))
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	tests := []struct {
+		pattern string
+		expr    string
+		panics  string // "" registers
+	}{
+		{"GET /users/{owner}", "path.owner == claims.sub", ""},
+		{"GET /users/{owner}", "path.ownr == claims.sub", "reads path.ownr"},
+		{"GET /users/{owner}", `path["ownr"] == claims.sub`, "reads path.ownr"},
+		{"GET /users/{owner}", `path.owner == claims.sub && path.org == claims.org`, "reads path.org"},
+		{"GET /docs", "path.owner == claims.sub", "reads path.owner, a wildcard the pattern does not have (it has none)"},
+		{"GET /docs", "!has(path.org) || path.org == claims.org", ""},
+		{"GET /docs", "!('org' in path) || path.org == claims.org", ""},
+		{"GET /users/{owner}", "path[claims.key] == claims.sub", ""},             // not known when registered
+		{"GET /docs", "claims.paths.exists(path, path.owner == claims.sub)", ""}, // a loop variable named path
+		{"GET /users/{owner}/{rest...}", "path.rest.startsWith(path.owner)", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern+" "+tt.expr, func(t *testing.T) {
+			var got string
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						got = fmt.Sprint(r)
+					}
+				}()
+				guard.Handle(http.NewServeMux(), tt.pattern, ok, httpauth.FromRule(&annotations.Rule{Expr: tt.expr}))
+			}()
+			switch {
+			case tt.panics == "" && got != "":
+				t.Fatalf("Handle panicked: %s", got)
+			case tt.panics != "" && !strings.Contains(got, tt.panics):
+				t.Fatalf("Handle panic %q, want one saying %q", got, tt.panics)
+			}
+		})
+	}
+	// Require has no pattern to check against: the read is an evaluation
+	// error per request, as TestHTTP's "a wildcard the pattern lacks" shows.
+	guard.Require(httpauth.FromRule(&annotations.Rule{Expr: "path.ownr == claims.sub"}))
+}

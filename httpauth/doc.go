@@ -30,7 +30,7 @@
 // Mistakes show when a route is registered, as with http.ServeMux: Require
 // panics on requirements that can't hold (Compile returns the error), and
 // Handle also panics when a wildcard that ClaimFromPath or a FromRule field
-// names is not in the route's pattern:
+// names, or that a FromRule expr reads, is not in the route's pattern:
 //
 //	guard.Handle(mux, "GET /users/{username}", users, httpauth.ClaimFromPath("sub", "username"))
 //

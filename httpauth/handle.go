@@ -12,9 +12,10 @@ import (
 // mux.Handle(pattern, g.Require(reqs...)(h)) does, and checks the route as
 // a whole when it is registered: like mux.Handle with a bad pattern, it
 // panics when the requirements can't hold (see Compile), when h or mux is
-// nil, and when a wildcard that ClaimFromPath or a FromRule field names is
-// not a wildcard of pattern, a misspelling that would otherwise refuse
-// every request with 403.
+// nil, and when a wildcard that ClaimFromPath or a FromRule field names, or
+// that a FromRule expr reads (as path.name, unless it also tests
+// has(path.name)), is not a wildcard of pattern: a misspelling that would otherwise
+// refuse every request with 403.
 //
 //	guard.Handle(mux, "GET /users/{username}", users, httpauth.ClaimFromPath("sub", "username"))
 //
@@ -36,6 +37,11 @@ func (g *Guard) Handle(mux *http.ServeMux, pattern string, h http.Handler, reqs 
 	for _, name := range rule.Vars() {
 		if !slices.Contains(wildcards, name) {
 			panic(fmt.Sprintf("httpauth: Handle %s: a requirement compares a claim with the path wildcard {%s}, which the pattern does not have%s", pattern, name, known(wildcards)))
+		}
+	}
+	for _, name := range rule.ExprWildcards() {
+		if !slices.Contains(wildcards, name) {
+			panic(fmt.Sprintf("httpauth: Handle %s: the rule's expr reads path.%s, a wildcard the pattern does not have%s", pattern, name, known(wildcards)))
 		}
 	}
 	mux.Handle(pattern, g.wrap(rule, h))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -124,6 +125,8 @@ type Rule struct {
 	cond         condition
 	vars         []string
 	readsRequest bool
+	// exprWildcards are the path wildcards the expressions read.
+	exprWildcards []string
 }
 
 // condition is the part of a rule checked against a verified token: claim
@@ -235,6 +238,13 @@ func (r *Rule) compileCondition(s Spec, env Env, depth int) (condition, error) {
 		}
 		c.expr = x
 		r.readsRequest = r.readsRequest || x.ReadsRequest()
+		if w, ok := x.(protojwt.WildcardReader); ok {
+			for _, name := range w.Wildcards() {
+				if !slices.Contains(r.exprWildcards, name) {
+					r.exprWildcards = append(r.exprWildcards, name)
+				}
+			}
+		}
 	}
 	if len(s.AnyOf) > 0 && depth >= maxAnyOfDepth {
 		return c, fmt.Errorf("%w: any_of nested deeper than %d", ErrInvalidRule, maxAnyOfDepth)
@@ -429,6 +439,10 @@ func (r *Rule) TokenType() manager.TokenType { return r.tokenType }
 // Vars returns the names of the request variables the rule compares claims
 // with, in the order Vars.Var indexes them. The caller must not modify it.
 func (r *Rule) Vars() []string { return r.vars }
+
+// ExprWildcards returns the HTTP path wildcards the rule's expressions read,
+// as far as their engine can tell (see protojwt.WildcardReader).
+func (r *Rule) ExprWildcards() []string { return r.exprWildcards }
 
 // ReadsRequest reports whether some part of the rule reads the request (a
 // claim bound to a request variable, an expression that reads request), so
