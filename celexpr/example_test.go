@@ -17,7 +17,6 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/protojwt/protojwt"
-	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/celexpr"
 	"github.com/protojwt/protojwt/celexpr/internal/testpb"
 	"github.com/protojwt/protojwt/httpauth"
@@ -80,7 +79,7 @@ func Example() {
 }
 
 // Example_http guards a net/http route with an expression over the path
-// wildcards.
+// wildcards, beside a declarative requirement.
 func Example_http() {
 	m, err := manager.New(manager.Config{
 		Issuer:    "example",
@@ -92,15 +91,15 @@ func Example_http() {
 	}
 	guard := httpauth.New(m, httpauth.WithExpressions(celexpr.New()))
 	mux := http.NewServeMux()
-	mux.Handle("GET /users/{owner}/docs", guard.Require(httpauth.FromRule(&annotations.Rule{
-		Expr: "path.owner == claims.sub || claims.level >= 3",
-	}))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	guard.HandleFunc(mux, "GET /users/{owner}/docs", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "the documents")
-	})))
+	},
+		httpauth.Scopes("docs:read"),
+		httpauth.Expr("path.owner == claims.sub || claims.level >= 3"))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	tok, err := m.AuthToken("alice", nil, map[string]any{"level": 1})
+	tok, err := m.AuthToken("alice", "docs:read", map[string]any{"level": 1})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -181,3 +181,100 @@ func TestHTTPHandleWildcards(t *testing.T) {
 	// error per request, as TestHTTP's "a wildcard the pattern lacks" shows.
 	guard.Require(httpauth.FromRule(&annotations.Rule{Expr: "path.ownr == claims.sub"}))
 }
+
+// TestHTTPExprRequirement: httpauth.Expr puts an expression beside other
+// requirements and in AnyOf alternatives, decided on a real server, and
+// is refused when registered when it can't be used.
+func TestHTTPExprRequirement(t *testing.T) {
+	m := newManager(t)
+	guard := httpauth.New(m, httpauth.WithExpressions(celexpr.New()))
+	ran := 0
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ran++
+		tok, _ := manager.FromContext(r.Context())
+		fmt.Fprint(w, tok.Subject)
+	})
+	mux := http.NewServeMux()
+	guard.Handle(mux, "POST /orgs/{org}/invoices", hello,
+		httpauth.Scopes("invoices:write"),
+		httpauth.Expr("path.org == claims.org || 'billing-admin' in claims.roles"))
+	guard.Handle(mux, "GET /orgs/{org}/report", hello,
+		httpauth.AnyOf(
+			[]httpauth.Requirement{httpauth.Claim("role", "auditor")},
+			[]httpauth.Requirement{httpauth.Expr("path.org == claims.org")},
+		))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	member := token(t, m, "alice", "invoices:write", map[string]any{"org": "acme", "roles": []string{"clerk"}})
+	billing := token(t, m, "root", "invoices:write", map[string]any{"org": "other", "roles": []string{"billing-admin"}})
+	readOnly := token(t, m, "bob", "invoices:read", map[string]any{"org": "acme"})
+	auditor := token(t, m, "carol", nil, map[string]any{"role": "auditor"})
+	noOrg := token(t, m, "dave", "invoices:write", nil)
+	tests := []struct {
+		name, method, path, token string
+		wantStatus                int
+		wantReason                string
+	}{
+		{"member of the org", http.MethodPost, "/orgs/acme/invoices", member, http.StatusOK, ""},
+		{"billing admin of another org", http.MethodPost, "/orgs/acme/invoices", billing, http.StatusOK, ""},
+		{"member of another org", http.MethodPost, "/orgs/globex/invoices", member, http.StatusForbidden, protojwt.ReasonExpressionFalse},
+		{"scope before the expression", http.MethodPost, "/orgs/acme/invoices", readOnly, http.StatusForbidden, protojwt.ReasonScopeMissing},
+		{"no org claim", http.MethodPost, "/orgs/acme/invoices", noOrg, http.StatusForbidden, protojwt.ReasonExpressionError},
+		{"auditor: the claim alternative", http.MethodGet, "/orgs/globex/report", auditor, http.StatusOK, ""},
+		{"member: the expression alternative", http.MethodGet, "/orgs/acme/report", member, http.StatusOK, ""},
+		{"neither alternative", http.MethodGet, "/orgs/globex/report", member, http.StatusForbidden, protojwt.ReasonNoAlternative},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := ran
+			req, err := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct{ Reason string }
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			if resp.StatusCode != tt.wantStatus || body.Reason != tt.wantReason {
+				t.Fatalf("status %d reason %q, want %d %q", resp.StatusCode, body.Reason, tt.wantStatus, tt.wantReason)
+			}
+			if ranNow := ran - before; (tt.wantReason == "") != (ranNow == 1) {
+				t.Fatalf("handler ran %d times", ranNow)
+			}
+		})
+	}
+
+	invalid := []struct {
+		name  string
+		guard *httpauth.Guard
+		reqs  []httpauth.Requirement
+		want  string
+	}{
+		{"empty", guard, []httpauth.Requirement{httpauth.Expr("")}, "empty expression"},
+		{"twice", guard, []httpauth.Requirement{httpauth.Expr("true"), httpauth.Expr("false")}, "join the expressions with &&"},
+		{"not bool", guard, []httpauth.Requirement{httpauth.Expr("path.org")}, "string, not bool"},
+		{"no engine", httpauth.New(m), []httpauth.Requirement{httpauth.Expr("path.org == claims.org")}, "WithExpressions(celexpr.New())"},
+		{"with FromRule", guard, []httpauth.Requirement{httpauth.Expr("true"), httpauth.FromRule(&annotations.Rule{})}, "FromRule must be the only requirement"},
+	}
+	for _, tt := range invalid {
+		t.Run("invalid/"+tt.name, func(t *testing.T) {
+			_, err := tt.guard.Compile(tt.reqs...)
+			if !errors.Is(err, protojwt.ErrInvalidRule) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Compile = %v, want an error wrapping ErrInvalidRule saying %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("invalid/a wildcard the pattern lacks", func(t *testing.T) {
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "reads path.org") {
+				t.Fatalf("Handle panic %v, want one saying it reads path.org", r)
+			}
+		}()
+		guard.Handle(http.NewServeMux(), "GET /invoices", hello, httpauth.Expr("path.org == claims.org"))
+	})
+}

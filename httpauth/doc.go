@@ -1,7 +1,7 @@
 // Package httpauth enforces protojwt's rules on net/http handlers: the
 // requirements of the proto options (token type, claims equal to a literal
-// or a path wildcard, scope, scopes, alternatives) written in Go, and decided
-// by the same engine as the gRPC interceptor.
+// or a path wildcard, checks, scope, scopes, expressions, alternatives)
+// written in Go, and decided by the same engine as the gRPC interceptor.
 //
 //	m, err := manager.New(cfg)
 //	guard := httpauth.New(m) // options: WithCookie, WithPathValue, WithErrorHandler, WithRealm
@@ -30,7 +30,8 @@
 // Mistakes show when a route is registered, as with http.ServeMux: Require
 // panics on requirements that can't hold (Compile returns the error), and
 // Handle also panics when a wildcard that ClaimFromPath or a FromRule field
-// names, or that a FromRule expr reads, is not in the route's pattern:
+// names, or that an Expr or a FromRule expr reads, is not in the route's
+// pattern:
 //
 //	guard.Handle(mux, "GET /users/{username}", users, httpauth.ClaimFromPath("sub", "username"))
 //

@@ -165,13 +165,42 @@ func Scopes(names ...string) Requirement {
 	}}
 }
 
+// Expr requires expr, an expression over the token's claims and the
+// route's path wildcards, to be true: the expr of a rule, in Go. It is
+// compiled when the route is, by the Guard's WithExpressions engine (CEL
+// with WithExpressions(celexpr.New())), and checked after the route's
+// claims, checks and scopes:
+//
+//	guard.Handle(mux, "POST /orgs/{org}/invoices", h,
+//		httpauth.Scopes("invoices:write"),
+//		httpauth.Expr("path.org == claims.org || 'billing-admin' in claims.roles"))
+//
+// A false expression is refused with 403 and reason EXPRESSION_FALSE, one
+// that can't be evaluated (a missing claim, the cost limit) with 403 and
+// EXPRESSION_ERROR. An empty expr, an Expr on a Guard without
+// WithExpressions and a second Expr in the same list are invalid: join
+// expressions with &&. Expr may be an alternative, or part of one, of AnyOf.
+func Expr(expr string) Requirement {
+	return Requirement{func(b *builder) error {
+		if expr == "" {
+			return fmt.Errorf("%w: Expr of an empty expression", protojwt.ErrInvalidRule)
+		}
+		if b.spec.Expr != "" {
+			return fmt.Errorf("%w: Expr required twice; join the expressions with &&", protojwt.ErrInvalidRule)
+		}
+		b.spec.Expr = expr
+		return nil
+	}}
+}
+
 // AnyOf requires at least one of the alternatives to hold, besides the
 // route's other requirements; each alternative is a list of requirements
 // that must all hold. When none does, the request is refused with 403 and
-// reason NO_ALTERNATIVE. An alternative may hold claims, scopes and a nested
-// AnyOf, but neither Public, TokenType nor FromRule. No alternatives, an
-// empty alternative (which would always hold) and a second AnyOf on the
-// same list are invalid: put every alternative in one AnyOf.
+// reason NO_ALTERNATIVE. An alternative may hold claims, checks, scopes,
+// Expr and a nested AnyOf, but neither Public, TokenType nor FromRule. No
+// alternatives, an empty alternative (which would always hold) and a
+// second AnyOf on the same list are invalid: put every alternative in one
+// AnyOf.
 func AnyOf(alternatives ...[]Requirement) Requirement {
 	return Requirement{func(b *builder) error {
 		if len(alternatives) == 0 {
