@@ -47,9 +47,9 @@ func (d *Decider) Open(ctx context.Context, procedure string) {
 // the verified token (nil when none was sent) and a non-nil error wrapping
 // one of manager's sentinels when the call is denied.
 func (d *Decider) Decide(ctx context.Context, procedure string, rule *rules.Rule, raw string, readErr error, vars rules.Vars) (*manager.Token, error) {
-	var start time.Time
+	var start time.Duration
 	if d.Hook != nil {
-		start = time.Now()
+		start = elapsed()
 	}
 	tok, err := d.decide(ctx, rule, raw, readErr, vars)
 	if d.Hook != nil {
@@ -83,15 +83,23 @@ func (d *Decider) decide(ctx context.Context, rule *rules.Rule, raw string, read
 	return tok, rule.Check(tok, vars)
 }
 
-// report tells the hook of one decision.
-func (d *Decider) report(ctx context.Context, procedure string, tok *manager.Token, err error, message bool, start time.Time) {
+// epoch is the origin of elapsed.
+var epoch = time.Now()
+
+// elapsed reads the monotonic clock, as the time since epoch: a decision's
+// Duration is the difference of two readings. time.Now would read the wall
+// clock too, which a Duration does not need, and costs a third more.
+func elapsed() time.Duration { return time.Since(epoch) }
+
+// report tells the hook of one decision, which began at start (elapsed).
+func (d *Decider) report(ctx context.Context, procedure string, tok *manager.Token, err error, message bool, start time.Duration) {
 	dec := protojwt.Decision{
 		Procedure: procedure,
 		Allowed:   err == nil,
 		Err:       err,
 		Token:     tok,
 		Message:   message,
-		Duration:  time.Since(start),
+		Duration:  elapsed() - start,
 	}
 	if err != nil {
 		_, dec.Reason = rules.Classify(err)
@@ -128,9 +136,9 @@ func (s *Stream) Message(ctx context.Context, vars rules.Vars) error {
 	if s.tok == nil && !reads {
 		return nil // nothing sent, nothing to expire or read
 	}
-	var start time.Time
+	var start time.Duration
 	if s.d.Hook != nil {
-		start = time.Now()
+		start = elapsed()
 	}
 	err := s.check(ctx, vars)
 	if s.d.Hook != nil && (reads || err != nil) {

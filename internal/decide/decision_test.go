@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/decide"
@@ -65,5 +66,41 @@ func TestDecideReportsRefusedToken(t *testing.T) {
 	d := decide.Decider{Verifier: v}
 	if tok, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, "viewer", nil, nil); tok != nil || !errors.Is(err, manager.ErrClaim) {
 		t.Errorf("Decide without hook = %v, %v; want nil, ErrClaim", tok, err)
+	}
+}
+
+// TestDecisionDuration: a decision's Duration is the time deciding took,
+// verification included, on the call and on a stream message.
+func TestDecisionDuration(t *testing.T) {
+	const pause = 5 * time.Millisecond
+	// A rule that reads the request: every stream message is decided.
+	rule, err := rules.Compile(rules.Spec{Claims: map[string]rules.Match{"sub": {Var: "user"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := rules.VarFunc(func(int) (rules.Value, bool) { return rules.String("alice"), true })
+	tok := &manager.Token{Type: manager.Auth, Subject: "alice", ExpiresAt: time.Now().Add(time.Hour), Claims: map[string]any{"sub": "alice"}}
+	v := verifierFunc(func(context.Context, string) (*manager.Token, error) {
+		time.Sleep(pause)
+		return tok, nil
+	})
+	var got []protojwt.Decision
+	d := &decide.Decider{Verifier: v, Hook: func(_ context.Context, dec protojwt.Decision) { got = append(got, dec) }}
+	outer := time.Now()
+	if _, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, "raw", nil, vars); err != nil {
+		t.Fatal(err)
+	}
+	// Recheck 0: the stream message verifies again, and takes the pause.
+	if err := d.Stream("/pkg.Svc/M", rule, "raw", tok).Message(context.Background(), vars); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(outer)
+	if len(got) != 2 {
+		t.Fatalf("%d decisions, want 2", len(got))
+	}
+	for i, dec := range got {
+		if dec.Duration < pause || dec.Duration > took {
+			t.Errorf("decision %d: Duration %v, want between the verifier's %v and the %v both took", i, dec.Duration, pause, took)
+		}
 	}
 }
