@@ -1,8 +1,11 @@
 // Command usermodule is a gRPC service of a module outside protojwt: its
 // .proto file imports protojwt's options from the file that
-// `protojwt proto export` writes, and it generates only its own code.
+// `protojwt proto export` writes, and it generates only its own code. One
+// rule is a CEL expression (Forward's expr), compiled by the celexpr module
+// when the interceptor is built; `go generate` compiles it first, with the
+// protojwt command built with CEL, so a bad one fails there.
 //
-//	go generate ./...   # proto export, buf lint, buf generate
+//	go generate ./...   # proto export, buf lint, buf generate, buf build, rules --strict
 //	JWT_ISSUER=greeter JWT_AUTHTYPE=HS256 JWT_SECRET_FILE=secret.txt go run . -addr :50051
 package main
 
@@ -18,6 +21,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"example.com/usermodule/greeterpb"
+	"github.com/protojwt/protojwt/celexpr"
 	"github.com/protojwt/protojwt/interceptor"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -47,9 +51,12 @@ func main() {
 
 // newServer returns the server with the GreeterService behind the rules of
 // greeter.proto, and health and reflection open to callers without a
-// token. It fails when a registered method would be denied to everyone.
+// token. It fails when a registered method would be denied to everyone, or
+// when an expr does not compile against its request message.
 func newServer(v manager.Verifier) (*grpc.Server, error) {
-	auth, err := interceptor.New(v, interceptor.WithHealthAndReflection())
+	auth, err := interceptor.New(v,
+		interceptor.WithHealthAndReflection(),
+		interceptor.WithExpressions(celexpr.New()))
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +86,10 @@ func (greeter) Hello(ctx context.Context, _ *greeterpb.HelloRequest) (*greeterpb
 
 func (greeter) Mailbox(_ context.Context, req *greeterpb.MailboxRequest) (*greeterpb.MailboxResponse, error) {
 	return &greeterpb.MailboxResponse{Unread: unread[req.GetName()]}, nil
+}
+
+func (greeter) Forward(_ context.Context, req *greeterpb.ForwardRequest) (*greeterpb.ForwardResponse, error) {
+	return &greeterpb.ForwardResponse{ForwardedTo: req.GetTo()}, nil
 }
 
 // unread is the number of unread messages of each mailbox.

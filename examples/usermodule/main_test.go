@@ -58,6 +58,16 @@ func TestCallsThroughTheInterceptor(t *testing.T) {
 		return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
 	}
 	asAlice := bearer(auth.Signed)
+	// Forward's expr reads the roles claim, which alice's token lacks.
+	withRoles := func(sub string, roles any) context.Context {
+		tok, err := m.AuthToken(sub, nil, map[string]any{"roles": roles})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bearer(tok.Signed)
+	}
+	asPostmaster := withRoles("carol", []string{"postmaster"})
+	asClerk := withRoles("alice", []string{"clerk"})
 
 	hello, err := client.Hello(asAlice, &greeterpb.HelloRequest{})
 	if err != nil || hello.GetGreeting() != "Hello, alice!" {
@@ -66,6 +76,14 @@ func TestCallsThroughTheInterceptor(t *testing.T) {
 	box, err := client.Mailbox(asAlice, &greeterpb.MailboxRequest{Name: "alice"})
 	if err != nil || box.GetUnread() != 2 {
 		t.Errorf("alice's mailbox as alice: %d, %v", box.GetUnread(), err)
+	}
+	fwd, err := client.Forward(asAlice, &greeterpb.ForwardRequest{From: "alice", To: "bob"})
+	if err != nil || fwd.GetForwardedTo() != "bob" {
+		t.Errorf("Forward from alice as alice: %q, %v", fwd.GetForwardedTo(), err)
+	}
+	fwd, err = client.Forward(asPostmaster, &greeterpb.ForwardRequest{From: "bob", To: "alice"})
+	if err != nil || fwd.GetForwardedTo() != "alice" {
+		t.Errorf("Forward from bob as a postmaster: %q, %v", fwd.GetForwardedTo(), err)
 	}
 	if _, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
 		t.Errorf("health without a token: %v", err)
@@ -97,6 +115,28 @@ func TestCallsThroughTheInterceptor(t *testing.T) {
 			_, err := client.Mailbox(asAlice, &greeterpb.MailboxRequest{})
 			return err
 		}, codes.PermissionDenied, protojwt.ReasonClaimMismatch},
+		{"Forward from bob as alice, a clerk", func() error {
+			_, err := client.Forward(asClerk, &greeterpb.ForwardRequest{From: "bob", To: "alice"})
+			return err
+		}, codes.PermissionDenied, protojwt.ReasonExpressionFalse},
+		{"Forward from no one as alice, a clerk", func() error {
+			_, err := client.Forward(asClerk, &greeterpb.ForwardRequest{To: "bob"})
+			return err
+		}, codes.PermissionDenied, protojwt.ReasonExpressionFalse},
+		// CEL's `in` on a claim the token lacks is an evaluation error, not
+		// false: both deny, with their own reasons.
+		{"Forward from bob as alice, without roles", func() error {
+			_, err := client.Forward(asAlice, &greeterpb.ForwardRequest{From: "bob", To: "alice"})
+			return err
+		}, codes.PermissionDenied, protojwt.ReasonExpressionError},
+		{"Forward from bob with roles a string, not a list", func() error {
+			_, err := client.Forward(withRoles("carol", "postmaster"), &greeterpb.ForwardRequest{From: "bob", To: "alice"})
+			return err
+		}, codes.PermissionDenied, protojwt.ReasonExpressionError},
+		{"Forward without a token", func() error {
+			_, err := client.Forward(context.Background(), &greeterpb.ForwardRequest{From: "alice", To: "bob"})
+			return err
+		}, codes.Unauthenticated, protojwt.ReasonTokenMissing},
 	}
 	for _, d := range denials {
 		err := d.call()
