@@ -34,8 +34,11 @@ method's (protojwt.v1.rule), else its service's (protojwt.v1.default_rule).
 A method with neither is DENIED, as the interceptor fails closed.
 
 Rules and the request field paths their claims name are checked by
-interceptor.New itself. With --strict the command exits 1 when a method has
-no rule or a rule can't be compiled: a check for CI. --public-method and
+interceptor.New itself. So are expressions (expr) in the build of this
+command with CEL, github.com/protojwt/protojwt/celexpr/cmd/protojwt, which
+compiles each against its method's request; a build without CEL reports
+every rule with an expr invalid. With --strict the command exits 1 when a
+method has no rule or a rule can't be compiled: a check for CI. --public-method and
 --public-service mirror the interceptor options of the same names, for
 methods a server opens in Go code.
 
