@@ -142,9 +142,12 @@ func (g *Guard) wrap(rule *rules.Rule, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
-	wildcards := rule.Vars()
+	var vars *pathVars // nil: the rule reads nothing of the request
+	if len(rule.Vars()) > 0 || rule.ReadsRequest() {
+		vars = &pathVars{wildcards: rule.Vars(), value: g.pathValue}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := g.authorize(r, rule, wildcards)
+		tok, err := g.authorize(r, rule, vars)
 		if err != nil {
 			g.deny(w, r, err)
 			return
@@ -157,7 +160,7 @@ func (g *Guard) wrap(rule *rules.Rule, next http.Handler) http.Handler {
 }
 
 // authorize reads the request's token and decides the request with rule.
-func (g *Guard) authorize(r *http.Request, rule *rules.Rule, wildcards []string) (*manager.Token, error) {
+func (g *Guard) authorize(r *http.Request, rule *rules.Rule, path *pathVars) (*manager.Token, error) {
 	raw, fromCookie, err := g.token(r)
 	if err == nil && fromCookie && !g.csrfProven(r, raw) {
 		// Decided before the token is verified: a cross-site request
@@ -165,9 +168,9 @@ func (g *Guard) authorize(r *http.Request, rule *rules.Rule, wildcards []string)
 		err = rules.ErrCSRF
 	}
 	raw, readErr := decide.Sent(raw, err)
-	var vars rules.Vars // nil: every variable absent
-	if len(wildcards) > 0 || rule.ReadsRequest() {
-		vars = &pathVars{r: r, wildcards: wildcards, value: g.pathValue}
+	var vars rules.Vars // none: every variable absent
+	if path != nil {
+		vars = rules.VarsOf(path, r)
 	}
 	var name string
 	if g.hook != nil {
@@ -195,24 +198,27 @@ func (g *Guard) token(r *http.Request) (raw string, fromCookie bool, err error) 
 	return cookies[0].Value, true, nil
 }
 
-// pathVars are the path wildcards of one request, read when the rule asks.
+// pathVars reads the path wildcards of a route's requests, *http.Request,
+// when its rule asks: it is the route's rules.RequestSource.
 type pathVars struct {
-	r         *http.Request
-	wildcards []string
+	wildcards []string // the rule's variables, by index
 	value     func(*http.Request, string) string
 }
 
+var _ rules.RequestSource = (*pathVars)(nil)
+
 // Message returns nil: HTTP requests are not messages.
-func (p *pathVars) Message() proto.Message { return nil }
+func (p *pathVars) Message(any) proto.Message { return nil }
 
 // Path returns the wildcards of the request's ServeMux pattern with their
 // values, for expressions; an empty value is left out.
-func (p *pathVars) Path() map[string]string {
-	names := patternWildcards(p.r.Pattern)
+func (p *pathVars) Path(req any) map[string]string {
+	r := req.(*http.Request)
+	names := patternWildcards(r.Pattern)
 	out := make(map[string]string, len(names)+len(p.wildcards))
 	for _, names := range [][]string{names, p.wildcards} {
 		for _, name := range names {
-			if v := p.value(p.r, name); v != "" {
+			if v := p.value(r, name); v != "" {
 				out[name] = v
 			}
 		}
@@ -220,12 +226,12 @@ func (p *pathVars) Path() map[string]string {
 	return out
 }
 
-// Var returns the value of wildcard i, absent when empty.
-func (p *pathVars) Var(i int) (rules.Value, bool) {
+// Var returns the value of wildcard i of req, absent when empty.
+func (p *pathVars) Var(req any, i int) (rules.Value, bool) {
 	if i < 0 || i >= len(p.wildcards) {
 		return rules.Value{}, false
 	}
-	v := p.value(p.r, p.wildcards[i])
+	v := p.value(req.(*http.Request), p.wildcards[i])
 	if v == "" {
 		return rules.Value{}, false
 	}

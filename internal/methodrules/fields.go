@@ -88,20 +88,22 @@ func compilePath(md protoreflect.MessageDescriptor, path string) (fieldPath, err
 	return p, nil
 }
 
-// of returns the variables of one request message.
-func (s *fieldSet) of(req any) requestVars {
+// message returns req as a message and the fieldSet that reads it: s, or
+// s resolved against the message's own descriptor; nil for either when req
+// is not a valid message of s's input.
+func (s *fieldSet) message(req any) (protoreflect.Message, *fieldSet) {
 	pm, ok := req.(proto.Message)
 	if !ok || pm == nil {
-		return requestVars{}
+		return nil, nil
 	}
 	m := pm.ProtoReflect()
 	if !m.IsValid() {
-		return requestVars{}
+		return nil, nil
 	}
 	if d := m.Descriptor(); d != s.input {
-		return requestVars{set: s.other(d), msg: m}
+		return m, s.other(d)
 	}
-	return requestVars{set: s, msg: m}
+	return m, s
 }
 
 // other returns s resolved against d, another descriptor of s's input
@@ -122,32 +124,31 @@ func (s *fieldSet) other(d protoreflect.MessageDescriptor) *fieldSet {
 	return o
 }
 
-// requestVars are the variables of one request message, read on demand.
-type requestVars struct {
-	set *fieldSet
-	msg protoreflect.Message
+// fieldSet is the rules.Source of the method's requests: it reads the
+// variables of a request message on demand.
+var _ rules.RequestSource = (*fieldSet)(nil)
+
+// Var returns the value of variable i of req, absent when req is not a
+// message of the method's input or a field on its path is not set.
+func (s *fieldSet) Var(req any, i int) (rules.Value, bool) {
+	m, set := s.message(req)
+	if set == nil || i < 0 || i >= len(set.paths) {
+		return rules.Value{}, false
+	}
+	return set.paths[i].value(m)
 }
 
-// Message returns the request message, for expressions; nil when the
-// request is not a message.
-func (v requestVars) Message() proto.Message {
-	if v.msg == nil {
+// Message returns req, for expressions; nil when it is not a valid message.
+func (s *fieldSet) Message(req any) proto.Message {
+	m, _ := s.message(req)
+	if m == nil {
 		return nil
 	}
-	return v.msg.Interface()
+	return m.Interface()
 }
 
 // Path returns nil: RPCs have no path wildcards.
-func (requestVars) Path() map[string]string { return nil }
-
-// Var returns the value of the variable numbered i, absent when a field on
-// its path is not set.
-func (v requestVars) Var(i int) (rules.Value, bool) {
-	if v.set == nil || i < 0 || i >= len(v.set.paths) {
-		return rules.Value{}, false
-	}
-	return v.set.paths[i].value(v.msg)
-}
+func (*fieldSet) Path(any) map[string]string { return nil }
 
 // value reads the path's scalar from m.
 func (p fieldPath) value(m protoreflect.Message) (rules.Value, bool) {

@@ -203,13 +203,13 @@ func (t *Table) Undeclared() []string {
 	return names
 }
 
-// Vars returns the request variables of req for e's rule, nil when the rule
-// reads none.
+// Vars returns the request variables of req for e's rule, none when the
+// rule reads none.
 func (e *Entry) Vars(req any) rules.Vars {
 	if e.fields == nil {
-		return nil
+		return rules.Vars{}
 	}
-	return e.fields.of(req)
+	return rules.VarsOf(e.fields, req)
 }
 
 // trimPrefix returns the message of err without the package prefix, which

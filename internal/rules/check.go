@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/tokenview"
 	"github.com/protojwt/protojwt/manager"
@@ -28,12 +26,12 @@ var (
 // denied with manager.ErrNoToken. Verifying the token is the adapter's: tok
 // must come from a manager.Verifier.
 //
-// vars == Deferred defers what reads the request (claims bound to request
+// Deferred vars defer what reads the request (claims bound to request
 // variables, an expression that reads the request), as at the start of a
-// stream; it is then checked per message. nil vars have every variable
-// absent, so a claim bound to one never holds. The error wraps one of
-// manager's sentinels (see Classify). Check allocates nothing but what an
-// expression does.
+// stream; it is then checked per message. The zero Vars have every
+// variable absent, so a claim bound to one never holds. The error wraps one
+// of manager's sentinels (see Classify). Check allocates nothing but what
+// an expression does.
 func (r *Rule) Check(tok *manager.Token, vars Vars) error {
 	if r.public {
 		return nil
@@ -119,12 +117,10 @@ func (c *condition) check(in *input, vars Vars) error {
 func evalExpr(x protojwt.Expression, claims map[string]any, vars Vars) error {
 	in := protojwt.ExpressionInput{Claims: claims}
 	if x.ReadsRequest() {
-		if vars == Deferred {
+		if vars.deferred() {
 			return nil
 		}
-		if req, ok := vars.(Request); ok {
-			in.Request, in.Path = req.Message(), req.Path()
-		}
+		in.Request, in.Path = vars.request()
 	}
 	ok, err := x.Eval(in)
 	switch {
@@ -138,27 +134,13 @@ func evalExpr(x protojwt.Expression, claims map[string]any, vars Vars) error {
 	return nil
 }
 
-// Request is implemented by the Vars of adapters whose rules may have an
-// expression that reads the request: the request message (gRPC, connect) or
-// the path wildcards (HTTP).
-type Request interface {
-	Vars
-	// Message returns the request message, nil for HTTP.
-	Message() proto.Message
-	// Path returns the path wildcards, nil for gRPC and connect.
-	Path() map[string]string
-}
-
 // holds reports whether the claims satisfy the test. With Deferred vars, a
 // test bound to a variable holds for now.
 func (t *claimTest) holds(claims map[string]any, vars Vars, w *walk, i int) bool {
 	var v Value
 	if t.varIndex >= 0 {
-		if vars == Deferred {
+		if vars.deferred() {
 			return true
-		}
-		if vars == nil {
-			return false
 		}
 		var ok bool
 		if v, ok = vars.Var(t.varIndex); !ok {

@@ -181,7 +181,7 @@ func TestCheckWithoutToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.r.Check(tt.tok, nil)
+			err := tt.r.Check(tt.tok, rules.Vars{})
 			if tt.wantErr == nil && err != nil {
 				t.Fatalf("Check = %v, want nil", err)
 			}

@@ -326,10 +326,10 @@ func TestChecksTogether(t *testing.T) {
 		{Checks: []rules.Check{containsValue("admin", "realm_access", "roles")}},
 		{Checks: []rules.Check{suffix("@acme.example", "email")}},
 	}})
-	if err := alt.Check(token(manager.Auth, nil, map[string]any{"email": "a@acme.example"}), nil); err != nil {
+	if err := alt.Check(token(manager.Auth, nil, map[string]any{"email": "a@acme.example"}), rules.Vars{}); err != nil {
 		t.Errorf("second alternative holds: Check = %v", err)
 	}
-	if err := alt.Check(token(manager.Auth, nil, map[string]any{"email": "a@evil.example"}), nil); rulesReason(err) != protojwt.ReasonNoAlternative {
+	if err := alt.Check(token(manager.Auth, nil, map[string]any{"email": "a@evil.example"}), rules.Vars{}); rulesReason(err) != protojwt.ReasonNoAlternative {
 		t.Errorf("no alternative holds: Check = %v, want NO_ALTERNATIVE", err)
 	}
 }
@@ -355,7 +355,7 @@ func TestAllowMissing(t *testing.T) {
 	}
 	bob := varsOf(r, map[string]rules.Value{"user": rules.String("bob")})
 	alice := varsOf(r, map[string]rules.Value{"user": rules.String("alice")})
-	for _, vars := range []rules.Vars{nil, rules.Deferred, bob} {
+	for _, vars := range []rules.Vars{{}, rules.Deferred, bob} {
 		if err := r.Check(nil, vars); err != nil {
 			t.Errorf("no token, vars %v: Check = %v, want nil", vars, err)
 		}
@@ -377,7 +377,7 @@ func TestAllowMissing(t *testing.T) {
 	if required.AllowMissing() {
 		t.Errorf("AllowMissing of a rule without it = true")
 	}
-	if err := required.Check(nil, nil); !errors.Is(err, manager.ErrNoToken) {
+	if err := required.Check(nil, rules.Vars{}); !errors.Is(err, manager.ErrNoToken) {
 		t.Errorf("no token without allow_missing: Check = %v, want ErrNoToken", err)
 	}
 }
@@ -546,10 +546,10 @@ func TestCheckAllocsAllKinds(t *testing.T) {
 		present(true, "org", "billing", "tier"),
 		present(false, "act"),
 	}})
-	if err := every.Check(tok, nil); err != nil {
+	if err := every.Check(tok, rules.Vars{}); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
-	if n := testing.AllocsPerRun(100, func() { _ = every.Check(tok, nil) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _ = every.Check(tok, rules.Vars{}) }); n != 0 {
 		t.Errorf("Check of every kind allocates %.0f times, want 0", n)
 	}
 }
@@ -743,7 +743,7 @@ func TestSharedPathsAgree(t *testing.T) {
 	}
 	single := make([]bool, len(checks))
 	for i, c := range checks {
-		single[i] = mustCompile(t, rules.Spec{Checks: []rules.Check{c}}).Check(tok, nil) == nil
+		single[i] = mustCompile(t, rules.Spec{Checks: []rules.Check{c}}).Check(tok, rules.Vars{}) == nil
 	}
 	// A deferred variable between two checks: its lookup is skipped.
 	deferredVar := equalsVar("v", "a", "b", "c")
@@ -751,7 +751,7 @@ func TestSharedPathsAgree(t *testing.T) {
 		for j := range checks {
 			want := single[i] && single[j]
 			r := mustCompile(t, rules.Spec{Checks: []rules.Check{checks[i], checks[j]}})
-			if got := r.Check(tok, nil) == nil; got != want {
+			if got := r.Check(tok, rules.Vars{}) == nil; got != want {
 				t.Fatalf("checks %v, %v: holds = %v, one by one %v, %v", checks[i], checks[j], got, single[i], single[j])
 			}
 			r = mustCompile(t, rules.Spec{Checks: []rules.Check{checks[i], deferredVar, checks[j]}})
@@ -773,7 +773,7 @@ func TestSharedPathsAgree(t *testing.T) {
 			for _, k := range few {
 				want := single[i] && single[j] && single[k]
 				r := mustCompile(t, rules.Spec{Checks: []rules.Check{checks[i], checks[j], checks[k]}})
-				if got := r.Check(tok, nil) == nil; got != want {
+				if got := r.Check(tok, rules.Vars{}) == nil; got != want {
 					t.Fatalf("checks %v, %v, %v: holds = %v, want %v", checks[i], checks[j], checks[k], got, want)
 				}
 			}
@@ -787,10 +787,10 @@ func TestSharedPathsAgree(t *testing.T) {
 			{Checks: []rules.Check{present(true, "a", "b", "f", "g"), equals("x", "a", "b", "c")}},
 		},
 	})
-	if err := alt.Check(tok, nil); err != nil {
+	if err := alt.Check(tok, rules.Vars{}); err != nil {
 		t.Errorf("the second alternative holds: Check = %v", err)
 	}
-	if n := testing.AllocsPerRun(20, func() { _ = alt.Check(tok, nil) }); n != 0 {
+	if n := testing.AllocsPerRun(20, func() { _ = alt.Check(tok, rules.Vars{}) }); n != 0 {
 		t.Errorf("Check allocates %.0f times", n)
 	}
 }

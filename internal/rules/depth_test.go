@@ -68,7 +68,7 @@ func BenchmarkCheckDeepClaims(b *testing.B) {
 	tok := &manager.Token{Type: manager.Auth, Claims: map[string]any{"scope": deep}, Scope: deep}
 	b.ReportAllocs()
 	for b.Loop() {
-		if r.Check(tok, nil) == nil {
+		if r.Check(tok, rules.Vars{}) == nil {
 			b.Fatal("held")
 		}
 	}

@@ -87,7 +87,7 @@ func FuzzCheck(f *testing.F) {
 				if again := r.Check(tok, vars); again != first {
 					t.Fatalf("Check answered %v, then %v", first, again)
 				}
-				_ = r.Check(tok, nil)
+				_ = r.Check(tok, rules.Vars{})
 				if first != nil {
 					if kind, _ := rules.Classify(first); kind != rules.Unauthenticated && kind != rules.PermissionDenied {
 						t.Fatalf("Classify(%v) = %v", first, kind)

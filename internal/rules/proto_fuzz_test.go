@@ -154,7 +154,7 @@ func FuzzFromProto(f *testing.F) {
 				}
 			}
 			_ = r.Check(tok, rules.Deferred)
-			_ = r.Check(tok, nil)
+			_ = r.Check(tok, rules.Vars{})
 		}
 	})
 }

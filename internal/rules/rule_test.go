@@ -231,7 +231,7 @@ func TestFromProtoLiterals(t *testing.T) {
 			if tt.claim != nil {
 				claims["c"] = tt.claim
 			}
-			err = r.Check(token(manager.Auth, nil, claims), nil)
+			err = r.Check(token(manager.Auth, nil, claims), rules.Vars{})
 			if got := err == nil; got != tt.want {
 				t.Errorf("Check = %v, want allowed %v", err, tt.want)
 			}

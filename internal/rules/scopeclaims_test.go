@@ -53,13 +53,13 @@ func TestScopeClaims(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, tok := issue(t, tt.scopeClaims)
 			r := mustCompile(t, rules.Spec{Scopes: tt.scopes})
-			err := r.Check(tok, nil)
+			err := r.Check(tok, rules.Vars{})
 			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Check = %v, want %v", err, tt.wantErr)
 			}
 			// The scope rule (JSON containment) reads "scope" whatever
 			// ScopeClaims says.
-			if err := mustCompile(t, rules.Spec{Scope: "profile"}).Check(tok, nil); err != nil {
+			if err := mustCompile(t, rules.Spec{Scope: "profile"}).Check(tok, rules.Vars{}); err != nil {
 				t.Errorf("scope rule: %v", err)
 			}
 		})
@@ -68,7 +68,7 @@ func TestScopeClaims(t *testing.T) {
 	// nothing either.
 	_, tok := issue(t, []string{"scope", "scp", "permissions"})
 	r := mustCompile(t, rules.Spec{Scopes: []string{"orders:write", "orders:admin"}, Claims: map[string]rules.Match{"sub": {Value: "alice"}}})
-	if n := testing.AllocsPerRun(100, func() { _ = r.Check(tok, nil) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _ = r.Check(tok, rules.Vars{}) }); n != 0 {
 		t.Errorf("Check of a Manager's token allocates %.0f times, want 0", n)
 	}
 	if _, err := manager.New(manager.Config{Issuer: "x", Algorithm: "HS256", Secret: secret, ScopeClaims: []string{"scp", ""}}); !errors.Is(err, manager.ErrConfig) {
