@@ -97,6 +97,11 @@ func (a *app) printMainUsage(w io.Writer) {
 		fmt.Fprintf(&list, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, mainUsage, list.String())
+	if a.exprs != nil {
+		fmt.Fprintln(w, "\nThis build compiles the expr of rules (CEL) when it audits them.")
+	} else {
+		fmt.Fprintf(w, "\nThis build has no CEL: audit rules with an expr with\n%s.\n", celCommand)
+	}
 }
 
 func (a *app) run(args []string) int {

@@ -113,7 +113,7 @@ func TestDispatch(t *testing.T) {
 		{"flag without value", []string{"inspect", "--issuer"}, exitUsage, nil, []string{"flag needs an argument: -issuer"}},
 		{"keys without subcommand", []string{"keys"}, exitUsage, nil, []string{"want a subcommand: gen"}},
 		{"keys unknown subcommand", []string{"keys", "rotate"}, exitUsage, nil, []string{`unknown subcommand "rotate"`}},
-		{"help", []string{"--help"}, exitOK, []string{"Usage: protojwt <command>", "mint", "inspect", "rules", "keys"}, nil},
+		{"help", []string{"--help"}, exitOK, []string{"Usage: protojwt <command>", "mint", "inspect", "rules", "keys", "This build has no CEL", "celexpr/cmd/protojwt"}, nil},
 		{"-h", []string{"-h"}, exitOK, []string{"Usage: protojwt <command>"}, nil},
 		{"help command", []string{"help"}, exitOK, []string{"Usage: protojwt <command>"}, nil},
 		{"help mint", []string{"help", "mint"}, exitOK, []string{"Usage: protojwt mint", "-sub"}, nil},

@@ -178,3 +178,15 @@ func row(stdout, method string) string {
 	}
 	return ""
 }
+
+// TestHelpSaysCEL: the command's usage says that this build compiles
+// expressions, so that a user can tell it from the build without CEL.
+func TestHelpSaysCEL(t *testing.T) {
+	var out bytes.Buffer
+	if code := cli.Run([]string{"--help"}, strings.NewReader(""), &out, &out, nil, celexpr.New()); code != 0 {
+		t.Fatalf("--help: exit %d\n%s", code, out.String())
+	}
+	if s := out.String(); !strings.Contains(s, "This build compiles the expr of rules (CEL)") || strings.Contains(s, "no CEL") {
+		t.Errorf("usage does not say the build has CEL:\n%s", s)
+	}
+}
