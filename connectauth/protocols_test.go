@@ -24,6 +24,8 @@ type protocol struct {
 	unary func(t testing.TB, ts *testServer, procedure string, req proto.Message, auth []string) (*testpb.Reply, error)
 	// openChat opens a Chat (bidi) stream.
 	openChat func(t testing.TB, ts *testServer, auth []string) rpctest.ChatStream
+	// openChecksChat opens a ChecksChat (bidi) stream.
+	openChecksChat func(t testing.TB, ts *testServer, auth []string) rpctest.ChecksChatStream
 	// watch runs a Watch (server stream) and returns the replies.
 	watch func(t testing.TB, ts *testServer, auth []string, req *testpb.WatchRequest) ([]*testpb.Reply, error)
 	// upload runs an Upload (client stream), one message per owner.
@@ -35,11 +37,12 @@ type protocol struct {
 // from a grpc-go client, and gRPC-Web from a connect client.
 var protocols = []protocol{
 	{
-		name:     "connect",
-		unary:    connectUnary(false, connect.WithProtoJSON()),
-		openChat: connectChat(connect.WithProtoJSON()),
-		watch:    connectWatch(false, connect.WithProtoJSON()),
-		upload:   connectUpload(false, connect.WithProtoJSON()),
+		name:           "connect",
+		unary:          connectUnary(false, connect.WithProtoJSON()),
+		openChat:       connectChat(connect.WithProtoJSON()),
+		openChecksChat: connectChecksChat(connect.WithProtoJSON()),
+		watch:          connectWatch(false, connect.WithProtoJSON()),
+		upload:         connectUpload(false, connect.WithProtoJSON()),
 	},
 	{
 		name: "grpc",
@@ -49,17 +52,21 @@ var protocols = []protocol{
 		openChat: func(t testing.TB, ts *testServer, auth []string) rpctest.ChatStream {
 			return rpctest.GRPC(ts.grpc).OpenChat(t, auth)
 		},
+		openChecksChat: func(t testing.TB, ts *testServer, auth []string) rpctest.ChecksChatStream {
+			return rpctest.GRPC(ts.grpc).OpenChecksChat(t, auth)
+		},
 		watch: func(t testing.TB, ts *testServer, auth []string, req *testpb.WatchRequest) ([]*testpb.Reply, error) {
 			return rpctest.GRPC(ts.grpc).Watch(t, auth, req)
 		},
 		upload: grpcUpload,
 	},
 	{
-		name:     "grpc-web",
-		unary:    connectUnary(false, connect.WithGRPCWeb()),
-		openChat: connectChat(connect.WithGRPCWeb()),
-		watch:    connectWatch(false, connect.WithGRPCWeb()),
-		upload:   connectUpload(false, connect.WithGRPCWeb()),
+		name:           "grpc-web",
+		unary:          connectUnary(false, connect.WithGRPCWeb()),
+		openChat:       connectChat(connect.WithGRPCWeb()),
+		openChecksChat: connectChecksChat(connect.WithGRPCWeb()),
+		watch:          connectWatch(false, connect.WithGRPCWeb()),
+		upload:         connectUpload(false, connect.WithGRPCWeb()),
 	},
 }
 
@@ -70,6 +77,9 @@ func (p protocol) client(ts *testServer) rpctest.Client {
 			return p.unary(t, ts, procedure, req, auth)
 		},
 		OpenChat: func(t testing.TB, auth []string) rpctest.ChatStream { return p.openChat(t, ts, auth) },
+		OpenChecksChat: func(t testing.TB, auth []string) rpctest.ChecksChatStream {
+			return p.openChecksChat(t, ts, auth)
+		},
 		Watch: func(t testing.TB, auth []string, req *testpb.WatchRequest) ([]*testpb.Reply, error) {
 			return p.watch(t, ts, auth, req)
 		},
@@ -119,13 +129,17 @@ func connectUnary(h2 bool, opts ...connect.ClientOption) func(testing.TB, *testS
 	}
 }
 
-// connectChatStream adapts a connect bidi stream to chatStream.
-type connectChatStream struct {
-	*connect.BidiStreamForClient[testpb.ChatRequest, testpb.ChatResponse]
+// connectBidiStream adapts a connect bidi stream to the client streams of
+// rpctest (ChatStream, ChecksChatStream), which are grpc-go's.
+type connectBidiStream[Req, Resp any] struct {
+	*connect.BidiStreamForClient[Req, Resp]
 }
 
-func (s connectChatStream) Recv() (*testpb.ChatResponse, error) { return s.Receive() }
-func (s connectChatStream) CloseSend() error                    { return s.CloseRequest() }
+func (s connectBidiStream[Req, Resp]) Recv() (*Resp, error) { return s.Receive() }
+func (s connectBidiStream[Req, Resp]) CloseSend() error     { return s.CloseRequest() }
+
+// connectChatStream is a connect Chat stream as an rpctest.ChatStream.
+type connectChatStream = connectBidiStream[testpb.ChatRequest, testpb.ChatResponse]
 
 func connectChat(opts ...connect.ClientOption) func(testing.TB, *testServer, []string) rpctest.ChatStream {
 	return func(t testing.TB, ts *testServer, auth []string) rpctest.ChatStream {
@@ -133,6 +147,17 @@ func connectChat(opts ...connect.ClientOption) func(testing.TB, *testServer, []s
 		addAuth(stream.RequestHeader(), auth)
 		t.Cleanup(func() { _ = stream.CloseResponse() })
 		return connectChatStream{stream}
+	}
+}
+
+// connectChecksChat opens a ChecksChat over HTTP/2, as connectChat does a
+// Chat: a bidi stream needs both directions at once.
+func connectChecksChat(opts ...connect.ClientOption) func(testing.TB, *testServer, []string) rpctest.ChecksChatStream {
+	return func(t testing.TB, ts *testServer, auth []string) rpctest.ChecksChatStream {
+		stream := testpbconnect.NewGuardedServiceClient(ts.h2c, ts.url, opts...).ChecksChat(ctxFor(t))
+		addAuth(stream.RequestHeader(), auth)
+		t.Cleanup(func() { _ = stream.CloseResponse() })
+		return connectBidiStream[testpb.ChecksChatRequest, testpb.ChecksChatResponse]{stream}
 	}
 }
 

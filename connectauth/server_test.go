@@ -104,6 +104,26 @@ func (g *guarded) Chat(ctx context.Context, stream *connect.BidiStream[testpb.Ch
 	}
 }
 
+func (*guarded) Checks(ctx context.Context, _ *connect.Request[testpb.ChecksRequest]) (*connect.Response[testpb.ChecksResponse], error) {
+	return answer(ctx, func(m *testpb.ChecksResponse, r *testpb.Reply) { m.Reply = r })
+}
+
+func (g *guarded) ChecksChat(ctx context.Context, stream *connect.BidiStream[testpb.ChecksChatRequest, testpb.ChecksChatResponse]) error {
+	g.streams.Add(1)
+	for {
+		req, err := stream.Receive()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := stream.Send(&testpb.ChecksChatResponse{Reply: reply(ctx), Text: req.GetText()}); err != nil {
+			return err
+		}
+	}
+}
+
 func (g *guarded) Watch(ctx context.Context, _ *connect.Request[testpb.WatchRequest], stream *connect.ServerStream[testpb.WatchResponse]) error {
 	g.streams.Add(1)
 	for range 2 {

@@ -83,18 +83,7 @@ func TestHostileChecksRule(t *testing.T) {
 func TestHostileChecksUnary(t *testing.T) {
 	env := hostiletest.New(t)
 	ts := startServer(t, env.Manager)
-	client := testpb.NewGuardedServiceClient(ts.conn)
-	for _, c := range hostiletest.CheckCases() {
-		t.Run(c.Name, func(t *testing.T) {
-			values := c.Authorization(env)
-			resp, err := client.Checks(withToken(t, values...), &testpb.ChecksRequest{Username: hostiletest.Subject, AccountId: hostiletest.Account})
-			if c.Reason == "" {
-				checkReply(t, resp.GetReply(), err, subjectOf(values))
-				return
-			}
-			checkDenial(t, err, rpctest.CodeOf(t, c.Reason), c.Reason, hostiletest.TokensOf(values)...)
-		})
-	}
+	rpctest.RunHostileChecksUnary(t, rpctest.GRPC(ts.conn), env)
 }
 
 // TestHostileChecksStream sends every case of the check table as the first
@@ -103,67 +92,7 @@ func TestHostileChecksUnary(t *testing.T) {
 func TestHostileChecksStream(t *testing.T) {
 	env := hostiletest.New(t)
 	ts := startServer(t, env.Manager)
-	for _, c := range hostiletest.CheckCases() {
-		t.Run(c.Name, func(t *testing.T) {
-			values := c.Authorization(env)
-			replies, err := checksChat(t, ts, values, &testpb.ChecksChatRequest{Username: hostiletest.Subject, AccountId: hostiletest.Account, Text: "hi"})
-			if c.Reason == "" {
-				if err != nil || len(replies) != 1 {
-					t.Fatalf("stream ended with %v after %d replies, want 1 reply", err, len(replies))
-				}
-				checkReply(t, replies[0].GetReply(), nil, subjectOf(values))
-				return
-			}
-			if len(replies) != 0 {
-				t.Errorf("%d replies before the refusal", len(replies))
-			}
-			checkDenial(t, err, rpctest.CodeOf(t, c.Reason), c.Reason, hostiletest.TokensOf(values)...)
-		})
-	}
-}
-
-// subjectOf is the subject the handler must see for an allowed case: none
-// when the case sends no token.
-func subjectOf(values []string) string {
-	if len(values) == 0 {
-		return ""
-	}
-	return hostiletest.Subject
-}
-
-// checksChat sends msgs on a ChecksChat, each after the reply to the one
-// before, and reads the stream to its end: the replies, and the error that
-// ended it (nil for io.EOF).
-func checksChat(t *testing.T, ts *testServer, auth []string, msgs ...*testpb.ChecksChatRequest) ([]*testpb.ChecksChatResponse, error) {
-	t.Helper()
-	stream, err := testpb.NewGuardedServiceClient(ts.conn).ChecksChat(withToken(t, auth...))
-	if err != nil {
-		t.Fatalf("ChecksChat: %v", err)
-	}
-	var replies []*testpb.ChecksChatResponse
-	for i, m := range msgs {
-		if err := stream.Send(m); err != nil && !errors.Is(err, io.EOF) {
-			t.Fatalf("Send %d: %v", i, err)
-		}
-		r, err := stream.Recv()
-		if err != nil {
-			return replies, err
-		}
-		replies = append(replies, r)
-	}
-	if err := stream.CloseSend(); err != nil {
-		t.Fatalf("CloseSend: %v", err)
-	}
-	for {
-		r, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return replies, nil
-		}
-		if err != nil {
-			return replies, err
-		}
-		replies = append(replies, r)
-	}
+	rpctest.RunHostileChecksChat(t, rpctest.GRPC(ts.conn), env)
 }
 
 // TestChecksOnEveryMessage checks that a stream's checks bound to request
@@ -171,33 +100,7 @@ func checksChat(t *testing.T, ts *testServer, auth []string, msgs ...*testpb.Che
 func TestChecksOnEveryMessage(t *testing.T) {
 	env := hostiletest.New(t)
 	ts := startServer(t, env.Manager)
-	var good []string
-	for _, c := range hostiletest.CheckCases() {
-		if c.Name == "checks: every claim" {
-			good = c.Authorization(env)
-		}
-	}
-	if good == nil {
-		t.Fatal("test bug: no case with every claim")
-	}
-	own := &testpb.ChecksChatRequest{Username: hostiletest.Subject, AccountId: hostiletest.Account, Text: "1"}
-	neighbour := &testpb.ChecksChatRequest{Username: hostiletest.Subject, AccountId: hostiletest.Account + 1, Text: "2"}
-	other := &testpb.ChecksChatRequest{Username: "mallory", AccountId: hostiletest.Account, Text: "2"}
-	for _, second := range []*testpb.ChecksChatRequest{neighbour, other} {
-		replies, err := checksChat(t, ts, good, own, second)
-		if len(replies) != 1 || replies[0].GetText() != "1" {
-			t.Errorf("second message %v: replies %v, want the first only", second, replies)
-		}
-		checkDenial(t, err, codes.PermissionDenied, protojwt.ReasonClaimMismatch)
-	}
-	// No token: every message goes through, and the handler sees none.
-	replies, err := checksChat(t, ts, nil, own, neighbour, other)
-	if err != nil || len(replies) != 3 {
-		t.Fatalf("no token: %d replies, error %v; want 3", len(replies), err)
-	}
-	for _, r := range replies {
-		checkReply(t, r.GetReply(), nil, "")
-	}
+	rpctest.RunChecksOnEveryMessage(t, rpctest.GRPC(ts.conn), env)
 }
 
 // TestBigIntegerFields checks int64 and uint64 request fields against

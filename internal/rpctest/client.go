@@ -23,6 +23,8 @@ type Client struct {
 	Unary func(tb testing.TB, method string, req proto.Message, auth []string) (*testpb.Reply, error)
 	// OpenChat opens a Chat (bidi) stream.
 	OpenChat func(tb testing.TB, auth []string) ChatStream
+	// OpenChecksChat opens a ChecksChat (bidi) stream.
+	OpenChecksChat func(tb testing.TB, auth []string) ChecksChatStream
 	// Watch runs a Watch (server stream) to its end and returns the
 	// replies, and the error that ended it (nil for a clean end).
 	Watch func(tb testing.TB, auth []string, req *testpb.WatchRequest) ([]*testpb.Reply, error)
@@ -33,6 +35,22 @@ type Client struct {
 type ChatStream interface {
 	Send(*testpb.ChatRequest) error
 	Recv() (*testpb.ChatResponse, error)
+	CloseSend() error
+}
+
+// ChecksChatStream is the client side of a ChecksChat, whichever the
+// protocol: grpc-go's client stream is one.
+type ChecksChatStream interface {
+	Send(*testpb.ChecksChatRequest) error
+	Recv() (*testpb.ChecksChatResponse, error)
+	CloseSend() error
+}
+
+// bidiStream is the client side of a bidi stream: ChatStream and
+// ChecksChatStream are ones.
+type bidiStream[Req, Resp any] interface {
+	Send(Req) error
+	Recv() (Resp, error)
 	CloseSend() error
 }
 
@@ -52,17 +70,44 @@ func (c Client) Chat(tb testing.TB, auth []string, senders ...string) ChatResult
 // to each before the next, then closes the stream and reads to its end.
 func RunChatStream(tb testing.TB, stream ChatStream, senders []string) ChatResult {
 	tb.Helper()
-	var res ChatResult
+	msgs := make([]*testpb.ChatRequest, len(senders))
 	for i, s := range senders {
-		if err := stream.Send(&testpb.ChatRequest{Sender: s, Text: "message " + s}); err != nil && !errors.Is(err, io.EOF) {
+		msgs[i] = &testpb.ChatRequest{Sender: s, Text: "message " + s}
+	}
+	replies, err := converse(tb, stream, msgs)
+	return ChatResult{Replies: replies, Err: err}
+}
+
+// ChecksChat opens a ChecksChat stream through c and sends msgs on it: see
+// RunChecksChatStream.
+func (c Client) ChecksChat(tb testing.TB, auth []string, msgs ...*testpb.ChecksChatRequest) ([]*testpb.ChecksChatResponse, error) {
+	tb.Helper()
+	return RunChecksChatStream(tb, c.OpenChecksChat(tb, auth), msgs)
+}
+
+// RunChecksChatStream sends each of msgs in turn on stream, waiting for the
+// reply to each before the next, then closes the stream and reads to its
+// end: the replies, and the error that ended the stream (nil for io.EOF).
+func RunChecksChatStream(tb testing.TB, stream ChecksChatStream, msgs []*testpb.ChecksChatRequest) ([]*testpb.ChecksChatResponse, error) {
+	tb.Helper()
+	return converse(tb, stream, msgs)
+}
+
+// converse sends each of msgs in turn on stream, waiting for the reply to
+// each before the next, then closes the stream and reads to its end: the
+// replies, and the error of the receive that ended it (nil for io.EOF).
+func converse[Req, Resp any](tb testing.TB, stream bidiStream[Req, Resp], msgs []Req) ([]Resp, error) {
+	tb.Helper()
+	var replies []Resp
+	for i, m := range msgs {
+		if err := stream.Send(m); err != nil && !errors.Is(err, io.EOF) {
 			tb.Fatalf("Send %d: %v", i, err)
 		}
 		r, err := stream.Recv()
 		if err != nil {
-			res.Err = err
-			return res
+			return replies, err
 		}
-		res.Replies = append(res.Replies, r)
+		replies = append(replies, r)
 	}
 	if err := stream.CloseSend(); err != nil {
 		tb.Fatalf("CloseSend: %v", err)
@@ -70,13 +115,12 @@ func RunChatStream(tb testing.TB, stream ChatStream, senders []string) ChatResul
 	for {
 		r, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return res
+			return replies, nil
 		}
 		if err != nil {
-			res.Err = err
-			return res
+			return replies, err
 		}
-		res.Replies = append(res.Replies, r)
+		replies = append(replies, r)
 	}
 }
 
@@ -109,6 +153,14 @@ func GRPC(conn grpc.ClientConnInterface) Client {
 			stream, err := testpb.NewGuardedServiceClient(conn).Chat(OutgoingContext(tb, auth...))
 			if err != nil {
 				tb.Fatalf("Chat: %v", err)
+			}
+			return stream
+		},
+		OpenChecksChat: func(tb testing.TB, auth []string) ChecksChatStream {
+			tb.Helper()
+			stream, err := testpb.NewGuardedServiceClient(conn).ChecksChat(OutgoingContext(tb, auth...))
+			if err != nil {
+				tb.Fatalf("ChecksChat: %v", err)
 			}
 			return stream
 		},

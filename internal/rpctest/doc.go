@@ -18,5 +18,7 @@
 // that open methods open), HookCases (what a decision hook is told), and
 // RunStreamOutlivesToken's scenarios. The tables of hostile Authorization
 // values are internal/hostiletest's; RunHostileUnary and RunHostileChat
-// send them through a Client. It is test support: only tests import it.
+// send them through a Client, and RunHostileChecksUnary,
+// RunHostileChecksChat and RunChecksOnEveryMessage its table of claim
+// checks. It is test support: only tests import it.
 package rpctest
