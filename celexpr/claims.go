@@ -2,12 +2,15 @@ package celexpr
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
+	"reflect"
 	"strconv"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
 )
 
 // claimAdapter is the adapter of every expression's environment. It
@@ -37,7 +40,7 @@ func (a *claimAdapter) NativeToValue(v any) ref.Val {
 	case map[string]any:
 		return types.NewStringInterfaceMap(a, v)
 	case []any:
-		return types.NewDynamicList(a, v)
+		return &claimList{adapter: a, items: v}
 	}
 	return a.next.NativeToValue(v)
 }
@@ -77,3 +80,66 @@ func numberValue(n json.Number) ref.Val {
 	}
 	return types.Double(f)
 }
+
+// claimList is a JSON array claim as a CEL list. It answers `x in list`
+// for a string x, the test rules make of role and group claims, by
+// comparing the strings where they are, without converting each element
+// to a CEL value; everything else is CEL's own list over the same items.
+// A string is equal to no CEL value converted from another JSON type, so
+// the answers are CEL's.
+type claimList struct {
+	adapter types.Adapter
+	items   []any
+}
+
+var _ traits.Lister = (*claimList)(nil)
+
+// list is CEL's list of the same items.
+func (l *claimList) list() traits.Lister { return types.NewDynamicList(l.adapter, l.items) }
+
+// Contains implements traits.Container.
+func (l *claimList) Contains(elem ref.Val) ref.Val {
+	s, ok := elem.(types.String)
+	if !ok {
+		return l.list().Contains(elem)
+	}
+	for _, item := range l.items {
+		if v, ok := item.(string); ok && v == string(s) {
+			return types.True
+		}
+	}
+	return types.False
+}
+
+// Size implements traits.Sizer.
+func (l *claimList) Size() ref.Val { return types.Int(len(l.items)) }
+
+// Type implements ref.Val.
+func (l *claimList) Type() ref.Type { return types.ListType }
+
+// Value implements ref.Val.
+func (l *claimList) Value() any { return l.items }
+
+// IsZeroValue reports whether the list is empty.
+func (l *claimList) IsZeroValue() bool { return len(l.items) == 0 }
+
+// Add implements traits.Adder.
+func (l *claimList) Add(other ref.Val) ref.Val { return l.list().Add(other) }
+
+// Get implements traits.Indexer.
+func (l *claimList) Get(index ref.Val) ref.Val { return l.list().Get(index) }
+
+// Iterator implements traits.Iterable.
+func (l *claimList) Iterator() traits.Iterator { return l.list().Iterator() }
+
+// Equal implements ref.Val.
+func (l *claimList) Equal(other ref.Val) ref.Val { return l.list().Equal(other) }
+
+// ConvertToNative implements ref.Val.
+func (l *claimList) ConvertToNative(t reflect.Type) (any, error) { return l.list().ConvertToNative(t) }
+
+// ConvertToType implements ref.Val.
+func (l *claimList) ConvertToType(t ref.Type) ref.Val { return l.list().ConvertToType(t) }
+
+// String formats the list as CEL does.
+func (l *claimList) String() string { return fmt.Sprint(l.list()) }

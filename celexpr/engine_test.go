@@ -350,3 +350,51 @@ func TestZeroEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestClaimLists: array claims behave as CEL lists in every operation, not
+// only in `in`: indexing, size, equality both ways, concatenation, loops.
+func TestClaimLists(t *testing.T) {
+	claims := map[string]any{
+		"roles":  []any{"reader", "admin", 7.0, json.Number("1234567890123456789"), nil, map[string]any{"a": "b"}, []any{"x"}},
+		"groups": []any{"a", "b"},
+		"empty":  []any{},
+	}
+	tests := []struct {
+		expr    string
+		want    bool
+		wantErr bool
+	}{
+		{"'admin' in claims.roles", true, false},
+		{"'Admin' in claims.roles", false, false},
+		{"'' in claims.roles", false, false},
+		{"7 in claims.roles", true, false},
+		{"1234567890123456789 in claims.roles", true, false},
+		{"null in claims.roles", true, false},
+		{"{'a': 'b'} in claims.roles", true, false},
+		{"['x'] in claims.roles", true, false},
+		{"size(claims.roles) == 7 && claims.roles.size() == 7", true, false},
+		{"claims.roles[1] == 'admin'", true, false},
+		{"claims.roles[7] == 'admin'", false, true},
+		{"claims.groups == ['a', 'b'] && ['a', 'b'] == claims.groups", true, false},
+		{"claims.groups == ['b', 'a']", false, false},
+		{"claims.groups + ['c'] == ['a', 'b', 'c']", true, false},
+		{"claims.groups.exists(g, g == 'b') && claims.groups.all(g, g != 'c')", true, false},
+		{"claims.groups.map(g, g + '!') == ['a!', 'b!']", true, false},
+		{"claims.groups.filter(g, g == 'a') == ['a']", true, false},
+		{"dyn(claims.groups) == ['a', 'b']", true, false},
+		{"size(claims.empty) == 0 && !('a' in claims.empty)", true, false},
+		{"claims.roles[0].startsWith('read')", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			x, err := celexpr.New().Compile(tt.expr, nil)
+			if err != nil {
+				t.Fatalf("Compile: %v", err)
+			}
+			got, err := x.Eval(protojwt.ExpressionInput{Claims: claims})
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Fatalf("Eval = %v, %v; want %v, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
