@@ -22,16 +22,7 @@ import (
 // rule is the table's, as the interceptor's tests check) under every
 // protocol, with the username field set to the table's subject.
 func TestHostileUnary(t *testing.T) {
-	env := hostiletest.New(t)
-	ts := startServer(t, env.Manager)
-	for _, p := range protocols {
-		t.Run(p.name, func(t *testing.T) {
-			rpctest.RunHostileUnary(t, p.client(ts), env)
-		})
-	}
-	if hits := env.TrapHits(); hits != 0 {
-		t.Errorf("a URL of a token header was fetched %d times", hits)
-	}
+	underEveryProtocol(t, rpctest.RunHostileUnary)
 }
 
 // TestHostileStream sends every case of the hostile table to Chat, whose
@@ -39,16 +30,7 @@ func TestHostileUnary(t *testing.T) {
 // token refusals end the stream as it opens, a claim mismatch at the first
 // message.
 func TestHostileStream(t *testing.T) {
-	env := hostiletest.New(t)
-	ts := startServer(t, env.Manager)
-	for _, p := range protocols {
-		t.Run(p.name, func(t *testing.T) {
-			rpctest.RunHostileChat(t, p.client(ts), env)
-		})
-	}
-	if hits := env.TrapHits(); hits != 0 {
-		t.Errorf("a URL of a token header was fetched %d times", hits)
-	}
+	underEveryProtocol(t, rpctest.RunHostileChat)
 }
 
 // TestHostileRawHTTP sends every case of the hostile table as a plain

@@ -90,6 +90,14 @@ func (*guarded) Undeclared(ctx context.Context, _ *connect.Request[testpb.Undecl
 
 func (g *guarded) Chat(ctx context.Context, stream *connect.BidiStream[testpb.ChatRequest, testpb.ChatResponse]) error {
 	g.streams.Add(1)
+	return echo(stream, func(req *testpb.ChatRequest) *testpb.ChatResponse {
+		return &testpb.ChatResponse{Reply: reply(ctx), Text: req.GetText()}
+	})
+}
+
+// echo answers every message received on stream with answer's response,
+// until the client closes its side.
+func echo[Req, Res any](stream *connect.BidiStream[Req, Res], answer func(*Req) *Res) error {
 	for {
 		req, err := stream.Receive()
 		if errors.Is(err, io.EOF) {
@@ -98,7 +106,7 @@ func (g *guarded) Chat(ctx context.Context, stream *connect.BidiStream[testpb.Ch
 		if err != nil {
 			return err
 		}
-		if err := stream.Send(&testpb.ChatResponse{Reply: reply(ctx), Text: req.GetText()}); err != nil {
+		if err := stream.Send(answer(req)); err != nil {
 			return err
 		}
 	}
@@ -110,18 +118,9 @@ func (*guarded) Checks(ctx context.Context, _ *connect.Request[testpb.ChecksRequ
 
 func (g *guarded) ChecksChat(ctx context.Context, stream *connect.BidiStream[testpb.ChecksChatRequest, testpb.ChecksChatResponse]) error {
 	g.streams.Add(1)
-	for {
-		req, err := stream.Receive()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := stream.Send(&testpb.ChecksChatResponse{Reply: reply(ctx), Text: req.GetText()}); err != nil {
-			return err
-		}
-	}
+	return echo(stream, func(req *testpb.ChecksChatRequest) *testpb.ChecksChatResponse {
+		return &testpb.ChecksChatResponse{Reply: reply(ctx), Text: req.GetText()}
+	})
 }
 
 func (g *guarded) Watch(ctx context.Context, _ *connect.Request[testpb.WatchRequest], stream *connect.ServerStream[testpb.WatchResponse]) error {
