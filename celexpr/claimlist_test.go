@@ -63,3 +63,21 @@ func BenchmarkClaimListContains(b *testing.B) {
 		})
 	}
 }
+
+// TestClaimListGetIsCELs: a claim list reads an element, or refuses an
+// index, as CEL's own list of the same items does.
+func TestClaimListGetIsCELs(t *testing.T) {
+	adapter := &claimAdapter{next: types.DefaultTypeAdapter}
+	items := []any{"admin", 7.0, json.Number("1234567890123456789"), nil, []any{"x"}}
+	indexes := []ref.Val{
+		types.Int(0), types.Int(2), types.Int(4), types.Int(5), types.Int(-1),
+		types.Uint(1), types.Double(3), types.Double(1.5), types.String("0"), types.NullValue,
+	}
+	for _, index := range indexes {
+		got := (&claimList{adapter: adapter, items: items}).Get(index)
+		want := types.NewDynamicList(adapter, items).Get(index)
+		if got.Type() != want.Type() || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("list[%v] = %v (%v), CEL's list says %v (%v)", index, got, got.Type(), want, want.Type())
+		}
+	}
+}

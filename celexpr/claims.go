@@ -126,8 +126,18 @@ func (l *claimList) IsZeroValue() bool { return len(l.items) == 0 }
 // Add implements traits.Adder.
 func (l *claimList) Add(other ref.Val) ref.Val { return l.list().Add(other) }
 
-// Get implements traits.Indexer.
-func (l *claimList) Get(index ref.Val) ref.Val { return l.list().Get(index) }
+// Get implements traits.Indexer, as CEL's list does, converting the one
+// element read.
+func (l *claimList) Get(index ref.Val) ref.Val {
+	i, err := types.IndexOrError(index)
+	if err != nil {
+		return types.ValOrErr(index, "%v", err)
+	}
+	if i < 0 || i >= len(l.items) {
+		return types.NewErr("index '%d' out of range in list size '%d'", i, len(l.items))
+	}
+	return l.adapter.NativeToValue(l.items[i])
+}
 
 // Iterator implements traits.Iterable.
 func (l *claimList) Iterator() traits.Iterator { return l.list().Iterator() }
