@@ -9,11 +9,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/protojwt/protojwt/interceptor"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
 )
 
@@ -22,20 +21,7 @@ import (
 // other descriptor values.
 func copyOfTestFiles(t testing.TB) *protoregistry.Files {
 	t.Helper()
-	set := &descriptorpb.FileDescriptorSet{}
-	seen := map[string]bool{}
-	var add func(fd protoreflect.FileDescriptor)
-	add = func(fd protoreflect.FileDescriptor) {
-		if seen[fd.Path()] {
-			return
-		}
-		seen[fd.Path()] = true
-		for i := range fd.Imports().Len() {
-			add(fd.Imports().Get(i).FileDescriptor)
-		}
-		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
-	}
-	add(testpb.File_protojwt_test_v1_test_proto)
+	set := rpctest.FileDescriptorSet(testpb.File_protojwt_test_v1_test_proto)
 	files, err := protodesc.NewFiles(set)
 	if err != nil {
 		t.Fatalf("protodesc.NewFiles: %v", err)

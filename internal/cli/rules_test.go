@@ -9,13 +9,13 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/interceptor"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/manager"
@@ -24,24 +24,10 @@ import (
 // testpbSet returns the descriptor set of the tests' services, as buf build
 // writes it: with its imports, or without (--exclude-imports).
 func testpbSet(withImports bool) *descriptorpb.FileDescriptorSet {
-	set := &descriptorpb.FileDescriptorSet{}
-	seen := map[string]bool{}
-	var add func(fd protoreflect.FileDescriptor)
-	add = func(fd protoreflect.FileDescriptor) {
-		if seen[fd.Path()] {
-			return
-		}
-		seen[fd.Path()] = true
-		for i := range fd.Imports().Len() {
-			add(fd.Imports().Get(i).FileDescriptor)
-		}
-		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
-	}
 	if !withImports {
 		return &descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{protodesc.ToFileDescriptorProto(testpb.File_protojwt_test_v1_test_proto)}}
 	}
-	add(testpb.File_protojwt_test_v1_test_proto)
-	return set
+	return rpctest.FileDescriptorSet(testpb.File_protojwt_test_v1_test_proto)
 }
 
 func marshalSet(t *testing.T, set *descriptorpb.FileDescriptorSet) []byte {

@@ -20,5 +20,7 @@
 // values are internal/hostiletest's; RunHostileUnary and RunHostileChat
 // send them through a Client, and RunHostileChecksUnary,
 // RunHostileChecksChat and RunChecksOnEveryMessage its table of claim
-// checks. It is test support: only tests import it.
+// checks. FileDescriptorSet writes a set of descriptors as buf build does,
+// for tests that read or audit one. It is test support: only tests import
+// it.
 package rpctest

@@ -20,6 +20,7 @@ import (
 	"github.com/protojwt/protojwt/celexpr"
 	"github.com/protojwt/protojwt/celexpr/internal/testpb"
 	"github.com/protojwt/protojwt/internal/cli"
+	"github.com/protojwt/protojwt/internal/rpctest"
 )
 
 // rules runs "protojwt rules args..." as this command does, with CEL, and
@@ -35,22 +36,7 @@ func rules(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // build writes one, and returns its path.
 func writeSet(t *testing.T, files ...protoreflect.FileDescriptor) string {
 	t.Helper()
-	set := &descriptorpb.FileDescriptorSet{}
-	seen := map[string]bool{}
-	var add func(fd protoreflect.FileDescriptor)
-	add = func(fd protoreflect.FileDescriptor) {
-		if seen[fd.Path()] {
-			return
-		}
-		seen[fd.Path()] = true
-		for i := range fd.Imports().Len() {
-			add(fd.Imports().Get(i).FileDescriptor)
-		}
-		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
-	}
-	for _, fd := range files {
-		add(fd)
-	}
+	set := rpctest.FileDescriptorSet(files...)
 	b, err := proto.Marshal(set)
 	if err != nil {
 		t.Fatal(err)
