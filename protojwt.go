@@ -18,9 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"connectrpc.com/connect"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -113,36 +110,6 @@ const (
 	// client may retry.
 	ReasonRevocationUnavailable = "REVOCATION_UNAVAILABLE"
 )
-
-// ReasonOf returns the reason of a protojwt denial from an error a client
-// received: the Reason of the google.rpc.ErrorInfo of domain Domain in a
-// gRPC status error or a *connect.Error (connect-go clients, any protocol),
-// wrapped or not. ok is false for any other error, nil included.
-func ReasonOf(err error) (reason string, ok bool) {
-	if err == nil {
-		return "", false
-	}
-	var details []any
-	var withStatus interface{ GRPCStatus() *status.Status }
-	var connectErr *connect.Error
-	if errors.As(err, &withStatus) {
-		if st := withStatus.GRPCStatus(); st != nil {
-			details = st.Details()
-		}
-	} else if errors.As(err, &connectErr) {
-		for _, d := range connectErr.Details() {
-			if v, derr := d.Value(); derr == nil {
-				details = append(details, v)
-			}
-		}
-	}
-	for _, d := range details {
-		if info, isInfo := d.(*errdetails.ErrorInfo); isInfo && info.GetDomain() == Domain && info.GetReason() != "" {
-			return info.GetReason(), true
-		}
-	}
-	return "", false
-}
 
 // Decision is one decision of an adapter, given to the hooks that
 // WithDecisionHook installs: once per call, and once per received message

@@ -41,6 +41,19 @@ func connectErr(t *testing.T, details ...proto.Message) error {
 	return e
 }
 
+// nilStatus is an error whose GRPCStatus is nil, as status.FromError
+// allows.
+type nilStatus struct{}
+
+func (nilStatus) Error() string              { return "nil status" }
+func (nilStatus) GRPCStatus() *status.Status { return nil }
+
+// otherDetails has a Details method that is not connect's.
+type otherDetails struct{}
+
+func (otherDetails) Error() string     { return "other" }
+func (otherDetails) Details() []string { return []string{"TOKEN_EXPIRED"} }
+
 // TestReasonOf reads reasons from gRPC and connect errors, wrapped or not;
 // the connectauth tests read them from denials received over the wire.
 func TestReasonOf(t *testing.T) {
@@ -66,6 +79,12 @@ func TestReasonOf(t *testing.T) {
 		{name: "connect empty reason", err: connectErr(t, info(protojwt.Domain, ""))},
 		{name: "connect other detail type", err: connectErr(t, &errdetails.RetryInfo{})},
 		{name: "connect other detail first", err: connectErr(t, &errdetails.RetryInfo{}, info("example.com", "X"), expired), reason: protojwt.ReasonTokenExpired},
+		{name: "grpc other detail first", err: statusErr(t, info("example.com", "X"), expired), reason: protojwt.ReasonTokenExpired},
+		{name: "grpc joined", err: errors.Join(errors.New("first"), statusErr(t, expired)), reason: protojwt.ReasonTokenExpired},
+		{name: "connect joined", err: errors.Join(errors.New("first"), connectErr(t, expired)), reason: protojwt.ReasonTokenExpired},
+		{name: "nil *connect.Error", err: (*connect.Error)(nil)},
+		{name: "nil GRPCStatus", err: nilStatus{}},
+		{name: "Details of another kind", err: otherDetails{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
