@@ -6,9 +6,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/protojwt/protojwt/internal/decide"
-	"github.com/protojwt/protojwt/internal/methodrules"
-	"github.com/protojwt/protojwt/internal/rpcconfig"
+	"github.com/protojwt/protojwt/internal/rpcadapter"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -17,10 +15,8 @@ import (
 // and gRPC-Web. Give it to the handlers with connect.WithInterceptors. It
 // implements connect.Interceptor, is immutable and safe for concurrent use.
 type Interceptor struct {
-	header      string // canonical name of the header of the bearer token
-	table       *methodrules.Table
-	notDeclared map[string]*denial // by procedure, for the undeclared ones
-	decider     decide.Decider
+	header string // canonical name of the header of the bearer token
+	core   *rpcadapter.Core[*answer]
 }
 
 var _ connect.Interceptor = (*Interceptor)(nil)
@@ -46,27 +42,23 @@ var _ connect.Interceptor = (*Interceptor)(nil)
 // "/package.Service/Method": handlers of services the resolver does not
 // describe are denied as not declared unless an option opens them.
 func New(v manager.Verifier, opts ...Option) (*Interceptor, error) {
-	cfg := rpcconfig.Default(defaultHeader)
+	cfg := rpcadapter.Default(defaultHeader)
 	for _, opt := range opts {
 		if opt != nil {
 			opt.apply(&cfg)
 		}
 	}
-	table, decider, err := cfg.Build(v, rpcconfig.Names{
+	core, err := rpcadapter.New(&cfg, v, rpcadapter.Names{
 		PublicMethods: "WithPublicProcedures",
 		Key:           "WithHeader",
 		KeyKind:       "header name",
 		ValidKey:      validHeader,
-	})
+		Noun:          "procedure",
+	}, denials)
 	if err != nil {
 		return nil, err
 	}
-	return &Interceptor{
-		header:      http.CanonicalHeaderKey(cfg.Key),
-		table:       table,
-		notDeclared: notDeclaredDetails(table),
-		decider:     decider,
-	}, nil
+	return &Interceptor{header: http.CanonicalHeaderKey(core.Key), core: core}, nil
 }
 
 // protocolHeaders are the headers that connect or HTTP itself reads or
@@ -93,5 +85,5 @@ var protocolHeaders = map[string]bool{
 // protocols themselves.
 func validHeader(name string) bool {
 	key := strings.ToLower(name)
-	return rpcconfig.ValidMetadataKey(key) && !strings.HasPrefix(key, "connect-") && !protocolHeaders[key]
+	return rpcadapter.ValidMetadataKey(key) && !strings.HasPrefix(key, "connect-") && !protocolHeaders[key]
 }

@@ -7,52 +7,25 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	"github.com/protojwt/protojwt"
-	"github.com/protojwt/protojwt/internal/methodrules"
-	"github.com/protojwt/protojwt/internal/rules"
+	"github.com/protojwt/protojwt/internal/denial"
+	"github.com/protojwt/protojwt/internal/rpcadapter"
 )
 
-// denial is what refusing a call for one reason needs, built once: the
+// answer is what refusing a call for one reason needs, built once: the
 // code, the message and the google.rpc.ErrorInfo detail, marshaled.
-type denial struct {
+type answer struct {
 	code   connect.Code
 	msg    error
 	detail *connect.ErrorDetail
 }
 
 // denials are the denials of every reason, by reason.
-var denials = func() map[string]*denial {
-	m := make(map[string]*denial)
-	for reason, kind := range rules.Reasons() {
-		m[reason] = newDenial(kind, reason, rules.Describe(reason))
-	}
-	return m
-}()
+var denials = rpcadapter.Prebuild(newDenial, func(d *answer) error { return d.err() })
 
-// denialError returns the *connect.Error that refuses a call of procedure
-// for err, an error of the rule engine or the verifier:
-// connect.CodeUnauthenticated, connect.CodePermissionDenied or
-// connect.CodeUnavailable as rules.Classify decides, with a
-// google.rpc.ErrorInfo detail (domain protojwt.Domain) that carries the
-// stable reason. It is the one place where the interceptor turns errors
-// into connect errors. The denial of a procedure of the resolver that
-// declares no rule names it, so that a client sees which one to declare or
-// open.
-//
-// The message and the detail are built once; the *connect.Error itself is
-// new for each call, because a connect error is mutable (Meta, AddDetail)
-// and an interceptor outside this one may add to it: a shared one would
-// carry one call's additions into another's.
-func (i *Interceptor) denialError(procedure string, err error) *connect.Error {
-	kind, reason := rules.Classify(err)
-	d, ok := denials[reason]
-	if !ok {
-		d = newDenial(kind, reason, "request refused") // Classify returns only known reasons
-	}
-	if reason == protojwt.ReasonMethodNotDeclared {
-		if nd, ok := i.notDeclared[procedure]; ok {
-			d = nd
-		}
-	}
+// err returns the *connect.Error of d, new for each call: a connect error
+// is mutable (Meta, AddDetail) and an interceptor outside this one may add
+// to it, so a shared one would carry one call's additions into another's.
+func (d *answer) err() *connect.Error {
 	e := connect.NewError(d.code, d.msg)
 	if d.detail != nil {
 		e.AddDetail(d.detail)
@@ -60,28 +33,40 @@ func (i *Interceptor) denialError(procedure string, err error) *connect.Error {
 	return e
 }
 
-// notDeclaredDetails builds the denial of each procedure of table that
-// declares no rule, naming it. Procedures outside the resolver get the
-// generic denial: a caller can't make a denial build anything.
-func notDeclaredDetails(table *methodrules.Table) map[string]*denial {
-	m := make(map[string]*denial)
-	for _, name := range table.Undeclared() {
-		m[name] = newDenial(rules.PermissionDenied, protojwt.ReasonMethodNotDeclared,
-			"procedure "+name+" not declared: it has no protojwt rule and no option opens it")
-	}
-	return m
+// denialError returns the *connect.Error that refuses a call of procedure
+// for err, an error of the rule engine or the verifier, as the denial
+// table answers its reason, with a google.rpc.ErrorInfo detail (domain
+// protojwt.Domain) that carries the stable reason. The denial of a
+// procedure of the resolver that declares no rule names it, so that a
+// client sees which one to declare or open.
+func (i *Interceptor) denialError(procedure string, err error) *connect.Error {
+	return i.core.Denials.Deny(procedure, err).err()
 }
 
-// newDenial builds the denial of one reason.
-func newDenial(kind rules.Denial, reason, msg string) *denial {
-	code := connect.CodeUnauthenticated
-	switch kind {
-	case rules.PermissionDenied:
-		code = connect.CodePermissionDenied
-	case rules.Unavailable:
-		code = connect.CodeUnavailable
+// Deny returns the *connect.Error the interceptor refuses a call with for
+// err, an error wrapping one of manager's sentinels, as Verify,
+// RotateRefreshToken and the rule engine return them: for a handler that
+// checks a token itself, such as a refresh procedure, so that its clients
+// read the same codes and reasons (protojwt.ReasonOf) as the
+// interceptor's. A reused refresh token (manager.ErrRefreshReuse) is
+// TOKEN_REVOKED. Any other error is TOKEN_INVALID; a nil err is nil. The
+// error never quotes err.
+//
+//	auth, refresh, err := m.RotateRefreshToken(ctx, tok.Signed, grant)
+//	if err != nil {
+//		return nil, connectauth.Deny(err)
+//	}
+func Deny(err error) error {
+	if err == nil {
+		return nil
 	}
+	return denials.Deny("", err).err()
+}
+
+// newDenial builds the denial of one reason, with the code of the denial
+// table: the one place where the interceptor makes a connect code.
+func newDenial(code denial.Code, reason, msg string) *answer {
 	// ErrorInfo always marshals; if it ever did not, the code would stay.
 	detail, _ := connect.NewErrorDetail(&errdetails.ErrorInfo{Reason: reason, Domain: protojwt.Domain})
-	return &denial{code: code, msg: errors.New(msg), detail: detail}
+	return &answer{code: connect.Code(code), msg: errors.New(msg), detail: detail}
 }

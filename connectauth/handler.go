@@ -3,14 +3,13 @@ package connectauth
 import (
 	"context"
 	"net/http"
-	"sync/atomic"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/internal/decide"
 	"github.com/protojwt/protojwt/internal/methodrules"
+	"github.com/protojwt/protojwt/internal/rpcadapter"
 	"github.com/protojwt/protojwt/internal/rules"
 )
 
@@ -25,13 +24,13 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if spec.IsClient {
 			return next(ctx, req)
 		}
-		e := i.table.Lookup(spec.Procedure)
+		e := i.core.Table.Lookup(spec.Procedure)
 		if e.Open {
-			i.decider.Open(ctx, spec.Procedure)
+			i.core.Decider.Open(ctx, spec.Procedure)
 			return next(ctx, req)
 		}
 		raw, readErr := i.token(req.Header(), e)
-		tok, err := i.decider.Decide(ctx, spec.Procedure, e.Rule, raw, readErr, e.Vars(req.Any()))
+		tok, err := i.core.Decider.Decide(ctx, spec.Procedure, e.Rule, raw, readErr, e.Vars(req.Any()))
 		if err != nil {
 			return nil, i.denialError(spec.Procedure, err)
 		}
@@ -58,13 +57,13 @@ func (i *Interceptor) WrapStreamingClient(next connect.StreamingClientFunc) conn
 func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		procedure := conn.Spec().Procedure
-		e := i.table.Lookup(procedure)
+		e := i.core.Table.Lookup(procedure)
 		if e.Open {
-			i.decider.Open(ctx, procedure)
+			i.core.Decider.Open(ctx, procedure)
 			return next(ctx, conn)
 		}
 		raw, readErr := i.token(conn.RequestHeader(), e)
-		tok, err := i.decider.Decide(ctx, procedure, e.Rule, raw, readErr, rules.Deferred)
+		tok, err := i.core.Decider.Decide(ctx, procedure, e.Rule, raw, readErr, rules.Deferred)
 		if err != nil {
 			return i.denialError(procedure, err)
 		}
@@ -72,13 +71,10 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 		g := &guardedConn{
 			StreamingHandlerConn: conn,
 			ctx:                  ctx,
-			entry:                e,
-			checks:               i.decider.Stream(procedure, e.Rule, raw, tok),
-			procedure:            procedure,
-			i:                    i,
+			guard:                i.core.Stream(procedure, e, raw, tok),
 		}
 		err = next(ctx, g)
-		if denied := g.denied.Load(); denied != nil {
+		if denied := g.guard.Denied(); denied != nil {
 			return denied
 		}
 		return err
@@ -98,41 +94,27 @@ func (i *Interceptor) token(h http.Header, e *methodrules.Entry) (string, error)
 // checked, and once one is refused the stream only returns the denial.
 type guardedConn struct {
 	connect.StreamingHandlerConn
-	ctx       context.Context
-	entry     *methodrules.Entry
-	checks    *decide.Stream
-	procedure string
-	i         *Interceptor
-	// denied is set once, by Receive; Send, which may run on another
-	// goroutine, reads it.
-	denied atomic.Pointer[connect.Error]
+	ctx   context.Context
+	guard *rpcadapter.Stream[*answer]
 }
 
 // Receive receives a message and checks it. A message that does not hold
 // is cleared and Receive returns the denial, as it does on every later
 // call without reading on.
 func (c *guardedConn) Receive(m any) error {
-	if denied := c.denied.Load(); denied != nil {
+	if denied := c.guard.Denied(); denied != nil {
 		return denied
 	}
 	if err := c.StreamingHandlerConn.Receive(m); err != nil {
 		return err
 	}
-	if err := c.checks.Message(c.ctx, c.entry.Vars(m)); err != nil {
-		if pm, ok := m.(proto.Message); ok {
-			proto.Reset(pm)
-		}
-		denied := c.i.denialError(c.procedure, err)
-		c.denied.Store(denied)
-		return denied
-	}
-	return nil
+	return c.guard.Check(c.ctx, m)
 }
 
 // Send sends a message, unless a received message was refused: then it
 // returns the denial and sends nothing.
 func (c *guardedConn) Send(m any) error {
-	if denied := c.denied.Load(); denied != nil {
+	if denied := c.guard.Denied(); denied != nil {
 		return denied
 	}
 	return c.StreamingHandlerConn.Send(m)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/methodrules"
-	"github.com/protojwt/protojwt/internal/rpcconfig"
+	"github.com/protojwt/protojwt/internal/rpcadapter"
 )
 
 // defaultHeader is the request header read for the bearer token when
@@ -19,13 +19,14 @@ const defaultHeader = "Authorization"
 // order; New reports an option with a bad value as an error wrapping
 // protojwt.ErrInvalidOption.
 type Option interface {
-	apply(*rpcconfig.Config)
+	apply(*rpcadapter.Config)
 }
 
-// optionFunc adapts a function to Option.
-type optionFunc func(*rpcconfig.Config)
+// setting is an Option: what it does is written once, in the core both
+// RPC adapters share, and documented here.
+type setting rpcadapter.Setting
 
-func (f optionFunc) apply(c *rpcconfig.Config) { f(c) }
+func (s setting) apply(c *rpcadapter.Config) { s(c) }
 
 // WithResolver makes New read the services, procedures and rules of files
 // instead of the global registry, such as descriptors loaded at run time
@@ -34,9 +35,7 @@ func (f optionFunc) apply(c *rpcconfig.Config) { f(c) }
 // is an error. By default, New reads protoregistry.GlobalFiles: every
 // service whose generated Go package the program imports.
 func WithResolver(files *protoregistry.Files) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.SetResolver(files)
-	})
+	return setting(rpcadapter.Resolver(files))
 }
 
 // WithPublicProcedures lets the named procedures be called with no token,
@@ -44,28 +43,30 @@ func WithResolver(files *protoregistry.Files) Option {
 // writes them, "/package.Service/Method" (the generated
 // ...Procedure constants). A malformed name is an error, and so is the
 // name of a procedure that has a rule (its own or its service's default
-// rule): the option would contradict the .proto file. A procedure the
-// resolver does not know may be named: it is opened all the same. The
-// option may be given several times. By default, no procedure is opened
-// this way.
+// rule): the option would contradict the .proto file. A name that is no
+// procedure of the resolver is an error too, naming the nearest procedure
+// when one is close: a misspelling would leave the procedure it meant
+// denied. The procedures of [HealthAndReflection] may be named all the
+// same. The option may be given several times. By default, no procedure
+// is opened this way.
+//
+// It is interceptor.WithPublicMethods under connect's word for a method: a
+// procedure, as connect's generated ...Procedure constants name them.
 func WithPublicProcedures(procedures ...string) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Rules.PublicMethods = append(c.Rules.PublicMethods, procedures...)
-	})
+	return setting(rpcadapter.PublicMethods(procedures))
 }
 
 // WithPublicServices lets every procedure of the named services be called
 // with no token, as health checking ("grpc.health.v1.Health", which
 // connectrpc.com/grpchealth serves) and reflection want. Names are full
 // service names, "package.Service". A malformed name is an error, and so is
-// the name of a service that has a default rule or a method with a rule. A
-// service the resolver does not know may be named: its procedures are
-// opened all the same. The option may be given several times. By default,
-// no service is opened this way.
+// the name of a service that has a default rule or a method with a rule,
+// or of a service the resolver does not know, except those of
+// [HealthAndReflection]; the error names the nearest service when one is
+// close. The option may be given several times. By default, no service is
+// opened this way.
 func WithPublicServices(services ...string) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Rules.PublicServices = append(c.Rules.PublicServices, services...)
-	})
+	return setting(rpcadapter.PublicServices(services))
 }
 
 // AllowUnannotated lets every procedure that has no rule (neither its own
@@ -77,9 +78,7 @@ func WithPublicServices(services ...string) Option {
 // connect.CodePermissionDenied and reason METHOD_NOT_DECLARED, whose
 // message names the procedure.
 func AllowUnannotated() Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Rules.AllowUnannotated = true
-	})
+	return setting(rpcadapter.AllowUnannotated())
 }
 
 // WithHeader makes the interceptor read the bearer token from the request
@@ -90,10 +89,11 @@ func AllowUnannotated() Option {
 // protocol (starting with "grpc-" or "connect-", or one of the headers
 // connect itself reads). The value must still be "Bearer <jwt>", the scheme
 // case-insensitive. By default, the header is "Authorization".
+//
+// It is interceptor.WithMetadataKey for connect, named for what a connect
+// handler reads, an HTTP header, under every protocol.
 func WithHeader(name string) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Key = name
-	})
+	return setting(rpcadapter.Key(name))
 }
 
 // HealthAndReflection are the services that load balancers and tools such
@@ -107,9 +107,7 @@ var HealthAndReflection = methodrules.HealthAndReflection()
 // services every server mounts next to its own. By default, they are not
 // opened.
 func WithHealthAndReflection() Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Rules.HealthAndReflection = true
-	})
+	return setting(rpcadapter.HealthAndReflection())
 }
 
 // WithExpressions compiles the expr of rules with x, as celexpr.New()
@@ -118,9 +116,7 @@ func WithHealthAndReflection() Option {
 // is ever silently ignored. A nil x is ignored. By default, New has no
 // expression engine.
 func WithExpressions(x protojwt.Expressions) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.SetExpressions(x)
-	})
+	return setting(rpcadapter.Expressions(x))
 }
 
 // WithDecisionHook calls hook with every decision the interceptor makes:
@@ -131,9 +127,7 @@ func WithExpressions(x protojwt.Expressions) Option {
 // Several hooks may be given; they are called in order. By default, there
 // is no hook and deciding measures nothing.
 func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.AddHook(hook)
-	})
+	return setting(rpcadapter.DecisionHook(hook))
 }
 
 // WithStreamRecheck sets how often an open stream verifies its token again,
@@ -144,14 +138,23 @@ func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
 // call); a negative d is an error. By default, streams verify again every
 // minute.
 func WithStreamRecheck(d time.Duration) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Recheck = d
-	})
+	return setting(rpcadapter.StreamRecheck(d))
+}
+
+// WithDetailedErrors puts the text of a denial's cause ([protojwt.Decision]
+// Err: which claim, scope or check failed, why the token did not verify)
+// into the message of the *connect.Error clients read, after the reason's
+// fixed text. It is for development: do not use it in production, where
+// the cause tells a caller how your tokens are checked. The text never
+// holds the token or key material; the code and the ErrorInfo reason are
+// the same with or without it. By default, a denial's message is the
+// reason's fixed text ("claim mismatch") and the cause goes only to
+// decision hooks.
+func WithDetailedErrors() Option {
+	return setting(rpcadapter.DetailedErrors())
 }
 
 // withClock sets the clock of stream checks, for tests.
 func withClock(now func() time.Time) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Now = now
-	})
+	return setting(rpcadapter.Clock(now))
 }

@@ -75,6 +75,7 @@ func TestNewOptionErrors(t *testing.T) {
 		v        manager.Verifier
 		opts     []connectauth.Option
 		wantText string
+		notText  string // not in the error
 	}{
 		{name: "nil verifier", opts: nil, wantText: "nil verifier"},
 		{name: "nil manager", v: nilManager, wantText: "nil verifier"},
@@ -97,6 +98,13 @@ func TestNewOptionErrors(t *testing.T) {
 		{name: "header with space", v: m, opts: []connectauth.Option{connectauth.WithHeader("My Token")}, wantText: `"My Token"`},
 		{name: "header with colon", v: m, opts: []connectauth.Option{connectauth.WithHeader("token:")}, wantText: `"token:"`},
 		{name: "negative recheck", v: m, opts: []connectauth.Option{connectauth.WithStreamRecheck(-1)}, wantText: "WithStreamRecheck"},
+		// Names that match nothing in the resolver: a misspelling would
+		// leave the procedure it meant denied.
+		{name: "unknown procedure", v: m, opts: []connectauth.Option{connectauth.WithPublicProcedures("/unknown.v1.NopeService/Nope")}, wantText: "WithPublicProcedures: /unknown.v1.NopeService/Nope is no procedure of the resolver", notText: "did you mean"},
+		{name: "misspelled procedure", v: m, opts: []connectauth.Option{connectauth.WithPublicProcedures("/protojwt.test.v1.GuardedService/Undeclard")}, wantText: `did you mean "` + methodUndeclared + `"?`},
+		{name: "unknown service", v: m, opts: []connectauth.Option{connectauth.WithPublicServices("unknown.v1.NopeService")}, wantText: "WithPublicServices: unknown.v1.NopeService is no service of the resolver", notText: "did you mean"},
+		{name: "misspelled service", v: m, opts: []connectauth.Option{connectauth.WithPublicServices("protojwt.test.v1.OpenServce")}, wantText: `did you mean "protojwt.test.v1.OpenService"?`},
+		{name: "procedure outside an empty resolver", v: m, opts: []connectauth.Option{connectauth.WithResolver(new(protoregistry.Files)), connectauth.WithPublicProcedures(methodUndeclared)}, wantText: methodUndeclared + " is no procedure of the resolver"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,13 +118,16 @@ func TestNewOptionErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantText) {
 				t.Errorf("error %q does not name %s", err, tt.wantText)
 			}
+			if tt.notText != "" && strings.Contains(err.Error(), tt.notText) {
+				t.Errorf("error %q says %q", err, tt.notText)
+			}
 		})
 	}
 
 	t.Run("good options", func(t *testing.T) {
 		_, err := connectauth.New(m,
 			connectauth.WithResolver(protoregistry.GlobalFiles),
-			connectauth.WithPublicProcedures(methodUndeclared, "/unknown.v1.NopeService/Nope"),
+			connectauth.WithPublicProcedures(methodUndeclared, "/grpc.health.v1.Health/Check"),
 			connectauth.WithPublicServices("protojwt.test.v1.OpenService"),
 			connectauth.WithHealthAndReflection(),
 			connectauth.WithHeader("X-Token"),
@@ -156,17 +167,22 @@ func TestProceduresOutsideResolver(t *testing.T) {
 	m := newManager(t)
 	valid := []string{bearer(authToken(t, m, "alice", nil, nil))}
 	const unknown = "/unknown.v1.NopeService/Nope"
+	const healthCheck = "/grpc.health.v1.Health/Check"
+	empty := connectauth.WithResolver(new(protoregistry.Files))
 
 	tests := []struct {
 		name       string
+		procedure  string // unknown when ""
 		opts       []connectauth.Option
 		wantReason string // "" when the handler runs
 	}{
 		{name: "fail closed", wantReason: "METHOD_NOT_DECLARED"},
-		{name: "public procedure", opts: []connectauth.Option{connectauth.WithPublicProcedures(unknown, unknown+"Stream")}},
-		{name: "other procedure of public procedure's service", opts: []connectauth.Option{connectauth.WithPublicProcedures("/unknown.v1.NopeService/Other")}, wantReason: "METHOD_NOT_DECLARED"},
-		{name: "public service", opts: []connectauth.Option{connectauth.WithPublicServices("unknown.v1.NopeService")}},
-		{name: "public service prefix only", opts: []connectauth.Option{connectauth.WithPublicServices("unknown.v1.Nope")}, wantReason: "METHOD_NOT_DECLARED"},
+		// The health and reflection services may be opened by name when the
+		// resolver does not describe them.
+		{name: "public procedure", procedure: healthCheck, opts: []connectauth.Option{empty, connectauth.WithPublicProcedures(healthCheck, healthCheck+"Stream")}},
+		{name: "other procedure of public procedure's service", procedure: healthCheck, opts: []connectauth.Option{empty, connectauth.WithPublicProcedures("/grpc.health.v1.Health/Other")}, wantReason: "METHOD_NOT_DECLARED"},
+		{name: "public service", procedure: healthCheck, opts: []connectauth.Option{empty, connectauth.WithPublicServices("grpc.health.v1.Health")}},
+		{name: "public service, other service", opts: []connectauth.Option{empty, connectauth.WithPublicServices("grpc.health.v1.Health")}, wantReason: "METHOD_NOT_DECLARED"},
 		{name: "allow unannotated", opts: []connectauth.Option{connectauth.AllowUnannotated()}},
 	}
 	for _, tt := range tests {
@@ -175,16 +191,20 @@ func TestProceduresOutsideResolver(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			ts := mountExtra(t, auth, unknown)
+			procedure := tt.procedure
+			if procedure == "" {
+				procedure = unknown
+			}
+			ts := mountExtra(t, auth, procedure)
 			for _, p := range protocols {
-				r, err := p.unary(t, ts, unknown, &testpb.PingRequest{}, valid)
+				r, err := p.unary(t, ts, procedure, &testpb.PingRequest{}, valid)
 				if tt.wantReason == "" {
 					checkReply(t, r, err, "")
 				} else {
 					checkDenial(t, err, connect.CodePermissionDenied, tt.wantReason)
 				}
 			}
-			client := connect.NewClient[testpb.PingRequest, testpb.PingResponse](ts.http1, ts.url+unknown+"Stream")
+			client := connect.NewClient[testpb.PingRequest, testpb.PingResponse](ts.http1, ts.url+procedure+"Stream")
 			req := connect.NewRequest(&testpb.PingRequest{})
 			addAuth(req.Header(), valid)
 			stream, err := client.CallServerStream(ctxFor(t), req)

@@ -9,6 +9,7 @@ import (
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/internal/decide"
+	"github.com/protojwt/protojwt/internal/denial"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/manager"
 	"google.golang.org/protobuf/proto"
@@ -261,17 +262,11 @@ func (g *Guard) Deny(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // deny refuses a request that the rule or the token reader turned down with
-// err: 401, 403 or 503 as rules.Classify decides.
+// err: the reason rules.Classify finds, with the HTTP status of the denial
+// table.
 func (g *Guard) deny(w http.ResponseWriter, r *http.Request, err error) {
-	kind, reason := rules.Classify(err)
-	status := http.StatusUnauthorized
-	switch kind {
-	case rules.PermissionDenied:
-		status = http.StatusForbidden
-	case rules.Unavailable:
-		status = http.StatusServiceUnavailable
-	}
-	g.refuse(w, r, Error{Status: status, Reason: reason, Err: err})
+	_, reason := rules.Classify(err)
+	g.refuse(w, r, Error{Status: denial.Of(reason).Status, Reason: reason, Err: err})
 }
 
 // refuse hands e, a copy of its own, to the error handler or to writeError.

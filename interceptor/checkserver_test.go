@@ -20,13 +20,21 @@ import (
 	"github.com/protojwt/protojwt/internal/testpb"
 )
 
-// registered returns a server with the test services and health checking
-// registered, never started.
-func registered() *grpc.Server {
-	s := grpc.NewServer()
+// registered returns a server behind auth's interceptors, with the test
+// services and health checking registered (OpenService unless noOpen),
+// never started.
+func registered(auth *interceptor.Interceptor, noOpen bool) *grpc.Server {
+	return registeredWith(auth.ServerOptions(), noOpen)
+}
+
+// registeredWith is registered with the server options sopts.
+func registeredWith(sopts []grpc.ServerOption, noOpen bool) *grpc.Server {
+	s := grpc.NewServer(sopts...)
 	testpb.RegisterGuardedServiceServer(s, &guarded{})
 	testpb.RegisterDefaultedServiceServer(s, defaulted{})
-	testpb.RegisterOpenServiceServer(s, open{})
+	if !noOpen {
+		testpb.RegisterOpenServiceServer(s, open{})
+	}
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	return s
 }
@@ -40,19 +48,22 @@ func TestCheckServer(t *testing.T) {
 	tests := []struct {
 		name     string
 		opts     []interceptor.Option
+		noOpen   bool     // OpenService not registered
 		wantErrs []string // each must be in the error; none: no error
 		wantNot  []string // none of these may be
 	}{
 		{
-			name:     "misspelled public service",
-			opts:     []interceptor.Option{interceptor.WithPublicServices("grpc.health.v1.Healthh", "protojwt.test.v1.OpenService"), interceptor.WithPublicMethods(methodUndeclared)},
-			wantErrs: []string{"grpc.health.v1.Healthh, which is not registered", "/grpc.health.v1.Health/Check is registered but declares no protojwt rule"},
+			name:     "public service not registered",
+			opts:     []interceptor.Option{interceptor.WithPublicServices("protojwt.test.v1.OpenService"), interceptor.WithPublicMethods(methodUndeclared)},
+			noOpen:   true,
+			wantErrs: []string{"protojwt.test.v1.OpenService, which is not registered", "/grpc.health.v1.Health/Check is registered but declares no protojwt rule"},
 			wantNot:  []string{"OpenService/Ping", methodUndeclared},
 		},
 		{
-			name:     "misspelled public method",
-			opts:     []interceptor.Option{interceptor.WithPublicMethods("/protojwt.test.v1.GuardedService/Undeclard")},
-			wantErrs: []string{"/protojwt.test.v1.GuardedService/Undeclard, which is not registered", methodUndeclared + " is registered but declares no"},
+			name:     "public method not registered",
+			opts:     []interceptor.Option{interceptor.WithPublicMethods("/protojwt.test.v1.OpenService/Ping")},
+			noOpen:   true,
+			wantErrs: []string{"/protojwt.test.v1.OpenService/Ping, which is not registered", methodUndeclared + " is registered but declares no"},
 		},
 		{
 			name:     "undeclared methods",
@@ -75,7 +86,7 @@ func TestCheckServer(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			err = auth.CheckServer(registered())
+			err = auth.CheckServer(registered(auth, tt.noOpen))
 			if len(tt.wantErrs) == 0 {
 				if err != nil {
 					t.Fatalf("CheckServer = %v, want nil", err)
@@ -162,5 +173,99 @@ func TestNotDeclaredNamesTheMethod(t *testing.T) {
 	checkDenial(t, err, codes.PermissionDenied, protojwt.ReasonMethodNotDeclared)
 	if msg := status.Convert(err).Message(); strings.Contains(msg, "script") {
 		t.Errorf("message %q quotes the caller's method name", msg)
+	}
+}
+
+// TestUnaryOnlyServer: a server given only the interceptor's Unary runs
+// its streaming methods unchecked, so CheckServer names each of them; one
+// given only Stream has its unary methods named; ServerOptions guards both
+// kinds, over a real transport.
+func TestUnaryOnlyServer(t *testing.T) {
+	m := newManager(t)
+	streaming := []string{
+		"/protojwt.test.v1.GuardedService/Chat", "/protojwt.test.v1.GuardedService/Watch",
+		"/protojwt.test.v1.GuardedService/PublicWatch", "/grpc.health.v1.Health/Watch",
+	}
+	unary := []string{methodUndeclared, "/protojwt.test.v1.GuardedService/FieldTop", "/grpc.health.v1.Health/Check"}
+	tests := []struct {
+		name      string
+		sopts     func(*interceptor.Interceptor) []grpc.ServerOption
+		unguarded []string // named by CheckServer
+		guarded   []string // not named
+		watchErr  bool     // a Watch with no token is refused
+	}{
+		{
+			name: "unary only",
+			sopts: func(a *interceptor.Interceptor) []grpc.ServerOption {
+				return []grpc.ServerOption{grpc.UnaryInterceptor(a.Unary())}
+			},
+			unguarded: streaming,
+			guarded:   unary,
+		},
+		{
+			name: "stream only",
+			sopts: func(a *interceptor.Interceptor) []grpc.ServerOption {
+				return []grpc.ServerOption{grpc.StreamInterceptor(a.Stream())}
+			},
+			unguarded: unary,
+			guarded:   streaming,
+			watchErr:  true,
+		},
+		{
+			name:     "server options",
+			sopts:    func(a *interceptor.Interceptor) []grpc.ServerOption { return a.ServerOptions() },
+			guarded:  append(append([]string{}, streaming...), unary...),
+			watchErr: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			auth, err := interceptor.New(m, interceptor.WithHealthAndReflection(),
+				interceptor.WithPublicServices("protojwt.test.v1.OpenService"), interceptor.WithPublicMethods(methodUndeclared))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sopts := tt.sopts(auth)
+			ts := serve(t, sopts...)
+			err = auth.CheckServer(registeredWith(sopts, false))
+			if len(tt.unguarded) == 0 {
+				if err != nil {
+					t.Fatalf("CheckServer = %v, want nil", err)
+				}
+			} else if !errors.Is(err, protojwt.ErrInvalidOption) {
+				t.Fatalf("CheckServer = %v, want ErrInvalidOption", err)
+			}
+			for _, name := range tt.unguarded {
+				if err == nil || !strings.Contains(err.Error(), name+" is not guarded") {
+					t.Errorf("CheckServer does not name %s as unguarded: %v", name, err)
+				}
+			}
+			for _, name := range tt.guarded {
+				if err != nil && strings.Contains(err.Error(), name+" is not guarded") {
+					t.Errorf("CheckServer names %s, which is guarded: %v", name, err)
+				}
+			}
+
+			// Over the wire: a Watch with no token.
+			stream, err := testpb.NewGuardedServiceClient(ts.conn).Watch(context.Background(), &testpb.WatchRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got int
+			for {
+				if _, err = stream.Recv(); err != nil {
+					break
+				}
+				got++
+			}
+			if tt.watchErr {
+				if got != 0 {
+					t.Errorf("Watch with no token received %d messages", got)
+				}
+				checkDenial(t, err, codes.Unauthenticated, protojwt.ReasonTokenMissing)
+			} else if got == 0 {
+				t.Errorf("unary-only server: Watch with no token got %v; the test expects the unguarded stream CheckServer reports", err)
+			}
+		})
 	}
 }

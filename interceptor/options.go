@@ -8,7 +8,7 @@ import (
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/methodrules"
-	"github.com/protojwt/protojwt/internal/rpcconfig"
+	"github.com/protojwt/protojwt/internal/rpcadapter"
 )
 
 // defaultMetadataKey is the metadata key read for the bearer token when
@@ -19,13 +19,14 @@ const defaultMetadataKey = "authorization"
 // order; New reports an option with a bad value as an error wrapping
 // protojwt.ErrInvalidOption.
 type Option interface {
-	apply(*rpcconfig.Config)
+	apply(*rpcadapter.Config)
 }
 
-// optionFunc adapts a function to Option.
-type optionFunc func(*rpcconfig.Config)
+// setting is an Option: what it does is written once, in the core both
+// RPC adapters share, and documented here.
+type setting rpcadapter.Setting
 
-func (f optionFunc) apply(c *rpcconfig.Config) { f(c) }
+func (s setting) apply(c *rpcadapter.Config) { s(c) }
 
 // WithResolver makes New read the services, methods and rules of files
 // instead of the global registry, such as descriptors loaded at run time
@@ -34,36 +35,33 @@ func (f optionFunc) apply(c *rpcconfig.Config) { f(c) }
 // is an error. By default, New reads protoregistry.GlobalFiles: every
 // service whose generated Go package the program imports.
 func WithResolver(files *protoregistry.Files) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.SetResolver(files)
-	})
+	return setting(rpcadapter.Resolver(files))
 }
 
 // WithPublicMethods lets the named methods be called with no token, like a
 // rule with public: true. Names are full method names as gRPC writes them,
 // "/package.Service/Method". A malformed name is an error, and so is a name
 // of a method that has a rule (its own or its service's default rule): the
-// option would contradict the .proto file. A method the resolver does not
-// know may be named: it is opened all the same. The option may be given
-// several times. By default, no method is opened this way.
+// option would contradict the .proto file. A name that is no method of
+// the resolver is an error too, naming the nearest method when one is
+// close: a misspelling would leave the method it meant denied. The methods
+// of [HealthAndReflection] may be named all the same. The option may be
+// given several times. By default, no method is opened this way.
 func WithPublicMethods(fullMethods ...string) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Rules.PublicMethods = append(c.Rules.PublicMethods, fullMethods...)
-	})
+	return setting(rpcadapter.PublicMethods(fullMethods))
 }
 
 // WithPublicServices lets every method of the named services be called with
 // no token, as health checking ("grpc.health.v1.Health") and reflection
 // ("grpc.reflection.v1.ServerReflection") want. Names are full service
 // names, "package.Service". A malformed name is an error, and so is the name
-// of a service that has a default rule or a method with a rule. A service
-// the resolver does not know may be named: its methods are opened all the
-// same. The option may be given several times. By default, no service is
+// of a service that has a default rule or a method with a rule, or of a
+// service the resolver does not know, except those of
+// [HealthAndReflection]; the error names the nearest service when one is
+// close. The option may be given several times. By default, no service is
 // opened this way.
 func WithPublicServices(services ...string) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Rules.PublicServices = append(c.Rules.PublicServices, services...)
-	})
+	return setting(rpcadapter.PublicServices(services))
 }
 
 // AllowUnannotated lets every method that has no rule (neither its own nor a
@@ -74,9 +72,7 @@ func WithPublicServices(services ...string) Option {
 // no rule is denied with codes.PermissionDenied and reason
 // METHOD_NOT_DECLARED, whose message names the method.
 func AllowUnannotated() Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Rules.AllowUnannotated = true
-	})
+	return setting(rpcadapter.AllowUnannotated())
 }
 
 // WithMetadataKey makes the interceptors read the bearer token from the
@@ -86,9 +82,7 @@ func AllowUnannotated() Option {
 // The value must still be "Bearer <jwt>", the scheme case-insensitive. By
 // default, the key is "authorization".
 func WithMetadataKey(key string) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Key = key
-	})
+	return setting(rpcadapter.Key(key))
 }
 
 // HealthAndReflection are the services that load balancers and tools such
@@ -101,9 +95,7 @@ var HealthAndReflection = methodrules.HealthAndReflection()
 // services every server registers next to its own. CheckServer does not
 // require them all to be registered. By default, they are not opened.
 func WithHealthAndReflection() Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Rules.HealthAndReflection = true
-	})
+	return setting(rpcadapter.HealthAndReflection())
 }
 
 // WithExpressions compiles the expr of rules with x, as
@@ -112,9 +104,7 @@ func WithHealthAndReflection() Option {
 // expression is ever silently ignored. A nil x is ignored. By default, New
 // has no expression engine.
 func WithExpressions(x protojwt.Expressions) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.SetExpressions(x)
-	})
+	return setting(rpcadapter.Expressions(x))
 }
 
 // WithDecisionHook calls hook with every decision the interceptors make:
@@ -127,9 +117,7 @@ func WithExpressions(x protojwt.Expressions) Option {
 // are called in order. By default, there is no hook and deciding measures
 // nothing.
 func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.AddHook(hook)
-	})
+	return setting(rpcadapter.DecisionHook(hook))
 }
 
 // WithStreamRecheck sets how often an open stream verifies its token again,
@@ -139,14 +127,22 @@ func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
 // verifies the token on every message (each one a revocation store call); a
 // negative d is an error. By default, streams verify again every minute.
 func WithStreamRecheck(d time.Duration) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Recheck = d
-	})
+	return setting(rpcadapter.StreamRecheck(d))
+}
+
+// WithDetailedErrors puts the text of a denial's cause ([protojwt.Decision]
+// Err: which claim, scope or check failed, why the token did not verify)
+// into the status message clients read, after the reason's fixed text. It
+// is for development: do not use it in production, where the cause tells
+// a caller how your tokens are checked. The text never holds the token or
+// key material; the code and the ErrorInfo reason are the same with or
+// without it. By default, a denial's message is the reason's fixed text
+// ("claim mismatch") and the cause goes only to decision hooks.
+func WithDetailedErrors() Option {
+	return setting(rpcadapter.DetailedErrors())
 }
 
 // withClock sets the clock of stream checks, for tests.
 func withClock(now func() time.Time) Option {
-	return optionFunc(func(c *rpcconfig.Config) {
-		c.Now = now
-	})
+	return setting(rpcadapter.Clock(now))
 }

@@ -67,6 +67,7 @@ func TestNewOptionErrors(t *testing.T) {
 		m        *manager.Manager
 		opts     []interceptor.Option
 		wantText string
+		notText  string // not in the error
 	}{
 		{name: "nil verifier", opts: nil, wantText: "nil verifier"},
 		{name: "nil resolver", m: m, opts: []interceptor.Option{interceptor.WithResolver(nil)}, wantText: "nil resolver"},
@@ -88,6 +89,17 @@ func TestNewOptionErrors(t *testing.T) {
 		{name: "binary metadata key", m: m, opts: []interceptor.Option{interceptor.WithMetadataKey("token-bin")}, wantText: `"token-bin"`},
 		{name: "reserved metadata key", m: m, opts: []interceptor.Option{interceptor.WithMetadataKey("grpc-token")}, wantText: `"grpc-token"`},
 		{name: "metadata key with space", m: m, opts: []interceptor.Option{interceptor.WithMetadataKey("my token")}, wantText: `"my token"`},
+		// Names that match nothing in the resolver: a misspelling would
+		// leave the method it meant denied.
+		{name: "unknown method", m: m, opts: []interceptor.Option{interceptor.WithPublicMethods("/unknown.v1.NopeService/Nope")}, wantText: "WithPublicMethods: /unknown.v1.NopeService/Nope is no method of the resolver", notText: "did you mean"},
+		{name: "misspelled method", m: m, opts: []interceptor.Option{interceptor.WithPublicMethods("/protojwt.test.v1.GuardedService/Undeclard")}, wantText: `did you mean "` + methodUndeclared + `"?`},
+		{name: "method of misspelled service", m: m, opts: []interceptor.Option{interceptor.WithPublicMethods("/protojwt.test.v1.OpenServce/Ping")}, wantText: `did you mean "/protojwt.test.v1.OpenService/Ping"?`},
+		{name: "unknown service", m: m, opts: []interceptor.Option{interceptor.WithPublicServices("unknown.v1.NopeService")}, wantText: "WithPublicServices: unknown.v1.NopeService is no service of the resolver", notText: "did you mean"},
+		{name: "misspelled service", m: m, opts: []interceptor.Option{interceptor.WithPublicServices("protojwt.test.v1.OpenServce")}, wantText: `did you mean "protojwt.test.v1.OpenService"?`},
+		{name: "misspelled health service", m: m, opts: []interceptor.Option{interceptor.WithPublicServices("grpc.health.v1.Healthh")}, wantText: `did you mean "grpc.health.v1.Health"?`},
+		{name: "service prefix", m: m, opts: []interceptor.Option{interceptor.WithPublicServices("unknown.v1.Nope")}, wantText: "unknown.v1.Nope is no service"},
+		{name: "every unknown name", m: m, opts: []interceptor.Option{interceptor.WithPublicMethods("/a.B/C"), interceptor.WithPublicServices("d.E")}, wantText: "/a.B/C is no method of the resolver\nWithPublicServices: d.E is no service"},
+		{name: "name outside an empty resolver", m: m, opts: []interceptor.Option{interceptor.WithResolver(new(protoregistry.Files)), interceptor.WithPublicMethods(methodUndeclared)}, wantText: methodUndeclared + " is no method of the resolver"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,13 +113,16 @@ func TestNewOptionErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantText) {
 				t.Errorf("error %q does not name %s", err, tt.wantText)
 			}
+			if tt.notText != "" && strings.Contains(err.Error(), tt.notText) {
+				t.Errorf("error %q says %q", err, tt.notText)
+			}
 		})
 	}
 
 	t.Run("good options", func(t *testing.T) {
 		_, err := interceptor.New(m,
 			interceptor.WithResolver(protoregistry.GlobalFiles),
-			interceptor.WithPublicMethods(methodUndeclared, "/unknown.v1.NopeService/Nope"),
+			interceptor.WithPublicMethods(methodUndeclared, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
 			interceptor.WithPublicServices("protojwt.test.v1.OpenService", "grpc.health.v1.Health"),
 			interceptor.WithMetadataKey("X-Token"),
 			interceptor.AllowUnannotated(),
@@ -127,6 +142,8 @@ func TestMethodsOutsideResolver(t *testing.T) {
 	m := newManager(t)
 	valid := bearer(authToken(t, m, "alice", nil, nil))
 	const unknown = "/unknown.v1.NopeService/Nope"
+	const healthCheck = "/grpc.health.v1.Health/Check"
+	empty := interceptor.WithResolver(new(protoregistry.Files))
 
 	tests := []struct {
 		name       string
@@ -137,10 +154,12 @@ func TestMethodsOutsideResolver(t *testing.T) {
 		{name: "fail closed", method: unknown, wantReason: "METHOD_NOT_DECLARED"},
 		{name: "malformed name", method: "nonsense", wantReason: "METHOD_NOT_DECLARED"},
 		{name: "empty name", method: "", wantReason: "METHOD_NOT_DECLARED"},
-		{name: "public method", opts: []interceptor.Option{interceptor.WithPublicMethods(unknown)}, method: unknown},
-		{name: "other method of public method's service", opts: []interceptor.Option{interceptor.WithPublicMethods(unknown)}, method: "/unknown.v1.NopeService/Other", wantReason: "METHOD_NOT_DECLARED"},
-		{name: "public service", opts: []interceptor.Option{interceptor.WithPublicServices("unknown.v1.NopeService")}, method: unknown},
-		{name: "public service prefix only", opts: []interceptor.Option{interceptor.WithPublicServices("unknown.v1.Nope")}, method: unknown, wantReason: "METHOD_NOT_DECLARED"},
+		// The health and reflection services may be opened by name when the
+		// resolver does not describe them.
+		{name: "public method", opts: []interceptor.Option{empty, interceptor.WithPublicMethods(healthCheck)}, method: healthCheck},
+		{name: "other method of public method's service", opts: []interceptor.Option{empty, interceptor.WithPublicMethods(healthCheck)}, method: "/grpc.health.v1.Health/Watch", wantReason: "METHOD_NOT_DECLARED"},
+		{name: "public service", opts: []interceptor.Option{empty, interceptor.WithPublicServices("grpc.health.v1.Health")}, method: healthCheck},
+		{name: "public service, other service", opts: []interceptor.Option{empty, interceptor.WithPublicServices("grpc.health.v1.Health")}, method: unknown, wantReason: "METHOD_NOT_DECLARED"},
 		{name: "allow unannotated", opts: []interceptor.Option{interceptor.AllowUnannotated()}, method: unknown},
 		{name: "allow unannotated, malformed name", opts: []interceptor.Option{interceptor.AllowUnannotated()}, method: "nonsense"},
 	}

@@ -40,7 +40,7 @@ func BenchmarkOwnWork(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				e := i.table.Lookup(c.method)
+				e := i.core.Table.Lookup(c.method)
 				if _, err := bearer.Token(metadata.ValueFromIncomingContext(ctx, i.key)); err != nil {
 					b.Fatal(err)
 				}

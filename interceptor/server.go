@@ -5,11 +5,11 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/internal/decide"
 	"github.com/protojwt/protojwt/internal/methodrules"
+	"github.com/protojwt/protojwt/internal/rpcadapter"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -19,16 +19,21 @@ import (
 // token in its context (manager.FromContext), or returns the denial. A
 // public method's handler is called with the context unchanged and no token
 // verified.
+//
+// A server that takes Unary must take Stream too (ServerOptions takes
+// both): CheckServer reports the streaming methods of a server that did
+// not.
 func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
+	i.unaryTaken.Store(true)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		e := i.table.Lookup(info.FullMethod)
+		e := i.core.Table.Lookup(info.FullMethod)
 		if e.Open {
-			i.decider.Open(ctx, info.FullMethod)
+			i.core.Decider.Open(ctx, info.FullMethod)
 			return handler(ctx, req)
 		}
 		tok, err := i.decide(ctx, info.FullMethod, e, e.Vars(req))
 		if err != nil {
-			return nil, i.denialError(info.FullMethod, err)
+			return nil, i.core.Denials.Deny(info.FullMethod, err)
 		}
 		return handler(decide.WithToken(ctx, tok), req)
 	}
@@ -43,25 +48,24 @@ func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 // The handler's stream context carries the verified token. A public
 // method's handler gets the stream unchanged.
 func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
+	i.streamTaken.Store(true)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx := ss.Context()
-		e := i.table.Lookup(info.FullMethod)
+		e := i.core.Table.Lookup(info.FullMethod)
 		if e.Open {
-			i.decider.Open(ctx, info.FullMethod)
+			i.core.Decider.Open(ctx, info.FullMethod)
 			return handler(srv, ss)
 		}
 		raw, readErr := i.token(ctx, e)
-		tok, err := i.decider.Decide(ctx, info.FullMethod, e.Rule, raw, readErr, rules.Deferred)
+		tok, err := i.core.Decider.Decide(ctx, info.FullMethod, e.Rule, raw, readErr, rules.Deferred)
 		if err != nil {
-			return i.denialError(info.FullMethod, err)
+			return i.core.Denials.Deny(info.FullMethod, err)
 		}
+		ctx = decide.WithToken(ctx, tok)
 		return handler(srv, &guardedStream{
 			ServerStream: ss,
-			ctx:          decide.WithToken(ctx, tok),
-			entry:        e,
-			checks:       i.decider.Stream(info.FullMethod, e.Rule, raw, tok),
-			method:       info.FullMethod,
-			i:            i,
+			ctx:          ctx,
+			guard:        i.core.Stream(info.FullMethod, e, raw, tok),
 		})
 	}
 }
@@ -69,7 +73,7 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 // decide reads the bearer token of the call and decides it with e's rule.
 func (i *Interceptor) decide(ctx context.Context, method string, e *methodrules.Entry, vars rules.Vars) (*manager.Token, error) {
 	raw, readErr := i.token(ctx, e)
-	return i.decider.Decide(ctx, method, e.Rule, raw, readErr, vars)
+	return i.core.Decider.Decide(ctx, method, e.Rule, raw, readErr, vars)
 }
 
 // token reads the bearer token of the call: "" and no error when none was
@@ -85,33 +89,22 @@ func (i *Interceptor) token(ctx context.Context, e *methodrules.Entry) (string, 
 // token, and each message it receives is checked.
 type guardedStream struct {
 	grpc.ServerStream
-	ctx    context.Context
-	entry  *methodrules.Entry
-	checks *decide.Stream
-	method string
-	i      *Interceptor
-	denied error // once a message is refused, every later RecvMsg is too
+	ctx   context.Context
+	guard *rpcadapter.Stream[error]
 }
 
 // Context returns the stream's context with the verified token.
 func (s *guardedStream) Context() context.Context { return s.ctx }
 
 // RecvMsg receives a message and checks it. A message that does not hold is
-// cleared and the call returns the denial status error, which ends the
-// stream when the handler returns it.
+// cleared and the call returns the denial status error, then and on every
+// later call, which ends the stream when the handler returns it.
 func (s *guardedStream) RecvMsg(m any) error {
-	if s.denied != nil {
-		return s.denied
+	if denied := s.guard.Denied(); denied != nil {
+		return denied
 	}
 	if err := s.ServerStream.RecvMsg(m); err != nil {
 		return err
 	}
-	if err := s.checks.Message(s.ctx, s.entry.Vars(m)); err != nil {
-		if pm, ok := m.(proto.Message); ok {
-			proto.Reset(pm)
-		}
-		s.denied = s.i.denialError(s.method, err)
-		return s.denied
-	}
-	return nil
+	return s.guard.Check(s.ctx, m)
 }

@@ -160,7 +160,7 @@ func startServer(t testing.TB, m *manager.Manager, opts ...interceptor.Option) *
 	if err != nil {
 		t.Fatalf("interceptor.New: %v", err)
 	}
-	return serve(t, grpc.UnaryInterceptor(auth.Unary()), grpc.StreamInterceptor(auth.Stream()))
+	return serve(t, auth.ServerOptions()...)
 }
 
 // serve starts the test services with the server options sopts.

@@ -232,8 +232,12 @@ func auditRules(files *protoregistry.Files, exprs protojwt.Expressions, publicMe
 		interceptor.WithPublicServices(publicServices...),
 		interceptor.WithExpressions(exprs),
 	}
-	// With no service to contradict them, only malformed names fail.
-	if _, err := interceptor.New(m, append(opts, interceptor.WithResolver(new(protoregistry.Files)))...); err != nil {
+	// A malformed name, or one that names nothing in files, is a usage
+	// error, as interceptor.New reports it.
+	names := methodrules.Options{Files: files, PublicMethods: publicMethods, PublicServices: publicServices}
+	if errs := append(methodrules.CheckNames(names, "WithPublicMethods", "WithPublicServices"),
+		methodrules.CheckResolved(names, "method", "WithPublicMethods", "WithPublicServices")...); len(errs) > 0 {
+		err := fmt.Errorf("%w: %w", protojwt.ErrInvalidOption, errors.Join(errs...))
 		return nil, usageErrorf("rules", "%s", strings.TrimPrefix(err.Error(), "protojwt: "))
 	}
 	_, buildErr := interceptor.New(m, append(opts, interceptor.WithResolver(files))...)

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/denial"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -29,34 +30,23 @@ const (
 	Unavailable
 )
 
-// reasons describes every reason Classify returns: its kind of denial and
-// the short fixed text that adapters show clients. No text is derived from
-// a token or from an error that could quote one.
-var reasons = map[string]struct {
-	kind Denial
-	text string
-}{
-	protojwt.ReasonTokenMissing:          {Unauthenticated, "missing bearer token"},
-	protojwt.ReasonTokenInvalid:          {Unauthenticated, "invalid token"},
-	protojwt.ReasonTokenExpired:          {Unauthenticated, "token expired"},
-	protojwt.ReasonTokenRevoked:          {Unauthenticated, "token revoked"},
-	protojwt.ReasonTokenType:             {Unauthenticated, "wrong token type"},
-	protojwt.ReasonMethodNotDeclared:     {PermissionDenied, "method not declared"},
-	protojwt.ReasonClaimMismatch:         {PermissionDenied, "claim mismatch"},
-	protojwt.ReasonScopeMissing:          {PermissionDenied, "insufficient scope"},
-	protojwt.ReasonNoAlternative:         {PermissionDenied, "no alternative rule holds"},
-	protojwt.ReasonExpressionFalse:       {PermissionDenied, "rule expression is false"},
-	protojwt.ReasonExpressionError:       {PermissionDenied, "rule expression can't be evaluated"},
-	protojwt.ReasonCSRF:                  {PermissionDenied, "missing or wrong CSRF token"},
-	protojwt.ReasonRevocationUnavailable: {Unavailable, "token can't be checked now"},
-}
-
 // Classify returns the kind of denial and the stable reason for an error
 // from Authorize, Check or manager.Verify. Every non-nil error is a denial:
 // an error protojwt does not know is an invalid token.
 func Classify(err error) (Denial, string) {
 	reason := reasonOf(err)
-	return reasons[reason].kind, reason
+	return kindOf(denial.Of(reason).Code), reason
+}
+
+// kindOf returns the kind of denial of a code of the denial table.
+func kindOf(code denial.Code) Denial {
+	switch code {
+	case denial.PermissionDenied:
+		return PermissionDenied
+	case denial.Unavailable:
+		return Unavailable
+	}
+	return Unauthenticated
 }
 
 func reasonOf(err error) string {
@@ -90,15 +80,21 @@ func reasonOf(err error) string {
 }
 
 // Describe returns the short text that tells a client what a reason means,
-// the same over gRPC and HTTP, or "" for a reason Classify never returns.
-func Describe(reason string) string { return reasons[reason].text }
+// the same over gRPC and HTTP (the text of the denial table), or "" for a
+// reason Classify never returns.
+func Describe(reason string) string {
+	if !denial.Known(reason) {
+		return ""
+	}
+	return denial.Of(reason).Text
+}
 
-// Reasons returns every reason Classify can return, with its kind, for
-// adapters that prepare their answers once.
+// Reasons returns every reason Classify can return, with its kind.
 func Reasons() map[string]Denial {
-	out := make(map[string]Denial, len(reasons))
-	for r, info := range reasons {
-		out[r] = info.kind
+	all := denial.All()
+	out := make(map[string]Denial, len(all))
+	for r, a := range all {
+		out[r] = kindOf(a.Code)
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package rpcconfig_test
+package rpcadapter_test
 
 import (
 	"context"
@@ -12,21 +12,21 @@ import (
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/internal/decide"
-	"github.com/protojwt/protojwt/internal/rpcconfig"
+	"github.com/protojwt/protojwt/internal/rpcadapter"
 	"github.com/protojwt/protojwt/manager"
 )
 
 // names are an adapter's names as the interceptor's are.
-var names = rpcconfig.Names{
+var names = rpcadapter.Names{
 	PublicMethods: "WithPublicMethods",
 	Key:           "WithMetadataKey",
 	KeyKind:       "metadata key",
-	ValidKey:      rpcconfig.ValidMetadataKey,
+	ValidKey:      rpcadapter.ValidMetadataKey,
 }
 
 func newManager(t *testing.T) *manager.Manager {
 	t.Helper()
-	m, err := manager.New(manager.Config{Issuer: "rpcconfig-test", Algorithm: "HS256", Secret: []byte("0123456789abcdef0123456789abcdef")})
+	m, err := manager.New(manager.Config{Issuer: "rpcadapter-test", Algorithm: "HS256", Secret: []byte("0123456789abcdef0123456789abcdef")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func newManager(t *testing.T) *manager.Manager {
 }
 
 func TestDefault(t *testing.T) {
-	c := rpcconfig.Default("authorization")
+	c := rpcadapter.Default("authorization")
 	if c.Rules.Files != protoregistry.GlobalFiles || c.Key != "authorization" || c.Recheck != decide.DefaultRecheck {
 		t.Errorf("Default = %+v, want GlobalFiles, the key and DefaultRecheck", c)
 	}
@@ -44,7 +44,7 @@ func TestDefault(t *testing.T) {
 }
 
 func TestSetters(t *testing.T) {
-	c := rpcconfig.Default("authorization")
+	c := rpcadapter.Default("authorization")
 	c.SetResolver(nil)
 	if !c.NilResolver || c.Rules.Files != nil {
 		t.Errorf("SetResolver(nil) = %+v, want it recorded", c)
@@ -72,16 +72,16 @@ func TestBuildErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		v    manager.Verifier
-		set  func(*rpcconfig.Config)
+		set  func(*rpcadapter.Config)
 		want []string // in the error, in this order
 	}{
-		{name: "nil verifier", v: nilManager, set: func(*rpcconfig.Config) {}, want: []string{"nil verifier"}},
-		{name: "nil resolver", v: m, set: func(c *rpcconfig.Config) { c.SetResolver(nil) }, want: []string{"WithResolver: nil resolver"}},
-		{name: "bad key", v: m, set: func(c *rpcconfig.Config) { c.Key = "grpc-token" }, want: []string{`WithMetadataKey: "grpc-token" is not a usable metadata key`}},
-		{name: "bad method name", v: m, set: func(c *rpcconfig.Config) { c.Rules.PublicMethods = []string{"nope"} }, want: []string{`WithPublicMethods: "nope"`}},
-		{name: "bad service name", v: m, set: func(c *rpcconfig.Config) { c.Rules.PublicServices = []string{"a..b"} }, want: []string{`WithPublicServices: "a..b"`}},
-		{name: "negative recheck", v: m, set: func(c *rpcconfig.Config) { c.Recheck = -1 }, want: []string{"WithStreamRecheck"}},
-		{name: "all reported", v: nil, set: func(c *rpcconfig.Config) {
+		{name: "nil verifier", v: nilManager, set: func(*rpcadapter.Config) {}, want: []string{"nil verifier"}},
+		{name: "nil resolver", v: m, set: func(c *rpcadapter.Config) { c.SetResolver(nil) }, want: []string{"WithResolver: nil resolver"}},
+		{name: "bad key", v: m, set: func(c *rpcadapter.Config) { c.Key = "grpc-token" }, want: []string{`WithMetadataKey: "grpc-token" is not a usable metadata key`}},
+		{name: "bad method name", v: m, set: func(c *rpcadapter.Config) { c.Rules.PublicMethods = []string{"nope"} }, want: []string{`WithPublicMethods: "nope"`}},
+		{name: "bad service name", v: m, set: func(c *rpcadapter.Config) { c.Rules.PublicServices = []string{"a..b"} }, want: []string{`WithPublicServices: "a..b"`}},
+		{name: "negative recheck", v: m, set: func(c *rpcadapter.Config) { c.Recheck = -1 }, want: []string{"WithStreamRecheck"}},
+		{name: "all reported", v: nil, set: func(c *rpcadapter.Config) {
 			c.SetResolver(nil)
 			c.Key = ""
 			c.Rules.PublicMethods = []string{"nope"}
@@ -89,7 +89,7 @@ func TestBuildErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := rpcconfig.Default("authorization")
+			c := rpcadapter.Default("authorization")
 			tt.set(&c)
 			table, _, err := c.Build(tt.v, names)
 			if !errors.Is(err, protojwt.ErrInvalidOption) {
@@ -112,7 +112,7 @@ func TestBuildErrors(t *testing.T) {
 
 func TestBuild(t *testing.T) {
 	m := newManager(t)
-	c := rpcconfig.Default("authorization")
+	c := rpcadapter.Default("authorization")
 	now := func() time.Time { return time.Unix(0, 0) }
 	c.Now = now
 	c.Recheck = 0
@@ -138,7 +138,7 @@ func TestValidMetadataKey(t *testing.T) {
 		"token:":        false,
 		"tökén":         false,
 	} {
-		if got := rpcconfig.ValidMetadataKey(key); got != want {
+		if got := rpcadapter.ValidMetadataKey(key); got != want {
 			t.Errorf("ValidMetadataKey(%q) = %v, want %v", key, got, want)
 		}
 	}

@@ -1,15 +1,22 @@
-// Package rpcconfig is what the options of protojwt's RPC adapters set,
-// the gRPC interceptor's (package interceptor) and connect's (package
-// connectauth): one config, its defaults, and the checks and compilation
-// that New runs. Each adapter keeps its own exported options, with their
-// documentation, as setters of a Config.
+// Package rpcadapter is the core that protojwt's two RPC adapters share,
+// the gRPC interceptor (package interceptor) and connect's (package
+// connectauth): the config their options set (each exported option is a
+// Setting), its defaults and checks, the construction of the compiled
+// table and decider, the denials built once, and the guard of a stream's
+// received messages. Each adapter keeps only its transport: reading the
+// token, wrapping its stream, making its error from a denial.
 //
-//	cfg := rpcconfig.Default("authorization")
+//	cfg := rpcadapter.Default("authorization")
 //	for _, opt := range opts {
 //		opt.apply(&cfg)
 //	}
-//	table, decider, err := cfg.Build(v, names)
-package rpcconfig
+//	core, err := rpcadapter.New(&cfg, v, names, denials)
+//	e := core.Table.Lookup(procedure)
+//	tok, err := core.Decider.Decide(ctx, procedure, e.Rule, raw, readErr, vars)
+//	if err != nil {
+//		return core.Denials.Deny(procedure, err)
+//	}
+package rpcadapter
 
 import (
 	"context"
@@ -42,6 +49,9 @@ type Config struct {
 	Recheck time.Duration
 	// Now is the clock of stream checks, for tests; nil for time.Now.
 	Now func() time.Time
+	// DetailedErrors puts the text of a denial's cause into its message,
+	// for development.
+	DetailedErrors bool
 }
 
 // Default returns the Config of an adapter given no option: the rules of
@@ -86,6 +96,53 @@ type Names struct {
 	KeyKind string
 	// ValidKey reports whether Config.Key can carry a bearer token.
 	ValidKey func(key string) bool
+	// Noun is what the adapter calls a method in its messages: "method"
+	// or "procedure".
+	Noun string
+}
+
+// Core is an RPC adapter built: what it reads per call, all immutable. D is
+// the transport's denial.
+type Core[D any] struct {
+	// Table holds the compiled rule of every method.
+	Table *methodrules.Table
+	// Decider verifies tokens and decides calls.
+	Decider decide.Decider
+	// Denials answers every denial, those of undeclared methods naming
+	// them.
+	Denials Denials[D]
+	// Key is where the bearer token is read, as the options gave it.
+	Key string
+	// Rules is what the options opened, for the checks against a server.
+	Rules methodrules.Options
+}
+
+// New checks cfg and v, compiles the table and returns the adapter's core,
+// with the denials of base (built once per adapter package) and those of
+// the table's undeclared methods.
+func New[D any](cfg *Config, v manager.Verifier, names Names, base *Denials[D]) (*Core[D], error) {
+	table, decider, err := cfg.Build(v, names)
+	if err != nil {
+		return nil, err
+	}
+	return &Core[D]{
+		Table:   table,
+		Decider: decider,
+		Denials: base.named(table, names.Noun, cfg.DetailedErrors),
+		Key:     cfg.Key,
+		Rules:   cfg.Rules,
+	}, nil
+}
+
+// Stream returns the guard of a stream of procedure, whose entry is e,
+// that Decide allowed with tok, read from raw.
+func (c *Core[D]) Stream(procedure string, e *methodrules.Entry, raw string, tok *manager.Token) *Stream[D] {
+	return &Stream[D]{
+		entry:     e,
+		checks:    c.Decider.Stream(procedure, e.Rule, raw, tok),
+		procedure: procedure,
+		denials:   &c.Denials,
+	}
 }
 
 // Build checks c and v, then compiles the table of c's rules and returns
@@ -113,6 +170,7 @@ func (c *Config) check(v manager.Verifier, names Names) error {
 		errs = append(errs, fmt.Errorf("%s: %q is not a usable %s", names.Key, c.Key, names.KeyKind))
 	}
 	errs = append(errs, methodrules.CheckNames(c.Rules, names.PublicMethods, "WithPublicServices")...)
+	errs = append(errs, methodrules.CheckResolved(c.Rules, names.Noun, names.PublicMethods, "WithPublicServices")...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", protojwt.ErrInvalidOption, errors.Join(errs...))
 	}
