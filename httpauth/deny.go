@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/protojwt/protojwt"
-	"github.com/protojwt/protojwt/internal/rules"
+	"github.com/protojwt/protojwt/internal/denial"
 )
 
 // Error is a refused request: what the default response tells the client,
@@ -46,13 +46,15 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // description returns the client-facing text of e: the same short fixed
-// text as the gRPC interceptor's status message, never derived from the
-// token or from an error that could quote it.
-func description(e *Error) string {
-	if d := rules.Describe(e.Reason); d != "" {
-		return d
+// text as the gRPC interceptor's status message, from the denial table,
+// never derived from the token or from an error that could quote it; with
+// detailed, followed by the text of e's cause.
+func description(e *Error, detailed bool) string {
+	d := denial.Of(e.Reason).Text
+	if detailed && e.Err != nil {
+		d += ": " + e.Err.Error()
 	}
-	return "request refused"
+	return d
 }
 
 // errorBody is the JSON body of a refusal.
@@ -68,7 +70,7 @@ type errorBody struct {
 // error="insufficient_scope"; a 503 has no challenge. The body is
 // {"error": description, "reason": e.Reason}, never cached.
 func (g *Guard) writeError(w http.ResponseWriter, e *Error) {
-	desc := description(e)
+	desc := description(e, g.detailed)
 	h := w.Header()
 	switch {
 	case e.Status == http.StatusUnauthorized && e.Reason == protojwt.ReasonTokenMissing:

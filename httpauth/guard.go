@@ -36,6 +36,7 @@ type Guard struct {
 	onError     func(http.ResponseWriter, *http.Request, *Error)
 	realm       string
 	challenge   string // `Bearer realm="..."`, quoted once
+	detailed    bool   // WithDetailedErrors: the cause's text to clients
 }
 
 // New returns a Guard that verifies tokens with v: a *manager.Manager, a

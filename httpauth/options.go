@@ -124,3 +124,19 @@ func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
 		g.hook = decide.Chain(g.hook, hook)
 	})
 }
+
+// WithDetailedErrors puts the text of a refusal's cause ([protojwt.Decision]
+// Err, the Err of [Error]: which claim, scope or check failed, why the
+// token did not verify) into the default response, after the reason's
+// fixed text, in the body's "error" member and the challenge's
+// error_description. It is for development: do not use it in production,
+// where the cause tells a caller how your tokens are checked. The text
+// never holds the token or key material; the status and the reason are the
+// same with or without it. An error handler (WithErrorHandler) gets the
+// same Error either way. By default, the response says only the reason's
+// fixed text ("claim mismatch").
+func WithDetailedErrors() Option {
+	return optionFunc(func(g *Guard) {
+		g.detailed = true
+	})
+}
