@@ -5,9 +5,7 @@
 //	m, err := manager.New(cfg)
 //	auth, err := interceptor.New(m, // compiles the rule of every method now
 //		interceptor.WithPublicServices("grpc.health.v1.Health"))
-//	s := grpc.NewServer(
-//		grpc.UnaryInterceptor(auth.Unary()),
-//		grpc.StreamInterceptor(auth.Stream()))
+//	s := grpc.NewServer(auth.ServerOptions()...) // unary and stream, chained
 //	// in a handler: the verified token of the caller
 //	tok, ok := manager.FromContext(ctx)
 //

@@ -53,10 +53,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err) // a bad rule or field path in a .proto file
 	}
-	s := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(auth.Unary()),
-		grpc.ChainStreamInterceptor(auth.Stream()),
-	)
+	s := grpc.NewServer(auth.ServerOptions()...)
 	pb.RegisterQuickstartServiceServer(s, users{})
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	if err := auth.CheckServer(s); err != nil {

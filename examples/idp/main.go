@@ -115,7 +115,7 @@ func newService(ctx context.Context, issuer, audience string, secret []byte) (*s
 		idp.Close()
 		return nil, err
 	}
-	s := grpc.NewServer(grpc.ChainUnaryInterceptor(auth.Unary()), grpc.ChainStreamInterceptor(auth.Stream()))
+	s := grpc.NewServer(auth.ServerOptions()...)
 	pb.RegisterOrdersServiceServer(s, orders{})
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	reflection.Register(s)

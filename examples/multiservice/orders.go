@@ -41,7 +41,7 @@ func newOrdersServer(ctx context.Context, jwksURL string, client *http.Client, t
 		m.Close()
 		return nil, nil, err
 	}
-	s := grpc.NewServer(grpc.ChainUnaryInterceptor(auth.Unary()), grpc.ChainStreamInterceptor(auth.Stream()))
+	s := grpc.NewServer(auth.ServerOptions()...)
 	orderspb.RegisterOrdersServiceServer(s, &ordersService{byCustomer: map[string][]*orderspb.Order{}})
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	reflection.Register(s)

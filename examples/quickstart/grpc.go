@@ -27,10 +27,7 @@ func newGRPCServer(m *manager.Manager, a *accounts, hook func(context.Context, p
 	if err != nil {
 		return nil, err // a bad rule or field path in quickstart.proto
 	}
-	s := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(auth.Unary()),
-		grpc.ChainStreamInterceptor(auth.Stream()),
-	)
+	s := grpc.NewServer(auth.ServerOptions()...)
 	pb.RegisterQuickstartServiceServer(s, &quickstartService{accounts: a})
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	reflection.Register(s)

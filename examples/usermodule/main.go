@@ -60,10 +60,7 @@ func newServer(v manager.Verifier) (*grpc.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(auth.Unary()),
-		grpc.ChainStreamInterceptor(auth.Stream()),
-	)
+	s := grpc.NewServer(auth.ServerOptions()...)
 	greeterpb.RegisterGreeterServiceServer(s, greeter{})
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	reflection.Register(s)
