@@ -10,7 +10,11 @@
 //		log.Fatal(err)                       // a rule that can't be enforced
 //	}
 //	mux := http.NewServeMux()
-//	mux.Handle(pbconnect.NewUsersServiceHandler(srv, connect.WithInterceptors(auth)))
+//	path, handler := pbconnect.NewUsersServiceHandler(srv, connect.WithInterceptors(auth))
+//	mux.Handle(path, handler)
+//	if err := auth.CheckHandlers(path); err != nil {
+//		log.Fatal(err)                       // a procedure served without a rule
+//	}
 //	// in a handler: tok, ok := manager.FromContext(ctx)
 //
 // Denials are *connect.Error values with code Unauthenticated,

@@ -97,7 +97,13 @@ func newServer(logf func(string, ...any)) (*http.Server, error) {
 		return nil, err // a bad rule or field path in quickstart.proto
 	}
 	mux := http.NewServeMux()
-	mux.Handle(quickstartpbconnect.NewQuickstartServiceHandler(&quickstartService{m: m}, connect.WithInterceptors(auth)))
+	path, handler := quickstartpbconnect.NewQuickstartServiceHandler(&quickstartService{m: m}, connect.WithInterceptors(auth))
+	mux.Handle(path, handler)
+	// Every procedure served has a rule or is opened: checked now, not at
+	// the first call.
+	if err := auth.CheckHandlers(path); err != nil {
+		return nil, err
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, Protocols: new(http.Protocols)}
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
