@@ -84,7 +84,7 @@ func TestNewOptionErrors(t *testing.T) {
 		{name: "procedure without method", v: m, opts: []connectauth.Option{connectauth.WithPublicProcedures("/protojwt.test.v1.OpenService/")}, wantText: `"/protojwt.test.v1.OpenService/"`},
 		{name: "procedure with three parts", v: m, opts: []connectauth.Option{connectauth.WithPublicProcedures("/a.B/C/D")}, wantText: `"/a.B/C/D"`},
 		{name: "empty procedure", v: m, opts: []connectauth.Option{connectauth.WithPublicProcedures("")}, wantText: `""`},
-		{name: "procedure with a rule", v: m, opts: []connectauth.Option{connectauth.WithPublicProcedures(methodLiteralString)}, wantText: methodLiteralString},
+		{name: "procedure with a rule", v: m, opts: []connectauth.Option{connectauth.WithPublicProcedures(methodLiteralString)}, wantText: "WithPublicProcedures names " + methodLiteralString + ", which has a rule"},
 		{name: "procedure with a default rule", v: m, opts: []connectauth.Option{connectauth.WithPublicProcedures(methodInherit)}, wantText: methodInherit},
 		{name: "service with slash", v: m, opts: []connectauth.Option{connectauth.WithPublicServices("/protojwt.test.v1.OpenService")}, wantText: `"/protojwt.test.v1.OpenService"`},
 		{name: "empty service", v: m, opts: []connectauth.Option{connectauth.WithPublicServices("")}, wantText: `""`},

@@ -33,6 +33,10 @@ type Options struct {
 	HealthAndReflection bool
 	// Expressions compiles the rules' expressions; nil refuses them.
 	Expressions protojwt.Expressions
+	// MethodsOption names the adapter's option that sets PublicMethods in
+	// errors: "WithPublicProcedures" for connect; "" for
+	// "WithPublicMethods".
+	MethodsOption string
 }
 
 // Table is the compiled rules of every method. It is immutable.
@@ -85,8 +89,12 @@ func Build(o Options) (*Table, error) {
 		}
 	}
 	var errs []error
+	methodsOption := o.MethodsOption
+	if methodsOption == "" {
+		methodsOption = "WithPublicMethods"
+	}
 	for _, sd := range Services(o.Files) {
-		errs = append(errs, t.addService(sd, publicMethods, o.Expressions)...)
+		errs = append(errs, t.addService(sd, publicMethods, methodsOption, o.Expressions)...)
 	}
 	// Public methods the resolver does not know are opened by name.
 	for name := range publicMethods {
@@ -115,7 +123,7 @@ func Services(files *protoregistry.Files) []protoreflect.ServiceDescriptor {
 }
 
 // addService compiles the entries of the methods of sd.
-func (t *Table) addService(sd protoreflect.ServiceDescriptor, publicMethods map[string]bool, x protojwt.Expressions) []error {
+func (t *Table) addService(sd protoreflect.ServiceDescriptor, publicMethods map[string]bool, methodsOption string, x protojwt.Expressions) []error {
 	service := string(sd.FullName())
 	if _, _, err := annotations.ServiceDefaultRule(sd); err != nil {
 		return []error{&protojwt.RuleError{Procedure: service, Err: fmt.Errorf("%w: %s", protojwt.ErrInvalidRule, trimPrefix(err))}}
@@ -130,7 +138,7 @@ func (t *Table) addService(sd protoreflect.ServiceDescriptor, publicMethods map[
 		case err != nil:
 			errs = append(errs, &protojwt.RuleError{Procedure: name, Err: fmt.Errorf("%w: %s", protojwt.ErrInvalidRule, trimPrefix(err))})
 		case has && publicMethods[name]:
-			errs = append(errs, fmt.Errorf("%w: WithPublicMethods names %s, which has a rule", protojwt.ErrInvalidOption, name))
+			errs = append(errs, fmt.Errorf("%w: %s names %s, which has a rule", protojwt.ErrInvalidOption, methodsOption, name))
 		case has && t.publicServices[service]:
 			errs = append(errs, fmt.Errorf("%w: WithPublicServices names %s, whose method %s has a rule", protojwt.ErrInvalidOption, service, name))
 		case has:

@@ -153,7 +153,9 @@ func (c *Config) Build(v manager.Verifier, names Names) (*methodrules.Table, dec
 	if err := c.check(v, names); err != nil {
 		return nil, decide.Decider{}, err
 	}
-	table, err := methodrules.Build(c.Rules)
+	rules := c.Rules
+	rules.MethodsOption = names.PublicMethods
+	table, err := methodrules.Build(rules)
 	if err != nil {
 		return nil, decide.Decider{}, err
 	}
