@@ -104,6 +104,7 @@ func TestNewOptionErrors(t *testing.T) {
 		{name: "misspelled procedure", v: m, opts: []connectauth.Option{connectauth.WithPublicProcedures("/protojwt.test.v1.GuardedService/Undeclard")}, wantText: `did you mean "` + methodUndeclared + `"?`},
 		{name: "unknown service", v: m, opts: []connectauth.Option{connectauth.WithPublicServices("unknown.v1.NopeService")}, wantText: "WithPublicServices: unknown.v1.NopeService is no service of the resolver", notText: "did you mean"},
 		{name: "misspelled service", v: m, opts: []connectauth.Option{connectauth.WithPublicServices("protojwt.test.v1.OpenServce")}, wantText: `did you mean "protojwt.test.v1.OpenService"?`},
+		{name: "service prefix", v: m, opts: []connectauth.Option{connectauth.WithPublicServices("unknown.v1.Nope")}, wantText: "unknown.v1.Nope is no service"},
 		{name: "procedure outside an empty resolver", v: m, opts: []connectauth.Option{connectauth.WithResolver(new(protoregistry.Files)), connectauth.WithPublicProcedures(methodUndeclared)}, wantText: methodUndeclared + " is no procedure of the resolver"},
 	}
 	for _, tt := range tests {
