@@ -12,8 +12,9 @@ import (
 
 // Interceptor enforces the protojwt rules of a set of gRPC services. New
 // compiles every rule; ServerOptions returns both interceptors for
-// grpc.NewServer (Unary and Stream return them one by one). It is
-// immutable and safe for concurrent use.
+// grpc.NewServer (Unary and Stream return them one by one). Its rules are
+// fixed by New; it only records which interceptors were taken, for
+// CheckServer. It is safe for concurrent use.
 type Interceptor struct {
 	key  string // metadata key of the bearer token
 	core *rpcadapter.Core[error]
