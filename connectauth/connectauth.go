@@ -16,7 +16,7 @@ import (
 // implements connect.Interceptor, is immutable and safe for concurrent use.
 type Interceptor struct {
 	header string // canonical name of the header of the bearer token
-	core   *rpcadapter.Core[*answer]
+	core   rpcadapter.Core[*answer]
 }
 
 var _ connect.Interceptor = (*Interceptor)(nil)
@@ -58,7 +58,7 @@ func New(v manager.Verifier, opts ...Option) (*Interceptor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Interceptor{header: http.CanonicalHeaderKey(core.Key), core: core}, nil
+	return &Interceptor{header: http.CanonicalHeaderKey(core.Key), core: *core}, nil
 }
 
 // protocolHeaders are the headers that connect or HTTP itself reads or

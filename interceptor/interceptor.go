@@ -17,7 +17,7 @@ import (
 // CheckServer. It is safe for concurrent use.
 type Interceptor struct {
 	key  string // metadata key of the bearer token
-	core *rpcadapter.Core[error]
+	core rpcadapter.Core[error]
 	// unaryTaken and streamTaken record whether Unary and Stream were
 	// called, so that CheckServer finds the kind of method left unguarded.
 	unaryTaken, streamTaken atomic.Bool
@@ -59,7 +59,7 @@ func New(v manager.Verifier, opts ...Option) (*Interceptor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Interceptor{key: strings.ToLower(core.Key), core: core}, nil
+	return &Interceptor{key: strings.ToLower(core.Key), core: *core}, nil
 }
 
 // ServerOptions returns the options that install both interceptors on a
