@@ -7,6 +7,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/internal/methodrules"
 	"github.com/protojwt/protojwt/internal/rules"
 )
@@ -24,6 +25,16 @@ var denials = func() map[string]*denial {
 	m := make(map[string]*denial)
 	for reason, kind := range rules.Reasons() {
 		m[reason] = newDenial(kind, reason, rules.Describe(reason))
+	}
+	return m
+}()
+
+// malformed are the denials of the requests whose credential is malformed
+// as a request, saying what was wrong.
+var malformed = func() map[*bearer.RequestError]*denial {
+	m := make(map[*bearer.RequestError]*denial)
+	for _, e := range bearer.RequestErrors() {
+		m[e] = newDenial(rules.Malformed, protojwt.ReasonRequestMalformed, e.Message)
 	}
 	return m
 }()
@@ -52,6 +63,9 @@ func (i *Interceptor) denialError(procedure string, err error) *connect.Error {
 		if nd, ok := i.notDeclared[procedure]; ok {
 			d = nd
 		}
+	}
+	if re, ok := errors.AsType[*bearer.RequestError](err); ok && malformed[re] != nil {
+		d = malformed[re]
 	}
 	e := connect.NewError(d.code, d.msg)
 	if d.detail != nil {

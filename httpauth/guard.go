@@ -185,7 +185,7 @@ func (g *Guard) authorize(r *http.Request, rule *rules.Rule, path *pathVars) (*m
 func (g *Guard) token(r *http.Request) (raw string, fromCookie bool, err error) {
 	values := r.Header.Values("Authorization")
 	if len(values) > 0 || g.cookie == "" {
-		raw, err = bearer.Token(values)
+		raw, err = bearer.Token(values, bearer.Limit(g.v))
 		return raw, false, err
 	}
 	cookies := r.CookiesNamed(g.cookie)
@@ -249,7 +249,7 @@ func procedure(r *http.Request) string {
 
 // Deny writes the response with which the guard refuses a request for err,
 // an error wrapping one of manager's sentinels, as Verify,
-// RotateRefreshToken and the rule engine return them: 401, 403 or 503 with
+// RotateRefreshToken and the rule engine return them: 400, 401, 403 or 503 with
 // the RFC 6750 challenge and the {"error", "reason"} body, or as
 // WithErrorHandler says. It is for a handler that checks a token itself,
 // such as a refresh route, so that its clients read the same statuses and
@@ -261,7 +261,7 @@ func (g *Guard) Deny(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // deny refuses a request that the rule or the token reader turned down with
-// err: 401, 403 or 503 as rules.Classify decides.
+// err: 400, 401, 403 or 503 as rules.Classify decides.
 func (g *Guard) deny(w http.ResponseWriter, r *http.Request, err error) {
 	kind, reason := rules.Classify(err)
 	status := http.StatusUnauthorized
@@ -270,6 +270,8 @@ func (g *Guard) deny(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusForbidden
 	case rules.Unavailable:
 		status = http.StatusServiceUnavailable
+	case rules.Malformed:
+		status = http.StatusBadRequest
 	}
 	g.refuse(w, r, Error{Status: status, Reason: reason, Err: err})
 }

@@ -157,7 +157,7 @@ func FuzzAuthorizationHeaders(f *testing.F) {
 			if tok, err := m.Verify(context.Background(), sent); err != nil || tok.Subject != "alice" {
 				t.Fatalf("allowed with %q, which does not verify as alice's: %v", sent, err)
 			}
-		case http.StatusUnauthorized, http.StatusForbidden:
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
 			if !refusals[w.Body.String()] || statusOf[reasonOf(w.Body.String())] != w.Code {
 				t.Fatalf("refusal %d %q is not a fixed one", w.Code, w.Body.String())
 			}

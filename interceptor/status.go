@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/internal/methodrules"
 	"github.com/protojwt/protojwt/internal/rules"
 )
@@ -18,6 +19,16 @@ var denials = func() map[string]error {
 	m := make(map[string]error)
 	for reason, kind := range rules.Reasons() {
 		m[reason] = newDenial(kind, reason, rules.Describe(reason))
+	}
+	return m
+}()
+
+// malformed are the status errors of the requests whose credential is
+// malformed as a request, saying what was wrong, built once.
+var malformed = func() map[*bearer.RequestError]error {
+	m := make(map[*bearer.RequestError]error)
+	for _, e := range bearer.RequestErrors() {
+		m[e] = newDenial(rules.Malformed, protojwt.ReasonRequestMalformed, e.Message)
 	}
 	return m
 }()
@@ -52,6 +63,9 @@ func (i *Interceptor) denialError(method string, err error) error {
 func Deny(err error) error {
 	if err == nil {
 		return nil
+	}
+	if re, ok := errors.AsType[*bearer.RequestError](err); ok && malformed[re] != nil {
+		return malformed[re]
 	}
 	kind, reason := rules.Classify(err)
 	if e, ok := denials[reason]; ok {

@@ -84,12 +84,13 @@ func CheckReply(tb testing.TB, r *testpb.Reply, err error, subject string) {
 	}
 }
 
-// CodeOf is the status code of a denial reason: Unauthenticated,
-// PermissionDenied or Unavailable, as internal/rules classifies it.
+// CodeOf is the status code of a denial reason: Unauthenticated (a
+// malformed request too), PermissionDenied or Unavailable, as
+// internal/rules classifies it.
 func CodeOf(tb testing.TB, reason string) codes.Code {
 	tb.Helper()
 	switch rules.Reasons()[reason] {
-	case rules.Unauthenticated:
+	case rules.Unauthenticated, rules.Malformed:
 		return codes.Unauthenticated
 	case rules.PermissionDenied:
 		return codes.PermissionDenied
@@ -98,4 +99,16 @@ func CodeOf(tb testing.TB, reason string) codes.Code {
 	}
 	tb.Fatalf("test bug: unknown reason %q", reason)
 	return codes.Unknown
+}
+
+// MessageOf returns the message of a gRPC status error or a
+// *connect.Error, "" for another error.
+func MessageOf(err error) string {
+	if ce, ok := errors.AsType[*connect.Error](err); ok {
+		return ce.Message()
+	}
+	if st, ok := status.FromError(err); ok {
+		return st.Message()
+	}
+	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -27,6 +28,9 @@ const (
 	// revocation store does not answer (gRPC Unavailable, HTTP 503). The
 	// client may retry.
 	Unavailable
+	// Malformed: the credential is malformed as a request (gRPC
+	// Unauthenticated, HTTP 400).
+	Malformed
 )
 
 // reasons describes every reason Classify returns: its kind of denial and
@@ -38,6 +42,7 @@ var reasons = map[string]struct {
 }{
 	protojwt.ReasonTokenMissing:          {Unauthenticated, "missing bearer token"},
 	protojwt.ReasonTokenInvalid:          {Unauthenticated, "invalid token"},
+	protojwt.ReasonRequestMalformed:      {Malformed, "malformed authorization"},
 	protojwt.ReasonTokenExpired:          {Unauthenticated, "token expired"},
 	protojwt.ReasonTokenRevoked:          {Unauthenticated, "token revoked"},
 	protojwt.ReasonTokenType:             {Unauthenticated, "wrong token type"},
@@ -77,6 +82,8 @@ func reasonOf(err error) string {
 		return protojwt.ReasonMethodNotDeclared
 	case errors.Is(err, manager.ErrNoToken):
 		return protojwt.ReasonTokenMissing
+	case errors.Is(err, bearer.ErrRequest):
+		return protojwt.ReasonRequestMalformed
 	case errors.Is(err, manager.ErrExpired):
 		return protojwt.ReasonTokenExpired
 	case errors.Is(err, manager.ErrRevocationUnavailable):
