@@ -114,6 +114,10 @@ func Cases() []Case {
 			return bearer(e.sign(header(nil), e.claims(map[string]any{"pad": strings.Repeat("a", 6<<10)})))
 		}, invalid},
 		{"very long value", func(*Env) []string { return []string{"Bearer " + strings.Repeat("A", 64<<10)} }, invalid},
+		// Refused by its length, as Verify would, before its bytes are read:
+		// the bad last byte is never seen.
+		{"value over the size bound with a bad last byte", func(*Env) []string { return []string{"Bearer " + strings.Repeat("A", 9<<10) + `"`} }, invalid},
+		{"value under the size bound with a bad last byte", func(*Env) []string { return []string{"Bearer " + strings.Repeat("A", 7<<10) + `"`} }, malformed},
 
 		// The payload.
 		{"duplicate sub, the caller's last", func(e *Env) []string {
