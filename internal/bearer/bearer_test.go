@@ -161,6 +161,11 @@ func FuzzParse(f *testing.F) {
 			if tok != "" {
 				t.Fatalf("token %q returned with error", tok)
 			}
+			re, isRequest := errors.AsType[*RequestError](err)
+			known := err == manager.ErrNoToken || err == errLong || isRequest && slices.Contains(RequestErrors(), re)
+			if !known {
+				t.Fatalf("Parse(%q) = %v, not one of the parser's errors", v, err)
+			}
 			return
 		}
 		if tok == "" || len(v) != len("Bearer ")+len(tok) || !strings.EqualFold(v[:7], "bearer ") {
