@@ -12,6 +12,7 @@ package bearer
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/protojwt/protojwt/manager"
@@ -40,7 +41,7 @@ type RequestError struct {
 	Message string
 }
 
-// Error returns the Message, as a malformed token's.
+// Error returns the Message after manager.ErrMalformed's text.
 func (e *RequestError) Error() string { return manager.ErrMalformed.Error() + ": " + e.Message }
 
 // Is reports whether target is ErrRequest or manager.ErrMalformed.
@@ -66,7 +67,7 @@ var (
 
 	// errLong is a value over the size bound: a malformed token, as
 	// Verify refuses it, not a malformed request.
-	errLong = errors.Join(manager.ErrMalformed, errors.New("token over the size bound the verifier accepts"))
+	errLong = fmt.Errorf("%w: token over the size bound the verifier accepts", manager.ErrMalformed)
 )
 
 // RequestErrors returns every *RequestError that Token and Parse return.
