@@ -70,9 +70,15 @@ const (
 	// ReasonTokenMissing: no token was sent. gRPC Unauthenticated, HTTP 401.
 	ReasonTokenMissing = "TOKEN_MISSING"
 	// ReasonTokenInvalid: the token is malformed, badly signed, of another
-	// issuer or audience, not valid yet, or not sent as "Bearer <token>".
-	// gRPC Unauthenticated, HTTP 401.
+	// issuer or audience, or not valid yet. gRPC Unauthenticated, HTTP 401.
 	ReasonTokenInvalid = "TOKEN_INVALID"
+	// ReasonRequestMalformed: the credential is malformed as a request,
+	// whatever the token: no "Bearer" scheme or another one, an empty
+	// token, whitespace inside, or several authorization values. gRPC
+	// Unauthenticated, HTTP 400 with error="invalid_request" (RFC 6750
+	// section 3.1); the message says what was wrong, and nothing about the
+	// token.
+	ReasonRequestMalformed = "REQUEST_MALFORMED"
 	// ReasonTokenExpired: the token expired. gRPC Unauthenticated, HTTP 401.
 	ReasonTokenExpired = "TOKEN_EXPIRED"
 	// ReasonTokenRevoked: the token was revoked. gRPC Unauthenticated,

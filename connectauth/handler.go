@@ -87,7 +87,7 @@ func (i *Interceptor) token(h http.Header, e *methodrules.Entry) (string, error)
 	if e.Rule == nil {
 		return "", nil
 	}
-	return decide.Sent(bearer.Token(h[i.header]))
+	return decide.Sent(bearer.Token(h[i.header], bearer.Limit(i.core.Decider.Verifier)))
 }
 
 // guardedConn is the stream a handler gets: each message it receives is

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"net/url"
+	"strings"
 )
 
 // DefaultCSRFHeader is the request header that carries the CSRF token of a
@@ -57,13 +59,17 @@ func csrfDigest(d *[csrfTokenLen]byte, token string) {
 }
 
 // csrfProven reports whether r, authenticated by the cookie token raw,
-// may proceed: a safe method (GET, HEAD, OPTIONS, TRACE: RFC 9110 section
-// 9.2.1) needs no proof, any other needs exactly one CSRF header whose
-// value is CSRFToken(raw).
+// may proceed: a GET or HEAD (safe methods, RFC 9110 section 9.2.1) needs
+// no proof unless it is a cross-site WebSocket handshake (crossSiteUpgrade);
+// any other request needs exactly one CSRF header whose value is
+// CSRFToken(raw). OPTIONS and TRACE never get here: the cookie does not
+// authenticate them (Guard.token).
 func (g *Guard) csrfProven(r *http.Request, raw string) bool {
 	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-		return true
+	case http.MethodGet, http.MethodHead:
+		if !crossSiteUpgrade(r) {
+			return true
+		}
 	}
 	values := r.Header.Values(g.csrfHeader)
 	if len(values) != 1 || len(values[0]) != csrfTokenLen {
@@ -78,4 +84,44 @@ func (g *Guard) csrfProven(r *http.Request, raw string) bool {
 		diff |= values[0][i] ^ want[i]
 	}
 	return diff == 0
+}
+
+// crossSiteUpgrade reports whether r asks to upgrade to a WebSocket from
+// another site: its Sec-Fetch-Site is "cross-site", or its Origin is not
+// the server's (by host and port, as gorilla/websocket's origin check
+// compares them; "null" is no host). A WebSocket is not bound by the
+// same-origin policy, and its handshake is a GET that a browser sends with
+// the cookie from any page: the connection it opens acts for the cookie's
+// owner, as an unsafe method would. A request with neither header comes
+// from no browser, which is what a CSRF attack needs.
+func crossSiteUpgrade(r *http.Request) bool {
+	if !upgradesToWebSocket(r) {
+		return false
+	}
+	if strings.EqualFold(r.Header.Get("Sec-Fetch-Site"), "cross-site") {
+		return true
+	}
+	origin := r.Header.Values("Origin")
+	switch len(origin) {
+	case 0:
+		return false
+	case 1:
+	default:
+		return true
+	}
+	u, err := url.Parse(origin[0])
+	return err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host)
+}
+
+// upgradesToWebSocket reports whether one of r's Upgrade values names the
+// websocket protocol.
+func upgradesToWebSocket(r *http.Request) bool {
+	for _, v := range r.Header.Values("Upgrade") {
+		for p := range strings.SplitSeq(v, ",") {
+			if name, _, _ := strings.Cut(strings.TrimSpace(p), "/"); strings.EqualFold(name, "websocket") {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -69,6 +69,7 @@ func TestCSRFOverHTTP(t *testing.T) {
 	cookie := "token=" + tok
 	proof := httpauth.CSRFToken(tok)
 	srv, reasons := csrfServer(t)
+	srvOrigin := srv.URL
 
 	tests := []struct {
 		name    string
@@ -109,8 +110,31 @@ func TestCSRFOverHTTP(t *testing.T) {
 		{"right proof and rule", "POST", "/users/alice/email", []string{"Cookie", cookie, "X-CSRF-Token", proof}, 200, ""},
 		{"GET needs no proof", "GET", "/orders", []string{"Cookie", cookie}, 200, ""},
 		{"HEAD needs no proof", "HEAD", "/orders", []string{"Cookie", cookie}, 200, ""},
-		{"OPTIONS needs no proof", "OPTIONS", "/orders", []string{"Cookie", cookie}, 200, ""},
-		{"TRACE needs no proof", "TRACE", "/orders", []string{"Cookie", cookie}, 200, ""},
+		// The cookie does not authenticate OPTIONS and TRACE: alone, it is
+		// no token; a bearer header is read as on any method.
+		{"OPTIONS with the cookie alone", "OPTIONS", "/orders", []string{"Cookie", cookie}, 401, protojwt.ReasonTokenMissing},
+		{"TRACE with the cookie alone", "TRACE", "/orders", []string{"Cookie", cookie}, 401, protojwt.ReasonTokenMissing},
+		{"OPTIONS with the cookie and its proof", "OPTIONS", "/orders", []string{"Cookie", cookie, "X-CSRF-Token", proof}, 401, protojwt.ReasonTokenMissing},
+		{"OPTIONS with a bearer header", "OPTIONS", "/orders", []string{"Authorization", "Bearer " + tok}, 200, ""},
+		{"TRACE with a bearer header and the cookie", "TRACE", "/orders", []string{"Authorization", "Bearer " + tok, "Cookie", cookie}, 200, ""},
+		// A WebSocket handshake is a GET that opens a connection acting for
+		// the cookie's owner: from another site it needs the proof, which a
+		// browser can't add to a handshake.
+		{"cross-site WebSocket handshake", "GET", "/orders", []string{"Cookie", cookie, "Connection", "Upgrade", "Upgrade", "websocket", "Origin", "https://evil.example"}, 403, protojwt.ReasonCSRF},
+		{"cross-site WebSocket handshake, Upgrade in upper case", "GET", "/orders", []string{"Cookie", cookie, "Connection", "Upgrade", "Upgrade", "WebSocket", "Origin", "https://evil.example"}, 403, protojwt.ReasonCSRF},
+		{"cross-site WebSocket handshake, Upgrade list", "GET", "/orders", []string{"Cookie", cookie, "Connection", "Upgrade", "Upgrade", "h2c, websocket", "Origin", "https://evil.example"}, 403, protojwt.ReasonCSRF},
+		{"WebSocket handshake by Sec-Fetch-Site", "GET", "/orders", []string{"Cookie", cookie, "Connection", "Upgrade", "Upgrade", "websocket", "Sec-Fetch-Site", "cross-site"}, 403, protojwt.ReasonCSRF},
+		{"WebSocket handshake, same Origin but Sec-Fetch-Site cross-site", "GET", "/orders", []string{"Cookie", cookie, "Upgrade", "websocket", "Origin", srvOrigin, "Sec-Fetch-Site", "cross-site"}, 403, protojwt.ReasonCSRF},
+		{"WebSocket handshake from a null Origin", "GET", "/orders", []string{"Cookie", cookie, "Upgrade", "websocket", "Origin", "null"}, 403, protojwt.ReasonCSRF},
+		{"WebSocket handshake from another port", "GET", "/orders", []string{"Cookie", cookie, "Upgrade", "websocket", "Origin", "http://127.0.0.1:1"}, 403, protojwt.ReasonCSRF},
+		{"WebSocket handshake with two Origins", "GET", "/orders", []string{"Cookie", cookie, "Upgrade", "websocket", "Origin", srvOrigin, "Origin", "https://evil.example"}, 403, protojwt.ReasonCSRF},
+		{"HEAD WebSocket handshake from another site", "HEAD", "/orders", []string{"Cookie", cookie, "Upgrade", "websocket", "Origin", "https://evil.example"}, 403, protojwt.ReasonCSRF},
+		{"same-origin WebSocket handshake", "GET", "/orders", []string{"Cookie", cookie, "Connection", "Upgrade", "Upgrade", "websocket", "Origin", srvOrigin, "Sec-Fetch-Site", "same-origin"}, 200, ""},
+		{"same-origin WebSocket handshake without Sec-Fetch-Site", "GET", "/orders", []string{"Cookie", cookie, "Upgrade", "websocket", "Origin", srvOrigin}, 200, ""},
+		{"WebSocket handshake from no browser", "GET", "/orders", []string{"Cookie", cookie, "Upgrade", "websocket"}, 200, ""},
+		{"cross-site WebSocket handshake with the proof", "GET", "/orders", []string{"Cookie", cookie, "Upgrade", "websocket", "Origin", "https://evil.example", "X-CSRF-Token", proof}, 200, ""},
+		{"cross-site WebSocket handshake with a bearer header", "GET", "/orders", []string{"Authorization", "Bearer " + tok, "Upgrade", "websocket", "Origin", "https://evil.example"}, 200, ""},
+		{"cross-site GET that is no handshake", "GET", "/orders", []string{"Cookie", cookie, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}, 200, ""},
 		// A page can't make a browser send an Authorization header across
 		// sites: a bearer request needs no proof, even with the cookie.
 		{"bearer POST", "POST", "/orders", []string{"Authorization", "Bearer " + tok}, 200, ""},

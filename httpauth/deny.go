@@ -2,17 +2,22 @@ package httpauth
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/internal/denial"
 )
 
 // Error is a refused request: what the default response tells the client,
 // and what an error handler (WithErrorHandler) is given.
 type Error struct {
-	// Status is the HTTP status: http.StatusUnauthorized (401) when the
+	// Status is the HTTP status: http.StatusBadRequest (400) when the
+	// credential is malformed as a request (no "Bearer" scheme, an empty
+	// token, a space inside, several Authorization headers),
+	// http.StatusUnauthorized (401) when the
 	// caller sent no valid token of the required type,
 	// http.StatusForbidden (403) when the token lacks a claim or scope,
 	// or when a request authenticated by a cookie lacks its CSRF token, and
@@ -22,7 +27,8 @@ type Error struct {
 	// error.
 	Status int
 	// Reason is the stable reason, the same as the reason of the gRPC
-	// interceptor's ErrorInfo: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED,
+	// interceptor's ErrorInfo: REQUEST_MALFORMED with 400; TOKEN_MISSING,
+	// TOKEN_INVALID, TOKEN_EXPIRED,
 	// TOKEN_REVOKED or TOKEN_TYPE with 401; CLAIM_MISMATCH, SCOPE_MISSING,
 	// NO_ALTERNATIVE, EXPRESSION_FALSE, EXPRESSION_ERROR or CSRF_MISMATCH
 	// with 403; REVOCATION_UNAVAILABLE with 503.
@@ -47,9 +53,13 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // description returns the client-facing text of e: the same short fixed
 // text as the gRPC interceptor's status message, from the denial table,
-// never derived from the token or from an error that could quote it; with
-// detailed, followed by the text of e's cause.
+// never derived from the token or from an error that could quote it; a
+// credential malformed as a request is told what was wrong. With detailed,
+// the text of e's cause follows.
 func description(e *Error, detailed bool) string {
+	if re, ok := errors.AsType[*bearer.RequestError](e.Err); ok {
+		return re.Message
+	}
 	d := denial.Of(e.Reason).Text
 	if detailed && e.Err != nil {
 		d += ": " + e.Err.Error()
@@ -67,12 +77,17 @@ type errorBody struct {
 // place that turns an Error into HTTP. It follows RFC 6750: a 401 challenges
 // with error="invalid_token", or with the realm alone when no token was sent
 // (section 3.1 asks for no error code then); a 403 with
-// error="insufficient_scope"; a 503 has no challenge. The body is
-// {"error": description, "reason": e.Reason}, never cached.
+// error="insufficient_scope"; a 400 with error="invalid_request"; a 503 has
+// no challenge. The body is {"error": description, "reason": e.Reason},
+// never cached, except a 400's, whose "error" is "invalid_request" (its
+// description is in the challenge).
 func (g *Guard) writeError(w http.ResponseWriter, e *Error) {
 	desc := description(e, g.detailed)
 	h := w.Header()
 	switch {
+	case e.Status == http.StatusBadRequest:
+		h.Set("WWW-Authenticate", g.challenge+`, error="invalid_request", error_description=`+quote(desc))
+		desc = "invalid_request"
 	case e.Status == http.StatusUnauthorized && e.Reason == protojwt.ReasonTokenMissing:
 		h.Set("WWW-Authenticate", g.challenge)
 	case e.Status == http.StatusUnauthorized:

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	parser "github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -142,12 +143,32 @@ var statusOf = map[string]int{
 	"CSRF_MISMATCH":  http.StatusForbidden,
 
 	"REVOCATION_UNAVAILABLE": http.StatusServiceUnavailable,
+	"REQUEST_MALFORMED":      http.StatusBadRequest,
+}
+
+// malformedChallenge is the start of the WWW-Authenticate value of a
+// REQUEST_MALFORMED refusal with realm, whose description says what was
+// wrong.
+func malformedChallenge(realm string) string {
+	return `Bearer realm="` + realm + `", error="invalid_request", error_description="`
+}
+
+// malformedChallenges are the WWW-Authenticate values of the
+// REQUEST_MALFORMED refusals with realm, one for each mistake.
+func malformedChallenges(realm string) map[string]bool {
+	out := make(map[string]bool)
+	for _, e := range parser.RequestErrors() {
+		out[malformedChallenge(realm)+strings.ReplaceAll(e.Message, `"`, `\"`)+`"`] = true
+	}
+	return out
 }
 
 // challengeOf returns the WWW-Authenticate value of a refusal for reason
-// with realm.
+// with realm; for REQUEST_MALFORMED, its start.
 func challengeOf(realm, reason string) string {
 	switch {
+	case reason == "REQUEST_MALFORMED":
+		return malformedChallenge(realm)
 	case reason == "TOKEN_MISSING":
 		return `Bearer realm="` + realm + `"`
 	case statusOf[reason] == http.StatusUnauthorized:
@@ -160,6 +181,9 @@ func challengeOf(realm, reason string) string {
 
 // bodyOf is the JSON body of a refusal for reason.
 func bodyOf(reason string) string {
+	if reason == "REQUEST_MALFORMED" {
+		return `{"error":"invalid_request","reason":"REQUEST_MALFORMED"}` + "\n"
+	}
 	return `{"error":"` + descriptions[reason] + `","reason":"` + reason + `"}` + "\n"
 }
 
@@ -181,6 +205,10 @@ func checkRefusedIn(t *testing.T, w *httptest.ResponseRecorder, realm, reason st
 	}
 	if got, want := w.Header().Values("WWW-Authenticate"), challengeOf(realm, reason); want == "" && len(got) != 0 {
 		t.Errorf("WWW-Authenticate = %q, want none", got)
+	} else if reason == "REQUEST_MALFORMED" {
+		if len(got) != 1 || !malformedChallenges(realm)[got[0]] {
+			t.Errorf("WWW-Authenticate = %q, want %q and the description of a malformed request", got, want)
+		}
 	} else if want != "" && (len(got) != 1 || got[0] != want) {
 		t.Errorf("WWW-Authenticate = %q, want %q", got, want)
 	}

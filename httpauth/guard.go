@@ -183,12 +183,17 @@ func (g *Guard) authorize(r *http.Request, rule *rules.Rule, path *pathVars) (*m
 
 // token returns the raw token of r: from its one Authorization header, or
 // from the cookie (fromCookie) when the guard reads one and r has no
-// Authorization header.
+// Authorization header. The cookie does not authenticate OPTIONS and TRACE:
+// a CORS preflight and an echo of the request are nothing a cookie's owner
+// asked for, and TRACE would reflect the cookie.
 func (g *Guard) token(r *http.Request) (raw string, fromCookie bool, err error) {
 	values := r.Header.Values("Authorization")
 	if len(values) > 0 || g.cookie == "" {
-		raw, err = bearer.Token(values)
+		raw, err = bearer.Token(values, bearer.Limit(g.v))
 		return raw, false, err
+	}
+	if r.Method == http.MethodOptions || r.Method == http.MethodTrace {
+		return "", false, manager.ErrNoToken
 	}
 	cookies := r.CookiesNamed(g.cookie)
 	switch {
@@ -251,7 +256,7 @@ func procedure(r *http.Request) string {
 
 // Deny writes the response with which the guard refuses a request for err,
 // an error wrapping one of manager's sentinels, as Verify,
-// RotateRefreshToken and the rule engine return them: 401, 403 or 503 with
+// RotateRefreshToken and the rule engine return them: 400, 401, 403 or 503 with
 // the RFC 6750 challenge and the {"error", "reason"} body, or as
 // WithErrorHandler says. It is for a handler that checks a token itself,
 // such as a refresh route, so that its clients read the same statuses and

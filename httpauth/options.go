@@ -31,15 +31,27 @@ func (f optionFunc) apply(g *Guard) { f(g) }
 // default, cookies are never read.
 //
 // A browser sends cookies with cross-site requests too, so a request that
-// the cookie authenticates and whose method is not safe (anything but GET,
-// HEAD, OPTIONS and TRACE) must also prove it came from the application's
-// own pages: its X-CSRF-Token header (see WithCSRFHeader) must hold
-// CSRFToken of the cookie's token, or it is refused with 403 and reason
-// CSRF_MISMATCH before the token is verified. CSRFToken says how a browser
-// client gets and sends the value. A request with an Authorization header
-// needs no proof: a cross-site page can't make a browser send one. Safe
-// methods must not change state. Setting the cookie SameSite=Lax or Strict,
-// and http.CrossOriginProtection in front of the mux, add defence in depth.
+// the cookie authenticates and whose method is not GET or HEAD must also
+// prove it came from the application's own pages: its X-CSRF-Token header
+// (see WithCSRFHeader) must hold CSRFToken of the cookie's token, or it is
+// refused with 403 and reason CSRF_MISMATCH before the token is verified.
+// So must a WebSocket handshake (a GET with "Upgrade: websocket") from
+// another site: one whose Sec-Fetch-Site is "cross-site" or whose Origin is
+// not the server's host; a browser can't add the header to a handshake, so
+// such a handshake is refused. OPTIONS and TRACE are not authenticated by
+// the cookie at all: with the cookie alone they are requests without a
+// token. CSRFToken says how a browser client gets and sends the value. A
+// request with an Authorization header needs no proof: a cross-site page
+// can't make a browser send one.
+//
+// For requests from the same site the guard asks nothing more: a GET or
+// HEAD, and a WebSocket handshake whose Origin is the server's, go through
+// with the cookie alone, and other methods still need the proof, whatever
+// their Origin or Sec-Fetch-Site say. Safe methods must not change state.
+// A sibling subdomain is the same site but not the same origin: its pages
+// can send the cookie and read nothing, as from any other site. Setting
+// the cookie SameSite=Lax or Strict, and http.CrossOriginProtection in front
+// of the mux, add defence in depth.
 func WithCookie(name string) Option {
 	return optionFunc(func(g *Guard) {
 		g.cookie = name

@@ -37,7 +37,7 @@ func TestWithCookie(t *testing.T) {
 		{name: "valid header, garbage cookie", guard: withCookie,
 			req: request{auth: bearer(alice), cookies: []*http.Cookie{cookie("garbage")}}, body: "alice auth"},
 		{name: "malformed header, valid cookie", guard: withCookie,
-			req: request{auth: []string{"Basic YWxpY2U6c2VjcmV0"}, cookies: []*http.Cookie{cookie(alice)}}, reason: "TOKEN_INVALID"},
+			req: request{auth: []string{"Basic YWxpY2U6c2VjcmV0"}, cookies: []*http.Cookie{cookie(alice)}}, reason: "REQUEST_MALFORMED"},
 		{name: "empty header, valid cookie", guard: withCookie,
 			req: request{auth: []string{""}, cookies: []*http.Cookie{cookie(alice)}}, reason: "TOKEN_MISSING"},
 		{name: "cookie ignored without option", guard: without,
@@ -132,7 +132,7 @@ func TestWithErrorHandler(t *testing.T) {
 		sentinel error
 	}{
 		{"missing", g.Require()(echo), request{}, 401, "TOKEN_MISSING", manager.ErrNoToken},
-		{"malformed", g.Require()(echo), request{auth: []string{"Basic x"}}, 401, "TOKEN_INVALID", manager.ErrMalformed},
+		{"malformed", g.Require()(echo), request{auth: []string{"Basic x"}}, 400, "REQUEST_MALFORMED", manager.ErrMalformed},
 		{"expired", g.Require()(echo), request{auth: bearer(expired)}, 401, "TOKEN_EXPIRED", manager.ErrExpired},
 		{"token type", g.Require()(echo), request{auth: bearer(refreshToken(t, m, "alice"))}, 401, "TOKEN_TYPE", manager.ErrTokenType},
 		{"claim", g.Require(httpauth.Claim("tenant", "acme"))(echo), request{auth: bearer(authToken(t, m, "alice", nil, nil))}, 403, "CLAIM_MISMATCH", manager.ErrClaim},

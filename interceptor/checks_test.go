@@ -188,7 +188,7 @@ func TestAllowMissingStream(t *testing.T) {
 	_, err = watch(bearer(expired))
 	checkDenial(t, err, codes.Unauthenticated, protojwt.ReasonTokenExpired, expired)
 	_, err = watch("Bearer")
-	checkDenial(t, err, codes.Unauthenticated, protojwt.ReasonTokenInvalid)
+	checkDenial(t, err, codes.Unauthenticated, protojwt.ReasonRequestMalformed)
 	_, err = watch(bearer(refreshToken(t, m, "alice", map[string]any{"tier": "gold"})))
 	checkDenial(t, err, codes.Unauthenticated, protojwt.ReasonTokenType)
 	if n := ts.guarded.streams.Load() - before; n != 2 {
@@ -211,9 +211,9 @@ func TestAllowMissingUnary(t *testing.T) {
 	_, err = client.Checks(withToken(t, bearer(plain)), req)
 	checkDenial(t, err, codes.PermissionDenied, protojwt.ReasonClaimMismatch, plain)
 	_, err = client.Checks(withToken(t, "Basic YWxpY2U6c2VjcmV0"), req)
-	checkDenial(t, err, codes.Unauthenticated, protojwt.ReasonTokenInvalid)
+	checkDenial(t, err, codes.Unauthenticated, protojwt.ReasonRequestMalformed)
 	_, err = client.Checks(withToken(t, bearer(plain), bearer(plain)), req)
-	checkDenial(t, err, codes.Unauthenticated, protojwt.ReasonTokenInvalid, plain)
+	checkDenial(t, err, codes.Unauthenticated, protojwt.ReasonRequestMalformed, plain)
 }
 
 // TestCheckFieldErrors checks that New refuses a check whose request field

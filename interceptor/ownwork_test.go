@@ -41,7 +41,7 @@ func BenchmarkOwnWork(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				e := i.core.Table.Lookup(c.method)
-				if _, err := bearer.Token(metadata.ValueFromIncomingContext(ctx, i.key)); err != nil {
+				if _, err := bearer.Token(metadata.ValueFromIncomingContext(ctx, i.key), bearer.Limit(m)); err != nil {
 					b.Fatal(err)
 				}
 				if err := e.Rule.Check(tok, e.Vars(c.req)); err != nil {

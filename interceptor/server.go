@@ -82,7 +82,7 @@ func (i *Interceptor) token(ctx context.Context, e *methodrules.Entry) (string, 
 	if e.Rule == nil {
 		return "", nil
 	}
-	return decide.Sent(bearer.Token(metadata.ValueFromIncomingContext(ctx, i.key)))
+	return decide.Sent(bearer.Token(metadata.ValueFromIncomingContext(ctx, i.key), bearer.Limit(i.core.Decider.Verifier)))
 }
 
 // guardedStream is the stream a handler gets: its context carries the

@@ -32,6 +32,7 @@ const maxRecordings = 1 << 12
 var reasons = map[string]bool{
 	protojwt.ReasonTokenMissing:          true,
 	protojwt.ReasonTokenInvalid:          true,
+	protojwt.ReasonRequestMalformed:      true,
 	protojwt.ReasonTokenExpired:          true,
 	protojwt.ReasonTokenRevoked:          true,
 	protojwt.ReasonTokenType:             true,

@@ -15,12 +15,14 @@ import (
 )
 
 // endingReasons are the protojwt reasons of a refused refresh that no retry
-// can change.
+// can change. A malformed request is one: the RefreshFunc would send the
+// same malformed request again, every time.
 var endingReasons = map[string]bool{
-	protojwt.ReasonTokenRevoked: true,
-	protojwt.ReasonTokenExpired: true,
-	protojwt.ReasonTokenInvalid: true,
-	protojwt.ReasonTokenType:    true,
+	protojwt.ReasonTokenRevoked:     true,
+	protojwt.ReasonTokenExpired:     true,
+	protojwt.ReasonTokenInvalid:     true,
+	protojwt.ReasonTokenType:        true,
+	protojwt.ReasonRequestMalformed: true,
 }
 
 // endingErrors are the same refusals from a manager.Manager in the same

@@ -94,7 +94,9 @@ type refreshKey struct{}
 // ErrLoginEnded means the login service refused a refresh in a way that
 // no retry can change: the refresh token was revoked (reused, by a thief
 // or by a client that refreshed twice), has expired, is invalid or is not
-// a refresh token. The user must sign in again. The error a Refresher
+// a refresh token, or the refresh request itself was malformed
+// (REQUEST_MALFORMED: the RefreshFunc sends its token badly, and would
+// again). The user must sign in again. The error a Refresher
 // returns wraps both ErrLoginEnded and the refusal.
 var ErrLoginEnded = errors.New("tokensource: login ended, sign in again")
 

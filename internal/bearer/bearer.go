@@ -1,62 +1,144 @@
 // Package bearer reads an RFC 6750 bearer token from the values of an
 // Authorization header (HTTP) or authorization metadata key (gRPC), the one
-// parser both adapters use.
+// parser every adapter uses.
+//
+// It tells two kinds of refusal apart. A credential malformed as a request
+// (no "Bearer" scheme, an empty token, a space inside, several values) is a
+// *RequestError, wrapping ErrRequest: the client is told what was wrong,
+// since it reveals nothing about the token. A value over the size bound is
+// refused by its length, before any byte of it is read, as a malformed
+// token, like Verify refuses it.
 package bearer
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/protojwt/protojwt/manager"
 )
 
-// maxHeader is a sanity bound on the value read, not the bound of tokens:
-// that is Verify's (manager.WithMaxTokenSize, 8 KiB by default), checked
-// before any decoding, so a Manager configured for larger tokens gets
-// them. It is net/http's default limit on all of a request's headers (1
-// MiB), so no value a server accepts is refused for its length, while a
-// value of many megabytes, from a transport without such a limit, is
-// refused by its length rather than scanned.
+// maxHeader is the bound of a value when the verifier does not say its
+// own (see Limit): net/http's default limit on all of a request's headers
+// (1 MiB), so that no value a server accepts is refused for its length,
+// while a value of many megabytes, from a transport without such a limit,
+// is refused by its length rather than scanned.
 const maxHeader = 1 << 20
 
-var (
-	errSeveral = fmt.Errorf("%w: several authorization values", manager.ErrMalformed)
-	errScheme  = fmt.Errorf(`%w: authorization: expected "Bearer <token>"`, manager.ErrMalformed)
-	errLong    = fmt.Errorf("%w: authorization value over %d bytes", manager.ErrMalformed, maxHeader)
-)
+// ErrRequest means the credential is malformed as a request rather than
+// as a token: no "Bearer" scheme or another one, an empty token, a
+// character that a bearer token can't hold (whitespace inside), or several
+// authorization values. Every error wrapping it is a *RequestError.
+var ErrRequest = errors.New("protojwt: malformed authorization")
 
-// Token returns the token of the single "Bearer <token>" value in values.
-// The scheme is case-insensitive and followed by exactly one space; the
-// token is one non-empty run of RFC 6750 b64token characters. No value at
-// all is manager.ErrNoToken; several values, another scheme or a malformed
-// value are manager.ErrMalformed, and a value without the scheme (a bare
-// token) says expected "Bearer <token>". Errors never contain the value.
-func Token(values []string) (string, error) {
-	switch len(values) {
-	case 0:
-		return "", manager.ErrNoToken
-	case 1:
-	default:
-		return "", errSeveral
-	}
-	return Parse(values[0])
+// RequestError is a credential malformed as a request. errors.Is matches it
+// with ErrRequest and with manager.ErrMalformed. The errors of Token and
+// Parse are a fixed set (RequestErrors), so that adapters can build their
+// refusals once.
+type RequestError struct {
+	// Message says what was wrong, for the client: it never quotes the
+	// value.
+	Message string
 }
 
-// Parse returns the token of one "Bearer <token>" header value. An empty
-// value is manager.ErrNoToken.
-func Parse(v string) (string, error) {
+// Error returns the Message after manager.ErrMalformed's text.
+func (e *RequestError) Error() string { return manager.ErrMalformed.Error() + ": " + e.Message }
+
+// Is reports whether target is ErrRequest or manager.ErrMalformed.
+func (e *RequestError) Is(target error) bool {
+	return target == ErrRequest || target == manager.ErrMalformed
+}
+
+// maxCounted is the largest number of values whose refusal counts them.
+const maxCounted = 8
+
+var (
+	errScheme = &RequestError{`authorization: expected "Bearer <token>"`}
+	errEmpty  = &RequestError{`authorization: expected "Bearer <token>", the token is empty`}
+	errChars  = &RequestError{`authorization: expected "Bearer <token>", one space after the scheme and none in the token`}
+	// errSeveral[n] is the refusal of n values, up to maxCounted.
+	errSeveral = func() (e [maxCounted + 1]*RequestError) {
+		for n := 2; n <= maxCounted; n++ {
+			e[n] = &RequestError{strconv.Itoa(n) + " authorization values, expected one"}
+		}
+		return e
+	}()
+	errMany = &RequestError{"more than " + strconv.Itoa(maxCounted) + " authorization values, expected one"}
+
+	// errLong is a value over the size bound: a malformed token, as
+	// Verify refuses it, not a malformed request.
+	errLong = fmt.Errorf("%w: token over the size bound the verifier accepts", manager.ErrMalformed)
+)
+
+// RequestErrors returns every *RequestError that Token and Parse return.
+func RequestErrors() []*RequestError {
+	out := []*RequestError{errScheme, errEmpty, errChars, errMany}
+	for _, e := range errSeveral {
+		if e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Limit returns the size bound of tokens that v verifies: v's own when v
+// says it, with a method MaxTokenSize() int (as *manager.Manager and
+// *manager.Issuers may), and otherwise the sanity bound of 1 MiB.
+func Limit(v manager.Verifier) int {
+	if s, ok := v.(interface{ MaxTokenSize() int }); ok {
+		if n := s.MaxTokenSize(); n > 0 {
+			return n
+		}
+	}
+	return maxHeader
+}
+
+// Token returns the token of the single "Bearer <token>" value in values,
+// refusing a token over limit bytes by its length. The scheme is
+// case-insensitive and followed by exactly one space; the token is one
+// non-empty run of RFC 6750 b64token characters. No value at all is
+// manager.ErrNoToken; several values, another scheme or a malformed value
+// are a *RequestError, and a token over limit a manager.ErrMalformed that
+// is not one. Errors never contain the value.
+func Token(values []string, limit int) (string, error) {
+	switch n := len(values); {
+	case n == 0:
+		return "", manager.ErrNoToken
+	case n == 1:
+		return Parse(values[0], limit)
+	case n <= maxCounted:
+		return "", errSeveral[n]
+	default:
+		return "", errMany
+	}
+}
+
+// Parse returns the token of one "Bearer <token>" header value, as Token
+// does. An empty value is manager.ErrNoToken. Its cost does not depend on
+// the length of a value over limit: the length is checked before the
+// token's bytes are read.
+func Parse(v string, limit int) (string, error) {
 	if v == "" {
 		return "", manager.ErrNoToken
 	}
-	if len(v) > maxHeader {
-		return "", errLong
-	}
 	const scheme = "bearer "
-	if len(v) <= len(scheme) || !equalFold(v[:len(scheme)], scheme) {
+	if len(v) < len(scheme)-1 || !equalFold(v[:len(scheme)-1], scheme[:len(scheme)-1]) {
 		return "", errScheme
+	}
+	switch {
+	case len(v) <= len(scheme):
+		return "", errEmpty // "Bearer" or "Bearer "
+	case b64token[v[len(scheme)-1]]:
+		return "", errScheme // "Bearerx": a longer scheme, or the token glued on
+	case v[len(scheme)-1] != ' ':
+		return "", errChars // "Bearer\t": another separator
 	}
 	tok := v[len(scheme):]
+	if len(tok) > limit {
+		return "", errLong
+	}
 	if !isB64Token(tok) {
-		return "", errScheme
+		return "", errChars
 	}
 	return tok, nil
 }

@@ -1,7 +1,9 @@
 package bearer
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,46 +15,67 @@ func TestToken(t *testing.T) {
 	tests := []struct {
 		name    string
 		values  []string
+		limit   int
 		want    string
-		wantErr error
+		wantErr error // ErrRequest for a request error, manager.ErrMalformed for a token too long
 	}{
-		{"bearer", []string{"Bearer " + tok}, tok, nil},
-		{"lower case scheme", []string{"bearer " + tok}, tok, nil},
-		{"mixed case scheme", []string{"BeArEr " + tok}, tok, nil},
-		{"no values", nil, "", manager.ErrNoToken},
-		{"empty value", []string{""}, "", manager.ErrNoToken},
-		{"several values", []string{"Bearer " + tok, "Bearer " + tok}, "", manager.ErrMalformed},
-		{"token split across values", []string{"Bearer aaa.bbb", ".ccc"}, "", manager.ErrMalformed},
-		{"basic scheme", []string{"Basic dXNlcjpwYXNz"}, "", manager.ErrMalformed},
-		{"scheme alone", []string{"Bearer"}, "", manager.ErrMalformed},
-		{"scheme and space", []string{"Bearer "}, "", manager.ErrMalformed},
-		{"two spaces", []string{"Bearer  " + tok}, "", manager.ErrMalformed},
-		{"tab", []string{"Bearer\t" + tok}, "", manager.ErrMalformed},
-		{"second token", []string{"Bearer " + tok + " " + tok}, "", manager.ErrMalformed},
-		{"trailing space", []string{"Bearer " + tok + " "}, "", manager.ErrMalformed},
-		{"comma list", []string{"Bearer " + tok + ",Bearer " + tok}, "", manager.ErrMalformed},
-		{"no scheme", []string{tok}, "", manager.ErrMalformed},
-		{"non-ASCII", []string{"Bearer " + tok + "\xff"}, "", manager.ErrMalformed},
-		{"NUL", []string{"Bearer " + tok + "\x00"}, "", manager.ErrMalformed},
-		{"over the sanity bound", []string{"Bearer " + strings.Repeat("a", maxHeader)}, "", manager.ErrMalformed},
-		{"64 KiB token", []string{"Bearer " + strings.Repeat("a", 64<<10)}, strings.Repeat("a", 64<<10), nil},
-		{"at the sanity bound", []string{"Bearer " + strings.Repeat("a", maxHeader-len("Bearer "))}, strings.Repeat("a", maxHeader-len("Bearer ")), nil},
-		{"DEL", []string{"Bearer " + tok + "\x7f"}, "", manager.ErrMalformed},
-		{"space inside", []string{"Bearer aaa bbb"}, "", manager.ErrMalformed},
-		{"quote", []string{"Bearer " + tok + `"`}, "", manager.ErrMalformed},
-		{"all b64token punctuation", []string{"Bearer a-._~+/="}, "a-._~+/=", nil},
+		{"bearer", []string{"Bearer " + tok}, maxHeader, tok, nil},
+		{"lower case scheme", []string{"bearer " + tok}, maxHeader, tok, nil},
+		{"mixed case scheme", []string{"BeArEr " + tok}, maxHeader, tok, nil},
+		{"no values", nil, maxHeader, "", manager.ErrNoToken},
+		{"empty value", []string{""}, maxHeader, "", manager.ErrNoToken},
+		{"several values", []string{"Bearer " + tok, "Bearer " + tok}, maxHeader, "", ErrRequest},
+		{"nine values", strings.Split(strings.Repeat("Bearer "+tok+",", 9), ",")[:9], maxHeader, "", ErrRequest},
+		{"token split across values", []string{"Bearer aaa.bbb", ".ccc"}, maxHeader, "", ErrRequest},
+		{"basic scheme", []string{"Basic dXNlcjpwYXNz"}, maxHeader, "", ErrRequest},
+		{"token scheme", []string{"Token " + tok}, maxHeader, "", ErrRequest},
+		{"scheme alone", []string{"Bearer"}, maxHeader, "", ErrRequest},
+		{"scheme and space", []string{"Bearer "}, maxHeader, "", ErrRequest},
+		{"short value", []string{"Bear"}, maxHeader, "", ErrRequest},
+		{"two spaces", []string{"Bearer  " + tok}, maxHeader, "", ErrRequest},
+		{"tab", []string{"Bearer\t" + tok}, maxHeader, "", ErrRequest},
+		{"no space", []string{"Bearer" + tok}, maxHeader, "", ErrRequest},
+		{"second token", []string{"Bearer " + tok + " " + tok}, maxHeader, "", ErrRequest},
+		{"trailing space", []string{"Bearer " + tok + " "}, maxHeader, "", ErrRequest},
+		{"comma list", []string{"Bearer " + tok + ",Bearer " + tok}, maxHeader, "", ErrRequest},
+		{"no scheme", []string{tok}, maxHeader, "", ErrRequest},
+		{"non-ASCII", []string{"Bearer " + tok + "\xff"}, maxHeader, "", ErrRequest},
+		{"NUL", []string{"Bearer " + tok + "\x00"}, maxHeader, "", ErrRequest},
+		{"over the sanity bound", []string{"Bearer " + strings.Repeat("a", maxHeader+1)}, maxHeader, "", manager.ErrMalformed},
+		{"64 KiB token", []string{"Bearer " + strings.Repeat("a", 64<<10)}, maxHeader, strings.Repeat("a", 64<<10), nil},
+		{"at the sanity bound", []string{"Bearer " + strings.Repeat("a", maxHeader)}, maxHeader, strings.Repeat("a", maxHeader), nil},
+		{"at a verifier's bound", []string{"Bearer " + strings.Repeat("a", 8<<10)}, 8 << 10, strings.Repeat("a", 8<<10), nil},
+		{"over a verifier's bound", []string{"Bearer " + strings.Repeat("a", 8<<10+1)}, 8 << 10, "", manager.ErrMalformed},
+		{"over the bound with a bad byte", []string{"Bearer " + strings.Repeat("a", 8<<10) + " "}, 8 << 10, "", manager.ErrMalformed},
+		{"under the bound with a bad byte", []string{"Bearer " + strings.Repeat("a", 8<<10-1) + " "}, 8 << 10, "", ErrRequest},
+		{"DEL", []string{"Bearer " + tok + "\x7f"}, maxHeader, "", ErrRequest},
+		{"space inside", []string{"Bearer aaa bbb"}, maxHeader, "", ErrRequest},
+		{"quote", []string{"Bearer " + tok + `"`}, maxHeader, "", ErrRequest},
+		{"all b64token punctuation", []string{"Bearer a-._~+/="}, maxHeader, "a-._~+/=", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Token(tt.values)
+			got, err := Token(tt.values, tt.limit)
 			if tt.wantErr == nil {
 				if err != nil || got != tt.want {
-					t.Fatalf("Token() = %q, %v; want %q, nil", got, err, tt.want)
+					t.Fatalf("Token() = %.20q, %v; want %.20q, nil", got, err, tt.want)
 				}
 				return
 			}
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Token() error = %v; want %v", err, tt.wantErr)
+			}
+			if request := errors.Is(err, ErrRequest); request != (tt.wantErr == ErrRequest) {
+				t.Fatalf("Token() error %v: a request error = %v", err, request)
+			}
+			if request := tt.wantErr == ErrRequest; request {
+				re, ok := errors.AsType[*RequestError](err)
+				if !ok || !slices.Contains(RequestErrors(), re) {
+					t.Fatalf("Token() error %v is not one of RequestErrors", err)
+				}
+				if !errors.Is(err, manager.ErrMalformed) {
+					t.Fatalf("Token() error %v does not wrap ErrMalformed", err)
+				}
 			}
 			if got != "" {
 				t.Fatalf("Token() returned %q with an error", got)
@@ -64,15 +87,84 @@ func TestToken(t *testing.T) {
 	}
 }
 
+// TestRequestMessages checks what a client is told of each mistake.
+func TestRequestMessages(t *testing.T) {
+	const tok = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+	tests := []struct {
+		values []string
+		want   string
+	}{
+		{[]string{"Token " + tok}, `authorization: expected "Bearer <token>"`},
+		{[]string{tok}, `authorization: expected "Bearer <token>"`},
+		{[]string{"Bearer "}, `authorization: expected "Bearer <token>", the token is empty`},
+		{[]string{"Bearer  " + tok}, `authorization: expected "Bearer <token>", one space after the scheme and none in the token`},
+		{[]string{"Bearer " + tok, "Bearer " + tok}, "2 authorization values, expected one"},
+		{[]string{"Bearer " + tok, "", "x"}, "3 authorization values, expected one"},
+		{make([]string, 9), "more than 8 authorization values, expected one"},
+	}
+	for _, tt := range tests {
+		_, err := Token(tt.values, maxHeader)
+		re, ok := errors.AsType[*RequestError](err)
+		if !ok || re.Message != tt.want {
+			t.Errorf("Token(%.30q) = %v, want the message %q", tt.values, err, tt.want)
+		}
+	}
+}
+
+// TestLimit checks the bound each verifier gets.
+func TestLimit(t *testing.T) {
+	m, err := manager.New(manager.Config{Issuer: "test", Algorithm: "HS256", Secret: []byte("a secret of thirty-two bytes or more")}, manager.WithMaxTokenSize(4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := manager.NewIssuers(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		v    manager.Verifier
+		want int
+	}{
+		{"manager", m, 4096},
+		{"issuers", is, 4096},
+		{"a verifier that does not say", verifierFunc(nil), maxHeader},
+		{"no verifier", nil, maxHeader},
+		{"a bound that is not positive", sized(0), maxHeader},
+	} {
+		if got := Limit(tt.v); got != tt.want {
+			t.Errorf("%s: Limit = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+type verifierFunc func(context.Context, string) (*manager.Token, error)
+
+func (f verifierFunc) Verify(ctx context.Context, tok string) (*manager.Token, error) {
+	return f(ctx, tok)
+}
+
+type sized int
+
+func (sized) Verify(context.Context, string) (*manager.Token, error) {
+	return nil, manager.ErrSignature
+}
+func (s sized) MaxTokenSize() int { return int(s) }
+
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"Bearer a.b.c", "bearer x", "Bearer  x", "Basic x", "", "Bearer"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		tok, err := Parse(v)
+		tok, err := Parse(v, maxHeader)
 		if err != nil {
 			if tok != "" {
 				t.Fatalf("token %q returned with error", tok)
+			}
+			re, isRequest := errors.AsType[*RequestError](err)
+			known := err == manager.ErrNoToken || err == errLong || isRequest && slices.Contains(RequestErrors(), re)
+			if !known {
+				t.Fatalf("Parse(%q) = %v, not one of the parser's errors", v, err)
 			}
 			return
 		}
@@ -116,7 +208,7 @@ func TestB64TokenTable(t *testing.T) {
 func TestMissingSchemeMessage(t *testing.T) {
 	const tok = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
 	for _, v := range []string{tok, "Token " + tok, "Basic dXNlcjpwYXNz", "Bearer", "Bearer:" + tok} {
-		_, err := Parse(v)
+		_, err := Parse(v, maxHeader)
 		if !errors.Is(err, manager.ErrMalformed) {
 			t.Fatalf("Parse(%q) error = %v, want ErrMalformed", v, err)
 		}
@@ -159,7 +251,7 @@ func BenchmarkParse(b *testing.B) {
 			b.SetBytes(int64(len(bm.v)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := Parse(bm.v); err != nil {
+				if _, err := Parse(bm.v, maxHeader); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -195,4 +287,56 @@ func TestB64TokenEveryPosition(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestOversizedNotScanned checks that a value over the bound is refused by
+// its length: one of valid characters and one whose last byte is bad get
+// the same size error, never the bad character's.
+func TestOversizedNotScanned(t *testing.T) {
+	for _, limit := range []int{8 << 10, maxHeader} {
+		good := "Bearer " + garbage(limit+1)
+		bad := good[:len(good)-1] + " "
+		for _, v := range []string{good, bad} {
+			if _, err := Parse(v, limit); err != errLong {
+				t.Errorf("limit %d, %d bytes: %v, want the size error", limit, len(v), err)
+			}
+		}
+	}
+}
+
+// BenchmarkOversized is Parse of a token of usual size and of a 1 MiB
+// value, with the bound of a Manager by default (8 KiB) and with the
+// sanity bound of a verifier that says none: the refusal does not read the
+// value, so it costs no more than the valid token's scan. 1MiB-scanned is
+// the scan that the refusal no longer does.
+func BenchmarkOversized(b *testing.B) {
+	valid := "Bearer " + garbage(400)
+	huge := "Bearer " + garbage(1<<20+1) // over both bounds
+	for _, bm := range []struct {
+		name  string
+		v     string
+		limit int
+	}{
+		{"valid-400B", valid, 8 << 10},
+		{"1MiB-manager-bound", huge, 8 << 10},
+		{"1MiB-sanity-bound", huge, maxHeader},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Parse(bm.v, bm.limit); (err == nil) != (bm.v == valid) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	// What the value cost when the scan came before the size check.
+	b.Run("1MiB-scanned", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !isB64Token(huge[len("Bearer "):]) {
+				b.Fatal("refused")
+			}
+		}
+	})
 }

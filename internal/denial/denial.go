@@ -49,8 +49,9 @@ var answers = map[string]Answer{
 	protojwt.ReasonTokenExpired: {Unauthenticated, http.StatusUnauthorized, "token expired"},
 	protojwt.ReasonTokenRevoked: {Unauthenticated, http.StatusUnauthorized, "token revoked"},
 	protojwt.ReasonTokenType:    {Unauthenticated, http.StatusUnauthorized, "wrong token type"},
-	// A credential malformed as a request (ReasonRequestMalformed) goes
-	// here: Unauthenticated, http.StatusBadRequest.
+	// A credential malformed as a request: RFC 6750 section 3.1's
+	// invalid_request, 400 in HTTP.
+	protojwt.ReasonRequestMalformed: {Unauthenticated, http.StatusBadRequest, "malformed authorization"},
 
 	protojwt.ReasonMethodNotDeclared: {PermissionDenied, http.StatusForbidden, "method not declared"},
 	protojwt.ReasonClaimMismatch:     {PermissionDenied, http.StatusForbidden, "claim mismatch"},

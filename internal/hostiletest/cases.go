@@ -38,6 +38,8 @@ func Cases() []Case {
 		expired  = protojwt.ReasonTokenExpired
 		missing  = protojwt.ReasonTokenMissing
 		mismatch = protojwt.ReasonClaimMismatch
+		// malformed: the credential is malformed as a request.
+		malformed = protojwt.ReasonRequestMalformed
 	)
 	nowPlus := func(e *Env, seconds int64) int64 { return e.Now.Unix() + seconds }
 	leeway := int64(Leeway.Seconds())
@@ -80,38 +82,42 @@ func Cases() []Case {
 		// The Authorization values.
 		{"no authorization", func(*Env) []string { return nil }, missing},
 		{"empty value", func(*Env) []string { return []string{""} }, missing},
-		{"scheme alone", func(*Env) []string { return []string{"Bearer"} }, invalid},
+		{"scheme alone", func(*Env) []string { return []string{"Bearer"} }, malformed},
 		{"token split across two values", func(e *Env) []string {
 			tok := e.valid(Subject)
 			dot := strings.LastIndexByte(tok, '.')
 			return []string{"Bearer " + tok[:dot], tok[dot:]}
-		}, invalid},
+		}, malformed},
 		{"token split across two bearer values", func(e *Env) []string {
 			tok := e.valid(Subject)
 			dot := strings.LastIndexByte(tok, '.')
 			return []string{"Bearer " + tok[:dot], "Bearer " + tok[dot+1:]}
-		}, invalid},
+		}, malformed},
 		{"the same token twice", func(e *Env) []string {
 			tok := e.valid(Subject)
 			return []string{"Bearer " + tok, "Bearer " + tok}
-		}, invalid},
-		{"a valid token and an empty value", func(e *Env) []string { return []string{"Bearer " + e.valid(Subject), ""} }, invalid},
-		{"two spaces after the scheme", func(e *Env) []string { return []string{"Bearer  " + e.valid(Subject)} }, invalid},
-		{"no space after the scheme", func(e *Env) []string { return []string{"Bearer" + e.valid(Subject)} }, invalid},
-		{"another scheme's prefix", func(e *Env) []string { return []string{"Bearerx " + e.valid(Subject)} }, invalid},
+		}, malformed},
+		{"a valid token and an empty value", func(e *Env) []string { return []string{"Bearer " + e.valid(Subject), ""} }, malformed},
+		{"two spaces after the scheme", func(e *Env) []string { return []string{"Bearer  " + e.valid(Subject)} }, malformed},
+		{"no space after the scheme", func(e *Env) []string { return []string{"Bearer" + e.valid(Subject)} }, malformed},
+		{"another scheme's prefix", func(e *Env) []string { return []string{"Bearerx " + e.valid(Subject)} }, malformed},
 		{"a second token", func(e *Env) []string {
 			return []string{"Bearer " + e.valid(Subject) + " " + e.valid("mallory")}
-		}, invalid},
+		}, malformed},
 		{"a comma-separated list", func(e *Env) []string {
 			return []string{"Bearer " + e.valid(Subject) + ", Bearer " + e.valid(Subject)}
-		}, invalid},
-		{"basic scheme", func(*Env) []string { return []string{"Basic YWxpY2U6d29uZGVybGFuZA=="} }, invalid},
-		{"token without a scheme", func(e *Env) []string { return []string{e.valid(Subject)} }, invalid},
+		}, malformed},
+		{"basic scheme", func(*Env) []string { return []string{"Basic YWxpY2U6d29uZGVybGFuZA=="} }, malformed},
+		{"token without a scheme", func(e *Env) []string { return []string{e.valid(Subject)} }, malformed},
 		{"padded base64", func(e *Env) []string { return []string{"Bearer " + e.valid(Subject) + "=="} }, invalid},
 		{"value just over the size bound", func(e *Env) []string {
 			return bearer(e.sign(header(nil), e.claims(map[string]any{"pad": strings.Repeat("a", 6<<10)})))
 		}, invalid},
 		{"very long value", func(*Env) []string { return []string{"Bearer " + strings.Repeat("A", 64<<10)} }, invalid},
+		// Refused by its length, as Verify would, before its bytes are read:
+		// the bad last byte is never seen.
+		{"value over the size bound with a bad last byte", func(*Env) []string { return []string{"Bearer " + strings.Repeat("A", 9<<10) + `"`} }, invalid},
+		{"value under the size bound with a bad last byte", func(*Env) []string { return []string{"Bearer " + strings.Repeat("A", 7<<10) + `"`} }, malformed},
 
 		// The payload.
 		{"duplicate sub, the caller's last", func(e *Env) []string {

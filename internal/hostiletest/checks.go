@@ -120,7 +120,7 @@ func CheckCases() []Case {
 		{Name: "checks: a refresh token with every claim", Authorization: func(e *Env) []string {
 			return bearer(e.sign(header(nil), e.claims(checkClaims(map[string]any{"type": "refresh"}))))
 		}, Reason: protojwt.ReasonTokenType},
-		{Name: "checks: scheme alone", Authorization: func(*Env) []string { return []string{"Bearer"} }, Reason: invalid},
+		{Name: "checks: scheme alone", Authorization: func(*Env) []string { return []string{"Bearer"} }, Reason: protojwt.ReasonRequestMalformed},
 
 		// Every check holds.
 		{Name: "checks: every claim", Authorization: with(nil)},

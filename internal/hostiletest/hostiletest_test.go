@@ -63,7 +63,7 @@ func decideCases(t *testing.T, rule *rules.Rule, cases []hostiletest.Case, vars 
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			values := c.Authorization(env)
-			raw, readErr := decide.Sent(bearer.Token(values))
+			raw, readErr := decide.Sent(bearer.Token(values, bearer.Limit(env.Manager)))
 			d := decide.Decider{Verifier: env.Manager}
 			tok, err := d.Decide(context.Background(), "/test", rule, raw, readErr, vars)
 			if c.Reason == "" {

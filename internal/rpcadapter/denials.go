@@ -1,7 +1,10 @@
 package rpcadapter
 
 import (
+	"errors"
+
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/internal/denial"
 	"github.com/protojwt/protojwt/internal/methodrules"
 	"github.com/protojwt/protojwt/internal/rules"
@@ -19,6 +22,7 @@ type Denials[D any] struct {
 	toErr       func(D) error
 	byReason    map[string]D
 	notDeclared map[string]D // by method, naming it
+	malformed   map[*bearer.RequestError]D
 	detailed    bool
 }
 
@@ -31,6 +35,12 @@ func Prebuild[D any](build Builder[D], toErr func(D) error) *Denials[D] {
 	d := &Denials[D]{build: build, toErr: toErr, byReason: make(map[string]D, len(all))}
 	for reason, a := range all {
 		d.byReason[reason] = build(a.Code, reason, a.Text)
+	}
+	// A credential malformed as a request is told what was wrong.
+	m := denial.Of(protojwt.ReasonRequestMalformed)
+	d.malformed = make(map[*bearer.RequestError]D)
+	for _, e := range bearer.RequestErrors() {
+		d.malformed[e] = build(m.Code, protojwt.ReasonRequestMalformed, e.Message)
 	}
 	return d
 }
@@ -58,9 +68,16 @@ func (d *Denials[D]) named(table *methodrules.Table, noun string, detailed bool)
 // otherwise it never quotes err.
 func (d *Denials[D]) Deny(procedure string, err error) D {
 	_, reason := rules.Classify(err)
-	if reason == protojwt.ReasonMethodNotDeclared {
+	switch reason {
+	case protojwt.ReasonMethodNotDeclared:
 		if nd, ok := d.notDeclared[procedure]; ok {
 			return nd
+		}
+	case protojwt.ReasonRequestMalformed:
+		if re, ok := errors.AsType[*bearer.RequestError](err); ok {
+			if v, ok := d.malformed[re]; ok {
+				return v
+			}
 		}
 	}
 	if d.detailed && err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/internal/denial"
 	"github.com/protojwt/protojwt/internal/rpcadapter"
 	"github.com/protojwt/protojwt/manager"
@@ -25,8 +26,8 @@ func TestDenials(t *testing.T) {
 		return &built{code, reason, msg}
 	}
 	base := rpcadapter.Prebuild(build, func(b *built) error { return errors.New(b.msg) })
-	if builds != len(denial.All()) {
-		t.Fatalf("Prebuild built %d denials, want one per reason (%d)", builds, len(denial.All()))
+	if want := len(denial.All()) + len(bearer.RequestErrors()); builds != want {
+		t.Fatalf("Prebuild built %d denials, want one per reason and per malformed request (%d)", builds, want)
 	}
 	m := newManager(t)
 	for _, detailed := range []bool{false, true} {
@@ -54,6 +55,18 @@ func TestDenials(t *testing.T) {
 		}
 		if got := core.Denials.Err("/pkg.S/M", cause).Error(); got != want {
 			t.Errorf("Err = %q, want %q", got, want)
+		}
+		// A credential malformed as a request is told what was wrong, from
+		// a denial built once, with detailed errors or not.
+		for _, re := range bearer.RequestErrors() {
+			before := builds
+			d := core.Denials.Deny("/pkg.S/M", fmt.Errorf("reading: %w", re))
+			if d.code != denial.Unauthenticated || d.reason != protojwt.ReasonRequestMalformed || d.msg != re.Message {
+				t.Errorf("Deny(%v) = %+v, want Unauthenticated REQUEST_MALFORMED %q", re, d, re.Message)
+			}
+			if builds != before {
+				t.Errorf("Deny(%v) built a denial; the prebuilt one is enough", re)
+			}
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/protojwt/protojwt"
-	"github.com/protojwt/protojwt/internal/rules"
+	"github.com/protojwt/protojwt/internal/denial"
 	"github.com/protojwt/protojwt/internal/testpb"
 )
 
@@ -84,18 +84,23 @@ func CheckReply(tb testing.TB, r *testpb.Reply, err error, subject string) {
 	}
 }
 
-// CodeOf is the status code of a denial reason: Unauthenticated,
-// PermissionDenied or Unavailable, as internal/rules classifies it.
+// CodeOf is the status code of a denial reason, from the denial table.
 func CodeOf(tb testing.TB, reason string) codes.Code {
 	tb.Helper()
-	switch rules.Reasons()[reason] {
-	case rules.Unauthenticated:
-		return codes.Unauthenticated
-	case rules.PermissionDenied:
-		return codes.PermissionDenied
-	case rules.Unavailable:
-		return codes.Unavailable
+	if !denial.Known(reason) {
+		tb.Fatalf("test bug: unknown reason %q", reason)
 	}
-	tb.Fatalf("test bug: unknown reason %q", reason)
-	return codes.Unknown
+	return codes.Code(denial.Of(reason).Code)
+}
+
+// MessageOf returns the message of a gRPC status error or a
+// *connect.Error, "" for another error.
+func MessageOf(err error) string {
+	if ce, ok := errors.AsType[*connect.Error](err); ok {
+		return ce.Message()
+	}
+	if st, ok := status.FromError(err); ok {
+		return st.Message()
+	}
+	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/protojwt/protojwt/internal/hostiletest"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -27,6 +28,8 @@ type UnaryCase struct {
 	Subject string // of the token the handler sees; "" for none
 	// Secrets are texts besides Auth that a denial must not quote.
 	Secrets []string
+	// Message is the denial's message, "" to leave it unchecked.
+	Message string
 }
 
 // RunUnary runs each case as a subtest of t through c.
@@ -39,7 +42,12 @@ func RunUnary(t *testing.T, c Client, cases []UnaryCase) {
 				CheckReply(t, r, err, tt.Subject)
 				return
 			}
-			CheckDenial(t, err, tt.Code, tt.Reason, slices.Concat(tt.Auth, tt.Secrets)...)
+			// Values under 16 bytes ("Bearer") can't be told apart from
+			// the fixed texts of denials.
+			CheckDenial(t, err, tt.Code, tt.Reason, slices.Concat(hostiletest.TokensOf(tt.Auth), tt.Secrets)...)
+			if msg := MessageOf(err); tt.Message != "" && msg != tt.Message {
+				t.Errorf("message %q, want %q", msg, tt.Message)
+			}
 		})
 	}
 }
@@ -176,7 +184,9 @@ func RuleCases(tb testing.TB, m *manager.Manager) []UnaryCase {
 }
 
 // TokenCases are the ways a token can fail authentication, each
-// Unauthenticated with its reason, and the scheme's spellings that pass.
+// Unauthenticated with its reason, and the scheme's spellings that pass. A
+// credential malformed as a request is told what was wrong; a token that
+// is malformed as a JWT, however badly, is only an invalid token.
 // m is a NewManager that revokes (manager.WithRevocation): one of its
 // tokens is revoked for the "revoked" case.
 func TokenCases(tb testing.TB, m *manager.Manager) []UnaryCase {
@@ -201,19 +211,29 @@ func TokenCases(tb testing.TB, m *manager.Manager) []UnaryCase {
 		tampered = valid[:len(valid)-2] + "BB"
 	}
 
-	const unauth = codes.Unauthenticated
+	const (
+		unauth    = codes.Unauthenticated
+		msgScheme = `authorization: expected "Bearer <token>"`
+		msgEmpty  = msgScheme + ", the token is empty"
+		msgChars  = msgScheme + ", one space after the scheme and none in the token"
+	)
 	return []UnaryCase{
 		{Name: "valid", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(valid)}, Subject: "alice"},
 		{Name: "scheme lower case", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"bearer " + valid}, Subject: "alice"},
 		{Name: "scheme upper case", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"BEARER " + valid}, Subject: "alice"},
 		{Name: "no metadata", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Code: unauth, Reason: "TOKEN_MISSING"},
 		{Name: "empty value", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{""}, Code: unauth, Reason: "TOKEN_MISSING"},
-		{Name: "scheme only", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer"}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "scheme and space", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer "}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "two spaces", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer  " + valid}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "other scheme", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Basic " + valid}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "no scheme", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{valid}, Code: unauth, Reason: "TOKEN_INVALID"},
-		{Name: "two values", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(valid), Bearer(valid)}, Code: unauth, Reason: "TOKEN_INVALID"},
+		{Name: "scheme only", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer"}, Code: unauth, Reason: "REQUEST_MALFORMED", Message: msgEmpty},
+		{Name: "scheme and space", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer "}, Code: unauth, Reason: "REQUEST_MALFORMED", Message: msgEmpty},
+		{Name: "two spaces", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer  " + valid}, Code: unauth, Reason: "REQUEST_MALFORMED", Message: msgChars},
+		{Name: "other scheme", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Basic " + valid}, Code: unauth, Reason: "REQUEST_MALFORMED", Message: msgScheme},
+		{Name: "token scheme", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Token " + valid}, Code: unauth, Reason: "REQUEST_MALFORMED", Message: msgScheme},
+		{Name: "no scheme", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{valid}, Code: unauth, Reason: "REQUEST_MALFORMED", Message: msgScheme},
+		{Name: "two values", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(valid), Bearer(valid)}, Code: unauth, Reason: "REQUEST_MALFORMED", Message: "2 authorization values, expected one"},
+		{Name: "a valid token and a bad one", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(valid), Bearer(tampered)}, Code: unauth, Reason: "REQUEST_MALFORMED", Message: "2 authorization values, expected one"},
+		{Name: "garbage sent as bearer", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer garbage"}, Code: unauth, Reason: "TOKEN_INVALID", Message: "invalid token"},
+		{Name: "bad base64 sent as bearer", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer e~~.e~~.e~~"}, Code: unauth, Reason: "TOKEN_INVALID", Message: "invalid token"},
+		{Name: "bad JSON sent as bearer", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer eyJhbGciOiJIUzI1NiIs.eyJzdWIi.c2ln"}, Code: unauth, Reason: "TOKEN_INVALID", Message: "invalid token"},
 		{Name: "not a JWT", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{"Bearer abc.def.ghi"}, Code: unauth, Reason: "TOKEN_INVALID"},
 		{Name: "tampered signature", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(tampered)}, Code: unauth, Reason: "TOKEN_INVALID"},
 		{Name: "other key", Method: testpb.GuardedService_FieldTop_FullMethodName, Request: req, Auth: []string{Bearer(otherKey)}, Code: unauth, Reason: "TOKEN_INVALID"},

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -215,6 +216,8 @@ func TestClassify(t *testing.T) {
 		{manager.ErrRevocationUnavailable, rules.Unavailable, protojwt.ReasonRevocationUnavailable},
 		{fmt.Errorf("%w: %w", manager.ErrRevocationUnavailable, errors.New("dial tcp: refused")), rules.Unavailable, protojwt.ReasonRevocationUnavailable},
 		{manager.ErrRefreshReuse, rules.Unauthenticated, protojwt.ReasonTokenRevoked},
+		{bearer.ErrRequest, rules.Unauthenticated, protojwt.ReasonRequestMalformed},
+		{fmt.Errorf("reading: %w", bearer.RequestErrors()[0]), rules.Unauthenticated, protojwt.ReasonRequestMalformed},
 		{errors.New("something else"), rules.Unauthenticated, protojwt.ReasonTokenInvalid},
 		{fmt.Errorf("verify: %w", manager.ErrExpired), rules.Unauthenticated, protojwt.ReasonTokenExpired},
 		{fmt.Errorf("a: %w", fmt.Errorf("b: %w", manager.ErrScope)), rules.PermissionDenied, protojwt.ReasonScopeMissing},

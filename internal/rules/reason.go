@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/internal/denial"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -67,6 +68,8 @@ func reasonOf(err error) string {
 		return protojwt.ReasonMethodNotDeclared
 	case errors.Is(err, manager.ErrNoToken):
 		return protojwt.ReasonTokenMissing
+	case errors.Is(err, bearer.ErrRequest):
+		return protojwt.ReasonRequestMalformed
 	case errors.Is(err, manager.ErrExpired):
 		return protojwt.ReasonTokenExpired
 	case errors.Is(err, manager.ErrRevocationUnavailable):
