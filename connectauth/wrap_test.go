@@ -1,0 +1,667 @@
+package connectauth_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/connectauth"
+	"github.com/protojwt/protojwt/internal/hostiletest"
+	"github.com/protojwt/protojwt/internal/rpctest"
+	"github.com/protojwt/protojwt/internal/testpb"
+	"github.com/protojwt/protojwt/internal/testpb/testpbconnect"
+	"github.com/protojwt/protojwt/manager"
+)
+
+// wrappedServer is a test server whose mux is served through Wrap of the
+// Interceptor its handlers use, as the README sets it up. reached counts
+// the requests Wrap passed on to the mux: a request it refused was never
+// read by connect, nor decoded, nor seen by a handler.
+type wrappedServer struct {
+	*testServer
+	reached atomic.Int32
+}
+
+func startWrapped(t testing.TB, v manager.Verifier, opts ...connectauth.Option) *wrappedServer {
+	t.Helper()
+	auth, err := connectauth.New(v, opts...)
+	if err != nil {
+		t.Fatalf("connectauth.New: %v", err)
+	}
+	ws := &wrappedServer{}
+	ws.testServer = serveThrough(t, func(mux http.Handler) http.Handler {
+		return auth.Wrap(ws.count(mux))
+	}, upload{}, connect.WithInterceptors(auth))
+	ws.auth = auth
+	return ws
+}
+
+// count returns next, counting its requests in ws.reached.
+func (ws *wrappedServer) count(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws.reached.Add(1)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TestWrapSameOutcomes runs the tables of the interceptor's own tests
+// through Wrap, under every protocol: every call gets the answer it gets
+// without Wrap, whether Wrap or the interceptor decides it.
+func TestWrapSameOutcomes(t *testing.T) {
+	m := newManager(t, manager.WithRevocation(revocationStore(t)))
+	ws := startWrapped(t, m)
+	down := newManager(t, manager.WithRevocation(rpctest.DownStore{Store: revocationStore(t)}))
+	wsDown := startWrapped(t, down)
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			t.Run("rules", func(t *testing.T) { rpctest.RunUnary(t, p.client(ws.testServer), rpctest.RuleCases(t, m)) })
+			t.Run("tokens", func(t *testing.T) { rpctest.RunUnary(t, p.client(ws.testServer), rpctest.TokenCases(t, m)) })
+			t.Run("store down", func(t *testing.T) {
+				rpctest.RunUnary(t, p.client(wsDown.testServer), rpctest.StoreDownCases(authToken(t, down, "alice", nil, nil)))
+			})
+			t.Run("chat", func(t *testing.T) {
+				rpctest.RunChat(t, p.client(ws.testServer), &ws.guarded.streams, rpctest.ChatCases(t, m))
+			})
+			t.Run("watch", func(t *testing.T) { rpctest.RunWatch(t, p.client(ws.testServer), rpctest.WatchCases(t, m)) })
+		})
+	}
+}
+
+// TestWrapHostileTables runs the hostile tables through Wrap, under every
+// protocol: the same reasons as without it.
+func TestWrapHostileTables(t *testing.T) {
+	for name, run := range map[string]func(*testing.T, rpctest.Client, *hostiletest.Env){
+		"unary":              rpctest.RunHostileUnary,
+		"chat":               rpctest.RunHostileChat,
+		"checks unary":       rpctest.RunHostileChecksUnary,
+		"checks chat":        rpctest.RunHostileChecksChat,
+		"checks per message": rpctest.RunChecksOnEveryMessage,
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := hostiletest.New(t)
+			ws := startWrapped(t, env.Manager)
+			for _, p := range protocols {
+				t.Run(p.name, func(t *testing.T) { run(t, p.client(ws.testServer), env) })
+			}
+			if hits := env.TrapHits(); hits != 0 {
+				t.Errorf("a URL of a token header was fetched %d times", hits)
+			}
+		})
+	}
+}
+
+// TestWrapRefusesFromHeaders: a call without a valid token for its rule is
+// refused by Wrap, under every protocol and for every kind of stream, with
+// the interceptor's code and reason, and never reaches connect: its body
+// is not read, its message not decoded, its handler not entered.
+func TestWrapRefusesFromHeaders(t *testing.T) {
+	m := newManager(t, manager.WithRevocation(revocationStore(t)))
+	ws := startWrapped(t, m)
+	valid := authToken(t, m, "alice", nil, nil)
+	refresh := rpctest.RefreshToken(t, m, "alice", nil)
+	expired := authToken(t, newManager(t, rpctest.ClockAt(-2*time.Hour)), "alice", nil, nil)
+	revoked, err := m.AuthToken("alice", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Revoke(context.Background(), revoked); err != nil {
+		t.Fatal(err)
+	}
+	tampered := valid[:len(valid)-2] + "AA"
+	if tampered == valid {
+		tampered = valid[:len(valid)-2] + "BB"
+	}
+	const unauth, denied = codes.Unauthenticated, codes.PermissionDenied
+	fieldTop := &testpb.FieldTopRequest{Username: "alice"}
+	unary := []unaryCase{
+		{Name: "no token", Method: methodFieldTop, Request: fieldTop, Code: unauth, Reason: protojwt.ReasonTokenMissing},
+		{Name: "empty value", Method: methodFieldTop, Request: fieldTop, Auth: []string{""}, Code: unauth, Reason: protojwt.ReasonTokenMissing},
+		{Name: "not a JWT", Method: methodFieldTop, Request: fieldTop, Auth: []string{"Bearer x.y.z"}, Code: unauth, Reason: protojwt.ReasonTokenInvalid},
+		{Name: "tampered", Method: methodFieldTop, Request: fieldTop, Auth: []string{bearer(tampered)}, Code: unauth, Reason: protojwt.ReasonTokenInvalid},
+		{Name: "other scheme", Method: methodFieldTop, Request: fieldTop, Auth: []string{"Basic " + valid}, Code: unauth, Reason: protojwt.ReasonTokenInvalid},
+		{Name: "two values", Method: methodFieldTop, Request: fieldTop, Auth: []string{bearer(valid), bearer(valid)}, Code: unauth, Reason: protojwt.ReasonTokenInvalid},
+		{Name: "expired", Method: methodFieldTop, Request: fieldTop, Auth: []string{bearer(expired)}, Code: unauth, Reason: protojwt.ReasonTokenExpired},
+		{Name: "revoked", Method: methodFieldTop, Request: fieldTop, Auth: []string{bearer(revoked.Signed)}, Code: unauth, Reason: protojwt.ReasonTokenRevoked},
+		{Name: "refresh token for an auth rule", Method: methodFieldTop, Request: fieldTop, Auth: []string{bearer(refresh)}, Code: unauth, Reason: protojwt.ReasonTokenType},
+		{Name: "auth token for a refresh rule", Method: methodRefresh, Request: &testpb.RefreshRequest{}, Auth: []string{bearer(valid)}, Code: unauth, Reason: protojwt.ReasonTokenType},
+		{Name: "allow_missing, invalid token sent", Method: testpbconnect.GuardedServiceChecksProcedure, Request: &testpb.ChecksRequest{}, Auth: []string{"Bearer x.y.z"}, Code: unauth, Reason: protojwt.ReasonTokenInvalid},
+		{Name: "scope missing, rule reads no request", Method: methodScopeContains, Request: &testpb.ScopeContainsRequest{}, Auth: []string{bearer(valid)}, Code: denied, Reason: protojwt.ReasonScopeMissing},
+		{Name: "undeclared", Method: methodUndeclared, Request: &testpb.UndeclaredRequest{}, Auth: []string{bearer(valid)}, Code: denied, Reason: protojwt.ReasonMethodNotDeclared},
+		{Name: "undeclared service", Method: methodPing, Request: &testpb.PingRequest{}, Code: denied, Reason: protojwt.ReasonMethodNotDeclared},
+	}
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			c := p.client(ws.testServer)
+			for _, tt := range unary {
+				t.Run(tt.Name, func(t *testing.T) {
+					before := ws.reached.Load()
+					_, err := c.Unary(t, tt.Method, tt.Request, tt.Auth)
+					rpctest.CheckDenial(t, err, tt.Code, tt.Reason, tt.Auth...)
+					if n := ws.reached.Load() - before; n != 0 {
+						t.Errorf("the refused call reached connect %d times", n)
+					}
+				})
+			}
+			for _, s := range []struct {
+				name   string
+				auth   []string
+				reason string
+			}{
+				{"no token", nil, protojwt.ReasonTokenMissing},
+				{"bad token", []string{"Bearer x.y.z"}, protojwt.ReasonTokenInvalid},
+				{"refresh token", []string{bearer(refresh)}, protojwt.ReasonTokenType},
+			} {
+				t.Run("streams/"+s.name, func(t *testing.T) {
+					before, streams := ws.reached.Load(), ws.guarded.streams.Load()
+					res := p.chat(t, ws.testServer, s.auth, "alice")
+					rpctest.CheckDenial(t, res.Err, codes.Unauthenticated, s.reason, s.auth...)
+					_, err := p.upload(t, ws.testServer, s.auth, "alice", "alice")
+					rpctest.CheckDenial(t, err, codes.Unauthenticated, s.reason, s.auth...)
+					_, err = p.watch(t, ws.testServer, s.auth, &testpb.WatchRequest{})
+					rpctest.CheckDenial(t, err, codes.Unauthenticated, s.reason, s.auth...)
+					if n := ws.reached.Load() - before; n != 0 {
+						t.Errorf("refused streams reached connect %d times", n)
+					}
+					if n := ws.guarded.streams.Load() - streams; n != 0 {
+						t.Errorf("%d stream handlers entered", n)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestWrapPassesOn: what Wrap lets through, it passes to the mux once, and
+// the interceptor still checks the parts of the rule that read the
+// request: a claim bound to a request field that does not match is
+// PERMISSION_DENIED, on unary calls and on every message of a stream.
+func TestWrapPassesOn(t *testing.T) {
+	m := newManager(t)
+	ws := startWrapped(t, m)
+	alice := []string{bearer(authToken(t, m, "alice", nil, nil))}
+	const denied = codes.PermissionDenied
+	unary := []unaryCase{
+		{Name: "allowed", Method: methodFieldTop, Request: &testpb.FieldTopRequest{Username: "alice"}, Auth: alice, Subject: "alice"},
+		{Name: "request field mismatch", Method: methodFieldTop, Request: &testpb.FieldTopRequest{Username: "bob"}, Auth: alice, Code: denied, Reason: protojwt.ReasonClaimMismatch},
+		{Name: "nested request field mismatch", Method: methodFieldNested, Request: &testpb.FieldNestedRequest{User: &testpb.User{Id: "bob"}}, Auth: alice, Code: denied, Reason: protojwt.ReasonClaimMismatch},
+		{Name: "public, no token", Method: methodPublic, Request: &testpb.PublicRequest{}},
+		{Name: "public, bad token", Method: methodPublic, Request: &testpb.PublicRequest{}, Auth: []string{"Bearer x.y.z"}},
+		{Name: "allow_missing, no token", Method: testpbconnect.GuardedServiceChecksProcedure, Request: &testpb.ChecksRequest{}},
+	}
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			c := p.client(ws.testServer)
+			for _, tt := range unary {
+				t.Run(tt.Name, func(t *testing.T) {
+					before := ws.reached.Load()
+					rpctest.RunUnary(t, c, []unaryCase{tt})
+					if n := ws.reached.Load() - before; n != 1 {
+						t.Errorf("the call reached connect %d times, want once", n)
+					}
+				})
+			}
+			t.Run("stream message mismatch", func(t *testing.T) {
+				res := p.chat(t, ws.testServer, alice, "alice", "bob")
+				rpctest.CheckDenial(t, res.Err, denied, protojwt.ReasonClaimMismatch)
+				if len(res.Replies) != 1 {
+					t.Errorf("%d replies, want 1", len(res.Replies))
+				}
+				_, err := p.upload(t, ws.testServer, alice, "alice", "bob")
+				rpctest.CheckDenial(t, err, denied, protojwt.ReasonClaimMismatch)
+			})
+		})
+	}
+}
+
+// TestWrapOtherRequests: requests that are not an RPC of the resolver go
+// to the mux unchanged, which answers them without reading a body.
+func TestWrapOtherRequests(t *testing.T) {
+	ws := startWrapped(t, newManager(t))
+	for _, tt := range []struct {
+		name        string
+		method      string
+		path        string
+		contentType string
+		want        int
+	}{
+		{"unknown procedure", http.MethodPost, "/nope.v1.NopeService/Call", "application/json", http.StatusNotFound},
+		{"not a procedure", http.MethodGet, "/healthz", "", http.StatusNotFound},
+		{"CORS preflight", http.MethodOptions, methodFieldTop, "", http.StatusMethodNotAllowed},
+		{"not an RPC content type", http.MethodPost, methodFieldTop, "text/plain", http.StatusUnsupportedMediaType},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(ctxFor(t), tt.method, ws.url+tt.path, strings.NewReader("{}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			before := ws.reached.Load()
+			resp, err := ws.http1.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("HTTP %d, want %d", resp.StatusCode, tt.want)
+			}
+			if n := ws.reached.Load() - before; n != 1 {
+				t.Errorf("reached the mux %d times, want once", n)
+			}
+		})
+	}
+}
+
+// countingVerifier counts the tokens it verifies.
+type countingVerifier struct {
+	manager.Verifier
+	calls atomic.Int32
+}
+
+func (v *countingVerifier) Verify(ctx context.Context, token string) (*manager.Token, error) {
+	v.calls.Add(1)
+	return v.Verifier.Verify(ctx, token)
+}
+
+// TestWrapVerifiesOnce: a call Wrap lets through is verified once, by Wrap,
+// not again by the interceptor; without Wrap, once by the interceptor.
+func TestWrapVerifiesOnce(t *testing.T) {
+	m := newManager(t)
+	alice := []string{bearer(authToken(t, m, "alice", nil, nil))}
+	v := &countingVerifier{Verifier: m}
+	wrapped, plain := startWrapped(t, v), startServer(t, v)
+	for _, p := range protocols {
+		for name, ts := range map[string]*testServer{"wrap": wrapped.testServer, "interceptor": plain} {
+			t.Run(p.name+"/"+name, func(t *testing.T) {
+				v.calls.Store(0)
+				r, err := p.unary(t, ts, methodFieldTop, &testpb.FieldTopRequest{Username: "alice"}, alice)
+				checkReply(t, r, err, "alice")
+				if n := v.calls.Load(); n != 1 {
+					t.Errorf("unary call verified %d times, want once", n)
+				}
+				v.calls.Store(0)
+				if res := p.chat(t, ts, alice, "alice", "alice"); res.Err != nil || len(res.Replies) != 2 {
+					t.Fatalf("chat: %d replies, %v", len(res.Replies), res.Err)
+				}
+				if n := v.calls.Load(); n != 1 {
+					t.Errorf("stream verified %d times, want once", n)
+				}
+			})
+		}
+	}
+}
+
+// TestWrapTokenTrust: the interceptor takes a token from the context only
+// when Wrap of the same Interceptor verified it for this call, for this
+// procedure and this Authorization value, and the token has not expired
+// since. Anything else it verifies itself, as it does without Wrap.
+func TestWrapTokenTrust(t *testing.T) {
+	m := newManager(t)
+	other := rpctest.NewManagerWith(t, manager.Config{Issuer: rpctest.Issuer, Algorithm: "HS256", Secret: []byte("another secret of thirty-two bytes or more")})
+	alice := bearer(authToken(t, m, "alice", nil, nil))
+	bob := bearer(authToken(t, m, "bob", nil, nil))
+	otherAlice := bearer(authToken(t, other, "alice", nil, nil))
+	forged, err := other.Verify(context.Background(), strings.TrimPrefix(otherAlice, "Bearer "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &rpctest.FakeClock{}
+
+	newAuth := func(v manager.Verifier, opts ...connectauth.Option) *connectauth.Interceptor {
+		auth, err := connectauth.New(v, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return auth
+	}
+	auth := newAuth(m, connectauth.WithClock(clock.Now))
+	// setHeader returns middleware that replaces the Authorization value.
+	setHeader := func(value string) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.Header.Set("Authorization", value)
+				next.ServeHTTP(w, r)
+			})
+		}
+	}
+	chain := func(wraps ...func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+		return func(h http.Handler) http.Handler {
+			for i := len(wraps) - 1; i >= 0; i-- {
+				h = wraps[i](h)
+			}
+			return h
+		}
+	}
+	tests := []struct {
+		name   string
+		wrap   func(http.Handler) http.Handler
+		auth   []string
+		reason string // "" for allowed as alice
+	}{
+		{name: "token in the context, not from Wrap", auth: nil, reason: protojwt.ReasonTokenMissing,
+			wrap: func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					next.ServeHTTP(w, r.WithContext(manager.NewContext(r.Context(), forged)))
+				})
+			}},
+		{name: "Wrap of another Interceptor", auth: []string{otherAlice}, reason: protojwt.ReasonTokenInvalid,
+			wrap: newAuth(other).Wrap},
+		{name: "Authorization changed after Wrap", auth: []string{alice}, reason: protojwt.ReasonTokenInvalid,
+			wrap: chain(auth.Wrap, setHeader("Bearer x.y.z"))},
+		{name: "another valid token after Wrap", auth: []string{alice}, reason: protojwt.ReasonClaimMismatch,
+			wrap: chain(auth.Wrap, setHeader(bob))},
+		{name: "expired after Wrap", auth: []string{alice}, reason: protojwt.ReasonTokenExpired,
+			wrap: chain(auth.Wrap, func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					clock.Advance(2 * time.Hour)
+					defer clock.Advance(-2 * time.Hour)
+					next.ServeHTTP(w, r)
+				})
+			})},
+		{name: "Wrap alone", auth: []string{alice}, wrap: auth.Wrap},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := serveThrough(t, tt.wrap, upload{}, connect.WithInterceptors(auth))
+			for _, p := range protocols {
+				t.Run(p.name, func(t *testing.T) {
+					r, err := p.unary(t, ts, methodFieldTop, &testpb.FieldTopRequest{Username: "alice"}, tt.auth)
+					if tt.reason == "" {
+						checkReply(t, r, err, "alice")
+						return
+					}
+					rpctest.CheckDenial(t, err, rpctest.CodeOf(t, tt.reason), tt.reason)
+				})
+			}
+		})
+	}
+}
+
+// TestWrapDecisionHook: the hook is told one decision per call through
+// Wrap, as without it: Wrap's refusal, or the interceptor's decision of a
+// call Wrap let through, never both.
+func TestWrapDecisionHook(t *testing.T) {
+	m := newManager(t)
+	var rec rpctest.Decisions
+	ws := startWrapped(t, m, connectauth.WithDecisionHook(rec.Hook))
+	refresh := []string{bearer(rpctest.RefreshToken(t, m, "alice", nil))}
+	cases := append(rpctest.HookCases(t, m),
+		rpctest.HookCase{Name: "bad token", Call: func(t *testing.T, c rpctest.Client) error {
+			_, err := c.Unary(t, methodFieldTop, &testpb.FieldTopRequest{Username: "alice"}, []string{"Bearer x.y.z"})
+			return err
+		}, Wants: []rpctest.Decided{{Procedure: methodFieldTop, Reason: protojwt.ReasonTokenInvalid}}},
+		rpctest.HookCase{Name: "stream refused by Wrap", Call: func(t *testing.T, c rpctest.Client) error {
+			return c.Chat(t, refresh, "alice").Err
+		}, Wants: []rpctest.Decided{{Procedure: testpbconnect.GuardedServiceChatProcedure, Reason: protojwt.ReasonTokenType, Subject: "alice"}}},
+	)
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			rpctest.RunDecisionHook(t, p.client(ws.testServer), &rec, cases)
+		})
+	}
+}
+
+// A hostile body: a FieldTop request whose JSON is large and compresses
+// to almost nothing, sent without a token. connect decompresses and
+// decodes a message before any interceptor runs; Wrap refuses it first.
+
+// hostileJSON returns a FieldTop request of about n bytes of JSON.
+func hostileJSON(n int) []byte {
+	var b bytes.Buffer
+	b.Grow(n + 16)
+	b.WriteString(`{"username":"`)
+	b.Write(bytes.Repeat([]byte{'a'}, n))
+	b.WriteString(`"}`)
+	return b.Bytes()
+}
+
+// gzipped returns b compressed with gzip.
+func gzipped(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&out, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// A hostileProtocol sends a gzipped JSON message as one protocol does and
+// reads the denial of its answer.
+type hostileProtocol struct {
+	name        string
+	contentType string
+	encoding    string // the header that names the compression
+	envelope    bool   // gRPC and gRPC-Web frame each message
+	h2          bool
+	// denial returns the error a client of the protocol would see.
+	denial func(t testing.TB, resp *http.Response, body []byte) error
+}
+
+var hostileProtocols = []hostileProtocol{
+	{name: "connect", contentType: "application/json", encoding: "Content-Encoding", denial: connectDenial},
+	{name: "grpc", contentType: "application/grpc+json", encoding: "Grpc-Encoding", envelope: true, h2: true,
+		denial: func(t testing.TB, resp *http.Response, _ []byte) error { return grpcDenial(t, resp.Trailer) }},
+	{name: "grpc-web", contentType: "application/grpc-web+json", encoding: "Grpc-Encoding", envelope: true,
+		denial: func(t testing.TB, resp *http.Response, _ []byte) error { return grpcDenial(t, resp.Header) }},
+}
+
+// payload returns the body of a request carrying the compressed message z.
+func (hp hostileProtocol) payload(z []byte) []byte {
+	if !hp.envelope {
+		return z
+	}
+	out := make([]byte, 5, 5+len(z))
+	out[0] = 1 // compressed
+	binary.BigEndian.PutUint32(out[1:], uint32(len(z)))
+	return append(out, z...)
+}
+
+// request returns a request of FieldTop at base carrying payload, with
+// the Authorization values auth.
+func (hp hostileProtocol) request(ctx context.Context, base string, payload []byte, auth []string) *http.Request {
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, base+methodFieldTop, bytes.NewReader(payload))
+	req.RequestURI = ""
+	req.Header.Set("Content-Type", hp.contentType)
+	req.Header.Set(hp.encoding, "gzip")
+	addAuth(req.Header, auth)
+	return req
+}
+
+// connectDenial reads the Connect protocol's error body as a client does.
+func connectDenial(t testing.TB, resp *http.Response, body []byte) error {
+	t.Helper()
+	var e connectErrorBody
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("HTTP %d, error body %q: %v", resp.StatusCode, body, err)
+	}
+	var code connect.Code
+	if err := code.UnmarshalText([]byte(e.Code)); err != nil {
+		t.Fatalf("code %q: %v", e.Code, err)
+	}
+	ce := connect.NewError(code, errors.New(e.Message))
+	for _, d := range e.Details {
+		value, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(d.Value, "="))
+		if err != nil {
+			t.Fatalf("detail %q: %v", d.Value, err)
+		}
+		info := new(errdetails.ErrorInfo)
+		if d.Type != "google.rpc.ErrorInfo" || proto.Unmarshal(value, info) != nil {
+			t.Fatalf("detail of type %q", d.Type)
+		}
+		detail, err := connect.NewErrorDetail(info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ce.AddDetail(detail)
+	}
+	return ce
+}
+
+// grpcDenial reads the status of a gRPC or gRPC-Web answer from h, its
+// trailers or (trailers-only) headers, as a client does.
+func grpcDenial(t testing.TB, h http.Header) error {
+	t.Helper()
+	if h.Get("Grpc-Status") == "" {
+		t.Fatalf("no grpc-status in %v", h)
+	}
+	bin, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(h.Get("Grpc-Status-Details-Bin"), "="))
+	if err != nil {
+		t.Fatalf("grpc-status-details-bin: %v", err)
+	}
+	st := new(spb.Status)
+	if err := proto.Unmarshal(bin, st); err != nil {
+		t.Fatalf("grpc-status-details-bin: %v", err)
+	}
+	if strconv.Itoa(int(st.GetCode())) != h.Get("Grpc-Status") {
+		t.Errorf("grpc-status %s, details say %d", h.Get("Grpc-Status"), st.GetCode())
+	}
+	return status.FromProto(st).Err()
+}
+
+// TestWrapHostileBody sends 16 MiB of JSON in 16 KiB of gzip, without a
+// token, under every protocol over loopback: Wrap refuses it as the
+// interceptor would, TOKEN_MISSING, and connect never reads it.
+func TestWrapHostileBody(t *testing.T) {
+	ws := startWrapped(t, newManager(t))
+	z := gzipped(t, hostileJSON(16<<20))
+	for _, hp := range hostileProtocols {
+		t.Run(hp.name, func(t *testing.T) {
+			before := ws.reached.Load()
+			resp, err := ws.client(hp.h2).Do(hp.request(ctxFor(t), ws.url, hp.payload(z), nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rpctest.CheckDenial(t, hp.denial(t, resp, body), codes.Unauthenticated, protojwt.ReasonTokenMissing)
+			if n := ws.reached.Load() - before; n != 0 {
+				t.Errorf("the hostile body reached connect %d times", n)
+			}
+		})
+	}
+}
+
+// hostileMux returns the test services' mux guarded by the interceptor of
+// m, and the interceptor: a server without a network, whose allocations
+// are the server's alone.
+func hostileMux(t testing.TB, m manager.Verifier) (http.Handler, *connectauth.Interceptor) {
+	t.Helper()
+	auth, err := connectauth.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{guarded: &guarded{}}
+	return ts.mux(upload{}, connect.WithInterceptors(auth)), auth
+}
+
+// serveHostile serves one request carrying payload under hp through h, in
+// process, and returns the recorded answer.
+func serveHostile(h http.Handler, hp hostileProtocol, payload []byte, auth []string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	req := hp.request(context.Background(), "", payload, auth)
+	if hp.h2 {
+		req.ProtoMajor, req.ProtoMinor, req.Proto = 2, 0, "HTTP/2.0"
+	}
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestWrapHostileBodyCost pins what refusing a hostile body costs the
+// server: through Wrap, a few KiB whatever the body decodes to; through the
+// interceptor alone, the decoded message and more. The second bound shows
+// that the first measures something.
+func TestWrapHostileBodyCost(t *testing.T) {
+	const decoded = 16 << 20
+	mux, auth := hostileMux(t, newManager(t))
+	wrapped := auth.Wrap(mux)
+	z := gzipped(t, hostileJSON(decoded))
+	for _, hp := range hostileProtocols {
+		t.Run(hp.name, func(t *testing.T) {
+			payload := hp.payload(z)
+			for name, h := range map[string]http.Handler{"wrap": wrapped, "interceptor": mux} {
+				t.Run(name, func(t *testing.T) {
+					rec := serveHostile(h, hp, payload, nil)
+					rpctest.CheckDenial(t, hp.denial(t, rec.Result(), rec.Body.Bytes()), codes.Unauthenticated, protojwt.ReasonTokenMissing)
+				})
+			}
+			perCall := hostiletest.BytesPerCall(20, func() { serveHostile(wrapped, hp, payload, nil) })
+			if perCall > 32<<10 {
+				t.Errorf("refusing %d KiB of gzip through Wrap allocates %d bytes, want at most 32 KiB", len(z)>>10, perCall)
+			}
+			alone := hostiletest.BytesPerCall(1, func() { serveHostile(mux, hp, payload, nil) })
+			if alone < decoded {
+				t.Errorf("the interceptor alone allocates %d bytes refusing it, want at least the %d decoded: the body is not hostile", alone, decoded)
+			}
+			t.Logf("bytes allocated refusing %d KiB of gzip (%d MiB of JSON): %d through Wrap, %d through the interceptor alone", len(z)>>10, decoded>>20, perCall, alone)
+		})
+	}
+}
+
+// BenchmarkHostileBody is the server's cost of refusing 64 MiB of JSON in
+// 64 KiB of gzip, without a token (the request of the review), in process:
+// through the interceptor alone and through Wrap, and, for scale, a valid
+// call through Wrap. Compare bytes/op in one run:
+//
+//	go test -run '^$' -bench HostileBody -benchtime 5x -count 6 ./connectauth
+func BenchmarkHostileBody(b *testing.B) {
+	m := newManager(b)
+	mux, auth := hostileMux(b, m)
+	wrapped := auth.Wrap(mux)
+	z := gzipped(b, hostileJSON(64<<20))
+	alice := []string{bearer(authToken(b, m, "alice", nil, nil))}
+	valid := gzipped(b, []byte(`{"username":"alice"}`))
+	for _, hp := range hostileProtocols {
+		payload := hp.payload(z)
+		for _, bm := range []struct {
+			name    string
+			h       http.Handler
+			payload []byte
+			auth    []string
+		}{
+			{"interceptor", mux, payload, nil},
+			{"wrap", wrapped, payload, nil},
+			{"wrap-valid", wrapped, hp.payload(valid), alice},
+		} {
+			b.Run(hp.name+"/"+bm.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					rec := serveHostile(bm.h, hp, bm.payload, bm.auth)
+					if rec.Code != http.StatusOK && rec.Code != http.StatusUnauthorized {
+						b.Fatalf("HTTP %d", rec.Code)
+					}
+				}
+			})
+		}
+	}
+}
