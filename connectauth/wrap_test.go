@@ -665,3 +665,50 @@ func BenchmarkHostileBody(b *testing.B) {
 		}
 	}
 }
+
+// TestWrapOptions: what an option opens, Wrap lets through, and what it
+// does not, Wrap refuses as the interceptor does; WithHeader names the
+// header Wrap reads too.
+func TestWrapOptions(t *testing.T) {
+	m := newManager(t)
+	opened := rpctest.OpenedCases(t, m)
+	for _, tt := range []struct {
+		name  string
+		opts  []connectauth.Option
+		cases []unaryCase
+	}{
+		{name: "WithPublicProcedures", opts: []connectauth.Option{connectauth.WithPublicProcedures(methodUndeclared)}, cases: opened.Methods},
+		{name: "WithPublicServices", opts: []connectauth.Option{connectauth.WithPublicServices(rpctest.OpenedService)}, cases: opened.Services},
+		{name: "AllowUnannotated", opts: []connectauth.Option{connectauth.AllowUnannotated()}, cases: opened.Unannotated},
+		{name: "none", cases: opened.None},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ws := startWrapped(t, m, tt.opts...)
+			runUnary(t, ws.testServer, tt.cases)
+		})
+	}
+
+	t.Run("WithHeader", func(t *testing.T) {
+		ws := startWrapped(t, m, connectauth.WithHeader("X-Api-Token"))
+		signed := authToken(t, m, "alice", nil, nil)
+		req := &testpb.FieldTopRequest{Username: "alice"}
+		for _, p := range protocols {
+			t.Run(p.name, func(t *testing.T) {
+				before := ws.reached.Load()
+				_, err := p.unary(t, ws.testServer, methodFieldTop, req, []string{bearer(signed)})
+				checkDenial(t, err, connect.CodeUnauthenticated, protojwt.ReasonTokenMissing, signed)
+				if n := ws.reached.Load() - before; n != 0 {
+					t.Errorf("a token in Authorization reached connect %d times", n)
+				}
+			})
+		}
+		client := testpbconnect.NewGuardedServiceClient(ws.http1, ws.url)
+		r := connect.NewRequest(req)
+		r.Header().Set("X-Api-Token", bearer(signed))
+		resp, err := client.FieldTop(ctxFor(t), r)
+		if err != nil {
+			t.Fatalf("token in X-Api-Token: %v", err)
+		}
+		checkReply(t, resp.Msg.GetReply(), err, "alice")
+	})
+}
