@@ -30,7 +30,7 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 			return next(ctx, req)
 		}
 		raw, readErr := i.token(req.Header(), e)
-		tok, err := i.core.Decider.Decide(ctx, spec.Procedure, e.Rule, raw, readErr, e.Vars(req.Any()))
+		tok, err := i.decide(ctx, spec.Procedure, e, raw, readErr, e.Vars(req.Any()))
 		if err != nil {
 			return nil, i.denialError(spec.Procedure, err)
 		}
@@ -63,7 +63,7 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 			return next(ctx, conn)
 		}
 		raw, readErr := i.token(conn.RequestHeader(), e)
-		tok, err := i.core.Decider.Decide(ctx, procedure, e.Rule, raw, readErr, rules.Deferred)
+		tok, err := i.decide(ctx, procedure, e, raw, readErr, rules.Deferred)
 		if err != nil {
 			return i.denialError(procedure, err)
 		}

@@ -215,13 +215,19 @@ func startServer(t testing.TB, m manager.Verifier, opts ...connectauth.Option) *
 // serve starts the test services with the handler options hopts.
 func serve(t testing.TB, up upload, hopts ...connect.HandlerOption) *testServer {
 	t.Helper()
+	return serveThrough(t, nil, up, hopts...)
+}
+
+// serveThrough is serve with the services' mux behind wrap, unless wrap is
+// nil.
+func serveThrough(t testing.TB, wrap func(http.Handler) http.Handler, up upload, hopts ...connect.HandlerOption) *testServer {
+	t.Helper()
 	ts := &testServer{guarded: &guarded{}}
-	mux := http.NewServeMux()
-	mux.Handle(testpbconnect.NewGuardedServiceHandler(ts.guarded, hopts...))
-	mux.Handle(testpbconnect.NewDefaultedServiceHandler(defaulted{}, hopts...))
-	mux.Handle(testpbconnect.NewOpenServiceHandler(open{}, hopts...))
-	mux.Handle(testpbconnect.NewUploadServiceHandler(up, hopts...))
-	srv := httptest.NewUnstartedServer(mux)
+	var h http.Handler = ts.mux(up, hopts...)
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewUnstartedServer(h)
 	srv.Config.Protocols = new(http.Protocols)
 	srv.Config.Protocols.SetHTTP1(true)
 	srv.Config.Protocols.SetUnencryptedHTTP2(true)
@@ -246,6 +252,16 @@ func serve(t testing.TB, up upload, hopts ...connect.HandlerOption) *testServer 
 		srv.Close()
 	})
 	return ts
+}
+
+// mux returns the handlers of the test services, with the options hopts.
+func (ts *testServer) mux(up upload, hopts ...connect.HandlerOption) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle(testpbconnect.NewGuardedServiceHandler(ts.guarded, hopts...))
+	mux.Handle(testpbconnect.NewDefaultedServiceHandler(defaulted{}, hopts...))
+	mux.Handle(testpbconnect.NewOpenServiceHandler(open{}, hopts...))
+	mux.Handle(testpbconnect.NewUploadServiceHandler(up, hopts...))
+	return mux
 }
 
 // checkDenial fails unless err is a denial a client received, a

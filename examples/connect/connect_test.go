@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -141,4 +143,85 @@ func TestEveryProcedureServed(t *testing.T) {
 			t.Errorf("%s: HTTP %d %s", name, resp.StatusCode, body)
 		}
 	}
+}
+
+// TestHostileBody: a small gzip body that decodes to megabytes is refused
+// by Wrap, from the headers, when it comes without a token, and by the
+// read limit when it comes with one; a message under the limit is served.
+func TestHostileBody(t *testing.T) {
+	t.Setenv("JWT_SECRET", "")
+	srv, err := newServer(func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler)
+	defer ts.Close()
+	token := loginToken(t, ts.URL)
+	// "{", spaces, "}" is an empty message in JSON, of any size.
+	padded := func(n int) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte("{"))
+		zw.Write(bytes.Repeat([]byte{' '}, n))
+		zw.Write([]byte("}"))
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	tests := []struct {
+		name  string
+		body  []byte
+		token string
+		want  string // the Connect error code, "" for served
+	}{
+		{"no token, 16 MiB decoded", padded(16 << 20), "", "unauthenticated"},
+		{"token, 16 MiB decoded", padded(16 << 20), token, "resource_exhausted"},
+		{"token, under the limit", padded(maxMessage / 2), token, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, ts.URL+"/quickstart.v1.QuickstartService/Protected", bytes.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Content-Encoding", "gzip")
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var e struct{ Code string }
+			if resp.StatusCode != http.StatusOK {
+				if err := json.Unmarshal(body, &e); err != nil {
+					t.Fatalf("HTTP %d %q: %v", resp.StatusCode, body, err)
+				}
+			}
+			if e.Code != tt.want {
+				t.Errorf("HTTP %d, code %q, want %q: %s", resp.StatusCode, e.Code, tt.want, body)
+			}
+		})
+	}
+}
+
+// loginToken logs alice in at the server at base, as the README's curl
+// line does, and returns her auth token.
+func loginToken(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/quickstart.v1.QuickstartService/Login", "application/json",
+		strings.NewReader(`{"username":"alice","password":"wonderland"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var login struct{ AuthToken string }
+	if err := json.NewDecoder(resp.Body).Decode(&login); err != nil || login.AuthToken == "" {
+		t.Fatalf("Login: HTTP %d, %v", resp.StatusCode, err)
+	}
+	return login.AuthToken
 }

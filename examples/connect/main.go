@@ -84,9 +84,20 @@ func newManager(logf func(format string, args ...any)) (*manager.Manager, error)
 	return manager.New(cfg, manager.WithRevocation(store))
 }
 
+// maxMessage is the largest request message the handlers read, once
+// decompressed: the quickstart's messages are a few hundred bytes.
+const maxMessage = 64 << 10
+
 // newServer returns the HTTP server of the example: the QuickstartService
 // as a connect handler behind connectauth, serving HTTP/1.1 and HTTP/2
 // without TLS (gRPC needs HTTP/2).
+//
+// auth.Wrap refuses a call without a valid token from its headers, before
+// connect reads the body; the interceptor checks the rest of each rule
+// with the decoded request. connect.WithReadMaxBytes bounds what a caller
+// with a token may make the server read: the size of a message after
+// decompression, which http.MaxBytesHandler (bytes on the wire, for the
+// whole request or stream) can't bound.
 func newServer(logf func(string, ...any)) (*http.Server, error) {
 	m, err := newManager(logf)
 	if err != nil {
@@ -97,14 +108,15 @@ func newServer(logf func(string, ...any)) (*http.Server, error) {
 		return nil, err // a bad rule or field path in quickstart.proto
 	}
 	mux := http.NewServeMux()
-	path, handler := quickstartpbconnect.NewQuickstartServiceHandler(&quickstartService{m: m}, connect.WithInterceptors(auth))
+	path, handler := quickstartpbconnect.NewQuickstartServiceHandler(&quickstartService{m: m},
+		connect.WithInterceptors(auth), connect.WithReadMaxBytes(maxMessage))
 	mux.Handle(path, handler)
 	// Every procedure served has a rule or is opened: checked now, not at
 	// the first call.
 	if err := auth.CheckHandlers(path); err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, Protocols: new(http.Protocols)}
+	srv := &http.Server{Handler: auth.Wrap(mux), ReadHeaderTimeout: 5 * time.Second, Protocols: new(http.Protocols)}
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
 	return srv, nil

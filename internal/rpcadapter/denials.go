@@ -95,3 +95,10 @@ func (d *Denials[D]) Deny(procedure string, err error) D {
 func (d *Denials[D]) Err(procedure string, err error) error {
 	return d.toErr(d.Deny(procedure, err))
 }
+
+// Undeclared reports whether procedure is a method of the resolver that
+// declares no rule and no option opens: one whose denial names it.
+func (d *Denials[D]) Undeclared(procedure string) bool {
+	_, ok := d.notDeclared[procedure]
+	return ok
+}
