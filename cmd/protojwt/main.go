@@ -28,7 +28,7 @@ package main
 import (
 	"os"
 
-	"github.com/protojwt/protojwt/internal/cli"
+	"github.com/protojwt/protojwt/cli"
 )
 
 func main() {

@@ -19,7 +19,7 @@ import (
 	"os"
 
 	"github.com/protojwt/protojwt/celexpr"
-	"github.com/protojwt/protojwt/internal/cli"
+	"github.com/protojwt/protojwt/cli"
 )
 
 func main() {
