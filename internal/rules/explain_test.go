@@ -66,7 +66,7 @@ func TestExplain(t *testing.T) {
 		{"present", rules.Spec{Checks: []rules.Check{present(true, "tid")}}, manager.Auth, manager.ErrClaim,
 			`claim tid: present: absent or null`},
 		{"absent", rules.Spec{Checks: []rules.Check{present(false, "act")}}, manager.Auth, manager.ErrClaim,
-			`claim act: absent: present`},
+			`claim act: absent: present and not null`},
 		{"claims equality", rules.Spec{Claims: map[string]rules.Match{"role": {Value: "admin"}}}, manager.Auth, manager.ErrClaim,
 			`claim role: equals "admin": not equal`},
 		{"claims bound to a request field", rules.Spec{Claims: map[string]rules.Match{"tenant": {Var: "tenant_id"}}}, manager.Auth, manager.ErrClaim,

@@ -230,7 +230,7 @@ var operators = [...]operator{
 			case t.present:
 				return whyAbsent
 			}
-			return "present"
+			return "present and not null"
 		},
 		text: func(ch Check) string {
 			if ch.Present {
