@@ -61,7 +61,8 @@ type Match struct {
 	Value any
 }
 
-// Op is the test of a Check.
+// Op is the test of a Check. Each is defined once, by its entry in
+// operators (operator.go): how it is read, compiled, checked and written.
 type Op uint8
 
 // The tests of a Check, as the ClaimCheck message names them.
