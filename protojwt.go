@@ -132,8 +132,12 @@ type Decision struct {
 	// allowed.
 	Reason string
 	// Err is the cause of a denial, an error wrapping one of manager's
-	// sentinels; nil when allowed. It never holds the token, but it is for
-	// logs, not for clients.
+	// sentinels; nil when allowed. A rule's denial names the part that
+	// failed: `protojwt: claim mismatch: claim realm_access.roles: contains
+	// "orders-admin": no element equal`, the scope missing, why each
+	// alternative of an any_of failed, the token type wanted and sent. It
+	// never holds the token nor a claim's value, but it is for logs, not
+	// for clients.
 	Err error
 	// Token is the verified token, also when the rule refused it (so that
 	// an audit names the caller); nil when none was sent, the rule is

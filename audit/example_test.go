@@ -47,5 +47,5 @@ func Example() {
 		mux.ServeHTTP(httptest.NewRecorder(), req)
 	}
 	// Output:
-	// level=WARN msg="protojwt: denied" procedure="GET /accounts/{user}" stage=call reason=CLAIM_MISMATCH subject=bob issuer=https://idp.example error="protojwt: claim mismatch"
+	// level=WARN msg="protojwt: denied" procedure="GET /accounts/{user}" stage=call reason=CLAIM_MISMATCH subject=bob issuer=https://idp.example error="protojwt: claim mismatch: claim sub: equals field:user: not equal"
 }

@@ -83,7 +83,9 @@ func TestDetailedErrors(t *testing.T) {
 					t.Errorf("error %q, want %q", body.Error, want)
 				}
 				challenge := resp.Header.Get("WWW-Authenticate")
-				if !strings.Contains(challenge, "error_description=\""+want) {
+				// The challenge quotes the text as an RFC 9110 quoted-string.
+				quoted := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(want)
+				if !strings.Contains(challenge, `error_description="`+quoted+`"`) {
 					t.Errorf("challenge %q does not describe %q", challenge, want)
 				}
 				sig := tt.signed[strings.LastIndexByte(tt.signed, '.')+1:]

@@ -56,7 +56,7 @@ func New(v manager.Verifier, opts ...Option) *Guard {
 		}
 	}
 	g.challenge = "Bearer realm=" + quote(g.realm)
-	g.decider = decide.Decider{Verifier: v, Hook: g.hook}
+	g.decider = decide.Decider{Verifier: v, Hook: g.hook, Explain: g.detailed}
 	return g
 }
 

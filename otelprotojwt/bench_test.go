@@ -16,8 +16,8 @@ import (
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/httpauth"
 	"github.com/protojwt/protojwt/interceptor"
-	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/otelprotojwt"
+	"github.com/protojwt/protojwt/otelprotojwt/internal/testpb"
 )
 
 // hookVariant is a way of observing decisions, benchmarked side by side.

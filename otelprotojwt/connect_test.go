@@ -11,8 +11,8 @@ import (
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/connectauth"
-	"github.com/protojwt/protojwt/internal/testpb"
-	"github.com/protojwt/protojwt/internal/testpb/testpbconnect"
+	"github.com/protojwt/protojwt/otelprotojwt/internal/testpb"
+	"github.com/protojwt/protojwt/otelprotojwt/internal/testpb/testpbconnect"
 )
 
 // connectGuarded implements the methods of GuardedService the tests call.
@@ -98,9 +98,9 @@ func TestConnect(t *testing.T) {
 	}
 
 	const (
-		fieldTop = "protojwt.test.v1.GuardedService/FieldTop"
-		public   = "protojwt.test.v1.GuardedService/Public"
-		watch    = "protojwt.test.v1.GuardedService/Watch"
+		fieldTop = "protojwt.otel.test.v1.GuardedService/FieldTop"
+		public   = "protojwt.otel.test.v1.GuardedService/Public"
+		watch    = "protojwt.otel.test.v1.GuardedService/Watch"
 	)
 	want := map[string]int64{
 		rpcDecision(fieldTop, "", "call"):                           2,

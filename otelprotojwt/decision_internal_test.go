@@ -19,11 +19,11 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/protojwt/protojwt"
-	_ "github.com/protojwt/protojwt/internal/testpb"   // GuardedService in protoregistry.GlobalFiles
-	_ "google.golang.org/protobuf/types/known/emptypb" // google.protobuf.Empty, for a service of the test's own
+	_ "github.com/protojwt/protojwt/otelprotojwt/internal/testpb" // GuardedService in protoregistry.GlobalFiles
+	_ "google.golang.org/protobuf/types/known/emptypb"            // google.protobuf.Empty, for a service of the test's own
 )
 
-const fieldTop = "/protojwt.test.v1.GuardedService/FieldTop"
+const fieldTop = "/protojwt.otel.test.v1.GuardedService/FieldTop"
 
 func newTestTelemetry(t *testing.T, opts ...Option) (*Telemetry, *sdkmetric.ManualReader) {
 	t.Helper()
@@ -80,10 +80,10 @@ func TestProcedureAttributes(t *testing.T) {
 		want       string // encoded attributes
 		wantUnrecg unrecognized
 	}{
-		{name: "registered method", procedure: fieldTop, want: "rpc.method=protojwt.test.v1.GuardedService/FieldTop"},
-		{name: "unknown method of a known service", procedure: "/protojwt.test.v1.GuardedService/Nope", want: "rpc.method=_OTHER", wantUnrecg: otherRPC},
+		{name: "registered method", procedure: fieldTop, want: "rpc.method=protojwt.otel.test.v1.GuardedService/FieldTop"},
+		{name: "unknown method of a known service", procedure: "/protojwt.otel.test.v1.GuardedService/Nope", want: "rpc.method=_OTHER", wantUnrecg: otherRPC},
 		{name: "unknown service", procedure: "/evil.Svc/Probe", want: "rpc.method=_OTHER", wantUnrecg: otherRPC},
-		{name: "a message, not a service", procedure: "/protojwt.test.v1.FieldTopRequest/Username", want: "rpc.method=_OTHER", wantUnrecg: otherRPC},
+		{name: "a message, not a service", procedure: "/protojwt.otel.test.v1.FieldTopRequest/Username", want: "rpc.method=_OTHER", wantUnrecg: otherRPC},
 		{name: "malformed method", procedure: "/a/b/c", want: "rpc.method=_OTHER", wantUnrecg: otherRPC},
 		{name: "empty", procedure: "", want: "", wantUnrecg: otherHTTP},
 		{name: "WithMethods", opts: []Option{WithMethods("/evil.Svc/Probe")}, procedure: "/evil.Svc/Probe", want: "rpc.method=evil.Svc/Probe"},
@@ -124,10 +124,10 @@ func TestCardinalityBounded(t *testing.T) {
 		hook(ctx, protojwt.Decision{Procedure: fieldTop, Allowed: true, Reason: fmt.Sprintf("IGNORED_%d", i)})
 	}
 	want := map[string]int64{
-		"protojwt.outcome=denied,protojwt.reason=METHOD_NOT_DECLARED,protojwt.stage=call,rpc.method=_OTHER":                      1000,
-		"protojwt.outcome=denied,protojwt.reason=TOKEN_MISSING,protojwt.stage=call":                                              1000,
-		"protojwt.outcome=denied,protojwt.reason=_OTHER,protojwt.stage=call,rpc.method=protojwt.test.v1.GuardedService/FieldTop": 1000,
-		"protojwt.outcome=allowed,protojwt.stage=call,rpc.method=protojwt.test.v1.GuardedService/FieldTop":                       1000,
+		"protojwt.outcome=denied,protojwt.reason=METHOD_NOT_DECLARED,protojwt.stage=call,rpc.method=_OTHER":                           1000,
+		"protojwt.outcome=denied,protojwt.reason=TOKEN_MISSING,protojwt.stage=call":                                                   1000,
+		"protojwt.outcome=denied,protojwt.reason=_OTHER,protojwt.stage=call,rpc.method=protojwt.otel.test.v1.GuardedService/FieldTop": 1000,
+		"protojwt.outcome=allowed,protojwt.stage=call,rpc.method=protojwt.otel.test.v1.GuardedService/FieldTop":                       1000,
 	}
 	got := decisionPoints(t, reader)
 	if len(got) != len(want) {
@@ -238,7 +238,7 @@ func TestSpanEventWithoutMetrics(t *testing.T) {
 	e := ended[0].Events()[0]
 	set := attribute.NewSet(e.Attributes...)
 	got := set.Encoded(attribute.DefaultEncoder())
-	want := "protojwt.outcome=denied,protojwt.reason=TOKEN_EXPIRED,protojwt.stage=call,rpc.method=protojwt.test.v1.GuardedService/FieldTop"
+	want := "protojwt.outcome=denied,protojwt.reason=TOKEN_EXPIRED,protojwt.stage=call,rpc.method=protojwt.otel.test.v1.GuardedService/FieldTop"
 	if e.Name != "protojwt.decision" || got != want {
 		t.Errorf("event %s {%s}, want protojwt.decision {%s}", e.Name, got, want)
 	}

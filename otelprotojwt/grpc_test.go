@@ -19,7 +19,7 @@ import (
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/interceptor"
-	"github.com/protojwt/protojwt/internal/testpb"
+	"github.com/protojwt/protojwt/otelprotojwt/internal/testpb"
 )
 
 // guarded implements the methods of GuardedService the tests call.
@@ -166,10 +166,10 @@ func TestGRPC(t *testing.T) {
 	wantCode(err, codes.PermissionDenied, protojwt.ReasonClaimMismatch)
 
 	const (
-		fieldTop   = "protojwt.test.v1.GuardedService/FieldTop"
-		public     = "protojwt.test.v1.GuardedService/Public"
-		undeclared = "protojwt.test.v1.GuardedService/Undeclared"
-		chat       = "protojwt.test.v1.GuardedService/Chat"
+		fieldTop   = "protojwt.otel.test.v1.GuardedService/FieldTop"
+		public     = "protojwt.otel.test.v1.GuardedService/Public"
+		undeclared = "protojwt.otel.test.v1.GuardedService/Undeclared"
+		chat       = "protojwt.otel.test.v1.GuardedService/Chat"
 	)
 	want := map[string]int64{
 		rpcDecision(fieldTop, "", "call"):                                 3,

@@ -5,6 +5,7 @@
 //	export JWT_ISSUER=my-service JWT_AUTHTYPE=HS256 JWT_SECRET_FILE=secret.txt
 //	protojwt mint --sub alice --scope '{"admin":true}' --claim role=admin
 //	protojwt inspect "$TOKEN"              # header, claims, times; verified when keys are set
+//	protojwt inspect --issuer https://idp.example --discovery --access-token-profile "$TOKEN"
 //	buf build -o api.binpb && protojwt rules --strict api.binpb
 //	protojwt keys gen --alg ES256 --out-dir keys
 //	protojwt proto export third_party      # protojwt/v1/annotations.proto, for buf or protoc -I
@@ -23,12 +24,16 @@
 // hold expressions is audited with the same command built with CEL:
 //
 //	go run github.com/protojwt/protojwt/celexpr/cmd/protojwt rules --strict api.binpb
+//
+// Both builds are a main that calls [cli.Main]; a service whose servers
+// compile expressions with functions of their own builds its command the
+// same way (see package github.com/protojwt/protojwt/cli).
 package main
 
 import (
 	"os"
 
-	"github.com/protojwt/protojwt/internal/cli"
+	"github.com/protojwt/protojwt/cli"
 )
 
 func main() {

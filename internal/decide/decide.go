@@ -24,8 +24,13 @@ const DefaultRecheck = time.Minute
 type Decider struct {
 	// Verifier verifies every token.
 	Verifier manager.Verifier
-	// Hook, when not nil, is told every decision.
+	// Hook, when not nil, is told every decision; a rule's denial is then
+	// explained (rules.Rule.Explain): Decision.Err names the part that
+	// failed.
 	Hook func(context.Context, protojwt.Decision)
+	// Explain, when true, explains a rule's denial even with no hook, for
+	// an adapter whose detailed errors send Decision.Err's text to clients.
+	Explain bool
 	// Recheck is how often a stream verifies its token again; 0 verifies
 	// it on every message.
 	Recheck time.Duration
@@ -80,7 +85,17 @@ func (d *Decider) decide(ctx context.Context, rule *rules.Rule, raw string, read
 		}
 		tok = t
 	}
-	return tok, rule.Check(tok, vars)
+	return tok, d.check(rule, tok, vars)
+}
+
+// check asks the rule; a denial names the failing part when a hook or a
+// client with detailed errors will read it. Building that text costs
+// allocations, so it is left out when no one reads it.
+func (d *Decider) check(rule *rules.Rule, tok *manager.Token, vars rules.Vars) error {
+	if d.Hook != nil || d.Explain {
+		return rule.Explain(tok, vars)
+	}
+	return rule.Check(tok, vars)
 }
 
 // epoch is the origin of elapsed.
@@ -163,7 +178,7 @@ func (s *Stream) check(ctx context.Context, vars rules.Vars) error {
 	if !s.rule.ReadsRequest() {
 		return nil
 	}
-	return s.rule.Check(s.tok, vars)
+	return s.d.check(s.rule, s.tok, vars)
 }
 
 func (d *Decider) now() time.Time {

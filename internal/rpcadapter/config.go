@@ -159,7 +159,7 @@ func (c *Config) Build(v manager.Verifier, names Names) (*methodrules.Table, dec
 	if err != nil {
 		return nil, decide.Decider{}, err
 	}
-	return table, decide.Decider{Verifier: v, Hook: c.Hook, Recheck: c.Recheck, Now: c.Now}, nil
+	return table, decide.Decider{Verifier: v, Hook: c.Hook, Explain: c.DetailedErrors, Recheck: c.Recheck, Now: c.Now}, nil
 }
 
 // check validates the options.

@@ -30,9 +30,21 @@ var (
 // variables, an expression that reads the request), as at the start of a
 // stream; it is then checked per message. The zero Vars have every
 // variable absent, so a claim bound to one never holds. The error wraps one
-// of manager's sentinels (see Classify). Check allocates nothing but what
-// an expression does.
-func (r *Rule) Check(tok *manager.Token, vars Vars) error {
+// of manager's sentinels (see Classify); it is a fixed value, so Check
+// allocates nothing but what an expression does, whether it allows or
+// denies. Explain says which part of the rule failed.
+func (r *Rule) Check(tok *manager.Token, vars Vars) error { return r.check(tok, vars, false) }
+
+// Explain decides a call as Check does, and its error names the part of
+// the rule that failed, for logs (Decision.Err): the claim path, the
+// operator and the rule's literal of a failed check, the request field a
+// claim was bound to, the scope missing, why each alternative of an any_of
+// failed, the token type wanted and the one sent. It never holds a claim
+// value. The error wraps the sentinel Check returns, so Classify gives the
+// same reason. Explain allocates only when it denies.
+func (r *Rule) Explain(tok *manager.Token, vars Vars) error { return r.check(tok, vars, true) }
+
+func (r *Rule) check(tok *manager.Token, vars Vars, explain bool) error {
 	if r.public {
 		return nil
 	}
@@ -50,9 +62,25 @@ func (r *Rule) Check(tok *manager.Token, vars Vars) error {
 		in = input{typ: v.Type, claims: v.Claims, scope: v.Scope, grants: v.Grants, manager: true}
 	}
 	if manager.TokenType(in.typ) != r.tokenType {
-		return manager.ErrTokenType
+		if !explain {
+			return manager.ErrTokenType
+		}
+		return fmt.Errorf("%w: want %s, got %s", manager.ErrTokenType, r.tokenType, typeText(in.typ))
 	}
-	return r.cond.check(&in, vars)
+	return r.cond.check(&in, vars, explain)
+}
+
+// typeText names a token's type for Decision.Err: the types a Manager
+// issues by name, any other without its value, which a token built
+// elsewhere may hold.
+func typeText(typ string) string {
+	switch manager.TokenType(typ) {
+	case manager.Auth, manager.Refresh:
+		return typ
+	case "":
+		return "none"
+	}
+	return "another type"
 }
 
 // input is what a rule reads of a verified token.
@@ -79,21 +107,32 @@ func (in *input) granted(name string) bool {
 	return false
 }
 
-// check evaluates c, its alternatives last.
-func (c *condition) check(in *input, vars Vars) error {
+// check evaluates c, its alternatives last. With explain, a denial names
+// the part that failed; building it is left until c is known to deny, so
+// that explaining an allowed call allocates nothing either.
+func (c *condition) check(in *input, vars Vars, explain bool) error {
 	claims, scope := in.claims, in.scope
 	w := walk{owner: -1}
 	for i := range c.tests {
-		if !c.tests[i].holds(claims, vars, &w, i) {
-			return manager.ErrClaim
+		if why := c.tests[i].why(claims, vars, &w, i); why != "" {
+			if !explain {
+				return manager.ErrClaim
+			}
+			return fmt.Errorf("%w: %s: %s", manager.ErrClaim, c.tests[i].label, why)
 		}
 	}
 	if c.scope != nil && !contains(scope, c.scope, 0) {
-		return manager.ErrScope
+		if !explain {
+			return manager.ErrScope
+		}
+		return fmt.Errorf("%w: scope %s: not contained in the scope claim", manager.ErrScope, compactJSON(c.scope))
 	}
 	for _, name := range c.scopes {
 		if !in.granted(name) {
-			return manager.ErrScope
+			if !explain {
+				return manager.ErrScope
+			}
+			return fmt.Errorf("%w: scope %s: not granted", manager.ErrScope, formatName(name))
 		}
 	}
 	if c.expr != nil {
@@ -105,12 +144,40 @@ func (c *condition) check(in *input, vars Vars) error {
 		return nil
 	}
 	for i := range c.anyOf {
-		if c.anyOf[i].check(in, vars) == nil {
+		if c.anyOf[i].check(in, vars, false) == nil {
 			return nil
 		}
 	}
-	return errNoAlternative
+	if !explain {
+		return errNoAlternative
+	}
+	alts := make([]error, len(c.anyOf))
+	for i := range c.anyOf {
+		alts[i] = c.anyOf[i].check(in, vars, true)
+	}
+	return &noAlternativeError{alts: alts}
 }
+
+// noAlternativeError is an explained denial of an any_of: why each
+// alternative failed. It wraps errNoAlternative.
+type noAlternativeError struct{ alts []error }
+
+// Error writes "protojwt: no alternative rule holds: any_of[0]: claim
+// mismatch: ...; any_of[1]: ...", the package's prefix once.
+func (e *noAlternativeError) Error() string {
+	var b strings.Builder
+	b.WriteString("protojwt: no alternative rule holds: ")
+	for i, err := range e.alts {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "any_of[%d]: %s", i, strings.TrimPrefix(err.Error(), "protojwt: "))
+	}
+	return b.String()
+}
+
+// Unwrap returns errNoAlternative, which wraps manager.ErrClaim.
+func (e *noAlternativeError) Unwrap() error { return errNoAlternative }
 
 // evalExpr evaluates x for one call; one that reads the request holds for
 // now when vars is Deferred.
@@ -134,58 +201,21 @@ func evalExpr(x protojwt.Expression, claims map[string]any, vars Vars) error {
 	return nil
 }
 
-// holds reports whether the claims satisfy the test. With Deferred vars, a
-// test bound to a variable holds for now.
-func (t *claimTest) holds(claims map[string]any, vars Vars, w *walk, i int) bool {
+// why returns "" when the claims satisfy the test, else why not (a
+// constant). With Deferred vars, a test bound to a variable holds for now.
+func (t *claimTest) why(claims map[string]any, vars Vars, w *walk, i int) string {
 	var v Value
 	if t.varIndex >= 0 {
 		if vars.deferred() {
-			return true
+			return ""
 		}
 		var ok bool
 		if v, ok = vars.Var(t.varIndex); !ok {
-			return false
+			return whyVarUnset
 		}
 	}
 	claim, found := t.lookup(claims, w, i)
-	if t.op == OpPresent {
-		return found == t.present
-	}
-	if !found {
-		return false
-	}
-	switch t.op {
-	case OpEquals:
-		if t.varIndex >= 0 {
-			return equalsVar(claim, v)
-		}
-		return jsonEqual(claim, t.literal)
-	case OpContains:
-		list, ok := claim.([]any)
-		if !ok {
-			return false
-		}
-		for _, e := range list {
-			if t.varIndex >= 0 && equalsVar(e, v) || t.varIndex < 0 && jsonEqual(e, t.literal) {
-				return true
-			}
-		}
-	case OpIn:
-		for _, want := range t.set {
-			if jsonEqual(claim, want) {
-				return true
-			}
-		}
-	case OpPrefix:
-		s, ok := claim.(string)
-		return ok && strings.HasPrefix(s, t.text)
-	case OpSuffix:
-		s, ok := claim.(string)
-		return ok && strings.HasSuffix(s, t.text)
-	case OpIncludes:
-		return contains(claim, t.literal, 0)
-	}
-	return false
+	return t.test(t, claim, found, v)
 }
 
 // walk holds the objects that the last claim lookup of a condition passed

@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,6 +89,10 @@ func FuzzCheck(f *testing.F) {
 					t.Fatalf("Check answered %v, then %v", first, again)
 				}
 				_ = r.Check(tok, rules.Vars{})
+				// Explain decides as Check, wrapping its error.
+				if explained := r.Explain(tok, vars); (explained == nil) != (first == nil) || explained != nil && !errors.Is(explained, first) {
+					t.Fatalf("Check = %v, Explain = %v", first, explained)
+				}
 				if first != nil {
 					if kind, _ := rules.Classify(first); kind != rules.Unauthenticated && kind != rules.PermissionDenied {
 						t.Fatalf("Classify(%v) = %v", first, kind)

@@ -3,8 +3,6 @@ package rules
 import (
 	"fmt"
 
-	"google.golang.org/protobuf/types/known/structpb"
-
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -92,41 +90,19 @@ func matchFromProto(m *annotations.Match) (Match, error) {
 	return Match{}, errNoValue
 }
 
+// checkFromProto returns the Check of a ClaimCheck: its test read by the
+// operator of the oneof field that is set. Op is 0 when none is.
 func checkFromProto(c *annotations.ClaimCheck) (Check, error) {
 	ch := Check{Path: c.GetClaim()}
-	var err error
-	switch t := c.GetTest().(type) {
-	case *annotations.ClaimCheck_Equals:
-		ch.Op = OpEquals
-		ch.Match, err = matchFromProto(t.Equals)
-	case *annotations.ClaimCheck_Contains:
-		ch.Op = OpContains
-		ch.Match, err = matchFromProto(t.Contains)
-	case *annotations.ClaimCheck_In:
-		ch.Op = OpIn
-		for _, s := range t.In.GetStrings() {
-			ch.Values = append(ch.Values, s)
-		}
-		for _, n := range t.In.GetNumbers() {
-			ch.Values = append(ch.Values, n)
-		}
-	case *annotations.ClaimCheck_Prefix:
-		ch.Op, ch.Text = OpPrefix, t.Prefix
-	case *annotations.ClaimCheck_Suffix:
-		ch.Op, ch.Text = OpSuffix, t.Suffix
-	case *annotations.ClaimCheck_Includes:
-		ch.Op = OpIncludes
-		if t.Includes == nil || t.Includes.GetKind() == nil {
-			return ch, errNoValue
-		}
-		if _, null := t.Includes.GetKind().(*structpb.Value_NullValue); null {
-			return ch, fmt.Errorf("includes null, which no claim holds")
-		}
-		ch.Value = t.Includes.AsInterface()
-	case *annotations.ClaimCheck_Present:
-		ch.Op, ch.Present = OpPresent, t.Present
-	default:
-		return ch, fmt.Errorf("no test: set one of equals, contains, in, prefix, suffix, includes, present")
+	m := c.ProtoReflect()
+	fd := m.WhichOneof(m.Descriptor().Oneofs().ByName("test"))
+	if fd == nil {
+		return ch, fmt.Errorf("no test: set one of %s", operatorNames())
 	}
-	return ch, err
+	op, ok := operatorNamed(string(fd.Name()))
+	if !ok {
+		return ch, fmt.Errorf("test %s is not known", fd.Name())
+	}
+	ch.Op = op
+	return ch, operators[op].fromProto(c, &ch)
 }

@@ -61,7 +61,8 @@ type Match struct {
 	Value any
 }
 
-// Op is the test of a Check.
+// Op is the test of a Check. Each is defined once, by its entry in
+// operators (operator.go): how it is read, compiled, checked and written.
 type Op uint8
 
 // The tests of a Check, as the ClaimCheck message names them.
@@ -77,21 +78,8 @@ const (
 
 // String returns the op's name in the ClaimCheck message.
 func (o Op) String() string {
-	switch o {
-	case OpEquals:
-		return "equals"
-	case OpContains:
-		return "contains"
-	case OpIn:
-		return "in"
-	case OpPrefix:
-		return "prefix"
-	case OpSuffix:
-		return "suffix"
-	case OpIncludes:
-		return "includes"
-	case OpPresent:
-		return "present"
+	if def, ok := operatorOf(o); ok {
+		return def.name
 	}
 	return fmt.Sprintf("op(%d)", uint8(o))
 }
@@ -154,6 +142,10 @@ type claimTest struct {
 	// condition also has, short of either's last name: the objects they
 	// lead to are looked up once.
 	shared int
+	// test is the operator's test.
+	test func(t *claimTest, claim any, found bool, v Value) string
+	// label names the check in Decision.Err: `claim tier: in ["gold"]`.
+	label string
 }
 
 // Compile checks s and compiles it into a Rule, with no expression engine
@@ -280,54 +272,15 @@ func (r *Rule) compileTest(ch Check) (claimTest, error) {
 			return t, fmt.Errorf("%w: claim path %s has an empty name", ErrInvalidRule, where)
 		}
 	}
-	switch ch.Op {
-	case OpEquals, OpContains:
-		m := ch.Match
-		if m.Var != "" {
-			if m.Value != nil {
-				return t, fmt.Errorf("%w: claim %s has both a variable and a literal", ErrInvalidRule, where)
-			}
-			t.varIndex = r.varIndex(m.Var)
-			return t, nil
-		}
-		if m.Value == nil {
-			return t, fmt.Errorf("%w: claim %s has no value to match", ErrInvalidRule, where)
-		}
-		v, err := literal(m.Value)
-		if err != nil {
-			return t, fmt.Errorf("%w: claim %s: %v", ErrInvalidRule, where, err)
-		}
-		t.literal = v
-	case OpIn:
-		if len(ch.Values) == 0 {
-			return t, fmt.Errorf("%w: claim %s: in needs at least one value", ErrInvalidRule, where)
-		}
-		for _, value := range ch.Values {
-			v, err := literal(value)
-			if err != nil {
-				return t, fmt.Errorf("%w: claim %s: in: %v", ErrInvalidRule, where, err)
-			}
-			t.set = append(t.set, v)
-		}
-	case OpPrefix, OpSuffix:
-		if ch.Text == "" {
-			return t, fmt.Errorf("%w: claim %s: an empty %s holds for every string", ErrInvalidRule, where, ch.Op)
-		}
-		t.text = ch.Text
-	case OpIncludes:
-		if ch.Value == nil {
-			return t, fmt.Errorf("%w: claim %s: includes has no value", ErrInvalidRule, where)
-		}
-		v, err := literal(ch.Value)
-		if err != nil {
-			return t, fmt.Errorf("%w: claim %s: includes: %v", ErrInvalidRule, where, err)
-		}
-		t.literal = v
-	case OpPresent:
-		t.present = ch.Present
-	default:
+	def, ok := operatorOf(ch.Op)
+	if !ok {
 		return t, fmt.Errorf("%w: claim %s: the check has no test", ErrInvalidRule, where)
 	}
+	if err := def.compile(r, &t, ch, where); err != nil {
+		return t, err
+	}
+	t.test = def.test
+	t.label = label(ch)
 	return t, nil
 }
 

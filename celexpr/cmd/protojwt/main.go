@@ -12,14 +12,16 @@
 // request does not have is reported on its method's row with CEL's
 // message, and --strict exits 1. A server built with celexpr.New and
 // options (WithEnvOptions, WithCostLimit) may accept expressions this
-// build refuses; it compiles with the defaults.
+// build refuses; it compiles with the defaults. Such a server's own
+// command is this main with its options: os.Exit(cli.Main(celexpr.New(opts...))),
+// with package github.com/protojwt/protojwt/cli.
 package main
 
 import (
 	"os"
 
 	"github.com/protojwt/protojwt/celexpr"
-	"github.com/protojwt/protojwt/internal/cli"
+	"github.com/protojwt/protojwt/cli"
 )
 
 func main() {

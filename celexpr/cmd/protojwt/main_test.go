@@ -19,8 +19,7 @@ import (
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/celexpr"
 	"github.com/protojwt/protojwt/celexpr/internal/testpb"
-	"github.com/protojwt/protojwt/internal/cli"
-	"github.com/protojwt/protojwt/internal/rpctest"
+	"github.com/protojwt/protojwt/cli"
 )
 
 // rules runs "protojwt rules args..." as this command does, with CEL, and
@@ -36,7 +35,7 @@ func rules(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // build writes one, and returns its path.
 func writeSet(t *testing.T, files ...protoreflect.FileDescriptor) string {
 	t.Helper()
-	set := rpctest.FileDescriptorSet(files...)
+	set := fileDescriptorSet(files...)
 	b, err := proto.Marshal(set)
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +45,30 @@ func writeSet(t *testing.T, files ...protoreflect.FileDescriptor) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// fileDescriptorSet returns files and everything they import, each file
+// once and after its imports, as "buf build -o" writes a descriptor set.
+// (The core module's tests have the same builder, in a package internal to
+// that module.)
+func fileDescriptorSet(files ...protoreflect.FileDescriptor) *descriptorpb.FileDescriptorSet {
+	set := &descriptorpb.FileDescriptorSet{}
+	seen := map[string]bool{}
+	var add func(fd protoreflect.FileDescriptor)
+	add = func(fd protoreflect.FileDescriptor) {
+		if seen[fd.Path()] {
+			return
+		}
+		seen[fd.Path()] = true
+		for i := range fd.Imports().Len() {
+			add(fd.Imports().Get(i).FileDescriptor)
+		}
+		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
+	}
+	for _, fd := range files {
+		add(fd)
+	}
+	return set
 }
 
 // probeFile is a service whose methods have the rule {expr: exprs[name]},

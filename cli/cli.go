@@ -1,7 +1,21 @@
 // Package cli is the protojwt command: mint, inspect, rules, keys and
-// proto. cmd/protojwt runs it as it is; celexpr/cmd/protojwt runs it with
-// CEL, so that "rules" compiles the expr of rules as a server given
-// celexpr.New() does.
+// proto. Both builds of the command are a main function that calls [Main]:
+// cmd/protojwt with no expression engine, celexpr/cmd/protojwt with
+// celexpr.New(), so that "rules" compiles the expr of rules as a server
+// given WithExpressions(celexpr.New()) does.
+//
+// A service whose servers compile expressions with options of their own
+// (CEL functions, a cost limit) builds its own command the same way, so
+// that "protojwt rules --strict" audits its API as its servers will:
+//
+//	package main
+//
+//	func main() {
+//		os.Exit(cli.Main(celexpr.New(celexpr.WithEnvOptions(myFunctions...))))
+//	}
+//
+// [Run] runs the command with given arguments, streams and environment,
+// for tests.
 package cli
 
 import (
@@ -16,17 +30,18 @@ import (
 	"github.com/protojwt/protojwt"
 )
 
-// Main runs the command line of the process and returns its exit code.
-// exprs compiles the expr of rules for the rules command; with nil, a rule
-// that has one is reported invalid, saying which build of the command
-// compiles it.
+// Main runs the command line of the process (os.Args, the standard
+// streams and the environment) and returns its exit code, for os.Exit: 0
+// success, 1 failure, 2 usage error. exprs compiles the expr of rules for
+// the rules command; with nil, a rule that has one is reported invalid,
+// saying which build of the command compiles it.
 func Main(exprs protojwt.Expressions) int {
 	return Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv, exprs)
 }
 
-// Run runs the command line args (without the program name) and returns
-// its exit code. getenv reads the environment, as os.Getenv does; exprs is
-// as for [Main].
+// Run runs the command line args (without the program name) with the
+// given streams and returns its exit code. getenv reads the environment, as
+// os.Getenv does (nil: an empty one); exprs is as for [Main].
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, exprs protojwt.Expressions) int {
 	a := newApp(stdin, stdout, stderr, getenv)
 	a.exprs = exprs

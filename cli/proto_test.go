@@ -12,7 +12,7 @@ import (
 var annotationsFile = filepath.Join("protojwt", "v1", "annotations.proto")
 
 func TestProtoExportWritesTheRepositoryFile(t *testing.T) {
-	want := readFileT(t, filepath.Join("..", "..", "proto", annotationsFile))
+	want := readFileT(t, filepath.Join("..", "proto", annotationsFile))
 	dir := filepath.Join(t.TempDir(), "third_party")
 	r := cmd{}.run(t, "proto", "export", dir)
 	checkResult(t, r, exitOK, nil, []string{"wrote " + filepath.Join(dir, annotationsFile)})

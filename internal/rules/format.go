@@ -1,4 +1,4 @@
-package cli
+package rules
 
 import (
 	"bytes"
@@ -8,17 +8,16 @@ import (
 	"strconv"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protojson"
-
 	"github.com/protojwt/protojwt/annotations"
 )
 
-// formatRule writes a rule on one line, in the order the engine checks it:
-// "public", or the token type ("auth", "refresh") and allow_missing, then
-// claims (role="admin", sub=field:username), checks
+// Format writes a rule option on one line, in the order the engine checks
+// it: "public", or the token type ("auth", "refresh") and allow_missing,
+// then claims (role="admin", sub=field:username), checks
 // (check(realm_access.roles contains "admin")), scope={JSON}, scopes=a,b,
-// expr(...) and any_of(alternative | alternative).
-func formatRule(r *annotations.Rule) string {
+// expr(...) and any_of(alternative | alternative). It writes rules that
+// don't compile too, as they are.
+func Format(r *annotations.Rule) string {
 	var parts []string
 	if r.GetPublic() {
 		parts = append(parts, "public")
@@ -50,10 +49,11 @@ func conditionParts(r *annotations.Rule) []string {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		parts = append(parts, formatName(name)+"="+formatMatch(r.GetClaims()[name]))
+		m, _ := matchFromProto(r.GetClaims()[name])
+		parts = append(parts, formatName(name)+"="+matchText(m))
 	}
 	for _, c := range r.GetCheck() {
-		parts = append(parts, "check("+formatCheck(c)+")")
+		parts = append(parts, "check("+FormatCheck(c)+")")
 	}
 	if r.GetScope() != nil {
 		parts = append(parts, "scope="+compactJSON(r.GetScope().AsMap()))
@@ -94,57 +94,49 @@ func conditionParts(r *annotations.Rule) []string {
 	return parts
 }
 
-// formatMatch writes what a claim must equal: field:path, or a JSON literal.
-func formatMatch(m *annotations.Match) string {
-	switch k := m.GetKind().(type) {
-	case *annotations.Match_Field:
-		return "field:" + k.Field
-	case *annotations.Match_StringValue:
-		return compactJSON(k.StringValue)
-	case *annotations.Match_NumberValue:
-		return strconv.FormatFloat(k.NumberValue, 'g', -1, 64)
-	case *annotations.Match_BoolValue:
-		return strconv.FormatBool(k.BoolValue)
+// FormatCheck writes a claim check as its path and test, as its operator
+// writes it: realm_access.roles contains "orders-admin", tier in
+// ["gold","platinum"], email suffix "@acme.example", perms includes
+// {"orders":["read"]}, tid present, act absent. A check with no test is
+// written "<no test>".
+func FormatCheck(c *annotations.ClaimCheck) string {
+	path := formatPath(c.GetClaim())
+	ch, err := checkFromProto(c)
+	o, ok := operatorOf(ch.Op)
+	if err != nil && !ok {
+		return path + " <no test>"
 	}
-	return "<no value>"
+	return path + " " + o.text(ch)
 }
 
-// formatCheck writes a claim check as "path test value":
-// realm_access.roles contains "orders-admin", tier in ["gold","platinum"],
-// email suffix "@acme.example", perms includes {"orders":["read"]},
-// tid present, act absent.
-func formatCheck(c *annotations.ClaimCheck) string {
-	path := formatPath(c.GetClaim())
-	switch t := c.GetTest().(type) {
-	case *annotations.ClaimCheck_Equals:
-		return path + " equals " + formatMatch(t.Equals)
-	case *annotations.ClaimCheck_Contains:
-		return path + " contains " + formatMatch(t.Contains)
-	case *annotations.ClaimCheck_In:
-		values := []any{}
-		for _, v := range t.In.GetStrings() {
-			values = append(values, v)
-		}
-		for _, v := range t.In.GetNumbers() {
-			values = append(values, formattedNumber(v))
-		}
-		return path + " in " + compactJSON(values)
-	case *annotations.ClaimCheck_Prefix:
-		return path + " prefix " + compactJSON(t.Prefix)
-	case *annotations.ClaimCheck_Suffix:
-		return path + " suffix " + compactJSON(t.Suffix)
-	case *annotations.ClaimCheck_Includes:
-		if t.Includes == nil || t.Includes.GetKind() == nil {
-			return path + " includes <no value>"
-		}
-		return path + " includes " + compactJSON(t.Includes.AsInterface())
-	case *annotations.ClaimCheck_Present:
-		if t.Present {
-			return path + " present"
-		}
-		return path + " absent"
+// label writes a compiled test's check for Decision.Err: `claim
+// realm_access.roles: contains "orders-admin"`.
+func label(ch Check) string {
+	o, _ := operatorOf(ch.Op)
+	return "claim " + formatPath(ch.Path) + ": " + o.text(ch)
+}
+
+// matchText writes what a claim must equal: field:path, or a literal.
+func matchText(m Match) string {
+	switch {
+	case m.Var != "":
+		return "field:" + m.Var
+	case m.Value == nil:
+		return noValue
 	}
-	return path + " <no test>"
+	return valueText(m.Value)
+}
+
+// valueText writes a literal: numbers in strconv's shortest form (NaN as
+// NaN), other values as compact JSON.
+func valueText(v any) string {
+	switch t := v.(type) {
+	case float64:
+		return strconv.FormatFloat(t, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(t)
+	}
+	return compactJSON(v)
 }
 
 // formatPath writes a claim path as its names joined by dots, each name
@@ -165,15 +157,6 @@ func formatPath(path []string) string {
 	return strings.Join(names, ".")
 }
 
-// formattedNumber is a number that JSON writes as strconv's shortest form,
-// without an exponent for integers.
-type formattedNumber float64
-
-// MarshalJSON writes n as formatMatch writes numbers.
-func (n formattedNumber) MarshalJSON() ([]byte, error) {
-	return []byte(strconv.FormatFloat(float64(n), 'g', -1, 64)), nil
-}
-
 // formatName writes a claim or scope name bare when it can't be confused
 // with the punctuation of the compact form, quoted otherwise.
 func formatName(s string) string {
@@ -192,18 +175,4 @@ func compactJSON(v any) string {
 		return fmt.Sprintf("%v", v)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
-}
-
-// ruleJSON writes r as protojson with the .proto field names, compacted:
-// protojson's own spacing is not stable.
-func ruleJSON(r *annotations.Rule) json.RawMessage {
-	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(r)
-	if err != nil {
-		return nil
-	}
-	var out bytes.Buffer
-	if err := json.Compact(&out, b); err != nil {
-		return nil
-	}
-	return out.Bytes()
 }

@@ -27,6 +27,13 @@ When keys are configured (the JWT_* environment or the flags below), the
 token is verified as a server would verify it, and the command says why it
 does not verify and exits 1. Without keys, it says "signature not checked".
 --no-verify skips verification even when keys are configured.
+
+An identity provider's tokens verify with its JWK Set, --jwks-url or
+--discovery (the set its metadata names), and the algorithm of each key;
+--alg is then not needed. Its access tokens (header typ "at+jwt", RFC 9068)
+verify with --access-token-profile, as a server given
+manager.WithAccessTokenProfile verifies them. A token that fails is shown
+with the error a server's decision hook sees (Decision.Err).
 `
 
 // maxTokenInput bounds what inspect reads; servers refuse tokens over 8 KiB
@@ -38,7 +45,9 @@ func (a *app) inspect(args []string) error {
 	var cf configFlags
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	noVerify := fs.Bool("no-verify", false, "don't verify even when keys are configured")
+	atProfile := fs.Bool("access-token-profile", false, "verify RFC 9068 access tokens (typ at+jwt), as manager.WithAccessTokenProfile")
 	cf.register(fs)
+	cf.registerRemote(fs)
 	positional, err := a.parseFlags(fs, inspectUsage+configUsage, args)
 	if err != nil {
 		return err
@@ -74,7 +83,11 @@ func (a *app) inspect(args []string) error {
 		fmt.Fprintln(a.stdout, "Verification: signature not checked (no key configured: set JWT_SECRET_FILE, JWT_PUBLICKEY_FILE, JWT_JWKS_URL, ... or --secret-file, --public-key-file, ...)")
 		return nil
 	}
-	m, err := a.newManager(cfg)
+	var opts []manager.Option
+	if *atProfile {
+		opts = append(opts, manager.WithAccessTokenProfile())
+	}
+	m, err := a.newManager(cfg, opts...)
 	if err != nil {
 		fmt.Fprintln(a.stdout, "Verification: signature not checked: the key configuration can't be used")
 		return err
@@ -82,10 +95,17 @@ func (a *app) inspect(args []string) error {
 	defer m.Close()
 	if _, err := m.Verify(context.Background(), tok.compact); err != nil {
 		why := a.verifyFailure(err, tok, cfg)
-		fmt.Fprintf(a.stdout, "Verification: FAILED: %s\n", why)
+		// The second line is the error itself, as a server's decision hook
+		// logs it (Decision.Err): the same words in the terminal as in the
+		// server's logs.
+		fmt.Fprintf(a.stdout, "Verification: FAILED: %s\n  error: %v\n", why, err)
 		return fmt.Errorf("token does not verify: %s (%v)", why, err)
 	}
-	fmt.Fprintf(a.stdout, "Verification: OK (%s signature, issuer %q%s, exp, nbf and iat checked)\n", cfg.Algorithm, cfg.Issuer, audienceNote(cfg))
+	alg := cfg.Algorithm
+	if alg == "" {
+		alg = tok.alg // one the Manager accepts for the JWK Set's key
+	}
+	fmt.Fprintf(a.stdout, "Verification: OK (%s signature, issuer %q%s, exp, nbf and iat checked)\n", alg, cfg.Issuer, audienceNote(cfg))
 	return nil
 }
 
@@ -113,6 +133,7 @@ type decodedToken struct {
 	payload []byte         // JSON object
 	claims  map[string]any // payload decoded
 	alg     string         // alg header, "" when absent
+	typ     string         // typ header, "" when absent
 }
 
 // decodeToken takes a compact JWS apart. Errors never quote the token.
@@ -146,6 +167,7 @@ func decodeToken(s string) (*decodedToken, error) {
 	var header map[string]any
 	_ = json.Unmarshal(t.header, &header) // checked by decodeSegment
 	t.alg, _ = header["alg"].(string)
+	t.typ, _ = header["typ"].(string)
 	_ = json.Unmarshal(t.payload, &t.claims)
 	return t, nil
 }
@@ -270,11 +292,18 @@ func (a *app) verifyFailure(err error, t *decodedToken, cfg manager.Config) stri
 	case errors.Is(err, manager.ErrSignature):
 		return "bad signature: the configured key did not sign this token (another key or secret, another kid, or an altered token)"
 	case errors.Is(err, manager.ErrAlgorithm):
+		if cfg.Algorithm == "" {
+			return fmt.Sprintf("wrong algorithm: the token says %q, which the JWK Set's key does not take", t.alg)
+		}
 		return fmt.Sprintf("wrong algorithm: the token says %q, the configuration %s", t.alg, cfg.Algorithm)
 	case errors.Is(err, manager.ErrIssuer):
 		return fmt.Sprintf("wrong issuer: the token's iss is %s, the configured issuer %q", jsonText(t.claims["iss"]), cfg.Issuer)
 	case errors.Is(err, manager.ErrAudience):
 		return fmt.Sprintf("wrong audience: the token's aud is %s, the configured audience %q", jsonText(t.claims["aud"]), cfg.Audience)
+	case errors.Is(err, manager.ErrMalformed) && isAccessTokenType(t.typ):
+		return "malformed: the header typ is " + t.typ + ", an access token: add --access-token-profile"
+	case errors.Is(err, manager.ErrTokenType) && !isAccessTokenType(t.typ):
+		return "wrong token type: the header typ is not at+jwt, which --access-token-profile requires"
 	case errors.Is(err, manager.ErrMalformed):
 		return "malformed: not a JWT with the claims protojwt requires (exp, iat, iss, type of the right types)"
 	case errors.Is(err, manager.ErrRevoked):
@@ -283,6 +312,12 @@ func (a *app) verifyFailure(err error, t *decodedToken, cfg manager.Config) stri
 		return "the JWK Set can't be used"
 	}
 	return "refused"
+}
+
+// isAccessTokenType reports whether typ is RFC 9068's, its media type
+// compared without case.
+func isAccessTokenType(typ string) bool {
+	return strings.EqualFold(typ, "at+jwt") || strings.EqualFold(typ, "application/at+jwt")
 }
 
 // jsonText writes a decoded JSON value back as JSON, "absent" for nil.

@@ -21,6 +21,7 @@ type configFlags struct {
 	issuer, alg, kid, audience        string
 	secretFile, keyFile, pubKeyFile   string
 	jwksFile, jwksURL                 string
+	discovery                         bool // inspect only (registerRemote)
 	authMaxAge, refreshMaxAge, leeway seconds
 	set                               map[string]bool // the flags given, by name
 }
@@ -32,10 +33,16 @@ Any of --secret-file, --key-file, --public-key-file, --jwks-file and
 given on the command line never meets a JWT_SECRET left in the shell.
 `
 
+// registerRemote adds the flags of a command that only verifies: keys
+// found from the issuer's metadata.
+func (c *configFlags) registerRemote(fs *flag.FlagSet) {
+	fs.BoolVar(&c.discovery, "discovery", false, "verify with the JWK Set that the issuer's metadata names ({issuer}/.well-known/openid-configuration; overrides JWT_DISCOVERY)")
+}
+
 // keyFlags are the flags that say where keys come from. Giving any of them
 // replaces all the key material of the environment, so that a --key-file
 // never meets a JWT_SECRET left in the shell.
-var keyFlags = []string{"secret-file", "key-file", "public-key-file", "jwks-file", "jwks-url"}
+var keyFlags = []string{"secret-file", "key-file", "public-key-file", "jwks-file", "jwks-url", "discovery"}
 
 func (c *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.issuer, "issuer", "", "issuer, the iss claim (overrides JWT_ISSUER)")
@@ -89,6 +96,7 @@ func (c *configFlags) load(fs *flag.FlagSet, getenv func(string) string) (manage
 			over[f.variable] = f.path
 		}
 		over["JWT_JWKS_URL"] = c.jwksURL
+		over["JWT_DISCOVERY"] = strconv.FormatBool(c.discovery)
 	}
 	cfg, err := manager.ConfigFromLookup(func(name string) string {
 		if v, ok := over[name]; ok {
@@ -114,6 +122,11 @@ func (c *configFlags) load(fs *flag.FlagSet, getenv func(string) string) (manage
 // hasKeys reports whether cfg says how to verify tokens.
 func hasKeys(cfg manager.Config) bool {
 	return len(cfg.Secret) > 0 || cfg.PrivateKey != nil || cfg.PublicKey != nil || len(cfg.JWKS) > 0 || cfg.JWKSURL != "" || cfg.Discovery
+}
+
+// fromJWKS reports whether cfg's keys come from a JWK Set.
+func fromJWKS(cfg manager.Config) bool {
+	return len(cfg.JWKS) > 0 || cfg.JWKSURL != "" || cfg.Discovery
 }
 
 // maxKeyFileSize bounds the secret, key and JWK Set files read.
@@ -175,12 +188,13 @@ func parseSeconds(v string) (time.Duration, error) {
 
 // newManager builds the Manager of cfg with the app's clock, and explains a
 // missing issuer or algorithm in terms of the variables and flags that set
-// them.
+// them. Keys from a JWK Set need no algorithm: the Manager takes the
+// asymmetric algorithms that fit each key.
 func (a *app) newManager(cfg manager.Config, opts ...manager.Option) (*manager.Manager, error) {
 	switch {
 	case cfg.Issuer == "":
 		return nil, errors.New("no issuer: set JWT_ISSUER or --issuer")
-	case cfg.Algorithm == "":
+	case cfg.Algorithm == "" && !fromJWKS(cfg):
 		return nil, errors.New("no algorithm: set JWT_AUTHTYPE or --alg")
 	}
 	return manager.New(cfg, append([]manager.Option{manager.WithClock(a.now)}, opts...)...)
