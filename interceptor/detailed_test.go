@@ -72,3 +72,18 @@ func TestDetailedErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDetailedErrorsWithoutHook: a development server with detailed errors
+// and no decision hook still tells its client which part of the rule
+// failed, not only the sentinel's text.
+func TestDetailedErrorsWithoutHook(t *testing.T) {
+	m := newManager(t)
+	ts := startServer(t, m, interceptor.WithDetailedErrors())
+	ctx := withToken(t, bearer(authToken(t, m, "alice", nil, map[string]any{"role": "viewer"})))
+	_, err := call(ctx, ts, methodLiteralString, &testpb.LiteralStringRequest{})
+	checkDenial(t, err, codes.PermissionDenied, protojwt.ReasonClaimMismatch)
+	const want = `claim mismatch: protojwt: claim mismatch: claim role: equals "admin": not equal`
+	if msg := status.Convert(err).Message(); msg != want {
+		t.Errorf("message %q, want %q", msg, want)
+	}
+}
