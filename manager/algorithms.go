@@ -61,8 +61,35 @@ func (m *Manager) setAlgorithms(cfg Config) error {
 	for i, a := range m.algs {
 		accepted[i] = a.name
 	}
-	m.errAlgorithm = verifyError("token is not signed with "+strings.Join(accepted, ", "), ErrAlgorithm)
+	m.algErrors = algorithmErrors(accepted)
 	return nil
+}
+
+// algorithmErrors returns the refusals of tokens of algorithms Verify
+// does not accept, given those it does: for each algorithm this package
+// knows, and "none", the error names it; any other alg header is attacker
+// text and is not shown. They are made once, so that a refusal costs no
+// allocation.
+func algorithmErrors(accepted []string) map[string]error {
+	allowed := "; Config.Algorithms accepts " + strings.Join(accepted, ", ")
+	out := make(map[string]error, len(algorithms)+2)
+	for name := range algorithms {
+		if !slices.Contains(accepted, name) {
+			out[name] = verifyError("token is signed with "+name+allowed, ErrAlgorithm)
+		}
+	}
+	out["none"] = verifyError(`token is unsigned (alg "none")`+allowed, ErrAlgorithm)
+	out[""] = verifyError("token's alg is no algorithm this package knows"+allowed, ErrAlgorithm)
+	return out
+}
+
+// errAlgorithm returns the refusal of a token whose alg header, name, is
+// not one Verify accepts.
+func (m *Manager) errAlgorithm(name string) error {
+	if err, ok := m.algErrors[name]; ok && name != "" {
+		return err
+	}
+	return m.algErrors[""]
 }
 
 // accepted returns the algorithm of the alg header name when Verify

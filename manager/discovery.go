@@ -131,7 +131,7 @@ func parseMetadata(body []byte, issuer string) (string, error) {
 	case !ok:
 		return "", errors.New("no issuer string")
 	case got != issuer:
-		return "", errors.New("its issuer is not Config.Issuer")
+		return "", fmt.Errorf("its issuer %q is not Config.Issuer %q", shorten(got), issuer)
 	case members["jwks_uri"] == nil:
 		return "", errors.New("no jwks_uri")
 	case !isString:
@@ -238,4 +238,16 @@ func (m *Manager) rediscover(ctx context.Context, d *discoveredKeys, issuer, uri
 		d.cur.Swap(r).close()
 		uri = next
 	}
+}
+
+// maxShownIssuer bounds an issuer read from a metadata document when an
+// error shows it: a hostile document can't fill a log line.
+const maxShownIssuer = 200
+
+// shorten returns s, cut to maxShownIssuer bytes with "..." when longer.
+func shorten(s string) string {
+	if len(s) <= maxShownIssuer {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxShownIssuer], "") + "..."
 }

@@ -25,12 +25,12 @@ type Manager struct {
 	audience      []string
 	authMaxAge    time.Duration
 	refreshMaxAge time.Duration
-	alg           algorithm   // Config.Algorithm: signs; zero when a JWK Set Manager leaves it empty
-	algs          []algorithm // Config.Algorithms: what Verify accepts, never empty
-	errAlgorithm  error       // the refusal of a token of another algorithm
-	keys          localKeys   // signs; verifies unless the keys come from JWKSURL
-	source        keySource   // selects verification keys: &keys or a *remoteKeys
-	untyped       TokenType   // type of tokens without one; "" refuses them
+	alg           algorithm        // Config.Algorithm: signs; zero when a JWK Set Manager leaves it empty
+	algs          []algorithm      // Config.Algorithms: what Verify accepts, never empty
+	algErrors     map[string]error // refusals of tokens of other algorithms, by alg
+	keys          localKeys        // signs; verifies unless the keys come from JWKSURL
+	source        keySource        // selects verification keys: &keys or a *remoteKeys
+	untyped       TokenType        // type of tokens without one; "" refuses them
 	// accessTokenProfile accepts only RFC 9068 access tokens (typ at+jwt).
 	accessTokenProfile bool
 	scopeClaims        []string // Config.ScopeClaims, never empty

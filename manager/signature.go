@@ -58,7 +58,7 @@ func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToke
 		return out, verifyError("alg header missing", ErrMalformed)
 	case !accepted && jwt.GetSigningMethod(header.Alg) == nil:
 		// golang-jwt refuses an unknown algorithm before the signature.
-		return out, m.errAlgorithm
+		return out, m.errAlgorithm(header.Alg)
 	}
 
 	var sigBuf [512]byte // RSA-4096 signatures fit; larger ones go to the heap
@@ -67,7 +67,7 @@ func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToke
 		return out, verifyError("not a compact JWS", ErrMalformed)
 	}
 	if !accepted {
-		return out, m.errAlgorithm
+		return out, m.errAlgorithm(header.Alg)
 	}
 
 	key, err := m.source.verificationKey(ctx, header, alg)

@@ -202,6 +202,12 @@ func validatorTime(v any) time.Time {
 	return time.Unix(int64(sec), int64(frac*1e9)).Truncate(jwt.TimePrecision)
 }
 
+// errTypeMissing refuses a token without a type claim, which this
+// package's tokens have and an identity provider's lack: the hint names
+// the options that accept those.
+var errTypeMissing = verifyError("type claim missing (a token of an identity provider? "+
+	"WithAccessTokenProfile accepts its RFC 9068 access tokens, WithUntypedTokens any token without type)", ErrMalformed)
+
 // checkClaimTypes checks that the claims this package relies on are present
 // when required and of the right JSON type.
 func checkClaimTypes(claims jwt.MapClaims, typeRequired bool) error {
@@ -236,18 +242,14 @@ func checkClaimTypes(claims jwt.MapClaims, typeRequired bool) error {
 		{familyClaim, false},
 	} {
 		v, ok := claims[c.name]
-		if !ok {
-			if c.required {
-				return verifyError(c.name+" claim missing", ErrMalformed)
+		if s, isString := v.(string); (!ok || isString && s == "") && c.required {
+			if c.name == "type" {
+				return errTypeMissing
 			}
-			continue
-		}
-		s, ok := v.(string)
-		if !ok {
-			return verifyError(c.name+" claim is not a string", ErrMalformed)
-		}
-		if s == "" && c.required {
 			return verifyError(c.name+" claim missing", ErrMalformed)
+		}
+		if _, isString := v.(string); ok && !isString {
+			return verifyError(c.name+" claim is not a string", ErrMalformed)
 		}
 	}
 	if typ, ok := claims["type"].(string); ok && TokenType(typ) != Auth && TokenType(typ) != Refresh {
