@@ -256,6 +256,7 @@ func (m *Manager) newToken(claims map[string]any, signed string) *Token {
 		ExpiresAt: numericDate(claims["exp"]),
 		state:     st,
 	}
+	tokenview.Fill(&both.tok.viewSlot, &st.view)
 	return &both.tok
 }
 

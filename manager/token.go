@@ -48,7 +48,15 @@ type Token struct {
 	// state is what the Manager that built the Token decoded, private to
 	// it; nil for a Token built otherwise.
 	state *tokenState
+	// viewSlot holds &state.view for the rule engine (tokenview.Of); empty
+	// for a Token built otherwise.
+	viewSlot
 }
+
+// viewSlot names tokenview.Slot so that Token embeds it unexported: the
+// Token gets the Slot's (unexported) method that tokenview.Of finds, and
+// nothing a handler can reach.
+type viewSlot = tokenview.Slot
 
 // tokenState is a Manager's private record of a token it issued or
 // verified. The Manager's own decisions (revocation, expiry, the rules'
@@ -60,15 +68,6 @@ type tokenState struct {
 	issuedAt time.Time // iat
 	until    time.Time // exp plus the Manager's leeway: expired from then on
 	size     int       // estimated heap bytes of the claims and their copy
-}
-
-func init() {
-	tokenview.Register(func(tok any) *tokenview.View {
-		if t, ok := tok.(*Token); ok && t != nil && t.state != nil {
-			return &t.state.view
-		}
-		return nil
-	})
 }
 
 // Expired reports whether t has expired at now: whether now is past its
