@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -18,52 +17,6 @@ import (
 
 	"github.com/protojwt/protojwt/internal/jws"
 )
-
-// Open returns a Manager for cfg as New does. When cfg.JWKSURL or
-// cfg.Discovery is set, ctx bounds the first fetch of the JWK Set (and of
-// the issuer's metadata), on top of WithJWKSTimeout: when ctx ends first,
-// Open returns an error wrapping ErrJWKS and ctx's error. ctx does not bound
-// the Manager's life; Close ends the background refresh.
-//
-// A Manager whose keys come from JWKSURL, or from the jwks_uri that
-// Discovery finds, only verifies. It fetches the set
-// once before Open returns, and fails when that fetch fails or the set holds
-// no key usable with Config.Algorithms. Then it refreshes the set in the
-// background (WithJWKSRefreshInterval), and when a token names a kid the set
-// lacks (WithJWKSRefreshUnknownKID), at a bounded rate so that tokens with
-// random kids can't make it fetch in a loop. When the endpoint fails, it
-// keeps verifying with the keys of its last good fetch. Refresh failures go
-// to WithJWKSErrorHandler.
-//
-// Every fetch refuses a response body over 1 MiB (JWK Sets take a few
-// kilobytes) and a redirect that leaves https, on every hop; a redirect
-// from an http loopback URL may only go to https or to loopback. A fetch
-// for an unknown kid made by Verify ends with Verify's ctx as well as
-// within WithJWKSTimeout.
-//
-// The token's kid selects the JWK with that "kid" (a token without kid, the
-// JWK without one). The JWK is used only when its "use" (when present) is
-// "sig", its "key_ops" (when present) include "verify", its "alg" (when
-// present) is the token's algorithm, one of Config.Algorithms, and its key
-// is of the kind, curve and size that algorithm needs: a token whose key
-// fails this is refused with ErrAlgorithm, a token whose kid names no JWK
-// with ErrSignature.
-func Open(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	withCtx := optionFunc(func(m *Manager) { m.openCtx = ctx })
-	return New(cfg, append(slices.Clip(opts), withCtx)...)
-}
-
-// Close stops the background refresh of a Manager whose keys come from
-// JWKSURL; it goes on verifying with the keys it holds, without fetching
-// again. For any other Manager it does nothing. Close is safe to call more
-// than once and always returns nil.
-func (m *Manager) Close() error {
-	m.source.close()
-	return nil
-}
 
 // remoteKeys are the keys of a JWK Set fetched from a URL, kept and
 // refreshed by keyfunc and jwkset.
@@ -74,29 +27,37 @@ type remoteKeys struct {
 	cancel context.CancelFunc
 }
 
-// openRemote fetches the JWK Set at rawURL for the first time, within ctx,
-// and starts its refresh.
-func (m *Manager) openRemote(ctx context.Context, rawURL string) error {
-	if err := checkJWKSURL(rawURL); err != nil {
-		return configError(err.Error())
-	}
-	r, err := m.newRemoteKeys(ctx, rawURL, "JWKSURL")
-	if err != nil {
-		return err
-	}
-	m.source = r
-	return nil
+// fetcher opens the remote key sources of a Manager: a JWK Set fetched
+// from a URL (remoteKeys) and one found by discovery (discoveredKeys). It
+// holds what they are opened with; each source keeps its own state.
+//
+// It is where keys that may be missing or old would be judged: a source
+// opened unavailable (fetching in the background with backoff) or whose
+// last good fetch is older than a bound would answer verificationKey with
+// an error of its own, and the options setting that go to jwksSettings.
+type fetcher struct {
+	settings jwksSettings
+	algs     []algorithm // the algorithms Verify accepts
+	events   eventSink
 }
 
-// newRemoteKeys fetches the JWK Set at rawURL, which checkJWKSURL
+// openRemote checks rawURL, then opens its JWK Set as open does.
+func (f fetcher) openRemote(ctx context.Context, rawURL string) (*remoteKeys, error) {
+	if err := checkJWKSURL(rawURL); err != nil {
+		return nil, configError(err.Error())
+	}
+	return f.open(ctx, rawURL, "JWKSURL")
+}
+
+// open fetches the JWK Set at rawURL, which checkJWKSURL
 // accepted, for the first time, within ctx, and starts its refresh, which
 // ends with the remoteKeys' close. Errors wrap ErrJWKS and name the set
 // what.
-func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remoteKeys, error) {
+func (f fetcher) open(ctx context.Context, rawURL, what string) (*remoteKeys, error) {
 	if ctx.Err() != nil { // no fetch at all, rather than one cut short
 		return nil, fmt.Errorf("manager: first fetch of %s: %w: %w", what, ErrJWKS, context.Cause(ctx))
 	}
-	s := m.jwksSettings
+	s := f.settings
 	unknownKID := rate.NewLimiter(0, 0) // a zero burst refuses every wait: no refresh
 	if s.unknownKIDEvery > 0 {
 		unknownKID = rate.NewLimiter(rate.Every(s.unknownKIDEvery), 1)
@@ -112,12 +73,12 @@ func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remo
 		HTTPTimeout: s.timeout,
 		RefreshErrorHandler: func(_ context.Context, err error) {
 			if life.Err() == nil { // not a refresh cut short by Close
-				m.emit(Event{Kind: EventJWKSFetch, Err: err})
+				f.events.emit(Event{Kind: EventJWKSFetch, Err: err})
 				s.onError(err)
 			}
 		},
 		RefreshInterval: s.refreshInterval,
-		Storage:         fetchedStorage{Storage: jwkset.NewMemoryStorage(), m: m},
+		Storage:         fetchedStorage{Storage: jwkset.NewMemoryStorage(), events: f.events},
 	})
 	if !stop() {
 		cancel()
@@ -125,7 +86,7 @@ func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remo
 	}
 	if err != nil {
 		cancel()
-		m.emit(Event{Kind: EventJWKSFetch, Err: err})
+		f.events.emit(Event{Kind: EventJWKSFetch, Err: err})
 		return nil, fmt.Errorf("manager: first fetch of %s: %w: %v", what, ErrJWKS, err)
 	}
 	client, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
@@ -144,10 +105,10 @@ func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remo
 		cancel()
 		return nil, fmt.Errorf("manager: %s: %w: %v", what, ErrJWKS, err)
 	}
-	r := &remoteKeys{kf: kf, algs: m.algs, ctx: life, cancel: cancel}
+	r := &remoteKeys{kf: kf, algs: f.algs, ctx: life, cancel: cancel}
 	if !r.hasUsableKey() {
 		cancel()
-		return nil, fmt.Errorf("manager: the JWK Set of %s has no key usable with %s: %w", what, algorithmList(m.algs), ErrJWKS)
+		return nil, fmt.Errorf("manager: the JWK Set of %s has no key usable with %s: %w", what, algorithmList(f.algs), ErrJWKS)
 	}
 	return r, nil
 }
@@ -156,13 +117,13 @@ func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remo
 // succeeded replaces them all, which it reports as an EventJWKSFetch.
 type fetchedStorage struct {
 	jwkset.Storage
-	m *Manager
+	events eventSink
 }
 
 func (s fetchedStorage) KeyReplaceAll(ctx context.Context, keys []jwkset.JWK) error {
 	err := s.Storage.KeyReplaceAll(ctx, keys)
 	if err == nil {
-		s.m.emit(Event{Kind: EventJWKSFetch, Keys: len(keys)})
+		s.events.emit(Event{Kind: EventJWKSFetch, Keys: len(keys)})
 	}
 	return err
 }
