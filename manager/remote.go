@@ -22,19 +22,48 @@ import (
 // refreshed by keyfunc and jwkset.
 type remoteKeys struct {
 	kf     keyfunc.Keyfunc
-	algs   []algorithm     // the algorithms Verify accepts
-	ctx    context.Context // ends with Close: the refresh goroutine's life
-	cancel context.CancelFunc
+	algs   []algorithm        // the algorithms Verify accepts
+	done   <-chan struct{}    // closed by close: the refresh has ended
+	cancel context.CancelFunc // ends the refresh
+}
+
+// closedContext is the context of calls on a closed remoteKeys: already
+// done, so that nothing is fetched.
+var closedContext = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// callContext returns the context a call on r reads its keys with: ctx,
+// the caller's (none: a background one), until r is closed.
+func (r *remoteKeys) callContext(ctx context.Context) context.Context {
+	select {
+	case <-r.done:
+		return closedContext
+	default:
+	}
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
 }
 
 // fetcher opens the remote key sources of a Manager: a JWK Set fetched
-// from a URL (remoteKeys) and one found by discovery (discoveredKeys). It
-// holds what they are opened with; each source keeps its own state.
+// from a URL (remoteKeys) and one found by discovery (discoveredKeys), the
+// latter made of the former. It holds what they are opened with
+// (jwksSettings, the accepted algorithms, the event sink); each source
+// keeps its own state, and Verify and the cache see them only as a
+// keySource.
 //
-// It is where keys that may be missing or old would be judged: a source
-// opened unavailable (fetching in the background with backoff) or whose
-// last good fetch is older than a bound would answer verificationKey with
-// an error of its own, and the options setting that go to jwksSettings.
+// Keys that may be missing or old are judged here: open is where a source
+// would start without keys and fetch in the background with backoff
+// rather than fail, and fetchedStorage, which sees every good fetch, where
+// its time would be recorded, so that remoteKeys.verificationKey and
+// current refuse keys of a fetch too old with a keyError of their own
+// sentinel. Each good fetch is also the one event that can change a
+// remote key, so a count of fetches kept there lets current compare
+// numbers instead of reading the set again.
 type fetcher struct {
 	settings jwksSettings
 	algs     []algorithm // the algorithms Verify accepts
@@ -105,7 +134,7 @@ func (f fetcher) open(ctx context.Context, rawURL, what string) (*remoteKeys, er
 		cancel()
 		return nil, fmt.Errorf("manager: %s: %w: %v", what, ErrJWKS, err)
 	}
-	r := &remoteKeys{kf: kf, algs: f.algs, ctx: life, cancel: cancel}
+	r := &remoteKeys{kf: kf, algs: f.algs, done: life.Done(), cancel: cancel}
 	if !r.hasUsableKey() {
 		cancel()
 		return nil, fmt.Errorf("manager: the JWK Set of %s has no key usable with %s: %w", what, algorithmList(f.algs), ErrJWKS)
@@ -131,16 +160,13 @@ func (s fetchedStorage) KeyReplaceAll(ctx context.Context, keys []jwkset.JWK) er
 // verificationKey selects the key of h; a fetch for an unknown kid ends
 // with ctx, the caller's, as well as within WithJWKSTimeout.
 func (r *remoteKeys) verificationKey(ctx context.Context, h *jws.Header, alg algorithm) (selectedKey, error) {
-	if ctx == nil || r.ctx.Err() != nil {
-		ctx = r.ctx // closed: a done context, so that nothing is fetched
-	}
-	key, err := r.keyOf(ctx, h.Fields, alg)
+	key, err := r.keyOf(r.callContext(ctx), h.Fields, alg)
 	return selectedKey{key: key, alg: alg}, err
 }
 
 // current selects the key of h again: the set may have changed since.
 func (r *remoteKeys) current(k selectedKey, h *jws.Header) bool {
-	key, err := r.keyOf(r.ctx, h.Fields, k.alg)
+	key, err := r.keyOf(r.callContext(context.Background()), h.Fields, k.alg)
 	return err == nil && sameKey(k.key, key)
 }
 
@@ -168,7 +194,7 @@ func (r *remoteKeys) keyOf(ctx context.Context, header map[string]any, alg algor
 // hasUsableKey reports whether the set holds a key that verifies one of
 // the accepted algorithms.
 func (r *remoteKeys) hasUsableKey() bool {
-	jwks, err := r.kf.Storage().KeyReadAll(r.ctx)
+	jwks, err := r.kf.Storage().KeyReadAll(r.callContext(context.Background()))
 	if err != nil {
 		return false
 	}
