@@ -91,7 +91,11 @@ func (s *sessions) checkRevoked(ctx context.Context, t *Token) error {
 // without a revocation store (see WithRevocation), ErrMalformed for a token
 // without jti, and ErrRevocationUnavailable when the store fails.
 func (m *Manager) Revoke(ctx context.Context, t *Token) error {
-	s := &m.sessions
+	return m.sessions.revoke(ctx, t)
+}
+
+// revoke is Revoke.
+func (s *sessions) revoke(ctx context.Context, t *Token) error {
 	store := s.store
 	switch {
 	case store == nil:
@@ -127,7 +131,11 @@ func (m *Manager) Revoke(ctx context.Context, t *Token) error {
 // revocation store (see WithRevocation) and ErrRevocationUnavailable when
 // the store fails.
 func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
-	s := &m.sessions
+	return m.sessions.revokeSubject(ctx, subject)
+}
+
+// revokeSubject is RevokeSubject.
+func (s *sessions) revokeSubject(ctx context.Context, subject string) error {
 	store := s.store
 	if store == nil {
 		return fmt.Errorf("manager: revoke subject: no revocation store: %w", ErrConfig)
