@@ -29,7 +29,7 @@ func metadataURLs(issuer string) ([]string, error) {
 	}
 	u, err := url.Parse(issuer)
 	if err != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return nil, errors.New("Discovery needs an Issuer URL without query or fragment")
+		return nil, errors.New("the Issuer of Discovery must be a URL without query or fragment")
 	}
 	path := strings.TrimSuffix(u.EscapedPath(), "/")
 	origin := u.Scheme + "://" + u.Host
