@@ -94,20 +94,20 @@ func (t *Token) IsSigned() bool {
 }
 
 // Decode decodes t's claims into v, a non-nil pointer to a struct (or any
-// value json.Unmarshal decodes an object into), as json.Unmarshal does:
+// value [json.Unmarshal] decodes an object into), as json.Unmarshal does:
 // by the fields' json tags. An integer claim is exact in an int64, uint64
-// or json.Number field, however large (an account 1234567890123456789
+// or [json.Number] field, however large (an account 1234567890123456789
 // stays itself, where float64 would round it); a field of interface type
 // gets what json.Unmarshal gives it, float64 for a number.
 //
-// It decodes the claims as the Manager verified them, not Token.Claims,
+// It decodes the claims as the Manager verified them, not [Token.Claims],
 // which a handler may have changed, and v shares no memory with the
 // token: changing v changes neither the token nor any later decision.
 // For a Token no Manager built, it decodes Claims.
 //
 // A claim whose JSON type does not fit its field is an error wrapping
-// ErrClaim (and the *json.UnmarshalTypeError, for errors.As); v not a
-// non-nil pointer is an error wrapping *json.InvalidUnmarshalError. The
+// [ErrClaim] (and the [*json.UnmarshalTypeError], for errors.As); v not a
+// non-nil pointer is an error wrapping [*json.InvalidUnmarshalError]. The
 // error names the claim, never its value.
 func (t *Token) Decode(v any) error {
 	if t == nil {

@@ -49,7 +49,9 @@ const maxNumericDate = 253402300799
 //     may read differently or that is costly to decode (bytes that are not
 //     UTF-8 or an escaped lone UTF-16 surrogate, nesting deeper than 64
 //     levels, a member name twice), or without alg: ErrMalformed;
-//   - an algorithm not in Config.Algorithms, "none" included: ErrAlgorithm;
+//   - an algorithm not in Config.Algorithms, "none" included: ErrAlgorithm,
+//     whose text names the token's algorithm (when this package knows it)
+//     and the accepted ones;
 //   - a signature segment that is not base64url: ErrMalformed;
 //   - once the Manager knows its keys by ID (see RotateKey), a kid header
 //     that is not a string: ErrMalformed; a kid naming no key (absent names
@@ -61,7 +63,8 @@ const maxNumericDate = 253402300799
 //     JSON refused as the header's is (two "sub" claims, ...), or a "crit"
 //     header: ErrMalformed;
 //   - a missing exp, iat, iss or type claim (an empty string is missing;
-//     type may be missing with WithUntypedTokens), a
+//     type may be missing with WithUntypedTokens or WithAccessTokenProfile,
+//     which the error of a missing type names), a
 //     type other than "auth" or "refresh", or a claim of the wrong JSON type
 //     (exp, iat and nbf are numbers, within the years 1970 to 9999; iss,
 //     sub, jti, type and fam are strings; aud is a string or an array of
