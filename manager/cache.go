@@ -34,7 +34,7 @@ type CacheStats struct {
 // CacheStats returns the counts of m's verification cache, all zero when
 // the cache is off. It is safe to call at any time, from any goroutine.
 func (m *Manager) CacheStats() CacheStats {
-	c := m.cache
+	c := m.verifier.cache
 	if c == nil {
 		return CacheStats{}
 	}

@@ -63,7 +63,8 @@ func TestVerifyCacheHit(t *testing.T) {
 func TestVerifyCacheOff(t *testing.T) {
 	m := cachedManager(t, newMovableClock(), Config{}, WithVerifyCache(0))
 	signed := issue(t, m)
-	if mustVerify(t, m, signed) == mustVerify(t, m, signed) {
+	first, second := mustVerify(t, m, signed), mustVerify(t, m, signed)
+	if first == second {
 		t.Error("Verify without cache returned the same *Token twice")
 	}
 	wantStats(t, m, CacheStats{})

@@ -172,8 +172,8 @@ func TestVerifyCacheBytesConcurrent(t *testing.T) {
 		t.Errorf("hits %d + misses %d, want %d calls in all", s.Hits, s.Misses, goroutines*calls)
 	}
 	var held, size int64
-	for i := range m.cache.slots {
-		if e := m.cache.slots[i].Load(); e != nil {
+	for i := range m.verifier.cache.slots {
+		if e := m.verifier.cache.slots[i].Load(); e != nil {
 			held += e.cost
 			size++
 		}

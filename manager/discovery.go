@@ -29,7 +29,7 @@ func metadataURLs(issuer string) ([]string, error) {
 	}
 	u, err := url.Parse(issuer)
 	if err != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return nil, errors.New("Discovery needs an Issuer URL without query or fragment")
+		return nil, errors.New("the Issuer of Discovery must be a URL without query or fragment")
 	}
 	path := strings.TrimSuffix(u.EscapedPath(), "/")
 	origin := u.Scheme + "://" + u.Host
@@ -46,23 +46,23 @@ var errMetadataMissing = errors.New("not found")
 // the issuer does not serve it, and returns its jwks_uri. A document that
 // is served but wrong ends the search: its failure is the answer.
 // Each call is reported as an EventDiscoveryRead.
-func (m *Manager) discover(ctx context.Context, issuer string) (string, error) {
+func (f fetcher) discover(ctx context.Context, issuer string) (string, error) {
 	urls, err := metadataURLs(issuer)
 	if err != nil {
 		return "", err
 	}
 	start := time.Now()
-	jwksURI, err := m.readFirstMetadata(ctx, urls, issuer)
-	m.emit(Event{Kind: EventDiscoveryRead, Err: err, Duration: time.Since(start)})
+	jwksURI, err := f.readFirstMetadata(ctx, urls, issuer)
+	f.events.emit(Event{Kind: EventDiscoveryRead, Err: err, Duration: time.Since(start)})
 	return jwksURI, err
 }
 
 // readFirstMetadata reads the documents of urls in turn while the issuer
 // does not serve them.
-func (m *Manager) readFirstMetadata(ctx context.Context, urls []string, issuer string) (string, error) {
+func (f fetcher) readFirstMetadata(ctx context.Context, urls []string, issuer string) (string, error) {
 	var errs []error
 	for _, u := range urls {
-		jwksURI, err := m.readMetadata(ctx, u, issuer)
+		jwksURI, err := f.readMetadata(ctx, u, issuer)
 		if err == nil {
 			return jwksURI, nil
 		}
@@ -81,8 +81,8 @@ func (m *Manager) readFirstMetadata(ctx context.Context, urls []string, issuer s
 // (OpenID Connect Discovery 1.0 section 4.3, RFC 8414 section 3.3), so
 // that a document served elsewhere can't name another issuer's keys, and
 // its jwks_uri obeys JWKSURL's rules.
-func (m *Manager) readMetadata(ctx context.Context, metadataURL, issuer string) (string, error) {
-	s := m.jwksSettings
+func (f fetcher) readMetadata(ctx context.Context, metadataURL, issuer string) (string, error) {
+	s := f.settings
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metadataURL, nil)
@@ -131,7 +131,7 @@ func parseMetadata(body []byte, issuer string) (string, error) {
 	case !ok:
 		return "", errors.New("no issuer string")
 	case got != issuer:
-		return "", errors.New("its issuer is not Config.Issuer")
+		return "", fmt.Errorf("its issuer %q is not Config.Issuer %q", shorten(got), issuer)
 	case members["jwks_uri"] == nil:
 		return "", errors.New("no jwks_uri")
 	case !isString:
@@ -183,33 +183,32 @@ func (d *discoveredKeys) close() {
 // openDiscovered discovers the issuer's jwks_uri, fetches its JWK Set, and
 // starts re-reading the metadata every refresh interval. ctx bounds the
 // first discovery and fetch only.
-func (m *Manager) openDiscovered(ctx context.Context, issuer string) error {
+func (f fetcher) openDiscovered(ctx context.Context, issuer string) (*discoveredKeys, error) {
 	if _, err := metadataURLs(issuer); err != nil {
-		return configError(err.Error())
+		return nil, configError(err.Error())
 	}
-	uri, err := m.discover(ctx, issuer)
+	uri, err := f.discover(ctx, issuer)
 	if err != nil {
-		return fmt.Errorf("manager: discovery of Config.Issuer: %w: %w", ErrJWKS, err)
+		return nil, fmt.Errorf("manager: discovery of Config.Issuer: %w: %w", ErrJWKS, err)
 	}
-	r, err := m.newRemoteKeys(ctx, uri, "the discovered jwks_uri")
+	r, err := f.open(ctx, uri, "the discovered jwks_uri")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d := &discoveredKeys{stop: cancel, stopped: make(chan struct{})}
 	d.cur.Store(r)
-	go m.rediscover(life, d, issuer, uri)
-	m.source = d
-	return nil
+	go f.rediscover(life, d, issuer, uri)
+	return d, nil
 }
 
 // rediscover reads the issuer's metadata every refresh interval until ctx
 // ends, and moves d to the JWK Set of a new jwks_uri once that set has
 // been fetched and holds a usable key. Failures leave d as it is and go to
 // WithJWKSErrorHandler.
-func (m *Manager) rediscover(ctx context.Context, d *discoveredKeys, issuer, uri string) {
+func (f fetcher) rediscover(ctx context.Context, d *discoveredKeys, issuer, uri string) {
 	defer close(d.stopped)
-	s := m.jwksSettings
+	s := f.settings
 	t := time.NewTicker(s.refreshInterval)
 	defer t.Stop()
 	for {
@@ -218,7 +217,7 @@ func (m *Manager) rediscover(ctx context.Context, d *discoveredKeys, issuer, uri
 			return
 		case <-t.C:
 		}
-		next, err := m.discover(ctx, issuer)
+		next, err := f.discover(ctx, issuer)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.onError(fmt.Errorf("manager: discovery of Config.Issuer: %w: %w", ErrJWKS, err))
@@ -228,7 +227,7 @@ func (m *Manager) rediscover(ctx context.Context, d *discoveredKeys, issuer, uri
 		if next == uri {
 			continue
 		}
-		r, err := m.newRemoteKeys(ctx, next, "the discovered jwks_uri")
+		r, err := f.open(ctx, next, "the discovered jwks_uri")
 		if err != nil {
 			if ctx.Err() == nil {
 				s.onError(err)
@@ -238,4 +237,16 @@ func (m *Manager) rediscover(ctx context.Context, d *discoveredKeys, issuer, uri
 		d.cur.Swap(r).close()
 		uri = next
 	}
+}
+
+// maxShownIssuer bounds an issuer read from a metadata document when an
+// error shows it: a hostile document can't fill a log line.
+const maxShownIssuer = 200
+
+// shorten returns s, cut to maxShownIssuer bytes with "..." when longer.
+func shorten(s string) string {
+	if len(s) <= maxShownIssuer {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxShownIssuer], "") + "..."
 }

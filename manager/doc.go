@@ -12,6 +12,8 @@
 //	tok, err := m.Verify(ctx, signed) // errors.Is(err, manager.ErrExpired), ...
 //	ctx = manager.NewContext(ctx, tok)
 //	tok, ok := manager.FromContext(ctx) // in the handler: the current token
+//	var claims struct{ Account int64 `json:"account"` }
+//	err = tok.Decode(&claims) // typed claims, integers above 2^53 exact
 //
 // Tokens are compact JWS with the claims iss, sub, iat, nbf, exp, jti, aud
 // (when configured), type ("auth" or "refresh"), scope (auth tokens) and the

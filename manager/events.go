@@ -52,9 +52,12 @@ type Event struct {
 	Duration time.Duration
 }
 
+// eventSink is the WithEvents function, nil without one.
+type eventSink func(Event)
+
 // emit hands e to the WithEvents function, when there is one.
-func (m *Manager) emit(e Event) {
-	if m.events != nil {
-		m.events(e)
+func (f eventSink) emit(e Event) {
+	if f != nil {
+		f(e)
 	}
 }

@@ -104,3 +104,49 @@ func ExampleConfigFromEnv() {
 	// Output:
 	// https://auth.example.com HS256 15m0s [orders billing]
 }
+
+// Decode a verified token's claims into a struct: an account number above
+// 2^53 stays exact in an int64 field.
+func ExampleToken_Decode() {
+	m, err := manager.New(manager.Config{
+		Issuer:    "https://auth.example.com",
+		Algorithm: "HS256",
+		Secret:    []byte("use-32-random-bytes-in-real-life"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	issued, err := m.AuthToken("alice", "read", map[string]any{
+		"account": int64(1234567890123456789),
+		"org":     map[string]any{"name": "acme", "roles": []string{"admin"}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := m.Verify(context.Background(), issued.Signed)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var claims struct {
+		Subject string `json:"sub"`
+		Account int64  `json:"account"`
+		Org     struct {
+			Name  string   `json:"name"`
+			Roles []string `json:"roles"`
+		} `json:"org"`
+	}
+	if err := tok.Decode(&claims); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(claims.Subject, claims.Account, claims.Org.Name, claims.Org.Roles)
+
+	var wrong struct {
+		Subject int `json:"sub"`
+	}
+	err = tok.Decode(&wrong)
+	fmt.Println(errors.Is(err, manager.ErrClaim))
+	// Output:
+	// alice 1234567890123456789 acme [admin]
+	// true
+}

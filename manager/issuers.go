@@ -46,7 +46,7 @@ func NewIssuers(ms ...*Manager) (*Issuers, error) {
 			return nil, configError(fmt.Sprintf("NewIssuers: two Managers of issuer %q", m.issuer))
 		}
 		is.byIssuer[m.issuer] = m
-		is.maxSize = max(is.maxSize, m.maxTokenSize)
+		is.maxSize = max(is.maxSize, m.verifier.maxTokenSize)
 		is.names = append(is.names, m.issuer)
 	}
 	sort.Strings(is.names)
@@ -76,7 +76,7 @@ func (is *Issuers) Verify(ctx context.Context, signed string) (*Token, error) {
 	// One hash serves every cache: they share their seed.
 	h := maphash.String(cacheSeed, signed)
 	for _, m := range is.ordered {
-		if tok, found, err := m.verifyCached(ctx, h, signed); found {
+		if tok, found, err := m.verifier.cached(ctx, h, signed); found {
 			return tok, err
 		}
 	}
@@ -94,19 +94,19 @@ func (is *Issuers) Verify(ctx context.Context, signed string) (*Token, error) {
 	return m.Verify(ctx, signed)
 }
 
-// verifyCached returns the token signed, of hash h, when m's verification
+// cached returns the token signed, of hash h, when v's verification
 // cache holds it and it may be returned again, checked as Verify checks a
 // cached token (times, key, revocation); found is false when it is not
 // there, and then no miss is counted: Verify, called next, counts it.
-func (m *Manager) verifyCached(ctx context.Context, h uint64, signed string) (tok *Token, found bool, err error) {
-	if m.cache == nil || len(signed) > m.maxTokenSize {
+func (v *verifier) cached(ctx context.Context, h uint64, signed string) (tok *Token, found bool, err error) {
+	if v.cache == nil || len(signed) > v.maxTokenSize {
 		return nil, false, nil
 	}
-	e := m.cache.probe(h, signed)
+	e := v.cache.probe(h, signed)
 	if e == nil {
 		return nil, false, nil
 	}
-	if err := m.checkRevoked(ctx, e.tok); err != nil {
+	if err := v.sessions.checkRevoked(ctx, e.tok); err != nil {
 		return nil, true, err
 	}
 	return e.tok, true, nil

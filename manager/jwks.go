@@ -27,7 +27,7 @@ const jwksContentType = "application/jwk-set+json"
 // rotated and removed show in the next call. The caller owns the returned
 // bytes.
 func (m *Manager) JWKS() []byte {
-	return bytes.Clone(m.keys.set.Load().jwks)
+	return bytes.Clone(m.signer.keys.set.Load().jwks)
 }
 
 // JWKSHandler returns an http.Handler that serves JWKS, to mount at
@@ -38,7 +38,7 @@ func (m *Manager) JWKS() []byte {
 // rotation shows in the next response, under a new ETag.
 func (m *Manager) JWKSHandler() http.Handler {
 	cacheControl := "no-cache"
-	if s := int64(m.jwksSettings.maxAge / time.Second); s > 0 {
+	if s := int64(m.signer.jwksMaxAge / time.Second); s > 0 {
 		cacheControl = "public, max-age=" + strconv.FormatInt(s, 10)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +47,7 @@ func (m *Manager) JWKSHandler() http.Handler {
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
-		ks := m.keys.set.Load()
+		ks := m.signer.keys.set.Load()
 		h := w.Header()
 		h.Set("Content-Type", jwksContentType)
 		h.Set("Cache-Control", cacheControl)

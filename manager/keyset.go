@@ -1,7 +1,6 @@
 package manager
 
 import (
-	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -10,7 +9,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 )
 
 // Key is one key of a Manager's key set, named by its key ID: what AddKey
@@ -125,188 +123,6 @@ func (ks *keySet) fits(id string, key any, alg algorithm) bool {
 	}
 	named, ok := ks.jwkAlg[id]
 	return !ok || named == alg.name
-}
-
-// initKeys sets the keys of a new Manager from cfg: its own key, a static
-// JWK Set, or a JWK Set fetched from a URL, given or found by discovery.
-// Errors wrap ErrConfig, or ErrJWKS when a JWK Set can't be fetched.
-func (m *Manager) initKeys(cfg Config) error {
-	m.source = &m.keys // unless the keys come from JWKSURL or Discovery
-	ctx := m.openCtx
-	m.openCtx = nil
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if err := m.checkKeyOptions(); err != nil {
-		return err
-	}
-	sources := 0
-	for _, set := range []bool{cfg.JWKSURL != "", len(cfg.JWKS) > 0, cfg.Discovery} {
-		if set {
-			sources++
-		}
-	}
-	external := sources > 0
-	switch {
-	case sources > 1:
-		return configError("Discovery, JWKSURL and JWKS are exclusive")
-	case external && (len(cfg.Secret) > 0 || cfg.PrivateKey != nil || cfg.PublicKey != nil || cfg.KeyID != ""):
-		return configError("a Manager with Discovery, JWKSURL or JWKS takes its keys from the JWK Set: no Secret, PrivateKey, PublicKey or KeyID")
-	}
-
-	var byID map[string]any
-	var jwkAlg map[string]string
-	var signKey any
-	switch {
-	case cfg.Discovery:
-		if err := m.openDiscovered(ctx, cfg.Issuer); err != nil {
-			return err
-		}
-		byID = map[string]any{}
-	case cfg.JWKSURL != "":
-		if err := m.openRemote(ctx, cfg.JWKSURL); err != nil {
-			return err
-		}
-		byID = map[string]any{}
-	case len(cfg.JWKS) > 0:
-		var err error
-		if byID, jwkAlg, err = parseJWKS(cfg.JWKS, m.algs); err != nil {
-			return fmt.Errorf("manager: JWKS: %w: %w", err, ErrConfig)
-		}
-	default:
-		var verifyKey any
-		var err error
-		if signKey, verifyKey, err = m.checkKeysForAll(cfg); err != nil {
-			return configError(err.Error())
-		}
-		byID = map[string]any{cfg.KeyID: verifyKey}
-	}
-	ks, err := newKeySet(m.alg, cfg.KeyID, signKey, byID)
-	if err != nil {
-		m.source.close()
-		return err
-	}
-	ks.fixed = external
-	ks.jwkAlg = jwkAlg
-	m.keys.set.Store(ks)
-	return nil
-}
-
-// RotateKey makes k the signing key of m: tokens issued from now on carry
-// k.ID in their kid header and are signed with k. The keys m had keep
-// verifying the tokens they signed until RemoveKey retires them, so a live
-// Manager changes keys without refusing a valid token.
-//
-// k needs an ID, and a Secret (HS algorithms) or a PrivateKey of the kind
-// Config.Algorithm needs, and that fits every algorithm of
-// Config.Algorithms, checked as New checks Config. An ID m already
-// knows may only name the same key: RotateKey then promotes a key that
-// AddKey announced earlier. The keys of a Manager with Config.JWKS,
-// Config.JWKSURL or Config.Discovery come from the JWK Set: no method
-// changes them. Errors wrap ErrConfig and never contain key material.
-//
-// Once m knows more than one key, or a key with an ID, Verify selects the
-// key of a token by its kid header: a token without kid needs a key without
-// ID (the one of a Config without KeyID), and a token whose kid m does not
-// know is refused with ErrSignature.
-func (m *Manager) RotateKey(k Key) error {
-	return m.changeKeys(k, true)
-}
-
-// AddKey adds k to the keys that verify tokens, without signing with it:
-// to announce the next signing key in the JWK Set before RotateKey uses it,
-// or to keep verifying the tokens of a key a restarted service no longer
-// signs with. k needs an ID and the key material RotateKey checks, except
-// that a PublicKey alone will do. Adding a key m already has under the same
-// ID does nothing; an ID naming another key is refused. Errors wrap
-// ErrConfig.
-func (m *Manager) AddKey(k Key) error {
-	return m.changeKeys(k, false)
-}
-
-// RemoveKey retires the key with the given ID ("" for the key of a Config
-// without KeyID): tokens it signed are refused from now on with
-// ErrSignature, and it leaves the JWK Set. The signing key and the last key
-// of m can't be removed. Errors, also for an ID m does not know, wrap
-// ErrConfig.
-func (m *Manager) RemoveKey(id string) error {
-	m.keys.mu.Lock()
-	defer m.keys.mu.Unlock()
-	cur := m.keys.set.Load()
-	if cur.fixed {
-		return configError("the keys of this Manager come from a JWK Set")
-	}
-	switch _, ok := cur.byID[id]; {
-	case !ok:
-		return configError(fmt.Sprintf("no key with ID %q", id))
-	case cur.signKey != nil && id == cur.signID:
-		return configError(fmt.Sprintf("key %q signs tokens: rotate to another key first", id))
-	case len(cur.byID) == 1:
-		return configError(fmt.Sprintf("key %q is the last key", id))
-	}
-	byID := maps.Clone(cur.byID)
-	delete(byID, id)
-	return m.storeKeys(cur.signID, cur.signKey, byID)
-}
-
-// changeKeys adds k, and makes it the signing key when sign is set.
-func (m *Manager) changeKeys(k Key, sign bool) error {
-	if k.ID == "" {
-		return configError("Key.ID is required")
-	}
-	if strings.ContainsFunc(k.ID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return configError("Key.ID has control characters")
-	}
-	if m.alg.method == nil {
-		return configError("the keys of this Manager come from a JWK Set")
-	}
-	if !sign && k.PrivateKey != nil && m.alg.family != familyHMAC {
-		// Only the public half verifies; keep the private key out of m.
-		pub := k.PublicKey
-		if pub == nil {
-			pub = k.PrivateKey.Public()
-		}
-		k = Key{ID: k.ID, PublicKey: pub}
-	}
-	signKey, verifyKey, err := m.checkKeysForAll(Config{Secret: k.Secret, PrivateKey: k.PrivateKey, PublicKey: k.PublicKey})
-	if err != nil {
-		return configError(fmt.Sprintf("key %q: %v", k.ID, err))
-	}
-	if sign && signKey == nil {
-		return configError(fmt.Sprintf("key %q has no PrivateKey to sign with", k.ID))
-	}
-
-	m.keys.mu.Lock()
-	defer m.keys.mu.Unlock()
-	cur := m.keys.set.Load()
-	if cur.fixed {
-		return configError("the keys of this Manager come from a JWK Set")
-	}
-	if old, ok := cur.byID[k.ID]; ok {
-		if !sameKey(old, verifyKey) {
-			return configError(fmt.Sprintf("ID %q already names another key", k.ID))
-		}
-		if !sign {
-			return nil
-		}
-	}
-	byID := maps.Clone(cur.byID)
-	byID[k.ID] = verifyKey
-	if !sign {
-		return m.storeKeys(cur.signID, cur.signKey, byID)
-	}
-	return m.storeKeys(k.ID, signKey, byID)
-}
-
-// storeKeys swaps in a new key set; m.keys.mu is held. On an error the
-// current set stays.
-func (m *Manager) storeKeys(signID string, signKey any, byID map[string]any) error {
-	ks, err := newKeySet(m.alg, signID, signKey, byID)
-	if err != nil {
-		return err
-	}
-	m.keys.set.Store(ks)
-	return nil
 }
 
 // sameKey reports whether two verification keys, as checkKeys returns them,

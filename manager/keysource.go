@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -57,3 +58,62 @@ func (l *localKeys) current(k selectedKey, _ *jws.Header) bool { return k.set ==
 func (l *localKeys) stale(k selectedKey) bool { return k.set != l.set.Load() }
 
 func (l *localKeys) close() {}
+
+// openKeys returns the keys of a new Manager from cfg: its own key, a
+// static JWK Set, or a JWK Set fetched from a URL, given or found by
+// discovery, within ctx. keys sign (when the Manager has a signing key)
+// and are the ones its methods change; source selects the keys that
+// verify: keys, or the fetched set. Errors wrap ErrConfig, or ErrJWKS when
+// a JWK Set can't be fetched.
+func openKeys(ctx context.Context, cfg Config, alg algorithm, algs []algorithm, fetch fetcher) (keys *localKeys, source keySource, err error) {
+	keys = &localKeys{}
+	source = keys // unless the keys come from JWKSURL or Discovery
+	sources := 0
+	for _, set := range []bool{cfg.JWKSURL != "", len(cfg.JWKS) > 0, cfg.Discovery} {
+		if set {
+			sources++
+		}
+	}
+	external := sources > 0
+	switch {
+	case sources > 1:
+		return nil, nil, configError("Discovery, JWKSURL and JWKS are exclusive")
+	case external && (len(cfg.Secret) > 0 || cfg.PrivateKey != nil || cfg.PublicKey != nil || cfg.KeyID != ""):
+		return nil, nil, configError("a Manager with Discovery, JWKSURL or JWKS takes its keys from the JWK Set: no Secret, PrivateKey, PublicKey or KeyID")
+	}
+
+	var byID map[string]any
+	var jwkAlg map[string]string
+	var signKey any
+	switch {
+	case cfg.Discovery:
+		if source, err = fetch.openDiscovered(ctx, cfg.Issuer); err != nil {
+			return nil, nil, err
+		}
+		byID = map[string]any{}
+	case cfg.JWKSURL != "":
+		if source, err = fetch.openRemote(ctx, cfg.JWKSURL); err != nil {
+			return nil, nil, err
+		}
+		byID = map[string]any{}
+	case len(cfg.JWKS) > 0:
+		if byID, jwkAlg, err = parseJWKS(cfg.JWKS, algs); err != nil {
+			return nil, nil, fmt.Errorf("manager: JWKS: %w: %w", err, ErrConfig)
+		}
+	default:
+		var verifyKey any
+		if signKey, verifyKey, err = checkKeysForAll(cfg, alg, algs); err != nil {
+			return nil, nil, configError(err.Error())
+		}
+		byID = map[string]any{cfg.KeyID: verifyKey}
+	}
+	ks, err := newKeySet(alg, cfg.KeyID, signKey, byID)
+	if err != nil {
+		source.close()
+		return nil, nil, err
+	}
+	ks.fixed = external
+	ks.jwkAlg = jwkAlg
+	keys.set.Store(ks)
+	return keys, source, nil
+}

@@ -28,6 +28,7 @@ func TestNewRefuses(t *testing.T) {
 	edKey := testKey(t, "ed25519").(ed25519.PrivateKey)
 	edOther := testKey(t, "ed25519-other")
 	shortSecret := []byte("short-secret-0123456789abcdefgh") // 31 bytes
+	//lint:ignore SA1019 an invalid key can only be built from raw coordinates
 	offCurve := &ecdsa.PublicKey{Curve: elliptic.P256(), X: big.NewInt(1), Y: big.NewInt(1)}
 
 	tests := []struct {

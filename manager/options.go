@@ -13,22 +13,49 @@ const defaultMaxTokenSize = 8 << 10
 
 // An Option changes how New builds a Manager.
 type Option interface {
-	apply(*Manager)
+	apply(*settings)
 }
 
 // optionFunc adapts a function to Option.
-type optionFunc func(*Manager)
+type optionFunc func(*settings)
 
-func (f optionFunc) apply(m *Manager) { f(m) }
+func (f optionFunc) apply(s *settings) { f(s) }
+
+// settings are what the options set, read by New as it builds the
+// Manager's parts.
+type settings struct {
+	now                func() time.Time
+	maxTokenSize       int
+	untyped            TokenType // type of tokens without one; "" refuses them
+	accessTokenProfile bool      // only RFC 9068 access tokens (typ at+jwt)
+	jwks               jwksSettings
+	revocation         revocationSettings // no store by default
+	events             eventSink          // nil by default
+	cacheSize          int
+	cacheTTL           time.Duration
+	cacheBytes         int64
+}
+
+// defaultSettings are the settings of a Manager given no option.
+func defaultSettings() settings {
+	return settings{
+		now:          time.Now,
+		maxTokenSize: defaultMaxTokenSize,
+		jwks:         defaultJWKSSettings(),
+		cacheSize:    DefaultVerifyCacheSize,
+		cacheTTL:     DefaultVerifyCacheTTL,
+		cacheBytes:   DefaultVerifyCacheBytes,
+	}
+}
 
 // WithClock makes the Manager read the current time from now, both to stamp
 // the tokens it issues and to check exp, nbf and iat in Verify. Tests use it
 // to issue tokens in the past or the future. A nil now is ignored. By
 // default, the Manager uses time.Now.
 func WithClock(now func() time.Time) Option {
-	return optionFunc(func(m *Manager) {
+	return optionFunc(func(s *settings) {
 		if now != nil {
-			m.now = now
+			s.now = now
 		}
 	})
 }
@@ -37,8 +64,8 @@ func WithClock(now func() time.Time) Option {
 // a larger one is refused with ErrMalformed before any decoding. New refuses
 // a size that is not positive. By default, the bound is 8 KiB.
 func WithMaxTokenSize(n int) Option {
-	return optionFunc(func(m *Manager) {
-		m.maxTokenSize = n
+	return optionFunc(func(s *settings) {
+		s.maxTokenSize = n
 	})
 }
 
@@ -79,8 +106,8 @@ const (
 // decision, but the handlers of other calls would see the change: treat it
 // as read-only.
 func WithVerifyCache(size int) Option {
-	return optionFunc(func(m *Manager) {
-		m.cacheSize = size
+	return optionFunc(func(s *settings) {
+		s.cacheSize = size
 	})
 }
 
@@ -94,8 +121,8 @@ func WithVerifyCache(size int) Option {
 // New refuses a bound that is not positive (WithVerifyCache(0) turns the
 // cache off). By default, DefaultVerifyCacheBytes (64 MiB).
 func WithVerifyCacheBytes(n int64) Option {
-	return optionFunc(func(m *Manager) {
-		m.cacheBytes = n
+	return optionFunc(func(s *settings) {
+		s.cacheBytes = n
 	})
 }
 
@@ -105,8 +132,8 @@ func WithVerifyCacheBytes(n int64) Option {
 // before the Manager refreshes the set. New refuses a TTL that is not
 // positive. By default, DefaultVerifyCacheTTL (1 minute).
 func WithVerifyCacheTTL(ttl time.Duration) Option {
-	return optionFunc(func(m *Manager) {
-		m.cacheTTL = ttl
+	return optionFunc(func(s *settings) {
+		s.cacheTTL = ttl
 	})
 }
 
@@ -117,8 +144,8 @@ func WithVerifyCacheTTL(ttl time.Duration) Option {
 // and every other check stays as strict. New refuses another t. By default,
 // a token without a type claim is refused with ErrMalformed.
 func WithUntypedTokens(t TokenType) Option {
-	return optionFunc(func(m *Manager) {
-		m.untyped = t
+	return optionFunc(func(s *settings) {
+		s.untyped = t
 	})
 }
 
@@ -128,8 +155,8 @@ func WithUntypedTokens(t TokenType) Option {
 // least this long (plus the verifiers' refresh interval) before RotateKey
 // signs with it. New refuses a negative d. By default, 5 minutes.
 func WithJWKSMaxAge(d time.Duration) Option {
-	return optionFunc(func(m *Manager) {
-		m.jwksSettings.maxAge = d
+	return optionFunc(func(s *settings) {
+		s.jwks.maxAge = d
 	})
 }
 
@@ -139,8 +166,8 @@ func WithJWKSMaxAge(d time.Duration) Option {
 // schedule, and a new jwks_uri followed. New refuses an interval that is
 // not positive. By default, 5 minutes.
 func WithJWKSRefreshInterval(d time.Duration) Option {
-	return optionFunc(func(m *Manager) {
-		m.jwksSettings.refreshInterval = d
+	return optionFunc(func(s *settings) {
+		s.jwks.refreshInterval = d
 	})
 }
 
@@ -151,8 +178,8 @@ func WithJWKSRefreshInterval(d time.Duration) Option {
 // its turn is refused at once with ErrSignature. Zero turns these fetches
 // off; New refuses a negative d. By default, once per 30 seconds.
 func WithJWKSRefreshUnknownKID(d time.Duration) Option {
-	return optionFunc(func(m *Manager) {
-		m.jwksSettings.unknownKIDEvery = d
+	return optionFunc(func(s *settings) {
+		s.jwks.unknownKIDEvery = d
 	})
 }
 
@@ -161,8 +188,8 @@ func WithJWKSRefreshUnknownKID(d time.Duration) Option {
 // and how long a Verify call may wait for a refresh. New refuses a
 // timeout that is not positive. By default, 10 seconds.
 func WithJWKSTimeout(d time.Duration) Option {
-	return optionFunc(func(m *Manager) {
-		m.jwksSettings.timeout = d
+	return optionFunc(func(s *settings) {
+		s.jwks.timeout = d
 	})
 }
 
@@ -171,9 +198,9 @@ func WithJWKSTimeout(d time.Duration) Option {
 // or credentials. A nil c is ignored. By default,
 // http.DefaultClient.
 func WithJWKSHTTPClient(c *http.Client) Option {
-	return optionFunc(func(m *Manager) {
+	return optionFunc(func(s *settings) {
 		if c != nil {
-			m.jwksSettings.client = c
+			s.jwks.client = c
 		}
 	})
 }
@@ -185,9 +212,9 @@ func WithJWKSHTTPClient(c *http.Client) Option {
 // is ignored. By default, failures are logged with slog.Default at level
 // Warn.
 func WithJWKSErrorHandler(f func(error)) Option {
-	return optionFunc(func(m *Manager) {
+	return optionFunc(func(s *settings) {
 		if f != nil {
-			m.jwksSettings.onError = f
+			s.jwks.onError = f
 		}
 	})
 }
@@ -199,9 +226,9 @@ func WithJWKSErrorHandler(f func(error)) Option {
 // By default, a Manager has no store: tokens can't be revoked, Verify
 // consults nothing but the token, and the three methods return ErrConfig.
 func WithRevocation(store revocation.Store) Option {
-	return optionFunc(func(m *Manager) {
+	return optionFunc(func(s *settings) {
 		if store != nil {
-			m.revocation.store = store
+			s.revocation.store = store
 		}
 	})
 }
@@ -219,9 +246,9 @@ func WithRevocation(store revocation.Store) Option {
 // that a client can't make a revoked token pass by giving up early. By
 // default, Verify fails closed.
 func WithRevocationFailOpen(report func(error)) Option {
-	return optionFunc(func(m *Manager) {
-		m.revocation.failOpen = true
-		m.revocation.report = report
+	return optionFunc(func(s *settings) {
+		s.revocation.failOpen = true
+		s.revocation.report = report
 	})
 }
 
@@ -235,9 +262,9 @@ func WithRevocationFailOpen(report func(error)) Option {
 // at no cost, for an observable counter to read. A nil f is ignored. By
 // default, there is no such function, and nothing is measured for it.
 func WithEvents(f func(Event)) Option {
-	return optionFunc(func(m *Manager) {
+	return optionFunc(func(s *settings) {
 		if f != nil {
-			m.events = f
+			s.events = f
 		}
 	})
 }
@@ -255,8 +282,8 @@ func WithEvents(f func(Event)) Option {
 // read: untyped tokens are refused unless WithUntypedTokens says
 // otherwise.
 func WithAccessTokenProfile() Option {
-	return optionFunc(func(m *Manager) {
-		m.accessTokenProfile = true
-		m.untyped = Auth
+	return optionFunc(func(s *settings) {
+		s.accessTokenProfile = true
+		s.untyped = Auth
 	})
 }

@@ -84,9 +84,13 @@ func TestAccessTokenProfile(t *testing.T) {
 func publicJWKS(t *testing.T, pub *ecdsa.PublicKey, kid string) []byte {
 	t.Helper()
 	b64 := base64.RawURLEncoding.EncodeToString
+	point, err := pub.Bytes() // 0x04, then X and Y of 32 bytes each
+	if err != nil {
+		t.Fatal(err)
+	}
 	set := map[string]any{"keys": []any{map[string]any{
 		"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
-		"x": b64(pub.X.FillBytes(make([]byte, 32))), "y": b64(pub.Y.FillBytes(make([]byte, 32))),
+		"x": b64(point[1:33]), "y": b64(point[33:]),
 	}}}
 	b, err := json.Marshal(set)
 	if err != nil {

@@ -42,14 +42,15 @@ type GrantFunc func(ctx context.Context, refresh *Token) (scope any, claims map[
 // exchange can't be recorded is not exchanged. A Manager without a store, or a
 // verify-only one, returns an error wrapping ErrConfig.
 func (m *Manager) RotateRefreshToken(ctx context.Context, refresh string, grant GrantFunc) (auth, next *Token, err error) {
-	store := m.revocation.store
+	s := &m.sessions
+	store := s.store
 	if store == nil {
 		return nil, nil, fmt.Errorf("manager: rotate: no revocation store: %w", ErrConfig)
 	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	old, err := m.Verify(ctx, refresh)
+	old, err := m.verifier.verify(ctx, refresh)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -69,21 +70,21 @@ func (m *Manager) RotateRefreshToken(ctx context.Context, refresh string, grant 
 		}
 	}
 	// Issue before rotating: a failure here must not use up the token.
-	if auth, err = m.issue(Auth, m.authMaxAge, old.Subject, scope, claims, family); err != nil {
+	if auth, err = m.signer.issue(Auth, m.signer.authMaxAge, old.Subject, scope, claims, family); err != nil {
 		return nil, nil, err
 	}
-	if next, err = m.issue(Refresh, m.refreshMaxAge, old.Subject, nil, customClaims(old), family); err != nil {
+	if next, err = m.signer.issue(Refresh, m.signer.refreshMaxAge, old.Subject, nil, customClaims(old), family); err != nil {
 		return nil, nil, err
 	}
 
 	// The family's record lasts as long as its newest token may verify.
-	moved, err := store.Rotate(ctx, old.Subject, family, old.ID, next.ID, next.ExpiresAt.Add(m.revocation.leeway))
+	moved, err := store.Rotate(ctx, old.Subject, family, old.ID, next.ID, next.ExpiresAt.Add(s.leeway))
 	if err != nil {
 		return nil, nil, storeError("rotate", err)
 	}
 	if !moved {
 		reuse := fmt.Errorf("manager: rotate: %w", ErrRefreshReuse)
-		if err := store.Revoke(ctx, old.Subject, family, m.now().Add(m.revocationHorizon())); err != nil {
+		if err := store.Revoke(ctx, old.Subject, family, s.now().Add(s.horizon)); err != nil {
 			return nil, nil, errors.Join(reuse, storeError("rotate: revoke family", err))
 		}
 		return nil, nil, reuse

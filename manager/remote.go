@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -19,84 +18,75 @@ import (
 	"github.com/protojwt/protojwt/internal/jws"
 )
 
-// Open returns a Manager for cfg as New does. When cfg.JWKSURL or
-// cfg.Discovery is set, ctx bounds the first fetch of the JWK Set (and of
-// the issuer's metadata), on top of WithJWKSTimeout: when ctx ends first,
-// Open returns an error wrapping ErrJWKS and ctx's error. ctx does not bound
-// the Manager's life; Close ends the background refresh.
-//
-// A Manager whose keys come from JWKSURL, or from the jwks_uri that
-// Discovery finds, only verifies. It fetches the set
-// once before Open returns, and fails when that fetch fails or the set holds
-// no key usable with Config.Algorithms. Then it refreshes the set in the
-// background (WithJWKSRefreshInterval), and when a token names a kid the set
-// lacks (WithJWKSRefreshUnknownKID), at a bounded rate so that tokens with
-// random kids can't make it fetch in a loop. When the endpoint fails, it
-// keeps verifying with the keys of its last good fetch. Refresh failures go
-// to WithJWKSErrorHandler.
-//
-// Every fetch refuses a response body over 1 MiB (JWK Sets take a few
-// kilobytes) and a redirect that leaves https, on every hop; a redirect
-// from an http loopback URL may only go to https or to loopback. A fetch
-// for an unknown kid made by Verify ends with Verify's ctx as well as
-// within WithJWKSTimeout.
-//
-// The token's kid selects the JWK with that "kid" (a token without kid, the
-// JWK without one). The JWK is used only when its "use" (when present) is
-// "sig", its "key_ops" (when present) include "verify", its "alg" (when
-// present) is the token's algorithm, one of Config.Algorithms, and its key
-// is of the kind, curve and size that algorithm needs: a token whose key
-// fails this is refused with ErrAlgorithm, a token whose kid names no JWK
-// with ErrSignature.
-func Open(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	withCtx := optionFunc(func(m *Manager) { m.openCtx = ctx })
-	return New(cfg, append(slices.Clip(opts), withCtx)...)
-}
-
-// Close stops the background refresh of a Manager whose keys come from
-// JWKSURL; it goes on verifying with the keys it holds, without fetching
-// again. For any other Manager it does nothing. Close is safe to call more
-// than once and always returns nil.
-func (m *Manager) Close() error {
-	m.source.close()
-	return nil
-}
-
 // remoteKeys are the keys of a JWK Set fetched from a URL, kept and
 // refreshed by keyfunc and jwkset.
 type remoteKeys struct {
 	kf     keyfunc.Keyfunc
-	algs   []algorithm     // the algorithms Verify accepts
-	ctx    context.Context // ends with Close: the refresh goroutine's life
-	cancel context.CancelFunc
+	algs   []algorithm        // the algorithms Verify accepts
+	done   <-chan struct{}    // closed by close: the refresh has ended
+	cancel context.CancelFunc // ends the refresh
 }
 
-// openRemote fetches the JWK Set at rawURL for the first time, within ctx,
-// and starts its refresh.
-func (m *Manager) openRemote(ctx context.Context, rawURL string) error {
+// closedContext is the context of calls on a closed remoteKeys: already
+// done, so that nothing is fetched.
+var closedContext = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// callContext returns the context a call on r reads its keys with: ctx,
+// the caller's (none: a background one), until r is closed.
+func (r *remoteKeys) callContext(ctx context.Context) context.Context {
+	select {
+	case <-r.done:
+		return closedContext
+	default:
+	}
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}
+
+// fetcher opens the remote key sources of a Manager: a JWK Set fetched
+// from a URL (remoteKeys) and one found by discovery (discoveredKeys), the
+// latter made of the former. It holds what they are opened with
+// (jwksSettings, the accepted algorithms, the event sink); each source
+// keeps its own state, and Verify and the cache see them only as a
+// keySource.
+//
+// Keys that may be missing or old are judged here: open is where a source
+// would start without keys and fetch in the background with backoff
+// rather than fail, and fetchedStorage, which sees every good fetch, where
+// its time would be recorded, so that remoteKeys.verificationKey and
+// current refuse keys of a fetch too old with a keyError of their own
+// sentinel. Each good fetch is also the one event that can change a
+// remote key, so a count of fetches kept there lets current compare
+// numbers instead of reading the set again.
+type fetcher struct {
+	settings jwksSettings
+	algs     []algorithm // the algorithms Verify accepts
+	events   eventSink
+}
+
+// openRemote checks rawURL, then opens its JWK Set as open does.
+func (f fetcher) openRemote(ctx context.Context, rawURL string) (*remoteKeys, error) {
 	if err := checkJWKSURL(rawURL); err != nil {
-		return configError(err.Error())
+		return nil, configError(err.Error())
 	}
-	r, err := m.newRemoteKeys(ctx, rawURL, "JWKSURL")
-	if err != nil {
-		return err
-	}
-	m.source = r
-	return nil
+	return f.open(ctx, rawURL, "JWKSURL")
 }
 
-// newRemoteKeys fetches the JWK Set at rawURL, which checkJWKSURL
+// open fetches the JWK Set at rawURL, which checkJWKSURL
 // accepted, for the first time, within ctx, and starts its refresh, which
 // ends with the remoteKeys' close. Errors wrap ErrJWKS and name the set
 // what.
-func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remoteKeys, error) {
+func (f fetcher) open(ctx context.Context, rawURL, what string) (*remoteKeys, error) {
 	if ctx.Err() != nil { // no fetch at all, rather than one cut short
 		return nil, fmt.Errorf("manager: first fetch of %s: %w: %w", what, ErrJWKS, context.Cause(ctx))
 	}
-	s := m.jwksSettings
+	s := f.settings
 	unknownKID := rate.NewLimiter(0, 0) // a zero burst refuses every wait: no refresh
 	if s.unknownKIDEvery > 0 {
 		unknownKID = rate.NewLimiter(rate.Every(s.unknownKIDEvery), 1)
@@ -112,12 +102,12 @@ func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remo
 		HTTPTimeout: s.timeout,
 		RefreshErrorHandler: func(_ context.Context, err error) {
 			if life.Err() == nil { // not a refresh cut short by Close
-				m.emit(Event{Kind: EventJWKSFetch, Err: err})
+				f.events.emit(Event{Kind: EventJWKSFetch, Err: err})
 				s.onError(err)
 			}
 		},
 		RefreshInterval: s.refreshInterval,
-		Storage:         fetchedStorage{Storage: jwkset.NewMemoryStorage(), m: m},
+		Storage:         fetchedStorage{Storage: jwkset.NewMemoryStorage(), events: f.events},
 	})
 	if !stop() {
 		cancel()
@@ -125,7 +115,7 @@ func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remo
 	}
 	if err != nil {
 		cancel()
-		m.emit(Event{Kind: EventJWKSFetch, Err: err})
+		f.events.emit(Event{Kind: EventJWKSFetch, Err: err})
 		return nil, fmt.Errorf("manager: first fetch of %s: %w: %v", what, ErrJWKS, err)
 	}
 	client, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
@@ -144,10 +134,10 @@ func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remo
 		cancel()
 		return nil, fmt.Errorf("manager: %s: %w: %v", what, ErrJWKS, err)
 	}
-	r := &remoteKeys{kf: kf, algs: m.algs, ctx: life, cancel: cancel}
+	r := &remoteKeys{kf: kf, algs: f.algs, done: life.Done(), cancel: cancel}
 	if !r.hasUsableKey() {
 		cancel()
-		return nil, fmt.Errorf("manager: the JWK Set of %s has no key usable with %s: %w", what, algorithmList(m.algs), ErrJWKS)
+		return nil, fmt.Errorf("manager: the JWK Set of %s has no key usable with %s: %w", what, algorithmList(f.algs), ErrJWKS)
 	}
 	return r, nil
 }
@@ -156,13 +146,13 @@ func (m *Manager) newRemoteKeys(ctx context.Context, rawURL, what string) (*remo
 // succeeded replaces them all, which it reports as an EventJWKSFetch.
 type fetchedStorage struct {
 	jwkset.Storage
-	m *Manager
+	events eventSink
 }
 
 func (s fetchedStorage) KeyReplaceAll(ctx context.Context, keys []jwkset.JWK) error {
 	err := s.Storage.KeyReplaceAll(ctx, keys)
 	if err == nil {
-		s.m.emit(Event{Kind: EventJWKSFetch, Keys: len(keys)})
+		s.events.emit(Event{Kind: EventJWKSFetch, Keys: len(keys)})
 	}
 	return err
 }
@@ -170,16 +160,13 @@ func (s fetchedStorage) KeyReplaceAll(ctx context.Context, keys []jwkset.JWK) er
 // verificationKey selects the key of h; a fetch for an unknown kid ends
 // with ctx, the caller's, as well as within WithJWKSTimeout.
 func (r *remoteKeys) verificationKey(ctx context.Context, h *jws.Header, alg algorithm) (selectedKey, error) {
-	if ctx == nil || r.ctx.Err() != nil {
-		ctx = r.ctx // closed: a done context, so that nothing is fetched
-	}
-	key, err := r.keyOf(ctx, h.Fields, alg)
+	key, err := r.keyOf(r.callContext(ctx), h.Fields, alg)
 	return selectedKey{key: key, alg: alg}, err
 }
 
 // current selects the key of h again: the set may have changed since.
 func (r *remoteKeys) current(k selectedKey, h *jws.Header) bool {
-	key, err := r.keyOf(r.ctx, h.Fields, k.alg)
+	key, err := r.keyOf(r.callContext(context.Background()), h.Fields, k.alg)
 	return err == nil && sameKey(k.key, key)
 }
 
@@ -207,7 +194,7 @@ func (r *remoteKeys) keyOf(ctx context.Context, header map[string]any, alg algor
 // hasUsableKey reports whether the set holds a key that verifies one of
 // the accepted algorithms.
 func (r *remoteKeys) hasUsableKey() bool {
-	jwks, err := r.kf.Storage().KeyReadAll(r.ctx)
+	jwks, err := r.kf.Storage().KeyReadAll(r.callContext(context.Background()))
 	if err != nil {
 		return false
 	}

@@ -21,9 +21,17 @@ type revocationSettings struct {
 	leeway   time.Duration
 }
 
+// sessions answer for the logins of a Manager: which tokens are revoked,
+// revoking them, and the rotation of refresh tokens.
+type sessions struct {
+	revocationSettings
+	now     func() time.Time
+	events  eventSink
+	horizon time.Duration // how long after its issue any token may still verify
+}
+
 // checkRevoked asks the store, when there is one, whether t is revoked.
-func (m *Manager) checkRevoked(ctx context.Context, t *Token) error {
-	s := m.revocation
+func (s *sessions) checkRevoked(ctx context.Context, t *Token) error {
 	if s.store == nil {
 		return nil
 	}
@@ -45,7 +53,7 @@ func (m *Manager) checkRevoked(ctx context.Context, t *Token) error {
 		ids = append(ids, family)
 	}
 	var start time.Time
-	if m.events != nil {
+	if s.events != nil {
 		start = time.Now()
 	}
 	revoked, err := s.store.Revoked(ctx, sub, ids, iat)
@@ -57,8 +65,8 @@ func (m *Manager) checkRevoked(ctx context.Context, t *Token) error {
 			err = storeError("verify", err)
 		}
 	}
-	if m.events != nil {
-		m.emit(Event{Kind: EventRevocationCheck, Err: err, Duration: time.Since(start)})
+	if s.events != nil {
+		s.events.emit(Event{Kind: EventRevocationCheck, Err: err, Duration: time.Since(start)})
 	}
 	if err != nil {
 		if gaveUp || !s.failOpen {
@@ -83,7 +91,12 @@ func (m *Manager) checkRevoked(ctx context.Context, t *Token) error {
 // without a revocation store (see WithRevocation), ErrMalformed for a token
 // without jti, and ErrRevocationUnavailable when the store fails.
 func (m *Manager) Revoke(ctx context.Context, t *Token) error {
-	store := m.revocation.store
+	return m.sessions.revoke(ctx, t)
+}
+
+// revoke is Revoke.
+func (s *sessions) revoke(ctx context.Context, t *Token) error {
+	store := s.store
 	switch {
 	case store == nil:
 		return fmt.Errorf("manager: revoke: no revocation store: %w", ErrConfig)
@@ -97,9 +110,9 @@ func (m *Manager) Revoke(ctx context.Context, t *Token) error {
 	}
 	// The family's record covers t as well: it lasts as long as the
 	// youngest token of the login may.
-	id, until := t.ID, t.ExpiresAt.Add(m.revocation.leeway)
+	id, until := t.ID, t.ExpiresAt.Add(s.leeway)
 	if family := familyOf(t); family != "" {
-		id, until = family, m.now().Add(m.revocationHorizon())
+		id, until = family, s.now().Add(s.horizon)
 	}
 	if err := store.Revoke(ctx, t.Subject, id, until); err != nil {
 		return storeError("revoke", err)
@@ -118,24 +131,23 @@ func (m *Manager) Revoke(ctx context.Context, t *Token) error {
 // revocation store (see WithRevocation) and ErrRevocationUnavailable when
 // the store fails.
 func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
-	store := m.revocation.store
+	return m.sessions.revokeSubject(ctx, subject)
+}
+
+// revokeSubject is RevokeSubject.
+func (s *sessions) revokeSubject(ctx context.Context, subject string) error {
+	store := s.store
 	if store == nil {
 		return fmt.Errorf("manager: revoke subject: no revocation store: %w", ErrConfig)
 	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	before := m.now().Add(m.revocation.leeway).Truncate(time.Second).Add(time.Second)
-	if err := store.RevokeSubject(ctx, subject, before, before.Add(m.revocationHorizon())); err != nil {
+	before := s.now().Add(s.leeway).Truncate(time.Second).Add(time.Second)
+	if err := store.RevokeSubject(ctx, subject, before, before.Add(s.horizon)); err != nil {
 		return storeError("revoke subject", err)
 	}
 	return nil
-}
-
-// revocationHorizon is how long after its issue any token may still verify:
-// a revocation of tokens issued up to now is needed that long.
-func (m *Manager) revocationHorizon() time.Duration {
-	return max(m.authMaxAge, m.refreshMaxAge) + m.revocation.leeway
 }
 
 // familyOf returns the family id of t: its fam claim, or the jti of a

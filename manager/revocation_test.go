@@ -154,7 +154,7 @@ func TestVerifyRevoked(t *testing.T) {
 	}
 
 	// A revoked token stays refused through the leeway after its exp.
-	clock.add(m.authMaxAge + 20*time.Second - 31*time.Second) // exp + 20 s: the clock moved 31 s above
+	clock.add(m.signer.authMaxAge + 20*time.Second - 31*time.Second) // exp + 20 s: the clock moved 31 s above
 	if _, err := m.Verify(ctx, revokedAuth.Signed); !errors.Is(err, ErrRevoked) {
 		t.Errorf("Verify() within the leeway after exp: error = %v, want ErrRevoked", err)
 	}

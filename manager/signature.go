@@ -38,13 +38,13 @@ type signedToken struct {
 // allocations. The header is decoded once per
 // distinct header, the key of an HMAC is prepared once, and the hash and
 // signature are decoded into reused memory.
-func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToken, error) {
+func (v *verifier) checkSignature(ctx context.Context, signed string) (signedToken, error) {
 	var out signedToken
 	parts, ok := jws.Split(signed)
 	if !ok {
 		return out, verifyError("not a compact JWS", ErrMalformed)
 	}
-	header, known := m.headers.Get(parts.Header)
+	header, known := v.headers.Get(parts.Header)
 	if !known {
 		var err error
 		if header, err = jws.DecodeHeader(parts.Header); err != nil {
@@ -52,13 +52,13 @@ func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToke
 		}
 	}
 
-	alg, accepted := m.accepted(header.Alg)
+	alg, accepted := v.accepted(header.Alg)
 	switch {
 	case !header.HasAlg || header.Alg == "":
 		return out, verifyError("alg header missing", ErrMalformed)
 	case !accepted && jwt.GetSigningMethod(header.Alg) == nil:
 		// golang-jwt refuses an unknown algorithm before the signature.
-		return out, m.errAlgorithm
+		return out, v.errAlgorithm(header.Alg)
 	}
 
 	var sigBuf [512]byte // RSA-4096 signatures fit; larger ones go to the heap
@@ -67,10 +67,10 @@ func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToke
 		return out, verifyError("not a compact JWS", ErrMalformed)
 	}
 	if !accepted {
-		return out, m.errAlgorithm
+		return out, v.errAlgorithm(header.Alg)
 	}
 
-	key, err := m.source.verificationKey(ctx, header, alg)
+	key, err := v.source.verificationKey(ctx, header, alg)
 	if err != nil {
 		if err := keySelectionError(err); err != nil {
 			return out, err
@@ -78,14 +78,14 @@ func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToke
 		return out, verifyError("token can't be verified", ErrAlgorithm)
 	}
 
-	if !m.verifySignature(alg, parts.SigningInput, sig, key.key) {
+	if !v.verifySignature(alg, parts.SigningInput, sig, key.key) {
 		return out, verifyError("signature does not verify", ErrSignature)
 	}
-	if m.accessTokenProfile && !isAccessTokenType(header.Fields["typ"]) {
+	if v.accessTokenProfile && !isAccessTokenType(header.Fields["typ"]) {
 		return out, errNotAccessToken
 	}
 	if !known {
-		m.headers.Add(parts.Header, header)
+		v.headers.Add(parts.Header, header)
 	}
 	out.parts, out.header, out.key = parts, header, key
 	return out, nil
@@ -94,12 +94,12 @@ func (m *Manager) checkSignature(ctx context.Context, signed string) (signedToke
 // verifySignature reports whether sig is a signature of signingString by
 // key, with alg: the check of golang-jwt's signing methods, without
 // copying the signing string or allocating the hash.
-func (m *Manager) verifySignature(alg algorithm, signingString string, sig []byte, key any) bool {
+func (v *verifier) verifySignature(alg algorithm, signingString string, sig []byte, key any) bool {
 	msg := jws.StringBytes(signingString)
 	switch method := alg.method.(type) {
 	case *jwt.SigningMethodHMAC:
 		secret, ok := key.([]byte)
-		return ok && m.hmacs.verify(method.Hash, secret, msg, sig)
+		return ok && v.hmacs.verify(method.Hash, secret, msg, sig)
 	case *jwt.SigningMethodRSA:
 		pub, ok := key.(*rsa.PublicKey)
 		if !ok {

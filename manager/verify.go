@@ -12,6 +12,27 @@ import (
 	"github.com/protojwt/protojwt/internal/jws"
 )
 
+// verifier verifies tokens: their signature with the keys of a keySource,
+// then their claims, and keeps those that verified in its cache. Revocation
+// is the sessions' to answer.
+type verifier struct {
+	issuer             string
+	audience           []string         // Config.Audience
+	algs               []algorithm      // Config.Algorithms: what Verify accepts, never empty
+	algErrors          map[string]error // refusals of tokens of other algorithms, by alg
+	source             keySource        // selects verification keys: the Manager's own or a fetched JWK Set
+	typeRequired       bool             // no WithUntypedTokens: a token without type is refused
+	accessTokenProfile bool             // only RFC 9068 access tokens (typ at+jwt)
+	leeway             time.Duration    // Config.Leeway
+	now                func() time.Time
+	maxTokenSize       int
+	describe           describer
+	sessions           *sessions
+	cache              *verifyCache    // nil when off
+	headers            jws.HeaderCache // decoded headers of verified tokens
+	hmacs              hmacPools       // prepared HMAC keys (HS algorithms)
+}
+
 // maxNumericDate is the last second of the year 9999: a larger exp, iat or
 // nbf is not a time but an attempt to overflow one.
 const maxNumericDate = 253402300799
@@ -28,7 +49,9 @@ const maxNumericDate = 253402300799
 //     may read differently or that is costly to decode (bytes that are not
 //     UTF-8 or an escaped lone UTF-16 surrogate, nesting deeper than 64
 //     levels, a member name twice), or without alg: ErrMalformed;
-//   - an algorithm not in Config.Algorithms, "none" included: ErrAlgorithm;
+//   - an algorithm not in Config.Algorithms, "none" included: ErrAlgorithm,
+//     whose text names the token's algorithm (when this package knows it)
+//     and the accepted ones;
 //   - a signature segment that is not base64url: ErrMalformed;
 //   - once the Manager knows its keys by ID (see RotateKey), a kid header
 //     that is not a string: ErrMalformed; a kid naming no key (absent names
@@ -40,7 +63,8 @@ const maxNumericDate = 253402300799
 //     JSON refused as the header's is (two "sub" claims, ...), or a "crit"
 //     header: ErrMalformed;
 //   - a missing exp, iat, iss or type claim (an empty string is missing;
-//     type may be missing with WithUntypedTokens), a
+//     type may be missing with WithUntypedTokens or WithAccessTokenProfile,
+//     which the error of a missing type names), a
 //     type other than "auth" or "refresh", or a claim of the wrong JSON type
 //     (exp, iat and nbf are numbers, within the years 1970 to 9999; iss,
 //     sub, jti, type and fam are strings; aud is a string or an array of
@@ -73,23 +97,28 @@ const maxNumericDate = 253402300799
 // is asked as above. The *Token returned is then the one returned before:
 // callers must treat every Token that Verify returns as read-only.
 func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
+	return m.verifier.verify(ctx, signed)
+}
+
+// verify is Verify.
+func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 	if signed == "" {
 		return nil, fmt.Errorf("manager: verify: %w", ErrNoToken)
 	}
-	if len(signed) > m.maxTokenSize {
-		return nil, verifyError(fmt.Sprintf("token is over %d bytes", m.maxTokenSize), ErrMalformed)
+	if len(signed) > v.maxTokenSize {
+		return nil, verifyError(fmt.Sprintf("token is over %d bytes", v.maxTokenSize), ErrMalformed)
 	}
 	var hash uint64
-	if m.cache != nil {
-		hash = m.cache.hash(signed)
-		if e := m.cache.lookup(hash, signed); e != nil {
-			if err := m.checkRevoked(ctx, e.tok); err != nil {
+	if v.cache != nil {
+		hash = v.cache.hash(signed)
+		if e := v.cache.lookup(hash, signed); e != nil {
+			if err := v.sessions.checkRevoked(ctx, e.tok); err != nil {
 				return nil, err
 			}
 			return e.tok, nil
 		}
 	}
-	st, err := m.checkSignature(ctx, signed)
+	st, err := v.checkSignature(ctx, signed)
 	if err != nil {
 		return nil, err
 	}
@@ -101,25 +130,25 @@ func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 	if st.header.Crit {
 		return nil, verifyError("crit header is not supported", ErrMalformed)
 	}
-	if err := checkClaimTypes(claims, m.untyped == ""); err != nil {
+	if err := checkClaimTypes(claims, v.typeRequired); err != nil {
 		return nil, err
 	}
-	if claims["iss"] != m.issuer {
+	if claims["iss"] != v.issuer {
 		return nil, verifyError("iss is not the configured issuer", ErrIssuer)
 	}
-	if err := m.checkAudience(claims["aud"]); err != nil {
+	if err := v.checkAudience(claims["aud"]); err != nil {
 		return nil, err
 	}
-	from, until, err := m.checkTimes(claims)
+	from, until, err := v.checkTimes(claims)
 	if err != nil {
 		return nil, err
 	}
-	tok := m.newToken(claims, signed)
-	if err := m.checkRevoked(ctx, tok); err != nil {
+	tok := v.describe.token(claims, signed)
+	if err := v.sessions.checkRevoked(ctx, tok); err != nil {
 		return nil, err
 	}
-	if m.cache != nil {
-		m.cache.add(&cacheEntry{
+	if v.cache != nil {
+		v.cache.add(&cacheEntry{
 			hash:   hash,
 			signed: signed,
 			tok:    tok,
@@ -139,22 +168,22 @@ func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 // outcome: no audience is ErrAudience; a lone empty string, a missing
 // required claim for golang-jwt, is ErrMalformed; no value in
 // Config.Audience is ErrAudience.
-func (m *Manager) checkAudience(aud any) error {
-	if len(m.audience) == 0 {
+func (v *verifier) checkAudience(aud any) error {
+	if len(v.audience) == 0 {
 		return nil
 	}
 	n, first, match := 0, "", false
 	switch aud := aud.(type) {
 	case string:
-		n, first, match = 1, aud, slices.Contains(m.audience, aud)
+		n, first, match = 1, aud, slices.Contains(v.audience, aud)
 	case []any:
 		n = len(aud)
-		for i, v := range aud {
-			s, _ := v.(string)
+		for i, e := range aud {
+			s, _ := e.(string)
 			if i == 0 {
 				first = s
 			}
-			match = match || slices.Contains(m.audience, s)
+			match = match || slices.Contains(v.audience, s)
 		}
 	}
 	switch {
@@ -173,21 +202,21 @@ func (m *Manager) checkAudience(aud any) error {
 // (times truncated to jwt.TimePrecision, nbf 0 absent), and returns the
 // interval in which the token is valid: from its start (inclusive) until
 // its end (exclusive).
-func (m *Manager) checkTimes(claims map[string]any) (from, until time.Time, err error) {
-	now := m.now()
-	until = validatorTime(claims["exp"]).Add(m.leeway)
+func (v *verifier) checkTimes(claims map[string]any) (from, until time.Time, err error) {
+	now := v.now()
+	until = validatorTime(claims["exp"]).Add(v.leeway)
 	from = validatorTime(claims["iat"])
 	if nbf, _ := claims["nbf"].(float64); nbf != 0 {
 		if t := validatorTime(nbf); t.After(from) {
 			from = t
 		}
 	}
-	from = from.Add(-m.leeway)
+	from = from.Add(-v.leeway)
 	switch {
 	case !now.Before(until):
 		return from, until, verifyError("exp has passed", ErrExpired)
 	case now.Before(from):
-		if nbf, _ := claims["nbf"].(float64); nbf != 0 && now.Before(validatorTime(nbf).Add(-m.leeway)) {
+		if nbf, _ := claims["nbf"].(float64); nbf != 0 && now.Before(validatorTime(nbf).Add(-v.leeway)) {
 			return from, until, verifyError("nbf is in the future", ErrNotYetValid)
 		}
 		return from, until, verifyError("iat is in the future", ErrNotYetValid)
@@ -201,6 +230,12 @@ func validatorTime(v any) time.Time {
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)).Truncate(jwt.TimePrecision)
 }
+
+// errTypeMissing refuses a token without a type claim, which this
+// package's tokens have and an identity provider's lack: the hint names
+// the options that accept those.
+var errTypeMissing = verifyError("type claim missing (a token of an identity provider? "+
+	"WithAccessTokenProfile accepts its RFC 9068 access tokens, WithUntypedTokens any token without type)", ErrMalformed)
 
 // checkClaimTypes checks that the claims this package relies on are present
 // when required and of the right JSON type.
@@ -236,18 +271,14 @@ func checkClaimTypes(claims jwt.MapClaims, typeRequired bool) error {
 		{familyClaim, false},
 	} {
 		v, ok := claims[c.name]
-		if !ok {
-			if c.required {
-				return verifyError(c.name+" claim missing", ErrMalformed)
+		if s, isString := v.(string); (!ok || isString && s == "") && c.required {
+			if c.name == "type" {
+				return errTypeMissing
 			}
-			continue
-		}
-		s, ok := v.(string)
-		if !ok {
-			return verifyError(c.name+" claim is not a string", ErrMalformed)
-		}
-		if s == "" && c.required {
 			return verifyError(c.name+" claim missing", ErrMalformed)
+		}
+		if _, isString := v.(string); ok && !isString {
+			return verifyError(c.name+" claim is not a string", ErrMalformed)
 		}
 	}
 	if typ, ok := claims["type"].(string); ok && TokenType(typ) != Auth && TokenType(typ) != Refresh {

@@ -30,16 +30,16 @@ func newReferenceVerifier(m *Manager) *referenceVerifier {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithIssuer(m.issuer),
-		jwt.WithLeeway(m.leeway),
-		jwt.WithTimeFunc(m.now),
+		jwt.WithLeeway(m.verifier.leeway),
+		jwt.WithTimeFunc(m.verifier.now),
 	}
-	if len(m.audience) > 0 {
-		validation = append(validation, jwt.WithAudience(m.audience...))
+	if len(m.verifier.audience) > 0 {
+		validation = append(validation, jwt.WithAudience(m.verifier.audience...))
 	}
 	return &referenceVerifier{
 		m: m,
 		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{m.alg.method.Alg()}),
+			jwt.WithValidMethods([]string{m.signer.alg.method.Alg()}),
 			jwt.WithStrictDecoding(),
 			jwt.WithoutClaimsValidation(),
 		),
@@ -53,7 +53,7 @@ func (r *referenceVerifier) verify(signed string) (map[string]any, error) {
 	if signed == "" {
 		return nil, ErrNoToken
 	}
-	if len(signed) > m.maxTokenSize {
+	if len(signed) > m.verifier.maxTokenSize {
 		return nil, ErrMalformed
 	}
 	if strings.ContainsAny(signed, "\r\n") {
@@ -80,13 +80,13 @@ func (r *referenceVerifier) verify(signed string) (map[string]any, error) {
 	if _, ok := parsed.Header["crit"]; ok {
 		return nil, ErrMalformed
 	}
-	if err := checkClaimTypes(claims, m.untyped == ""); err != nil {
+	if err := checkClaimTypes(claims, m.verifier.typeRequired); err != nil {
 		return nil, err
 	}
 	if claims["iss"] != m.issuer {
 		return nil, ErrIssuer
 	}
-	if len(m.audience) > 0 {
+	if len(m.verifier.audience) > 0 {
 		if aud, _ := claims.GetAudience(); len(aud) == 0 {
 			return nil, ErrAudience
 		}
@@ -111,10 +111,10 @@ func (r *referenceVerifier) verify(signed string) (map[string]any, error) {
 
 // keyFunc selects the key as Verify does, for the Manager's algorithm only.
 func (r *referenceVerifier) keyFunc(t *jwt.Token) (any, error) {
-	if t.Method == nil || t.Method.Alg() != r.m.alg.method.Alg() {
+	if t.Method == nil || t.Method.Alg() != r.m.signer.alg.method.Alg() {
 		return nil, errors.New("wrong algorithm")
 	}
-	k, err := r.m.source.verificationKey(context.Background(), &jws.Header{Fields: t.Header}, r.m.alg)
+	k, err := r.m.verifier.source.verificationKey(context.Background(), &jws.Header{Fields: t.Header}, r.m.signer.alg)
 	return k.key, err
 }
 
@@ -167,7 +167,7 @@ func (r *referenceVerifier) parseError(t *jwt.Token, err error) error {
 		return ErrMalformed
 	case alg == "":
 		return ErrMalformed
-	case alg != r.m.alg.method.Alg():
+	case alg != r.m.signer.alg.method.Alg():
 		return ErrAlgorithm
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return ErrSignature

@@ -11,9 +11,14 @@
 //		claims = tok.Claims // a Token not built by a Manager: a test double
 //	}
 //
-// Package manager registers the accessor in its init, since this package
-// can't import it.
+// The seam is a type, not a registration: manager.Token embeds a [Slot]
+// under an unexported name, which gives it Slot's unexported method, and
+// [Of] finds that method. Only packages that import this one (manager, the
+// rule engine) can fill or read a Slot; the method, like every name of a
+// Slot, is unexported, so nothing of it shows on the Token.
 package tokenview
+
+import "reflect"
 
 // View is the decoded content of a verified token, as its Manager decoded
 // it: never modified after it is built, and shared by every caller.
@@ -34,21 +39,41 @@ type View struct {
 	Grants []any
 }
 
-// of returns the View of a token; set once, by package manager's init.
-var of func(tok any) *View
+// Slot holds the View of a token. A token type embeds it under an
+// unexported alias (type viewSlot = tokenview.Slot), so that the embedded
+// field is unexported too. Its zero value holds no View.
+//
+// It has no exported field or method on purpose: embedded, they would be
+// promoted to the token, where any handler could reach them.
+type Slot struct {
+	view *View
+}
 
-// Register sets the function Of calls. Package manager calls it from its
-// init, before any token exists; nothing else may.
-func Register(f func(tok any) *View) {
-	of = f
+// tokenView returns the View s holds, nil when none.
+func (s *Slot) tokenView() *View { return s.view }
+
+// Fill makes s hold v. Package manager calls it once, when it builds a
+// token, before the token is shared.
+func Fill(s *Slot, v *View) { s.view = v }
+
+// viewer is a token that embeds a Slot.
+type viewer interface {
+	tokenView() *View
 }
 
 // Of returns the View of tok, a *manager.Token, or nil when tok has none:
-// a Token not built by a Manager (a test double, a Token literal) or nil.
-// Callers then read the Token's exported fields.
+// a Token not built by a Manager (a test double, a Token literal), or a
+// value of another type, or nil. Callers then read the Token's exported
+// fields.
 func Of(tok any) *View {
-	if of == nil || tok == nil {
+	v, ok := tok.(viewer)
+	if !ok {
 		return nil
 	}
-	return of(tok)
+	// The method promoted from an embedded Slot reads through the token:
+	// a nil *manager.Token has no View.
+	if rv := reflect.ValueOf(tok); rv.Kind() == reflect.Pointer && rv.IsNil() {
+		return nil
+	}
+	return v.tokenView()
 }

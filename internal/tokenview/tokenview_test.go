@@ -2,30 +2,36 @@ package tokenview
 
 import "testing"
 
-// TestOf checks that Of answers nil until an accessor is registered and
-// for nil, and otherwise what the accessor says.
-func TestOf(t *testing.T) {
-	saved := of
-	t.Cleanup(func() { of = saved })
+// slot is how a token type embeds a Slot: under an unexported alias.
+type slot = Slot
 
-	of = nil
-	if v := Of("anything"); v != nil {
-		t.Fatalf("Of() without an accessor = %+v, want nil", v)
-	}
+// token stands for manager.Token.
+type token struct {
+	Subject string
+	slot
+}
+
+// TestOf checks that Of finds the View a token's Slot holds, and answers
+// nil for a token whose Slot holds none, for values of other types and
+// for nil.
+func TestOf(t *testing.T) {
 	view := &View{Type: "auth", Subject: "alice", Claims: map[string]any{"sub": "alice"}}
-	Register(func(tok any) *View {
-		if tok == "mine" {
-			return view
+	filled := &token{Subject: "mallory"}
+	Fill(&filled.slot, view)
+	if v := Of(filled); v != view {
+		t.Errorf("Of(filled token) = %+v, want its view", v)
+	}
+	for name, tok := range map[string]any{
+		"empty token":      &token{Subject: "alice"},
+		"token literal":    token{},
+		"another type":     "anything",
+		"another pointer":  new(int),
+		"nil":              nil,
+		"nil token":        (*token)(nil),
+		"overwritten copy": func() any { c := &token{}; *c = token{Subject: "x"}; return c }(),
+	} {
+		if v := Of(tok); v != nil {
+			t.Errorf("Of(%s) = %+v, want nil", name, v)
 		}
-		return nil
-	})
-	if v := Of("mine"); v != view {
-		t.Errorf("Of(registered token) = %+v, want the accessor's view", v)
-	}
-	if v := Of("other"); v != nil {
-		t.Errorf("Of(another token) = %+v, want nil", v)
-	}
-	if v := Of(nil); v != nil {
-		t.Errorf("Of(nil) = %+v, want nil", v)
 	}
 }
