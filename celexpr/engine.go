@@ -106,6 +106,7 @@ func (e *Engine) Compile(expr string, request protoreflect.MessageDescriptor) (p
 			limit = DefaultCostLimit
 		}
 		opts = append(opts, cel.CostLimit(limit))
+		opts = append(opts, boundedCalls(env, checked.NativeRep(), limit)...)
 	}
 	prg, err := env.Program(checked, opts...)
 	if err != nil {
