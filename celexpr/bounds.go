@@ -161,7 +161,7 @@ func boundedCalls(env *cel.Env, a *ast.AST, limit uint64) []cel.ProgramOption {
 		fn := call.Function()
 		return interpreter.NewCall(call.ID(), fn, id, args, func(args ...ref.Val) ref.Val {
 			if bound(args, limit) > limit {
-				return types.WrapErr(fmt.Errorf("celexpr: %s %w", fn, errCostLimit))
+				return types.WrapErr(fmt.Errorf("celexpr: %s() %w", fn, errCostLimit))
 			}
 			return impl(args...)
 		}), nil

@@ -114,6 +114,7 @@ func (e *Engine) Compile(expr string, request protoreflect.MessageDescriptor) (p
 	}
 	x := &expression{
 		prg:          prg,
+		ast:          checked.NativeRep(),
 		readsRequest: reads(checked.NativeRep(), varRequest, varPath),
 	}
 	if request == nil {

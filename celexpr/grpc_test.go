@@ -56,6 +56,10 @@ func (documents) Lookup(ctx context.Context, _ *testpb.LookupRequest) (*testpb.L
 	return &testpb.LookupResponse{Subject: subject(ctx)}, nil
 }
 
+func (documents) Unlock(ctx context.Context, _ *testpb.UnlockRequest) (*testpb.UnlockResponse, error) {
+	return &testpb.UnlockResponse{Subject: subject(ctx)}, nil
+}
+
 func (documents) Audit(_ context.Context, req *testpb.AuditRequest) (*testpb.AuditResponse, error) {
 	return &testpb.AuditResponse{Count: int32(len(req.GetTags()))}, nil
 }

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -36,6 +38,11 @@ func TestHTTP(t *testing.T) {
 		Scopes: []string{"payments"},
 		Expr:   "int(path.account) == claims.account",
 	}))(hello))
+	mux.Handle("GET /ids/{id}", guard.Require(rule("int(path.id) == claims.account"))(hello))
+	mux.Handle("GET /uids/{id}", guard.Require(rule("uint(path.id) == claims.account"))(hello))
+	mux.Handle("GET /names/{id}", guard.Require(rule("path.id == string(claims.account)"))(hello))
+	mux.Handle("GET /search/{text}/{pattern}", guard.Require(rule("path.text.matches(path.pattern)"))(hello))
+	mux.Handle("GET /motto/{pattern}", guard.Require(rule("claims.motto.matches(path.pattern)"))(hello))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
@@ -47,6 +54,13 @@ func TestHTTP(t *testing.T) {
 	admin := token(t, m, "root", nil, map[string]any{"roles": []string{"admin"}, "tier": "bronze"})
 	noClaims := token(t, m, "bob", nil, nil)
 	crowded := token(t, m, "carol", nil, map[string]any{"roles": manyRoles})
+	const p53 = int64(1) << 53
+	edge := token(t, m, "alice", nil, map[string]any{"account": p53, "motto": hostileText(4000)})
+	minAccount := token(t, m, "alice", nil, map[string]any{"account": int64(math.MinInt64)})
+	maxAccount := token(t, m, "alice", nil, map[string]any{"account": uint64(math.MaxUint64)})
+	// A request line and headers fill at most net/http's 1 MiB header
+	// limit, the largest path a server reads.
+	const pathLimit = 1<<20 - 8<<10
 
 	const denied, errored = protojwt.ReasonExpressionFalse, protojwt.ReasonExpressionError
 	tests := []struct {
@@ -72,6 +86,22 @@ func TestHTTP(t *testing.T) {
 		{"its neighbour", "/accounts/1234567890123456788", alice, http.StatusForbidden, denied},
 		{"not a number", "/accounts/12x", alice, http.StatusForbidden, errored},
 		{"declarative parts first", "/accounts/1234567890123456789", admin, http.StatusForbidden, protojwt.ReasonScopeMissing},
+		{"id 2^53", "/ids/9007199254740992", edge, http.StatusOK, ""},
+		{"id 2^53+1 against a claim of 2^53", "/ids/9007199254740993", edge, http.StatusForbidden, denied},
+		{"id 2^53-1 against a claim of 2^53", "/ids/9007199254740991", edge, http.StatusForbidden, denied},
+		{"unsigned id 2^53+1 against a claim of 2^53", "/uids/9007199254740993", edge, http.StatusForbidden, denied},
+		{"the claim 2^53 as a string", "/names/9007199254740992", edge, http.StatusOK, ""},
+		{"id int64 min", "/ids/-9223372036854775808", minAccount, http.StatusOK, ""},
+		{"id int64 min+1", "/ids/-9223372036854775807", minAccount, http.StatusForbidden, denied},
+		{"unsigned id uint64 max", "/uids/18446744073709551615", maxAccount, http.StatusOK, ""},
+		{"unsigned id uint64 max-1", "/uids/18446744073709551614", maxAccount, http.StatusForbidden, denied},
+		{"the claim uint64 max as a string", "/names/18446744073709551615", maxAccount, http.StatusOK, ""},
+		{"search, a short text", "/search/notes/^no", alice, http.StatusOK, ""},
+		{"a claim matched against a short pattern", "/motto/" + url.PathEscape("^a?a+$"), edge, http.StatusOK, ""},
+		{"search, no match", "/search/notes/^x", alice, http.StatusForbidden, denied},
+		{"search, a text at the header limit", "/search/" + hostileText(pathLimit) + "/a", alice, http.StatusForbidden, errored},
+		{"search, a text and a pattern at the header limit", "/search/" + hostileText(pathLimit/3) + "/" + url.PathEscape(hostilePattern(pathLimit/3)), alice, http.StatusForbidden, errored},
+		{"a claim matched against a pattern at the header limit", "/motto/" + url.PathEscape(hostilePattern(pathLimit/2)), edge, http.StatusForbidden, errored},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -908,6 +908,94 @@ func (x *LookupResponse) GetSubject() string {
 	return ""
 }
 
+type UnlockRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pin           int64                  `protobuf:"varint,1,opt,name=pin,proto3" json:"pin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnlockRequest) Reset() {
+	*x = UnlockRequest{}
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnlockRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnlockRequest) ProtoMessage() {}
+
+func (x *UnlockRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnlockRequest.ProtoReflect.Descriptor instead.
+func (*UnlockRequest) Descriptor() ([]byte, []int) {
+	return file_protojwt_celexpr_test_v1_test_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *UnlockRequest) GetPin() int64 {
+	if x != nil {
+		return x.Pin
+	}
+	return 0
+}
+
+type UnlockResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subject       string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnlockResponse) Reset() {
+	*x = UnlockResponse{}
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnlockResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnlockResponse) ProtoMessage() {}
+
+func (x *UnlockResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnlockResponse.ProtoReflect.Descriptor instead.
+func (*UnlockResponse) Descriptor() ([]byte, []int) {
+	return file_protojwt_celexpr_test_v1_test_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UnlockResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
 var File_protojwt_celexpr_test_v1_test_proto protoreflect.FileDescriptor
 
 const file_protojwt_celexpr_test_v1_test_proto_rawDesc = "" +
@@ -955,7 +1043,11 @@ const file_protojwt_celexpr_test_v1_test_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\x04R\x03uid\"*\n" +
 	"\x0eLookupResponse\x12\x18\n" +
-	"\asubject\x18\x01 \x01(\tR\asubject2\x9d\v\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\"!\n" +
+	"\rUnlockRequest\x12\x10\n" +
+	"\x03pin\x18\x01 \x01(\x03R\x03pin\"*\n" +
+	"\x0eUnlockResponse\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject2\xaa\f\n" +
 	"\x0fDocumentService\x12\xa8\x01\n" +
 	"\vGetDocument\x12,.protojwt.celexpr.test.v1.GetDocumentRequest\x1a-.protojwt.celexpr.test.v1.GetDocumentResponse\"<\u00a0\x198B6'admin' in claims.roles || request.owner == claims.sub\x12\xb7\x01\n" +
 	"\x16GetDocumentDeclarative\x127.protojwt.celexpr.test.v1.GetDocumentDeclarativeRequest\x1a8.protojwt.celexpr.test.v1.GetDocumentDeclarativeResponse\"*\u00a0\x19&2\x12:\x10\n" +
@@ -966,7 +1058,8 @@ const file_protojwt_celexpr_test_v1_test_proto_rawDesc = "" +
 	"\tListTiers\x12*.protojwt.celexpr.test.v1.ListTiersRequest\x1a+.protojwt.celexpr.test.v1.ListTiersResponse\")\u00a0\x19%B#claims.tier in ['gold', 'platinum']\x12\x9a\x01\n" +
 	"\x05Audit\x12&.protojwt.celexpr.test.v1.AuditRequest\x1a'.protojwt.celexpr.test.v1.AuditResponse\"@\u00a0\x19<B:request.tags.all(a, request.tags.all(b, a == b || a != b))\x12\x88\x01\n" +
 	"\x06Search\x12'.protojwt.celexpr.test.v1.SearchRequest\x1a(.protojwt.celexpr.test.v1.SearchResponse\"+\u00a0\x19'B%request.text.matches(request.pattern)\x12\xa0\x01\n" +
-	"\x06Lookup\x12'.protojwt.celexpr.test.v1.LookupRequest\x1a(.protojwt.celexpr.test.v1.LookupResponse\"C\u00a0\x19?B=request.id == claims.account || request.uid == claims.account\x12\x7f\n" +
+	"\x06Lookup\x12'.protojwt.celexpr.test.v1.LookupRequest\x1a(.protojwt.celexpr.test.v1.LookupResponse\"C\u00a0\x19?B=request.id == claims.account || request.uid == claims.account\x12\x8a\x01\n" +
+	"\x06Unlock\x12'.protojwt.celexpr.test.v1.UnlockRequest\x1a(.protojwt.celexpr.test.v1.UnlockResponse\"-\u00a0\x19)B'claims.pins[claims.door] == request.pin\x12\x7f\n" +
 	"\x05Watch\x12&.protojwt.celexpr.test.v1.WatchRequest\x1a'.protojwt.celexpr.test.v1.WatchResponse\"!\u00a0\x19\x1dB\x1brequest.owner == claims.sub(\x010\x01\x12\x85\x01\n" +
 	"\tSubscribe\x12*.protojwt.celexpr.test.v1.SubscribeRequest\x1a+.protojwt.celexpr.test.v1.SubscribeResponse\"\x1b\u00a0\x19\x17B\x15claims.tier == 'gold'(\x010\x01B=Z;github.com/protojwt/protojwt/celexpr/internal/testpb;testpbb\x06proto3"
 
@@ -982,7 +1075,7 @@ func file_protojwt_celexpr_test_v1_test_proto_rawDescGZIP() []byte {
 	return file_protojwt_celexpr_test_v1_test_proto_rawDescData
 }
 
-var file_protojwt_celexpr_test_v1_test_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_protojwt_celexpr_test_v1_test_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_protojwt_celexpr_test_v1_test_proto_goTypes = []any{
 	(*GetDocumentRequest)(nil),             // 0: protojwt.celexpr.test.v1.GetDocumentRequest
 	(*GetDocumentResponse)(nil),            // 1: protojwt.celexpr.test.v1.GetDocumentResponse
@@ -1003,6 +1096,8 @@ var file_protojwt_celexpr_test_v1_test_proto_goTypes = []any{
 	(*SearchResponse)(nil),                 // 16: protojwt.celexpr.test.v1.SearchResponse
 	(*LookupRequest)(nil),                  // 17: protojwt.celexpr.test.v1.LookupRequest
 	(*LookupResponse)(nil),                 // 18: protojwt.celexpr.test.v1.LookupResponse
+	(*UnlockRequest)(nil),                  // 19: protojwt.celexpr.test.v1.UnlockRequest
+	(*UnlockResponse)(nil),                 // 20: protojwt.celexpr.test.v1.UnlockResponse
 }
 var file_protojwt_celexpr_test_v1_test_proto_depIdxs = []int32{
 	4,  // 0: protojwt.celexpr.test.v1.TransferRequest.from:type_name -> protojwt.celexpr.test.v1.Account
@@ -1013,19 +1108,21 @@ var file_protojwt_celexpr_test_v1_test_proto_depIdxs = []int32{
 	9,  // 5: protojwt.celexpr.test.v1.DocumentService.Audit:input_type -> protojwt.celexpr.test.v1.AuditRequest
 	15, // 6: protojwt.celexpr.test.v1.DocumentService.Search:input_type -> protojwt.celexpr.test.v1.SearchRequest
 	17, // 7: protojwt.celexpr.test.v1.DocumentService.Lookup:input_type -> protojwt.celexpr.test.v1.LookupRequest
-	11, // 8: protojwt.celexpr.test.v1.DocumentService.Watch:input_type -> protojwt.celexpr.test.v1.WatchRequest
-	13, // 9: protojwt.celexpr.test.v1.DocumentService.Subscribe:input_type -> protojwt.celexpr.test.v1.SubscribeRequest
-	1,  // 10: protojwt.celexpr.test.v1.DocumentService.GetDocument:output_type -> protojwt.celexpr.test.v1.GetDocumentResponse
-	3,  // 11: protojwt.celexpr.test.v1.DocumentService.GetDocumentDeclarative:output_type -> protojwt.celexpr.test.v1.GetDocumentDeclarativeResponse
-	6,  // 12: protojwt.celexpr.test.v1.DocumentService.Transfer:output_type -> protojwt.celexpr.test.v1.TransferResponse
-	8,  // 13: protojwt.celexpr.test.v1.DocumentService.ListTiers:output_type -> protojwt.celexpr.test.v1.ListTiersResponse
-	10, // 14: protojwt.celexpr.test.v1.DocumentService.Audit:output_type -> protojwt.celexpr.test.v1.AuditResponse
-	16, // 15: protojwt.celexpr.test.v1.DocumentService.Search:output_type -> protojwt.celexpr.test.v1.SearchResponse
-	18, // 16: protojwt.celexpr.test.v1.DocumentService.Lookup:output_type -> protojwt.celexpr.test.v1.LookupResponse
-	12, // 17: protojwt.celexpr.test.v1.DocumentService.Watch:output_type -> protojwt.celexpr.test.v1.WatchResponse
-	14, // 18: protojwt.celexpr.test.v1.DocumentService.Subscribe:output_type -> protojwt.celexpr.test.v1.SubscribeResponse
-	10, // [10:19] is the sub-list for method output_type
-	1,  // [1:10] is the sub-list for method input_type
+	19, // 8: protojwt.celexpr.test.v1.DocumentService.Unlock:input_type -> protojwt.celexpr.test.v1.UnlockRequest
+	11, // 9: protojwt.celexpr.test.v1.DocumentService.Watch:input_type -> protojwt.celexpr.test.v1.WatchRequest
+	13, // 10: protojwt.celexpr.test.v1.DocumentService.Subscribe:input_type -> protojwt.celexpr.test.v1.SubscribeRequest
+	1,  // 11: protojwt.celexpr.test.v1.DocumentService.GetDocument:output_type -> protojwt.celexpr.test.v1.GetDocumentResponse
+	3,  // 12: protojwt.celexpr.test.v1.DocumentService.GetDocumentDeclarative:output_type -> protojwt.celexpr.test.v1.GetDocumentDeclarativeResponse
+	6,  // 13: protojwt.celexpr.test.v1.DocumentService.Transfer:output_type -> protojwt.celexpr.test.v1.TransferResponse
+	8,  // 14: protojwt.celexpr.test.v1.DocumentService.ListTiers:output_type -> protojwt.celexpr.test.v1.ListTiersResponse
+	10, // 15: protojwt.celexpr.test.v1.DocumentService.Audit:output_type -> protojwt.celexpr.test.v1.AuditResponse
+	16, // 16: protojwt.celexpr.test.v1.DocumentService.Search:output_type -> protojwt.celexpr.test.v1.SearchResponse
+	18, // 17: protojwt.celexpr.test.v1.DocumentService.Lookup:output_type -> protojwt.celexpr.test.v1.LookupResponse
+	20, // 18: protojwt.celexpr.test.v1.DocumentService.Unlock:output_type -> protojwt.celexpr.test.v1.UnlockResponse
+	12, // 19: protojwt.celexpr.test.v1.DocumentService.Watch:output_type -> protojwt.celexpr.test.v1.WatchResponse
+	14, // 20: protojwt.celexpr.test.v1.DocumentService.Subscribe:output_type -> protojwt.celexpr.test.v1.SubscribeResponse
+	11, // [11:21] is the sub-list for method output_type
+	1,  // [1:11] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
 	1,  // [1:1] is the sub-list for extension extendee
 	0,  // [0:1] is the sub-list for field type_name
@@ -1042,7 +1139,7 @@ func file_protojwt_celexpr_test_v1_test_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protojwt_celexpr_test_v1_test_proto_rawDesc), len(file_protojwt_celexpr_test_v1_test_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,7 @@ const (
 	DocumentService_Audit_FullMethodName                  = "/protojwt.celexpr.test.v1.DocumentService/Audit"
 	DocumentService_Search_FullMethodName                 = "/protojwt.celexpr.test.v1.DocumentService/Search"
 	DocumentService_Lookup_FullMethodName                 = "/protojwt.celexpr.test.v1.DocumentService/Lookup"
+	DocumentService_Unlock_FullMethodName                 = "/protojwt.celexpr.test.v1.DocumentService/Unlock"
 	DocumentService_Watch_FullMethodName                  = "/protojwt.celexpr.test.v1.DocumentService/Watch"
 	DocumentService_Subscribe_FullMethodName              = "/protojwt.celexpr.test.v1.DocumentService/Subscribe"
 )
@@ -58,6 +59,9 @@ type DocumentServiceClient interface {
 	// Lookup is for the account of the token, given as a signed or an
 	// unsigned id.
 	Lookup(ctx context.Context, in *LookupRequest, opts ...grpc.CallOption) (*LookupResponse, error)
+	// Unlock is for the caller who knows the pin of the token's door: CEL's
+	// error on a door with no pin quotes the door, a claim's value.
+	Unlock(ctx context.Context, in *UnlockRequest, opts ...grpc.CallOption) (*UnlockResponse, error)
 	// Watch checks the owner of every message the client sends.
 	Watch(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WatchRequest, WatchResponse], error)
 	// Subscribe checks the claims when the stream opens.
@@ -142,6 +146,16 @@ func (c *documentServiceClient) Lookup(ctx context.Context, in *LookupRequest, o
 	return out, nil
 }
 
+func (c *documentServiceClient) Unlock(ctx context.Context, in *UnlockRequest, opts ...grpc.CallOption) (*UnlockResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnlockResponse)
+	err := c.cc.Invoke(ctx, DocumentService_Unlock_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *documentServiceClient) Watch(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WatchRequest, WatchResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &DocumentService_ServiceDesc.Streams[0], DocumentService_Watch_FullMethodName, cOpts...)
@@ -193,6 +207,9 @@ type DocumentServiceServer interface {
 	// Lookup is for the account of the token, given as a signed or an
 	// unsigned id.
 	Lookup(context.Context, *LookupRequest) (*LookupResponse, error)
+	// Unlock is for the caller who knows the pin of the token's door: CEL's
+	// error on a door with no pin quotes the door, a claim's value.
+	Unlock(context.Context, *UnlockRequest) (*UnlockResponse, error)
 	// Watch checks the owner of every message the client sends.
 	Watch(grpc.BidiStreamingServer[WatchRequest, WatchResponse]) error
 	// Subscribe checks the claims when the stream opens.
@@ -227,6 +244,9 @@ func (UnimplementedDocumentServiceServer) Search(context.Context, *SearchRequest
 }
 func (UnimplementedDocumentServiceServer) Lookup(context.Context, *LookupRequest) (*LookupResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Lookup not implemented")
+}
+func (UnimplementedDocumentServiceServer) Unlock(context.Context, *UnlockRequest) (*UnlockResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Unlock not implemented")
 }
 func (UnimplementedDocumentServiceServer) Watch(grpc.BidiStreamingServer[WatchRequest, WatchResponse]) error {
 	return status.Error(codes.Unimplemented, "method Watch not implemented")
@@ -381,6 +401,24 @@ func _DocumentService_Lookup_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DocumentService_Unlock_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnlockRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentServiceServer).Unlock(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentService_Unlock_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentServiceServer).Unlock(ctx, req.(*UnlockRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DocumentService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
 	return srv.(DocumentServiceServer).Watch(&grpc.GenericServerStream[WatchRequest, WatchResponse]{ServerStream: stream})
 }
@@ -429,6 +467,10 @@ var DocumentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Lookup",
 			Handler:    _DocumentService_Lookup_Handler,
+		},
+		{
+			MethodName: "Unlock",
+			Handler:    _DocumentService_Unlock_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
