@@ -159,7 +159,9 @@ func boundedCalls(env *cel.Env, a *ast.AST, limit uint64) []cel.ProgramOption {
 			impl = matchImpl(impl)
 		}
 		fn := call.Function()
-		return interpreter.NewCall(call.ID(), fn, id, args, func(args ...ref.Val) ref.Val {
+		// The call's own overload ID would price it twice, and a literal
+		// pattern's call, which is not wrapped, too.
+		return interpreter.NewCall(call.ID(), fn, boundedID(id), args, func(args ...ref.Val) ref.Val {
 			if bound(args, limit) > limit {
 				return types.WrapErr(fmt.Errorf("celexpr: %s() %w", fn, errCostLimit))
 			}
@@ -169,7 +171,7 @@ func boundedCalls(env *cel.Env, a *ast.AST, limit uint64) []cel.ProgramOption {
 	trackers := make([]interpreter.CostTrackerOption, 0, len(boundsByOverload)+len(boundsByFunction))
 	for _, m := range []map[string]callBound{boundsByOverload, boundsByFunction} {
 		for id, bound := range m {
-			trackers = append(trackers, interpreter.OverloadCostTracker(id, func(args []ref.Val, result ref.Val) *uint64 {
+			trackers = append(trackers, interpreter.OverloadCostTracker(boundedID(id), func(args []ref.Val, result ref.Val) *uint64 {
 				c := uint64(1) // a call refused did not run
 				if err, ok := result.(*types.Err); !ok || !errors.Is(err, errCostLimit) {
 					c = bound(args, limit)
@@ -180,6 +182,10 @@ func boundedCalls(env *cel.Env, a *ast.AST, limit uint64) []cel.ProgramOption {
 	}
 	return []cel.ProgramOption{cel.CustomDecoratorV2(decorate), cel.CostTrackerOptions(trackers...)}
 }
+
+// boundedID is the overload ID of a bounded call to the overload id (or
+// the function of that name), the key of its price for the cost tracker.
+func boundedID(id string) string { return "celexpr.bounded:" + id }
 
 // calledFunctions returns the names of the bounded functions a calls.
 func calledFunctions(a *ast.AST) map[string]bool {

@@ -103,3 +103,45 @@ func TestBoundedCalls(t *testing.T) {
 		})
 	}
 }
+
+// TestBoundedCallsCounted: a bounded call that fits the limit is counted
+// against it at its price, so a loop of such calls stops at the limit
+// where CEL, which prices them lower or at one unit, would let it run.
+func TestBoundedCallsCounted(t *testing.T) {
+	tests := []struct {
+		name    string
+		expr    string
+		text    string
+		pattern string
+	}{
+		// 4 411 units a call, where CEL counts 2 005.
+		{"matches", "[1, 2, 3, 4].all(i, request.text.matches(request.pattern))", hostileText(4000), hostilePattern(20)},
+		// About 3 000 units a call, where CEL counts one.
+		{"replace", "[1, 2, 3, 4].all(i, request.text.replace('{t}', claims.tenant).size() > 0)", strings.Repeat("{t}", 300), ""},
+		{"split", "[1, 2, 3, 4].all(i, request.text.split('').size() > 0)", hostileText(2000), ""},
+	}
+	e := extensions()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x, err := e.Compile(tt.expr, searchDesc)
+			if err != nil {
+				t.Fatalf("Compile(%q): %v", tt.expr, err)
+			}
+			one, err := e.Compile(strings.Replace(tt.expr, "[1, 2, 3, 4]", "[1]", 1), searchDesc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := protojwt.ExpressionInput{
+				Claims:  map[string]any{"tenant": strings.Repeat("x", 100)},
+				Request: &testpb.SearchRequest{Text: tt.text, Pattern: tt.pattern},
+			}
+			if ok, err := one.Eval(in); err != nil || !ok {
+				t.Fatalf("one call: %v, %v; want it to fit the limit", ok, err)
+			}
+			got, err := x.Eval(in)
+			if err == nil || !strings.Contains(err.Error(), "cost limit") {
+				t.Fatalf("Eval = %v, %v; want the loop stopped at the cost limit", got, err)
+			}
+		})
+	}
+}

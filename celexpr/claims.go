@@ -2,6 +2,7 @@ package celexpr
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -67,6 +68,12 @@ func withClaimAdapter() cel.EnvOption {
 	}
 }
 
+// The claim adapter's errors, which hold no value.
+var (
+	errClaimRange  = errors.New("celexpr: an integer claim is beyond the range of int and uint")
+	errClaimNumber = errors.New("celexpr: a claim is not a JSON number")
+)
+
 // numberValue converts a JSON number kept as its text: an int or a uint
 // when it is written as an integer, otherwise as floatValue converts it.
 func numberValue(n json.Number) ref.Val {
@@ -77,11 +84,11 @@ func numberValue(n json.Number) ref.Val {
 		return types.Uint(u)
 	}
 	if _, ok := new(big.Int).SetString(string(n), 10); ok {
-		return types.NewErr("celexpr: an integer claim is beyond the range of int and uint")
+		return types.WrapErr(errClaimRange)
 	}
 	f, err := n.Float64()
 	if err != nil {
-		return types.NewErr("celexpr: a claim is not a JSON number")
+		return types.WrapErr(errClaimNumber)
 	}
 	return floatValue(f)
 }

@@ -63,7 +63,7 @@ func (x *expression) evalError(err error) error {
 	if fixedMessages[msg] || overloadMessage.MatchString(msg) || conversionMessage.MatchString(msg) {
 		return errors.New("celexpr: " + msg)
 	}
-	if strings.HasPrefix(msg, claimErrorPrefix) { // the claim adapter's own
+	if errors.Is(err, errClaimRange) || errors.Is(err, errClaimNumber) {
 		return errors.New(msg)
 	}
 	if indexMessage.MatchString(msg) {
@@ -90,9 +90,6 @@ func (x *expression) evalError(err error) error {
 	}
 	return errors.New("celexpr: " + where + " failed (CEL's message is withheld: it may hold a claim's value)")
 }
-
-// claimErrorPrefix begins the claim adapter's errors, which hold no value.
-const claimErrorPrefix = "celexpr: a"
 
 // spells reports whether name is a name x's text spells: an identifier,
 // a field, a function or a string literal. A qualified name, as an
