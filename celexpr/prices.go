@@ -315,8 +315,11 @@ func rangeCost(args []ref.Val, _ uint64) uint64 {
 
 // programSize bounds the number of instructions of re compiled: a
 // repetition counts its body as many times as it may run, as the compiler
-// writes it out.
-func programSize(re *syntax.Regexp) uint64 {
+// writes it out, and a program has a failing and a matching instruction.
+func programSize(re *syntax.Regexp) uint64 { return add(instructions(re), 2) }
+
+// instructions bounds the instructions of re within a program.
+func instructions(re *syntax.Regexp) uint64 {
 	switch re.Op {
 	case syntax.OpLiteral:
 		return uint64(len(re.Rune)) + 1
@@ -325,11 +328,11 @@ func programSize(re *syntax.Regexp) uint64 {
 		if n < 0 {
 			n = re.Min + 1
 		}
-		return mul(uint64(n)+1, programSize(re.Sub[0])+1)
+		return mul(uint64(n)+1, instructions(re.Sub[0])+1)
 	}
-	size := uint64(2)
+	size := uint64(2 + len(re.Sub)) // an alternation's splits, a capture's marks
 	for _, sub := range re.Sub {
-		size = add(size, programSize(sub))
+		size = add(size, instructions(sub))
 	}
 	return size
 }
