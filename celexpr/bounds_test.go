@@ -1,8 +1,10 @@
 package celexpr_test
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/cel-go/cel"
@@ -143,5 +145,39 @@ func TestBoundedCallsCounted(t *testing.T) {
 				t.Fatalf("Eval = %v, %v; want the loop stopped at the cost limit", got, err)
 			}
 		})
+	}
+}
+
+// TestBoundedCallsConcurrent: 100 goroutines price patterns of both kinds
+// at once, through the one remembered price: each call is priced as its
+// own pattern is.
+func TestBoundedCallsConcurrent(t *testing.T) {
+	x, err := celexpr.New().Compile("request.text.matches(request.pattern)", searchDesc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := &testpb.SearchRequest{Text: hostileText(1000), Pattern: "a+"}
+	large := &testpb.SearchRequest{Text: hostileText(1000), Pattern: "(a?a?a?a?a?a?a?a?a?a?){1000}"}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := range 100 {
+		wg.Go(func() {
+			for range 20 {
+				req, refused := small, false
+				if i%2 == 1 {
+					req, refused = large, true
+				}
+				ok, err := x.Eval(protojwt.ExpressionInput{Request: req})
+				if refused != (err != nil) || ok == refused {
+					errs <- fmt.Errorf("pattern %.12q: %v, %v; want refused: %v", req.Pattern, ok, err, refused)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

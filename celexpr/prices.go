@@ -1,8 +1,10 @@
 package celexpr
 
 import (
+	"hash/maphash"
 	"regexp/syntax"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/google/cel-go/common/types"
@@ -264,11 +266,39 @@ func regexCost(args []ref.Val, limit uint64) uint64 {
 	if lower > limit {
 		return lower
 	}
-	re, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
+	size, ok := patternSize(pattern)
+	if !ok {
 		return lower // the function reports the error
 	}
-	return mul(read, programSize(re)/4+1)
+	return mul(read, size/4+1)
+}
+
+// lastPattern is the last pattern patternSize parsed, by its hash (the
+// pattern itself, a request's or a claim's, is not kept), and its size: a
+// call is priced before it runs and again when the cost tracker counts it.
+var lastPattern atomic.Pointer[pricedPattern]
+
+type pricedPattern struct {
+	hash, length uint64
+	size         uint64
+}
+
+var patternSeed = maphash.MakeSeed()
+
+// patternSize returns the programSize of pattern, or false when it does
+// not parse.
+func patternSize(pattern string) (uint64, bool) {
+	hash := maphash.String(patternSeed, pattern)
+	if p := lastPattern.Load(); p != nil && p.hash == hash && p.length == uint64(len(pattern)) {
+		return p.size, true
+	}
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return 0, false
+	}
+	size := programSize(re)
+	lastPattern.Store(&pricedPattern{hash: hash, length: uint64(len(pattern)), size: size})
+	return size, true
 }
 
 // matchesCost bounds matches(text, pattern).
