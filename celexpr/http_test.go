@@ -1,6 +1,7 @@
 package celexpr_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +10,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/google/cel-go/ext"
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/annotations"
@@ -307,4 +311,78 @@ func TestHTTPExprRequirement(t *testing.T) {
 		}()
 		guard.Handle(http.NewServeMux(), "GET /invoices", hello, httpauth.Expr("path.org == claims.org"))
 	})
+}
+
+// TestHTTPExtensionsBounded: with cel-go's string extensions, calls on
+// path wildcards and claims at net/http's header limit are refused before
+// they run, with EXPRESSION_ERROR, and the same calls on short inputs
+// decide.
+func TestHTTPExtensionsBounded(t *testing.T) {
+	m := newManager(t)
+	var mu sync.Mutex
+	var last protojwt.Decision
+	guard := httpauth.New(m, httpauth.WithExpressions(celexpr.New(celexpr.WithEnvOptions(ext.Strings()))),
+		httpauth.WithDecisionHook(func(_ context.Context, d protojwt.Decision) {
+			mu.Lock()
+			last = d
+			mu.Unlock()
+		}))
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	rule := func(expr string) httpauth.Requirement { return httpauth.FromRule(&annotations.Rule{Expr: expr}) }
+	mux := http.NewServeMux()
+	mux.Handle("GET /render/{text}", guard.Require(rule("path.text.replace('{t}', claims.tenant).size() < 64"))(ok))
+	mux.Handle("GET /split/{text}", guard.Require(rule("path.text.split('').size() < 64"))(ok))
+	mux.Handle("GET /lower/{text}", guard.Require(rule("path.text.lowerAscii() == claims.tenant"))(ok))
+	mux.Handle("GET /find/{text}/{sub}", guard.Require(rule("path.text.indexOf(path.sub) >= 0"))(ok))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	signed := token(t, m, "alice", nil, map[string]any{"tenant": strings.Repeat("x", 4000)})
+	short := token(t, m, "alice", nil, map[string]any{"tenant": "acme"})
+	const pathLimit = 1<<20 - 8<<10
+	tests := []struct {
+		name    string
+		path    string
+		token   string
+		status  int
+		refused string // the function Decision.Err names
+	}{
+		{"replace, short", "/render/" + url.PathEscape("{t}/docs"), short, http.StatusOK, ""},
+		{"replace at the header limit", "/render/" + url.PathEscape(strings.Repeat("{t}", pathLimit/9)), signed, http.StatusForbidden, "replace()"},
+		{"split, short", "/split/abc", short, http.StatusOK, ""},
+		{"split at the header limit", "/split/" + hostileText(pathLimit), short, http.StatusForbidden, "split()"},
+		{"lowerAscii, short", "/lower/ACME", short, http.StatusOK, ""},
+		{"lowerAscii at the header limit", "/lower/" + hostileText(pathLimit), short, http.StatusForbidden, "lowerAscii()"},
+		{"indexOf, short", "/find/abcd/cd", short, http.StatusOK, ""},
+		{"indexOf at the header limit", "/find/" + hostileText(pathLimit/2) + "/" + hostileText(pathLimit/4) + "b", short, http.StatusForbidden, "indexOf()"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodGet, srv.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if tt.refused == "" {
+				return
+			}
+			var body struct{ Reason string }
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Reason != protojwt.ReasonExpressionError {
+				t.Fatalf("reason %q (%v), want %s", body.Reason, err, protojwt.ReasonExpressionError)
+			}
+			mu.Lock()
+			d := last
+			mu.Unlock()
+			if d.Err == nil || !strings.Contains(d.Err.Error(), tt.refused+" would exceed the cost limit") {
+				t.Fatalf("Decision.Err %v: want %s refused before it ran", d.Err, tt.refused)
+			}
+		})
+	}
 }
