@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/cel-go/ext"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
@@ -14,6 +16,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
+	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/celexpr"
 	"github.com/protojwt/protojwt/celexpr/internal/testpb"
@@ -184,4 +187,101 @@ func BenchmarkRuleInterleaved(b *testing.B) {
 	b.ReportMetric(float64(exprCPU.Nanoseconds())/float64(calls), "expr-cpu-ns/call")
 	b.ReportMetric(float64(declCPU.Nanoseconds())/float64(calls), "declarative-cpu-ns/call")
 	b.ReportMetric(float64((exprCPU-declCPU).Nanoseconds())/float64(calls), "extra-cpu-ns/call")
+}
+
+// BenchmarkHostileInterleaved runs, in alternating batches timed with the
+// thread's CPU clock as BenchmarkRuleInterleaved does, unary calls of
+// Search ("request.text.matches(request.pattern)") through the
+// interceptor: a valid call (a short text and pattern), the most costly
+// call the default cost limit lets run (a 4 000-byte text and a pattern of
+// 46 instructions), and hostile calls at the 4 MiB message limit (a text
+// of 4 MiB; a text and a pattern of 2 MiB each), which are refused. It
+// reports the CPU time per call of each, and each as a multiple of the
+// valid call's.
+func BenchmarkHostileInterleaved(b *testing.B) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	m := newManager(b)
+	auth, err := interceptor.New(m, interceptor.WithExpressions(celexpr.New()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	unary := auth.Unary()
+	handler := func(context.Context, any) (any, error) { return nil, nil }
+	signed := token(b, m, "alice", nil, nil)
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+signed))
+	info := &grpc.UnaryServerInfo{FullMethod: "/protojwt.celexpr.test.v1.DocumentService/Search"}
+	sides := []struct {
+		name    string
+		req     *testpb.SearchRequest
+		allowed bool
+		batch   int
+		cpu     time.Duration
+	}{
+		{name: "valid", req: &testpb.SearchRequest{Text: "alice's notes", Pattern: "^alice"}, allowed: true, batch: 64},
+		{name: "at-limit", req: &testpb.SearchRequest{Text: hostileText(4000), Pattern: hostilePattern(46)}, allowed: true, batch: 4},
+		{name: "hostile-text", req: &testpb.SearchRequest{Text: hostileText(messageLimit - 64), Pattern: "a+"}, batch: 64},
+		{name: "hostile-both", req: &testpb.SearchRequest{Text: hostileText(messageLimit / 2), Pattern: hostilePattern(messageLimit/2 - 64)}, batch: 64},
+	}
+	rounds := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range sides {
+			side := &sides[i]
+			start, ok := threadCPU()
+			for range side.batch {
+				_, err := unary(ctx, side.req, info, handler)
+				if (err == nil) != side.allowed {
+					b.Fatalf("%s: error %v, want allowed: %v", side.name, err, side.allowed)
+				}
+			}
+			if end, _ := threadCPU(); ok {
+				side.cpu += end - start
+			}
+		}
+		rounds++
+	}
+	if _, ok := threadCPU(); !ok || rounds == 0 {
+		return
+	}
+	perCall := func(i int) float64 {
+		return float64(sides[i].cpu.Nanoseconds()) / float64(rounds*sides[i].batch)
+	}
+	valid := perCall(0)
+	for i, side := range sides {
+		b.ReportMetric(perCall(i), side.name+"-cpu-ns/call")
+		if i > 0 {
+			b.ReportMetric(perCall(i)/valid, side.name+"/valid")
+		}
+	}
+}
+
+// BenchmarkReplace evaluates "request.text.replace('{t}', claims.tenant)
+// .size() < 64" with ext.Strings: on a short template, and on a template of
+// 300 KB and of 4 MiB full of placeholders, which is refused.
+func BenchmarkReplace(b *testing.B) {
+	x, err := celexpr.New(celexpr.WithEnvOptions(ext.Strings())).Compile("request.text.replace('{t}', claims.tenant).size() < 64", searchDesc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	claims := map[string]any{"tenant": strings.Repeat("x", 1000)}
+	for _, c := range []struct {
+		name    string
+		text    string
+		allowed bool
+	}{
+		{"valid", "{t}/docs", false},
+		{"hostile-300KB", strings.Repeat("{t}", 100_000), false},
+		{"hostile-4MiB", strings.Repeat("{t}", (messageLimit-64)/3), false},
+	} {
+		in := protojwt.ExpressionInput{Claims: claims, Request: &testpb.SearchRequest{Text: c.text}}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := x.Eval(in); (err == nil) != (c.name == "valid") {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -2,7 +2,9 @@ package celexpr
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"reflect"
 	"strconv"
@@ -14,16 +16,19 @@ import (
 )
 
 // claimAdapter is the adapter of every expression's environment. It
-// converts decoded JSON claims to CEL values, as CEL converts
-// google.protobuf.Value: strings, booleans, null, lists, maps, and numbers
-// as double. The exception is an integer above 2^53, which the token's
-// decoding keeps exact as a json.Number because a double can't hold it: it
-// becomes an int, or a uint above int64's range, so that
-// claims.account == 1234567890123456789 compares exactly and never matches
-// a neighbour. One beyond uint64's range is an evaluation error, which
-// denies. Nested maps and lists convert the same way. Everything else, the
-// request message included, is left to next, the environment's type
-// registry.
+// converts decoded JSON claims to CEL values: strings, booleans, null,
+// lists and maps as CEL converts google.protobuf.Value, and numbers so that
+// they compare exactly. A number that is an integer, however it is written
+// (42, 4.2e1, an id above 2^53 that the token's decoding keeps exact as a
+// json.Number), is a CEL int, or a uint above int64's range: CEL compares
+// an int with an int or a uint exactly, so claims.account == request.id
+// holds only for that integer, never for a neighbour that a double would
+// round to the same value. Any other number is a double; an int equals no
+// double that has a fraction. An integer beyond uint64's range is a double
+// when it came as one, and an evaluation error, which denies, when it came
+// as the exact text of an integer. Nested maps and lists convert the same
+// way. Everything else, the request message included, is left to next,
+// the environment's type registry.
 //
 // CEL reads the claims map and the request message where they are, without
 // converting them whole: only the values an expression reaches are
@@ -37,6 +42,8 @@ func (a *claimAdapter) NativeToValue(v any) ref.Val {
 	switch v := v.(type) {
 	case json.Number:
 		return numberValue(v)
+	case float64:
+		return floatValue(v)
 	case map[string]any:
 		return types.NewStringInterfaceMap(a, v)
 	case []any:
@@ -61,9 +68,14 @@ func withClaimAdapter() cel.EnvOption {
 	}
 }
 
-// numberValue converts a JSON number kept exact: an int, a uint, or, when
-// it is no integer (a json.Number from elsewhere than the token decoder), a
-// double.
+// The claim adapter's errors, which hold no value.
+var (
+	errClaimRange  = errors.New("celexpr: an integer claim is beyond the range of int and uint")
+	errClaimNumber = errors.New("celexpr: a claim is not a JSON number")
+)
+
+// numberValue converts a JSON number kept as its text: an int or a uint
+// when it is written as an integer, otherwise as floatValue converts it.
 func numberValue(n json.Number) ref.Val {
 	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
 		return types.Int(i)
@@ -72,11 +84,29 @@ func numberValue(n json.Number) ref.Val {
 		return types.Uint(u)
 	}
 	if _, ok := new(big.Int).SetString(string(n), 10); ok {
-		return types.NewErr("celexpr: an integer claim is beyond the range of int and uint")
+		return types.WrapErr(errClaimRange)
 	}
 	f, err := n.Float64()
 	if err != nil {
-		return types.NewErr("celexpr: a claim is not a JSON number")
+		return types.WrapErr(errClaimNumber)
+	}
+	return floatValue(f)
+}
+
+// floatValue converts a number decoded as a float64: an int when it is an
+// integer in int64's range, a uint when it is one above it, otherwise a
+// double. A float64 that is an integer is that integer exactly: the
+// claim's JSON said no more than its value, and CEL compares an int with
+// another int exactly, where it would round the int to compare it with a
+// double.
+func floatValue(f float64) ref.Val {
+	switch {
+	case f != math.Trunc(f): // a fraction, or NaN
+		return types.Double(f)
+	case f >= -(1<<63) && f < 1<<63:
+		return types.Int(int64(f))
+	case f >= 1<<63 && f < 1<<64:
+		return types.Uint(uint64(f))
 	}
 	return types.Double(f)
 }

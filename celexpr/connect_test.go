@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -29,6 +30,9 @@ const (
 	transfer    = testpb.DocumentService_Transfer_FullMethodName
 	listTiers   = testpb.DocumentService_ListTiers_FullMethodName
 	audit       = testpb.DocumentService_Audit_FullMethodName
+	search      = testpb.DocumentService_Search_FullMethodName
+	lookup      = testpb.DocumentService_Lookup_FullMethodName
+	unlock      = testpb.DocumentService_Unlock_FullMethodName
 	watch       = testpb.DocumentService_Watch_FullMethodName
 	subscribe   = testpb.DocumentService_Subscribe_FullMethodName
 )
@@ -65,6 +69,15 @@ func serveConnect(t *testing.T, m *manager.Manager, opts ...connectauth.Option) 
 	}, with)
 	handleUnary(mux, &s.unary, listTiers, func(ctx context.Context, _ *testpb.ListTiersRequest) *testpb.ListTiersResponse {
 		return &testpb.ListTiersResponse{Subject: subject(ctx)}
+	}, with)
+	handleUnary(mux, &s.unary, search, func(ctx context.Context, _ *testpb.SearchRequest) *testpb.SearchResponse {
+		return &testpb.SearchResponse{Subject: subject(ctx)}
+	}, with)
+	handleUnary(mux, &s.unary, lookup, func(ctx context.Context, _ *testpb.LookupRequest) *testpb.LookupResponse {
+		return &testpb.LookupResponse{Subject: subject(ctx)}
+	}, with)
+	handleUnary(mux, &s.unary, unlock, func(ctx context.Context, _ *testpb.UnlockRequest) *testpb.UnlockResponse {
+		return &testpb.UnlockResponse{Subject: subject(ctx)}
 	}, with)
 	handleUnary(mux, &s.unary, audit, func(_ context.Context, req *testpb.AuditRequest) *testpb.AuditResponse {
 		return &testpb.AuditResponse{Count: int32(len(req.GetTags()))}
@@ -188,6 +201,15 @@ func (s *connectServer) call(t *testing.T, p connectProtocol, signed string, req
 	case *testpb.ListTiersRequest:
 		resp, err := callUnary[testpb.ListTiersRequest, testpb.ListTiersResponse](t, s, p, listTiers, signed, req)
 		return resp.GetSubject(), err
+	case *testpb.SearchRequest:
+		resp, err := callUnary[testpb.SearchRequest, testpb.SearchResponse](t, s, p, search, signed, req)
+		return resp.GetSubject(), err
+	case *testpb.LookupRequest:
+		resp, err := callUnary[testpb.LookupRequest, testpb.LookupResponse](t, s, p, lookup, signed, req)
+		return resp.GetSubject(), err
+	case *testpb.UnlockRequest:
+		resp, err := callUnary[testpb.UnlockRequest, testpb.UnlockResponse](t, s, p, unlock, signed, req)
+		return resp.GetSubject(), err
 	case *testpb.AuditRequest:
 		resp, err := callUnary[testpb.AuditRequest, testpb.AuditResponse](t, s, p, audit, signed, req)
 		if err != nil {
@@ -236,6 +258,13 @@ func TestConnectUnary(t *testing.T) {
 	noLimit := token(t, m, "alice", "payments", map[string]any{"account": 1234567890123456789})
 
 	from := func(id int64) *testpb.Account { return &testpb.Account{AccountId: id} }
+	const p53 = int64(1) << 53
+	edge := token(t, m, "alice", nil, map[string]any{"account": p53})
+	minAccount := token(t, m, "alice", nil, map[string]any{"account": int64(math.MinInt64)})
+	maxAccount := token(t, m, "alice", nil, map[string]any{"account": uint64(math.MaxUint64)})
+	find := func(text, pattern string) *testpb.SearchRequest {
+		return &testpb.SearchRequest{Text: text, Pattern: pattern}
+	}
 	const denied, errored = protojwt.ReasonExpressionFalse, protojwt.ReasonExpressionError
 	tests := []struct {
 		name   string
@@ -262,6 +291,20 @@ func TestConnectUnary(t *testing.T) {
 		{"no tier claim", noRoles, &testpb.ListTiersRequest{}, "", errored, connect.CodePermissionDenied},
 		{"audit of 10 tags", alice, &testpb.AuditRequest{Tags: make([]string, 10)}, "10", "", 0},
 		{"audit of 1000 tags: the cost limit", alice, &testpb.AuditRequest{Tags: make([]string, 1000)}, "", errored, connect.CodePermissionDenied},
+		{"account 2^53", edge, &testpb.LookupRequest{Id: p53}, "alice", "", 0},
+		{"account 2^53+1 against a claim of 2^53", edge, &testpb.LookupRequest{Id: p53 + 1}, "", denied, connect.CodePermissionDenied},
+		{"account 2^53-1 against a claim of 2^53", edge, &testpb.LookupRequest{Id: p53 - 1}, "", denied, connect.CodePermissionDenied},
+		{"unsigned account 2^53+1 against a claim of 2^53", edge, &testpb.LookupRequest{Uid: uint64(p53) + 1}, "", denied, connect.CodePermissionDenied},
+		{"account int64 min", minAccount, &testpb.LookupRequest{Id: math.MinInt64}, "alice", "", 0},
+		{"account int64 min+1", minAccount, &testpb.LookupRequest{Id: math.MinInt64 + 1}, "", denied, connect.CodePermissionDenied},
+		{"unsigned account uint64 max", maxAccount, &testpb.LookupRequest{Uid: math.MaxUint64}, "alice", "", 0},
+		{"unsigned account uint64 max-1", maxAccount, &testpb.LookupRequest{Uid: math.MaxUint64 - 1}, "", denied, connect.CodePermissionDenied},
+		{"account int64 max against uint64 max", maxAccount, &testpb.LookupRequest{Id: math.MaxInt64}, "", denied, connect.CodePermissionDenied},
+		{"search, a short text", alice, find("alice's notes", "^alice"), "alice", "", 0},
+		{"search, no match", alice, find("bob's notes", "^alice"), "", denied, connect.CodePermissionDenied},
+		{"search, a text at the message limit", alice, find(hostileText(messageLimit-64), "a+"), "", errored, connect.CodePermissionDenied},
+		{"search, a text and a pattern at the message limit", alice, find(hostileText(messageLimit/2), hostilePattern(messageLimit/2-64)), "", errored, connect.CodePermissionDenied},
+		{"search, a pattern at the message limit", alice, find("a", hostilePattern(messageLimit-64)), "", errored, connect.CodePermissionDenied},
 	}
 	for _, p := range connectProtocols {
 		t.Run(p.name, func(t *testing.T) {

@@ -19,11 +19,15 @@
 // An expression sees:
 //
 //   - claims, a map<string, dyn>: every claim of the verified token, decoded
-//     JSON. Strings, booleans, null, lists and maps are CEL's; a number is a
-//     double, as in CEL's JSON (google.protobuf.Value), except an integer
-//     above 2^53, which the token's decoding keeps exact: it is an int (a
-//     uint above int64's range), so claims.account == 1234567890123456789
-//     holds only for that integer. Reading a claim the token lacks is an
+//     JSON. A string, a boolean, null, an array and an object are CEL's
+//     string, bool, null, list and map. A number that is an integer,
+//     however it is written (42, 4.2e1, an id above 2^53), is an int, or a
+//     uint above int64's range, and compares exactly:
+//     claims.account == request.account_id holds only for that integer,
+//     never for a neighbour a double would round to it, on both sides of
+//     2^53 and at the int64 and uint64 edges. Any other number is a
+//     double, which equals no int. An integer beyond uint64's range is an
+//     evaluation error when read. Reading a claim the token lacks is an
 //     error: test it first with has(claims.name) or 'name' in claims.
 //   - request (gRPC and connect), the request message with its own type:
 //     request.amount is checked against the message when the adapter is
@@ -52,12 +56,32 @@
 // # Bounds
 //
 // An expression that loops (a comprehension: all, exists, exists_one, map,
-// filter) or matches a regular expression read from the request stops at a
-// cost limit (WithCostLimit, by default DefaultCostLimit) and denies: a
-// client can't make it run for long by filling a repeated field. Other
+// filter) or matches a regular expression read from the request, and every
+// expression when WithEnvOptions is given, stops at a cost limit
+// (WithCostLimit, by default DefaultCostLimit) and denies: a client can't
+// make it run for long by filling a repeated field. CEL compares the cost
+// with the limit after each call returns, and counts most functions of its
+// extensions as one unit; so matches on a pattern that is not a literal,
+// and the string, encoder, regex and list functions of package
+// github.com/google/cel-go/ext (replace, split, join, format, indexOf,
+// lowerAscii, substring, strings.quote, base64.decode, regex.replace,
+// lists.range, ...), are priced from the sizes of their arguments before
+// they run: a call that would cost more than the limit is refused without
+// running, and the price is counted against the limit. An evaluation thus
+// spends at most about twice its limit, whatever the request. Other
 // expressions run in time linear in the claims and the request, which the
 // server has already read, and skip the cost tracking. Each evaluation has
 // its own state: an Engine and its expressions are safe for concurrent use.
+//
+// # Errors
+//
+// An evaluation error reaches protojwt.Decision.Err and the logs, which
+// hold no claim values: its message is CEL's when that holds only names
+// and types (no such overload, a conversion between two types, an
+// overflow, the cost limit, a missing key or field the expression spells:
+// "no such key: tier"), and otherwise says where the expression failed,
+// "timestamp() failed" or "no such key" without the key, and withholds
+// CEL's message, which may quote a claim's value.
 //
 // # Module
 //

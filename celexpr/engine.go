@@ -106,6 +106,7 @@ func (e *Engine) Compile(expr string, request protoreflect.MessageDescriptor) (p
 			limit = DefaultCostLimit
 		}
 		opts = append(opts, cel.CostLimit(limit))
+		opts = append(opts, boundedCalls(env, checked.NativeRep(), limit)...)
 	}
 	prg, err := env.Program(checked, opts...)
 	if err != nil {
@@ -113,6 +114,7 @@ func (e *Engine) Compile(expr string, request protoreflect.MessageDescriptor) (p
 	}
 	x := &expression{
 		prg:          prg,
+		ast:          checked.NativeRep(),
 		readsRequest: reads(checked.NativeRep(), varRequest, varPath),
 	}
 	if request == nil {

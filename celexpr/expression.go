@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/interpreter"
 
@@ -16,6 +17,7 @@ import (
 // calls share nothing mutable.
 type expression struct {
 	prg          cel.Program
+	ast          *ast.AST // the checked expression, for its error messages
 	readsRequest bool
 	wildcards    []string // HTTP: the path keys read, see pathKeys
 }
@@ -27,7 +29,8 @@ var (
 
 // Eval evaluates the expression on one call. An error (a missing claim or
 // request, a value of the wrong type at run time, the cost limit reached)
-// denies the call.
+// denies the call; its message holds no value of the claims or the
+// request, see evalError.
 func (x *expression) Eval(in protojwt.ExpressionInput) (bool, error) {
 	a := activations.Get().(*activation)
 	a.in = in
@@ -35,7 +38,7 @@ func (x *expression) Eval(in protojwt.ExpressionInput) (bool, error) {
 	a.in = protojwt.ExpressionInput{} // holds no call's data while pooled
 	activations.Put(a)
 	if err != nil {
-		return false, fmt.Errorf("celexpr: %w", err)
+		return false, x.evalError(err)
 	}
 	b, ok := out.(types.Bool)
 	if !ok {

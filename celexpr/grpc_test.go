@@ -3,6 +3,7 @@ package celexpr_test
 import (
 	"context"
 	"io"
+	"math"
 	"net"
 	"strings"
 	"testing"
@@ -45,6 +46,18 @@ func (documents) Transfer(ctx context.Context, _ *testpb.TransferRequest) (*test
 
 func (documents) ListTiers(ctx context.Context, _ *testpb.ListTiersRequest) (*testpb.ListTiersResponse, error) {
 	return &testpb.ListTiersResponse{Subject: subject(ctx)}, nil
+}
+
+func (documents) Search(ctx context.Context, _ *testpb.SearchRequest) (*testpb.SearchResponse, error) {
+	return &testpb.SearchResponse{Subject: subject(ctx)}, nil
+}
+
+func (documents) Lookup(ctx context.Context, _ *testpb.LookupRequest) (*testpb.LookupResponse, error) {
+	return &testpb.LookupResponse{Subject: subject(ctx)}, nil
+}
+
+func (documents) Unlock(ctx context.Context, _ *testpb.UnlockRequest) (*testpb.UnlockResponse, error) {
+	return &testpb.UnlockResponse{Subject: subject(ctx)}, nil
 }
 
 func (documents) Audit(_ context.Context, req *testpb.AuditRequest) (*testpb.AuditResponse, error) {
@@ -155,6 +168,22 @@ func TestGRPCUnary(t *testing.T) {
 	noRoles := token(t, m, "bob", nil, nil)
 	payer := token(t, m, "alice", "payments", map[string]any{"limit": 100, "account": 1234567890123456789})
 	noLimit := token(t, m, "alice", "payments", map[string]any{"account": 1234567890123456789})
+	const p53 = int64(1) << 53
+	edge := token(t, m, "alice", nil, map[string]any{"account": p53})
+	minAccount := token(t, m, "alice", nil, map[string]any{"account": int64(math.MinInt64)})
+	maxAccount := token(t, m, "alice", nil, map[string]any{"account": uint64(math.MaxUint64)})
+	lookup := func(signed string, id int64, uid uint64) func() error {
+		return func() error {
+			_, err := client.Lookup(as(signed), &testpb.LookupRequest{Id: id, Uid: uid})
+			return err
+		}
+	}
+	search := func(text, pattern string) func() error {
+		return func() error {
+			_, err := client.Search(as(alice), &testpb.SearchRequest{Text: text, Pattern: pattern})
+			return err
+		}
+	}
 
 	tags := func(n int) []string { return make([]string, n) }
 	const denied, errored = protojwt.ReasonExpressionFalse, protojwt.ReasonExpressionError
@@ -232,6 +261,20 @@ func TestGRPCUnary(t *testing.T) {
 			_, err := client.Audit(as(alice), &testpb.AuditRequest{Tags: tags(1000)})
 			return err
 		}, errored, codes.PermissionDenied},
+		{"account 2^53", lookup(edge, p53, 0), "", codes.OK},
+		{"account 2^53+1 against a claim of 2^53", lookup(edge, p53+1, 0), denied, codes.PermissionDenied},
+		{"account 2^53-1 against a claim of 2^53", lookup(edge, p53-1, 0), denied, codes.PermissionDenied},
+		{"unsigned account 2^53+1 against a claim of 2^53", lookup(edge, 0, uint64(p53)+1), denied, codes.PermissionDenied},
+		{"account int64 min", lookup(minAccount, math.MinInt64, 0), "", codes.OK},
+		{"account int64 min+1", lookup(minAccount, math.MinInt64+1, 0), denied, codes.PermissionDenied},
+		{"unsigned account uint64 max", lookup(maxAccount, 0, math.MaxUint64), "", codes.OK},
+		{"unsigned account uint64 max-1", lookup(maxAccount, 0, math.MaxUint64-1), denied, codes.PermissionDenied},
+		{"account int64 max against uint64 max", lookup(maxAccount, math.MaxInt64, 0), denied, codes.PermissionDenied},
+		{"search, a short text", search("alice's notes", "^alice"), "", codes.OK},
+		{"search, no match", search("bob's notes", "^alice"), denied, codes.PermissionDenied},
+		{"search, a text at the message limit", search(hostileText(messageLimit-64), "a+"), errored, codes.PermissionDenied},
+		{"search, a text and a pattern at the message limit", search(hostileText(messageLimit/2), hostilePattern(messageLimit/2-64)), errored, codes.PermissionDenied},
+		{"search, a pattern at the message limit", search("a", hostilePattern(messageLimit-64)), errored, codes.PermissionDenied},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,13 +1,19 @@
 package celexpr_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/google/cel-go/ext"
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/annotations"
@@ -36,6 +42,11 @@ func TestHTTP(t *testing.T) {
 		Scopes: []string{"payments"},
 		Expr:   "int(path.account) == claims.account",
 	}))(hello))
+	mux.Handle("GET /ids/{id}", guard.Require(rule("int(path.id) == claims.account"))(hello))
+	mux.Handle("GET /uids/{id}", guard.Require(rule("uint(path.id) == claims.account"))(hello))
+	mux.Handle("GET /names/{id}", guard.Require(rule("path.id == string(claims.account)"))(hello))
+	mux.Handle("GET /search/{text}/{pattern}", guard.Require(rule("path.text.matches(path.pattern)"))(hello))
+	mux.Handle("GET /motto/{pattern}", guard.Require(rule("claims.motto.matches(path.pattern)"))(hello))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
@@ -47,6 +58,13 @@ func TestHTTP(t *testing.T) {
 	admin := token(t, m, "root", nil, map[string]any{"roles": []string{"admin"}, "tier": "bronze"})
 	noClaims := token(t, m, "bob", nil, nil)
 	crowded := token(t, m, "carol", nil, map[string]any{"roles": manyRoles})
+	const p53 = int64(1) << 53
+	edge := token(t, m, "alice", nil, map[string]any{"account": p53, "motto": hostileText(4000)})
+	minAccount := token(t, m, "alice", nil, map[string]any{"account": int64(math.MinInt64)})
+	maxAccount := token(t, m, "alice", nil, map[string]any{"account": uint64(math.MaxUint64)})
+	// A request line and headers fill at most net/http's 1 MiB header
+	// limit, the largest path a server reads.
+	const pathLimit = 1<<20 - 8<<10
 
 	const denied, errored = protojwt.ReasonExpressionFalse, protojwt.ReasonExpressionError
 	tests := []struct {
@@ -72,6 +90,22 @@ func TestHTTP(t *testing.T) {
 		{"its neighbour", "/accounts/1234567890123456788", alice, http.StatusForbidden, denied},
 		{"not a number", "/accounts/12x", alice, http.StatusForbidden, errored},
 		{"declarative parts first", "/accounts/1234567890123456789", admin, http.StatusForbidden, protojwt.ReasonScopeMissing},
+		{"id 2^53", "/ids/9007199254740992", edge, http.StatusOK, ""},
+		{"id 2^53+1 against a claim of 2^53", "/ids/9007199254740993", edge, http.StatusForbidden, denied},
+		{"id 2^53-1 against a claim of 2^53", "/ids/9007199254740991", edge, http.StatusForbidden, denied},
+		{"unsigned id 2^53+1 against a claim of 2^53", "/uids/9007199254740993", edge, http.StatusForbidden, denied},
+		{"the claim 2^53 as a string", "/names/9007199254740992", edge, http.StatusOK, ""},
+		{"id int64 min", "/ids/-9223372036854775808", minAccount, http.StatusOK, ""},
+		{"id int64 min+1", "/ids/-9223372036854775807", minAccount, http.StatusForbidden, denied},
+		{"unsigned id uint64 max", "/uids/18446744073709551615", maxAccount, http.StatusOK, ""},
+		{"unsigned id uint64 max-1", "/uids/18446744073709551614", maxAccount, http.StatusForbidden, denied},
+		{"the claim uint64 max as a string", "/names/18446744073709551615", maxAccount, http.StatusOK, ""},
+		{"search, a short text", "/search/notes/^no", alice, http.StatusOK, ""},
+		{"a claim matched against a short pattern", "/motto/" + url.PathEscape("^a?a+$"), edge, http.StatusOK, ""},
+		{"search, no match", "/search/notes/^x", alice, http.StatusForbidden, denied},
+		{"search, a text at the header limit", "/search/" + hostileText(pathLimit) + "/a", alice, http.StatusForbidden, errored},
+		{"search, a text and a pattern at the header limit", "/search/" + hostileText(pathLimit/3) + "/" + url.PathEscape(hostilePattern(pathLimit/3)), alice, http.StatusForbidden, errored},
+		{"a claim matched against a pattern at the header limit", "/motto/" + url.PathEscape(hostilePattern(pathLimit/2)), edge, http.StatusForbidden, errored},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,4 +311,78 @@ func TestHTTPExprRequirement(t *testing.T) {
 		}()
 		guard.Handle(http.NewServeMux(), "GET /invoices", hello, httpauth.Expr("path.org == claims.org"))
 	})
+}
+
+// TestHTTPExtensionsBounded: with cel-go's string extensions, calls on
+// path wildcards and claims at net/http's header limit are refused before
+// they run, with EXPRESSION_ERROR, and the same calls on short inputs
+// decide.
+func TestHTTPExtensionsBounded(t *testing.T) {
+	m := newManager(t)
+	var mu sync.Mutex
+	var last protojwt.Decision
+	guard := httpauth.New(m, httpauth.WithExpressions(celexpr.New(celexpr.WithEnvOptions(ext.Strings()))),
+		httpauth.WithDecisionHook(func(_ context.Context, d protojwt.Decision) {
+			mu.Lock()
+			last = d
+			mu.Unlock()
+		}))
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	rule := func(expr string) httpauth.Requirement { return httpauth.FromRule(&annotations.Rule{Expr: expr}) }
+	mux := http.NewServeMux()
+	mux.Handle("GET /render/{text}", guard.Require(rule("path.text.replace('{t}', claims.tenant).size() < 64"))(ok))
+	mux.Handle("GET /split/{text}", guard.Require(rule("path.text.split('').size() < 64"))(ok))
+	mux.Handle("GET /lower/{text}", guard.Require(rule("path.text.lowerAscii() == claims.tenant"))(ok))
+	mux.Handle("GET /find/{text}/{sub}", guard.Require(rule("path.text.indexOf(path.sub) >= 0"))(ok))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	signed := token(t, m, "alice", nil, map[string]any{"tenant": strings.Repeat("x", 4000)})
+	short := token(t, m, "alice", nil, map[string]any{"tenant": "acme"})
+	const pathLimit = 1<<20 - 8<<10
+	tests := []struct {
+		name    string
+		path    string
+		token   string
+		status  int
+		refused string // the function Decision.Err names
+	}{
+		{"replace, short", "/render/" + url.PathEscape("{t}/docs"), short, http.StatusOK, ""},
+		{"replace at the header limit", "/render/" + url.PathEscape(strings.Repeat("{t}", pathLimit/9)), signed, http.StatusForbidden, "replace()"},
+		{"split, short", "/split/abc", short, http.StatusOK, ""},
+		{"split at the header limit", "/split/" + hostileText(pathLimit), short, http.StatusForbidden, "split()"},
+		{"lowerAscii, short", "/lower/ACME", short, http.StatusOK, ""},
+		{"lowerAscii at the header limit", "/lower/" + hostileText(pathLimit), short, http.StatusForbidden, "lowerAscii()"},
+		{"indexOf, short", "/find/abcd/cd", short, http.StatusOK, ""},
+		{"indexOf at the header limit", "/find/" + hostileText(pathLimit/2) + "/" + hostileText(pathLimit/4) + "b", short, http.StatusForbidden, "indexOf()"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodGet, srv.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if tt.refused == "" {
+				return
+			}
+			var body struct{ Reason string }
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Reason != protojwt.ReasonExpressionError {
+				t.Fatalf("reason %q (%v), want %s", body.Reason, err, protojwt.ReasonExpressionError)
+			}
+			mu.Lock()
+			d := last
+			mu.Unlock()
+			if d.Err == nil || !strings.Contains(d.Err.Error(), tt.refused+" would exceed the cost limit") {
+				t.Fatalf("Decision.Err %v: want %s refused before it ran", d.Err, tt.refused)
+			}
+		})
+	}
 }

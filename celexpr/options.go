@@ -27,7 +27,10 @@ func (f optionFunc) apply(e *Engine) error { return f(e) }
 // filter), those that match a regular expression not written in the
 // expression, and all of them when WithEnvOptions is given. The others run
 // in time linear in the claims and the request, and are not tracked, which
-// keeps them fast. Zero is an error. By default, the limit is
+// keeps them fast. A call whose work grows with its arguments (matches, and
+// the functions of cel-go's ext libraries) is priced before it runs and
+// refused when the price exceeds the limit, so an evaluation spends at most
+// about twice the limit. Zero is an error. By default, the limit is
 // DefaultCostLimit.
 func WithCostLimit(limit uint64) Option {
 	return optionFunc(func(e *Engine) error {

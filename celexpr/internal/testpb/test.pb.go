@@ -716,6 +716,286 @@ func (x *SubscribeResponse) GetTopic() string {
 	return ""
 }
 
+type SearchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	Pattern       string                 `protobuf:"bytes,2,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchRequest) Reset() {
+	*x = SearchRequest{}
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchRequest) ProtoMessage() {}
+
+func (x *SearchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
+func (*SearchRequest) Descriptor() ([]byte, []int) {
+	return file_protojwt_celexpr_test_v1_test_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SearchRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *SearchRequest) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+type SearchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subject       string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchResponse) Reset() {
+	*x = SearchResponse{}
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchResponse) ProtoMessage() {}
+
+func (x *SearchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
+func (*SearchResponse) Descriptor() ([]byte, []int) {
+	return file_protojwt_celexpr_test_v1_test_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SearchResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+type LookupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Uid           uint64                 `protobuf:"varint,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupRequest) Reset() {
+	*x = LookupRequest{}
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupRequest) ProtoMessage() {}
+
+func (x *LookupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupRequest.ProtoReflect.Descriptor instead.
+func (*LookupRequest) Descriptor() ([]byte, []int) {
+	return file_protojwt_celexpr_test_v1_test_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *LookupRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *LookupRequest) GetUid() uint64 {
+	if x != nil {
+		return x.Uid
+	}
+	return 0
+}
+
+type LookupResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subject       string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupResponse) Reset() {
+	*x = LookupResponse{}
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupResponse) ProtoMessage() {}
+
+func (x *LookupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupResponse.ProtoReflect.Descriptor instead.
+func (*LookupResponse) Descriptor() ([]byte, []int) {
+	return file_protojwt_celexpr_test_v1_test_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *LookupResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+type UnlockRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pin           int64                  `protobuf:"varint,1,opt,name=pin,proto3" json:"pin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnlockRequest) Reset() {
+	*x = UnlockRequest{}
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnlockRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnlockRequest) ProtoMessage() {}
+
+func (x *UnlockRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnlockRequest.ProtoReflect.Descriptor instead.
+func (*UnlockRequest) Descriptor() ([]byte, []int) {
+	return file_protojwt_celexpr_test_v1_test_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *UnlockRequest) GetPin() int64 {
+	if x != nil {
+		return x.Pin
+	}
+	return 0
+}
+
+type UnlockResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subject       string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnlockResponse) Reset() {
+	*x = UnlockResponse{}
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnlockResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnlockResponse) ProtoMessage() {}
+
+func (x *UnlockResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_celexpr_test_v1_test_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnlockResponse.ProtoReflect.Descriptor instead.
+func (*UnlockResponse) Descriptor() ([]byte, []int) {
+	return file_protojwt_celexpr_test_v1_test_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UnlockResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
 var File_protojwt_celexpr_test_v1_test_proto protoreflect.FileDescriptor
 
 const file_protojwt_celexpr_test_v1_test_proto_rawDesc = "" +
@@ -753,7 +1033,21 @@ const file_protojwt_celexpr_test_v1_test_proto_rawDesc = "" +
 	"\x10SubscribeRequest\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\")\n" +
 	"\x11SubscribeResponse\x12\x14\n" +
-	"\x05topic\x18\x01 \x01(\tR\x05topic2\xef\b\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\"=\n" +
+	"\rSearchRequest\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x18\n" +
+	"\apattern\x18\x02 \x01(\tR\apattern\"*\n" +
+	"\x0eSearchResponse\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\"1\n" +
+	"\rLookupRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
+	"\x03uid\x18\x02 \x01(\x04R\x03uid\"*\n" +
+	"\x0eLookupResponse\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\"!\n" +
+	"\rUnlockRequest\x12\x10\n" +
+	"\x03pin\x18\x01 \x01(\x03R\x03pin\"*\n" +
+	"\x0eUnlockResponse\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject2\xaa\f\n" +
 	"\x0fDocumentService\x12\xa8\x01\n" +
 	"\vGetDocument\x12,.protojwt.celexpr.test.v1.GetDocumentRequest\x1a-.protojwt.celexpr.test.v1.GetDocumentResponse\"<\u00a0\x198B6'admin' in claims.roles || request.owner == claims.sub\x12\xb7\x01\n" +
 	"\x16GetDocumentDeclarative\x127.protojwt.celexpr.test.v1.GetDocumentDeclarativeRequest\x1a8.protojwt.celexpr.test.v1.GetDocumentDeclarativeResponse\"*\u00a0\x19&2\x12:\x10\n" +
@@ -762,7 +1056,10 @@ const file_protojwt_celexpr_test_v1_test_proto_rawDesc = "" +
 	"\x05owner\x12\xbe\x01\n" +
 	"\bTransfer\x12).protojwt.celexpr.test.v1.TransferRequest\x1a*.protojwt.celexpr.test.v1.TransferResponse\"[\u00a0\x19W*\bpaymentsBKrequest.amount <= claims.limit && request.from.account_id == claims.account\x12\x8f\x01\n" +
 	"\tListTiers\x12*.protojwt.celexpr.test.v1.ListTiersRequest\x1a+.protojwt.celexpr.test.v1.ListTiersResponse\")\u00a0\x19%B#claims.tier in ['gold', 'platinum']\x12\x9a\x01\n" +
-	"\x05Audit\x12&.protojwt.celexpr.test.v1.AuditRequest\x1a'.protojwt.celexpr.test.v1.AuditResponse\"@\u00a0\x19<B:request.tags.all(a, request.tags.all(b, a == b || a != b))\x12\x7f\n" +
+	"\x05Audit\x12&.protojwt.celexpr.test.v1.AuditRequest\x1a'.protojwt.celexpr.test.v1.AuditResponse\"@\u00a0\x19<B:request.tags.all(a, request.tags.all(b, a == b || a != b))\x12\x88\x01\n" +
+	"\x06Search\x12'.protojwt.celexpr.test.v1.SearchRequest\x1a(.protojwt.celexpr.test.v1.SearchResponse\"+\u00a0\x19'B%request.text.matches(request.pattern)\x12\xa0\x01\n" +
+	"\x06Lookup\x12'.protojwt.celexpr.test.v1.LookupRequest\x1a(.protojwt.celexpr.test.v1.LookupResponse\"C\u00a0\x19?B=request.id == claims.account || request.uid == claims.account\x12\x8a\x01\n" +
+	"\x06Unlock\x12'.protojwt.celexpr.test.v1.UnlockRequest\x1a(.protojwt.celexpr.test.v1.UnlockResponse\"-\u00a0\x19)B'claims.pins[claims.door] == request.pin\x12\x7f\n" +
 	"\x05Watch\x12&.protojwt.celexpr.test.v1.WatchRequest\x1a'.protojwt.celexpr.test.v1.WatchResponse\"!\u00a0\x19\x1dB\x1brequest.owner == claims.sub(\x010\x01\x12\x85\x01\n" +
 	"\tSubscribe\x12*.protojwt.celexpr.test.v1.SubscribeRequest\x1a+.protojwt.celexpr.test.v1.SubscribeResponse\"\x1b\u00a0\x19\x17B\x15claims.tier == 'gold'(\x010\x01B=Z;github.com/protojwt/protojwt/celexpr/internal/testpb;testpbb\x06proto3"
 
@@ -778,7 +1075,7 @@ func file_protojwt_celexpr_test_v1_test_proto_rawDescGZIP() []byte {
 	return file_protojwt_celexpr_test_v1_test_proto_rawDescData
 }
 
-var file_protojwt_celexpr_test_v1_test_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_protojwt_celexpr_test_v1_test_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_protojwt_celexpr_test_v1_test_proto_goTypes = []any{
 	(*GetDocumentRequest)(nil),             // 0: protojwt.celexpr.test.v1.GetDocumentRequest
 	(*GetDocumentResponse)(nil),            // 1: protojwt.celexpr.test.v1.GetDocumentResponse
@@ -795,6 +1092,12 @@ var file_protojwt_celexpr_test_v1_test_proto_goTypes = []any{
 	(*WatchResponse)(nil),                  // 12: protojwt.celexpr.test.v1.WatchResponse
 	(*SubscribeRequest)(nil),               // 13: protojwt.celexpr.test.v1.SubscribeRequest
 	(*SubscribeResponse)(nil),              // 14: protojwt.celexpr.test.v1.SubscribeResponse
+	(*SearchRequest)(nil),                  // 15: protojwt.celexpr.test.v1.SearchRequest
+	(*SearchResponse)(nil),                 // 16: protojwt.celexpr.test.v1.SearchResponse
+	(*LookupRequest)(nil),                  // 17: protojwt.celexpr.test.v1.LookupRequest
+	(*LookupResponse)(nil),                 // 18: protojwt.celexpr.test.v1.LookupResponse
+	(*UnlockRequest)(nil),                  // 19: protojwt.celexpr.test.v1.UnlockRequest
+	(*UnlockResponse)(nil),                 // 20: protojwt.celexpr.test.v1.UnlockResponse
 }
 var file_protojwt_celexpr_test_v1_test_proto_depIdxs = []int32{
 	4,  // 0: protojwt.celexpr.test.v1.TransferRequest.from:type_name -> protojwt.celexpr.test.v1.Account
@@ -803,17 +1106,23 @@ var file_protojwt_celexpr_test_v1_test_proto_depIdxs = []int32{
 	5,  // 3: protojwt.celexpr.test.v1.DocumentService.Transfer:input_type -> protojwt.celexpr.test.v1.TransferRequest
 	7,  // 4: protojwt.celexpr.test.v1.DocumentService.ListTiers:input_type -> protojwt.celexpr.test.v1.ListTiersRequest
 	9,  // 5: protojwt.celexpr.test.v1.DocumentService.Audit:input_type -> protojwt.celexpr.test.v1.AuditRequest
-	11, // 6: protojwt.celexpr.test.v1.DocumentService.Watch:input_type -> protojwt.celexpr.test.v1.WatchRequest
-	13, // 7: protojwt.celexpr.test.v1.DocumentService.Subscribe:input_type -> protojwt.celexpr.test.v1.SubscribeRequest
-	1,  // 8: protojwt.celexpr.test.v1.DocumentService.GetDocument:output_type -> protojwt.celexpr.test.v1.GetDocumentResponse
-	3,  // 9: protojwt.celexpr.test.v1.DocumentService.GetDocumentDeclarative:output_type -> protojwt.celexpr.test.v1.GetDocumentDeclarativeResponse
-	6,  // 10: protojwt.celexpr.test.v1.DocumentService.Transfer:output_type -> protojwt.celexpr.test.v1.TransferResponse
-	8,  // 11: protojwt.celexpr.test.v1.DocumentService.ListTiers:output_type -> protojwt.celexpr.test.v1.ListTiersResponse
-	10, // 12: protojwt.celexpr.test.v1.DocumentService.Audit:output_type -> protojwt.celexpr.test.v1.AuditResponse
-	12, // 13: protojwt.celexpr.test.v1.DocumentService.Watch:output_type -> protojwt.celexpr.test.v1.WatchResponse
-	14, // 14: protojwt.celexpr.test.v1.DocumentService.Subscribe:output_type -> protojwt.celexpr.test.v1.SubscribeResponse
-	8,  // [8:15] is the sub-list for method output_type
-	1,  // [1:8] is the sub-list for method input_type
+	15, // 6: protojwt.celexpr.test.v1.DocumentService.Search:input_type -> protojwt.celexpr.test.v1.SearchRequest
+	17, // 7: protojwt.celexpr.test.v1.DocumentService.Lookup:input_type -> protojwt.celexpr.test.v1.LookupRequest
+	19, // 8: protojwt.celexpr.test.v1.DocumentService.Unlock:input_type -> protojwt.celexpr.test.v1.UnlockRequest
+	11, // 9: protojwt.celexpr.test.v1.DocumentService.Watch:input_type -> protojwt.celexpr.test.v1.WatchRequest
+	13, // 10: protojwt.celexpr.test.v1.DocumentService.Subscribe:input_type -> protojwt.celexpr.test.v1.SubscribeRequest
+	1,  // 11: protojwt.celexpr.test.v1.DocumentService.GetDocument:output_type -> protojwt.celexpr.test.v1.GetDocumentResponse
+	3,  // 12: protojwt.celexpr.test.v1.DocumentService.GetDocumentDeclarative:output_type -> protojwt.celexpr.test.v1.GetDocumentDeclarativeResponse
+	6,  // 13: protojwt.celexpr.test.v1.DocumentService.Transfer:output_type -> protojwt.celexpr.test.v1.TransferResponse
+	8,  // 14: protojwt.celexpr.test.v1.DocumentService.ListTiers:output_type -> protojwt.celexpr.test.v1.ListTiersResponse
+	10, // 15: protojwt.celexpr.test.v1.DocumentService.Audit:output_type -> protojwt.celexpr.test.v1.AuditResponse
+	16, // 16: protojwt.celexpr.test.v1.DocumentService.Search:output_type -> protojwt.celexpr.test.v1.SearchResponse
+	18, // 17: protojwt.celexpr.test.v1.DocumentService.Lookup:output_type -> protojwt.celexpr.test.v1.LookupResponse
+	20, // 18: protojwt.celexpr.test.v1.DocumentService.Unlock:output_type -> protojwt.celexpr.test.v1.UnlockResponse
+	12, // 19: protojwt.celexpr.test.v1.DocumentService.Watch:output_type -> protojwt.celexpr.test.v1.WatchResponse
+	14, // 20: protojwt.celexpr.test.v1.DocumentService.Subscribe:output_type -> protojwt.celexpr.test.v1.SubscribeResponse
+	11, // [11:21] is the sub-list for method output_type
+	1,  // [1:11] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
 	1,  // [1:1] is the sub-list for extension extendee
 	0,  // [0:1] is the sub-list for field type_name
@@ -830,7 +1139,7 @@ func file_protojwt_celexpr_test_v1_test_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protojwt_celexpr_test_v1_test_proto_rawDesc), len(file_protojwt_celexpr_test_v1_test_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

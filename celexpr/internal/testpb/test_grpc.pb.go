@@ -27,6 +27,9 @@ const (
 	DocumentService_Transfer_FullMethodName               = "/protojwt.celexpr.test.v1.DocumentService/Transfer"
 	DocumentService_ListTiers_FullMethodName              = "/protojwt.celexpr.test.v1.DocumentService/ListTiers"
 	DocumentService_Audit_FullMethodName                  = "/protojwt.celexpr.test.v1.DocumentService/Audit"
+	DocumentService_Search_FullMethodName                 = "/protojwt.celexpr.test.v1.DocumentService/Search"
+	DocumentService_Lookup_FullMethodName                 = "/protojwt.celexpr.test.v1.DocumentService/Lookup"
+	DocumentService_Unlock_FullMethodName                 = "/protojwt.celexpr.test.v1.DocumentService/Unlock"
 	DocumentService_Watch_FullMethodName                  = "/protojwt.celexpr.test.v1.DocumentService/Watch"
 	DocumentService_Subscribe_FullMethodName              = "/protojwt.celexpr.test.v1.DocumentService/Subscribe"
 )
@@ -50,6 +53,15 @@ type DocumentServiceClient interface {
 	// Audit loops over the request's tags twice: a client that sends many
 	// makes it reach the cost limit.
 	Audit(ctx context.Context, in *AuditRequest, opts ...grpc.CallOption) (*AuditResponse, error)
+	// Search matches a text against a pattern, both from the request: the
+	// product of two sizes a client chooses.
+	Search(ctx context.Context, in *SearchRequest, opts ...grpc.CallOption) (*SearchResponse, error)
+	// Lookup is for the account of the token, given as a signed or an
+	// unsigned id.
+	Lookup(ctx context.Context, in *LookupRequest, opts ...grpc.CallOption) (*LookupResponse, error)
+	// Unlock is for the caller who knows the pin of the token's door: CEL's
+	// error on a door with no pin quotes the door, a claim's value.
+	Unlock(ctx context.Context, in *UnlockRequest, opts ...grpc.CallOption) (*UnlockResponse, error)
 	// Watch checks the owner of every message the client sends.
 	Watch(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WatchRequest, WatchResponse], error)
 	// Subscribe checks the claims when the stream opens.
@@ -114,6 +126,36 @@ func (c *documentServiceClient) Audit(ctx context.Context, in *AuditRequest, opt
 	return out, nil
 }
 
+func (c *documentServiceClient) Search(ctx context.Context, in *SearchRequest, opts ...grpc.CallOption) (*SearchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchResponse)
+	err := c.cc.Invoke(ctx, DocumentService_Search_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *documentServiceClient) Lookup(ctx context.Context, in *LookupRequest, opts ...grpc.CallOption) (*LookupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LookupResponse)
+	err := c.cc.Invoke(ctx, DocumentService_Lookup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *documentServiceClient) Unlock(ctx context.Context, in *UnlockRequest, opts ...grpc.CallOption) (*UnlockResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnlockResponse)
+	err := c.cc.Invoke(ctx, DocumentService_Unlock_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *documentServiceClient) Watch(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WatchRequest, WatchResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &DocumentService_ServiceDesc.Streams[0], DocumentService_Watch_FullMethodName, cOpts...)
@@ -159,6 +201,15 @@ type DocumentServiceServer interface {
 	// Audit loops over the request's tags twice: a client that sends many
 	// makes it reach the cost limit.
 	Audit(context.Context, *AuditRequest) (*AuditResponse, error)
+	// Search matches a text against a pattern, both from the request: the
+	// product of two sizes a client chooses.
+	Search(context.Context, *SearchRequest) (*SearchResponse, error)
+	// Lookup is for the account of the token, given as a signed or an
+	// unsigned id.
+	Lookup(context.Context, *LookupRequest) (*LookupResponse, error)
+	// Unlock is for the caller who knows the pin of the token's door: CEL's
+	// error on a door with no pin quotes the door, a claim's value.
+	Unlock(context.Context, *UnlockRequest) (*UnlockResponse, error)
 	// Watch checks the owner of every message the client sends.
 	Watch(grpc.BidiStreamingServer[WatchRequest, WatchResponse]) error
 	// Subscribe checks the claims when the stream opens.
@@ -187,6 +238,15 @@ func (UnimplementedDocumentServiceServer) ListTiers(context.Context, *ListTiersR
 }
 func (UnimplementedDocumentServiceServer) Audit(context.Context, *AuditRequest) (*AuditResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Audit not implemented")
+}
+func (UnimplementedDocumentServiceServer) Search(context.Context, *SearchRequest) (*SearchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Search not implemented")
+}
+func (UnimplementedDocumentServiceServer) Lookup(context.Context, *LookupRequest) (*LookupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Lookup not implemented")
+}
+func (UnimplementedDocumentServiceServer) Unlock(context.Context, *UnlockRequest) (*UnlockResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Unlock not implemented")
 }
 func (UnimplementedDocumentServiceServer) Watch(grpc.BidiStreamingServer[WatchRequest, WatchResponse]) error {
 	return status.Error(codes.Unimplemented, "method Watch not implemented")
@@ -305,6 +365,60 @@ func _DocumentService_Audit_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DocumentService_Search_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentServiceServer).Search(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentService_Search_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentServiceServer).Search(ctx, req.(*SearchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DocumentService_Lookup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentServiceServer).Lookup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentService_Lookup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentServiceServer).Lookup(ctx, req.(*LookupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DocumentService_Unlock_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnlockRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentServiceServer).Unlock(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentService_Unlock_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentServiceServer).Unlock(ctx, req.(*UnlockRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DocumentService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
 	return srv.(DocumentServiceServer).Watch(&grpc.GenericServerStream[WatchRequest, WatchResponse]{ServerStream: stream})
 }
@@ -345,6 +459,18 @@ var DocumentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Audit",
 			Handler:    _DocumentService_Audit_Handler,
+		},
+		{
+			MethodName: "Search",
+			Handler:    _DocumentService_Search_Handler,
+		},
+		{
+			MethodName: "Lookup",
+			Handler:    _DocumentService_Lookup_Handler,
+		},
+		{
+			MethodName: "Unlock",
+			Handler:    _DocumentService_Unlock_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
