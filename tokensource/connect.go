@@ -132,7 +132,7 @@ func (i *connectInterceptor) WrapStreamingHandler(next connect.StreamingHandlerF
 // coded as codeOf codes it (connect's codes are gRPC's).
 func connectError(ctx context.Context, err error) error {
 	var ce *connect.Error
-	if errors.As(err, &ce) && !errors.Is(err, ErrLoginEnded) {
+	if errors.As(err, &ce) && !errors.Is(err, ErrLoginEnded) && !errors.Is(err, ErrNoIncomingToken) {
 		if code := ce.Code(); code != connect.CodeUnknown {
 			return connect.NewError(code, err)
 		}

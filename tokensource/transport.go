@@ -52,13 +52,14 @@ func WithBaseURL(baseURL string) TransportOption {
 var errInsecure = errors.New("tokensource: refusing to send a token without transport security (see WithInsecureTransport)")
 
 // codeOf returns the gRPC code of err, an error of Source.Token for the
-// call whose context is ctx: Unauthenticated once the login is over, the
+// call whose context is ctx: Unauthenticated once the login is over or
+// when there is no incoming token to pass on, the
 // context's code when the caller gave up, the code of a gRPC status error
 // of the login service, and Unavailable for anything else: the next call
 // may succeed.
 func codeOf(ctx context.Context, err error) codes.Code {
 	switch {
-	case errors.Is(err, ErrLoginEnded):
+	case errors.Is(err, ErrLoginEnded), errors.Is(err, ErrNoIncomingToken):
 		return codes.Unauthenticated
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		return status.FromContextError(ctx.Err()).Code()
