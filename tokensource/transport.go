@@ -53,7 +53,8 @@ var errInsecure = errors.New("tokensource: refusing to send a token without tran
 
 // codeOf returns the gRPC code of err, an error of Source.Token for the
 // call whose context is ctx: Unauthenticated once the login is over or
-// when there is no incoming token to pass on, the
+// when there is no incoming token to pass on, PermissionDenied when a
+// token exchange is refused, Internal when it can't be configured, the
 // context's code when the caller gave up, the code of a gRPC status error
 // of the login service, and Unavailable for anything else: the next call
 // may succeed.
@@ -61,6 +62,10 @@ func codeOf(ctx context.Context, err error) codes.Code {
 	switch {
 	case errors.Is(err, ErrLoginEnded), errors.Is(err, ErrNoIncomingToken):
 		return codes.Unauthenticated
+	case errors.Is(err, ErrExchangeRefused):
+		return codes.PermissionDenied
+	case errors.Is(err, ErrExchangeConfig):
+		return codes.Internal
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		return status.FromContextError(ctx.Err()).Code()
 	}
