@@ -68,15 +68,22 @@ func (e *exchanger) exchange(ctx context.Context, subject string) (string, time.
 	case resp.StatusCode != http.StatusOK:
 		return "", 0, fmt.Errorf("tokensource: token exchange: %w", CheckResponse(resp))
 	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxExchangeBody+1))
+	if err != nil {
+		return "", 0, fmt.Errorf("tokensource: token exchange: reading the answer: %w", err)
+	}
+	return parseExchangeAnswer(b)
+}
+
+// parseExchangeAnswer reads a token endpoint's successful answer (RFC
+// 8693, section 2.2.1): a bearer access token and its life (0 when
+// unknown). Its errors quote no token.
+func parseExchangeAnswer(b []byte) (string, time.Duration, error) {
 	var answer struct {
 		AccessToken     string          `json:"access_token"`
 		IssuedTokenType string          `json:"issued_token_type"`
 		TokenType       string          `json:"token_type"`
 		ExpiresIn       json.RawMessage `json:"expires_in"`
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxExchangeBody+1))
-	if err != nil {
-		return "", 0, fmt.Errorf("tokensource: token exchange: reading the answer: %w", err)
 	}
 	if len(b) > maxExchangeBody || json.Unmarshal(b, &answer) != nil {
 		return "", 0, fmt.Errorf("%w: not a JSON object of at most 64 KiB", errExchangeAnswer)

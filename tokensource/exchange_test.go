@@ -399,3 +399,45 @@ func TestExchangeCacheConcurrent(t *testing.T) {
 		t.Fatalf("%d entries of %d bytes, bound %d", n, size, c.max)
 	}
 }
+
+// FuzzParseExchangeAnswer: whatever a token endpoint answers, parsing
+// never panics, a token comes only with a bearer token_type, and an error
+// never quotes the access token.
+func FuzzParseExchangeAnswer(f *testing.F) {
+	for _, seed := range []string{
+		`{"access_token":"x.y.z","token_type":"Bearer","expires_in":300}`,
+		`{"access_token":"x.y.z","token_type":"bearer","issued_token_type":"urn:ietf:params:oauth:token-type:jwt"}`,
+		`{"access_token":"x.y.z","token_type":"DPoP","expires_in":300}`,
+		`{"access_token":"x.y.z","token_type":"N_A","issued_token_type":"urn:ietf:params:oauth:token-type:id_token"}`,
+		`{"access_token":"x.y.z","token_type":"Bearer","expires_in":"300"}`,
+		`{"access_token":"x.y.z","token_type":"Bearer","expires_in":1e999}`,
+		`{"access_token":"","token_type":"Bearer"}`,
+		`[]`, `null`, ``,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tok, life, err := parseExchangeAnswer(b)
+		if err != nil {
+			if tok != "" || life != 0 {
+				t.Fatalf("an error with a token %q or a life %v", tok, life)
+			}
+			var answer struct {
+				AccessToken     string `json:"access_token"`
+				TokenType       string `json:"token_type"`
+				IssuedTokenType string `json:"issued_token_type"`
+			}
+			// A short token may be a word of the message; a token_type
+			// equal to the token is quoted as the token_type.
+			if json.Unmarshal(b, &answer) == nil && len(answer.AccessToken) >= 24 &&
+				!strings.Contains(answer.TokenType+" "+answer.IssuedTokenType, answer.AccessToken) &&
+				strings.Contains(err.Error(), answer.AccessToken) {
+				t.Fatalf("error %q quotes the access token", err)
+			}
+			return
+		}
+		if tok == "" || life < 0 {
+			t.Fatalf("token %q, life %v", tok, life)
+		}
+	})
+}
