@@ -19,7 +19,7 @@ import (
 // As RoundTripper, it refuses to send a token over plain http:// to a host
 // other than a loopback one, unless WithInsecureTransport is given. connect
 // tells an interceptor the host of a call but not its scheme, so a client
-// of a host that is not loopback needs WithBaseURL, the URL it was built
+// of a host that is not loopback needs [WithBaseURL], the URL it was built
 // with: its calls then carry the token when that URL is https (or plain
 // http to loopback) and the call goes to its host. Without WithBaseURL,
 // only calls to loopback hosts carry a token. A refused call fails

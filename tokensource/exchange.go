@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Token types of RFC 8693, section 3, for ExchangeConfig.SubjectTokenType
+// Token types of RFC 8693, section 3, for [ExchangeConfig].SubjectTokenType
 // and ActorTokenType.
 const (
 	// TokenTypeAccessToken is an OAuth 2.0 access token, of any format.
@@ -29,14 +29,14 @@ const grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 // invalid_target, unauthorized_client...): the caller's token, this
 // service's credentials or what it asked for are not good for the
 // downstream service, and asking again will not change it. The error also
-// wraps the answer as a *ResponseError. Calls fail with PermissionDenied.
+// wraps the answer as a [*ResponseError]. Calls fail with PermissionDenied.
 var ErrExchangeRefused = errors.New("tokensource: the token exchange was refused")
 
-// ErrExchangeConfig means an ExchangeConfig that can't work: every call of
-// its Source fails with an error wrapping it.
+// ErrExchangeConfig means an [ExchangeConfig] that can't work: every call of
+// its [Source] fails with an error wrapping it.
 var ErrExchangeConfig = errors.New("tokensource: invalid ExchangeConfig")
 
-// ExchangeConfig configures Exchange. Issuer or TokenURL, ClientID and
+// ExchangeConfig configures [Exchange]. Issuer or TokenURL, ClientID and
 // Audience are required.
 type ExchangeConfig struct {
 	// Issuer is the identity provider's issuer URL. The token endpoint is
@@ -57,9 +57,9 @@ type ExchangeConfig struct {
 	// default, none is asked for and the identity provider decides.
 	Scope []string
 	// SubjectTokenType is the type of the token exchanged: TokenTypeJWT or
-	// TokenTypeAccessToken. By default, TokenTypeAccessToken.
+	// [TokenTypeAccessToken]. By default, [TokenTypeAccessToken].
 	SubjectTokenType string
-	// Subject gives the token exchanged. By default, Forward(): the
+	// Subject gives the token exchanged. By default, [Forward](): the
 	// verified auth token of the incoming call.
 	Subject Source
 	// Actor, when set, gives this service's own token, sent as the
@@ -91,7 +91,7 @@ type ExchangeConfig struct {
 	Clock func() time.Time
 }
 
-// Exchange returns a Source that exchanges the token of each call for one
+// Exchange returns a [Source] that exchanges the token of each call for one
 // of the downstream Audience, by OAuth 2.0 Token Exchange (RFC 8693) at
 // the identity provider's token endpoint: the caller's token (Subject, by
 // default the incoming call's, as Forward gives it) is the subject_token,
@@ -102,7 +102,7 @@ type ExchangeConfig struct {
 // inside for a chain of services). The downstream service reads these
 // with the ordinary claim checks:
 //
-//	check: { claim: ["act", "sub"] equals: { literal: { string_value: "orders" } } }
+//	check: { claim: ["act", "sub"] equals: { string_value: "orders" } }
 //
 //	inventory := tokensource.Exchange(tokensource.ExchangeConfig{
 //		Issuer: "https://idp.example.com", ClientID: "orders", ClientSecret: secret,
@@ -117,9 +117,9 @@ type ExchangeConfig struct {
 // CacheBytes; one exchange at a time per key, which every call for that
 // key waits for, each until its own context ends. An exchange that fails
 // is an error: the caller's token is never sent on in its place. A call
-// without a subject token fails with ErrNoIncomingToken, a refused
-// exchange with ErrExchangeRefused. An ExchangeConfig that can't work
-// makes every call fail with ErrExchangeConfig. The Source is safe for
+// without a subject token fails with [ErrNoIncomingToken], a refused
+// exchange with [ErrExchangeRefused]. An ExchangeConfig that can't work
+// makes every call fail with [ErrExchangeConfig]. The Source is safe for
 // concurrent use.
 func Exchange(cfg ExchangeConfig) Source {
 	e := &exchanger{flights: map[exchangeKey]*exchangeFlight{}}

@@ -7,15 +7,15 @@ import (
 	"github.com/protojwt/protojwt/manager"
 )
 
-// ErrNoIncomingToken means a Source that passes on the caller's identity
-// (Forward, Exchange) was asked for a token in a context that holds no
+// ErrNoIncomingToken means a [Source] that passes on the caller's identity
+// ([Forward], [Exchange]) was asked for a token in a context that holds no
 // verified auth token: a call made outside a handler, in a handler of a
 // public method, or of a call that came without a token (allow_missing).
 // The call fails instead of going out with another identity or none.
 var ErrNoIncomingToken = errors.New("tokensource: the incoming call carries no verified auth token to pass on")
 
-// Forward returns a Source that hands out the verified auth token of the
-// incoming call, as manager.FromContext finds it in the context of the
+// Forward returns a [Source] that hands out the verified auth token of the
+// incoming call, as [manager.FromContext] finds it in the context of the
 // outgoing call, for grpc-go, connect and net/http clients made inside a
 // handler that protojwt guards:
 //
@@ -25,14 +25,14 @@ var ErrNoIncomingToken = errors.New("tokensource: the incoming call carries no v
 // Each outgoing call must be made with the handler's context (or one
 // derived from it): the Source reads the token from there, never from a
 // variable. A context without a verified auth token, or with a refresh
-// token, gets an error wrapping ErrNoIncomingToken, never another
+// token, gets an error wrapping [ErrNoIncomingToken], never another
 // identity.
 //
 // Forwarding works only where the downstream service accepts the same
 // token: its audience (aud), issuer and scopes. A token minted for the
 // edge service and accepted by every service behind it is a token that
 // any of them can replay to all the others. Where services have
-// audiences of their own, which is the safer design, use Exchange: the
+// audiences of their own, which is the safer design, use [Exchange]: the
 // identity provider issues a token for the downstream audience that says
 // who acts for whom (act).
 func Forward() Source { return forwardSource{} }

@@ -38,12 +38,12 @@ func WithInsecureTransport() TransportOption {
 	return transportOptionFunc(func(c *transportConfig) { c.insecure = true })
 }
 
-// WithBaseURL tells ConnectInterceptor the URL its connect client was
+// WithBaseURL tells [ConnectInterceptor] the URL its connect client was
 // built with (the baseURL of a generated New...Client), which connect does
 // not show an interceptor: calls carry a token when it is https, or plain
 // http to a loopback host, and only to its host. PerRPCCredentials and
 // RoundTripper, which see the connection and the URL of each call, ignore
-// it. By default, ConnectInterceptor sends tokens only to loopback hosts.
+// it. By default, [ConnectInterceptor] sends tokens only to loopback hosts.
 func WithBaseURL(baseURL string) TransportOption {
 	return transportOptionFunc(func(c *transportConfig) { c.baseURL = baseURL })
 }
