@@ -55,6 +55,12 @@ type RefreshFunc func(ctx context.Context, refreshToken string) (auth, refresh s
 //     later call returns an error wrapping ErrLoginEnded, and nothing is
 //     retried.
 //
+// A token's expiry is read on the issuer's clock, not the client's: its
+// life (exp - iat) is counted from when the Refresher asked for it, so a
+// client whose clock is minutes off neither sends tokens the server has
+// expired nor refreshes on every call. A token without iat is taken at its
+// exp on the client's clock.
+//
 // Rotated refresh tokens are kept in memory and handed to the function of
 // WithSaveRefreshToken. A Refresher is safe for concurrent use.
 type Refresher struct {
