@@ -4,15 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"connectrpc.com/connect"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/protojwt/protojwt/httpauth"
+	"github.com/protojwt/protojwt/interceptor"
+	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -127,5 +134,58 @@ func TestForwardOutsideAHandler(t *testing.T) {
 	ctx := manager.NewContext(context.Background(), &manager.Token{Type: manager.Auth, Signed: "a.b.c"})
 	if tok, err := Forward().Token(ctx); err != nil || tok != "a.b.c" {
 		t.Fatalf("Token = %q, %v", tok, err)
+	}
+}
+
+// frontServer is a DefaultedService whose Inherit, guarded by the
+// interceptor, calls the downstream services with Forward over the
+// transport the test sets.
+type frontServer struct {
+	testpb.UnimplementedDefaultedServiceServer
+	down      clients
+	transport atomic.Int32
+}
+
+func (f *frontServer) Inherit(ctx context.Context, _ *testpb.InheritRequest) (*testpb.InheritResponse, error) {
+	sub, err := f.down.call(ctx, int(f.transport.Load()))
+	if err != nil {
+		return nil, err
+	}
+	return &testpb.InheritResponse{Reply: &testpb.Reply{Subject: sub}}, nil
+}
+
+// TestForwardFromGRPCHandler: a gRPC handler passes its caller's token on
+// over gRPC, connect and HTTP with Forward.
+func TestForwardFromGRPCHandler(t *testing.T) {
+	clock := newFakeClock()
+	s := startServices(t, clock)
+	auth, _ := s.login(t)
+	front := &frontServer{down: s.clients(Forward())}
+	guard, err := interceptor.New(s.m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer(grpc.UnaryInterceptor(guard.Unary()))
+	testpb.RegisterDefaultedServiceServer(gs, front)
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = gs.Serve(lis) }()
+	defer gs.Stop()
+	conn, err := grpc.NewClient("passthrough:///front",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(PerRPCCredentials(Static(auth), WithInsecureTransport())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i, transport := range []string{"gRPC", "connect", "HTTP"} {
+		t.Run(transport, func(t *testing.T) {
+			front.transport.Store(int32(i))
+			served := s.served[i].Load()
+			resp, err := testpb.NewDefaultedServiceClient(conn).Inherit(context.Background(), &testpb.InheritRequest{})
+			if err != nil || resp.GetReply().GetSubject() != subject || s.served[i].Load() != served+1 {
+				t.Fatalf("Inherit through the front: %v, %v", resp, err)
+			}
+		})
 	}
 }
