@@ -39,7 +39,6 @@ func (p *provider) exchangeFor(client, aud string, scope ...string) tokensource.
 type chain struct {
 	p                          *provider
 	orders, inventory, billing *service
-	user                       client // alice's client of orders
 }
 
 func startChain(t *testing.T, p *provider, i int, ordersCfg, inventoryCfg tokensource.ExchangeConfig) *chain {
@@ -63,7 +62,7 @@ func defaultChain(t *testing.T, i int) *chain {
 		p.exchangeFor("inventory", "billing", "billing:read"))
 }
 
-// aliceCalls calls orders as alice over transport i with token.
+// call calls orders over transport i with token.
 func (c *chain) call(t *testing.T, i int, token string) error {
 	return c.orders.clientOf(t, i, tokensource.Static(token))(context.Background())
 }

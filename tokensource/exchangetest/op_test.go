@@ -65,14 +65,10 @@ func startProvider(t *testing.T) *provider {
 		t.Fatal(err)
 	}
 	p.op = o
-	h := o.HttpHandler()
+	var h http.Handler = o
 	handler.Store(&h)
 	return p
 }
-
-// tokenURL is the provider's token endpoint, as its discovery document
-// names it.
-func (p *provider) tokenURL() string { return p.issuer + "/oauth/token" }
 
 // userToken is the access token the provider issues to user sub after she
 // signs in at the web application, for the audience aud with scopes: the
