@@ -143,8 +143,9 @@ func New(auth, refresh string, fn RefreshFunc, opts ...Option) (*Refresher, erro
 // would see every new token expired on arrival and refresh on every call.
 // The token's life, exp - iat, is a length of time on the issuer's clock,
 // true on any clock; counted from obtained, when the client asked for the
-// token (fresh), it ends no later than the token does, since the issuer
-// can't have issued it earlier. A token of unknown age (fresh false: the
+// token (fresh), it ends no later than the token does, since a login
+// service issues the token it answers a refresh with after being asked
+// (one that answered with a token issued earlier would make it end late). A token of unknown age (fresh false: the
 // one given to New) ends at the earlier of its exp read on the client's
 // clock and its life counted from now: right when the clocks agree or the
 // token is new, and early, never late, when the client's clock is fast.
