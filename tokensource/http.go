@@ -61,20 +61,19 @@ func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 // The http.Client's redirect request links to the response that caused it
 // (Request.Response), and that response to the request before.
 func leftFirstHost(req *http.Request) bool {
-	var hops []*http.Request
-	for r := req; r != nil; {
-		hops = append(hops, r)
-		if r.Response == nil || len(hops) > maxRedirectHops {
-			break
+	if req.Response == nil {
+		return false // not a redirect: most requests, and no allocation
+	}
+	first := req
+	for n := 0; first.Response != nil; n++ {
+		if n == maxRedirectHops || first.Response.Request == nil {
+			return true // a chain no http.Client follows: send no token
 		}
-		r = r.Response.Request
+		first = first.Response.Request
 	}
-	first := hops[len(hops)-1]
-	if first.Response != nil {
-		return true // a chain longer than any http.Client follows
-	}
-	for _, hop := range hops[:len(hops)-1] {
-		if !domainOrSubdomain(hostOf(hop), hostOf(first)) {
+	parent := hostOf(first)
+	for r := req; r != first; r = r.Response.Request {
+		if !domainOrSubdomain(hostOf(r), parent) {
 			return true
 		}
 	}

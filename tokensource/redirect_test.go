@@ -135,3 +135,51 @@ func TestDomainOrSubdomain(t *testing.T) {
 		}
 	}
 }
+
+// TestLeftFirstHostChains: redirect chains built by hand, including ones
+// that no http.Client makes.
+func TestLeftFirstHostChains(t *testing.T) {
+	hop := func(rawURL string, prev *http.Request) *http.Request {
+		req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev != nil {
+			req.Response = &http.Response{Request: prev}
+		}
+		return req
+	}
+	first := hop("https://api.example.com/a", nil)
+	tests := []struct {
+		name string
+		req  *http.Request
+		want bool
+	}{
+		{"first request", first, false},
+		{"same host", hop("https://api.example.com/b", first), false},
+		{"subdomain", hop("https://eu.api.example.com/b", first), false},
+		{"same host, upper case", hop("https://API.example.com/b", first), false},
+		{"parent domain", hop("https://example.com/b", first), true},
+		{"other host", hop("https://evil.example/b", first), true},
+		{"back after leaving", hop("https://api.example.com/c", hop("https://evil.example/b", first)), true},
+		{"response without request", func() *http.Request {
+			r := hop("https://api.example.com/b", nil)
+			r.Response = &http.Response{}
+			return r
+		}(), true},
+		{"a cycle", func() *http.Request {
+			a := hop("https://api.example.com/a", nil)
+			b := hop("https://api.example.com/b", a)
+			a.Response = &http.Response{Request: b}
+			return b
+		}(), true},
+	}
+	for _, tt := range tests {
+		if got := leftFirstHost(tt.req); got != tt.want {
+			t.Errorf("%s: leftFirstHost = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { leftFirstHost(first) }); n != 0 {
+		t.Errorf("leftFirstHost of a first request allocates %v times", n)
+	}
+}
