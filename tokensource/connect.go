@@ -3,7 +3,11 @@ package tokensource
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"connectrpc.com/connect"
 )
@@ -12,22 +16,83 @@ import (
 // tokens of src as "Authorization: Bearer <token>", for
 // connect.WithInterceptors on a client. It leaves handlers alone.
 //
+// As RoundTripper, it refuses to send a token over plain http:// to a host
+// other than a loopback one, unless WithInsecureTransport is given. connect
+// tells an interceptor the host of a call but not its scheme, so a client
+// of a host that is not loopback needs [WithBaseURL], the URL it was built
+// with: its calls then carry the token when that URL is https (or plain
+// http to loopback) and the call goes to its host. Without WithBaseURL,
+// only calls to loopback hosts carry a token. A refused call fails
+// without being sent, with CodeUnauthenticated.
+//
 // A call whose token can't be had fails without being sent, with a
 // *connect.Error that wraps the error of src, coded as PerRPCCredentials
-// codes it. connect sees no connection security, so use https URLs, or
-// give the client's http.Client a RoundTripper of this package instead.
-func ConnectInterceptor(src Source) connect.Interceptor {
-	return &connectInterceptor{src: src}
+// codes it.
+func ConnectInterceptor(src Source, opts ...TransportOption) connect.Interceptor {
+	c := newTransportConfig(opts)
+	i := &connectInterceptor{src: src, insecure: c.insecure}
+	if c.baseURL != "" {
+		u, err := url.Parse(c.baseURL)
+		switch {
+		case err != nil || u.Host == "":
+			i.baseErr = errBaseURL
+		case u.Scheme == "https" || u.Scheme == "http" && loopback(u.Hostname()):
+			i.baseHost = u.Host
+		default:
+			i.baseErr = errInsecure
+		}
+	}
+	return i
 }
 
 type connectInterceptor struct {
-	src Source
+	src      Source
+	insecure bool
+	baseHost string // the host of WithBaseURL's URL when tokens may go there
+	baseErr  error  // why no call may carry a token, when WithBaseURL says so
+}
+
+// errNoScheme means a connect call to a host that is not loopback, by an
+// interceptor that does not know whether the client's URL is https.
+var errNoScheme = fmt.Errorf("%w: connect does not tell an interceptor the scheme of a call to a host other than loopback: give ConnectInterceptor WithBaseURL", errInsecure)
+
+// errBaseURL means WithBaseURL was given a URL that is not absolute.
+var errBaseURL = errors.New("tokensource: WithBaseURL needs an absolute URL")
+
+// errOtherHost means a connect call to a host other than WithBaseURL's.
+var errOtherHost = errors.New("tokensource: refusing to send a token to a host other than that of WithBaseURL")
+
+// check returns nil when a call to the host addr (host or host:port, as
+// connect's Peer.Addr gives it) may carry a token.
+func (i *connectInterceptor) check(addr string) error {
+	switch {
+	case i.insecure:
+		return nil
+	case i.baseErr != nil:
+		return i.baseErr
+	case i.baseHost != "":
+		if !strings.EqualFold(addr, i.baseHost) {
+			return errOtherHost
+		}
+		return nil
+	}
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	if !loopback(strings.Trim(host, "[]")) {
+		return errNoScheme
+	}
+	return nil
 }
 
 func (i *connectInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 		if !req.Spec().IsClient {
 			return next(ctx, req)
+		}
+		if err := i.check(req.Peer().Addr); err != nil {
+			return nil, connect.NewError(connect.CodeUnauthenticated, err)
 		}
 		tok, err := i.src.Token(ctx)
 		if err != nil {
@@ -44,8 +109,11 @@ func (i *connectInterceptor) WrapStreamingClient(next connect.StreamingClientFun
 	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
 		// The request goes out with the first Send or CloseRequest, so the
 		// header set here is sent; a stream that gets no token never sends.
-		tok, err := i.src.Token(ctx)
 		conn := next(ctx, spec)
+		if err := i.check(conn.Peer().Addr); err != nil {
+			return &failedStream{StreamingClientConn: conn, err: connect.NewError(connect.CodeUnauthenticated, err)}
+		}
+		tok, err := i.src.Token(ctx)
 		if err != nil {
 			return &failedStream{StreamingClientConn: conn, err: connectError(ctx, err)}
 		}
@@ -64,7 +132,7 @@ func (i *connectInterceptor) WrapStreamingHandler(next connect.StreamingHandlerF
 // coded as codeOf codes it (connect's codes are gRPC's).
 func connectError(ctx context.Context, err error) error {
 	var ce *connect.Error
-	if errors.As(err, &ce) && !errors.Is(err, ErrLoginEnded) {
+	if errors.As(err, &ce) && !errors.Is(err, ErrLoginEnded) && !errors.Is(err, ErrNoIncomingToken) {
 		if code := ce.Code(); code != connect.CodeUnknown {
 			return connect.NewError(code, err)
 		}

@@ -22,4 +22,16 @@
 // (protojwt reasons TOKEN_REVOKED, TOKEN_EXPIRED, TOKEN_INVALID,
 // TOKEN_TYPE), every call fails with an error wrapping ErrLoginEnded: the
 // user signs in again.
+//
+// A service that calls another inside a handler passes on who the call is
+// for: Forward hands out the incoming call's verified token, where the
+// next service accepts the same audience, and Exchange trades it at the
+// identity provider (RFC 8693) for a token of the next service's audience
+// that names this service as the actor:
+//
+//	toInventory := tokensource.Exchange(tokensource.ExchangeConfig{
+//		Issuer: idp, ClientID: "orders", ClientSecret: secret, Audience: "inventory",
+//	})
+//	resp, err := inventory.Reserve(ctx, req, // ctx: the handler's
+//		grpc.PerRPCCredentials(tokensource.PerRPCCredentials(toInventory)))
 package tokensource

@@ -3,6 +3,7 @@ package tokensource
 import (
 	"net/http"
 	"net/netip"
+	"strings"
 )
 
 // RoundTripper returns an http.RoundTripper that sends each request through
@@ -11,10 +12,13 @@ import (
 // It refuses plain http:// to a host other than a loopback one unless
 // WithInsecureTransport is given.
 //
-// The token goes with every request the transport carries, redirects
-// included: give it to an http.Client that calls your services only. An
-// error of src is returned as is (inside the http.Client's *url.Error), so
-// errors.Is(err, ErrLoginEnded) works.
+// The token goes with every request the transport carries: give it to an
+// http.Client that calls your services only. A redirect that the
+// http.Client follows to another host carries no token, as net/http drops
+// an Authorization header that the caller set: the token goes to the
+// host of the first request and its subdomains, and once a redirect has
+// left them, to no later hop. An error of src is returned as is (inside
+// the http.Client's *url.Error), so errors.Is(err, ErrLoginEnded) works.
 func RoundTripper(src Source, base http.RoundTripper, opts ...TransportOption) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -34,6 +38,9 @@ func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errInsecure
 	}
+	if leftFirstHost(req) {
+		return t.base.RoundTrip(req)
+	}
 	tok, err := t.src.Token(req.Context())
 	if err != nil {
 		closeBody(req)
@@ -45,6 +52,59 @@ func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	out := req.Clone(req.Context())
 	out.Header.Set("Authorization", "Bearer "+tok)
 	return t.base.RoundTrip(out)
+}
+
+// leftFirstHost reports whether req is a redirect that the http.Client
+// follows and it, or a hop before it, goes to a host other than that of
+// the first request or one of its subdomains: net/http's rule
+// (shouldCopyHeaderOnRedirect) for the Authorization header a caller sets.
+// The http.Client's redirect request links to the response that caused it
+// (Request.Response), and that response to the request before.
+func leftFirstHost(req *http.Request) bool {
+	if req.Response == nil {
+		return false // not a redirect: most requests, and no allocation
+	}
+	first := req
+	for n := 0; first.Response != nil; n++ {
+		if n == maxRedirectHops || first.Response.Request == nil {
+			return true // a chain no http.Client follows: send no token
+		}
+		first = first.Response.Request
+	}
+	parent := hostOf(first)
+	for r := req; r != first; r = r.Response.Request {
+		if !domainOrSubdomain(hostOf(r), parent) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxRedirectHops is more than the 10 redirects of http.Client's default
+// policy.
+const maxRedirectHops = 64
+
+// hostOf returns the host name of req's URL, in lower case, without port.
+func hostOf(req *http.Request) string {
+	if req.URL == nil {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSuffix(req.URL.Hostname(), "."))
+}
+
+// domainOrSubdomain reports whether sub is parent or a subdomain of it, as
+// net/http's isDomainOrSubdomain does: an IP address matches only itself.
+func domainOrSubdomain(sub, parent string) bool {
+	if sub == parent {
+		return true
+	}
+	if strings.ContainsAny(sub, ":%") || !strings.HasSuffix(sub, parent) || len(sub) <= len(parent) {
+		return false
+	}
+	if _, err := netip.ParseAddr(parent); err == nil {
+		return false
+	}
+	return sub[len(sub)-len(parent)-1] == '.'
 }
 
 // closeBody closes the body of a request that won't be sent, as a

@@ -55,6 +55,12 @@ type RefreshFunc func(ctx context.Context, refreshToken string) (auth, refresh s
 //     later call returns an error wrapping ErrLoginEnded, and nothing is
 //     retried.
 //
+// A token's expiry is read on the issuer's clock, not the client's: its
+// life (exp - iat) is counted from when the Refresher asked for it, so a
+// client whose clock is minutes off neither sends tokens the server has
+// expired nor refreshes on every call. A token without iat is taken at its
+// exp on the client's clock.
+//
 // Rotated refresh tokens are kept in memory and handed to the function of
 // WithSaveRefreshToken. A Refresher is safe for concurrent use.
 type Refresher struct {
@@ -76,7 +82,7 @@ type Refresher struct {
 // authToken is an auth token and the times that matter to its holder.
 type authToken struct {
 	token     string
-	exp       time.Time // its exp claim
+	exp       time.Time // when it expires, by the client's clock (see localExpiry)
 	refreshAt time.Time // from then, a refresh is due
 }
 
@@ -100,9 +106,10 @@ type refreshKey struct{}
 // returns wraps both ErrLoginEnded and the refusal.
 var ErrLoginEnded = errors.New("tokensource: login ended, sign in again")
 
-// errExpiredOnArrival means a refresh brought an auth token that has
-// already expired by the client's clock.
-var errExpiredOnArrival = errors.New("tokensource: the refreshed auth token has already expired: is the client's clock right?")
+// errExpiredOnArrival means a refresh brought an auth token whose life
+// (exp - iat) ended before the refresh did, or, without iat, whose exp has
+// passed by the client's clock.
+var errExpiredOnArrival = errors.New("tokensource: the refreshed auth token expired before it arrived")
 
 // New returns a Refresher holding the auth token auth and the refresh token
 // refresh, refreshed with fn. auth may be empty, for a client resuming its
@@ -122,16 +129,43 @@ func New(auth, refresh string, fn RefreshFunc, opts ...Option) (*Refresher, erro
 	}
 	r := &Refresher{refresh: fn, cfg: cfg, refreshToken: refresh}
 	if auth != "" {
-		exp, err := expiryOf(auth)
+		times, err := timesOf(auth)
 		if err != nil {
 			return nil, err
 		}
-		r.setAuthLocked(auth, exp, cfg.now())
+		now := cfg.now()
+		r.setAuthLocked(auth, localExpiry(times, now, false), now)
 	}
 	return r, nil
 }
 
-// setAuthLocked stores a new auth token, obtained at now.
+// localExpiry returns when a token expires by the client's clock, which
+// may be minutes off the issuer's: a client whose clock is slow would send
+// tokens the server has already expired, and one whose clock is fast
+// would see every new token expired on arrival and refresh on every call.
+// The token's life, exp - iat, is a length of time on the issuer's clock,
+// true on any clock; counted from obtained, when the client asked for the
+// token (fresh), it ends no later than the token does, since a login
+// service issues the token it answers a refresh with after being asked
+// (one that answered with a token issued earlier would make it end late). A token of unknown age (fresh false: the
+// one given to New) ends at the earlier of its exp read on the client's
+// clock and its life counted from now: right when the clocks agree or the
+// token is new, and early, never late, when the client's clock is fast.
+// A token without iat is taken at its exp on the client's clock.
+func localExpiry(t tokenTimes, obtained time.Time, fresh bool) time.Time {
+	life, ok := t.life()
+	if !ok {
+		return t.exp
+	}
+	end := obtained.Add(life)
+	if !fresh && t.exp.Before(end) {
+		return t.exp
+	}
+	return end
+}
+
+// setAuthLocked stores a new auth token that expires at exp by the
+// client's clock; now is the time.
 func (r *Refresher) setAuthLocked(auth string, exp, now time.Time) {
 	// The margin is at most half the token's life, so that a token is used
 	// for a while before the next refresh, however short it lives.
@@ -197,6 +231,7 @@ func (r *Refresher) startLocked(ctx context.Context) *flight {
 func (r *Refresher) run(ctx context.Context, f *flight, refreshToken string) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.timeout)
 	defer cancel()
+	asked := r.cfg.now()
 	auth, next, err := r.refresh(ctx, refreshToken)
 	var saveErr error
 	if err == nil && next != "" && next != refreshToken && r.cfg.save != nil {
@@ -223,12 +258,13 @@ func (r *Refresher) run(ctx context.Context, f *flight, refreshToken string) {
 			// Kept even if saving failed: the old refresh token is spent.
 			r.refreshToken = next
 		}
-		exp, expErr := expiryOf(auth)
+		times, expErr := timesOf(auth)
 		if expErr != nil {
 			f.err = expErr
 			r.backOffLocked(now)
 			break
 		}
+		exp := localExpiry(times, asked, true)
 		r.setAuthLocked(auth, exp, now)
 		f.auth, f.exp, f.err = auth, exp, saveErr
 	}

@@ -40,6 +40,10 @@ type authService struct {
 	m *manager.Manager
 	t timing
 
+	// forInventory issues the tokens of token exchange, for the inventory
+	// audience, with the same keys as m (rotate changes both).
+	forInventory *manager.Manager
+
 	mu      sync.Mutex           // one rotation at a time
 	signing string               // kid of the signing key
 	retired map[string]time.Time // kid of a former signing key → when it stopped signing
@@ -66,9 +70,19 @@ func newAuthService(t timing) (*authService, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.forInventory, err = manager.New(manager.Config{
+		Issuer: issuer, Algorithm: "ES256", PrivateKey: key, KeyID: kid,
+		AuthMaxAge: t.tokenTTL, Audience: []string{inventoryAudience},
+	})
+	if err != nil {
+		return nil, err
+	}
 	a.signing = kid
 	return a, nil
 }
+
+// managers are the auth service's Managers: they share its keys.
+func (a *authService) managers() []*manager.Manager { return []*manager.Manager{a.m, a.forInventory} }
 
 // newKey makes the next signing key and its kid.
 func (a *authService) newKey() (string, *ecdsa.PrivateKey, error) {
@@ -100,7 +114,11 @@ type tokenResponse struct {
 // credentials, as the client-credentials grant does (RFC 6749, 4.4).
 func (a *authService) token(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if r.PostFormValue("grant_type") == grantTokenExchange {
+		a.exchange(w, r)
+		return
+	}
 	if r.PostFormValue("grant_type") != "client_credentials" {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
 		return
@@ -143,16 +161,20 @@ func (a *authService) rotate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.m.AddKey(manager.Key{ID: kid, PublicKey: key.Public()}); err != nil {
-		return err
+	for _, m := range a.managers() {
+		if err := m.AddKey(manager.Key{ID: kid, PublicKey: key.Public()}); err != nil {
+			return err
+		}
 	}
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-time.After(a.t.announce):
 	}
-	if err := a.m.RotateKey(manager.Key{ID: kid, PrivateKey: key}); err != nil {
-		return err
+	for _, m := range a.managers() {
+		if err := m.RotateKey(manager.Key{ID: kid, PrivateKey: key}); err != nil {
+			return err
+		}
 	}
 	now := time.Now()
 	a.retired[a.signing] = now
@@ -162,8 +184,10 @@ func (a *authService) rotate(ctx context.Context) error {
 		if now.Sub(since) < a.t.retention() {
 			continue
 		}
-		if err := a.m.RemoveKey(old); err != nil {
-			return err
+		for _, m := range a.managers() {
+			if err := m.RemoveKey(old); err != nil {
+				return err
+			}
 		}
 		delete(a.retired, old)
 		a.removals.Add(1)

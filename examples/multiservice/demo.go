@@ -57,12 +57,16 @@ func runDemo(ctx context.Context, out io.Writer, t timing, duration time.Duratio
 		authLis.Close()
 		return err
 	}
+	inventoryLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		closeAll([]net.Listener{authLis, ordersLis})
+		return err
+	}
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	s, err := start(startCtx, authLis, ordersLis, t)
+	s, err := start(startCtx, authLis, ordersLis, inventoryLis, t)
 	if err != nil {
-		authLis.Close()
-		ordersLis.Close()
+		closeAll([]net.Listener{authLis, ordersLis, inventoryLis})
 		return err
 	}
 	defer s.shutdown()
@@ -81,7 +85,9 @@ func runDemo(ctx context.Context, out io.Writer, t timing, duration time.Duratio
 		refused: map[string]int{},
 	}
 	fmt.Fprintf(out, "auth service   %s  (POST /token, GET /.well-known/jwks.json)\n", d.authURL)
-	fmt.Fprintf(out, "orders service %s  (gRPC; verifies with the auth service's JWK Set)\n\n", ordersLis.Addr())
+	fmt.Fprintf(out, "orders service %s  (gRPC; verifies with the auth service's JWK Set)\n", ordersLis.Addr())
+	fmt.Fprintf(out, "inventory      %s  (HTTP; called by orders with exchanged tokens)\n\n", inventoryLis.Addr())
+	d.inventoryURL = loopbackURLOf(inventoryLis.Addr())
 
 	runCtx, stop := context.WithTimeout(ctx, duration)
 	defer stop()
@@ -112,10 +118,11 @@ func runDemo(ctx context.Context, out io.Writer, t timing, duration time.Duratio
 
 // demo is the client side: customers and an attacker, and what they saw.
 type demo struct {
-	orders  orderspb.OrdersServiceClient
-	http    *http.Client
-	authURL string
-	t       timing
+	orders       orderspb.OrdersServiceClient
+	http         *http.Client
+	authURL      string
+	inventoryURL string
+	t            timing
 
 	mu            sync.Mutex
 	validOK       map[string]int // valid calls that passed, by the kid of their token
@@ -391,6 +398,7 @@ func (d *demo) report(out io.Writer, s *services, duration time.Duration) int {
 
 	fmt.Fprintf(out, "\nJWK Set fetches by the orders service: %d (every %v in the background, at most one per 30s for unknown kids)\n",
 		s.jwksFetch.n.Load(), d.t.refresh)
+	fmt.Fprintf(out, "stock reservations at inventory by orders, on behalf of customers: %d\n", s.inventory.reserved.Load())
 	fmt.Fprintf(out, "valid calls failed: %d; invalid calls not refused: %d; other failures: %d\n",
 		d.validFailed, d.invalidPassed, d.otherFailed)
 	for _, f := range d.failures {

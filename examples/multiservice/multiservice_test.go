@@ -34,6 +34,10 @@ func TestDemo(t *testing.T) {
 	if rotations, removals := atoi(t, m[1]), atoi(t, m[2]); rotations < 4 || removals < 1 {
 		t.Errorf("%d rotations and %d removals, want at least 4 and 1:\n%s", rotations, removals, text)
 	}
+	// Orders reserved stock at inventory with exchanged tokens throughout.
+	if !regexp.MustCompile(`stock reservations at inventory by orders, on behalf of customers: [1-9]\d*`).MatchString(text) {
+		t.Errorf("no reservation at inventory:\n%s", text)
+	}
 	// Valid calls passed with tokens of several keys, every kind of invalid
 	// call was tried and refused.
 	if kids := regexp.MustCompile(`(?m)^es256-\d+ +[1-9]\d*$`).FindAllString(text, -1); len(kids) < 4 {
@@ -130,7 +134,7 @@ func TestOrdersServiceNeedsTheJWKS(t *testing.T) {
 	lis.Close() // nothing answers there
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	s, m, err := newOrdersServer(ctx, url, http.DefaultClient, demoTiming)
+	s, m, err := newOrdersServer(ctx, url, http.DefaultClient, demoTiming, nil)
 	if !errors.Is(err, manager.ErrJWKS) || s != nil || m != nil {
 		t.Fatalf("newOrdersServer() = %v, %v, %v; want ErrJWKS", s, m, err)
 	}

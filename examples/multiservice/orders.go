@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -18,13 +19,14 @@ import (
 	"github.com/protojwt/protojwt/examples/multiservice/orderspb"
 	"github.com/protojwt/protojwt/interceptor"
 	"github.com/protojwt/protojwt/manager"
+	"github.com/protojwt/protojwt/tokensource"
 )
 
 // newOrdersServer returns the orders service, verifying tokens with the
 // JWK Set at jwksURL, fetched with client, and its Manager, to close when
 // the server stops. ctx bounds the first fetch of the set: without keys the
-// service does not start.
-func newOrdersServer(ctx context.Context, jwksURL string, client *http.Client, t timing) (*grpc.Server, *manager.Manager, error) {
+// service does not start. Orders reserve stock at inventory (nil: none).
+func newOrdersServer(ctx context.Context, jwksURL string, client *http.Client, t timing, inventory *inventoryClient) (*grpc.Server, *manager.Manager, error) {
 	m, err := manager.Open(ctx, manager.Config{
 		Issuer:    issuer,
 		Algorithm: "ES256",
@@ -42,7 +44,7 @@ func newOrdersServer(ctx context.Context, jwksURL string, client *http.Client, t
 		return nil, nil, err
 	}
 	s := grpc.NewServer(auth.ServerOptions()...)
-	orderspb.RegisterOrdersServiceServer(s, &ordersService{byCustomer: map[string][]*orderspb.Order{}})
+	orderspb.RegisterOrdersServiceServer(s, &ordersService{byCustomer: map[string][]*orderspb.Order{}, inventory: inventory})
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	reflection.Register(s)
 	// A registered method that no rule covers would be denied to everyone:
@@ -59,6 +61,8 @@ func newOrdersServer(ctx context.Context, jwksURL string, client *http.Client, t
 type ordersService struct {
 	orderspb.UnimplementedOrdersServiceServer
 
+	inventory *inventoryClient // nil: no stock is reserved
+
 	mu         sync.Mutex
 	byCustomer map[string][]*orderspb.Order
 	placed     int
@@ -71,6 +75,17 @@ func (s *ordersService) CreateOrder(ctx context.Context, req *orderspb.CreateOrd
 	}
 	if req.GetItem() == "" || req.GetQuantity() <= 0 {
 		return nil, status.Error(codes.InvalidArgument, "an order needs an item and a positive quantity")
+	}
+	// The inventory service is called on behalf of the customer: with ctx,
+	// which holds the customer's token, exchanged for one of inventory's.
+	if s.inventory != nil {
+		if err := s.inventory.reserve(ctx, req.GetItem(), req.GetQuantity()); err != nil {
+			code := codes.Unavailable
+			if errors.Is(err, tokensource.ErrExchangeRefused) {
+				code = codes.PermissionDenied
+			}
+			return nil, status.Errorf(code, "reserving stock: %v", err)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
