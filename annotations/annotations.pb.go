@@ -144,9 +144,22 @@ type Rule struct {
 	// token for the handler. A token that is sent must verify and satisfy the
 	// rest of the rule. It can't be set with public, nor in an any_of
 	// alternative.
-	AllowMissing  bool `protobuf:"varint,9,opt,name=allow_missing,json=allowMissing,proto3" json:"allow_missing,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AllowMissing bool `protobuf:"varint,9,opt,name=allow_missing,json=allowMissing,proto3" json:"allow_missing,omitempty"`
+	// dry_run decides and reports the rule without enforcing it: a call the
+	// rule would deny goes on, and the decision hook is told what enforcing
+	// would have done (Decision.DryRun). A token that is sent must still
+	// verify before a handler sees it.
+	DryRun bool `protobuf:"varint,10,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// issuers, when not empty, needs the token's iss to be one of these.
+	Issuers []string `protobuf:"bytes,11,rep,name=issuers,proto3" json:"issuers,omitempty"`
+	// audiences, when not empty, needs the token's aud to name one of these.
+	Audiences []string `protobuf:"bytes,12,rep,name=audiences,proto3" json:"audiences,omitempty"`
+	// require_binding accepts only sender-constrained tokens: a token whose
+	// cnf claim binds it to a DPoP key (jkt) or a client certificate
+	// (x5t#S256), proven on the call.
+	RequireBinding bool `protobuf:"varint,13,opt,name=require_binding,json=requireBinding,proto3" json:"require_binding,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Rule) Reset() {
@@ -242,6 +255,93 @@ func (x *Rule) GetAllowMissing() bool {
 	return false
 }
 
+func (x *Rule) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *Rule) GetIssuers() []string {
+	if x != nil {
+		return x.Issuers
+	}
+	return nil
+}
+
+func (x *Rule) GetAudiences() []string {
+	if x != nil {
+		return x.Audiences
+	}
+	return nil
+}
+
+func (x *Rule) GetRequireBinding() bool {
+	if x != nil {
+		return x.RequireBinding
+	}
+	return false
+}
+
+// RuleSet holds rules for services whose .proto can't be annotated
+// (googleapis, third-party or generated services), given to an adapter
+// with WithRuleSet. A method with both an annotation and an entry here is
+// an error when the adapter is built: one source of truth per method.
+type RuleSet struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// methods maps a full method name, "/pkg.Service/Method", to its rule.
+	Methods map[string]*Rule `protobuf:"bytes,1,rep,name=methods,proto3" json:"methods,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// services maps a full service name, "pkg.Service", to the default rule
+	// of its methods.
+	Services      map[string]*Rule `protobuf:"bytes,2,rep,name=services,proto3" json:"services,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RuleSet) Reset() {
+	*x = RuleSet{}
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RuleSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RuleSet) ProtoMessage() {}
+
+func (x *RuleSet) ProtoReflect() protoreflect.Message {
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RuleSet.ProtoReflect.Descriptor instead.
+func (*RuleSet) Descriptor() ([]byte, []int) {
+	return file_protojwt_v1_annotations_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RuleSet) GetMethods() map[string]*Rule {
+	if x != nil {
+		return x.Methods
+	}
+	return nil
+}
+
+func (x *RuleSet) GetServices() map[string]*Rule {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
 // ClaimCheck tests the claim at a path: its name, then member names of
 // nested objects. Names are taken whole, so claim names with dots and
 // slashes work. A claim that is absent (or null, for every test but
@@ -274,7 +374,7 @@ type ClaimCheck struct {
 
 func (x *ClaimCheck) Reset() {
 	*x = ClaimCheck{}
-	mi := &file_protojwt_v1_annotations_proto_msgTypes[1]
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -286,7 +386,7 @@ func (x *ClaimCheck) String() string {
 func (*ClaimCheck) ProtoMessage() {}
 
 func (x *ClaimCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_protojwt_v1_annotations_proto_msgTypes[1]
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -299,7 +399,7 @@ func (x *ClaimCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimCheck.ProtoReflect.Descriptor instead.
 func (*ClaimCheck) Descriptor() ([]byte, []int) {
-	return file_protojwt_v1_annotations_proto_rawDescGZIP(), []int{1}
+	return file_protojwt_v1_annotations_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ClaimCheck) GetClaim() []string {
@@ -449,7 +549,7 @@ type Values struct {
 
 func (x *Values) Reset() {
 	*x = Values{}
-	mi := &file_protojwt_v1_annotations_proto_msgTypes[2]
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -461,7 +561,7 @@ func (x *Values) String() string {
 func (*Values) ProtoMessage() {}
 
 func (x *Values) ProtoReflect() protoreflect.Message {
-	mi := &file_protojwt_v1_annotations_proto_msgTypes[2]
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -474,7 +574,7 @@ func (x *Values) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Values.ProtoReflect.Descriptor instead.
 func (*Values) Descriptor() ([]byte, []int) {
-	return file_protojwt_v1_annotations_proto_rawDescGZIP(), []int{2}
+	return file_protojwt_v1_annotations_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Values) GetStrings() []string {
@@ -509,7 +609,7 @@ type Match struct {
 
 func (x *Match) Reset() {
 	*x = Match{}
-	mi := &file_protojwt_v1_annotations_proto_msgTypes[3]
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -521,7 +621,7 @@ func (x *Match) String() string {
 func (*Match) ProtoMessage() {}
 
 func (x *Match) ProtoReflect() protoreflect.Message {
-	mi := &file_protojwt_v1_annotations_proto_msgTypes[3]
+	mi := &file_protojwt_v1_annotations_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -534,7 +634,7 @@ func (x *Match) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Match.ProtoReflect.Descriptor instead.
 func (*Match) Descriptor() ([]byte, []int) {
-	return file_protojwt_v1_annotations_proto_rawDescGZIP(), []int{3}
+	return file_protojwt_v1_annotations_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Match) GetKind() isMatch_Kind {
@@ -658,7 +758,7 @@ var File_protojwt_v1_annotations_proto protoreflect.FileDescriptor
 
 const file_protojwt_v1_annotations_proto_rawDesc = "" +
 	"\n" +
-	"\x1dprotojwt/v1/annotations.proto\x12\vprotojwt.v1\x1a google/protobuf/descriptor.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xb4\x03\n" +
+	"\x1dprotojwt/v1/annotations.proto\x12\vprotojwt.v1\x1a google/protobuf/descriptor.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xae\x04\n" +
 	"\x04Rule\x12\x16\n" +
 	"\x06public\x18\x01 \x01(\bR\x06public\x125\n" +
 	"\n" +
@@ -669,10 +769,24 @@ const file_protojwt_v1_annotations_proto_rawDesc = "" +
 	"\x06any_of\x18\x06 \x03(\v2\x11.protojwt.v1.RuleR\x05anyOf\x12-\n" +
 	"\x05check\x18\a \x03(\v2\x17.protojwt.v1.ClaimCheckR\x05check\x12\x12\n" +
 	"\x04expr\x18\b \x01(\tR\x04expr\x12#\n" +
-	"\rallow_missing\x18\t \x01(\bR\fallowMissing\x1aM\n" +
+	"\rallow_missing\x18\t \x01(\bR\fallowMissing\x12\x17\n" +
+	"\adry_run\x18\n" +
+	" \x01(\bR\x06dryRun\x12\x18\n" +
+	"\aissuers\x18\v \x03(\tR\aissuers\x12\x1c\n" +
+	"\taudiences\x18\f \x03(\tR\taudiences\x12'\n" +
+	"\x0frequire_binding\x18\r \x01(\bR\x0erequireBinding\x1aM\n" +
 	"\vClaimsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12(\n" +
-	"\x05value\x18\x02 \x01(\v2\x12.protojwt.v1.MatchR\x05value:\x028\x01\"\xb7\x02\n" +
+	"\x05value\x18\x02 \x01(\v2\x12.protojwt.v1.MatchR\x05value:\x028\x01\"\xa5\x02\n" +
+	"\aRuleSet\x12;\n" +
+	"\amethods\x18\x01 \x03(\v2!.protojwt.v1.RuleSet.MethodsEntryR\amethods\x12>\n" +
+	"\bservices\x18\x02 \x03(\v2\".protojwt.v1.RuleSet.ServicesEntryR\bservices\x1aM\n" +
+	"\fMethodsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12'\n" +
+	"\x05value\x18\x02 \x01(\v2\x11.protojwt.v1.RuleR\x05value:\x028\x01\x1aN\n" +
+	"\rServicesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12'\n" +
+	"\x05value\x18\x02 \x01(\v2\x11.protojwt.v1.RuleR\x05value:\x028\x01\"\xb7\x02\n" +
 	"\n" +
 	"ClaimCheck\x12\x14\n" +
 	"\x05claim\x18\x01 \x03(\tR\x05claim\x12,\n" +
@@ -714,39 +828,46 @@ func file_protojwt_v1_annotations_proto_rawDescGZIP() []byte {
 }
 
 var file_protojwt_v1_annotations_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_protojwt_v1_annotations_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_protojwt_v1_annotations_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_protojwt_v1_annotations_proto_goTypes = []any{
 	(TokenType)(0),                      // 0: protojwt.v1.TokenType
 	(*Rule)(nil),                        // 1: protojwt.v1.Rule
-	(*ClaimCheck)(nil),                  // 2: protojwt.v1.ClaimCheck
-	(*Values)(nil),                      // 3: protojwt.v1.Values
-	(*Match)(nil),                       // 4: protojwt.v1.Match
-	nil,                                 // 5: protojwt.v1.Rule.ClaimsEntry
-	(*structpb.Struct)(nil),             // 6: google.protobuf.Struct
-	(*structpb.Value)(nil),              // 7: google.protobuf.Value
-	(*descriptorpb.MethodOptions)(nil),  // 8: google.protobuf.MethodOptions
-	(*descriptorpb.ServiceOptions)(nil), // 9: google.protobuf.ServiceOptions
+	(*RuleSet)(nil),                     // 2: protojwt.v1.RuleSet
+	(*ClaimCheck)(nil),                  // 3: protojwt.v1.ClaimCheck
+	(*Values)(nil),                      // 4: protojwt.v1.Values
+	(*Match)(nil),                       // 5: protojwt.v1.Match
+	nil,                                 // 6: protojwt.v1.Rule.ClaimsEntry
+	nil,                                 // 7: protojwt.v1.RuleSet.MethodsEntry
+	nil,                                 // 8: protojwt.v1.RuleSet.ServicesEntry
+	(*structpb.Struct)(nil),             // 9: google.protobuf.Struct
+	(*structpb.Value)(nil),              // 10: google.protobuf.Value
+	(*descriptorpb.MethodOptions)(nil),  // 11: google.protobuf.MethodOptions
+	(*descriptorpb.ServiceOptions)(nil), // 12: google.protobuf.ServiceOptions
 }
 var file_protojwt_v1_annotations_proto_depIdxs = []int32{
 	0,  // 0: protojwt.v1.Rule.token_type:type_name -> protojwt.v1.TokenType
-	5,  // 1: protojwt.v1.Rule.claims:type_name -> protojwt.v1.Rule.ClaimsEntry
-	6,  // 2: protojwt.v1.Rule.scope:type_name -> google.protobuf.Struct
+	6,  // 1: protojwt.v1.Rule.claims:type_name -> protojwt.v1.Rule.ClaimsEntry
+	9,  // 2: protojwt.v1.Rule.scope:type_name -> google.protobuf.Struct
 	1,  // 3: protojwt.v1.Rule.any_of:type_name -> protojwt.v1.Rule
-	2,  // 4: protojwt.v1.Rule.check:type_name -> protojwt.v1.ClaimCheck
-	4,  // 5: protojwt.v1.ClaimCheck.equals:type_name -> protojwt.v1.Match
-	4,  // 6: protojwt.v1.ClaimCheck.contains:type_name -> protojwt.v1.Match
-	3,  // 7: protojwt.v1.ClaimCheck.in:type_name -> protojwt.v1.Values
-	7,  // 8: protojwt.v1.ClaimCheck.includes:type_name -> google.protobuf.Value
-	4,  // 9: protojwt.v1.Rule.ClaimsEntry.value:type_name -> protojwt.v1.Match
-	8,  // 10: protojwt.v1.rule:extendee -> google.protobuf.MethodOptions
-	9,  // 11: protojwt.v1.default_rule:extendee -> google.protobuf.ServiceOptions
-	1,  // 12: protojwt.v1.rule:type_name -> protojwt.v1.Rule
-	1,  // 13: protojwt.v1.default_rule:type_name -> protojwt.v1.Rule
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	12, // [12:14] is the sub-list for extension type_name
-	10, // [10:12] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	3,  // 4: protojwt.v1.Rule.check:type_name -> protojwt.v1.ClaimCheck
+	7,  // 5: protojwt.v1.RuleSet.methods:type_name -> protojwt.v1.RuleSet.MethodsEntry
+	8,  // 6: protojwt.v1.RuleSet.services:type_name -> protojwt.v1.RuleSet.ServicesEntry
+	5,  // 7: protojwt.v1.ClaimCheck.equals:type_name -> protojwt.v1.Match
+	5,  // 8: protojwt.v1.ClaimCheck.contains:type_name -> protojwt.v1.Match
+	4,  // 9: protojwt.v1.ClaimCheck.in:type_name -> protojwt.v1.Values
+	10, // 10: protojwt.v1.ClaimCheck.includes:type_name -> google.protobuf.Value
+	5,  // 11: protojwt.v1.Rule.ClaimsEntry.value:type_name -> protojwt.v1.Match
+	1,  // 12: protojwt.v1.RuleSet.MethodsEntry.value:type_name -> protojwt.v1.Rule
+	1,  // 13: protojwt.v1.RuleSet.ServicesEntry.value:type_name -> protojwt.v1.Rule
+	11, // 14: protojwt.v1.rule:extendee -> google.protobuf.MethodOptions
+	12, // 15: protojwt.v1.default_rule:extendee -> google.protobuf.ServiceOptions
+	1,  // 16: protojwt.v1.rule:type_name -> protojwt.v1.Rule
+	1,  // 17: protojwt.v1.default_rule:type_name -> protojwt.v1.Rule
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	16, // [16:18] is the sub-list for extension type_name
+	14, // [14:16] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_protojwt_v1_annotations_proto_init() }
@@ -754,7 +875,7 @@ func file_protojwt_v1_annotations_proto_init() {
 	if File_protojwt_v1_annotations_proto != nil {
 		return
 	}
-	file_protojwt_v1_annotations_proto_msgTypes[1].OneofWrappers = []any{
+	file_protojwt_v1_annotations_proto_msgTypes[2].OneofWrappers = []any{
 		(*ClaimCheck_Equals)(nil),
 		(*ClaimCheck_Contains)(nil),
 		(*ClaimCheck_In)(nil),
@@ -763,7 +884,7 @@ func file_protojwt_v1_annotations_proto_init() {
 		(*ClaimCheck_Includes)(nil),
 		(*ClaimCheck_Present)(nil),
 	}
-	file_protojwt_v1_annotations_proto_msgTypes[3].OneofWrappers = []any{
+	file_protojwt_v1_annotations_proto_msgTypes[4].OneofWrappers = []any{
 		(*Match_Field)(nil),
 		(*Match_StringValue)(nil),
 		(*Match_NumberValue)(nil),
@@ -775,7 +896,7 @@ func file_protojwt_v1_annotations_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protojwt_v1_annotations_proto_rawDesc), len(file_protojwt_v1_annotations_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   8,
 			NumExtensions: 2,
 			NumServices:   0,
 		},
