@@ -222,4 +222,3 @@ func TestSignerGolangJWT(t *testing.T) {
 		})
 	}
 }
-
