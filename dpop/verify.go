@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 )
@@ -112,21 +111,11 @@ func ProofFrom(values []string) (string, error) {
 // signature; claims jti, htm, htu, iat, ath, nonce; the key's thumbprint;
 // and last, that the jti (with the key) was not seen before.
 func (v *Verifier) Verify(ctx context.Context, proof string, call Call, jkt string) (*Proof, error) {
-	if proof == "" {
-		return nil, ErrProofMissing
-	}
-	if len(proof) > v.maxSize {
-		return nil, invalid(errSize)
-	}
-	dot1 := strings.IndexByte(proof, '.')
-	dot2 := strings.LastIndexByte(proof, '.')
-	if dot1 <= 0 || dot2 == dot1 || dot2 == len(proof)-1 || strings.IndexByte(proof[dot1+1:dot2], '.') >= 0 {
-		return nil, invalid(errSyntax)
-	}
-	h, err := v.header(proof[:dot1])
+	h, payload, err := v.parse(proof)
 	if err != nil {
-		return nil, invalid(err)
+		return nil, err
 	}
+	dot2 := strings.LastIndexByte(proof, '.')
 	var sigBuf [512]byte
 	sig := sigBuf[:0]
 	if n := b64.DecodedLen(len(proof) - dot2 - 1); n <= len(sigBuf) {
@@ -141,7 +130,34 @@ func (v *Verifier) Verify(ctx context.Context, proof string, call Call, jkt stri
 	if !h.alg.verify(h.pub, proof[:dot2], sig[:n]) {
 		return nil, invalid(errSignature)
 	}
-	c, err := decodeClaims(proof[dot1+1 : dot2])
+	return v.checkClaims(ctx, h, payload, call, jkt)
+}
+
+// parse checks a proof's size and syntax and its header, returning the
+// header and the claims segment.
+func (v *Verifier) parse(proof string) (*header, string, error) {
+	if proof == "" {
+		return nil, "", ErrProofMissing
+	}
+	if len(proof) > v.maxSize {
+		return nil, "", invalid(errSize)
+	}
+	dot1 := strings.IndexByte(proof, '.')
+	dot2 := strings.LastIndexByte(proof, '.')
+	if dot1 <= 0 || dot2 == dot1 || dot2 == len(proof)-1 || strings.IndexByte(proof[dot1+1:dot2], '.') >= 0 {
+		return nil, "", invalid(errSyntax)
+	}
+	h, err := v.header(proof[:dot1])
+	if err != nil {
+		return nil, "", invalid(err)
+	}
+	return h, proof[dot1+1 : dot2], nil
+}
+
+// checkClaims checks the claims of a proof whose signature verified, then
+// records it in the replay cache.
+func (v *Verifier) checkClaims(ctx context.Context, h *header, payload string, call Call, jkt string) (*Proof, error) {
+	c, err := decodeClaims(payload)
 	if err != nil {
 		return nil, invalid(err)
 	}
@@ -190,46 +206,10 @@ func (v *Verifier) Verify(ctx context.Context, proof string, call Call, jkt stri
 // thumbprint and its jti, so that one client's jti never collides with
 // another's and every id has the same size.
 func replayID(jkt, jti string) string {
-	h := sha256.New()
-	h.Write([]byte(jkt))
-	h.Write([]byte{0})
-	h.Write([]byte(jti))
-	var sum [sha256.Size]byte
-	return b64.EncodeToString(h.Sum(sum[:0]))
-}
-
-// claims are the members of a proof's payload that Verify reads.
-type claims struct {
-	JTI   string          `json:"jti"`
-	HTM   string          `json:"htm"`
-	HTU   string          `json:"htu"`
-	IAT   json.RawMessage `json:"iat"`
-	ATH   string          `json:"ath"`
-	Nonce string          `json:"nonce"`
-}
-
-func (c *claims) issuedAt() (time.Time, bool) {
-	if len(c.IAT) == 0 {
-		return time.Time{}, false
-	}
-	var f float64
-	if err := json.Unmarshal(c.IAT, &f); err != nil || math.IsNaN(f) || f < 0 || f > 1<<40 {
-		return time.Time{}, false
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)), true
-}
-
-func decodeClaims(seg string) (*claims, error) {
-	raw, ok := decodeB64(seg)
-	if !ok {
-		return nil, errEncoding
-	}
-	var c claims
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, errJSON
-	}
-	return &c, nil
+	var buf [320]byte
+	in := append(append(append(buf[:0], jkt...), 0), jti...)
+	sum := sha256.Sum256(in)
+	return b64.EncodeToString(sum[:])
 }
 
 // header is a proof header that passed its checks.
