@@ -6,7 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"math/big"
+	"crypto/sha256"
 )
 
 // algorithm is one JWS algorithm a proof may use: which keys it takes and
@@ -55,18 +55,24 @@ func (a *algorithm) verify(pub crypto.PublicKey, signed string, sig []byte) bool
 	if a.kty == "OKP" {
 		return ed25519.Verify(pub.(ed25519.PublicKey), []byte(signed), sig)
 	}
-	h := a.hash.New()
-	h.Write([]byte(signed))
-	digest := h.Sum(make([]byte, 0, 64))
+	var sum [64]byte
+	var digest []byte
+	if a.hash == crypto.SHA256 {
+		d := sha256.Sum256([]byte(signed))
+		digest = append(sum[:0], d[:]...)
+	} else {
+		h := a.hash.New()
+		h.Write([]byte(signed))
+		digest = h.Sum(sum[:0])
+	}
 	switch pub := pub.(type) {
 	case *ecdsa.PublicKey:
 		size := (pub.Curve.Params().BitSize + 7) / 8
 		if len(sig) != 2*size {
 			return false
 		}
-		r := new(big.Int).SetBytes(sig[:size])
-		s := new(big.Int).SetBytes(sig[size:])
-		return ecdsa.Verify(pub, digest, r, s)
+		var der [2*66 + 12]byte
+		return ecdsa.VerifyASN1(pub, digest, asn1Signature(der[:0], sig[:size], sig[size:]))
 	case *rsa.PublicKey:
 		if a.pss {
 			return rsa.VerifyPSS(pub, a.hash, digest, sig,
@@ -75,4 +81,44 @@ func (a *algorithm) verify(pub crypto.PublicKey, signed string, sig []byte) bool
 		return rsa.VerifyPKCS1v15(pub, a.hash, digest, sig) == nil
 	}
 	return false
+}
+
+// asn1Signature appends the DER of ECDSA-Sig-Value {r, s} (RFC 3279), the
+// form crypto/ecdsa verifies, for the big-endian r and s of a JWS
+// signature (RFC 7518 §3.4).
+func asn1Signature(dst, r, s []byte) []byte {
+	r, s = derInteger(r), derInteger(s)
+	ri, si := len(r)+derPad(r), len(s)+derPad(s)
+	body := 2 + ri + 2 + si
+	dst = append(dst, 0x30)
+	if body >= 0x80 {
+		dst = append(dst, 0x81)
+	}
+	dst = append(dst, byte(body))
+	for _, n := range [][]byte{r, s} {
+		dst = append(dst, 0x02, byte(len(n)+derPad(n)))
+		if derPad(n) == 1 {
+			dst = append(dst, 0)
+		}
+		dst = append(dst, n...)
+	}
+	return dst
+}
+
+// derInteger trims the leading zeros of a big-endian unsigned integer,
+// keeping one byte for zero.
+func derInteger(n []byte) []byte {
+	for len(n) > 1 && n[0] == 0 {
+		n = n[1:]
+	}
+	return n
+}
+
+// derPad is 1 when an unsigned integer needs a leading zero in DER, its
+// high bit being set.
+func derPad(n []byte) int {
+	if len(n) > 0 && n[0]&0x80 != 0 {
+		return 1
+	}
+	return 0
 }

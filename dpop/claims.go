@@ -15,19 +15,25 @@ type claims struct {
 	IAT                       string // the JSON number, as sent
 }
 
-func decodeClaims(seg string) (*claims, error) {
-	raw, ok := decodeB64(seg)
-	if !ok {
-		return nil, errEncoding
+func decodeClaims(seg string, c *claims) error {
+	var buf [1024]byte
+	raw := buf[:0]
+	if n := b64.DecodedLen(len(seg)); n <= len(buf) {
+		raw = buf[:n]
+	} else {
+		raw = make([]byte, n)
 	}
-	var c claims
-	if scanFlat(raw, &c) {
-		return &c, nil
+	n, err := b64.Decode(raw, []byte(seg))
+	if err != nil {
+		return errEncoding
 	}
-	if err := decodeClaimsJSON(raw, &c); err != nil {
-		return nil, err
+	// One string for the payload; the members are slices of it.
+	text := string(raw[:n])
+	if scanFlat(text, c) {
+		return nil
 	}
-	return &c, nil
+	*c = claims{}
+	return decodeClaimsJSON([]byte(text), c)
 }
 
 // issuedAt reads iat, a JSON number of seconds, possibly with a fraction.
@@ -66,7 +72,7 @@ func decodeClaimsJSON(raw []byte, c *claims) error {
 // scanFlat reads the common proof payload fast: one JSON object whose
 // members are ASCII strings without escapes or numbers. It reports false,
 // leaving the payload to decodeClaimsJSON, at anything else.
-func scanFlat(b []byte, c *claims) bool {
+func scanFlat(b string, c *claims) bool {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
@@ -109,7 +115,7 @@ func scanFlat(b []byte, c *claims) bool {
 		case "nonce":
 			c.Nonce = val
 		case "iat":
-			c.IAT = string(b[i:next]) // as sent: a string is refused by issuedAt
+			c.IAT = b[i:next] // as sent: a string is refused by issuedAt
 		}
 		if b[i] != '"' && key != "iat" && isStringMember(key) {
 			return false // a number where a string belongs: the decoder says so
@@ -133,7 +139,7 @@ func isStringMember(key string) bool {
 	return key == "jti" || key == "htm" || key == "htu" || key == "ath" || key == "nonce"
 }
 
-func skipSpace(b []byte, i int) int {
+func skipSpace(b string, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
@@ -141,14 +147,14 @@ func skipSpace(b []byte, i int) int {
 }
 
 // scanString reads a string of printable ASCII without escapes at b[i].
-func scanString(b []byte, i int) (string, int, bool) {
+func scanString(b string, i int) (string, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return "", 0, false
 	}
 	for j := i + 1; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
-			return string(b[i+1 : j]), j + 1, true
+			return b[i+1 : j], j + 1, true
 		case c == '\\' || c < 0x20 || c >= 0x7f:
 			return "", 0, false
 		}
@@ -158,7 +164,7 @@ func scanString(b []byte, i int) (string, int, bool) {
 
 // scanNumber reads a JSON number at b[i]:
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func scanNumber(b []byte, i int) (string, int, bool) {
+func scanNumber(b string, i int) (string, int, bool) {
 	start := i
 	digits := func() bool {
 		j := i
@@ -191,5 +197,5 @@ func scanNumber(b []byte, i int) (string, int, bool) {
 			return "", 0, false
 		}
 	}
-	return string(b[start:i]), i, true
+	return b[start:i], i, true
 }

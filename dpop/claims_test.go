@@ -32,7 +32,7 @@ func TestClaimsFlatMatchesJSON(t *testing.T) {
 
 func checkClaimsAgree(t *testing.T, raw []byte) {
 	var fast, slow claims
-	if !scanFlat(raw, &fast) {
+	if !scanFlat(string(raw), &fast) {
 		return
 	}
 	if err := decodeClaimsJSON(raw, &slow); err != nil {

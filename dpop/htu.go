@@ -61,8 +61,11 @@ func (b BaseURL) String() string { return b.prefix }
 // withoutQuery cuts a URL at its query or fragment: htu leaves them out
 // (RFC 9449 §4.2).
 func withoutQuery(s string) string {
-	if i := strings.IndexAny(s, "?#"); i >= 0 {
-		return s[:i]
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		s = s[:i]
 	}
 	return s
 }

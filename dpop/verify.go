@@ -157,8 +157,8 @@ func (v *Verifier) parse(proof string) (*header, string, error) {
 // checkClaims checks the claims of a proof whose signature verified, then
 // records it in the replay cache.
 func (v *Verifier) checkClaims(ctx context.Context, h *header, payload string, call Call, jkt string) (*Proof, error) {
-	c, err := decodeClaims(payload)
-	if err != nil {
+	var c claims
+	if err := decodeClaims(payload, &c); err != nil {
 		return nil, invalid(err)
 	}
 	if c.JTI == "" || len(c.JTI) > 256 {
