@@ -46,8 +46,11 @@ func BindingOf(claims map[string]any) (Binding, error) {
 		return Binding{}, invalid(errCnf)
 	}
 	var b Binding
-	for name, dst := range map[string]*string{"jkt": &b.JKT, "x5t#S256": &b.CertificateThumbprint} {
-		v, ok := cnf[name]
+	for _, m := range [...]struct {
+		name string
+		dst  *string
+	}{{"jkt", &b.JKT}, {"x5t#S256", &b.CertificateThumbprint}} {
+		v, ok := cnf[m.name]
 		if !ok {
 			continue
 		}
@@ -55,7 +58,7 @@ func BindingOf(claims map[string]any) (Binding, error) {
 		if !ok || !isDigest(s) {
 			return Binding{}, invalid(errCnf)
 		}
-		*dst = s
+		*m.dst = s
 	}
 	if !b.Bound() {
 		return Binding{}, invalid(errCnf)

@@ -32,8 +32,9 @@ func decodeClaims(seg string, c *claims) error {
 	if scanFlat(text, c) {
 		return nil
 	}
-	*c = claims{}
-	return decodeClaimsJSON([]byte(text), c)
+	slow, err := decodeClaimsJSON([]byte(text))
+	*c = slow
+	return err
 }
 
 // issuedAt reads iat, a JSON number of seconds, possibly with a fraction.
@@ -51,22 +52,23 @@ func (c *claims) issuedAt() (time.Time, bool) {
 
 // decodeClaimsJSON is the general decoder, for payloads scanFlat leaves to
 // it: nested values, literals, escapes, non-ASCII text, or invalid JSON.
-func decodeClaimsJSON(raw []byte, c *claims) error {
+func decodeClaimsJSON(raw []byte) (claims, error) {
+	c := new(claims)
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return errJSON
+		return claims{}, errJSON
 	}
 	for name, dst := range map[string]*string{"jti": &c.JTI, "htm": &c.HTM, "htu": &c.HTU, "ath": &c.ATH, "nonce": &c.Nonce} {
 		if v, ok := m[name]; ok {
 			if err := json.Unmarshal(v, dst); err != nil {
-				return errJSON
+				return claims{}, errJSON
 			}
 		}
 	}
 	if v, ok := m["iat"]; ok {
 		c.IAT = string(v)
 	}
-	return nil
+	return *c, nil
 }
 
 // scanFlat reads the common proof payload fast: one JSON object whose
