@@ -51,18 +51,18 @@ func (a *algorithm) fits(pub crypto.PublicKey) bool {
 }
 
 // verify checks a JWS signature over signed with pub, which fits a.
-func (a *algorithm) verify(pub crypto.PublicKey, signed string, sig []byte) bool {
+func (a *algorithm) verify(pub crypto.PublicKey, signed, sig []byte) bool {
 	if a.kty == "OKP" {
-		return ed25519.Verify(pub.(ed25519.PublicKey), []byte(signed), sig)
+		return ed25519.Verify(pub.(ed25519.PublicKey), signed, sig)
 	}
 	var sum [64]byte
 	var digest []byte
 	if a.hash == crypto.SHA256 {
-		d := sha256.Sum256([]byte(signed))
+		d := sha256.Sum256(signed)
 		digest = append(sum[:0], d[:]...)
 	} else {
 		h := a.hash.New()
-		h.Write([]byte(signed))
+		h.Write(signed)
 		digest = h.Sum(sum[:0])
 	}
 	switch pub := pub.(type) {

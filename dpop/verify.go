@@ -115,19 +115,22 @@ func (v *Verifier) Verify(ctx context.Context, proof string, call Call, jkt stri
 	if err != nil {
 		return nil, err
 	}
+	// One copy of the proof as bytes: the signing input and the signature
+	// are slices of it.
+	raw := []byte(proof)
 	dot2 := strings.LastIndexByte(proof, '.')
 	var sigBuf [512]byte
 	sig := sigBuf[:0]
-	if n := b64.DecodedLen(len(proof) - dot2 - 1); n <= len(sigBuf) {
+	if n := b64.DecodedLen(len(raw) - dot2 - 1); n <= len(sigBuf) {
 		sig = sigBuf[:n]
 	} else {
 		sig = make([]byte, n)
 	}
-	n, err := b64.Decode(sig, []byte(proof[dot2+1:]))
+	n, err := b64.Decode(sig, raw[dot2+1:])
 	if err != nil {
 		return nil, invalid(errEncoding)
 	}
-	if !h.alg.verify(h.pub, proof[:dot2], sig[:n]) {
+	if !h.alg.verify(h.pub, raw[:dot2], sig[:n]) {
 		return nil, invalid(errSignature)
 	}
 	return v.checkClaims(ctx, h, payload, call, jkt)
