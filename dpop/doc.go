@@ -9,8 +9,8 @@
 //
 //	v, _ := dpop.NewVerifier()                      // server: one per process
 //	b, err := dpop.BindingOf(token.Claims)          // cnf.jkt, cnf["x5t#S256"], or a bearer token
-//	proof, err := dpop.ProofFrom(r.Header.Values("DPoP"))
-//	p, err := v.Verify(ctx, proof, call, b.JKT)     // ErrProofMissing, ErrProofInvalid, ErrUseNonce
+//	sent, err := dpop.ProofFrom(r.Header.Values("DPoP")) // one value, or ErrProofMissing / ErrProofInvalid
+//	p, err := v.Verify(ctx, sent, call, b.JKT)      // ErrProofMissing, ErrProofInvalid, ErrUseNonce
 //	err = dpop.CheckCertificate(b, r.TLS.PeerCertificates[0])
 //
 // A [Verifier] remembers accepted proofs in a [ReplayCache] (by default a
