@@ -250,3 +250,39 @@ func TestHeaderCacheBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyCachedHeader: a header kept from an accepted proof spares no
+// check of the next proof that carries it.
+func TestVerifyCachedHeader(t *testing.T) {
+	v := newTestVerifier(t)
+	p := defaultParts(t)
+	if _, err := v.Verify(context.Background(), p.sign(t), testCall, ""); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		edit  func(p *proofParts)
+		check error
+	}{
+		{"same header, another key's signature", func(p *proofParts) { p.key = ecKey2 }, errSignature},
+		{"same header, stale iat", func(p *proofParts) { p.claims["iat"] = testNow.Add(-time.Hour).Unix() }, errIAT},
+		{"same header, another htu", func(p *proofParts) { p.claims["htu"] = "https://evil.example/x" }, errHTU},
+		{"same header, same jti", func(p *proofParts) {}, errReplay},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := defaultParts(t)
+			tt.edit(q)
+			proof := q.sign(t)
+			if !strings.HasPrefix(proof, strings.SplitN(p.sign(t), ".", 2)[0]+".") {
+				t.Fatal("the header differs from the cached one")
+			}
+			if _, err := v.Verify(context.Background(), proof, testCall, ""); !errors.Is(err, tt.check) {
+				t.Fatalf("Verify: %v; want %v", err, tt.check)
+			}
+		})
+	}
+	if n := len(v.headers.m); n != 1 {
+		t.Fatalf("%d headers cached; want the one accepted", n)
+	}
+}
