@@ -244,7 +244,7 @@ func TestOPOpaqueAdapters(t *testing.T) {
 		if err := callGRPC(fresh, "acme"); status.Code(err) != codes.Unavailable {
 			t.Errorf("gRPC code %v, want Unavailable", status.Code(err))
 		}
-		check(t, opaque, "acme", "") // cached: served through the outage
+		check(t, opaque, "acme", "")                    // cached: served through the outage
 		if _, err := op.Rotate(ctx, true); err != nil { // the provider back
 			t.Fatal(err)
 		}
