@@ -1,21 +1,34 @@
 package introspection
 
 import (
-	"container/list"
+	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/protojwt/protojwt/manager"
 )
 
-// key identifies a token in the cache: its SHA-256, so that the cache
-// never holds a token, and a memory dump or a key collision reveals none.
-type key [32]byte
+// key identifies a token in the cache: two 64-bit hashes of it under two
+// random seeds of the Introspector, so that the cache never holds a token.
+// The seeds never leave the process, so no one can choose a token whose
+// key is another's, and two tokens share a key by chance with a
+// probability of 2^-128.
+type key struct{ a, b uint64 }
+
+// hasher computes keys.
+type hasher struct{ a, b maphash.Seed }
+
+func newHasher() hasher { return hasher{maphash.MakeSeed(), maphash.MakeSeed()} }
+
+func (h hasher) key(token string) key {
+	return key{maphash.String(h.a, token), maphash.String(h.b, token)}
+}
 
 // answer is the endpoint's judgement of a token, cached.
 type answer struct {
 	tok   *manager.Token // nil when err is set
-	err   error          // ErrInactive (with why), never an outage
+	err   error          // ErrInactive, never an outage
 	until time.Time      // reusable before then
 	size  int64          // estimated heap bytes
 }
@@ -24,27 +37,28 @@ type answer struct {
 const cacheShards = 16
 
 // cache holds answers by key, at most maxBytes estimated bytes over all
-// shards, the least recently used of a shard evicted first.
+// shards. A hit takes a read lock and marks its entry used; making room
+// evicts entries not used since the last pass (the clock algorithm, over
+// the map's random order), so that the answers in use stay.
 type cache struct {
 	shards [cacheShards]shard
 }
 
 type shard struct {
-	mu       sync.Mutex
-	entries  map[key]*list.Element // of *entry
-	lru      list.List             // front: most recently used
+	mu       sync.RWMutex
+	entries  map[key]*entry
 	bytes    int64
 	maxBytes int64
 }
 
 type entry struct {
-	k key
-	a answer
+	a    answer
+	used atomic.Bool
 }
 
 // entryOverhead is the estimated heap bytes of an entry besides its
-// answer: the map slot, the list element, the entry.
-const entryOverhead = 160
+// answer: the map slot and the entry.
+const entryOverhead = 128
 
 func newCache(maxBytes int64) *cache {
 	if maxBytes <= 0 {
@@ -52,13 +66,13 @@ func newCache(maxBytes int64) *cache {
 	}
 	c := &cache{}
 	for i := range c.shards {
-		c.shards[i].entries = make(map[key]*list.Element)
+		c.shards[i].entries = make(map[key]*entry)
 		c.shards[i].maxBytes = maxBytes / cacheShards
 	}
 	return c
 }
 
-func (c *cache) shard(k key) *shard { return &c.shards[k[0]%cacheShards] }
+func (c *cache) shard(k key) *shard { return &c.shards[k.a%cacheShards] }
 
 // get returns the answer of k when it is reusable at now.
 func (c *cache) get(k key, now time.Time) (answer, bool) {
@@ -66,24 +80,21 @@ func (c *cache) get(k key, now time.Time) (answer, bool) {
 		return answer{}, false
 	}
 	s := c.shard(k)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	el, ok := s.entries[k]
-	if !ok {
-		return answer{}, false
+	s.mu.RLock()
+	e, ok := s.entries[k]
+	s.mu.RUnlock()
+	if !ok || !now.Before(e.a.until) {
+		return answer{}, false // an outdated entry goes when room is made
 	}
-	e := el.Value.(*entry)
-	if !now.Before(e.a.until) {
-		s.remove(el)
-		return answer{}, false
+	if !e.used.Load() {
+		e.used.Store(true)
 	}
-	s.lru.MoveToFront(el)
 	return e.a, true
 }
 
-// put stores a under k, evicting the least recently used answers of its
-// shard until it fits; an answer larger than a shard is not stored.
-func (c *cache) put(k key, a answer) {
+// put stores a under k, evicting outdated answers, then answers not used
+// lately, until it fits; an answer larger than a shard is not stored.
+func (c *cache) put(k key, a answer, now time.Time) {
 	if c == nil {
 		return
 	}
@@ -94,21 +105,23 @@ func (c *cache) put(k key, a answer) {
 	if a.size > s.maxBytes {
 		return
 	}
-	if el, ok := s.entries[k]; ok {
-		s.remove(el)
+	if old, ok := s.entries[k]; ok {
+		s.bytes -= old.a.size
+		delete(s.entries, k)
 	}
-	for s.bytes+a.size > s.maxBytes {
-		s.remove(s.lru.Back())
+	for pass := 0; s.bytes+a.size > s.maxBytes; pass++ {
+		for ek, e := range s.entries {
+			if s.bytes+a.size <= s.maxBytes {
+				break
+			}
+			if pass > 0 || !now.Before(e.a.until) || !e.used.Swap(false) {
+				s.bytes -= e.a.size
+				delete(s.entries, ek)
+			}
+		}
 	}
-	s.entries[k] = s.lru.PushFront(&entry{k: k, a: a})
+	s.entries[k] = &entry{a: a}
 	s.bytes += a.size
-}
-
-func (s *shard) remove(el *list.Element) {
-	e := el.Value.(*entry)
-	s.lru.Remove(el)
-	delete(s.entries, e.k)
-	s.bytes -= e.a.size
 }
 
 // stats returns the number of answers held and their estimated bytes.
@@ -118,10 +131,10 @@ func (c *cache) stats() (n int, bytes int64) {
 	}
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.mu.Lock()
+		s.mu.RLock()
 		n += len(s.entries)
 		bytes += s.bytes
-		s.mu.Unlock()
+		s.mu.RUnlock()
 	}
 	return n, bytes
 }

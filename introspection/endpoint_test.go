@@ -34,7 +34,7 @@ type server struct {
 	lastErr string // why the last request was refused
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t testing.TB) *server {
 	t.Helper()
 	s := &server{clientID: "orders-api", secret: "s3cret:/&", tokens: map[string]map[string]any{}}
 	mux := http.NewServeMux()

@@ -3,7 +3,6 @@ package introspection
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +35,7 @@ type Introspector struct {
 	auth     clientAuth
 	set      settings
 	cache    *cache
+	hash     hasher
 
 	mu      sync.Mutex
 	flights map[key]*flight
@@ -99,6 +99,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Introspector, error)
 		auth:     auth,
 		set:      set,
 		cache:    newCache(set.cacheBytes),
+		hash:     newHasher(),
 		flights:  make(map[key]*flight),
 	}, nil
 }
@@ -119,17 +120,18 @@ func (in *Introspector) Verify(ctx context.Context, token string) (*manager.Toke
 	if err := checkToken(token, in.set.maxTokenSize); err != nil {
 		return nil, err
 	}
-	k := key(sha256.Sum256([]byte(token)))
-	if a, ok := in.cache.get(k, in.set.now()); ok {
-		return in.judge(a)
+	k := in.hash.key(token)
+	now := in.set.now()
+	if a, ok := in.cache.get(k, now); ok {
+		return judge(a, now)
 	}
 	in.mu.Lock()
 	f, ok := in.flights[k]
 	if !ok {
 		// A flight that ended since the lookup above has cached its answer.
-		if a, ok := in.cache.get(k, in.set.now()); ok {
+		if a, ok := in.cache.get(k, now); ok {
 			in.mu.Unlock()
-			return in.judge(a)
+			return judge(a, now)
 		}
 		f = &flight{done: make(chan struct{})}
 		in.flights[k] = f
@@ -146,11 +148,11 @@ func (in *Introspector) Verify(ctx context.Context, token string) (*manager.Toke
 
 // judge returns a cached answer's result, checking the token's expiry
 // again: an answer is cached no longer than its exp, but now has moved.
-func (in *Introspector) judge(a answer) (*manager.Token, error) {
+func judge(a answer, now time.Time) (*manager.Token, error) {
 	if a.err != nil {
 		return nil, a.err
 	}
-	if a.tok.Expired(in.set.now()) {
+	if a.tok.Expired(now) {
 		return nil, errExpired
 	}
 	return a.tok, nil
@@ -164,8 +166,9 @@ func (in *Introspector) fly(k key, f *flight, token string) {
 	defer cancel()
 	a, err := in.introspect(ctx, token)
 	if err == nil {
-		in.cache.put(k, a)
-		f.tok, f.err = in.judge(a)
+		now := in.set.now()
+		in.cache.put(k, a, now)
+		f.tok, f.err = judge(a, now)
 	} else {
 		f.err = err
 	}
@@ -185,14 +188,20 @@ func checkToken(token string, max int) error {
 		return fmt.Errorf("introspection: token longer than %d bytes: %w", max, manager.ErrMalformed)
 	}
 	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+/=", c) >= 0 {
-			continue
+		if !tokenChars[token[i]] {
+			return fmt.Errorf("introspection: token has a character no token has: %w", manager.ErrMalformed)
 		}
-		return fmt.Errorf("introspection: token has a character no token has: %w", manager.ErrMalformed)
 	}
 	return nil
 }
+
+// tokenChars are the characters of RFC 6750's b64token.
+var tokenChars = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=") {
+		t[c] = true
+	}
+	return t
+}()
 
 var (
 	errExpired  = fmt.Errorf("introspection: token expired: %w", manager.ErrExpired)
