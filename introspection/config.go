@@ -55,6 +55,7 @@ type settings struct {
 	client       *http.Client
 	now          func() time.Time
 	maxTokenSize int
+	maxInFlight  int
 }
 
 func defaults() settings {
@@ -67,6 +68,7 @@ func defaults() settings {
 		client:       http.DefaultClient,
 		now:          time.Now,
 		maxTokenSize: 8 << 10,
+		maxInFlight:  64,
 	}
 }
 
@@ -119,6 +121,14 @@ func WithClock(now func() time.Time) Option {
 // By default, n is 8 KiB.
 func WithMaxTokenSize(n int) Option {
 	return optionFunc(func(s *settings) { s.maxTokenSize = n })
+}
+
+// WithMaxInFlight bounds the requests to the endpoint at a time, over all
+// tokens, so that a flood of distinct tokens can't flood the endpoint: a
+// request that finds no room within WithTimeout fails with
+// manager.ErrKeysUnavailable. By default, n is 64.
+func WithMaxInFlight(n int) Option {
+	return optionFunc(func(s *settings) { s.maxInFlight = n })
 }
 
 // configError wraps manager.ErrConfig with why the configuration can't be

@@ -37,6 +37,8 @@ type Introspector struct {
 	cache    *cache
 	hash     hasher
 
+	slots chan struct{} // one per request in flight (WithMaxInFlight)
+
 	mu      sync.Mutex
 	flights map[key]*flight
 }
@@ -65,8 +67,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Introspector, error)
 	switch {
 	case set.cacheTTL < 0 || set.inactiveTTL < 0 || set.cacheBytes < 0:
 		return nil, configError("cache settings can't be negative")
-	case set.maxResponse <= 0 || set.timeout <= 0 || set.maxTokenSize <= 0:
-		return nil, configError("WithMaxResponseBytes, WithTimeout and WithMaxTokenSize must be positive")
+	case set.maxResponse <= 0 || set.timeout <= 0 || set.maxTokenSize <= 0 || set.maxInFlight <= 0:
+		return nil, configError("WithMaxResponseBytes, WithTimeout, WithMaxTokenSize and WithMaxInFlight must be positive")
 	case set.client == nil || set.now == nil:
 		return nil, configError("WithHTTPClient and WithClock need a value")
 	case cfg.Endpoint == "" && cfg.Issuer == "":
@@ -100,6 +102,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Introspector, error)
 		set:      set,
 		cache:    newCache(set.cacheBytes),
 		hash:     newHasher(),
+		slots:    make(chan struct{}, set.maxInFlight),
 		flights:  make(map[key]*flight),
 	}, nil
 }
@@ -164,7 +167,15 @@ func judge(a answer, now time.Time) (*manager.Token, error) {
 func (in *Introspector) fly(k key, f *flight, token string) {
 	ctx, cancel := context.WithTimeout(context.Background(), in.set.timeout)
 	defer cancel()
-	a, err := in.introspect(ctx, token)
+	var a answer
+	var err error
+	select {
+	case in.slots <- struct{}{}:
+		a, err = in.introspect(ctx, token)
+		<-in.slots
+	case <-ctx.Done():
+		err = errUnavailable("more than %d requests in flight", cap(in.slots))
+	}
 	if err == nil {
 		now := in.set.now()
 		in.cache.put(k, a, now)

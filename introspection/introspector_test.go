@@ -404,3 +404,25 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxInFlight bounds the requests at a time: a token that finds no
+// room within WithTimeout is an outage, never an allow.
+func TestMaxInFlight(t *testing.T) {
+	s := newServer(t)
+	s.add("opaque-a", map[string]any{"sub": "a"})
+	s.add("opaque-b", map[string]any{"sub": "b"})
+	block := make(chan struct{})
+	s.set(func(s *server) { s.block = block })
+	in := newIntrospector(t, s, introspection.WithMaxInFlight(1), introspection.WithTimeout(300*time.Millisecond))
+	first := make(chan error, 1)
+	go func() { _, err := in.Verify(context.Background(), "opaque-a"); first <- err }()
+	time.Sleep(50 * time.Millisecond)
+	if _, err := in.Verify(context.Background(), "opaque-b"); !errors.Is(err, manager.ErrKeysUnavailable) {
+		t.Errorf("a second token while the only slot is taken: %v, want ErrKeysUnavailable", err)
+	}
+	close(block)
+	<-first
+	if tok, err := in.Verify(context.Background(), "opaque-b"); err != nil || tok.Subject != "b" {
+		t.Errorf("once the slot is free: %v, %v", tok, err)
+	}
+}
