@@ -17,8 +17,16 @@ type Config struct {
 	// ({Issuer}/.well-known/openid-configuration, then RFC 8414's
 	// /.well-known/oauth-authorization-server), whose "issuer" must equal
 	// Issuer. When set, an answer whose "iss" is another issuer is refused,
-	// and the client assertion of private_key_jwt is addressed to it.
+	// an answer without "iss" gets Issuer as its "iss" (the endpoint vouches
+	// for its own tokens, and rules' issuers read it), and the client
+	// assertion of private_key_jwt is addressed to it.
 	Issuer string
+	// Audience, when set, requires the answer's "aud" (a string or a list)
+	// to name one of these, as manager.Config.Audience does for JWTs: a
+	// token the provider issued for another resource server is refused
+	// (manager.ErrAudience). By default, "aud" is not checked; a rule's
+	// audiences can still check it per method.
+	Audience []string
 	// Endpoint is the introspection endpoint's URL; "" to discover it.
 	Endpoint string
 	// ClientID identifies this resource server to the endpoint.

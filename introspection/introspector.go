@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ func errUnavailable(format string, args ...any) error {
 type Introspector struct {
 	endpoint string
 	issuer   string
+	audience []string
 	auth     clientAuth
 	set      settings
 	cache    *cache
@@ -98,6 +100,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Introspector, error)
 	return &Introspector{
 		endpoint: endpoint,
 		issuer:   cfg.Issuer,
+		audience: slices.Clone(cfg.Audience),
 		auth:     auth,
 		set:      set,
 		cache:    newCache(set.cacheBytes),
@@ -115,7 +118,8 @@ func (in *Introspector) Endpoint() string { return in.endpoint }
 // token, or one with characters no token has: no request is made),
 // ErrInactive (the endpoint says it is not active), manager.ErrExpired and
 // manager.ErrNotYetValid (its exp or nbf), manager.ErrIssuer (an answer of
-// another issuer than Config.Issuer), manager.ErrKeysUnavailable (the
+// another issuer than Config.Issuer), manager.ErrAudience (for none of
+// Config.Audience), manager.ErrKeysUnavailable (the
 // endpoint could not be reached, answered an error, or an answer too large
 // or not JSON: retry later), or ctx's error when ctx ends first. Errors
 // never hold the token.
@@ -218,6 +222,7 @@ var (
 	errExpired  = fmt.Errorf("introspection: token expired: %w", manager.ErrExpired)
 	errNotYet   = fmt.Errorf("introspection: token not valid yet: %w", manager.ErrNotYetValid)
 	errIssuer   = fmt.Errorf("introspection: the answer is of another issuer: %w", manager.ErrIssuer)
+	errAudience = fmt.Errorf("introspection: the token is for another audience: %w", manager.ErrAudience)
 	errInactive = fmt.Errorf("introspection: %w", ErrInactive)
 )
 
@@ -271,6 +276,13 @@ func (in *Introspector) introspect(ctx context.Context, token string) (answer, e
 	}
 	if iss, ok := claims["iss"]; ok && in.issuer != "" && iss != in.issuer {
 		return answer{}, errIssuer
+	} else if !ok && in.issuer != "" {
+		claims["iss"] = in.issuer
+	}
+	if len(in.audience) > 0 && !namesAudience(claims["aud"], in.audience) {
+		// Cached as an inactive answer is: the same token is refused alike
+		// until it is asked about again.
+		return answer{err: errAudience, until: received.Add(in.set.inactiveTTL), size: 64}, nil
 	}
 	typ := manager.Auth
 	if tt, _ := claims["token_type"].(string); tt == "refresh_token" {
@@ -290,6 +302,22 @@ func (in *Introspector) introspect(ctx context.Context, token string) (answer, e
 	// Two decoded copies of the claims (the Token's and the rules'), each
 	// about as large as the JSON text, and the Token.
 	return answer{tok: tok, until: until, size: 4*int64(len(raw)) + 256}, nil
+}
+
+// namesAudience reports whether aud, an answer's "aud" (a string or a list
+// of strings), names one of want.
+func namesAudience(aud any, want []string) bool {
+	switch a := aud.(type) {
+	case string:
+		return slices.Contains(want, a)
+	case []any:
+		for _, e := range a {
+			if s, ok := e.(string); ok && slices.Contains(want, s) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // decodeObject decodes a JSON object as manager decodes claims: integers a

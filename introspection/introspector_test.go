@@ -426,3 +426,34 @@ func TestMaxInFlight(t *testing.T) {
 		t.Errorf("once the slot is free: %v, %v", tok, err)
 	}
 }
+
+// TestIssuerAndAudience checks Config.Issuer and Config.Audience on the
+// answer: an answer without iss is the configured issuer's, one of another
+// audience is refused (and cached as refused), a list naming one passes.
+func TestIssuerAndAudience(t *testing.T) {
+	s := newServer(t)
+	s.add("opaque-no-iss", map[string]any{"sub": "alice", "aud": "orders"})
+	s.add("opaque-list", map[string]any{"sub": "alice", "aud": []any{"billing", "orders"}})
+	s.add("opaque-other", map[string]any{"sub": "alice", "aud": "billing"})
+	s.add("opaque-none", map[string]any{"sub": "alice"})
+	in, err := introspection.New(context.Background(), introspection.Config{
+		Issuer: s.issuer, Endpoint: s.endpoint(), ClientID: s.clientID, ClientSecret: s.secret, Audience: []string{"orders"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := in.Verify(context.Background(), "opaque-no-iss"); err != nil || tok.Issuer != s.issuer || tok.Claims["iss"] != s.issuer {
+		t.Errorf("an answer without iss: %v, %v; want the configured issuer", tok, err)
+	}
+	if _, err := in.Verify(context.Background(), "opaque-list"); err != nil {
+		t.Errorf("aud list naming orders: %v", err)
+	}
+	for _, token := range []string{"opaque-other", "opaque-none", "opaque-other"} {
+		if tok, err := in.Verify(context.Background(), token); !errors.Is(err, manager.ErrAudience) || tok != nil {
+			t.Errorf("%s: %v, %v; want ErrAudience", token, tok, err)
+		}
+	}
+	if n := s.calls.Load(); n != 4 {
+		t.Errorf("%d requests, want 4: a refused audience is cached", n)
+	}
+}

@@ -33,10 +33,10 @@ import (
 // as ResourceServerJWT (private_key_jwt).
 func introspector(t *testing.T, op *provider.Provider, jwtAuth bool) *introspection.Introspector {
 	t.Helper()
-	cfg := introspection.Config{Issuer: op.Issuer, ClientID: provider.ResourceServer, ClientSecret: op.ResourceServerSecret()}
+	cfg := introspection.Config{Issuer: op.Issuer, ClientID: provider.ResourceServer, ClientSecret: op.ResourceServerSecret(), Audience: []string{provider.OpaqueResource}}
 	if jwtAuth {
 		key, kid := op.ResourceServerKey()
-		cfg = introspection.Config{Issuer: op.Issuer, ClientID: provider.ResourceServerJWT, PrivateKey: key, KeyID: kid}
+		cfg = introspection.Config{Issuer: op.Issuer, ClientID: provider.ResourceServerJWT, PrivateKey: key, KeyID: kid, Audience: []string{provider.OpaqueResource}}
 	}
 	in, err := introspection.New(context.Background(), cfg)
 	if err != nil {
