@@ -110,6 +110,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Introspector, error)
 	}, nil
 }
 
+// MaxTokenSize returns the longest token Verify sends to the endpoint
+// (WithMaxTokenSize): the adapters refuse a longer bearer value by its
+// length, before reading it.
+func (in *Introspector) MaxTokenSize() int { return in.set.maxTokenSize }
+
 // Endpoint returns the introspection endpoint's URL, given or discovered.
 func (in *Introspector) Endpoint() string { return in.endpoint }
 

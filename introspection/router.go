@@ -30,6 +30,18 @@ func NewRouter(jwt, opaque manager.Verifier) (*Router, error) {
 	return &Router{jwt: jwt, opaque: opaque}, nil
 }
 
+// MaxTokenSize returns the larger of the size bounds of the two
+// Verifiers, for the adapters to refuse a longer bearer value by its
+// length; 0 when either has none (the adapters' own bound applies).
+func (r *Router) MaxTokenSize() int {
+	a, ok1 := r.jwt.(interface{ MaxTokenSize() int })
+	b, ok2 := r.opaque.(interface{ MaxTokenSize() int })
+	if !ok1 || !ok2 {
+		return 0
+	}
+	return max(a.MaxTokenSize(), b.MaxTokenSize())
+}
+
 // Verify verifies token with the Verifier of its kind.
 func (r *Router) Verify(ctx context.Context, token string) (*manager.Token, error) {
 	if IsJWT(token) {
