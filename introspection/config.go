@@ -115,7 +115,10 @@ func WithTimeout(d time.Duration) Option {
 	return optionFunc(func(s *settings) { s.timeout = d })
 }
 
-// WithHTTPClient sends the requests with c. By default, http.DefaultClient.
+// WithHTTPClient sends the requests with c (its Transport, Timeout and
+// Jar), its TLS configuration deciding which endpoints are trusted.
+// Redirects are never followed, whatever c's CheckRedirect: an answer that
+// redirects is an error. By default, http.DefaultClient.
 func WithHTTPClient(c *http.Client) Option {
 	return optionFunc(func(s *settings) { s.client = c })
 }

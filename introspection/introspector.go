@@ -76,6 +76,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Introspector, error)
 	case cfg.Endpoint == "" && cfg.Issuer == "":
 		return nil, configError("Endpoint or Issuer (to discover it) is required")
 	}
+	// Redirects are not followed: a 307 would send the token and the
+	// client's credentials to wherever the endpoint points.
+	client := *set.client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	set.client = &client
 	endpoint := cfg.Endpoint
 	if endpoint != "" {
 		if err := checkURL("Endpoint", endpoint); err != nil {

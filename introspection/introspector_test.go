@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -455,5 +456,28 @@ func TestIssuerAndAudience(t *testing.T) {
 	}
 	if n := s.calls.Load(); n != 4 {
 		t.Errorf("%d requests, want 4: a refused audience is cached", n)
+	}
+}
+
+// TestNoRedirects refuses an endpoint that redirects, even with 307 (which
+// would resend the form): the token and the credentials stay with the
+// endpoint configured.
+func TestNoRedirects(t *testing.T) {
+	elsewhere := newServer(t)
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			redirecting := httptest.NewServer(http.RedirectHandler(elsewhere.endpoint(), status))
+			defer redirecting.Close()
+			in, err := introspection.New(context.Background(), introspection.Config{Endpoint: redirecting.URL, ClientID: "orders-api", ClientSecret: "x"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := in.Verify(context.Background(), "opaque-alice"); !errors.Is(err, manager.ErrKeysUnavailable) {
+				t.Errorf("Verify = %v, want ErrKeysUnavailable", err)
+			}
+			if n := elsewhere.calls.Load(); n != 0 {
+				t.Errorf("the redirect was followed: %d requests elsewhere", n)
+			}
+		})
 	}
 }
