@@ -129,10 +129,9 @@ func (in *Introspector) Endpoint() string { return in.endpoint }
 // ErrInactive (the endpoint says it is not active), manager.ErrExpired and
 // manager.ErrNotYetValid (its exp or nbf), manager.ErrIssuer (an answer of
 // another issuer than Config.Issuer), manager.ErrAudience (for none of
-// Config.Audience), manager.ErrKeysUnavailable (the
-// endpoint could not be reached, answered an error, or an answer too large
-// or not JSON: retry later), or ctx's error when ctx ends first. Errors
-// never hold the token.
+// Config.Audience), manager.ErrKeysUnavailable (the endpoint could not be
+// reached, answered an error, or an answer too large or not JSON: retry
+// later), or ctx's error when ctx ends first. Errors never hold the token.
 func (in *Introspector) Verify(ctx context.Context, token string) (*manager.Token, error) {
 	if err := checkToken(token, in.set.maxTokenSize); err != nil {
 		return nil, err
