@@ -7,6 +7,7 @@
 //   JWKS     the private JWK Set that signs (first key of an alg signs)
 //   SECRET   the client secret of the clients that have one
 //   RS_JWKS  the public JWK Set of the "resource-server-jwt" client
+//            (optional: without it, that client is not registered)
 //
 // Clients: "service" (client_credentials: RFC 9068 access tokens, typ
 // at+jwt, for the resource https://orders.example, and opaque access
@@ -17,8 +18,8 @@
 import Provider from 'oidc-provider';
 
 const { ISSUER, PORT, JWKS, SECRET, RS_JWKS } = process.env;
-if (!ISSUER || !PORT || !JWKS || !SECRET || !RS_JWKS) {
-  console.error('op.mjs: ISSUER, PORT, JWKS, SECRET and RS_JWKS are required');
+if (!ISSUER || !PORT || !JWKS || !SECRET) {
+  console.error('op.mjs: ISSUER, PORT, JWKS and SECRET are required');
   process.exit(2);
 }
 const resource = 'https://orders.example';
@@ -40,10 +41,10 @@ const provider = new Provider(ISSUER, {
     { client_id: 'service', client_secret: SECRET, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
     { client_id: 'web', client_secret: SECRET, grant_types: ['authorization_code'], redirect_uris: ['http://127.0.0.1/callback'], response_types: ['code'] },
     { client_id: 'resource-server', client_secret: SECRET, grant_types: [], redirect_uris: [], response_types: [] },
-    {
+    ...(RS_JWKS ? [{
       client_id: 'resource-server-jwt', token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'RS256',
       jwks: JSON.parse(RS_JWKS), grant_types: [], redirect_uris: [], response_types: [],
-    },
+    }] : []),
   ],
   pkce: { required: () => false },
   features: {
