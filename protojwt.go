@@ -115,6 +115,13 @@ const (
 	// revocation store does not answer. gRPC Unavailable, HTTP 503; the
 	// client may retry.
 	ReasonRevocationUnavailable = "REVOCATION_UNAVAILABLE"
+	// ReasonKeysUnavailable: the token can't be checked now because there
+	// are no usable keys yet (the identity provider has not answered since
+	// the service started) or the keys are too old (its last good fetch is
+	// older than the limit). gRPC Unavailable, HTTP 503 with Retry-After;
+	// the client may retry with the same token. It never means the token is
+	// bad: a client must not make its user log in again for it.
+	ReasonKeysUnavailable = "KEYS_UNAVAILABLE"
 )
 
 // Decision is one decision of an adapter, given to the hooks that

@@ -22,7 +22,9 @@ type Error struct {
 	// http.StatusForbidden (403) when the token lacks a claim or scope,
 	// or when a request authenticated by a cookie lacks its CSRF token, and
 	// http.StatusServiceUnavailable (503) when the token can't be checked
-	// now (the revocation store does not answer). Invalid requirements
+	// now (the revocation store does not answer, or the keys of the token's
+	// issuer are missing or too old), with a Retry-After header (RFC 9110
+	// section 10.2.3). Invalid requirements
 	// never reach a request: Require and Handle panic, Compile returns an
 	// error.
 	Status int
@@ -31,7 +33,7 @@ type Error struct {
 	// TOKEN_INVALID, TOKEN_EXPIRED,
 	// TOKEN_REVOKED or TOKEN_TYPE with 401; CLAIM_MISMATCH, SCOPE_MISSING,
 	// NO_ALTERNATIVE, EXPRESSION_FALSE, EXPRESSION_ERROR or CSRF_MISMATCH
-	// with 403; REVOCATION_UNAVAILABLE with 503.
+	// with 403; REVOCATION_UNAVAILABLE or KEYS_UNAVAILABLE with 503.
 	Reason string
 	// Err is the cause: an error wrapping one of manager's Err* sentinels,
 	// such as manager.ErrExpired, except for CSRF_MISMATCH and the
@@ -78,7 +80,7 @@ type errorBody struct {
 // with error="invalid_token", or with the realm alone when no token was sent
 // (section 3.1 asks for no error code then); a 403 with
 // error="insufficient_scope"; a 400 with error="invalid_request"; a 503 has
-// no challenge. The body is {"error": description, "reason": e.Reason},
+// no challenge but a Retry-After of its reason (retryAfter). The body is {"error": description, "reason": e.Reason},
 // never cached, except a 400's, whose "error" is "invalid_request" (its
 // description is in the challenge).
 func (g *Guard) writeError(w http.ResponseWriter, e *Error) {
@@ -94,6 +96,8 @@ func (g *Guard) writeError(w http.ResponseWriter, e *Error) {
 		h.Set("WWW-Authenticate", g.challenge+`, error="invalid_token", error_description=`+quote(desc))
 	case e.Status == http.StatusForbidden:
 		h.Set("WWW-Authenticate", g.challenge+`, error="insufficient_scope", error_description=`+quote(desc))
+	case e.Status == http.StatusServiceUnavailable:
+		h.Set("Retry-After", retryAfter(e.Reason))
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
@@ -104,6 +108,19 @@ func (g *Guard) writeError(w http.ResponseWriter, e *Error) {
 		return // two strings always encode
 	}
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// retryAfter returns the Retry-After seconds of a 503 of reason. Keys come
+// back with the identity provider, which a Manager polls with a backoff
+// that starts at a second and grows; a revocation store usually returns
+// within a second or two. Either way a client that waits a little finds
+// the outage over or not, and retries again: the values bound the load a
+// crowd of retrying clients adds to an outage rather than predict its end.
+func retryAfter(reason string) string {
+	if reason == protojwt.ReasonKeysUnavailable {
+		return "5"
+	}
+	return "1"
 }
 
 // quote returns s as an RFC 9110 quoted-string: quotes and backslashes

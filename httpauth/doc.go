@@ -1,6 +1,7 @@
 // Package httpauth enforces protojwt's rules on net/http handlers: the
-// requirements of the proto options (token type, claims equal to a literal
-// or a path wildcard, checks, scope, scopes, expressions, alternatives)
+// requirements of the proto options (token type, issuers, audiences, claims
+// equal to a literal or a path wildcard, checks, scope, scopes, expressions,
+// alternatives)
 // written in Go, and decided by the same engine as the gRPC interceptor.
 //
 //	m, err := manager.New(cfg)

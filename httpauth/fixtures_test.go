@@ -128,6 +128,7 @@ var descriptions = map[string]string{
 	"CSRF_MISMATCH":  "missing or wrong CSRF token",
 
 	"REVOCATION_UNAVAILABLE": "token can't be checked now",
+	"KEYS_UNAVAILABLE":       "token can't be checked now: no usable keys",
 }
 
 // statusOf is the status of each reason.
@@ -143,6 +144,7 @@ var statusOf = map[string]int{
 	"CSRF_MISMATCH":  http.StatusForbidden,
 
 	"REVOCATION_UNAVAILABLE": http.StatusServiceUnavailable,
+	"KEYS_UNAVAILABLE":       http.StatusServiceUnavailable,
 	"REQUEST_MALFORMED":      http.StatusBadRequest,
 }
 

@@ -165,6 +165,45 @@ func Scopes(names ...string) Requirement {
 	}}
 }
 
+// Issuers requires the token's "iss" claim to be one of issuers, compared
+// whole: an admin route that takes only the workforce provider's tokens,
+// among the issuers the Guard's Verifier trusts. It is checked after the
+// token type and before claims; another issuer is refused with 403 and
+// reason CLAIM_MISMATCH. No issuers, an empty issuer and a second Issuers
+// in the same list are invalid. Issuers may be an alternative, or part of
+// one, of AnyOf.
+func Issuers(issuers ...string) Requirement {
+	return Requirement{func(b *builder) error {
+		if len(issuers) == 0 {
+			return fmt.Errorf("%w: Issuers of no issuers", protojwt.ErrInvalidRule)
+		}
+		if b.spec.Issuers != nil {
+			return fmt.Errorf("%w: Issuers required twice; put every issuer in one Issuers", protojwt.ErrInvalidRule)
+		}
+		b.spec.Issuers = issuers
+		return nil
+	}}
+}
+
+// Audiences requires the token's "aud" claim, a string or a list of
+// strings, to name one of audiences: an internal route that takes only
+// tokens minted for it. It is checked after Issuers and before claims; a
+// token for none of them is refused with 403 and reason CLAIM_MISMATCH. No
+// audiences, an empty audience and a second Audiences in the same list are
+// invalid. Audiences may be an alternative, or part of one, of AnyOf.
+func Audiences(audiences ...string) Requirement {
+	return Requirement{func(b *builder) error {
+		if len(audiences) == 0 {
+			return fmt.Errorf("%w: Audiences of no audiences", protojwt.ErrInvalidRule)
+		}
+		if b.spec.Audiences != nil {
+			return fmt.Errorf("%w: Audiences required twice; put every audience in one Audiences", protojwt.ErrInvalidRule)
+		}
+		b.spec.Audiences = audiences
+		return nil
+	}}
+}
+
 // Expr requires expr, an expression over the token's claims and the
 // route's path wildcards, to be true: the expr of a rule, in Go. It is
 // compiled when the route is, by the Guard's WithExpressions engine (CEL
@@ -197,7 +236,7 @@ func Expr(expr string) Requirement {
 // route's other requirements; each alternative is a list of requirements
 // that must all hold. When none does, the request is refused with 403 and
 // reason NO_ALTERNATIVE. An alternative may hold claims, checks, scopes,
-// Expr and a nested AnyOf, but neither Public, TokenType nor FromRule. No
+// Issuers, Audiences, Expr and a nested AnyOf, but neither Public, TokenType nor FromRule. No
 // alternatives, an empty alternative (which would always hold) and a
 // second AnyOf on the same list are invalid: put every alternative in one
 // AnyOf.
@@ -227,8 +266,9 @@ func AnyOf(alternatives ...[]Requirement) Requirement {
 
 // FromRule requires what a rule declared in a .proto file requires, the
 // message of a (protojwt.v1.rule) option, so that an HTTP route and its gRPC
-// twin share one declaration: claims, checks (as Check makes them),
-// allow_missing (as AllowMissing), scope, scopes, expr and any_of. A
+// twin share one declaration: issuers, audiences, claims, checks (as Check
+// makes them), allow_missing (as AllowMissing), scope, scopes, expr and
+// any_of. A
 // Match.field, of a claim or of an equals or contains check, names a path
 // wildcard, read as ClaimFromPath reads it. FromRule must be a route's only
 // requirement; a nil rule is invalid.

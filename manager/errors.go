@@ -59,6 +59,13 @@ var (
 	// when the first fetch fails, times out, is not a JWK Set (or metadata
 	// of Config.Issuer), or holds no key usable with Config.Algorithms.
 	ErrJWKS = errors.New("protojwt: JWK Set unavailable")
+	// ErrKeysUnavailable means Verify can't judge the token now: its keys
+	// come from an identity provider that has not answered yet (a Manager
+	// opened with WithStartUnavailable) or whose last good fetch is older
+	// than WithMaxKeyAge allows. It is an outage, not a bad token: adapters
+	// map it to gRPC Unavailable and HTTP 503 (reason KEYS_UNAVAILABLE), and
+	// the same token verifies once a fetch succeeds.
+	ErrKeysUnavailable = errors.New("protojwt: keys unavailable")
 )
 
 // Revocation failures.

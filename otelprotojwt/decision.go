@@ -44,6 +44,7 @@ var reasons = map[string]bool{
 	protojwt.ReasonMethodNotDeclared:     true,
 	protojwt.ReasonCSRF:                  true,
 	protojwt.ReasonRevocationUnavailable: true,
+	protojwt.ReasonKeysUnavailable:       true,
 }
 
 // decisionKey identifies the attributes of a decision. Recognized

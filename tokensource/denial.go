@@ -40,8 +40,8 @@ var endingErrors = []error{
 // the server reported badly, and the next refresh, if the login is over,
 // says so with a reason.
 func loginOver(err error) bool {
-	if errors.Is(err, manager.ErrRevocationUnavailable) {
-		return false
+	if errors.Is(err, manager.ErrRevocationUnavailable) || errors.Is(err, manager.ErrKeysUnavailable) {
+		return false // outages: the same token passes once they end
 	}
 	for _, e := range endingErrors {
 		if errors.Is(err, e) {

@@ -140,6 +140,10 @@ func TestPassingFailures(t *testing.T) {
 		{"network", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}},
 		{"EOF", io.ErrUnexpectedEOF},
 		{"manager ErrRevocationUnavailable", fmt.Errorf("%w: redis down", manager.ErrRevocationUnavailable)},
+		{"manager ErrKeysUnavailable", fmt.Errorf("manager: verify: no keys yet: %w", manager.ErrKeysUnavailable)},
+		{"gRPC KEYS_UNAVAILABLE", grpcDenial(t, codes.Unavailable, protojwt.ReasonKeysUnavailable)},
+		{"connect KEYS_UNAVAILABLE", connectDenial(t, connect.CodeUnavailable, protojwt.ReasonKeysUnavailable)},
+		{"HTTP KEYS_UNAVAILABLE", &ResponseError{StatusCode: 503, Reason: protojwt.ReasonKeysUnavailable}},
 		{"manager ErrConfig", manager.ErrConfig},
 		{"timeout", context.DeadlineExceeded},
 	}

@@ -62,6 +62,7 @@ var answers = map[string]Answer{
 	protojwt.ReasonCSRF:              {PermissionDenied, http.StatusForbidden, "missing or wrong CSRF token"},
 
 	protojwt.ReasonRevocationUnavailable: {Unavailable, http.StatusServiceUnavailable, "token can't be checked now"},
+	protojwt.ReasonKeysUnavailable:       {Unavailable, http.StatusServiceUnavailable, "token can't be checked now: no usable keys"},
 }
 
 // unknown answers a reason the table lacks, which the rule engine never

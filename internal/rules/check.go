@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/protojwt/protojwt"
@@ -57,9 +58,9 @@ func (r *Rule) check(tok *manager.Token, vars Vars, explain bool) error {
 	// Decisions read what the Manager decoded, in memory no handler can
 	// reach: a handler that modifies its (shared, cached) Token changes no
 	// later decision. A Token built elsewhere is read as it is.
-	in := input{typ: string(tok.Type), claims: tok.Claims, scope: tok.Scope}
+	in := input{typ: string(tok.Type), issuer: tok.Issuer, claims: tok.Claims, scope: tok.Scope}
 	if v := tokenview.Of(tok); v != nil {
-		in = input{typ: v.Type, claims: v.Claims, scope: v.Scope, grants: v.Grants, manager: true}
+		in = input{typ: v.Type, issuer: v.Issuer, claims: v.Claims, scope: v.Scope, grants: v.Grants, manager: true}
 	}
 	if manager.TokenType(in.typ) != r.tokenType {
 		if !explain {
@@ -86,6 +87,7 @@ func typeText(typ string) string {
 // input is what a rule reads of a verified token.
 type input struct {
 	typ    string
+	issuer string // the "iss" claim
 	claims map[string]any
 	scope  any // the "scope" claim, for the scope rule
 	// grants are the values of the Manager's scope claims
@@ -112,6 +114,18 @@ func (in *input) granted(name string) bool {
 // that explaining an allowed call allocates nothing either.
 func (c *condition) check(in *input, vars Vars, explain bool) error {
 	claims, scope := in.claims, in.scope
+	if len(c.issuers) > 0 && !slices.Contains(c.issuers, in.issuer) {
+		if !explain {
+			return manager.ErrClaim
+		}
+		return fmt.Errorf("%w: issuer: not one of %s", manager.ErrClaim, namesText(c.issuers))
+	}
+	if len(c.audiences) > 0 && !namesAudience(claims["aud"], c.audiences) {
+		if !explain {
+			return manager.ErrClaim
+		}
+		return fmt.Errorf("%w: audience: names none of %s", manager.ErrClaim, namesText(c.audiences))
+	}
 	w := walk{owner: -1}
 	for i := range c.tests {
 		if why := c.tests[i].why(claims, vars, &w, i); why != "" {
@@ -157,6 +171,33 @@ func (c *condition) check(in *input, vars Vars, explain bool) error {
 	}
 	return &noAlternativeError{alts: alts}
 }
+
+// namesAudience reports whether aud, a token's "aud" claim (a string, or a
+// list of strings), names one of want. Elements that are not strings name
+// nothing.
+func namesAudience(aud any, want []string) bool {
+	switch a := aud.(type) {
+	case string:
+		return slices.Contains(want, a)
+	case []any:
+		for _, e := range a {
+			if s, ok := e.(string); ok && slices.Contains(want, s) {
+				return true
+			}
+		}
+	case []string: // a Token built by other code
+		for _, s := range a {
+			if slices.Contains(want, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// namesText writes a rule's issuers or audiences for Decision.Err, the
+// rule's literals: ["https://a.example","https://b.example"].
+func namesText(names []string) string { return compactJSON(names) }
 
 // noAlternativeError is an explained denial of an any_of: why each
 // alternative failed. It wraps errNoAlternative.

@@ -215,6 +215,8 @@ func TestClassify(t *testing.T) {
 		{rules.ErrNotDeclared, rules.PermissionDenied, protojwt.ReasonMethodNotDeclared},
 		{manager.ErrRevocationUnavailable, rules.Unavailable, protojwt.ReasonRevocationUnavailable},
 		{fmt.Errorf("%w: %w", manager.ErrRevocationUnavailable, errors.New("dial tcp: refused")), rules.Unavailable, protojwt.ReasonRevocationUnavailable},
+		{manager.ErrKeysUnavailable, rules.Unavailable, protojwt.ReasonKeysUnavailable},
+		{fmt.Errorf("manager: verify: keys of a fetch too old: %w", manager.ErrKeysUnavailable), rules.Unavailable, protojwt.ReasonKeysUnavailable},
 		{manager.ErrRefreshReuse, rules.Unauthenticated, protojwt.ReasonTokenRevoked},
 		{bearer.ErrRequest, rules.Unauthenticated, protojwt.ReasonRequestMalformed},
 		{fmt.Errorf("reading: %w", bearer.RequestErrors()[0]), rules.Unauthenticated, protojwt.ReasonRequestMalformed},

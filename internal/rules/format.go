@@ -13,7 +13,8 @@ import (
 
 // Format writes a rule option on one line, in the order the engine checks
 // it: "public", or the token type ("auth", "refresh") and allow_missing,
-// then claims (role="admin", sub=field:username), checks
+// then issuers=https://idp.example,... and audiences=orders,..., claims
+// (role="admin", sub=field:username), checks
 // (check(realm_access.roles contains "admin")), scope={JSON}, scopes=a,b,
 // expr(...) and any_of(alternative | alternative). It writes rules that
 // don't compile too, as they are.
@@ -40,9 +41,16 @@ func Format(r *annotations.Rule) string {
 	return strings.Join(append(parts, conditionParts(r)...), " ")
 }
 
-// conditionParts writes the claims, scope, scopes and alternatives of r.
+// conditionParts writes the issuers, audiences, claims, scope, scopes and
+// alternatives of r.
 func conditionParts(r *annotations.Rule) []string {
 	var parts []string
+	if len(r.GetIssuers()) > 0 {
+		parts = append(parts, "issuers="+namesList(r.GetIssuers()))
+	}
+	if len(r.GetAudiences()) > 0 {
+		parts = append(parts, "audiences="+namesList(r.GetAudiences()))
+	}
 	names := make([]string, 0, len(r.GetClaims()))
 	for name := range r.GetClaims() {
 		names = append(names, name)
@@ -59,11 +67,7 @@ func conditionParts(r *annotations.Rule) []string {
 		parts = append(parts, "scope="+compactJSON(r.GetScope().AsMap()))
 	}
 	if len(r.GetScopes()) > 0 {
-		scopes := make([]string, len(r.GetScopes()))
-		for i, s := range r.GetScopes() {
-			scopes[i] = formatName(s)
-		}
-		parts = append(parts, "scopes="+strings.Join(scopes, ","))
+		parts = append(parts, "scopes="+namesList(r.GetScopes()))
 	}
 	if r.GetExpr() != "" {
 		parts = append(parts, "expr("+r.GetExpr()+")")
@@ -92,6 +96,16 @@ func conditionParts(r *annotations.Rule) []string {
 		parts = append(parts, "any_of("+strings.Join(alts, " | ")+")")
 	}
 	return parts
+}
+
+// namesList writes scope names, issuers or audiences joined by commas,
+// each quoted when it could be read as punctuation: a,b,"".
+func namesList(names []string) string {
+	out := make([]string, len(names))
+	for i, s := range names {
+		out[i] = formatName(s)
+	}
+	return strings.Join(out, ",")
 }
 
 // FormatCheck writes a claim check as its path and test, as its operator

@@ -74,6 +74,8 @@ func reasonOf(err error) string {
 		return protojwt.ReasonTokenExpired
 	case errors.Is(err, manager.ErrRevocationUnavailable):
 		return protojwt.ReasonRevocationUnavailable
+	case errors.Is(err, manager.ErrKeysUnavailable):
+		return protojwt.ReasonKeysUnavailable
 	case errors.Is(err, manager.ErrRevoked):
 		return protojwt.ReasonTokenRevoked
 	case errors.Is(err, manager.ErrTokenType):

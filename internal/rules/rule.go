@@ -49,8 +49,15 @@ type Spec struct {
 	// Expr is an expression that must be true, compiled by the Env's
 	// Expressions.
 	Expr string
+	// Issuers, when not empty, needs the token's "iss" to be one of them.
+	Issuers []string
+	// Audiences, when not empty, needs the token's "aud" (a string or a
+	// list of strings) to name one of them.
+	Audiences []string
 	// AnyOf, when not empty, needs one alternative to hold as well. An
-	// alternative may not set Public, AllowMissing or TokenType.
+	// alternative may not set Public, AllowMissing or TokenType; it may set
+	// Issuers and Audiences, so that each alternative trusts its own
+	// issuer.
 	AnyOf []Spec
 }
 
@@ -117,15 +124,17 @@ type Rule struct {
 	exprWildcards []string
 }
 
-// condition is the part of a rule checked against a verified token: claim
-// tests, scope, scopes, the expression and alternatives. Alternatives are
-// conditions too.
+// condition is the part of a rule checked against a verified token:
+// issuers, audiences, claim tests, scope, scopes, the expression and
+// alternatives, in that order. Alternatives are conditions too.
 type condition struct {
-	tests  []claimTest
-	scope  any // normalized JSON; nil for none
-	scopes []string
-	expr   protojwt.Expression
-	anyOf  []condition
+	issuers   []string
+	audiences []string
+	tests     []claimTest
+	scope     any // normalized JSON; nil for none
+	scopes    []string
+	expr      protojwt.Expression
+	anyOf     []condition
 }
 
 // claimTest is one compiled test of the claim at path: against literal, or
@@ -157,7 +166,7 @@ func CompileEnv(s Spec, env Env) (*Rule, error) {
 	r := &Rule{public: s.Public, allowMissing: s.AllowMissing, tokenType: s.TokenType}
 	if s.Public {
 		if s.AllowMissing || s.TokenType != "" || len(s.Claims) > 0 || len(s.Checks) > 0 || s.Scope != nil ||
-			len(s.Scopes) > 0 || s.Expr != "" || len(s.AnyOf) > 0 {
+			len(s.Scopes) > 0 || s.Expr != "" || len(s.AnyOf) > 0 || len(s.Issuers) > 0 || len(s.Audiences) > 0 {
 			return nil, fmt.Errorf("%w: a public rule can't have other requirements", ErrInvalidRule)
 		}
 		return r, nil
@@ -179,6 +188,13 @@ func CompileEnv(s Spec, env Env) (*Rule, error) {
 
 func (r *Rule) compileCondition(s Spec, env Env, depth int) (condition, error) {
 	var c condition
+	var err error
+	if c.issuers, err = names("issuers", s.Issuers); err != nil {
+		return c, err
+	}
+	if c.audiences, err = names("audiences", s.Audiences); err != nil {
+		return c, err
+	}
 	names := make([]string, 0, len(s.Claims))
 	for name := range s.Claims {
 		names = append(names, name)
@@ -245,7 +261,8 @@ func (r *Rule) compileCondition(s Spec, env Env, depth int) (condition, error) {
 		if alt.Public || alt.TokenType != "" || alt.AllowMissing {
 			return c, fmt.Errorf("%w: any_of[%d]: an alternative can't set public, allow_missing or token type", ErrInvalidRule, i)
 		}
-		if len(alt.Claims) == 0 && len(alt.Checks) == 0 && alt.Scope == nil && len(alt.Scopes) == 0 && alt.Expr == "" && len(alt.AnyOf) == 0 {
+		if len(alt.Claims) == 0 && len(alt.Checks) == 0 && alt.Scope == nil && len(alt.Scopes) == 0 && alt.Expr == "" &&
+			len(alt.AnyOf) == 0 && len(alt.Issuers) == 0 && len(alt.Audiences) == 0 {
 			return c, fmt.Errorf("%w: any_of[%d]: an empty alternative would always hold", ErrInvalidRule, i)
 		}
 		ac, err := r.compileCondition(alt, env, depth+1)
@@ -255,6 +272,17 @@ func (r *Rule) compileCondition(s Spec, env Env, depth int) (condition, error) {
 		c.anyOf = append(c.anyOf, ac)
 	}
 	return c, nil
+}
+
+// names checks the issuers or audiences of a rule, the part named: none
+// may be empty, which no token's iss or aud names. It returns a copy.
+func names(part string, list []string) ([]string, error) {
+	for i, name := range list {
+		if name == "" {
+			return nil, fmt.Errorf("%w: %s[%d] is empty", ErrInvalidRule, part, i)
+		}
+	}
+	return slices.Clone(list), nil
 }
 
 // compileTest compiles one claim test.

@@ -40,6 +40,18 @@ import (
 // Resource is the audience of the provider's access tokens.
 const Resource = "https://orders.example"
 
+// OpaqueResource is the audience of the provider's opaque access tokens,
+// which resource servers read by introspection (RFC 7662).
+const OpaqueResource = "https://opaque.example"
+
+// The clients that introspect tokens: ResourceServer authenticates with
+// client_secret_basic (ResourceServerSecret), ResourceServerJWT with
+// private_key_jwt (ResourceServerKey).
+const (
+	ResourceServer    = "resource-server"
+	ResourceServerJWT = "resource-server-jwt"
+)
+
 // secret is the client secret of the provider's two clients.
 const secret = "loopback-only-client-secret-0123456789"
 
@@ -55,6 +67,8 @@ type Provider struct {
 	keys []*rsa.PrivateKey // keys[0] signs
 	kids []string
 	http *http.Client
+	rs   *rsa.PrivateKey // ResourceServerJWT's key
+	rsID string
 }
 
 // Start installs the provider's packages if needed and starts it with a
@@ -81,6 +95,9 @@ func Start(ctx context.Context) (*Provider, error) {
 		return nil, err
 	}
 	p.keys, p.kids = []*rsa.PrivateKey{key}, []string{kid}
+	if p.rs, p.rsID, err = newKey(); err != nil {
+		return nil, err
+	}
 	if err := p.start(ctx); err != nil {
 		return nil, err
 	}
@@ -168,7 +185,11 @@ func (p *Provider) start(ctx context.Context) error {
 	}
 	cmd := exec.Command("node", "op.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "ISSUER="+p.Issuer, fmt.Sprintf("PORT=%d", p.port), "JWKS="+jwks, "SECRET="+secret)
+	rsJWKS, err := publicJWKS(p.rs, p.rsID)
+	if err != nil {
+		return err
+	}
+	cmd.Env = append(os.Environ(), "ISSUER="+p.Issuer, fmt.Sprintf("PORT=%d", p.port), "JWKS="+jwks, "SECRET="+secret, "RS_JWKS="+rsJWKS)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -269,6 +290,34 @@ func privateJWKS(keys []*rsa.PrivateKey, kids []string) (string, error) {
 	}
 	b, err := json.Marshal(set)
 	return string(b), err
+}
+
+// publicJWKS writes key's public half as a JWK Set.
+func publicJWKS(key *rsa.PrivateKey, kid string) (string, error) {
+	b64 := func(i *big.Int) string { return base64.RawURLEncoding.EncodeToString(i.Bytes()) }
+	b, err := json.Marshal(map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": b64(key.N), "e": b64(big.NewInt(int64(key.E))),
+	}}})
+	return string(b), err
+}
+
+// ResourceServerSecret returns the client secret of ResourceServer.
+func (p *Provider) ResourceServerSecret() string { return secret }
+
+// ResourceServerKey returns the private key of ResourceServerJWT and its
+// key ID, which the provider knows the public half of.
+func (p *Provider) ResourceServerKey() (*rsa.PrivateKey, string) { return p.rs, p.rsID }
+
+// OpaqueServiceToken returns an opaque access token of the "service"
+// client for scope, for OpaqueResource: no JWT, only its introspection
+// says what it grants.
+func (p *Provider) OpaqueServiceToken(ctx context.Context, scope string) (string, error) {
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}, "resource": {OpaqueResource}}
+	out, err := p.token(ctx, "service", form)
+	if err != nil {
+		return "", err
+	}
+	return out.AccessToken, nil
 }
 
 // ServiceToken returns an access token of the "service" client for scope
