@@ -120,8 +120,8 @@ func RuleSetRule(set *RuleSet, md protoreflect.MethodDescriptor) (*Rule, Source)
 //
 // A method's rule has one source: a method governed both by a protojwt
 // option (its own rule or its service's default_rule) and by an entry of
-// set (for it or for its service) is an error wrapping
-// protojwt.ErrInvalidRule, with the Source of set's entry. So a service is
+// set (for it or for its service) is a *protojwt.RuleError naming md,
+// wrapping protojwt.ErrInvalidRule, with the Source of set's entry. So a service is
 // ruled by its annotations or by the rule set, never by a mix: a services
 // entry for a service one of whose methods has a (protojwt.v1.rule) is
 // refused rather than left to apply to the other methods, and a methods
@@ -136,8 +136,10 @@ func EffectiveRuleIn(md protoreflect.MethodDescriptor, set *RuleSet) (*Rule, Sou
 	case setSource == SourceNone:
 		return rule, source, nil
 	case source != SourceNone:
-		return nil, setSource, fmt.Errorf("%w: %s: the rule set's %s and the %s both give it a rule; keep one",
-			protojwt.ErrInvalidRule, "/"+string(md.Parent().FullName())+"/"+string(md.Name()), setSource.origin(), source.origin())
+		return nil, setSource, &protojwt.RuleError{
+			Procedure: "/" + string(md.Parent().FullName()) + "/" + string(md.Name()),
+			Err:       fmt.Errorf("%w: the rule set's %s and the %s both give it a rule; keep one", protojwt.ErrInvalidRule, setSource.origin(), source.origin()),
+		}
 	}
 	return fromSet, setSource, nil
 }
