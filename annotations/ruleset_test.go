@@ -191,3 +191,23 @@ func TestSourceString(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseRuleSet: any input gives a rule set whose names are well
+// formed, or an error wrapping ErrInvalidRule; never a panic.
+func FuzzParseRuleSet(f *testing.F) {
+	f.Add([]byte(healthSet))
+	f.Add([]byte(`methods { key: "/a.B/C" value { any_of { scopes: "x" } } }`))
+	f.Add([]byte(`services { key: "a.B" value { public: true } } methods { key: "x" }`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		set, err := annotations.ParseRuleSet(data)
+		if err != nil {
+			if !errors.Is(err, protojwt.ErrInvalidRule) || set != nil {
+				t.Fatalf("ParseRuleSet = %v, %v; want nil and ErrInvalidRule", set, err)
+			}
+			return
+		}
+		if errs := annotations.CheckRuleSetNames(set); len(errs) > 0 {
+			t.Fatalf("parsed a set with bad names: %v", errs)
+		}
+	})
+}
