@@ -170,8 +170,10 @@ func withClock(now func() time.Time) Option {
 // enforcing, by the interceptor and Wrap, a procedure that declares no rule
 // (METHOD_NOT_DECLARED) and each message of a stream included; the handler
 // sees a token (manager.FromContext) only when it verified, whatever the
-// rule thought of its claims. A rule's own dry_run does the same for the
-// calls of that rule. By default, every rule is enforced.
+// rule thought of its claims or type; a procedure without a rule runs
+// without one. CheckHandlers no longer reports procedures
+// without a rule, which are not denied. A rule's own dry_run does the same
+// for the calls of that rule. By default, every rule is enforced.
 func WithDryRun() Option {
 	return setting(rpcadapter.DryRun())
 }
