@@ -151,6 +151,7 @@ type Stream struct {
 	raw        string
 	tok        *manager.Token
 	nextVerify time.Time
+	verifyErr  error // of the last verification, until nextVerify
 }
 
 // Stream returns the checks of a stream that Decide allowed with tok, read
@@ -193,10 +194,14 @@ func (s *Stream) check(ctx context.Context, vars rules.Vars) error {
 			return manager.ErrExpired
 		}
 		if !now.Before(s.nextVerify) {
-			if _, err := s.d.Verifier.Verify(ctx, s.raw); err != nil {
-				return err
-			}
+			// A failure holds until the next check: under dry run the
+			// stream goes on, and verifying on every message would cost
+			// a verification per message for the rest of it.
+			_, s.verifyErr = s.d.Verifier.Verify(ctx, s.raw)
 			s.nextVerify = now.Add(s.d.Recheck)
+		}
+		if s.verifyErr != nil {
+			return s.verifyErr
 		}
 	}
 	if !s.rule.ReadsRequest() {

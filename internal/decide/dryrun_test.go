@@ -197,3 +197,53 @@ func TestAuthenticateDryRun(t *testing.T) {
 		t.Errorf("enforced Authenticate = %v; want ErrSignature", err)
 	}
 }
+
+// TestStreamDryRunRecheck: under dry run a stream whose token stops
+// verifying goes on, each message reported with the failure, and the
+// token is verified again only every Recheck, not on every message.
+func TestStreamDryRunRecheck(t *testing.T) {
+	tok := &manager.Token{Type: manager.Auth, Subject: "alice", ExpiresAt: time.Now().Add(time.Hour)}
+	var calls int
+	v := verifierFunc(func(context.Context, string) (*manager.Token, error) {
+		calls++
+		return nil, manager.ErrRevoked
+	})
+	rule, err := rules.Compile(rules.Spec{Scopes: []string{"read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var got []protojwt.Decision
+	d := &decide.Decider{Verifier: v, DryRun: true, Recheck: time.Minute, Now: func() time.Time { return now },
+		Hook: func(_ context.Context, dec protojwt.Decision) { got = append(got, dec) }}
+	s := d.Stream("/pkg.Svc/Chat", rule, "raw", tok)
+	now = now.Add(2 * time.Minute) // due for a check
+	for range 3 {
+		if err := s.Message(context.Background(), rules.Vars{}); err != nil {
+			t.Fatalf("Message under dry run: %v", err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("verified %d times in one Recheck, want 1", calls)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d decisions, want one per message", len(got))
+	}
+	for _, dec := range got {
+		if !dec.Allowed || !dec.DryRun || dec.Reason != protojwt.ReasonTokenRevoked {
+			t.Errorf("decision %+v; want allowed, dry, TOKEN_REVOKED", dec)
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	_ = s.Message(context.Background(), rules.Vars{})
+	if calls != 2 {
+		t.Errorf("verified %d times after the next Recheck, want 2", calls)
+	}
+	// Enforced, the first failure ends the stream.
+	d.DryRun = false
+	s = d.Stream("/pkg.Svc/Chat", rule, "raw", tok)
+	now = now.Add(2 * time.Minute)
+	if err := s.Message(context.Background(), rules.Vars{}); !errors.Is(err, manager.ErrRevoked) {
+		t.Errorf("enforced Message = %v, want ErrRevoked", err)
+	}
+}
