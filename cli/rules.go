@@ -61,8 +61,10 @@ check(claim.path test value) such as check(realm_access.roles contains
 scope={JSON}, scopes=a,b, expr(CEL) and any_of(alternative | alternative).
 Claim names holding dots, colons or slashes are quoted, so that a
 namespaced claim reads as one name: check("cognito:groups" contains "ops").
---json adds, per method, allow_missing, checks and expr, and the rule as
-protojson (rule_proto).
+--json adds, per method, allow_missing, dry_run, checks and expr, and the
+rule as protojson (rule_proto); its source is one of method,
+service_default, rule_set_method, rule_set_service, public_method,
+public_service and none.
 `
 
 // maxDescriptorSetSize bounds the descriptor set read.
