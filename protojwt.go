@@ -136,10 +136,11 @@ type Decision struct {
 	// Allowed reports whether the call, or the message, may go on.
 	Allowed bool
 	// Reason is the stable reason of a denial (a Reason* constant), "" when
-	// allowed.
+	// allowed; under DryRun, that of the denial enforcing would have made.
 	Reason string
 	// Err is the cause of a denial, an error wrapping one of manager's
-	// sentinels; nil when allowed. A rule's denial names the part that
+	// sentinels; nil when allowed (under DryRun, set when enforcing would
+	// have denied). A rule's denial names the part that
 	// failed: `protojwt: claim mismatch: claim realm_access.roles: contains
 	// "orders-admin": no element equal`, the scope missing, why each
 	// alternative of an any_of failed, the token type wanted and sent. It
@@ -155,6 +156,12 @@ type Decision struct {
 	Message bool
 	// Duration is how long deciding took, verification included.
 	Duration time.Duration
+	// DryRun is true for a decision made by a dry-run rule (the Rule's
+	// dry_run) or under an adapter's WithDryRun: Allowed is true, and
+	// Reason and Err say what enforcing would have done (both empty when
+	// the rule holds). The handler still sees a token only when it
+	// verified.
+	DryRun bool
 }
 
 // Expressions compiles the expr of rules (see the Rule message of package

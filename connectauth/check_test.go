@@ -35,6 +35,8 @@ func TestCheckHandlers(t *testing.T) {
 	}{
 		{name: "everything declared or opened", opts: opened, paths: all},
 		{name: "allow unannotated", opts: []connectauth.Option{connectauth.AllowUnannotated()}, paths: append([]string{health}, all...)},
+		{name: "dry run", opts: []connectauth.Option{connectauth.WithDryRun()}, paths: append([]string{"/acme.v1.UnknownService/"}, all...)},
+		{name: "unknown service enforced", paths: []string{"/acme.v1.UnknownService/"}, wantErrs: []string{"service acme.v1.UnknownService is mounted but the resolver does not describe it"}},
 		{
 			name:     "undeclared procedures",
 			paths:    all,

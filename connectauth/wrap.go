@@ -54,6 +54,11 @@ import (
 // option opens, and calls that a rule with allow_missing lets in without a
 // token go through too.
 //
+// Under dry run (WithDryRun, or a rule's dry_run) Wrap refuses nothing: a
+// call goes on to the interceptor, which decides it once its message is
+// read and reports that one decision; a token that did not verify is not
+// passed on.
+//
 // Wrap bounds what refusing costs, not what an authenticated caller may
 // send: limit that with [connect.WithReadMaxBytes] on the handlers (the
 // size of a message once decompressed, which [http.MaxBytesHandler] can't

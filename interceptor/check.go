@@ -34,7 +34,9 @@ type ServiceInfoProvider interface {
 //		log.Fatal(err)
 //	}
 //
-// With AllowUnannotated, methods without a rule are open and not reported.
+// With AllowUnannotated, methods without a rule are open and not reported;
+// with WithDryRun, they are reported to the hook at each call and not
+// denied, and not reported here either.
 func (i *Interceptor) CheckServer(s ServiceInfoProvider) error {
 	if s == nil {
 		return fmt.Errorf("%w: CheckServer of a nil server", protojwt.ErrInvalidOption)
@@ -47,7 +49,7 @@ func (i *Interceptor) CheckServer(s ServiceInfoProvider) error {
 		for _, m := range si.Methods {
 			name := "/" + service + "/" + m.Name
 			registered[name] = true
-			if e := i.core.Table.Lookup(name); e.Rule == nil && !e.Open {
+			if e := i.core.Table.Lookup(name); e.Rule == nil && !e.Open && !i.core.Decider.DryRun {
 				undeclared = append(undeclared, name)
 			}
 			switch streaming := m.IsClientStream || m.IsServerStream; {

@@ -79,6 +79,18 @@ func TestCheckServer(t *testing.T) {
 			opts:    []interceptor.Option{interceptor.AllowUnannotated()},
 			wantNot: []string{""},
 		},
+		{
+			name:    "dry run: undeclared methods go on",
+			opts:    []interceptor.Option{interceptor.WithDryRun()},
+			wantNot: []string{""},
+		},
+		{
+			name:     "dry run: a public service still registered",
+			opts:     []interceptor.Option{interceptor.WithDryRun(), interceptor.WithPublicServices("protojwt.test.v1.OpenService")},
+			noOpen:   true,
+			wantErrs: []string{"protojwt.test.v1.OpenService, which is not registered"},
+			wantNot:  []string{"declares no protojwt rule"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

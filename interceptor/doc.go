@@ -58,4 +58,14 @@
 // match is not given to the handler: RecvMsg returns a PermissionDenied
 // status error, then and on every later call, and the handler that returns
 // it ends the stream.
+//
+// # Services you can't annotate, and dry run
+//
+// WithRuleSet gives rules to services whose .proto carries none
+// (googleapis, third-party or generated services such as
+// grpc.health.v1.Health), from a rule set file read with
+// annotations.ReadRuleSet; they are compiled and checked by New as
+// annotations are. WithDryRun, or a rule's dry_run, decides and reports
+// without enforcing: a call that would be denied goes on, and the decision
+// hook is told what enforcing would have done (protojwt.Decision DryRun).
 package interceptor

@@ -32,6 +32,7 @@ func specFromProto(p *annotations.Rule, depth int) (Spec, error) {
 	}
 	s := Spec{Public: p.GetPublic(), AllowMissing: p.GetAllowMissing(), Scopes: p.GetScopes(), Expr: p.GetExpr(),
 		Issuers: p.GetIssuers(), Audiences: p.GetAudiences()}
+	s.DryRun = p.GetDryRun()
 	switch p.GetTokenType() {
 	case annotations.TokenType_TOKEN_TYPE_UNSPECIFIED:
 	case annotations.TokenType_TOKEN_TYPE_AUTH:
