@@ -1,0 +1,243 @@
+package policytest_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+
+	"github.com/protojwt/protojwt/annotations"
+	"github.com/protojwt/protojwt/internal/policytest"
+	"github.com/protojwt/protojwt/internal/testpb"
+	"github.com/protojwt/protojwt/manager"
+)
+
+// TestLoadAndRun runs the cases of testdata/guarded.textpb, every one of
+// which holds, against the linked test services and against the same
+// services read from a descriptor set (dynamic messages).
+func TestLoadAndRun(t *testing.T) {
+	for name, files := range map[string]*protoregistry.Files{
+		"global registry": nil,
+		"descriptor set":  descriptorFiles(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := policytest.Load(policytest.Env{Files: files}, "testdata/guarded.textpb")
+			if err != nil {
+				t.Fatal(err)
+			}
+			results := s.Run()
+			if len(results) != 10 {
+				t.Fatalf("%d results, want 10", len(results))
+			}
+			for _, r := range results {
+				if !r.Passed() {
+					t.Errorf("%s", r.Line())
+				}
+			}
+		})
+	}
+}
+
+// descriptorFiles returns the test services' file and its imports as a
+// registry of their own, as a descriptor set gives them.
+func descriptorFiles(t *testing.T) *protoregistry.Files {
+	t.Helper()
+	set := &descriptorpb.FileDescriptorSet{}
+	fd := testpb.File_protojwt_test_v1_test_proto
+	for i := range fd.Imports().Len() {
+		set.File = append(set.File, protodesc.ToFileDescriptorProto(fd.Imports().Get(i).FileDescriptor))
+	}
+	for _, dep := range []string{"google/protobuf/descriptor.proto", "google/protobuf/struct.proto"} {
+		d, err := protoregistry.GlobalFiles.FindFileByPath(dep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set.File = append([]*descriptorpb.FileDescriptorProto{protodesc.ToFileDescriptorProto(d)}, set.File...)
+	}
+	set.File = append(set.File, protodesc.ToFileDescriptorProto(fd))
+	files, err := protodesc.NewFiles(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// run runs the one case of text (a PolicyTest) and returns its result.
+func run(t *testing.T, text string) policytest.Result {
+	t.Helper()
+	s, err := policytest.Parse(policytest.Env{}, "case.textpb", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := s.Run()
+	if len(results) != 1 {
+		t.Fatalf("%d results", len(results))
+	}
+	return results[0]
+}
+
+// TestFailures: a case whose outcome is not the one expected fails, and
+// its line says what was expected and what decided it.
+func TestFailures(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		line []string // parts of Line
+	}{
+		{
+			"allowed, expected denied",
+			`cases { name: "n" procedure: "/protojwt.test.v1.GuardedService/FieldTop" token { claims: '{"sub":"alice"}' } request: '{"username":"alice"}' expect { reason: "CLAIM_MISMATCH" } }`,
+			[]string{`FAIL "n" /protojwt.test.v1.GuardedService/FieldTop: want CLAIM_MISMATCH, got allowed`},
+		},
+		{
+			"denied, expected allowed",
+			`cases { procedure: "/protojwt.test.v1.GuardedService/FieldTop" token { claims: '{"sub":"bob"}' } request: '{"username":"alice"}' expect { allowed: true } }`,
+			[]string{"FAIL case 1", "want allowed, got CLAIM_MISMATCH (claim mismatch: claim sub: equals field:username: not equal)"},
+		},
+		{
+			"another reason",
+			`cases { procedure: "/protojwt.test.v1.GuardedService/Scopes" token { claims: '{"scope":"read"}' } expect { reason: "CLAIM_MISMATCH" } }`,
+			[]string{"want CLAIM_MISMATCH, got SCOPE_MISSING (insufficient scope: scope write: not granted)"},
+		},
+		{
+			"explanation not found",
+			`cases { procedure: "/protojwt.test.v1.GuardedService/Scopes" token { claims: '{"scope":"read"}' } expect { reason: "SCOPE_MISSING" explanation: "scope read" } }`,
+			[]string{`want SCOPE_MISSING with "scope read" in the explanation, got SCOPE_MISSING (insufficient scope: scope write: not granted)`},
+		},
+		{
+			"unknown method",
+			`cases { procedure: "/protojwt.test.v1.GuardedService/Nope" expect { allowed: true } }`,
+			[]string{"service protojwt.test.v1.GuardedService has no method Nope"},
+		},
+		{
+			"unknown service",
+			`cases { procedure: "/nope.v1.S/M" expect { allowed: true } }`,
+			[]string{"no service nope.v1.S"},
+		},
+		{
+			"not a procedure",
+			`cases { procedure: "GET /x" expect { allowed: true } }`,
+			[]string{`procedure "GET /x" is neither a full method`},
+		},
+		{
+			"bad request",
+			`cases { procedure: "/protojwt.test.v1.GuardedService/FieldTop" token { claims: '{"sub":"alice"}' } request: '{"user":"alice"}' expect { allowed: true } }`,
+			[]string{"request is not protojson of protojwt.test.v1.FieldTopRequest"},
+		},
+		{
+			"claims not an object",
+			`cases { procedure: "/protojwt.test.v1.GuardedService/FieldTop" token { claims: '["alice"]' } expect { allowed: true } }`,
+			[]string{"claims are not a JSON object"},
+		},
+		{
+			"route path of another route",
+			`routes { key: "GET /a/{id}" value {} } cases { procedure: "GET /a/{id}" path: "/b/1" token { claims: '{}' } expect { allowed: true } }`,
+			[]string{`path "/b/1" is not served by route "GET /a/{id}"`},
+		},
+		{
+			"route wildcards without a path",
+			`routes { key: "GET /a/{id}" value {} } cases { procedure: "GET /a/{id}" token { claims: '{}' } expect { allowed: true } }`,
+			[]string{"give the case a path"},
+		},
+		{
+			"route rule invalid",
+			`routes { key: "GET /a/{id}" value { public: true scopes: "x" } } cases { procedure: "GET /a/{id}" path: "/a/1" expect { allowed: true } }`,
+			[]string{"a public rule can't have other requirements"},
+		},
+		{
+			"jwt without jwks",
+			`cases { procedure: "/protojwt.test.v1.GuardedService/Scopes" token { jwt: "a.b.c" } expect { allowed: true } }`,
+			[]string{"needs the file's jwks"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, tt.text)
+			if r.Passed() {
+				t.Fatalf("passed: %s", r.Line())
+			}
+			for _, want := range tt.line {
+				if !strings.Contains(r.Line(), want) {
+					t.Errorf("line %q lacks %q", r.Line(), want)
+				}
+			}
+		})
+	}
+}
+
+// TestInvalidFiles: a file that can't be run as written is an error when
+// it is read, naming the case.
+func TestInvalidFiles(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"not text format", `cases {`, "not a protojwt.v1.PolicyTest"},
+		{"no cases", ``, "no cases"},
+		{"no procedure", `cases { name: "x" expect { allowed: true } }`, `"x": no procedure`},
+		{"no expect", `cases { procedure: "/a.B/C" }`, "case 1: expect says neither"},
+		{"allowed false", `cases { procedure: "/a.B/C" expect { allowed: false } }`, "name the reason instead"},
+		{"unknown reason", `cases { procedure: "/a.B/C" expect { reason: "NOPE" } }`, `unknown reason "NOPE"`},
+		{"explanation with allowed", `cases { procedure: "/a.B/C" expect { allowed: true explanation: "x" } }`, "explanation is for a denial"},
+		{"empty token", `cases { procedure: "/a.B/C" token {} expect { allowed: true } }`, "token has neither claims nor jwt"},
+		{"bad time", `time: "yesterday" cases { procedure: "/a.B/C" expect { allowed: true } }`, "not RFC 3339"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := policytest.Parse(policytest.Env{}, "f.textpb", []byte(tt.text))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse: %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestSignedToken verifies a token signed by another issuer's key with
+// the file's jwks, at the file's time: a token that has since expired
+// still verifies then, and a token signed by another key never does.
+func TestSignedToken(t *testing.T) {
+	issue := func(t *testing.T, now time.Time) (*manager.Manager, string) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := manager.New(manager.Config{Issuer: "https://idp.example", Algorithm: "ES256", PrivateKey: key, KeyID: "k1"}, manager.WithClock(func() time.Time { return now }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := m.AuthToken("alice", "read write", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, tok.Signed
+	}
+	then := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	m, signed := issue(t, then)
+	_, forged := issue(t, then) // same kid, another key
+	pt := func(jwt, at, reason string) string {
+		expect := `expect { allowed: true }`
+		if reason != "" {
+			expect = `expect { reason: "` + reason + `" }`
+		}
+		return prototext.Format(&annotations.PolicyTest{Jwks: string(m.JWKS()), Time: at}) +
+			` cases { procedure: "/protojwt.test.v1.GuardedService/Scopes" token { jwt: "` + jwt + `" } ` + expect + ` }`
+	}
+	for _, tt := range []struct {
+		name, jwt, at, reason string
+	}{
+		{"at its time", signed, "2026-01-02T15:05:00Z", ""},
+		{"now, expired", signed, "", "TOKEN_EXPIRED"},
+		{"another key", forged, "2026-01-02T15:05:00Z", "TOKEN_INVALID"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, pt(tt.jwt, tt.at, tt.reason))
+			if !r.Passed() {
+				t.Fatal(r.Line())
+			}
+		})
+	}
+}
