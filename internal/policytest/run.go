@@ -36,7 +36,7 @@ type Result struct {
 	// Err is set when the case could not be run: a request that is not
 	// protojson of the method's input, an unknown procedure, a token
 	// that can't be made, a rule that can't be compiled.
-	Err error
+	Err  error
 	pass bool
 }
 
