@@ -241,3 +241,55 @@ func TestSignedToken(t *testing.T) {
 		})
 	}
 }
+
+// TestExplain explains every case of testdata/guarded.textpb: the trace's
+// verdict is the adapter's (Explain checks it), a denial has exactly one
+// step that decides it, and an allowed call none.
+func TestExplain(t *testing.T) {
+	s, err := policytest.Load(policytest.Env{}, "testdata/guarded.textpb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range s.Run() {
+		e, err := s.Explain(i)
+		if err != nil {
+			t.Fatalf("case %d: %v", i+1, err)
+		}
+		if len(e.Steps) == 0 {
+			t.Fatalf("%s: no steps", e.Name)
+		}
+		decides := 0
+		for _, st := range e.Steps {
+			if st.Decides {
+				decides++
+			}
+		}
+		if want := map[bool]int{true: 0, false: 1}[e.Decision.Allowed]; decides != want {
+			t.Errorf("%s: %d steps decide, want %d: %+v", e.Name, decides, want, e.Steps)
+		}
+	}
+	if _, err := s.Explain(99); err == nil {
+		t.Error("Explain(99): no error")
+	}
+}
+
+// TestExplainShowsValues: explain shows the claim and the request field it
+// was compared with, which Decision.Err never holds.
+func TestExplainShowsValues(t *testing.T) {
+	s, err := policytest.Parse(policytest.Env{}, "f", []byte(
+		`cases { procedure: "/protojwt.test.v1.GuardedService/FieldTop" token { claims: '{"sub":"bob"}' } request: '{"username":"alice"}' expect { allowed: true } }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.Explain(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := e.Steps[len(e.Steps)-1]
+	if !last.Decides || last.Values != `claim "bob", request "alice"` {
+		t.Errorf("last step %+v", last)
+	}
+	if strings.Contains(e.Decision.Err.Error(), "bob") {
+		t.Errorf("Decision.Err holds a claim value: %v", e.Decision.Err)
+	}
+}

@@ -84,6 +84,16 @@ func Parse(env Env, name string, data []byte) (*Suite, error) {
 
 // New checks pt and returns its suite.
 func New(env Env, name string, pt *annotations.PolicyTest) (*Suite, error) {
+	return newSuite(env, name, pt, true)
+}
+
+// ForExplain returns the suite of pt, whose cases need not say what they
+// expect: for Explain.
+func ForExplain(env Env, name string, pt *annotations.PolicyTest) (*Suite, error) {
+	return newSuite(env, name, pt, false)
+}
+
+func newSuite(env Env, name string, pt *annotations.PolicyTest, expect bool) (*Suite, error) {
 	if env.Files == nil {
 		env.Files = protoregistry.GlobalFiles
 	}
@@ -98,7 +108,7 @@ func New(env Env, name string, pt *annotations.PolicyTest) (*Suite, error) {
 	}
 	var errs []error
 	for i, c := range pt.GetCases() {
-		if err := checkCase(c); err != nil {
+		if err := checkCase(c, expect); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", name, caseName(i, c), err))
 		}
 	}
@@ -112,11 +122,12 @@ func New(env Env, name string, pt *annotations.PolicyTest) (*Suite, error) {
 }
 
 // checkCase returns what makes c unrunnable as written.
-func checkCase(c *annotations.PolicyCase) error {
+func checkCase(c *annotations.PolicyCase, expect bool) error {
 	switch {
 	case c.GetProcedure() == "":
 		return errors.New("no procedure: a full method (/pkg.Service/Method) or a route pattern of routes")
-	case c.GetExpect() == nil || c.GetExpect().GetOutcome() == nil:
+	case !expect && c.GetExpect().GetOutcome() == nil:
+	case c.GetExpect().GetOutcome() == nil:
 		return errors.New("expect says neither allowed nor reason")
 	case c.GetExpect().GetOutcome() != nil && c.GetExpect().GetReason() == "" && !c.GetExpect().GetAllowed():
 		if _, ok := c.GetExpect().GetOutcome().(*annotations.Expect_Allowed); ok {
