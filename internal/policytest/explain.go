@@ -34,7 +34,7 @@ func (s *Suite) Explain(i int) (*Explanation, error) {
 	}
 	c := cases[i]
 	a := s.build()
-	e := &Explanation{Result: Result{Name: caseName(i, c), Procedure: c.GetProcedure(), Want: wantText(c.GetExpect())}}
+	e := &Explanation{Result: Result{File: s.Name, Name: caseName(i, c), Procedure: c.GetProcedure(), Want: wantText(c.GetExpect())}}
 	e.Decision, e.Err = s.decide(a, c)
 	if e.Err != nil {
 		return e, nil

@@ -94,12 +94,12 @@ func TestFailures(t *testing.T) {
 		{
 			"allowed, expected denied",
 			`cases { name: "n" procedure: "/protojwt.test.v1.GuardedService/FieldTop" token { claims: '{"sub":"alice"}' } request: '{"username":"alice"}' expect { reason: "CLAIM_MISMATCH" } }`,
-			[]string{`FAIL "n" /protojwt.test.v1.GuardedService/FieldTop: want CLAIM_MISMATCH, got allowed`},
+			[]string{`FAIL case.textpb: "n" /protojwt.test.v1.GuardedService/FieldTop: want CLAIM_MISMATCH, got allowed`},
 		},
 		{
 			"denied, expected allowed",
 			`cases { procedure: "/protojwt.test.v1.GuardedService/FieldTop" token { claims: '{"sub":"bob"}' } request: '{"username":"alice"}' expect { allowed: true } }`,
-			[]string{"FAIL case 1", "want allowed, got CLAIM_MISMATCH (claim mismatch: claim sub: equals field:username: not equal)"},
+			[]string{"FAIL case.textpb: case 1", "want allowed, got CLAIM_MISMATCH (claim mismatch: claim sub: equals field:username: not equal)"},
 		},
 		{
 			"another reason",

@@ -25,6 +25,8 @@ import (
 
 // Result is the outcome of one case.
 type Result struct {
+	// File names the case file.
+	File string
 	// Name names the case: its name, or its position ("case 3").
 	Name      string
 	Procedure string
@@ -63,12 +65,12 @@ func (r *Result) Got() string {
 // case, what was expected and what decided it.
 func (r *Result) Line() string {
 	if r.Passed() {
-		return fmt.Sprintf("ok   %s %s", r.Name, r.Procedure)
+		return fmt.Sprintf("ok   %s: %s %s", r.File, r.Name, r.Procedure)
 	}
 	if r.Err != nil {
-		return fmt.Sprintf("FAIL %s %s: %v", r.Name, r.Procedure, r.Err)
+		return fmt.Sprintf("FAIL %s: %s %s: %v", r.File, r.Name, r.Procedure, r.Err)
 	}
-	return fmt.Sprintf("FAIL %s %s: want %s, got %s", r.Name, r.Procedure, r.Want, r.Got())
+	return fmt.Sprintf("FAIL %s: %s %s: want %s, got %s", r.File, r.Name, r.Procedure, r.Want, r.Got())
 }
 
 // adapters are the adapters a suite's cases run through, built once.
@@ -132,7 +134,7 @@ func (s *Suite) Run() []Result {
 	a := s.build()
 	out := make([]Result, 0, len(s.test.GetCases()))
 	for i, c := range s.test.GetCases() {
-		r := Result{Name: caseName(i, c), Procedure: c.GetProcedure(), Want: wantText(c.GetExpect())}
+		r := Result{File: s.Name, Name: caseName(i, c), Procedure: c.GetProcedure(), Want: wantText(c.GetExpect())}
 		r.Decision, r.Err = s.decide(a, c)
 		if r.Err == nil {
 			r.pass = outcomeMatches(c.GetExpect(), r.Decision)
