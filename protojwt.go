@@ -148,6 +148,12 @@ type Decision struct {
 	Message bool
 	// Duration is how long deciding took, verification included.
 	Duration time.Duration
+	// DryRun is true for a decision made by a dry-run rule (the Rule's
+	// dry_run) or under an adapter's WithDryRun: Allowed is true, and
+	// Reason and Err say what enforcing would have done (both empty when
+	// the rule holds). The handler still sees a token only when it
+	// verified.
+	DryRun bool
 }
 
 // Expressions compiles the expr of rules (see the Rule message of package

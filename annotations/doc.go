@@ -15,4 +15,10 @@
 //	}
 //
 // The interceptor package compiles these rules when a server is built.
+//
+// For services whose .proto you can't annotate (googleapis, third-party or
+// generated services), the same rules come from a rule set file, the text
+// format of protojwt.v1.RuleSet, read with ReadRuleSet and given to an
+// adapter with WithRuleSet. EffectiveRuleIn resolves a method's rule from
+// both sources, refusing a method that has a rule in each.
 package annotations

@@ -85,15 +85,25 @@ const (
 	SourceMethod
 	// SourceService: its service's (protojwt.v1.default_rule).
 	SourceService
+	// SourceRuleSetMethod: the methods entry of a RuleSet (WithRuleSet).
+	SourceRuleSetMethod
+	// SourceRuleSetService: the services entry of a RuleSet for the
+	// method's service.
+	SourceRuleSetService
 )
 
-// String returns "none", "method" or "service_default".
+// String returns "none", "method", "service_default", "rule_set_method"
+// or "rule_set_service".
 func (s Source) String() string {
 	switch s {
 	case SourceMethod:
 		return "method"
 	case SourceService:
 		return "service_default"
+	case SourceRuleSetMethod:
+		return "rule_set_method"
+	case SourceRuleSetService:
+		return "rule_set_service"
 	}
 	return "none"
 }

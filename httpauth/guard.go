@@ -37,6 +37,7 @@ type Guard struct {
 	realm       string
 	challenge   string // `Bearer realm="..."`, quoted once
 	detailed    bool   // WithDetailedErrors: the cause's text to clients
+	dryRun      bool   // WithDryRun: decided and reported, never refused
 }
 
 // New returns a Guard that verifies tokens with v: a *manager.Manager, a
@@ -56,7 +57,7 @@ func New(v manager.Verifier, opts ...Option) *Guard {
 		}
 	}
 	g.challenge = "Bearer realm=" + quote(g.realm)
-	g.decider = decide.Decider{Verifier: v, Hook: g.hook, Explain: g.detailed}
+	g.decider = decide.Decider{Verifier: v, Hook: g.hook, Explain: g.detailed, DryRun: g.dryRun}
 	return g
 }
 

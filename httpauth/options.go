@@ -152,3 +152,19 @@ func WithDetailedErrors() Option {
 		g.detailed = true
 	})
 }
+
+// WithDryRun decides and reports every request, and refuses none: a
+// request that would be refused reaches the handler, and the decision hook
+// (WithDecisionHook) gets it with [protojwt.Decision] DryRun set, Allowed
+// true and the Reason and Err a refusal would have given (a CSRF proof
+// missing included). It is how protojwt is turned on in front of a running
+// service: watch the would-be refusals (otelprotojwt counts them apart),
+// fix the routes' requirements or the clients, then remove the option. The
+// handler sees a token (manager.FromContext) only when it verified, and a
+// cookie's token only with its CSRF proof. FromRule of a rule with dry_run
+// does the same for its route. By default, every route is enforced.
+func WithDryRun() Option {
+	return optionFunc(func(g *Guard) {
+		g.dryRun = true
+	})
+}

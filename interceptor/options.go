@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/internal/methodrules"
 	"github.com/protojwt/protojwt/internal/rpcadapter"
 )
@@ -145,4 +146,39 @@ func WithDetailedErrors() Option {
 // withClock sets the clock of stream checks, for tests.
 func withClock(now func() time.Time) Option {
 	return setting(rpcadapter.Clock(now))
+}
+
+// WithDryRun decides and reports every call, and enforces none: a call
+// that would be denied goes on, and the decision hook
+// ([WithDecisionHook]) gets it with [protojwt.Decision] DryRun set,
+// Allowed true and the Reason and Err enforcing would have given. It is
+// how protojwt is turned on in front of a running service: watch the
+// would-be denials (otelprotojwt counts them apart), fix rules or
+// clients, then remove the option. Everything is decided as when
+// enforcing, by Unary and Stream, a method that declares no rule
+// (METHOD_NOT_DECLARED) and each message of a stream included; the handler
+// sees a token (manager.FromContext) only when it verified, whatever the
+// rule thought of its claims. A rule's own dry_run does the same for the
+// calls of that rule. By default, every rule is enforced.
+func WithDryRun() Option {
+	return setting(rpcadapter.DryRun())
+}
+
+// WithRuleSet gives rules to methods whose .proto declares none, for
+// services you can't annotate (googleapis, third-party or generated
+// services): set's methods entries by full method name
+// ("/pkg.Service/Method"), its services entries as the default rule of a
+// service ("pkg.Service"), read from a text file with
+// [annotations.ReadRuleSet]. They are compiled and checked when New
+// builds the interceptor, as annotations are: a name that is no method
+// or service of the resolver is an error wrapping
+// [protojwt.ErrInvalidOption] that suggests the nearest one, a bad rule
+// or field path a [*protojwt.RuleError]. A method has one source of rules:
+// one ruled by its options (its own rule or its service's default_rule)
+// that set also names, by itself or by its service, is a
+// [*protojwt.RuleError] (see [annotations.EffectiveRuleIn]). A later
+// WithRuleSet replaces an earlier one. By default, rules come only from
+// the resolver's options.
+func WithRuleSet(set *annotations.RuleSet) Option {
+	return setting(rpcadapter.RuleSet(set))
 }

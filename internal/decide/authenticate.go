@@ -28,14 +28,14 @@ func (d *Decider) Authenticate(ctx context.Context, procedure string, rule *rule
 		start = elapsed()
 	}
 	tok, err := d.decide(ctx, rule, raw, readErr, rules.Deferred)
-	if err == nil {
+	if err == nil || d.dry(rule) {
 		return tok, nil
 	}
 	if kind, _ := rules.Classify(err); kind == rules.PermissionDenied && rule != nil && rule.ReadsRequest() {
 		return tok, nil
 	}
 	if d.Hook != nil {
-		d.report(ctx, procedure, tok, err, false, start)
+		d.report(ctx, procedure, tok, err, false, false, start)
 	}
 	return nil, err
 }
@@ -45,7 +45,8 @@ func (d *Decider) Authenticate(ctx context.Context, procedure string, rule *rule
 // that it has not expired since (by the Decider's Now), then checks rule
 // against tok and the request variables, and reports the decision to the
 // hook. tok must not be nil. It returns a non-nil error wrapping one of manager's sentinels when
-// the call is denied.
+// the call is denied; under dry run the refusal is reported and it returns
+// nil.
 func (d *Decider) DecideVerified(ctx context.Context, procedure string, rule *rules.Rule, tok *manager.Token, vars rules.Vars) error {
 	var start time.Duration
 	if d.Hook != nil {
@@ -60,8 +61,12 @@ func (d *Decider) DecideVerified(ctx context.Context, procedure string, rule *ru
 	default:
 		err = rule.Check(tok, vars)
 	}
+	dry := d.dry(rule)
 	if d.Hook != nil {
-		d.report(ctx, procedure, tok, err, false, start)
+		d.report(ctx, procedure, tok, err, false, dry, start)
+	}
+	if dry {
+		return nil
 	}
 	return err
 }

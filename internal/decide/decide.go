@@ -36,13 +36,24 @@ type Decider struct {
 	Recheck time.Duration
 	// Now is the clock of stream checks; nil means time.Now.
 	Now func() time.Time
+	// DryRun, when true, decides and reports every call and message but
+	// enforces none (the adapters' WithDryRun), as a rule's own dry_run
+	// does for its calls: a refusal is reported with Decision.DryRun and
+	// the call goes on, with the token only when it verified.
+	DryRun bool
+}
+
+// dry reports whether the decisions of rule (nil when the procedure
+// declares none) are reported and not enforced.
+func (d *Decider) dry(rule *rules.Rule) bool {
+	return d.DryRun || rule != nil && rule.DryRun()
 }
 
 // Open reports an allowed call that needs no decision: a public rule, or a
 // method opened by an option.
 func (d *Decider) Open(ctx context.Context, procedure string) {
 	if d.Hook != nil {
-		d.Hook(ctx, protojwt.Decision{Procedure: procedure, Allowed: true})
+		d.Hook(ctx, protojwt.Decision{Procedure: procedure, Allowed: true, DryRun: d.DryRun})
 	}
 }
 
@@ -51,17 +62,23 @@ func (d *Decider) Open(ctx context.Context, procedure string) {
 // nil error when the call sent none), and the request variables. It returns
 // the verified token (nil when none was sent) and a non-nil error wrapping
 // one of manager's sentinels when the call is denied.
+//
+// Under dry run (Decider.DryRun, or the rule's own) a call that would be
+// denied is reported as such and goes on: Decide returns no error, and the
+// token only when it verified, so that a handler never sees an unverified
+// token. Its claims may be ones the rule refuses.
 func (d *Decider) Decide(ctx context.Context, procedure string, rule *rules.Rule, raw string, readErr error, vars rules.Vars) (*manager.Token, error) {
 	var start time.Duration
 	if d.Hook != nil {
 		start = elapsed()
 	}
 	tok, err := d.decide(ctx, rule, raw, readErr, vars)
+	dry := d.dry(rule)
 	if d.Hook != nil {
 		// A token the rule refused is reported too: audits name the caller.
-		d.report(ctx, procedure, tok, err, false, start)
+		d.report(ctx, procedure, tok, err, false, dry, start)
 	}
-	if err != nil {
+	if err != nil && !dry {
 		return nil, err
 	}
 	return tok, nil
@@ -106,15 +123,17 @@ var epoch = time.Now()
 // clock too, which a Duration does not need, and costs a third more.
 func elapsed() time.Duration { return time.Since(epoch) }
 
-// report tells the hook of one decision, which began at start (elapsed).
-func (d *Decider) report(ctx context.Context, procedure string, tok *manager.Token, err error, message bool, start time.Duration) {
+// report tells the hook of one decision, which began at start (elapsed);
+// dry when it is reported and not enforced.
+func (d *Decider) report(ctx context.Context, procedure string, tok *manager.Token, err error, message, dry bool, start time.Duration) {
 	dec := protojwt.Decision{
 		Procedure: procedure,
-		Allowed:   err == nil,
+		Allowed:   err == nil || dry,
 		Err:       err,
 		Token:     tok,
 		Message:   message,
 		Duration:  elapsed() - start,
+		DryRun:    dry,
 	}
 	if err != nil {
 		_, dec.Reason = rules.Classify(err)
@@ -145,7 +164,8 @@ func (d *Decider) Stream(procedure string, rule *rules.Rule, raw string, tok *ma
 }
 
 // Message checks one received message, whose variables are vars. A non-nil
-// error denies it, and the adapter ends the stream.
+// error denies it, and the adapter ends the stream. Under dry run each
+// message that would be denied is reported, and Message returns nil.
 func (s *Stream) Message(ctx context.Context, vars rules.Vars) error {
 	reads := s.rule.ReadsRequest()
 	if s.tok == nil && !reads {
@@ -156,8 +176,12 @@ func (s *Stream) Message(ctx context.Context, vars rules.Vars) error {
 		start = elapsed()
 	}
 	err := s.check(ctx, vars)
+	dry := s.d.dry(s.rule)
 	if s.d.Hook != nil && (reads || err != nil) {
-		s.d.report(ctx, s.procedure, s.tok, err, true, start)
+		s.d.report(ctx, s.procedure, s.tok, err, true, dry, start)
+	}
+	if dry {
+		return nil
 	}
 	return err
 }

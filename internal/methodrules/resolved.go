@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/protojwt/protojwt/annotations"
 )
 
 // CheckResolved returns an error for each name of o.PublicMethods and
@@ -91,4 +93,51 @@ func editDistance(a, b string, limit int) int {
 		prev, cur = cur, prev
 	}
 	return min(prev[len(b)], limit)
+}
+
+// CheckRuleSet returns an error for each entry of o.RuleSet that names no
+// method or service of the resolver, with the nearest name that does, and
+// each key that is malformed or has no rule (annotations.CheckRuleSetNames):
+// a misspelled name would leave the method it meant without its rule. The
+// errors name the adapter's option, "WithRuleSet", and call a method noun.
+// Health and reflection are not exempt: a rule needs the method's request
+// descriptor.
+func CheckRuleSet(o Options, noun, option string) []error {
+	if o.RuleSet == nil {
+		return nil
+	}
+	var errs []error
+	for _, err := range annotations.CheckRuleSetNames(o.RuleSet) {
+		errs = append(errs, fmt.Errorf("%s: %w", option, err))
+	}
+	if len(errs) > 0 || o.Files == nil {
+		return errs
+	}
+	var methods, services []string
+	for _, sd := range Services(o.Files) {
+		services = append(services, string(sd.FullName()))
+		for j := range sd.Methods().Len() {
+			methods = append(methods, FullMethod(sd.Methods().Get(j)))
+		}
+	}
+	for _, name := range sortedNames(o.RuleSet.GetMethods()) {
+		if !slices.Contains(methods, name) {
+			errs = append(errs, fmt.Errorf("%s: methods: %s is no %s of the resolver%s", option, name, noun, didYouMean(name, methods)))
+		}
+	}
+	for _, name := range sortedNames(o.RuleSet.GetServices()) {
+		if !slices.Contains(services, name) {
+			errs = append(errs, fmt.Errorf("%s: services: %s is no service of the resolver%s", option, name, didYouMean(name, services)))
+		}
+	}
+	return errs
+}
+
+func sortedNames(m map[string]*annotations.Rule) []string {
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }

@@ -33,6 +33,9 @@ type Options struct {
 	HealthAndReflection bool
 	// Expressions compiles the rules' expressions; nil refuses them.
 	Expressions protojwt.Expressions
+	// RuleSet gives rules to methods and services whose options declare
+	// none (annotations.EffectiveRuleIn); nil for none.
+	RuleSet *annotations.RuleSet
 	// MethodsOption names the adapter's option that sets PublicMethods in
 	// errors: "WithPublicProcedures" for connect; "" for
 	// "WithPublicMethods".
@@ -94,7 +97,7 @@ func Build(o Options) (*Table, error) {
 		methodsOption = "WithPublicMethods"
 	}
 	for _, sd := range Services(o.Files) {
-		errs = append(errs, t.addService(sd, publicMethods, methodsOption, o.Expressions)...)
+		errs = append(errs, t.addService(sd, publicMethods, methodsOption, o.Expressions, o.RuleSet)...)
 	}
 	// Public methods the resolver does not know are opened by name.
 	for name := range publicMethods {
@@ -123,7 +126,7 @@ func Services(files *protoregistry.Files) []protoreflect.ServiceDescriptor {
 }
 
 // addService compiles the entries of the methods of sd.
-func (t *Table) addService(sd protoreflect.ServiceDescriptor, publicMethods map[string]bool, methodsOption string, x protojwt.Expressions) []error {
+func (t *Table) addService(sd protoreflect.ServiceDescriptor, publicMethods map[string]bool, methodsOption string, x protojwt.Expressions, set *annotations.RuleSet) []error {
 	service := string(sd.FullName())
 	if _, _, err := annotations.ServiceDefaultRule(sd); err != nil {
 		return []error{&protojwt.RuleError{Procedure: service, Err: fmt.Errorf("%w: %s", protojwt.ErrInvalidRule, trimPrefix(err))}}
@@ -132,9 +135,12 @@ func (t *Table) addService(sd protoreflect.ServiceDescriptor, publicMethods map[
 	for j := range sd.Methods().Len() {
 		md := sd.Methods().Get(j)
 		name := FullMethod(md)
-		rule, source, err := annotations.EffectiveRule(md)
+		rule, source, err := annotations.EffectiveRuleIn(md, set)
 		has := source != annotations.SourceNone
+		var conflict *protojwt.RuleError
 		switch {
+		case errors.As(err, &conflict):
+			errs = append(errs, conflict)
 		case err != nil:
 			errs = append(errs, &protojwt.RuleError{Procedure: name, Err: fmt.Errorf("%w: %s", protojwt.ErrInvalidRule, trimPrefix(err))})
 		case has && publicMethods[name]:
@@ -143,6 +149,9 @@ func (t *Table) addService(sd protoreflect.ServiceDescriptor, publicMethods map[
 			errs = append(errs, fmt.Errorf("%w: WithPublicServices names %s, whose method %s has a rule", protojwt.ErrInvalidOption, service, name))
 		case has:
 			e, err := compile(md, rule, x)
+			if fromSet := source == annotations.SourceRuleSetMethod || source == annotations.SourceRuleSetService; fromSet && err != nil {
+				err = ruleSetError(err)
+			}
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -177,6 +186,16 @@ func compile(md protoreflect.MethodDescriptor, p *annotations.Rule, x protojwt.E
 		}
 	}
 	return e, nil
+}
+
+// ruleSetError says that the rule of err, a *protojwt.RuleError, came from
+// the rule set.
+func ruleSetError(err error) error {
+	var re *protojwt.RuleError
+	if !errors.As(err, &re) {
+		return err
+	}
+	return &protojwt.RuleError{Procedure: re.Procedure, Field: re.Field, Err: fmt.Errorf("rule set: %w", re.Err)}
 }
 
 // FullMethod returns the name gRPC gives md: "/pkg.Service/Method".

@@ -52,6 +52,8 @@ type Config struct {
 	// DetailedErrors puts the text of a denial's cause into its message,
 	// for development.
 	DetailedErrors bool
+	// DryRun decides and reports every call but enforces none.
+	DryRun bool
 }
 
 // Default returns the Config of an adapter given no option: the rules of
@@ -159,7 +161,7 @@ func (c *Config) Build(v manager.Verifier, names Names) (*methodrules.Table, dec
 	if err != nil {
 		return nil, decide.Decider{}, err
 	}
-	return table, decide.Decider{Verifier: v, Hook: c.Hook, Explain: c.DetailedErrors, Recheck: c.Recheck, Now: c.Now}, nil
+	return table, decide.Decider{Verifier: v, Hook: c.Hook, Explain: c.DetailedErrors, Recheck: c.Recheck, Now: c.Now, DryRun: c.DryRun}, nil
 }
 
 // check validates the options.
@@ -173,6 +175,7 @@ func (c *Config) check(v manager.Verifier, names Names) error {
 	}
 	errs = append(errs, methodrules.CheckNames(c.Rules, names.PublicMethods, "WithPublicServices")...)
 	errs = append(errs, methodrules.CheckResolved(c.Rules, names.Noun, names.PublicMethods, "WithPublicServices")...)
+	errs = append(errs, methodrules.CheckRuleSet(c.Rules, names.Noun, "WithRuleSet")...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", protojwt.ErrInvalidOption, errors.Join(errs...))
 	}

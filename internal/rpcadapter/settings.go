@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/annotations"
 )
 
 // Setting is what one option of an RPC adapter does to its Config. Both
@@ -66,6 +67,17 @@ func StreamRecheck(d time.Duration) Setting {
 // DetailedErrors puts the text of a denial's cause into its message.
 func DetailedErrors() Setting {
 	return func(c *Config) { c.DetailedErrors = true }
+}
+
+// DryRun decides and reports every call but enforces none.
+func DryRun() Setting {
+	return func(c *Config) { c.DryRun = true }
+}
+
+// RuleSet gives rules to methods and services whose options declare none;
+// a nil set is none.
+func RuleSet(set *annotations.RuleSet) Setting {
+	return func(c *Config) { c.Rules.RuleSet = set }
 }
 
 // Clock sets the clock of stream checks, for tests.

@@ -25,6 +25,7 @@ type Decided struct {
 	Reason    string
 	Subject   string // of the token, "" for none
 	Message   bool
+	DryRun    bool
 }
 
 // HookCases are calls allowed, denied, public and undeclared, and a
@@ -86,7 +87,7 @@ func RunDecisionHook(t *testing.T, c Client, rec *Decisions, cases []HookCase) {
 				if d.Token != nil {
 					subject = d.Token.Subject
 				}
-				if d.Procedure != w.Procedure || d.Allowed != w.Allowed || d.Reason != w.Reason || subject != w.Subject || d.Message != w.Message {
+				if d.Procedure != w.Procedure || d.Allowed != w.Allowed || d.Reason != w.Reason || subject != w.Subject || d.Message != w.Message || d.DryRun != w.DryRun {
 					t.Errorf("decision %d = {%s allowed=%v reason=%q subject=%q message=%v}, want %+v",
 						i, d.Procedure, d.Allowed, d.Reason, subject, d.Message, w)
 				}

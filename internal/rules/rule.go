@@ -52,6 +52,10 @@ type Spec struct {
 	// AnyOf, when not empty, needs one alternative to hold as well. An
 	// alternative may not set Public, AllowMissing or TokenType.
 	AnyOf []Spec
+	// DryRun decides and reports the rule but never enforces it
+	// (protojwt.Decision.DryRun). It can't be set with Public, which denies
+	// nothing, nor in an alternative.
+	DryRun bool
 }
 
 // Match is what a claim must equal: the request variable Var when it is not
@@ -113,6 +117,7 @@ type Rule struct {
 	cond         condition
 	vars         []string
 	readsRequest bool
+	dryRun       bool
 	// exprWildcards are the path wildcards the expressions read.
 	exprWildcards []string
 }
@@ -155,7 +160,11 @@ func Compile(s Spec) (*Rule, error) { return CompileEnv(s, Env{}) }
 // CompileEnv checks s and compiles it into a Rule in env.
 func CompileEnv(s Spec, env Env) (*Rule, error) {
 	r := &Rule{public: s.Public, allowMissing: s.AllowMissing, tokenType: s.TokenType}
+	r.dryRun = s.DryRun
 	if s.Public {
+		if s.DryRun {
+			return nil, fmt.Errorf("%w: a public rule denies nothing: dry_run can't be set with it", ErrInvalidRule)
+		}
 		if s.AllowMissing || s.TokenType != "" || len(s.Claims) > 0 || len(s.Checks) > 0 || s.Scope != nil ||
 			len(s.Scopes) > 0 || s.Expr != "" || len(s.AnyOf) > 0 {
 			return nil, fmt.Errorf("%w: a public rule can't have other requirements", ErrInvalidRule)
@@ -242,6 +251,9 @@ func (r *Rule) compileCondition(s Spec, env Env, depth int) (condition, error) {
 		return c, fmt.Errorf("%w: any_of nested deeper than %d", ErrInvalidRule, maxAnyOfDepth)
 	}
 	for i, alt := range s.AnyOf {
+		if alt.DryRun {
+			return c, fmt.Errorf("%w: any_of[%d]: an alternative can't set dry_run: the whole rule is enforced or not", ErrInvalidRule, i)
+		}
 		if alt.Public || alt.TokenType != "" || alt.AllowMissing {
 			return c, fmt.Errorf("%w: any_of[%d]: an alternative can't set public, allow_missing or token type", ErrInvalidRule, i)
 		}
@@ -382,6 +394,10 @@ func exactNumbers(v any) any {
 
 // Public reports whether the rule needs no token.
 func (r *Rule) Public() bool { return r.public }
+
+// DryRun reports whether the rule is decided and reported but never
+// enforced.
+func (r *Rule) DryRun() bool { return r.dryRun }
 
 // AllowMissing reports whether a call with no token is allowed.
 func (r *Rule) AllowMissing() bool { return r.allowMissing }

@@ -127,6 +127,8 @@ func TestFromProtoErrors(t *testing.T) {
 		{name: "very deep any_of", rule: nestedAnyOfProto(1000), wantText: "any_of nested deeper"},
 		{name: "typed alternative", rule: &annotations.Rule{AnyOf: []*annotations.Rule{{TokenType: annotations.TokenType_TOKEN_TYPE_AUTH}}}, wantText: "any_of[0]"},
 		{name: "empty alternative", rule: &annotations.Rule{AnyOf: []*annotations.Rule{{}}}, wantText: "an empty alternative"},
+		{name: "public dry run", rule: &annotations.Rule{Public: true, DryRun: true}, wantText: "dry_run"},
+		{name: "dry-run alternative", rule: &annotations.Rule{AnyOf: []*annotations.Rule{{Scopes: []string{"x"}, DryRun: true}}}, wantText: "any_of[0]: an alternative can't set dry_run"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,5 +238,24 @@ func TestFromProtoLiterals(t *testing.T) {
 				t.Errorf("Check = %v, want allowed %v", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestFromProtoDryRun(t *testing.T) {
+	for _, tt := range []struct {
+		rule *annotations.Rule
+		want bool
+	}{
+		{&annotations.Rule{Scopes: []string{"x"}}, false},
+		{&annotations.Rule{Scopes: []string{"x"}, DryRun: true}, true},
+		{&annotations.Rule{AllowMissing: true, DryRun: true}, true},
+	} {
+		r, err := rules.FromProto(tt.rule)
+		if err != nil {
+			t.Fatalf("FromProto(%v): %v", tt.rule, err)
+		}
+		if r.DryRun() != tt.want {
+			t.Errorf("FromProto(%v).DryRun() = %v, want %v", tt.rule, r.DryRun(), tt.want)
+		}
 	}
 }
