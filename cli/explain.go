@@ -12,8 +12,8 @@ import (
 	"github.com/protojwt/protojwt/internal/rules"
 )
 
-const explainUsage = `Usage: protojwt explain [--descriptor-set FILE.binpb] [flags] PROCEDURE
-       protojwt explain [--descriptor-set FILE.binpb] --cases FILE.textpb --case NAME
+const explainUsage = `Usage: protojwt explain [--descriptor-set FILE.binpb] [--rule-set FILE] [flags] PROCEDURE
+       protojwt explain [--descriptor-set FILE.binpb] [--rule-set FILE] --cases FILE.textpb --case NAME
 
 Decides one call as its adapter does and prints every part of the rule in
 the order the engine checks it, with its outcome and the values compared
@@ -33,6 +33,7 @@ func (a *app) explain(args []string) error {
 	const name = "explain"
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	descriptors := fs.String("descriptor-set", "", "the API's `FILE.binpb`; default: the services linked into the command")
+	ruleSet := fs.String("rule-set", "", "a rule set `FILE.textpb` (protojwt.v1.RuleSet), as the servers' WithRuleSet gives it")
 	casesFile := fs.String("cases", "", "a case `FILE.textpb` whose routes, jwks, scope_claims and time apply")
 	caseName := fs.String("case", "", "explain the case of --cases with this `NAME`")
 	claims := fs.String("claims", "", "the token's claims as a `JSON` object")
@@ -70,7 +71,7 @@ func (a *app) explain(args []string) error {
 	if *at != "" {
 		pt.Time = *at
 	}
-	env, err := a.policyEnv(*descriptors)
+	env, err := a.policyEnv(*descriptors, *ruleSet)
 	if err != nil {
 		return err
 	}
@@ -135,9 +136,12 @@ func (a *app) printExplanation(e *policytest.Explanation) {
 		fmt.Fprintln(a.stdout, stepLine(s))
 	}
 	d := e.Decision
-	if d.Allowed {
+	if !policytest.Denied(d) {
 		fmt.Fprintln(a.stdout, "ALLOWED")
 		return
+	}
+	if d.DryRun {
+		fmt.Fprint(a.stdout, "ALLOWED (dry run), enforcing would deny: ")
 	}
 	fmt.Fprintf(a.stdout, "DENIED %s: %s\n", d.Reason, strings.TrimPrefix(d.Err.Error(), "protojwt: "))
 }

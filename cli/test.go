@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
+	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/internal/policytest"
 )
 
@@ -33,7 +34,11 @@ the request as protojson, and the outcome it must have:
 Each case that fails writes one line: what was expected, and what the
 adapter decided with its explanation (Decision.Err). The last line is
 "N passed, M failed"; the command exits 1 when a case fails or can't be
-run. Without --descriptor-set, the rules are those of the services linked
+run. --rule-set gives rules to services whose .proto carries none, as
+the servers' WithRuleSet does. A dry-run rule's cases test what the rule
+decides: a case expecting a reason passes when the rule would deny with
+it, so that removing dry_run changes no case's outcome. Without
+--descriptor-set, the rules are those of the services linked
 into the command: a build of your own (cli.Main in your module) knows
 yours. The build with CEL compiles expr, as WithExpressions(celexpr.New())
 does.
@@ -43,6 +48,7 @@ func (a *app) test(args []string) error {
 	const name = "test"
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	descriptors := fs.String("descriptor-set", "", "the API's `FILE.binpb` (buf build -o, protoc --descriptor_set_out --include_imports); default: the services linked into the command")
+	ruleSet := fs.String("rule-set", "", "a rule set `FILE.textpb` (protojwt.v1.RuleSet), as the servers' WithRuleSet gives it")
 	verbose := fs.Bool("v", false, "write a line for every case, passed too")
 	positional, err := a.parseFlags(fs, testUsage, args)
 	if err != nil {
@@ -51,7 +57,7 @@ func (a *app) test(args []string) error {
 	if len(positional) == 0 {
 		return usageErrorf(name, "want at least one case file")
 	}
-	env, err := a.policyEnv(*descriptors)
+	env, err := a.policyEnv(*descriptors, *ruleSet)
 	if err != nil {
 		return err
 	}
@@ -83,10 +89,17 @@ func (a *app) test(args []string) error {
 }
 
 // policyEnv returns what cases run against: the descriptor set at path
-// ("" for the services linked into the command) and the command's
-// expression engine.
-func (a *app) policyEnv(path string) (policytest.Env, error) {
+// ("" for the services linked into the command), the rule set file at
+// ruleSet ("" for none) and the command's expression engine.
+func (a *app) policyEnv(path, ruleSet string) (policytest.Env, error) {
 	env := policytest.Env{Files: protoregistry.GlobalFiles, Expressions: a.expressions()}
+	if ruleSet != "" {
+		set, err := annotations.ReadRuleSet(ruleSet)
+		if err != nil {
+			return env, err
+		}
+		env.RuleSet = set
+	}
 	if path == "" {
 		return env, nil
 	}

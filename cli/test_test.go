@@ -56,6 +56,9 @@ func TestTestCommand(t *testing.T) {
 	good := writeFile(t, "good.textpb", []byte(guardedCases))
 	wrong := writeFile(t, "wrong.textpb", []byte(wrongCases))
 	bad := writeFile(t, "bad.textpb", []byte(`cases {`))
+	ruleSet := writeFile(t, "rules.textpb", []byte(`methods { key: "/protojwt.test.v1.GuardedService/Undeclared" value { scopes: "x" dry_run: true } }`))
+	ruleSetCases := writeFile(t, "set.textpb", []byte(`cases { procedure: "/protojwt.test.v1.GuardedService/Undeclared" token { claims: '{"scope":"y"}' } expect { reason: "SCOPE_MISSING" } }`))
+	badRuleSet := writeFile(t, "badrules.textpb", []byte(`methods { key: "Undeclared" value {} }`))
 	tests := []struct {
 		name    string
 		args    []string
@@ -75,6 +78,9 @@ func TestTestCommand(t *testing.T) {
 		{"missing file", []string{"test", "/nonexistent/cases.textpb"}, exitFailure, []string{"0 passed, 1 failed"}, nil, nil},
 		{"no file", []string{"test"}, exitUsage, nil, []string{"want at least one case file"}, nil},
 		{"bad descriptor set", []string{"test", "--descriptor-set", good, good}, exitFailure, nil, []string{"is not a FileDescriptorSet"}, nil},
+		{"rule set, dry run", []string{"test", "--descriptor-set", set, "--rule-set", ruleSet, ruleSetCases}, exitOK, []string{"1 passed, 0 failed"}, nil, nil},
+		{"without the rule set", []string{"test", "--descriptor-set", set, ruleSetCases}, exitFailure, []string{"want SCOPE_MISSING, got METHOD_NOT_DECLARED", "0 passed, 1 failed"}, nil, nil},
+		{"bad rule set", []string{"test", "--descriptor-set", set, "--rule-set", badRuleSet, ruleSetCases}, exitFailure, nil, []string{"Undeclared"}, nil},
 		{"help", []string{"test", "--help"}, exitOK, []string{"Usage: protojwt test"}, nil, nil},
 	}
 	for _, tt := range tests {
@@ -92,6 +98,7 @@ func TestTestCommand(t *testing.T) {
 
 func TestExplainCommand(t *testing.T) {
 	set := writeFile(t, "api.binpb", marshalSet(t, testpbSet(true)))
+	ruleSet := writeFile(t, "rules.textpb", []byte(`methods { key: "/protojwt.test.v1.GuardedService/Undeclared" value { scopes: "x" dry_run: true } }`))
 	cases := writeFile(t, "cases.textpb", []byte(guardedCases))
 	tests := []struct {
 		name   string
@@ -130,6 +137,10 @@ func TestExplainCommand(t *testing.T) {
 			"GET /orders/{id}\n", `  FAIL  claim sub: equals field:id: not equal [claim "bob", request "alice"]  <- decides`,
 		}, nil},
 		{"route from flags", []string{"explain", "--cases", cases, "--claims", `{"sub":"alice"}`, "--path", "/orders/alice", "GET /orders/{id}"}, exitOK, []string{"ALLOWED"}, nil},
+		{"rule set, dry run", []string{"explain", "--descriptor-set", set, "--rule-set", ruleSet, "--claims", `{"scope":"y"}`, "/protojwt.test.v1.GuardedService/Undeclared"}, exitOK, []string{
+			"  FAIL  scope x: not granted [granted \"y\"]  <- decides",
+			"ALLOWED (dry run), enforcing would deny: DENIED SCOPE_MISSING: insufficient scope: scope x: not granted",
+		}, nil},
 		{"unknown case", []string{"explain", "--cases", cases, "--case", "nope"}, exitFailure, nil, []string{`no case named "nope"`}},
 		{"case and flags", []string{"explain", "--cases", cases, "--case", "own", "--claims", "{}"}, exitUsage, nil, []string{"--case takes the whole case"}},
 		{"claims and token", []string{"explain", "--claims", "{}", "--token", "a.b.c", "/a.B/C"}, exitUsage, nil, []string{"exclusive"}},

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/annotations"
 	"github.com/protojwt/protojwt/internal/policytest"
 )
 
@@ -55,6 +56,13 @@ func WithResolver(files *protoregistry.Files) Option {
 // saying so.
 func WithExpressions(x protojwt.Expressions) Option {
 	return optionFunc(func(r *Runner) { r.env.Expressions = x })
+}
+
+// WithRuleSet gives rules to methods whose options declare none, as the
+// servers' interceptor.WithRuleSet(set) does (annotations.ReadRuleSet reads
+// a rule set file). By default, rules come only from the options.
+func WithRuleSet(set *annotations.RuleSet) Option {
+	return optionFunc(func(r *Runner) { r.env.RuleSet = set })
 }
 
 // New returns a Runner with opts.

@@ -9,6 +9,9 @@ import (
 
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	_ "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/protojwt/protojwt/annotations"
 	_ "github.com/protojwt/protojwt/internal/testpb"
 )
 
@@ -52,6 +55,23 @@ const fails = `cases {
 func TestRun(t *testing.T) {
 	Run(t, write(t, holds))
 	New(WithResolver(protoregistry.GlobalFiles), WithExpressions(nil), nil).Run(t, write(t, holds))
+}
+
+// TestWithRuleSet: the rules of a rule set decide the cases of a service
+// whose .proto has none.
+func TestWithRuleSet(t *testing.T) {
+	set, err := annotations.ParseRuleSet([]byte(`services { key: "grpc.health.v1.Health" value { scopes: "health" } }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := write(t, `cases { procedure: "/grpc.health.v1.Health/Check" token { claims: '{"scope":"health"}' } expect { allowed: true } }
+cases { procedure: "/grpc.health.v1.Health/Check" token { claims: '{"scope":"x"}' } expect { reason: "SCOPE_MISSING" } }`)
+	New(WithRuleSet(set)).Run(t, cases)
+	var rec recorder
+	New().run(&rec, []string{cases})
+	if len(rec.errors) != 2 {
+		t.Errorf("without the rule set: %q", rec.errors)
+	}
 }
 
 // TestRunFails: a case that does not hold, a file that can't be read and

@@ -45,8 +45,8 @@ func (s *Suite) Explain(i int) (*Explanation, error) {
 		return nil, err
 	}
 	if rule == nil {
-		e.Steps = []rules.Step{{Part: "rule", Why: "none declared, and no option opens the method", Held: e.Decision.Allowed, Decides: !e.Decision.Allowed}}
-		if e.Decision.Allowed {
+		e.Steps = []rules.Step{{Part: "rule", Why: "none declared, and no option opens the method", Decides: true}}
+		if !Denied(e.Decision) {
 			e.Steps[0] = rules.Step{Part: "rule", Held: true, Values: "none declared; opened by an option"}
 		}
 		return e, nil
@@ -72,8 +72,8 @@ func (s *Suite) Explain(i int) (*Explanation, error) {
 
 // agree checks that the engine's verdict err is the adapter's decision.
 func (e *Explanation) agree(err error) error {
-	if (err == nil) != e.Decision.Allowed {
-		return fmt.Errorf("the engine says %v, the adapter decided allowed=%v: a defect, please report it", err, e.Decision.Allowed)
+	if (err != nil) != Denied(e.Decision) {
+		return fmt.Errorf("the engine says %v, the adapter decided denied=%v: a defect, please report it", err, Denied(e.Decision))
 	}
 	if err != nil {
 		if _, reason := rules.Classify(err); reason != e.Decision.Reason {
@@ -102,7 +102,7 @@ func (s *Suite) compiled(c *annotations.PolicyCase) (*rules.Rule, rules.Vars, er
 		}
 		return rule, rules.VarsOf(src, nil), nil
 	}
-	table, err := methodrules.Build(methodrules.Options{Files: s.env.Files, Expressions: s.env.Expressions})
+	table, err := methodrules.Build(methodrules.Options{Files: s.env.Files, Expressions: s.env.Expressions, RuleSet: s.env.RuleSet})
 	if err != nil {
 		return nil, rules.Vars{}, err
 	}

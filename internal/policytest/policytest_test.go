@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	_ "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -264,7 +265,7 @@ func TestExplain(t *testing.T) {
 				decides++
 			}
 		}
-		if want := map[bool]int{true: 0, false: 1}[e.Decision.Allowed]; decides != want {
+		if want := map[bool]int{false: 0, true: 1}[policytest.Denied(e.Decision)]; decides != want {
 			t.Errorf("%s: %d steps decide, want %d: %+v", e.Name, decides, want, e.Steps)
 		}
 	}
@@ -291,5 +292,60 @@ func TestExplainShowsValues(t *testing.T) {
 	}
 	if strings.Contains(e.Decision.Err.Error(), "bob") {
 		t.Errorf("Decision.Err holds a claim value: %v", e.Decision.Err)
+	}
+}
+
+// TestRuleSetAndDryRun runs cases on a service with no annotations
+// (grpc.health.v1.Health) whose rules come from a rule set, as the
+// servers' WithRuleSet gives them, and on dry-run rules, whose cases test
+// what the rule decides though it is not enforced.
+func TestRuleSetAndDryRun(t *testing.T) {
+	set, err := annotations.ParseRuleSet([]byte(`
+methods { key: "/grpc.health.v1.Health/Check" value { scopes: "health:read" } }
+methods { key: "/grpc.health.v1.Health/List" value { scopes: "health:read" dry_run: true } }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cases = `
+routes { key: "GET /dry/{id}" value { claims { key: "sub" value { field: "id" } } dry_run: true } }
+cases { name: "granted" procedure: "/grpc.health.v1.Health/Check" token { claims: '{"scope":"health:read"}' } expect { allowed: true } }
+cases { name: "not granted" procedure: "/grpc.health.v1.Health/Check" token { claims: '{"scope":"other"}' } expect { reason: "SCOPE_MISSING" explanation: "scope health:read" } }
+cases { name: "dry, would deny" procedure: "/grpc.health.v1.Health/List" token { claims: '{"scope":"other"}' } expect { reason: "SCOPE_MISSING" } }
+cases { name: "dry, allows" procedure: "/grpc.health.v1.Health/List" token { claims: '{"scope":"health:read"}' } expect { allowed: true } }
+cases { name: "dry route, would deny" procedure: "GET /dry/{id}" path: "/dry/alice" token { claims: '{"sub":"bob"}' } expect { reason: "CLAIM_MISMATCH" } }
+cases { name: "undeclared" procedure: "/grpc.health.v1.Health/Watch" token { claims: '{}' } expect { reason: "METHOD_NOT_DECLARED" } }
+`
+	s, err := policytest.Parse(policytest.Env{RuleSet: set}, "f", []byte(cases))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range s.Run() {
+		if !r.Passed() {
+			t.Errorf("%s", r.Line())
+		}
+		if _, err := s.Explain(i); err != nil {
+			t.Errorf("Explain(%d): %v", i, err)
+		}
+	}
+	// A dry-run rule's would-be denial fails a case expecting allowed,
+	// saying it is not enforced.
+	s, err = policytest.Parse(policytest.Env{RuleSet: set}, "f", []byte(
+		`cases { procedure: "/grpc.health.v1.Health/List" token { claims: '{"scope":"other"}' } expect { allowed: true } }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Run()[0]
+	if r.Passed() || !strings.Contains(r.Line(), "got SCOPE_MISSING (insufficient scope: scope health:read: not granted), not enforced: dry run") {
+		t.Errorf("line %q", r.Line())
+	}
+	// Without the set, the health service has no rules.
+	s, err = policytest.Parse(policytest.Env{}, "f", []byte(
+		`cases { procedure: "/grpc.health.v1.Health/Check" token { claims: '{"scope":"health:read"}' } expect { allowed: true } }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Run()[0]; r.Passed() || !strings.Contains(r.Line(), "got METHOD_NOT_DECLARED") {
+		t.Errorf("without the rule set: %s", r.Line())
 	}
 }

@@ -51,15 +51,24 @@ func (r *Result) Got() string {
 	switch {
 	case r.Err != nil:
 		return "error: " + r.Err.Error()
-	case r.Decision.Allowed:
+	case !Denied(r.Decision):
 		return "allowed"
 	}
 	s := r.Decision.Reason
 	if r.Decision.Err != nil {
 		s += " (" + strings.TrimPrefix(r.Decision.Err.Error(), "protojwt: ") + ")"
 	}
+	if r.Decision.DryRun {
+		s += ", not enforced: dry run"
+	}
 	return s
 }
+
+// Denied reports whether the rule refused the call of d: the call was
+// denied, or, under dry run, would have been. A case tests what its rule
+// decides, dry run or not, so that removing a rule's dry_run changes no
+// case's outcome.
+func Denied(d protojwt.Decision) bool { return !d.Allowed || d.Reason != "" }
 
 // Line writes the result as one line, as go test writes a failure: the
 // case, what was expected and what decided it.
@@ -92,6 +101,7 @@ func (s *Suite) build() *adapters {
 		interceptor.WithResolver(s.env.Files),
 		interceptor.WithExpressions(s.env.Expressions),
 		interceptor.WithDecisionHook(hook),
+		interceptor.WithRuleSet(s.env.RuleSet),
 	)
 	if err != nil {
 		a.grpcErr = err
@@ -159,9 +169,9 @@ func wantText(e *annotations.Expect) string {
 // outcomeMatches reports whether d is the outcome e expects.
 func outcomeMatches(e *annotations.Expect, d protojwt.Decision) bool {
 	if e.GetAllowed() {
-		return d.Allowed
+		return !Denied(d)
 	}
-	if d.Allowed || d.Reason != e.GetReason() {
+	if !Denied(d) || d.Reason != e.GetReason() {
 		return false
 	}
 	return e.GetExplanation() == "" || d.Err != nil && strings.Contains(d.Err.Error(), e.GetExplanation())

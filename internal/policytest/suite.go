@@ -41,6 +41,9 @@ type Env struct {
 	// Expressions compiles the rules' expr, as the servers'
 	// WithExpressions does; nil refuses rules with one.
 	Expressions protojwt.Expressions
+	// RuleSet gives rules to methods whose options declare none, as the
+	// servers' WithRuleSet does; nil for none.
+	RuleSet *annotations.RuleSet
 }
 
 // Suite is one case file, loaded and checked.
