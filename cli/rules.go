@@ -52,6 +52,12 @@ Claim names holding dots, colons or slashes are quoted, so that a
 namespaced claim reads as one name: check("cognito:groups" contains "ops").
 --json adds, per method, allow_missing, checks and expr, and the rule as
 protojson (rule_proto).
+
+--html FILE writes the same audit as one self-contained page (no external
+assets): every service and method with public, token type, claims, checks,
+scopes, expression, alternatives and dry run; a search box that filters
+them; and "who can call with...": each scope and role literal the rules
+name, with the methods that name it.
 `
 
 // maxDescriptorSetSize bounds the descriptor set read.
@@ -82,6 +88,8 @@ type methodAudit struct {
 	Expr   string   `json:"expr,omitempty"` // the rule's CEL expression
 	Denied bool     `json:"denied"`         // no rule: every call is refused
 	Error  string   `json:"error,omitempty"`
+	// rule is the rule read, for the --html page; nil when none.
+	rule *annotations.Rule
 }
 
 // rulesAudit is what the rules command found; --json writes it.
@@ -113,6 +121,7 @@ func (a *app) rules(args []string) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	strict := fs.Bool("strict", false, "exit 1 when a method has no rule or a rule or field path is bad")
 	asJSON := fs.Bool("json", false, "write the table as JSON")
+	htmlFile := fs.String("html", "", "also write one self-contained HTML `FILE`: every method's rule, searchable, and who can call with each scope or role")
 	var publicMethods, publicServices stringList
 	fs.Var(&publicMethods, "public-method", "treat `/package.Service/Method` as opened by interceptor.WithPublicMethods; repeatable")
 	fs.Var(&publicServices, "public-service", "treat `package.Service` as opened by interceptor.WithPublicServices; repeatable")
@@ -139,6 +148,11 @@ func (a *app) rules(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *htmlFile != "" {
+		if err := writeFileWith(*htmlFile, func(w io.Writer) error { return writeRulesPage(w, audit) }); err != nil {
+			return err
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
@@ -154,6 +168,19 @@ func (a *app) rules(args []string) error {
 		return errReported
 	}
 	return nil
+}
+
+// writeFileWith writes the file path with write, replacing it whole.
+func writeFileWith(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // readInput reads the file path, or stdin for "-", up to limit bytes.
@@ -262,7 +289,7 @@ func auditRules(files *protoregistry.Files, exprs protojwt.Expressions, publicMe
 				ma.Source, ma.Error = sourceOf(source), strings.TrimPrefix(err.Error(), "protojwt: ")
 			case source != annotations.SourceNone:
 				ma.Source = sourceOf(source)
-				ma.Rule, ma.RuleProto = formatRule(rule), ruleJSON(rule)
+				ma.Rule, ma.RuleProto, ma.rule = formatRule(rule), ruleJSON(rule), rule
 				ma.Public, ma.AllowMissing, ma.Expr = rule.GetPublic(), rule.GetAllowMissing(), rule.GetExpr()
 				for _, c := range rule.GetCheck() {
 					ma.Checks = append(ma.Checks, formatCheck(c))
