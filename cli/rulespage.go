@@ -21,21 +21,21 @@ import (
 // pageRow is one method of the page.
 type pageRow struct {
 	Service, Method, Full string
-	Source               string
-	Public, AllowMissing bool
-	Denied               bool // no rule: every call refused
-	TokenType            string
-	Claims               []string // sub=field:username, role="admin"
-	Checks               []string // realm_access.roles contains "admin"
-	Scopes               []string // OAuth scope names
-	Scope                string   // the scope JSON containment
-	Expr                 string
-	AnyOf                []string // each alternative, compact
-	DryRun               bool
-	Rule                 string // the compact form, all of it
-	Error                string
-	Literals             []string // the scope and role literals that can open it
-	Search               string   // the text the search box matches, lower case
+	Source                string
+	Public, AllowMissing  bool
+	Denied                bool // no rule: every call refused
+	TokenType             string
+	Claims                []string // sub=field:username, role="admin"
+	Checks                []string // realm_access.roles contains "admin"
+	Scopes                []string // OAuth scope names
+	Scope                 string   // the scope JSON containment
+	Expr                  string
+	AnyOf                 []string // each alternative, compact
+	DryRun                bool
+	Rule                  string // the compact form, all of it
+	Error                 string
+	Literals              []string // the scope and role literals that can open it
+	Search                string   // the text the search box matches, lower case
 }
 
 // pageLiteral is one entry of the index: a literal and the methods whose
@@ -47,7 +47,7 @@ type pageLiteral struct {
 
 // pageUse is a method that names a literal, and where.
 type pageUse struct {
-	Full string
+	Full  string
 	Where string // "scopes", "check realm_access.roles contains", "any_of[1] scopes"
 	Alone bool   // the literal's part is all the rule needs besides a token
 }
