@@ -118,16 +118,14 @@ func (c *condition) trace(in *input, vars Vars, depth int) []Step {
 		steps = append(steps, s)
 	}
 	if c.expr != nil {
-		s := Step{Depth: depth, Part: "expr"}
+		s := Step{Depth: depth, Part: "expr " + shorten(c.exprText)}
 		err := evalExpr(c.expr, in.claims, vars)
 		s.Held = err == nil
 		switch {
 		case errors.Is(err, ErrExpressionFalse):
-			s.Why, s.Values = "false", "false"
+			s.Why = "false"
 		case err != nil:
 			s.Why = strings.TrimPrefix(err.Error(), "protojwt: ")
-		default:
-			s.Values = "true"
 		}
 		steps = append(steps, s)
 	}
