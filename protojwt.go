@@ -129,10 +129,11 @@ type Decision struct {
 	// Allowed reports whether the call, or the message, may go on.
 	Allowed bool
 	// Reason is the stable reason of a denial (a Reason* constant), "" when
-	// allowed.
+	// allowed; under DryRun, that of the denial enforcing would have made.
 	Reason string
 	// Err is the cause of a denial, an error wrapping one of manager's
-	// sentinels; nil when allowed. A rule's denial names the part that
+	// sentinels; nil when allowed (under DryRun, set when enforcing would
+	// have denied). A rule's denial names the part that
 	// failed: `protojwt: claim mismatch: claim realm_access.roles: contains
 	// "orders-admin": no element equal`, the scope missing, why each
 	// alternative of an any_of failed, the token type wanted and sent. It

@@ -18,12 +18,17 @@ const (
 	KeyTokenID   = "token_id"  // the token's "jti", when it verified
 	KeyError     = "error"     // the cause of a denial
 	KeyDuration  = "duration"  // the time spent deciding
+	KeyDryRun    = "dry_run"   // true for a decision of dry run: reported, not enforced
 )
 
 // Messages of audit records.
 const (
 	MessageDenied  = "protojwt: denied"
 	MessageAllowed = "protojwt: allowed"
+	// MessageWouldDeny is the record of a dry run's decision that enforcing
+	// would have denied (protojwt.Decision.DryRun with a Reason): the call
+	// went on. It is written at the level of denials.
+	MessageWouldDeny = "protojwt: would deny (dry run)"
 )
 
 // maxProcedure bounds the procedure written: a gRPC method name that is not
@@ -65,6 +70,9 @@ func WithLevels(denied, allowed slog.Level) Option {
 // MessageDenied and the attributes named by the Key* constants: the
 // procedure (cut to 256 bytes), the stage, the reason, the error, the time
 // spent deciding, and, when the token verified, its subject, issuer and ID.
+// A decision of dry run that enforcing would have denied is written as a
+// denial is, with the message MessageWouldDeny and dry_run=true: the call
+// went on, and the record says what enforcing would have done.
 // It never writes the token or its claims. Records go through
 // Logger.LogAttrs with the call's context, so that handlers can add its
 // trace. A nil logger means slog.Default(), read at each decision. The hook
@@ -77,7 +85,8 @@ func Hook(logger *slog.Logger, opts ...Option) func(context.Context, protojwt.De
 		}
 	}
 	return func(ctx context.Context, d protojwt.Decision) {
-		if d.Allowed && !c.allowed {
+		wouldDeny := d.DryRun && d.Reason != ""
+		if d.Allowed && !wouldDeny && !c.allowed {
 			return
 		}
 		l := logger
@@ -85,7 +94,10 @@ func Hook(logger *slog.Logger, opts ...Option) func(context.Context, protojwt.De
 			l = slog.Default()
 		}
 		level, msg := c.deniedLevel, MessageDenied
-		if d.Allowed {
+		switch {
+		case wouldDeny:
+			msg = MessageWouldDeny
+		case d.Allowed:
 			level, msg = c.allowedLevel, MessageAllowed
 		}
 		if !l.Enabled(ctx, level) {
@@ -105,8 +117,11 @@ func attributes(d protojwt.Decision) []slog.Attr {
 	attrs = append(attrs,
 		slog.String(KeyProcedure, truncate(d.Procedure, maxProcedure)),
 		slog.String(KeyStage, stage))
-	if !d.Allowed {
+	if !d.Allowed || d.Reason != "" {
 		attrs = append(attrs, slog.String(KeyReason, d.Reason))
+	}
+	if d.DryRun {
+		attrs = append(attrs, slog.Bool(KeyDryRun, true))
 	}
 	if t := d.Token; t != nil {
 		attrs = append(attrs,

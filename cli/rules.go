@@ -25,13 +25,24 @@ import (
 	"github.com/protojwt/protojwt/manager"
 )
 
-const rulesUsage = `Usage: protojwt rules [--strict] [--json] [flags] FILE.binpb | -
+const rulesUsage = `Usage: protojwt rules [--strict] [--no-dry-run] [--json] [--rule-set FILE] [flags] FILE.binpb | -
 
 Lists every RPC of a FileDescriptorSet, as "buf build -o FILE.binpb" or
 "protoc --include_imports --descriptor_set_out=FILE.binpb" writes it ("-"
 reads stdin), with the rule a server built by interceptor.New enforces: the
 method's (protojwt.v1.rule), else its service's (protojwt.v1.default_rule).
 A method with neither is DENIED, as the interceptor fails closed.
+
+--rule-set FILE reads a rule set (the text format of protojwt.v1.RuleSet,
+as annotations.ReadRuleSet reads it and interceptor.WithRuleSet takes it)
+for services whose .proto carries no rules: its rules are shown with the
+source "rule set" (a methods entry) or "rule set service" (a services
+entry). A method ruled both by its options and by the file is invalid, as
+is a name in the file that no method or service of the descriptor set has.
+
+A rule with dry_run is decided and reported but not enforced: its rule
+shows dry_run, and the summary counts them. --no-dry-run exits 1 while any
+is left, with --strict a check for a release branch.
 
 Rules and the request field paths their claims name are checked by
 interceptor.New itself. So are expressions (expr) in the build of this
@@ -70,6 +81,10 @@ const (
 	sourcePublicMethod  = "public_method"
 	sourcePublicService = "public_service"
 	sourceNone          = "none"
+	// The sources of a rule set file's rules, as annotations.Source names
+	// them.
+	sourceRuleSetMethod  = "rule_set_method"
+	sourceRuleSetService = "rule_set_service"
 )
 
 // methodAudit is one line of the rules table, one element of --json's
@@ -86,8 +101,10 @@ type methodAudit struct {
 	// [\"gold\"]"; those of alternatives are in Rule.
 	Checks []string `json:"checks,omitempty"`
 	Expr   string   `json:"expr,omitempty"` // the rule's CEL expression
-	Denied bool     `json:"denied"`         // no rule: every call is refused
-	Error  string   `json:"error,omitempty"`
+	// DryRun: the rule is decided and reported, never enforced (dry_run).
+	DryRun bool   `json:"dry_run"`
+	Denied bool   `json:"denied"` // no rule: every call is refused
+	Error  string `json:"error,omitempty"`
 	// rule is the rule read, for the --html page; nil when none.
 	rule *annotations.Rule
 }
@@ -109,6 +126,7 @@ type auditSummary struct {
 	AllowMissing int `json:"allow_missing"` // a valid rule that lets calls without a token through
 	Undeclared   int `json:"undeclared"`    // denied: no rule
 	Invalid      int `json:"invalid"`       // a rule or field path that can't be compiled
+	DryRun       int `json:"dry_run"`       // valid rules decided and reported, not enforced
 }
 
 // problems counts what --strict fails on.
@@ -120,6 +138,8 @@ func (a *app) rules(args []string) error {
 	const name = "rules"
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	strict := fs.Bool("strict", false, "exit 1 when a method has no rule or a rule or field path is bad")
+	noDryRun := fs.Bool("no-dry-run", false, "exit 1 when a rule is dry_run (decided, not enforced)")
+	ruleSetPath := fs.String("rule-set", "", "read the rules of `FILE`, a protojwt.v1.RuleSet in text format, as interceptor.WithRuleSet takes them")
 	asJSON := fs.Bool("json", false, "write the table as JSON")
 	htmlFile := fs.String("html", "", "also write one self-contained HTML `FILE`: every method's rule, searchable, and who can call with each scope or role")
 	var publicMethods, publicServices stringList
@@ -144,7 +164,13 @@ func (a *app) rules(args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", inputName(positional[0]), err)
 	}
-	audit, err := auditRules(files, a.expressions(), publicMethods, publicServices)
+	var ruleSet *annotations.RuleSet
+	if *ruleSetPath != "" {
+		if ruleSet, err = annotations.ReadRuleSet(*ruleSetPath); err != nil {
+			return errors.New(strings.TrimPrefix(err.Error(), "protojwt: "))
+		}
+	}
+	audit, err := auditRules(files, a.expressions(), publicMethods, publicServices, ruleSet)
 	if err != nil {
 		return err
 	}
@@ -162,9 +188,23 @@ func (a *app) rules(args []string) error {
 	} else {
 		a.printRules(audit)
 	}
+	failed := false
 	if *strict && audit.problems() > 0 {
 		s := audit.Summary
 		fmt.Fprintf(a.stderr, "protojwt rules: --strict: %d method(s) without a rule, %d invalid, %d other error(s)\n", s.Undeclared, s.Invalid, len(audit.Errors))
+		failed = true
+	}
+	if *noDryRun && audit.Summary.DryRun > 0 {
+		var names []string
+		for _, m := range audit.Methods {
+			if m.DryRun {
+				names = append(names, m.Method)
+			}
+		}
+		fmt.Fprintf(a.stderr, "protojwt rules: --no-dry-run: %d method(s) with a dry_run rule, not enforced: %s\n", len(names), strings.Join(names, ", "))
+		failed = true
+	}
+	if failed {
 		return errReported
 	}
 	return nil
@@ -242,12 +282,12 @@ func newFiles(set *descriptorpb.FileDescriptorSet) (*protoregistry.Files, error)
 	return protodesc.NewFiles(all)
 }
 
-// auditRules reads the rule of every method of files, in the resolution
-// order of annotations.EffectiveRule, and has interceptor.New compile them
+// auditRules reads the rule of every method of files and ruleSet (nil for
+// none), in the resolution order of annotations.EffectiveRuleIn, and has interceptor.New compile them
 // all, their expr with exprs: the one check of rules, field paths and
 // expressions a server makes. Its verdict on each method is the
 // *protojwt.RuleError naming that method.
-func auditRules(files *protoregistry.Files, exprs protojwt.Expressions, publicMethods, publicServices []string) (*rulesAudit, error) {
+func auditRules(files *protoregistry.Files, exprs protojwt.Expressions, publicMethods, publicServices []string, ruleSet *annotations.RuleSet) (*rulesAudit, error) {
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	m, err := manager.New(manager.Config{Issuer: "protojwt rules", Algorithm: "HS256", Secret: secret})
@@ -258,6 +298,7 @@ func auditRules(files *protoregistry.Files, exprs protojwt.Expressions, publicMe
 		interceptor.WithPublicMethods(publicMethods...),
 		interceptor.WithPublicServices(publicServices...),
 		interceptor.WithExpressions(exprs),
+		interceptor.WithRuleSet(ruleSet),
 	}
 	// A malformed name, or one that names nothing in files, is a usage
 	// error, as interceptor.New reports it.
@@ -283,7 +324,7 @@ func auditRules(files *protoregistry.Files, exprs protojwt.Expressions, publicMe
 			md := sd.Methods().Get(i)
 			full := "/" + service + "/" + string(md.Name())
 			ma := methodAudit{Method: full}
-			rule, source, err := annotations.EffectiveRule(md)
+			rule, source, err := annotations.EffectiveRuleIn(md, ruleSet)
 			switch {
 			case err != nil:
 				ma.Source, ma.Error = sourceOf(source), strings.TrimPrefix(err.Error(), "protojwt: ")
@@ -291,6 +332,7 @@ func auditRules(files *protoregistry.Files, exprs protojwt.Expressions, publicMe
 				ma.Source = sourceOf(source)
 				ma.Rule, ma.RuleProto, ma.rule = formatRule(rule), ruleJSON(rule), rule
 				ma.Public, ma.AllowMissing, ma.Expr = rule.GetPublic(), rule.GetAllowMissing(), rule.GetExpr()
+				ma.DryRun = rule.GetDryRun()
 				for _, c := range rule.GetCheck() {
 					ma.Checks = append(ma.Checks, formatCheck(c))
 				}
@@ -344,6 +386,10 @@ func sourceOf(s annotations.Source) string {
 		return sourceMethod
 	case annotations.SourceService:
 		return sourceService
+	case annotations.SourceRuleSetMethod:
+		return sourceRuleSetMethod
+	case annotations.SourceRuleSetService:
+		return sourceRuleSetService
 	}
 	return sourceNone
 }
@@ -351,6 +397,7 @@ func sourceOf(s annotations.Source) string {
 func (r *rulesAudit) add(ma methodAudit) {
 	if ma.Error != "" {
 		ma.Public, ma.AllowMissing = false, false // an invalid rule opens nothing: the server does not start
+		ma.DryRun = false
 	}
 	r.Methods = append(r.Methods, ma)
 	s := &r.Summary
@@ -366,6 +413,9 @@ func (r *rulesAudit) add(ma methodAudit) {
 		s.AllowMissing++
 	default:
 		s.Protected++
+	}
+	if ma.DryRun {
+		s.DryRun++
 	}
 }
 
@@ -393,11 +443,7 @@ func splitBuildError(err error) *buildErrors {
 	if err == nil {
 		return b
 	}
-	list := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	}
-	for _, e := range list {
+	for _, e := range flatten(err) {
 		var re *protojwt.RuleError
 		if errors.As(e, &re) && re.Procedure != "" && re.Err != nil {
 			msg := strings.TrimPrefix(re.Err.Error(), "protojwt: ")
@@ -410,6 +456,25 @@ func splitBuildError(err error) *buildErrors {
 		b.other = append(b.other, strings.TrimPrefix(e.Error(), "protojwt: "))
 	}
 	return b
+}
+
+// flatten returns the errors that err joins, itself when it joins none.
+// The adapters' option errors are fmt.Errorf("%w: %w", ErrInvalidOption,
+// errors.Join(...)): the sentinel is left out and the joined errors are
+// taken one by one, so that each is one message.
+func flatten(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		if e == protojwt.ErrInvalidOption {
+			continue
+		}
+		out = append(out, flatten(e)...)
+	}
+	return out
 }
 
 // take returns and forgets the message about where, "" when none.
@@ -466,6 +531,9 @@ func (a *app) printRules(r *rulesAudit) {
 	s := r.Summary
 	fmt.Fprintf(a.stdout, "\n%d methods in %d services: %d public, %d need a token, %d allow a missing token, %d DENIED (no rule), %d invalid\n",
 		s.Methods, s.Services, s.Public, s.Protected, s.AllowMissing, s.Undeclared, s.Invalid)
+	if s.DryRun > 0 {
+		fmt.Fprintf(a.stdout, "%d dry_run: decided and reported, NOT ENFORCED\n", s.DryRun)
+	}
 }
 
 func sourceLabel(source string) string {
@@ -476,6 +544,10 @@ func sourceLabel(source string) string {
 		return "--public-method"
 	case sourcePublicService:
 		return "--public-service"
+	case sourceRuleSetMethod:
+		return "rule set"
+	case sourceRuleSetService:
+		return "rule set service"
 	case sourceNone:
 		return "-"
 	}

@@ -83,8 +83,8 @@ func (t *Telemetry) decide(ctx context.Context, d protojwt.Decision) {
 		return // a no-op provider and no span: nothing to look up
 	}
 	key := decisionKey{procedure: d.Procedure, allowed: d.Allowed, message: d.Message}
-	if !d.Allowed {
-		key.reason = d.Reason
+	if !d.Allowed || d.DryRun {
+		key.reason = d.Reason // a dry run's: what enforcing would have denied
 	}
 	r := (*t.recordings.Load())[key]
 	if r == nil {
@@ -116,8 +116,14 @@ func (t *Telemetry) recordingOf(key decisionKey) *recording {
 	}
 	attrs := slices.Clone(procAttrs)
 	outcome, stage := "allowed", "call"
-	if !key.allowed {
+	switch {
+	case !key.allowed:
 		outcome = "denied"
+		attrs = append(attrs, keyReason.String(key.reason))
+	case key.reason != "":
+		// Allowed with a reason: a dry run's decision that enforcing would
+		// have denied.
+		outcome = "would_deny"
 		attrs = append(attrs, keyReason.String(key.reason))
 	}
 	if key.message {

@@ -33,9 +33,13 @@
 // ObserveCache, which reads the counts the Manager keeps anyway: the cache
 // costs Verify nothing more to observe.
 //
-// protojwt.outcome is "allowed" or "denied"; protojwt.reason, on denials
-// only, is one of the Reason* constants of package protojwt ("_OTHER" for
-// any other); protojwt.stage is "call" when a call opens and "message" for
+// protojwt.outcome is "allowed", "denied" or "would_deny": a decision of
+// dry run (a rule's dry_run, an adapter's WithDryRun) that let the call on
+// and that enforcing would have denied (protojwt.Decision.DryRun with a
+// Reason), so that watching a dry run is one query and its would-be
+// denials never count as allowed nor as denied. protojwt.reason, on
+// denials and would-be denials only, is one of the Reason* constants of
+// package protojwt ("_OTHER" for any other); protojwt.stage is "call" when a call opens and "message" for
 // the check of a received stream message. Public calls count as allowed
 // decisions of duration zero.
 //

@@ -37,6 +37,9 @@ func Format(r *annotations.Rule) string {
 	if r.GetAllowMissing() {
 		parts = append(parts, "allow_missing")
 	}
+	if r.GetDryRun() {
+		parts = append(parts, "dry_run")
+	}
 	return strings.Join(append(parts, conditionParts(r)...), " ")
 }
 
