@@ -222,3 +222,31 @@ func TestRulesPageInBrowser(t *testing.T) {
 		})
 	}
 }
+
+// TestRulesPageRuleSet: the rules of a rule set file are on the page, by
+// the source that gave them, and in the literal index.
+func TestRulesPageRuleSet(t *testing.T) {
+	set := writeFile(t, "api.binpb", marshalSet(t, testpbSet(true)))
+	ruleSet := writeFile(t, "rules.textpb", []byte(`methods { key: "/protojwt.test.v1.GuardedService/Undeclared" value { scopes: "audit:read" dry_run: true } }`))
+	path := filepath.Join(t.TempDir(), "rules.html")
+	checkResult(t, cmd{}.run(t, "rules", "--rule-set", ruleSet, "--html", path, set), exitOK, nil, nil)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row []string
+	for _, m := range rowRE.FindAllStringSubmatch(string(data), -1) {
+		if m[1] == "/protojwt.test.v1.GuardedService/Undeclared" {
+			row = m
+		}
+	}
+	if row == nil {
+		t.Fatal("no row")
+	}
+	if !strings.Contains(row[3], `<div class="src">rule set</div>`) || row[8] != "<code>audit:read</code>" || row[11] == "" {
+		t.Errorf("row %q", row[3:])
+	}
+	if !strings.Contains(string(data), `<div class="literal" data-literal="audit:read">`) {
+		t.Error("audit:read not in the index")
+	}
+}
