@@ -98,8 +98,8 @@ var commands = []command{
 
 const mainUsage = `Usage: protojwt <command> [flags] [arguments]
 
-Mint and inspect protojwt tokens, audit the rules of a gRPC API, generate keys,
-export protojwt's .proto files.
+Mint and inspect protojwt tokens, audit, test and explain the rules of an API,
+generate keys, export protojwt's .proto files.
 
 Commands:
 %s
