@@ -326,7 +326,10 @@ func (*CaseToken_Claims) isCaseToken_Source() {}
 
 func (*CaseToken_Jwt) isCaseToken_Source() {}
 
-// Expect is the outcome of a case: allowed, or denied with a reason.
+// Expect is the outcome of a case: allowed, or denied with a reason. A
+// dry_run rule's case expects what the rule decides, though it is not
+// enforced: a reason when the rule would deny, so that removing dry_run
+// changes no case's outcome.
 type Expect struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Outcome:
