@@ -119,6 +119,11 @@ func TestRulesPageDryRun(t *testing.T) {
 	for name, rule := range map[string]*annotations.Rule{
 		"Dry":      {DryRun: true, Scopes: []string{"orders:write"}},
 		"Enforced": {Scopes: []string{"orders:write"}},
+		// Names and literals are the API's: written as text, never markup.
+		"Hostile": {Check: []*annotations.ClaimCheck{{
+			Claim: []string{"<img src=x onerror=alert(1)>"},
+			Test:  &annotations.ClaimCheck_Equals{Equals: &annotations.Match{Kind: &annotations.Match_StringValue{StringValue: "</script><script>alert(1)</script>"}}},
+		}}},
 	} {
 		opts := &descriptorpb.MethodOptions{}
 		proto.SetExtension(opts, annotations.E_Rule, rule)
@@ -151,6 +156,14 @@ func TestRulesPageDryRun(t *testing.T) {
 	}
 	if enforced[11] != "" || strings.Contains(enforced[2], "dry run") {
 		t.Errorf("enforced row: %q, search %q", enforced[11], enforced[2])
+	}
+	for _, raw := range []string{"<img", "<script>alert", "</script><script>"} {
+		if strings.Contains(string(data), raw) {
+			t.Errorf("page holds %q unescaped", raw)
+		}
+	}
+	if hostile := rows["/shop.v1.OrderService/Hostile"]; hostile == nil || !strings.Contains(hostile[7], "&lt;img src=x onerror=alert(1)&gt;") {
+		t.Errorf("hostile row %q", hostile)
 	}
 }
 

@@ -349,3 +349,15 @@ cases { name: "undeclared" procedure: "/grpc.health.v1.Health/Watch" token { cla
 		t.Errorf("without the rule set: %s", r.Line())
 	}
 }
+
+// TestScopeClaims: the file's scope_claims name the claims that grant
+// scopes, as Config.ScopeClaims does; by default only "scope" does.
+func TestScopeClaims(t *testing.T) {
+	const c = `cases { procedure: "/protojwt.test.v1.GuardedService/Scopes" token { claims: '{"scp":"read write"}' } expect { allowed: true } }`
+	if r := run(t, `scope_claims: "scp" `+c); !r.Passed() {
+		t.Error(r.Line())
+	}
+	if r := run(t, c); r.Passed() || !strings.Contains(r.Line(), "got SCOPE_MISSING") {
+		t.Errorf("without scope_claims: %s", r.Line())
+	}
+}
