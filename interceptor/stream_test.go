@@ -15,13 +15,6 @@ import (
 	"github.com/protojwt/protojwt/manager"
 )
 
-// chat runs a Chat stream over the gRPC connection of ts: see
-// rpctest.RunChatStream.
-func chat(t *testing.T, ts *testServer, auth []string, senders ...string) rpctest.ChatResult {
-	t.Helper()
-	return rpctest.GRPC(ts.conn).Chat(t, auth, senders...)
-}
-
 // TestBidiStream checks Chat, whose rule binds the subject to every
 // message's sender: the token when the stream opens, each message as the
 // handler receives it.

@@ -18,7 +18,7 @@ var defaultJWKSAlgorithms = []string{
 
 // chooseAlgorithms returns the algorithm that signs (Config.Algorithm,
 // the zero algorithm for a Manager of a JWK Set that leaves it empty) and
-// those Verify accepts (Config.Algorithms, by default [Algorithm], or
+// those Verify accepts (Config.Algorithms, by default Algorithm alone, or
 // every asymmetric one for a JWK Set).
 func chooseAlgorithms(cfg Config) (signing algorithm, accepted []algorithm, err error) {
 	fromJWKS := cfg.JWKSURL != "" || len(cfg.JWKS) > 0 || cfg.Discovery

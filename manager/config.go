@@ -32,7 +32,7 @@ type Config struct {
 	Algorithm string
 	// Algorithms are the JWS algorithms Verify accepts; a token of any
 	// other, "none" included, is refused with ErrAlgorithm. By default,
-	// [Algorithm], or for a Manager whose keys come from a JWK Set and
+	// Algorithm alone, or for a Manager whose keys come from a JWK Set and
 	// that leaves Algorithm empty, every asymmetric algorithm: RS256,
 	// RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 and EdDSA.
 	// With a JWK Set a key verifies only the listed algorithms that fit

@@ -172,7 +172,7 @@ func (h *harness) events(t *testing.T) []string {
 			var outcome, reason string
 			for _, kv := range e.Attributes {
 				if !allowed[kv.Key] {
-					t.Errorf("event attribute %s=%s", kv.Key, kv.Value.Emit())
+					t.Errorf("event attribute %s=%s", kv.Key, kv.Value.String())
 				}
 				switch kv.Key {
 				case "protojwt.outcome":

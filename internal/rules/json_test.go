@@ -207,7 +207,7 @@ func TestGrants(t *testing.T) {
 // FuzzJSONNumber checks that a string request variable is compared with the
 // text encoding/json writes for the claim.
 func FuzzJSONNumber(f *testing.F) {
-	for _, seed := range []float64{0, -0.0, 1, 42, -3.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64} {
+	for _, seed := range []float64{0, math.Copysign(0, -1), 1, 42, -3.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, n float64) {

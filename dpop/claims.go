@@ -1,0 +1,203 @@
+package dpop
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"time"
+)
+
+// claims are the members of a proof's payload that Verify reads. Member
+// names match exactly (encoding/json alone would also take "JTI" for jti);
+// of a member sent twice, the last counts.
+type claims struct {
+	JTI, HTM, HTU, ATH, Nonce string
+	IAT                       string // the JSON number, as sent
+}
+
+func decodeClaims(seg string, c *claims) error {
+	var buf [1024]byte
+	raw := buf[:0]
+	if n := b64.DecodedLen(len(seg)); n <= len(buf) {
+		raw = buf[:n]
+	} else {
+		raw = make([]byte, n)
+	}
+	n, err := b64.Decode(raw, []byte(seg))
+	if err != nil {
+		return errEncoding
+	}
+	// One string for the payload; the members are slices of it.
+	text := string(raw[:n])
+	if scanFlat(text, c) {
+		return nil
+	}
+	slow, err := decodeClaimsJSON([]byte(text))
+	*c = slow
+	return err
+}
+
+// issuedAt reads iat, a JSON number of seconds, possibly with a fraction.
+func (c *claims) issuedAt() (time.Time, bool) {
+	if c.IAT == "" || c.IAT[0] == '"' {
+		return time.Time{}, false
+	}
+	f, err := strconv.ParseFloat(c.IAT, 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > 1<<40 {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), true
+}
+
+// decodeClaimsJSON is the general decoder, for payloads scanFlat leaves to
+// it: nested values, literals, escapes, non-ASCII text, or invalid JSON.
+func decodeClaimsJSON(raw []byte) (claims, error) {
+	c := new(claims)
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return claims{}, errJSON
+	}
+	for name, dst := range map[string]*string{"jti": &c.JTI, "htm": &c.HTM, "htu": &c.HTU, "ath": &c.ATH, "nonce": &c.Nonce} {
+		if v, ok := m[name]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return claims{}, errJSON
+			}
+		}
+	}
+	if v, ok := m["iat"]; ok {
+		c.IAT = string(v)
+	}
+	return *c, nil
+}
+
+// scanFlat reads the common proof payload fast: one JSON object whose
+// members are ASCII strings without escapes or numbers. It reports false,
+// leaving the payload to decodeClaimsJSON, at anything else.
+func scanFlat(b string, c *claims) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return skipSpace(b, i+1) == len(b)
+	}
+	for {
+		key, next, ok := scanString(b, i)
+		if !ok {
+			return false
+		}
+		i = skipSpace(b, next)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipSpace(b, i+1)
+		if i >= len(b) {
+			return false
+		}
+		var val string
+		if b[i] == '"' {
+			val, next, ok = scanString(b, i)
+		} else {
+			val, next, ok = scanNumber(b, i)
+		}
+		if !ok {
+			return false
+		}
+		switch key {
+		case "jti":
+			c.JTI = val
+		case "htm":
+			c.HTM = val
+		case "htu":
+			c.HTU = val
+		case "ath":
+			c.ATH = val
+		case "nonce":
+			c.Nonce = val
+		case "iat":
+			c.IAT = b[i:next] // as sent: a string is refused by issuedAt
+		}
+		if b[i] != '"' && key != "iat" && isStringMember(key) {
+			return false // a number where a string belongs: the decoder says so
+		}
+		i = skipSpace(b, next)
+		if i >= len(b) {
+			return false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return skipSpace(b, i+1) == len(b)
+		default:
+			return false
+		}
+	}
+}
+
+func isStringMember(key string) bool {
+	return key == "jti" || key == "htm" || key == "htu" || key == "ath" || key == "nonce"
+}
+
+func skipSpace(b string, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanString reads a string of printable ASCII without escapes at b[i].
+func scanString(b string, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return b[i+1 : j], j + 1, true
+		case c == '\\' || c < 0x20 || c >= 0x7f:
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}
+
+// scanNumber reads a JSON number at b[i]:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func scanNumber(b string, i int) (string, int, bool) {
+	start := i
+	digits := func() bool {
+		j := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return "", 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return "", 0, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return "", 0, false
+		}
+	}
+	return b[start:i], i, true
+}

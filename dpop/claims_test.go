@@ -1,0 +1,73 @@
+package dpop
+
+import (
+	"context"
+	"testing"
+)
+
+var claimsSeeds = []string{
+	`{"jti":"a","htm":"POST","htu":"https://a/b","iat":1796531637,"ath":"x"}`,
+	` { "jti" : "a" , "iat" : 1.5e9 } `,
+	`{"jti":"a","jti":"b"}`,
+	`{"JTI":"a","jti":"b"}`,
+	`{"jti":"a\u0062","iat":"1"}`,
+	`{"jti":"é","nonce":null}`,
+	`{"jti":7}`,
+	`{"iat":01}`,
+	`{"iat":-0.5E+3,"x":[1,{"y":true}]}`,
+	`{}`,
+	`[]`,
+	`{"jti":"a",}`,
+	`{"jti":"a"}x`,
+	`null`,
+}
+
+// TestClaimsFlatMatchesJSON: the fast scanner and encoding/json read every
+// seed alike; the scanner declines what it does not handle.
+func TestClaimsFlatMatchesJSON(t *testing.T) {
+	for _, s := range claimsSeeds {
+		checkClaimsAgree(t, []byte(s))
+	}
+}
+
+func checkClaimsAgree(t *testing.T, raw []byte) {
+	var fast claims
+	if !scanFlat(string(raw), &fast) {
+		return
+	}
+	slow, err := decodeClaimsJSON(raw)
+	if err != nil {
+		t.Fatalf("%q: scanned, but encoding/json says %v", raw, err)
+	}
+	if fast != slow {
+		t.Fatalf("%q: scanner %+v, encoding/json %+v", raw, fast, slow)
+	}
+}
+
+func FuzzClaims(f *testing.F) {
+	for _, s := range claimsSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		checkClaimsAgree(t, raw)
+	})
+}
+
+// FuzzVerify: whatever the proof, Verify returns an error or a proof,
+// never panics, and accepts nothing but a proof signed as the seed was
+// (each fuzzing process makes its own key, so the seed is checked by its
+// claims).
+func FuzzVerify(f *testing.F) {
+	p := defaultParts(f)
+	good := p.sign(f)
+	f.Add(good)
+	f.Add("a.b.c")
+	f.Add("eyJ0eXAiOiJkcG9wK2p3dCJ9.e30.AA")
+	f.Fuzz(func(t *testing.T, proof string) {
+		v := newTestVerifier(t)
+		got, err := v.Verify(context.Background(), proof, testCall, "")
+		if err == nil && (got == nil || got.ID != p.claims["jti"]) {
+			t.Fatalf("accepted %q", proof)
+		}
+	})
+}
