@@ -132,7 +132,7 @@ func checkCase(c *annotations.PolicyCase, expect bool) error {
 	case !expect && c.GetExpect().GetOutcome() == nil:
 	case c.GetExpect().GetOutcome() == nil:
 		return errors.New("expect says neither allowed nor reason")
-	case c.GetExpect().GetOutcome() != nil && c.GetExpect().GetReason() == "" && !c.GetExpect().GetAllowed():
+	case c.GetExpect().GetReason() == "" && !c.GetExpect().GetAllowed():
 		if _, ok := c.GetExpect().GetOutcome().(*annotations.Expect_Allowed); ok {
 			return errors.New("expect { allowed: false }: name the reason instead (reason: \"CLAIM_MISMATCH\")")
 		}
