@@ -34,6 +34,9 @@ func checkTraceAgrees(t testing.TB, r *rules.Rule, tok *manager.Token, vars rule
 		if s.Held != (s.Why == "") {
 			t.Fatalf("step %+v: Held and Why disagree", s)
 		}
+		if s.Part == "another part of the rule" {
+			t.Fatalf("a denial no step of Trace explains: %+v (walk the part in trace.go)", s)
+		}
 	}
 	switch {
 	case want == nil && failed > 0:
