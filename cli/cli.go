@@ -1,8 +1,9 @@
-// Package cli is the protojwt command: mint, inspect, rules, keys and
-// proto. Both builds of the command are a main function that calls [Main]:
-// cmd/protojwt with no expression engine, celexpr/cmd/protojwt with
-// celexpr.New(), so that "rules" compiles the expr of rules as a server
-// given WithExpressions(celexpr.New()) does.
+// Package cli is the protojwt command: mint, inspect, rules, test,
+// explain, keys and proto. Both builds of the command are a main function
+// that calls [Main]: cmd/protojwt with no expression engine,
+// celexpr/cmd/protojwt with celexpr.New(), so that "rules", "test" and
+// "explain" compile the expr of rules as a server given
+// WithExpressions(celexpr.New()) does.
 //
 // A service whose servers compile expressions with options of their own
 // (CEL functions, a cost limit) builds its own command the same way, so
@@ -89,14 +90,16 @@ var commands = []command{
 	{"mint", "issue a token signed with the configured key", (*app).mint},
 	{"inspect", "show a token's header, claims and times; verify it when keys are set", (*app).inspect},
 	{"rules", "list what every RPC of a descriptor set requires", (*app).rules},
+	{"test", "run policy test cases against the rules of an API", (*app).test},
+	{"explain", "show every part of a rule deciding one call, with the values compared", (*app).explain},
 	{"keys", "generate signing keys (keys gen)", (*app).keys},
 	{"proto", "write protojwt's .proto files for your buf or protoc (proto export)", (*app).proto},
 }
 
 const mainUsage = `Usage: protojwt <command> [flags] [arguments]
 
-Mint and inspect protojwt tokens, audit the rules of a gRPC API, generate keys,
-export protojwt's .proto files.
+Mint and inspect protojwt tokens, audit, test and explain the rules of an API,
+generate keys, export protojwt's .proto files.
 
 Commands:
 %s

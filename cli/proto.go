@@ -15,14 +15,16 @@ import (
 const protoUsage = `Usage: protojwt proto export [--check] [DIR]
 
 Subcommands:
-  export   write protojwt/v1/annotations.proto under DIR, for buf or protoc -I
+  export   write protojwt/v1/annotations.proto and policytest.proto under DIR,
+           for buf or protoc -I
 `
 
 const protoExportUsage = `Usage: protojwt proto export [--check] [DIR]
 
 Writes the .proto files of protojwt, embedded in this command at the version
 of the module it was built from, under DIR (default "."), by their import
-paths: DIR/protojwt/v1/annotations.proto. Make DIR a module of your buf
+paths: DIR/protojwt/v1/annotations.proto, and DIR/protojwt/v1/policytest.proto,
+the message of the case files of 'protojwt test'. Make DIR a module of your buf
 workspace, or pass -I DIR to protoc, and import "protojwt/v1/annotations.proto".
 Nothing is downloaded.
 

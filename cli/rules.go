@@ -65,6 +65,12 @@ namespaced claim reads as one name: check("cognito:groups" contains "ops").
 rule as protojson (rule_proto); its source is one of method,
 service_default, rule_set_method, rule_set_service, public_method,
 public_service and none.
+
+--html FILE writes the same audit as one self-contained page (no external
+assets): every service and method with public, token type, claims, checks,
+scopes, expression, alternatives and dry run; a search box that filters
+them; and "who can call with...": each scope and role literal the rules
+name, with the methods that name it.
 `
 
 // maxDescriptorSetSize bounds the descriptor set read.
@@ -101,6 +107,8 @@ type methodAudit struct {
 	DryRun bool   `json:"dry_run"`
 	Denied bool   `json:"denied"` // no rule: every call is refused
 	Error  string `json:"error,omitempty"`
+	// rule is the rule read, for the --html page; nil when none.
+	rule *annotations.Rule
 }
 
 // rulesAudit is what the rules command found; --json writes it.
@@ -135,6 +143,7 @@ func (a *app) rules(args []string) error {
 	noDryRun := fs.Bool("no-dry-run", false, "exit 1 when a rule is dry_run (decided, not enforced)")
 	ruleSetPath := fs.String("rule-set", "", "read the rules of `FILE`, a protojwt.v1.RuleSet in text format, as interceptor.WithRuleSet takes them")
 	asJSON := fs.Bool("json", false, "write the table as JSON")
+	htmlFile := fs.String("html", "", "also write one self-contained HTML `FILE`: every method's rule, searchable, and who can call with each scope or role")
 	var publicMethods, publicServices stringList
 	fs.Var(&publicMethods, "public-method", "treat `/package.Service/Method` as opened by interceptor.WithPublicMethods; repeatable")
 	fs.Var(&publicServices, "public-service", "treat `package.Service` as opened by interceptor.WithPublicServices; repeatable")
@@ -167,6 +176,11 @@ func (a *app) rules(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *htmlFile != "" {
+		if err := writeFileWith(*htmlFile, func(w io.Writer) error { return writeRulesPage(w, audit) }); err != nil {
+			return err
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
@@ -196,6 +210,19 @@ func (a *app) rules(args []string) error {
 		return errReported
 	}
 	return nil
+}
+
+// writeFileWith writes the file path with write, replacing it whole.
+func writeFileWith(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // readInput reads the file path, or stdin for "-", up to limit bytes.
@@ -305,7 +332,7 @@ func auditRules(files *protoregistry.Files, exprs protojwt.Expressions, publicMe
 				ma.Source, ma.Error = sourceOf(source), strings.TrimPrefix(err.Error(), "protojwt: ")
 			case source != annotations.SourceNone:
 				ma.Source = sourceOf(source)
-				ma.Rule, ma.RuleProto = formatRule(rule), ruleJSON(rule)
+				ma.Rule, ma.RuleProto, ma.rule = formatRule(rule), ruleJSON(rule), rule
 				ma.Public, ma.AllowMissing, ma.Expr = rule.GetPublic(), rule.GetAllowMissing(), rule.GetExpr()
 				ma.DryRun = rule.GetDryRun()
 				for _, c := range rule.GetCheck() {

@@ -68,3 +68,24 @@ func TestFSHoldsOnlyProtoFiles(t *testing.T) {
 		t.Fatal("FS is empty")
 	}
 }
+
+// TestPolicyTestMatchesGeneratedCode checks that the embedded
+// policytest.proto, which proto export writes beside the annotations, is
+// the source of the generated messages of the case files.
+func TestPolicyTestMatchesGeneratedCode(t *testing.T) {
+	fd := annotations.File_protojwt_v1_policytest_proto
+	data, err := fs.ReadFile(protofiles.FS(), fd.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDisk, err := os.ReadFile(filepath.FromSlash(fd.Path()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, onDisk) {
+		t.Error("the embedded policytest.proto differs from the file on disk")
+	}
+	if fd.Package() != "protojwt.v1" || fd.Messages().ByName("PolicyTest") == nil {
+		t.Errorf("package %q, PolicyTest %v", fd.Package(), fd.Messages().ByName("PolicyTest"))
+	}
+}

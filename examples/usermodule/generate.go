@@ -13,11 +13,14 @@ package main
 // is the command built with CEL (github.com/protojwt/protojwt/celexpr/cmd/protojwt),
 // so --strict also compiles each expr against its method's request, as
 // interceptor.WithExpressions(celexpr.New()) does when the server starts,
-// and a misspelled field fails here rather than at start. greeter.binpb is
-// only the audit's input: ignored, never committed.
+// and a misspelled field fails here rather than at start. Last, the policy
+// cases of testdata/greeter.textpb run against the same descriptor set
+// (rules_test.go runs them from go test too). greeter.binpb is only the
+// input of these checks: ignored, never committed.
 
 //go:generate go tool protojwt proto export third_party
 //go:generate go tool -modfile=../../tools/go.mod buf lint
 //go:generate go tool -modfile=../../tools/go.mod buf generate
 //go:generate go tool -modfile=../../tools/go.mod buf build -o greeter.binpb
 //go:generate go tool protojwt rules --strict greeter.binpb
+//go:generate go tool protojwt test --descriptor-set greeter.binpb testdata/greeter.textpb

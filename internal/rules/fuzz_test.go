@@ -89,6 +89,8 @@ func FuzzCheck(f *testing.F) {
 					t.Fatalf("Check answered %v, then %v", first, again)
 				}
 				_ = r.Check(tok, rules.Vars{})
+				// Trace's steps reach the verdict Check does.
+				checkTraceAgrees(t, r, tok, vars)
 				// Explain decides as Check, wrapping its error.
 				if explained := r.Explain(tok, vars); (explained == nil) != (first == nil) || explained != nil && !errors.Is(explained, first) {
 					t.Fatalf("Check = %v, Explain = %v", first, explained)

@@ -140,6 +140,8 @@ type condition struct {
 	scopes    []string
 	expr      protojwt.Expression
 	anyOf     []condition
+	// exprText is the expression's source, for Trace.
+	exprText string
 }
 
 // claimTest is one compiled test of the claim at path: against literal, or
@@ -253,7 +255,7 @@ func (r *Rule) compileCondition(s Spec, env Env, depth int) (condition, error) {
 		if x == nil {
 			return c, fmt.Errorf("%w: expr: the expression engine returned no expression", ErrInvalidRule)
 		}
-		c.expr = x
+		c.expr, c.exprText = x, s.Expr
 		r.readsRequest = r.readsRequest || x.ReadsRequest()
 		if w, ok := x.(protojwt.WildcardReader); ok {
 			for _, name := range w.Wildcards() {
