@@ -455,3 +455,27 @@ func TestWrapOptions(t *testing.T) {
 		checkReply(t, resp.Msg.GetReply(), err, "alice")
 	})
 }
+
+// TestWrapDecisionErrNamesThePart: a call Wrap lets through and the
+// interceptor then refuses, for a claim bound to the request, reaches the
+// hook with Decision.Err naming the part that failed, as without Wrap.
+func TestWrapDecisionErrNamesThePart(t *testing.T) {
+	m := newManager(t)
+	var rec rpctest.Decisions
+	ws := startWrapped(t, m, connectauth.WithDecisionHook(rec.Hook))
+	auth := []string{bearer(authToken(t, m, "alice", nil, nil))}
+	const want = `protojwt: claim mismatch: claim sub: equals field:username: not equal`
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			rec.Take()
+			_, err := p.client(ws.testServer).Unary(t, methodFieldTop, &testpb.FieldTopRequest{Username: "bob"}, auth)
+			if reason, _ := protojwt.ReasonOf(err); reason != protojwt.ReasonClaimMismatch {
+				t.Fatalf("reason %q (%v), want %s", reason, err, protojwt.ReasonClaimMismatch)
+			}
+			got := rec.Take()
+			if len(got) != 1 || got[0].Err == nil || got[0].Err.Error() != want {
+				t.Fatalf("decisions %+v, want one whose Err is %q", got, want)
+			}
+		})
+	}
+}

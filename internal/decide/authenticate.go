@@ -59,7 +59,7 @@ func (d *Decider) DecideVerified(ctx context.Context, procedure string, rule *ru
 	case tok.Expired(d.now()):
 		err = manager.ErrExpired
 	default:
-		err = rule.Check(tok, vars)
+		err = d.check(rule, tok, vars)
 	}
 	dry := d.dry(rule)
 	if d.Hook != nil {
