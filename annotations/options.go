@@ -36,7 +36,7 @@ func MethodRule(md protoreflect.MethodDescriptor) (*Rule, bool, error) {
 
 // ServiceDefaultRule returns the rule declared on a service with the
 // (protojwt.v1.default_rule) option, and whether there is one. Like
-// MethodRule it reads options however they were parsed.
+// [MethodRule] it reads options however they were parsed.
 func ServiceDefaultRule(sd protoreflect.ServiceDescriptor) (*Rule, bool, error) {
 	return readRule(sd.Options(), new(descriptorpb.ServiceOptions), E_DefaultRule)
 }
@@ -111,7 +111,7 @@ func (s Source) String() string {
 // EffectiveRule returns the rule that governs calls of md, in the one
 // resolution order every protojwt adapter uses: the method's
 // (protojwt.v1.rule), which replaces the service's default whole; else its
-// service's (protojwt.v1.default_rule); else none (SourceNone, a nil rule).
+// service's (protojwt.v1.default_rule); else none ([SourceNone], a nil rule).
 // An option that can't be read is an error, with the Source it came from.
 func EffectiveRule(md protoreflect.MethodDescriptor) (*Rule, Source, error) {
 	rule, has, err := MethodRule(md)

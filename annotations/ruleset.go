@@ -14,8 +14,8 @@ import (
 	"github.com/protojwt/protojwt"
 )
 
-// MaxRuleSetSize bounds the file ReadRuleSet reads, and the data
-// ParseRuleSet parses: a rule set is a page of text, not megabytes.
+// MaxRuleSetSize bounds the file [ReadRuleSet] reads, and the data
+// [ParseRuleSet] parses: a rule set is a page of text, not megabytes.
 const MaxRuleSetSize = 4 << 20
 
 // ParseRuleSet parses data, the text format (textproto) of
@@ -33,7 +33,7 @@ const MaxRuleSetSize = 4 << 20
 //
 // A method's entry replaces its service's entry whole, as a method's
 // (protojwt.v1.rule) replaces its service's default_rule. An error wraps
-// protojwt.ErrInvalidRule and says where: the line and column of a syntax
+// [protojwt.ErrInvalidRule] and says where: the line and column of a syntax
 // error, or the key that is not a full method name ("/pkg.Service/Method")
 // or full service name ("pkg.Service"), or whose rule is missing. Whether
 // the names exist, and the rules compile, is checked when an adapter is
@@ -55,7 +55,7 @@ func ParseRuleSet(data []byte) (*RuleSet, error) {
 	return set, nil
 }
 
-// ReadRuleSet reads the file at path and parses it with ParseRuleSet. Its
+// ReadRuleSet reads the file at path and parses it with [ParseRuleSet]. Its
 // errors name the file.
 func ReadRuleSet(path string) (*RuleSet, error) {
 	f, err := os.Open(path)
@@ -100,8 +100,8 @@ func CheckRuleSetNames(set *RuleSet) []error {
 
 // RuleSetRule returns the rule set's rule for md: its methods entry, which
 // replaces its service's entry whole, else its services entry, else none
-// (SourceNone). A nil set has none. It does not read md's options: see
-// EffectiveRuleIn.
+// ([SourceNone]). A nil set has none. It does not read md's options: see
+// [EffectiveRuleIn].
 func RuleSetRule(set *RuleSet, md protoreflect.MethodDescriptor) (*Rule, Source) {
 	service := string(md.Parent().FullName())
 	if r, ok := set.GetMethods()["/"+service+"/"+string(md.Name())]; ok {
@@ -114,14 +114,14 @@ func RuleSetRule(set *RuleSet, md protoreflect.MethodDescriptor) (*Rule, Source)
 }
 
 // EffectiveRuleIn returns the rule that governs calls of md when the
-// adapter is given set (WithRuleSet): the rule of EffectiveRule (md's
-// options), else that of RuleSetRule (set's entries), else none. A nil set
-// makes it EffectiveRule.
+// adapter is given set (WithRuleSet): the rule of [EffectiveRule] (md's
+// options), else that of [RuleSetRule] (set's entries), else none. A nil set
+// makes it [EffectiveRule].
 //
 // A method's rule has one source: a method governed both by a protojwt
 // option (its own rule or its service's default_rule) and by an entry of
-// set (for it or for its service) is a *protojwt.RuleError naming md,
-// wrapping protojwt.ErrInvalidRule, with the Source of set's entry. So a service is
+// set (for it or for its service) is a *[protojwt.RuleError] naming md,
+// wrapping [protojwt.ErrInvalidRule], with the Source of set's entry. So a service is
 // ruled by its annotations or by the rule set, never by a mix: a services
 // entry for a service one of whose methods has a (protojwt.v1.rule) is
 // refused rather than left to apply to the other methods, and a methods

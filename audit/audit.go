@@ -26,7 +26,7 @@ const (
 	MessageDenied  = "protojwt: denied"
 	MessageAllowed = "protojwt: allowed"
 	// MessageWouldDeny is the record of a dry run's decision that enforcing
-	// would have denied (protojwt.Decision.DryRun with a Reason): the call
+	// would have denied ([protojwt.Decision.DryRun] with a Reason): the call
 	// went on. It is written at the level of denials.
 	MessageWouldDeny = "protojwt: would deny (dry run)"
 )
@@ -58,8 +58,8 @@ func WithAllowed() Option {
 }
 
 // WithLevels sets the levels of the records of denials and of allowed
-// decisions. By default, denials are written at slog.LevelWarn and allowed
-// decisions at slog.LevelInfo.
+// decisions. By default, denials are written at [slog.LevelWarn] and allowed
+// decisions at [slog.LevelInfo].
 func WithLevels(denied, allowed slog.Level) Option {
 	return optionFunc(func(c *config) { c.deniedLevel, c.allowedLevel = denied, allowed })
 }
@@ -67,11 +67,11 @@ func WithLevels(denied, allowed slog.Level) Option {
 // Hook returns a decision hook, for the WithDecisionHook option of every
 // adapter (interceptor, connectauth, httpauth), that writes one record to
 // logger per denied call or stream message, with the message
-// MessageDenied and the attributes named by the Key* constants: the
+// [MessageDenied] and the attributes named by the Key* constants: the
 // procedure (cut to 256 bytes), the stage, the reason, the error, the time
 // spent deciding, and, when the token verified, its subject, issuer and ID.
 // A decision of dry run that enforcing would have denied is written as a
-// denial is, with the message MessageWouldDeny and dry_run=true: the call
+// denial is, with the message [MessageWouldDeny] and dry_run=true: the call
 // went on, and the record says what enforcing would have done.
 // It never writes the token or its claims. Records go through
 // Logger.LogAttrs with the call's context, so that handlers can add its

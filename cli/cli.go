@@ -31,8 +31,8 @@ import (
 	"github.com/protojwt/protojwt"
 )
 
-// Main runs the command line of the process (os.Args, the standard
-// streams and the environment) and returns its exit code, for os.Exit: 0
+// Main runs the command line of the process ([os.Args], the standard
+// streams and the environment) and returns its exit code, for [os.Exit]: 0
 // success, 1 failure, 2 usage error. exprs compiles the expr of rules for
 // the rules command; with nil, a rule that has one is reported invalid,
 // saying which build of the command compiles it.
@@ -42,7 +42,7 @@ func Main(exprs protojwt.Expressions) int {
 
 // Run runs the command line args (without the program name) with the
 // given streams and returns its exit code. getenv reads the environment, as
-// os.Getenv does (nil: an empty one); exprs is as for [Main].
+// [os.Getenv] does (nil: an empty one); exprs is as for [Main].
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, exprs protojwt.Expressions) int {
 	a := newApp(stdin, stdout, stderr, getenv)
 	a.exprs = exprs
@@ -68,7 +68,7 @@ type app struct {
 }
 
 // newApp returns a run of the command; env reads the environment, as
-// os.Getenv does (nil: an empty one).
+// [os.Getenv] does (nil: an empty one).
 func newApp(stdin io.Reader, stdout, stderr io.Writer, env func(string) string) *app {
 	if env == nil {
 		env = func(string) string { return "" }

@@ -61,7 +61,7 @@ func (c *configFlags) register(fs *flag.FlagSet) {
 
 // load returns the Config of the environment overridden by the flags given;
 // fs must have been parsed. The flags are read as the JWT_* variables they
-// override, by manager.ConfigFromLookup: one reading of the environment,
+// override, by [manager.ConfigFromLookup]: one reading of the environment,
 // the Manager's. Durations are set after it, since their flags take Go
 // durations as well as seconds.
 func (c *configFlags) load(fs *flag.FlagSet, getenv func(string) string) (manager.Config, error) {

@@ -246,7 +246,7 @@ func generateKey(alg string, rsaBits int) (crypto.Signer, error) {
 	return nil, fmt.Errorf("no key generator for %s", alg)
 }
 
-// checkKey has manager.New accept the generated key for its algorithm, as
+// checkKey has [manager.New] accept the generated key for its algorithm, as
 // the services using it will: the same checks of kind, curve and size, and a
 // signature verified with the public key.
 func checkKey(cfg manager.Config) error {

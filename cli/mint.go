@@ -159,7 +159,7 @@ func parseClaims(list []string) (map[string]any, error) {
 }
 
 // decodeJSON decodes s, which must be exactly one JSON value, with numbers
-// kept exact (json.Number) so that large integers are not rounded.
+// kept exact ([json.Number]) so that large integers are not rounded.
 func decodeJSON(s string) (any, error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()

@@ -13,11 +13,11 @@ import (
 )
 
 // formatRule writes a rule on one line, as the engine writes it
-// (rules.Format): each claim-check operator is written by its one
+// ([rules.Format]): each claim-check operator is written by its one
 // definition.
 func formatRule(r *annotations.Rule) string { return rules.Format(r) }
 
-// formatCheck writes a claim check as "path test value" (rules.FormatCheck).
+// formatCheck writes a claim check as "path test value" ([rules.FormatCheck]).
 func formatCheck(c *annotations.ClaimCheck) string { return rules.FormatCheck(c) }
 
 // compactJSON writes v as JSON without HTML escaping; object keys sorted.

@@ -83,7 +83,7 @@ const (
 	sourcePublicMethod  = "public_method"
 	sourcePublicService = "public_service"
 	sourceNone          = "none"
-	// The sources of a rule set file's rules, as annotations.Source names
+	// The sources of a rule set file's rules, as [annotations.Source] names
 	// them.
 	sourceRuleSetMethod  = "rule_set_method"
 	sourceRuleSetService = "rule_set_service"
@@ -253,7 +253,7 @@ func inputName(path string) string {
 	return path
 }
 
-// newFiles builds the files of set with protodesc.NewFiles. Imports the set
+// newFiles builds the files of set with [protodesc.NewFiles]. Imports the set
 // lacks (a set built with --exclude-imports) are taken from the files this
 // program links, the well-known types and protojwt's annotations, so that
 // only the API's own imports must be in the set.
@@ -285,10 +285,10 @@ func newFiles(set *descriptorpb.FileDescriptorSet) (*protoregistry.Files, error)
 }
 
 // auditRules reads the rule of every method of files and ruleSet (nil for
-// none), in the resolution order of annotations.EffectiveRuleIn, and has interceptor.New compile them
+// none), in the resolution order of [annotations.EffectiveRuleIn], and has [interceptor.New] compile them
 // all, their expr with exprs: the one check of rules, field paths and
 // expressions a server makes. Its verdict on each method is the
-// *protojwt.RuleError naming that method.
+// *[protojwt.RuleError] naming that method.
 func auditRules(files *protoregistry.Files, exprs protojwt.Expressions, publicMethods, publicServices []string, ruleSet *annotations.RuleSet) (*rulesAudit, error) {
 	secret := make([]byte, 32)
 	rand.Read(secret)
@@ -303,7 +303,7 @@ func auditRules(files *protoregistry.Files, exprs protojwt.Expressions, publicMe
 		interceptor.WithRuleSet(ruleSet),
 	}
 	// A malformed name, or one that names nothing in files, is a usage
-	// error, as interceptor.New reports it.
+	// error, as [interceptor.New] reports it.
 	names := methodrules.Options{Files: files, PublicMethods: publicMethods, PublicServices: publicServices}
 	if errs := append(methodrules.CheckNames(names, "WithPublicMethods", "WithPublicServices"),
 		methodrules.CheckResolved(names, "method", "WithPublicMethods", "WithPublicServices")...); len(errs) > 0 {
@@ -345,7 +345,7 @@ func auditRules(files *protoregistry.Files, exprs protojwt.Expressions, publicMe
 			default:
 				ma.Source, ma.Denied = sourceNone, true
 			}
-			// interceptor.New's verdict decides; the reading above names it.
+			// [interceptor.New]'s verdict decides; the reading above names it.
 			if msg := errs.take(full); msg != "" {
 				ma.Error = msg
 			} else if serviceErr != "" {
@@ -429,16 +429,16 @@ func toSet(names []string) map[string]bool {
 	return set
 }
 
-// buildErrors are the messages of interceptor.New's error: one per method
+// buildErrors are the messages of [interceptor.New]'s error: one per method
 // or service it could not compile, by the Procedure of its
-// *protojwt.RuleError, and the others (bad options), in order.
+// *[protojwt.RuleError], and the others (bad options), in order.
 type buildErrors struct {
 	byWhere map[string]string
 	other   []string
 }
 
-// splitBuildError takes apart the errors.Join of interceptor.New: each
-// *protojwt.RuleError by its Procedure, a full method name or a service
+// splitBuildError takes apart the [errors.Join] of [interceptor.New]: each
+// *[protojwt.RuleError] by its Procedure, a full method name or a service
 // name; the rest as they are.
 func splitBuildError(err error) *buildErrors {
 	b := &buildErrors{byWhere: map[string]string{}}

@@ -26,7 +26,7 @@ func (b Binding) Bound() bool { return b.JKT != "" || b.CertificateThumbprint !=
 func (b Binding) DPoP() bool { return b.JKT != "" }
 
 // Certificate reports whether the token needs the client certificate whose
-// hash is CertificateThumbprint.
+// hash is [CertificateThumbprint].
 func (b Binding) Certificate() bool { return b.CertificateThumbprint != "" }
 
 // BindingOf reads a token's binding from its claims. A token without cnf
@@ -85,7 +85,7 @@ func CertificateThumbprint(cert *x509.Certificate) string {
 
 // CheckCertificate checks that a certificate-bound token came over the
 // connection of its certificate: cert is the client's leaf certificate (the
-// first of tls.ConnectionState.PeerCertificates), nil when it sent none.
+// first of [tls.ConnectionState.PeerCertificates]), nil when it sent none.
 // A binding without x5t#S256 passes; no certificate is [ErrProofMissing];
 // another certificate is [ErrProofInvalid].
 func CheckCertificate(b Binding, cert *x509.Certificate) error {

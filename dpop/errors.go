@@ -31,7 +31,7 @@ var (
 )
 
 // The checks of a proof, each its own error so that tests tell them apart;
-// every one is wrapped with ErrProofInvalid. Their texts name the check
+// every one is wrapped with [ErrProofInvalid]. Their texts name the check
 // and never the proof, the token or key material.
 var (
 	errSize      = errors.New("proof larger than the limit")
@@ -57,7 +57,7 @@ var (
 	errCert      = errors.New("client certificate does not match the token's cnf x5t#S256")
 )
 
-// invalid wraps a check's error with ErrProofInvalid.
+// invalid wraps a check's error with [ErrProofInvalid].
 func invalid(check error) error {
 	return fmt.Errorf("%w: %w", ErrProofInvalid, check)
 }

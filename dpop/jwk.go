@@ -131,7 +131,7 @@ var ErrUnsupportedKey = errors.New("dpop: unsupported key")
 
 // Thumbprint returns the RFC 7638 JWK SHA-256 thumbprint of a public key,
 // base64url without padding: the value of a DPoP-bound token's cnf.jkt.
-// It accepts *ecdsa.PublicKey, *rsa.PublicKey and ed25519.PublicKey.
+// It accepts *[ecdsa.PublicKey], *[rsa.PublicKey] and [ed25519.PublicKey].
 func Thumbprint(pub crypto.PublicKey) (string, error) {
 	members, err := publicJWK(pub)
 	if err != nil {

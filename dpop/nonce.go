@@ -13,7 +13,7 @@ import (
 // NonceSource issues the server nonces of RFC 9449 §8 and checks them.
 // A nonce names a period of the rotation schedule and carries an HMAC of
 // it: no state is kept, nonces are checked in constant time, and instances
-// that share the key (WithNonceKey) accept each other's nonces. A nonce of
+// that share the key ([WithNonceKey]) accept each other's nonces. A nonce of
 // the current or the previous period is valid, so a client that fetched
 // one just before a rotation is not refused.
 type NonceSource struct {
@@ -61,7 +61,7 @@ func WithNonceKey(key []byte) NonceOption {
 	})
 }
 
-// WithNonceClock sets the clock, for tests. By default, time.Now.
+// WithNonceClock sets the clock, for tests. By default, [time.Now].
 func WithNonceClock(now func() time.Time) NonceOption {
 	return nonceOptionFunc(func(s *NonceSource) error {
 		if now == nil {

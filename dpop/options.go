@@ -101,7 +101,7 @@ func WithMaxProofSize(n int) Option {
 	})
 }
 
-// WithClock sets the clock, for tests. By default, time.Now.
+// WithClock sets the clock, for tests. By default, [time.Now].
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(v *Verifier) error {
 		if now == nil {

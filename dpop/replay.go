@@ -18,7 +18,7 @@ type ReplayCache interface {
 	Seen(ctx context.Context, id string, expires time.Time) (bool, error)
 }
 
-// replayShards spreads a MemoryReplayCache's lock over several mutexes.
+// replayShards spreads a [MemoryReplayCache]'s lock over several mutexes.
 const replayShards = 16
 
 // DefaultReplayEntries is the capacity of the [MemoryReplayCache] a

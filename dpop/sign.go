@@ -47,7 +47,7 @@ func WithSignerAlgorithm(alg string) SignerOption {
 }
 
 // WithSignerClock sets the clock of the proofs' iat, for tests. By
-// default, time.Now.
+// default, [time.Now].
 func WithSignerClock(now func() time.Time) SignerOption {
 	return signerOptionFunc(func(s *Signer) error {
 		if now == nil {
@@ -58,9 +58,9 @@ func WithSignerClock(now func() time.Time) SignerOption {
 	})
 }
 
-// NewSigner returns a signer of proofs by key: an *ecdsa.PrivateKey
-// (P-256, P-384, P-521), *rsa.PrivateKey (2048 to 8192 bits),
-// ed25519.PrivateKey, or any crypto.Signer whose Public is one of those (a
+// NewSigner returns a signer of proofs by key: an *[ecdsa.PrivateKey]
+// (P-256, P-384, P-521), *[rsa.PrivateKey] (2048 to 8192 bits),
+// [ed25519.PrivateKey], or any [crypto.Signer] whose Public is one of those (a
 // key in a KMS or a hardware token).
 func NewSigner(key crypto.Signer, opts ...SignerOption) (*Signer, error) {
 	if key == nil {

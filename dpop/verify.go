@@ -29,8 +29,8 @@ type Proof struct {
 	// Thumbprint is the RFC 7638 thumbprint of the proof's key: the cnf.jkt
 	// of a token bound to it.
 	Thumbprint string
-	// PublicKey is the proof's key: *ecdsa.PublicKey, *rsa.PublicKey or
-	// ed25519.PublicKey.
+	// PublicKey is the proof's key: *[ecdsa.PublicKey], *[rsa.PublicKey] or
+	// [ed25519.PublicKey].
 	PublicKey crypto.PublicKey
 	// Algorithm is the proof's JWS alg.
 	Algorithm string
@@ -86,7 +86,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 }
 
 // ProofFrom returns the one proof of a request's DPoP header values
-// (http.Header.Values("DPoP"), or gRPC metadata "dpop"): none or an empty
+// ([http.Header].Values("DPoP"), or gRPC metadata "dpop"): none or an empty
 // one is [ErrProofMissing], several (or one holding a comma, as joined
 // headers are) [ErrProofInvalid].
 func ProofFrom(values []string) (string, error) {

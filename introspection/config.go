@@ -22,9 +22,9 @@ type Config struct {
 	// assertion of private_key_jwt is addressed to it.
 	Issuer string
 	// Audience, when set, requires the answer's "aud" (a string or a list)
-	// to name one of these, as manager.Config.Audience does for JWTs: a
+	// to name one of these, as [manager.Config.Audience] does for JWTs: a
 	// token the provider issued for another resource server is refused
-	// (manager.ErrAudience). By default, "aud" is not checked; a rule's
+	// ([manager.ErrAudience]). By default, "aud" is not checked; a rule's
 	// audiences can still check it per method.
 	Audience []string
 	// Endpoint is the introspection endpoint's URL; "" to discover it.
@@ -34,8 +34,8 @@ type Config struct {
 	// ClientSecret authenticates with client_secret_basic.
 	ClientSecret string
 	// PrivateKey authenticates with private_key_jwt (RFC 7523): each
-	// request carries a JWT signed with it (an *rsa.PrivateKey,
-	// *ecdsa.PrivateKey or ed25519.PrivateKey), whose iss and sub are
+	// request carries a JWT signed with it (an *[rsa.PrivateKey],
+	// *[ecdsa.PrivateKey] or [ed25519.PrivateKey]), whose iss and sub are
 	// ClientID. Exactly one of ClientSecret and PrivateKey is set.
 	PrivateKey crypto.Signer
 	// KeyID is the "kid" of PrivateKey's assertions; "" for none.
@@ -103,7 +103,7 @@ func WithCacheBytes(n int64) Option {
 }
 
 // WithMaxResponseBytes bounds an answer's body: a larger one is refused
-// (manager.ErrKeysUnavailable), never read whole. By default, n is 64 KiB.
+// ([manager.ErrKeysUnavailable]), never read whole. By default, n is 64 KiB.
 func WithMaxResponseBytes(n int64) Option {
 	return optionFunc(func(s *settings) { s.maxResponse = n })
 }
@@ -118,12 +118,12 @@ func WithTimeout(d time.Duration) Option {
 // WithHTTPClient sends the requests with c (its Transport, Timeout and
 // Jar), its TLS configuration deciding which endpoints are trusted.
 // Redirects are never followed, whatever c's CheckRedirect: an answer that
-// redirects is an error. By default, http.DefaultClient.
+// redirects is an error. By default, [http.DefaultClient].
 func WithHTTPClient(c *http.Client) Option {
 	return optionFunc(func(s *settings) { s.client = c })
 }
 
-// WithClock reads the time from now, for tests. By default, time.Now.
+// WithClock reads the time from now, for tests. By default, [time.Now].
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(s *settings) { s.now = now })
 }
@@ -136,13 +136,13 @@ func WithMaxTokenSize(n int) Option {
 
 // WithMaxInFlight bounds the requests to the endpoint at a time, over all
 // tokens, so that a flood of distinct tokens can't flood the endpoint: a
-// request that finds no room within WithTimeout fails with
-// manager.ErrKeysUnavailable. By default, n is 64.
+// request that finds no room within [WithTimeout] fails with
+// [manager.ErrKeysUnavailable]. By default, n is 64.
 func WithMaxInFlight(n int) Option {
 	return optionFunc(func(s *settings) { s.maxInFlight = n })
 }
 
-// configError wraps manager.ErrConfig with why the configuration can't be
+// configError wraps [manager.ErrConfig] with why the configuration can't be
 // used.
 func configError(format string, args ...any) error {
 	return fmt.Errorf("introspection: "+format+": %w", append(args, manager.ErrConfig)...)

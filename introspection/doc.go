@@ -2,7 +2,7 @@
 // authorization server that issued them, through OAuth 2.0 Token
 // Introspection (RFC 7662). An [*Introspector] is a [manager.Verifier]:
 // the adapters (interceptor, connectauth, httpauth) take it as they take a
-// *manager.Manager, and every rule works unchanged on the Tokens it
+// *[manager.Manager], and every rule works unchanged on the Tokens it
 // returns (sub, scope, iss, exp, iat, client_id and every other member of
 // the answer are claims).
 //
@@ -17,10 +17,10 @@
 //
 // Answers are cached in memory bounded in bytes, keyed by a hash of the
 // token (never the token): an active one until the earlier of its exp and
-// WithCacheTTL, an inactive one for WithInactiveTTL. Concurrent calls with
+// [WithCacheTTL], an inactive one for [WithInactiveTTL]. Concurrent calls with
 // the same token make one request. An endpoint that can't be reached, or
 // answers with an error, fails with an error wrapping
-// manager.ErrKeysUnavailable (KEYS_UNAVAILABLE: retryable, never an
+// [manager.ErrKeysUnavailable] (KEYS_UNAVAILABLE: retryable, never an
 // allow); a token the endpoint says is not active fails with
 // [ErrInactive] (TOKEN_INVALID).
 package introspection

@@ -22,14 +22,14 @@ import (
 // an invalid token (TOKEN_INVALID).
 var ErrInactive = errors.New("protojwt: token not active")
 
-// errUnavailable is an error wrapping manager.ErrKeysUnavailable: the
+// errUnavailable is an error wrapping [manager.ErrKeysUnavailable]: the
 // endpoint could not judge the token now.
 func errUnavailable(format string, args ...any) error {
 	return fmt.Errorf("introspection: "+format+": %w", append(args, manager.ErrKeysUnavailable)...)
 }
 
 // Introspector verifies opaque tokens at an RFC 7662 introspection
-// endpoint. It is a manager.Verifier, safe for concurrent use.
+// endpoint. It is a [manager.Verifier], safe for concurrent use.
 type Introspector struct {
 	endpoint string
 	issuer   string
@@ -56,9 +56,9 @@ type flight struct {
 }
 
 // New returns an Introspector of cfg. With no Endpoint, it discovers the
-// endpoint from cfg.Issuer's metadata within ctx (and WithTimeout), and
+// endpoint from cfg.Issuer's metadata within ctx (and [WithTimeout]), and
 // fails when it can't. A Config it can't use is an error wrapping
-// manager.ErrConfig: no ClientID, neither or both of ClientSecret and
+// [manager.ErrConfig]: no ClientID, neither or both of ClientSecret and
 // PrivateKey, an Algorithm that does not fit PrivateKey, an Endpoint or
 // Issuer that is not https (plain http is allowed on loopback only).
 func New(ctx context.Context, cfg Config, opts ...Option) (*Introspector, error) {
@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Introspector, error)
 }
 
 // MaxTokenSize returns the longest token Verify sends to the endpoint
-// (WithMaxTokenSize): the adapters refuse a longer bearer value by its
+// ([WithMaxTokenSize]): the adapters refuse a longer bearer value by its
 // length, before reading it.
 func (in *Introspector) MaxTokenSize() int { return in.set.maxTokenSize }
 
@@ -124,12 +124,12 @@ func (in *Introspector) MaxTokenSize() int { return in.set.maxTokenSize }
 func (in *Introspector) Endpoint() string { return in.endpoint }
 
 // Verify returns the Token of an active token, from the cache or the
-// endpoint. Its errors wrap: manager.ErrMalformed (an empty or oversized
+// endpoint. Its errors wrap: [manager.ErrMalformed] (an empty or oversized
 // token, or one with characters no token has: no request is made),
-// ErrInactive (the endpoint says it is not active), manager.ErrExpired and
-// manager.ErrNotYetValid (its exp or nbf), manager.ErrIssuer (an answer of
-// another issuer than Config.Issuer), manager.ErrAudience (for none of
-// Config.Audience), manager.ErrKeysUnavailable (the endpoint could not be
+// [ErrInactive] (the endpoint says it is not active), [manager.ErrExpired] and
+// [manager.ErrNotYetValid] (its exp or nbf), [manager.ErrIssuer] (an answer of
+// another issuer than Config.Issuer), [manager.ErrAudience] (for none of
+// Config.Audience), [manager.ErrKeysUnavailable] (the endpoint could not be
 // reached, answered an error, or an answer too large or not JSON: retry
 // later), or ctx's error when ctx ends first. Errors never hold the token.
 func (in *Introspector) Verify(ctx context.Context, token string) (*manager.Token, error) {
@@ -175,7 +175,7 @@ func judge(a answer, now time.Time) (*manager.Token, error) {
 }
 
 // fly asks the endpoint about token, caches the answer, and releases the
-// callers waiting on f. It runs on its own, within WithTimeout: a caller
+// callers waiting on f. It runs on its own, within [WithTimeout]: a caller
 // that stops waiting does not cancel the request of the others.
 func (in *Introspector) fly(k key, f *flight, token string) {
 	ctx, cancel := context.WithTimeout(context.Background(), in.set.timeout)
@@ -236,7 +236,7 @@ var (
 )
 
 // introspect asks the endpoint about token and returns its answer, to
-// cache: an active token's, or ErrInactive. An error is an outage or a
+// cache: an active token's, or [ErrInactive]. An error is an outage or a
 // bad answer, never cached.
 func (in *Introspector) introspect(ctx context.Context, token string) (answer, error) {
 	now := in.set.now()
@@ -256,7 +256,7 @@ func (in *Introspector) introspect(ctx context.Context, token string) (answer, e
 	req.Header.Set("Accept", "application/json")
 	resp, err := in.set.client.Do(req)
 	if err != nil {
-		// The url.Error names the endpoint, not the token, which is in the
+		// The [url.Error] names the endpoint, not the token, which is in the
 		// body.
 		return answer{}, errUnavailable("endpoint unreachable: %v", err)
 	}
@@ -330,7 +330,7 @@ func namesAudience(aud any, want []string) bool {
 }
 
 // decodeObject decodes a JSON object as manager decodes claims: integers a
-// float64 can't hold exactly stay json.Number.
+// float64 can't hold exactly stay [json.Number].
 func decodeObject(raw []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -347,7 +347,7 @@ func decodeObject(raw []byte) (map[string]any, error) {
 // maxExact is 2^53: integers of smaller magnitude are exact in a float64.
 const maxExact = 1 << 53
 
-// exactNumbers replaces each json.Number of v by its float64 when that
+// exactNumbers replaces each [json.Number] of v by its float64 when that
 // holds it exactly.
 func exactNumbers(v any) any {
 	switch t := v.(type) {

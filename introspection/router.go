@@ -20,9 +20,9 @@ type Router struct {
 
 var _ manager.Verifier = (*Router)(nil)
 
-// NewRouter returns a Router of jwt (a *manager.Manager or
-// *manager.Issuers) and opaque. Both are required: an error wrapping
-// manager.ErrConfig otherwise.
+// NewRouter returns a Router of jwt (a *[manager.Manager] or
+// *[manager.Issuers]) and opaque. Both are required: an error wrapping
+// [manager.ErrConfig] otherwise.
 func NewRouter(jwt, opaque manager.Verifier) (*Router, error) {
 	if jwt == nil || opaque == nil {
 		return nil, fmt.Errorf("introspection: NewRouter needs a JWT verifier and an opaque one: %w", manager.ErrConfig)

@@ -41,7 +41,7 @@ func (f optionFunc) apply(r *Runner) { f(r) }
 
 // WithResolver reads the services and their rules from files, as
 // interceptor.WithResolver does. By default, they are those of
-// protoregistry.GlobalFiles: the generated packages linked into the test.
+// [protoregistry.GlobalFiles]: the generated packages linked into the test.
 func WithResolver(files *protoregistry.Files) Option {
 	return optionFunc(func(r *Runner) {
 		if files != nil {
@@ -59,7 +59,7 @@ func WithExpressions(x protojwt.Expressions) Option {
 }
 
 // WithRuleSet gives rules to methods whose options declare none, as the
-// servers' interceptor.WithRuleSet(set) does (annotations.ReadRuleSet reads
+// servers' interceptor.WithRuleSet(set) does ([annotations.ReadRuleSet] reads
 // a rule set file). By default, rules come only from the options.
 func WithRuleSet(set *annotations.RuleSet) Option {
 	return optionFunc(func(r *Runner) { r.env.RuleSet = set })
@@ -91,7 +91,7 @@ func (r *Runner) Run(t *testing.T, files ...string) {
 	r.run(t, files)
 }
 
-// reporter is what run needs of a *testing.T.
+// reporter is what run needs of a *[testing.T].
 type reporter interface {
 	Helper()
 	Errorf(format string, args ...any)

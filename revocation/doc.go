@@ -1,5 +1,5 @@
 // Package revocation defines the Store a manager.Manager consults to refuse
-// revoked tokens and to rotate refresh tokens, and MemoryStore, a Store for
+// revoked tokens and to rotate refresh tokens, and [MemoryStore], a Store for
 // one process. The module github.com/protojwt/protojwt/revocation/redisstore
 // has a Store that many instances share.
 //

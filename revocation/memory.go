@@ -9,20 +9,20 @@ import (
 	"time"
 )
 
-// DefaultMaxEntries is the number of records a MemoryStore holds when
-// WithMaxEntries is not given.
+// DefaultMaxEntries is the number of records a [MemoryStore] holds when
+// [WithMaxEntries] is not given.
 const DefaultMaxEntries = 100_000
 
 // MemoryStore is a Store in the memory of one process: for a service that
 // runs as a single instance, and for tests. Instances that verify each
 // other's tokens need a shared Store, such as the one of the redisstore
-// module. The zero value is not usable; call NewMemoryStore.
+// module. The zero value is not usable; call [NewMemoryStore].
 //
-// It holds at most a bounded number of records (see WithMaxEntries); one
+// It holds at most a bounded number of records (see [WithMaxEntries]); one
 // record takes about 250 bytes. A login whose refresh token rotates holds
 // one record however often it rotates. Records are dropped when their until passes.
 // When it is full of records that have not expired, it refuses a new one
-// with ErrFull rather than forget a revocation. A MemoryStore is safe for
+// with [ErrFull] rather than forget a revocation. A [MemoryStore] is safe for
 // concurrent use.
 type MemoryStore struct {
 	now        func() time.Time
@@ -49,7 +49,7 @@ type recordKey struct {
 	id      string
 }
 
-// record is one entry of a MemoryStore.
+// record is one entry of a [MemoryStore].
 type record struct {
 	key     recordKey
 	before  time.Time // revokedSubject only
@@ -58,27 +58,27 @@ type record struct {
 	index   int // in the expiry heap
 }
 
-// A MemoryOption changes how NewMemoryStore builds a MemoryStore.
+// A [MemoryOption] changes how [NewMemoryStore] builds a [MemoryStore].
 type MemoryOption interface {
 	apply(*MemoryStore)
 }
 
-// memoryOptionFunc adapts a function to MemoryOption.
+// memoryOptionFunc adapts a function to [MemoryOption].
 type memoryOptionFunc func(*MemoryStore)
 
 func (f memoryOptionFunc) apply(s *MemoryStore) { f(s) }
 
-// WithMaxEntries bounds the number of records a MemoryStore holds: revoked
-// ids, revoked subjects and login families together. NewMemoryStore
+// WithMaxEntries bounds the number of records a [MemoryStore] holds: revoked
+// ids, revoked subjects and login families together. [NewMemoryStore]
 // refuses a bound that is not positive. By default, the bound is
-// DefaultMaxEntries (100,000 records, about 25 MB).
+// [DefaultMaxEntries] (100,000 records, about 25 MB).
 func WithMaxEntries(n int) MemoryOption {
 	return memoryOptionFunc(func(s *MemoryStore) { s.maxEntries = n })
 }
 
-// WithClock makes the MemoryStore read the current time from now to decide
+// WithClock makes the [MemoryStore] read the current time from now to decide
 // which records have expired. Tests use it to let time pass. A nil now is
-// ignored. By default, the MemoryStore uses time.Now.
+// ignored. By default, the [MemoryStore] uses [time.Now].
 func WithClock(now func() time.Time) MemoryOption {
 	return memoryOptionFunc(func(s *MemoryStore) {
 		if now != nil {
@@ -87,7 +87,7 @@ func WithClock(now func() time.Time) MemoryOption {
 	})
 }
 
-// NewMemoryStore returns an empty MemoryStore, or an error for an option
+// NewMemoryStore returns an empty [MemoryStore], or an error for an option
 // that can't be used.
 func NewMemoryStore(opts ...MemoryOption) (*MemoryStore, error) {
 	s := &MemoryStore{
@@ -155,8 +155,8 @@ func (s *MemoryStore) Rotate(ctx context.Context, subject, family, id, next stri
 	return true, nil
 }
 
-// Len returns the number of records the MemoryStore holds, to watch against
-// its bound (see WithMaxEntries). A record that has expired counts until
+// Len returns the number of records the [MemoryStore] holds, to watch against
+// its bound (see [WithMaxEntries]). A record that has expired counts until
 // the next write drops it.
 func (s *MemoryStore) Len() int {
 	s.mu.RLock()
@@ -215,7 +215,7 @@ func (s *MemoryStore) put(key recordKey, before, until time.Time) error {
 	return s.add(&record{key: key, before: before, until: until})
 }
 
-// add stores the new record r, or refuses it with ErrFull. The caller
+// add stores the new record r, or refuses it with [ErrFull]. The caller
 // holds s.mu for writing and has dropped the expired records.
 func (s *MemoryStore) add(r *record) error {
 	if len(s.records) >= s.maxEntries {

@@ -41,7 +41,7 @@ type Store interface {
 	// Revoked reports whether a token of subject, issued at issuedAt, that
 	// carries ids (its jti and, when it has one, its family) is revoked: one
 	// of ids was revoked with Revoke, or subject was revoked with
-	// RevokeSubject with a before later than issuedAt. Empty ids are ignored.
+	// [Store.RevokeSubject] with a before later than issuedAt. Empty ids are ignored.
 	Revoked(ctx context.Context, subject string, ids []string, issuedAt time.Time) (bool, error)
 
 	// Rotate moves the login family of subject from its refresh token id to
@@ -53,7 +53,7 @@ type Store interface {
 	// any number of concurrent calls for one id, exactly one reports true.
 	// One record per family, replaced at each rotation, whatever the number
 	// of rotations. A family without a record (its first exchange, or a
-	// store that lost it, as a MemoryStore does when its process restarts)
+	// store that lost it, as a [MemoryStore] does when its process restarts)
 	// takes any id once: a store that loses records loses reuse detection
 	// for those logins, not the logins. A call whose until is not in the
 	// future changes nothing and reports false: an expired token can't be
@@ -62,7 +62,7 @@ type Store interface {
 	Rotate(ctx context.Context, subject, family, id, next string, until time.Time) (bool, error)
 }
 
-// ErrFull means a MemoryStore holds its maximum number of records, none of
+// ErrFull means a [MemoryStore] holds its maximum number of records, none of
 // them expired, and refuses a new one rather than forget a revocation.
 var ErrFull = errors.New("protojwt: revocation store full")
 

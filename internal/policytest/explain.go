@@ -16,7 +16,7 @@ import (
 )
 
 // Explanation is a case decided by its adapter, with every part of its
-// rule as the engine evaluated it (rules.Rule.Trace).
+// rule as the engine evaluated it ([rules.Rule.Trace]).
 type Explanation struct {
 	Result
 	// Steps are the parts of the rule in order, with the values compared;

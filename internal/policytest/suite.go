@@ -1,6 +1,6 @@
 // Package policytest runs policy test cases (protojwt.v1.PolicyTest, the
 // case files of "protojwt test" and package protojwttest) through the
-// adapters themselves: a gRPC method's case through an interceptor.New
+// adapters themselves: a gRPC method's case through an [interceptor.New]
 // built from the API's descriptors, a route's case through an httpauth
 // Guard serving its pattern. The outcome is what the adapter's decision
 // hook reports, so a case tests the rules exactly as a server enforces
@@ -36,7 +36,7 @@ const maxFileSize = 16 << 20
 // Env is what the cases run against.
 type Env struct {
 	// Files holds the API's services and their rules;
-	// protoregistry.GlobalFiles when nil.
+	// [protoregistry.GlobalFiles] when nil.
 	Files *protoregistry.Files
 	// Expressions compiles the rules' expr, as the servers'
 	// WithExpressions does; nil refuses rules with one.
