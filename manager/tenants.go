@@ -181,6 +181,9 @@ func (ti *TenantIssuers) Verify(ctx context.Context, signed string) (*Token, err
 	if !peeked {
 		return nil, errIssuersFormat
 	}
+	if found && t.failureOver() {
+		found = false // try again to make its Manager
+	}
 	if !found {
 		iss, _ := jws.PeekIssuer(parts.Payload)
 		tenantName, ok := strings.CutPrefix(iss, ti.prefix)

@@ -176,6 +176,22 @@ func TestTenantIssuersUnknownTenant(t *testing.T) {
 	if n := p.total.Load(); n != 2 { // the two metadata paths, once
 		t.Errorf("%d requests to the provider, want 2: one discovery", n)
 	}
+
+	// Once RetryAfter is over, the next token tries again, once.
+	short := newTestTenants(t, p, func(tc *TenantConfig) { tc.RetryAfter = 30 * time.Millisecond })
+	p.total.Store(0)
+	for range 2 {
+		if _, err := short.Verify(context.Background(), bogus); !errors.Is(err, ErrIssuer) {
+			t.Fatalf("Verify() error = %v, want ErrIssuer", err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if _, err := short.Verify(context.Background(), bogus); !errors.Is(err, ErrIssuer) {
+		t.Fatalf("Verify() after RetryAfter error = %v, want ErrIssuer", err)
+	}
+	if n := p.total.Load(); n != 4 {
+		t.Errorf("%d requests to the provider, want 4: a discovery before RetryAfter, one after", n)
+	}
 }
 
 // TestTenantIssuersUnavailable: a tenant whose provider can't be reached

@@ -34,6 +34,12 @@ func (t *tenant) done() bool {
 	}
 }
 
+// failureOver reports whether t is a failure to make a Manager whose
+// RetryAfter is over.
+func (t *tenant) failureOver() bool {
+	return t.done() && t.m == nil && !time.Now().Before(t.until)
+}
+
 // verify verifies signed with t's Manager, counted in refs; epoch marks
 // the use.
 func (t *tenant) verify(ctx context.Context, signed string, epoch int64) (*Token, error) {
@@ -95,7 +101,7 @@ func (ti *TenantIssuers) tenantOf(ctx context.Context, issuer string) (*tenant, 
 		return nil, errTenantsClosed
 	}
 	cur := *ti.tenants.Load()
-	if t, ok := cur[issuer]; ok && (!t.done() || t.m != nil || time.Now().Before(t.until)) {
+	if t, ok := cur[issuer]; ok && !t.failureOver() {
 		return t, nil
 	}
 	if !ti.create.Allow() {
@@ -181,13 +187,12 @@ func (ti *TenantIssuers) sweep(epoch int64) {
 	defer ti.mu.Unlock()
 	cur := *ti.tenants.Load()
 	var next map[string]*tenant
-	now := time.Now()
 	for iss, t := range cur {
 		if !t.done() {
 			continue
 		}
 		idle := epoch-t.used.Load() >= 2
-		over := t.m == nil && !now.Before(t.until)
+		over := t.failureOver()
 		if !idle && !over {
 			continue
 		}
