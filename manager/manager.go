@@ -192,8 +192,10 @@ func checkKeyOptions(s *settings) error {
 }
 
 // Close stops the background refresh of a Manager whose keys come from
-// JWKSURL; it goes on verifying with the keys it holds, without fetching
-// again. For any other Manager it does nothing. Close is safe to call more
+// JWKSURL or Discovery, and returns once it has ended; it goes on
+// verifying with the keys it holds, without fetching again (a Manager
+// that never got keys, with WithStartUnavailable, refuses every token).
+// For any other Manager it does nothing. Close is safe to call more
 // than once and always returns nil.
 func (m *Manager) Close() error {
 	m.verifier.source.close()

@@ -297,7 +297,8 @@ func WithRevocationFailOpen(report func(error)) Option {
 }
 
 // WithEvents makes the Manager call f with each Event: every fetch of the
-// JWK Set of Config.JWKSURL, and every call of the revocation store by
+// JWK Set of Config.JWKSURL (with the age of the keys after a failed one:
+// Event.KeyAge), every read of the issuer's metadata, and every call of the revocation store by
 // Verify, with its outcome and duration; what an OpenTelemetry meter (or
 // any other) counts, without this package depending on one. f is called on
 // the goroutine that did the work, from many at once: it must be safe for
