@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
@@ -125,6 +126,13 @@ func (f fetcher) refetch(ctx context.Context, rawURL string, storage fetchedStor
 		HTTPTimeout: s.timeout,
 		Storage:     storage,
 	})
+	if err != nil {
+		// jwkset calls every fetch of a storage it makes its first.
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
+		}
+		err = fmt.Errorf("manager: refresh of the JWK Set: %w: %w", ErrJWKS, err)
+	}
 	if err == nil && !storage.record.ready.Load() {
 		if !r.hasUsableKey() {
 			err = fmt.Errorf("manager: the JWK Set has no key usable with %s: %w", algorithmList(f.algs), ErrJWKS)

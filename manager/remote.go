@@ -90,7 +90,7 @@ func (f fetcher) openRemote(ctx context.Context, rawURL string) (*remoteKeys, er
 // remoteKeys' close. Errors wrap ErrJWKS and name the set what. When
 // pending, a first fetch that fails (or brings no usable key) is no error:
 // the keys refuse tokens with ErrKeysUnavailable until the refresh, which
-// retries at once with backoff, brings usable ones.
+// retries with backoff, brings usable ones.
 func (f fetcher) open(ctx context.Context, rawURL, what string, pending bool) (*remoteKeys, error) {
 	if ctx.Err() != nil { // no fetch at all, rather than one cut short
 		return nil, fmt.Errorf("manager: first fetch of %s: %w: %w", what, ErrJWKS, context.Cause(ctx))
