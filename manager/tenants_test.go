@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -419,5 +420,37 @@ func TestTenantIssuersClose(t *testing.T) {
 	}
 	if _, err := ti.Verify(context.Background(), tok); !errors.Is(err, ErrKeysUnavailable) {
 		t.Errorf("Verify() after Close error = %v, want ErrKeysUnavailable", err)
+	}
+}
+
+// TestTenantFrontIndex: the front index only finds tokens in the cache of
+// the tenant that verified them: an entry naming another tenant (a
+// collision) costs a probe and the token is verified by its own tenant; a
+// token of an evicted tenant is not served from it.
+func TestTenantFrontIndex(t *testing.T) {
+	p := newTenantProvider(t, "trusted-a", "trusted-b")
+	ti := newTestTenants(t, p, nil)
+	tokA, tokB := p.token(t, "trusted-a"), p.token(t, "trusted-b")
+	for _, tok := range []string{tokA, tokB} {
+		if _, err := ti.Verify(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hA := maphash.String(cacheSeed, tokA)
+	tenantB := (*ti.tenants.Load())[p.issuer("trusted-b")]
+	ti.front[hA%frontSlots].Store(&frontEntry{hash: hA, t: tenantB.self})
+	if tok, found, _ := ti.warm(context.Background(), hA, tokA, ti.epoch.Load()); found {
+		t.Fatalf("warm() found a's token in b's cache: %v", tok)
+	}
+	tok, err := ti.Verify(context.Background(), tokA)
+	if err != nil || tok.Issuer != p.issuer("trusted-a") {
+		t.Fatalf("Verify() = %v, %v; want a's token", tok, err)
+	}
+	if tok, found, _ := ti.warm(context.Background(), hA, tokA, ti.epoch.Load()); !found || tok.Issuer != p.issuer("trusted-a") {
+		t.Fatalf("warm() after Verify = %v, %v; want a's token", tok, found)
+	}
+	(*ti.tenants.Load())[p.issuer("trusted-a")].evict()
+	if _, found, _ := ti.warm(context.Background(), hA, tokA, ti.epoch.Load()); found {
+		t.Error("warm() served a token of an evicted tenant")
 	}
 }

@@ -7,16 +7,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 )
 
 // tenant is one tenant of a TenantIssuers: its Manager once made, or the
 // failure to make it. Verify calls count themselves in refs, so that an
 // evicted tenant's Manager is closed only after the last call using it.
 type tenant struct {
-	ready chan struct{} // closed once m or err is set
-	m     *Manager      // nil while being made, and after a failure
-	err   error         // the Verify error of a failure
-	until time.Time     // a failure is refused until then
+	self  weak.Pointer[tenant] // what the front index holds: no evicted tenant is kept alive by it
+	ready chan struct{}        // closed once m or err is set
+	m     *Manager             // nil while being made, and after a failure
+	err   error                // the Verify error of a failure
+	until time.Time            // a failure is refused until then
 
 	used    atomic.Int64 // the TenantIssuers' epoch of the last use
 	refs    atomic.Int64 // Verify calls using m
@@ -31,6 +33,49 @@ func (t *tenant) done() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// frontSlots is the size of a TenantIssuers' front index.
+const frontSlots = 4096
+
+// frontEntry remembers that the token of hash verified with tenant t.
+type frontEntry struct {
+	hash uint64
+	t    weak.Pointer[tenant]
+}
+
+// warm returns the token signed, of hash h, when the front index names
+// the tenant that verified it and that tenant's cache still holds it, as
+// Issuers finds a token in its Managers' caches: the warm path reads no
+// payload. found is false otherwise; Verify then takes the full path.
+func (ti *TenantIssuers) warm(ctx context.Context, h uint64, signed string, epoch int64) (tok *Token, found bool, err error) {
+	e := ti.front[h%frontSlots].Load()
+	if e == nil || e.hash != h {
+		return nil, false, nil
+	}
+	t := e.t.Value()
+	if t == nil || !t.done() || t.m == nil {
+		return nil, false, nil
+	}
+	t.refs.Add(1)
+	defer t.release()
+	if t.evicted.Load() {
+		return nil, false, nil
+	}
+	if t.used.Load() != epoch {
+		t.used.Store(epoch)
+	}
+	return t.m.verifier.cached(ctx, h, signed)
+}
+
+// remember records in the front index that the token of hash h verified
+// with t: a collision only replaces an entry, and a wrong entry only
+// costs a cache probe, since t's cache holds only t's tokens.
+func (ti *TenantIssuers) remember(h uint64, t *tenant) {
+	slot := &ti.front[h%frontSlots]
+	if e := slot.Load(); e == nil || e.hash != h || e.t != t.self {
+		slot.Store(&frontEntry{hash: h, t: t.self})
 	}
 }
 
@@ -113,6 +158,7 @@ func (ti *TenantIssuers) tenantOf(ctx context.Context, issuer string) (*tenant, 
 		return nil, errTenantsBusy
 	}
 	t := &tenant{ready: make(chan struct{})}
+	t.self = weak.Make(t)
 	t.used.Store(ti.epoch.Load())
 	next[issuer] = t
 	ti.tenants.Store(&next)
