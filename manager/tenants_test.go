@@ -454,3 +454,44 @@ func TestTenantFrontIndex(t *testing.T) {
 		t.Error("warm() served a token of an evicted tenant")
 	}
 }
+
+// TestTenantIssuersWaiting: calls waiting for a tenant's Manager give up
+// with their context, as a retryable outage; a full set of tenants all
+// being made refuses a new one the same way, without a fetch.
+func TestTenantIssuersWaiting(t *testing.T) {
+	release := make(chan struct{})
+	var requests atomic.Int64
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		http.NotFound(w, r)
+	}))
+	defer slow.Close()
+	defer close(release)
+	ti, err := NewTenantIssuers(TenantConfig{
+		Template: slow.URL + "/{tenant}/v2.0", Admit: admitTrusted, Config: Config{Discovery: true},
+		Options: []Option{WithClock(testClock), WithJWKSTimeout(5 * time.Second)}, MaxTenants: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ti.Close()
+	tokenOf := func(name string) string {
+		return craft(t, "HS256", testSecret, nil, claimsWith(map[string]any{"iss": slow.URL + "/" + name + "/v2.0"}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := ti.Verify(ctx, tokenOf("trusted-a")); !errors.Is(err, ErrKeysUnavailable) {
+		t.Fatalf("Verify() while the tenant is made error = %v, want ErrKeysUnavailable", err)
+	}
+	before := requests.Load()
+	if _, err := ti.Verify(context.Background(), tokenOf("trusted-b")); !errors.Is(err, ErrKeysUnavailable) {
+		t.Fatalf("Verify() of a new tenant with every slot being made error = %v, want ErrKeysUnavailable", err)
+	}
+	if n := requests.Load() - before; n != 0 {
+		t.Errorf("%d requests for a tenant refused for room", n)
+	}
+}
