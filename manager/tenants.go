@@ -71,9 +71,9 @@ type TenantConfig struct {
 }
 
 // TenantIssuers verifies the tokens of the tenants of one identity
-// provider, each with a Manager of its own made from TenantConfig on its
-// first token: the tenant's metadata and keys, fetched then. It is a
-// Verifier, so the adapters take it as they take a Manager. It is safe
+// provider, each with a [Manager] of its own made from [TenantConfig] on
+// its first token: the tenant's metadata and keys, fetched then. It is a
+// [Verifier], so the adapters take it as they take a Manager. It is safe
 // for concurrent use.
 type TenantIssuers struct {
 	prefix, suffix string // Template around TenantPlaceholder
@@ -106,9 +106,9 @@ var (
 )
 
 // NewTenantIssuers returns the TenantIssuers of tc, or an error wrapping
-// ErrConfig: a Template without TenantPlaceholder exactly once in its
-// path, or whose issuer could not be fetched (see Config.Discovery); no
-// Admit; a Config with an Issuer, or without Discovery or JWKSURL; a
+// [ErrConfig]: a Template without [TenantPlaceholder] exactly once in its
+// path, or that is no https URL (http to loopback only, as
+// [Config.Discovery] requires); no Admit; a Config with an Issuer, or without Discovery or JWKSURL; a
 // negative bound. No fetch is made before the first token. Close closes
 // every tenant's Manager.
 func NewTenantIssuers(tc TenantConfig) (*TenantIssuers, error) {
