@@ -64,3 +64,11 @@ func TestUnaryRevocationUnavailable(t *testing.T) {
 	m := newManager(t, manager.WithRevocation(rpctest.DownStore{Store: revocationStore(t)}))
 	runUnary(t, startServer(t, m), rpctest.StoreDownCases(authToken(t, m, "alice", nil, nil)))
 }
+
+// TestUnaryKeysUnavailable: a Manager that has no keys yet (its provider
+// down since it started) refuses a good token Unavailable, so that
+// clients retry rather than sign in again, under every protocol.
+func TestUnaryKeysUnavailable(t *testing.T) {
+	m, token := rpctest.KeysDown(t)
+	runUnary(t, startServer(t, m), rpctest.KeysDownCases(token))
+}

@@ -39,3 +39,10 @@ func TestUnaryKeysUnavailable(t *testing.T) {
 		{Name: "no token never reaches the keys", Method: methodFieldTop, Request: req, Code: codes.Unauthenticated, Reason: "TOKEN_MISSING"},
 	})
 }
+
+// TestUnaryKeysUnavailableManager: the same with a real Manager whose
+// provider has been down since it started (WithStartUnavailable).
+func TestUnaryKeysUnavailableManager(t *testing.T) {
+	m, token := rpctest.KeysDown(t)
+	runUnary(t, startServer(t, m), rpctest.KeysDownCases(token))
+}

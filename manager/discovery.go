@@ -154,89 +154,104 @@ func checkFetchURL(what, raw string) error {
 // discoveredKeys are the keys of the JWK Set an issuer's metadata names,
 // found again every refresh interval: a provider that moves its keys to
 // another jwks_uri is followed, and the keys of the old set serve until
-// the new one has been fetched.
+// the new one has been fetched. With WithStartUnavailable, there may be
+// no set yet: then every token is refused with ErrKeysUnavailable.
 type discoveredKeys struct {
-	cur     atomic.Pointer[remoteKeys] // never nil
+	cur     atomic.Pointer[remoteKeys] // nil until a set has been opened
 	stop    context.CancelFunc         // ends rediscover
 	stopped chan struct{}              // closed when rediscover returns
 }
 
 func (d *discoveredKeys) verificationKey(ctx context.Context, h *jws.Header, alg algorithm) (selectedKey, error) {
-	return d.cur.Load().verificationKey(ctx, h, alg)
+	r := d.cur.Load()
+	if r == nil {
+		return selectedKey{alg: alg}, errNoKeysYet
+	}
+	return r.verificationKey(ctx, h, alg)
 }
 
 // current selects the key of h again, in the set of the moment: a token
 // verified with a key that moved along with jwks_uri stays current.
 func (d *discoveredKeys) current(k selectedKey, h *jws.Header) bool {
-	return d.cur.Load().current(k, h)
+	r := d.cur.Load()
+	return r != nil && r.current(k, h)
 }
 
-func (d *discoveredKeys) stale(k selectedKey) bool { return d.cur.Load().stale(k) }
+func (d *discoveredKeys) stale(k selectedKey) bool {
+	r := d.cur.Load()
+	return r != nil && r.stale(k)
+}
 
 // close ends the rediscovery, then the refresh of the current set.
 func (d *discoveredKeys) close() {
 	d.stop()
 	<-d.stopped
-	d.cur.Load().close()
+	if r := d.cur.Load(); r != nil {
+		r.close()
+	}
 }
 
 // openDiscovered discovers the issuer's jwks_uri, fetches its JWK Set, and
 // starts re-reading the metadata every refresh interval. ctx bounds the
-// first discovery and fetch only.
+// first discovery and fetch only. With WithStartUnavailable, a discovery
+// or fetch that fails is retried in the background, with backoff.
 func (f fetcher) openDiscovered(ctx context.Context, issuer string) (*discoveredKeys, error) {
 	if _, err := metadataURLs(issuer); err != nil {
 		return nil, configError(err.Error())
 	}
+	pending := f.settings.startUnavailable
+	var r *remoteKeys
 	uri, err := f.discover(ctx, issuer)
 	if err != nil {
-		return nil, fmt.Errorf("manager: discovery of Config.Issuer: %w: %w", ErrJWKS, err)
-	}
-	r, err := f.open(ctx, uri, "the discovered jwks_uri")
-	if err != nil {
+		err = fmt.Errorf("manager: discovery of Config.Issuer: %w: %w", ErrJWKS, err)
+		if !pending || ctx.Err() != nil {
+			return nil, err
+		}
+		f.settings.onError(err)
+	} else if r, err = f.open(ctx, uri, "the discovered jwks_uri", pending); err != nil {
 		return nil, err
 	}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d := &discoveredKeys{stop: cancel, stopped: make(chan struct{})}
-	d.cur.Store(r)
+	if r != nil {
+		d.cur.Store(r)
+	}
 	go f.rediscover(life, d, issuer, uri)
 	return d, nil
 }
 
 // rediscover reads the issuer's metadata every refresh interval until ctx
 // ends, and moves d to the JWK Set of a new jwks_uri once that set has
-// been fetched and holds a usable key. Failures leave d as it is and go to
-// WithJWKSErrorHandler.
+// been fetched and holds a usable key. A failure leaves d as it is, goes
+// to WithJWKSErrorHandler, and is retried with backoff; with no jwks_uri
+// yet (uri ""), the first retry comes after the first wait of a backoff.
 func (f fetcher) rediscover(ctx context.Context, d *discoveredKeys, issuer, uri string) {
 	defer close(d.stopped)
-	s := f.settings
-	t := time.NewTicker(s.refreshInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	onError := f.settings.onError
+	schedule(ctx, f.settings.refreshInterval, newBackoff(f.settings.refreshInterval), uri != "", func(ctx context.Context) bool {
 		next, err := f.discover(ctx, issuer)
 		if err != nil {
 			if ctx.Err() == nil {
-				s.onError(fmt.Errorf("manager: discovery of Config.Issuer: %w: %w", ErrJWKS, err))
+				onError(fmt.Errorf("manager: discovery of Config.Issuer: %w: %w", ErrJWKS, err))
 			}
-			continue
+			return false
 		}
 		if next == uri {
-			continue
+			return true
 		}
-		r, err := f.open(ctx, next, "the discovered jwks_uri")
+		r, err := f.open(ctx, next, "the discovered jwks_uri", false)
 		if err != nil {
 			if ctx.Err() == nil {
-				s.onError(err)
+				onError(err)
 			}
-			continue
+			return false
 		}
-		d.cur.Swap(r).close()
+		if old := d.cur.Swap(r); old != nil {
+			old.close()
+		}
 		uri = next
-	}
+		return true
+	})
 }
 
 // maxShownIssuer bounds an issuer read from a metadata document when an

@@ -25,6 +25,12 @@
 // selects its key. JWKS and JWKSHandler publish the public keys as a JWK
 // Set, and a Manager with Config.JWKSURL (see Open) verifies the tokens of
 // another service or an identity provider with the keys it publishes.
+// WithStartUnavailable lets it start while the provider is down and
+// WithMaxKeyAge bounds how long it trusts keys it can't refresh: both
+// refuse tokens with ErrKeysUnavailable, an outage a client retries.
+// NewIssuers trusts several issuers; NewTenantIssuers the tenants of one
+// provider by an issuer template, each with a Manager made on its first
+// token.
 //
 // Verify keeps the tokens it verified (WithVerifyCache, 10 000 tokens and
 // WithVerifyCacheBytes, 64 MiB, by default): a client's next call with the

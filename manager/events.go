@@ -6,9 +6,11 @@ import "time"
 type EventKind uint8
 
 const (
-	// EventJWKSFetch is a fetch of the JWK Set of Config.JWKSURL: the
-	// first, a background refresh, or one for a token's unknown kid. Err is
-	// its failure; on success, Keys is the number of keys the set holds.
+	// EventJWKSFetch is a fetch of the JWK Set of Config.JWKSURL (or of
+	// the jwks_uri Config.Discovery found): the first, a background
+	// refresh, a retry after a failure, or one for a token's unknown kid.
+	// Err is its failure, and KeyAge then the age of the keys that go on
+	// verifying; on success, Keys is the number of keys the set holds.
 	EventJWKSFetch EventKind = iota + 1
 	// EventRevocationCheck is a call of the revocation store's Revoked by
 	// Verify. Err is set when the store failed to answer, whether Verify
@@ -46,6 +48,12 @@ type Event struct {
 	// Keys is the number of keys of the JWK Set after a successful
 	// EventJWKSFetch; 0 otherwise.
 	Keys int
+	// KeyAge is, for an EventJWKSFetch that failed, how long ago the last
+	// good fetch was: the age of the keys Verify goes on using, which
+	// WithMaxKeyAge bounds. It is 0 on success (the keys are new) and
+	// while no fetch has ever succeeded (WithStartUnavailable: there are
+	// no keys, and Verify refuses every token with ErrKeysUnavailable).
+	KeyAge time.Duration
 	// Duration is how long the store took to answer an
 	// EventRevocationCheck, or the metadata to be read for an
 	// EventDiscoveryRead; 0 for other kinds.

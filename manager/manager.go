@@ -47,12 +47,13 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 // A Manager whose keys come from JWKSURL, or from the jwks_uri that
 // Discovery finds, only verifies. It fetches the set
 // once before Open returns, and fails when that fetch fails or the set holds
-// no key usable with Config.Algorithms. Then it refreshes the set in the
-// background (WithJWKSRefreshInterval), and when a token names a kid the set
-// lacks (WithJWKSRefreshUnknownKID), at a bounded rate so that tokens with
-// random kids can't make it fetch in a loop. When the endpoint fails, it
-// keeps verifying with the keys of its last good fetch. Refresh failures go
-// to WithJWKSErrorHandler.
+// no key usable with Config.Algorithms (unless WithStartUnavailable). Then
+// it refreshes the set in the background (WithJWKSRefreshInterval), and
+// when a token names a kid the set lacks (WithJWKSRefreshUnknownKID), at a
+// bounded rate so that tokens with random kids can't make it fetch in a
+// loop. When the endpoint fails, it keeps verifying with the keys of its
+// last good fetch (for at most WithMaxKeyAge) and retries with backoff
+// before the next interval. Refresh failures go to WithJWKSErrorHandler.
 //
 // Every fetch refuses a response body over 1 MiB (JWK Sets take a few
 // kilobytes) and a redirect that leaves https, on every hop; a redirect
@@ -98,7 +99,7 @@ func build(ctx context.Context, cfg Config, opts []Option) (*Manager, error) {
 		return nil, err
 	}
 	// Last of the checks: with Config.JWKSURL or Discovery it fetches.
-	fetch := fetcher{settings: s.jwks, algs: algs, events: s.events}
+	fetch := fetcher{settings: s.jwks, algs: algs, events: s.events, now: s.now}
 	keys, source, err := openKeys(ctx, cfg, alg, algs, fetch)
 	if err != nil {
 		return nil, err
@@ -182,13 +183,19 @@ func checkKeyOptions(s *settings) error {
 		return configError("WithJWKSRefreshUnknownKID can't be negative")
 	case j.timeout <= 0:
 		return configError("WithJWKSTimeout needs a positive timeout")
+	case j.maxKeyAge < 0:
+		return configError("WithMaxKeyAge can't be negative")
+	case j.maxKeyAge > 0 && j.maxKeyAge <= j.refreshInterval:
+		return configError("WithMaxKeyAge must be longer than the JWK Set's refresh interval (WithJWKSRefreshInterval), or keys would age out between two good fetches")
 	}
 	return nil
 }
 
 // Close stops the background refresh of a Manager whose keys come from
-// JWKSURL; it goes on verifying with the keys it holds, without fetching
-// again. For any other Manager it does nothing. Close is safe to call more
+// JWKSURL or Discovery, and returns once it has ended; it goes on
+// verifying with the keys it holds, without fetching again (a Manager
+// that never got keys, with WithStartUnavailable, refuses every token).
+// For any other Manager it does nothing. Close is safe to call more
 // than once and always returns nil.
 func (m *Manager) Close() error {
 	m.verifier.source.close()

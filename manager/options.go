@@ -219,6 +219,50 @@ func WithJWKSErrorHandler(f func(error)) Option {
 	})
 }
 
+// WithStartUnavailable lets Open and New return a Manager whose keys come
+// from Config.JWKSURL or Config.Discovery even when the first fetch of the
+// issuer's metadata or of the JWK Set fails (the provider is down, or its
+// set holds no usable key): Open returns at once, and the Manager keeps
+// fetching in the background, first after about a second, then twice as
+// long each time (with jitter), at most every WithJWKSRefreshInterval.
+// Until usable keys arrive, Verify refuses every token with
+// ErrKeysUnavailable, which adapters answer as gRPC Unavailable and HTTP
+// 503 (reason KEYS_UNAVAILABLE): clients retry instead of signing in
+// again. A misconfiguration that no fetch can cure (a malformed URL, http
+// to another host than loopback) still fails at once, with ErrConfig.
+// Close stops the fetching. Use it for services that must start while
+// their identity provider is unreachable, and watch WithEvents or
+// WithJWKSErrorHandler: a Manager that never gets keys refuses every
+// token. By default, Open and New fail with ErrJWKS when the first fetch
+// fails, so that a service without keys does not start.
+func WithStartUnavailable() Option {
+	return optionFunc(func(s *settings) {
+		s.jwks.startUnavailable = true
+	})
+}
+
+// WithMaxKeyAge bounds how long a Manager whose keys come from
+// Config.JWKSURL or Config.Discovery trusts the keys of its last good
+// fetch while fetches fail: once that fetch is older than d, Verify
+// refuses every token, cached ones included, with ErrKeysUnavailable
+// (gRPC Unavailable, HTTP 503), and verifies again as soon as a fetch
+// succeeds. A failed refresh is retried with backoff well within d. New
+// refuses a negative d, and a d not longer than WithJWKSRefreshInterval,
+// which would let keys age out between two good fetches.
+//
+// The choice is between two risks. Without a limit, a key the provider
+// revoked while it was unreachable (after a leak) goes on verifying for
+// as long as the outage lasts. With a limit, an outage longer than d
+// turns into an outage of every service that verifies its tokens. Pick d
+// from how long a revoked key may be trusted, for example an hour. By
+// default, there is no limit: the keys of the last good fetch verify
+// until a fetch succeeds.
+func WithMaxKeyAge(d time.Duration) Option {
+	return optionFunc(func(s *settings) {
+		s.jwks.maxKeyAge = d
+	})
+}
+
 // WithRevocation makes the Manager consult store: Verify refuses revoked
 // tokens with ErrRevoked, and Revoke, RevokeSubject and RotateRefreshToken
 // become available. Each Verify of a token that verifies costs one call of
@@ -253,7 +297,8 @@ func WithRevocationFailOpen(report func(error)) Option {
 }
 
 // WithEvents makes the Manager call f with each Event: every fetch of the
-// JWK Set of Config.JWKSURL, and every call of the revocation store by
+// JWK Set of Config.JWKSURL (with the age of the keys after a failed one:
+// Event.KeyAge), every read of the issuer's metadata, and every call of the revocation store by
 // Verify, with its outcome and duration; what an OpenTelemetry meter (or
 // any other) counts, without this package depending on one. f is called on
 // the goroutine that did the work, from many at once: it must be safe for

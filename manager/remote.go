@@ -18,13 +18,15 @@ import (
 	"github.com/protojwt/protojwt/internal/jws"
 )
 
-// remoteKeys are the keys of a JWK Set fetched from a URL, kept and
-// refreshed by keyfunc and jwkset.
+// remoteKeys are the keys of a JWK Set fetched from a URL, kept by jwkset
+// and keyfunc, fetched again by a refresh loop of their own (schedule).
 type remoteKeys struct {
-	kf     keyfunc.Keyfunc
-	algs   []algorithm        // the algorithms Verify accepts
-	done   <-chan struct{}    // closed by close: the refresh has ended
-	cancel context.CancelFunc // ends the refresh
+	kf      keyfunc.Keyfunc
+	algs    []algorithm        // the algorithms Verify accepts
+	fresh   freshness          // whether the keys may verify: fetched, and not too old
+	done    <-chan struct{}    // closed by close: the refresh has ended
+	cancel  context.CancelFunc // ends the refresh
+	stopped chan struct{}      // closed when the refresh loop has returned
 }
 
 // closedContext is the context of calls on a closed remoteKeys: already
@@ -56,33 +58,40 @@ func (r *remoteKeys) callContext(ctx context.Context) context.Context {
 // keeps its own state, and Verify and the cache see them only as a
 // keySource.
 //
-// Keys that may be missing or old are judged here: open is where a source
-// would start without keys and fetch in the background with backoff
-// rather than fail, and fetchedStorage, which sees every good fetch, where
-// its time would be recorded, so that remoteKeys.verificationKey and
-// current refuse keys of a fetch too old with a keyError of their own
-// sentinel. Each good fetch is also the one event that can change a
-// remote key, so a count of fetches kept there lets current compare
-// numbers instead of reading the set again.
+// Keys that may be missing or old are judged here. open starts a
+// refresh loop (schedule, in freshness.go) that fetches every refresh
+// interval and, after a failure, again sooner with backoff; with
+// WithStartUnavailable a first fetch that fails leaves the source without
+// keys for that loop to fill. fetchedStorage, which sees every good fetch,
+// records its time in a fetchRecord, so that remoteKeys.verificationKey
+// and current refuse keys not fetched yet, or of a fetch older than
+// WithMaxKeyAge, with a keyError whose sentinel is ErrKeysUnavailable.
+// Each good fetch is also the one event that can change a remote key, so a
+// count of fetches kept there lets current compare numbers instead of
+// reading the set again.
 type fetcher struct {
 	settings jwksSettings
 	algs     []algorithm // the algorithms Verify accepts
 	events   eventSink
+	now      func() time.Time // the Manager's clock: key ages
 }
 
-// openRemote checks rawURL, then opens its JWK Set as open does.
+// openRemote checks rawURL, then opens its JWK Set as open does; with
+// WithStartUnavailable, a first fetch that fails leaves it to the refresh.
 func (f fetcher) openRemote(ctx context.Context, rawURL string) (*remoteKeys, error) {
 	if err := checkJWKSURL(rawURL); err != nil {
 		return nil, configError(err.Error())
 	}
-	return f.open(ctx, rawURL, "JWKSURL")
+	return f.open(ctx, rawURL, "JWKSURL", f.settings.startUnavailable)
 }
 
-// open fetches the JWK Set at rawURL, which checkJWKSURL
-// accepted, for the first time, within ctx, and starts its refresh, which
-// ends with the remoteKeys' close. Errors wrap ErrJWKS and name the set
-// what.
-func (f fetcher) open(ctx context.Context, rawURL, what string) (*remoteKeys, error) {
+// open fetches the JWK Set at rawURL, which checkJWKSURL accepted, for the
+// first time, within ctx, and starts its refresh, which ends with the
+// remoteKeys' close. Errors wrap ErrJWKS and name the set what. When
+// pending, a first fetch that fails (or brings no usable key) is no error:
+// the keys refuse tokens with ErrKeysUnavailable until the refresh, which
+// retries with backoff, brings usable ones.
+func (f fetcher) open(ctx context.Context, rawURL, what string, pending bool) (*remoteKeys, error) {
 	if ctx.Err() != nil { // no fetch at all, rather than one cut short
 		return nil, fmt.Errorf("manager: first fetch of %s: %w: %w", what, ErrJWKS, context.Cause(ctx))
 	}
@@ -93,29 +102,28 @@ func (f fetcher) open(ctx context.Context, rawURL, what string) (*remoteKeys, er
 	}
 	// The refresh outlives ctx; ctx only bounds the first fetch.
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	// What keyfunc.NewDefaultOverrideCtx builds, with a storage of our own
-	// that sees each fetch succeed, for WithEvents.
-	stop := context.AfterFunc(ctx, cancel)
+	record := &fetchRecord{}
+	storage := fetchedStorage{Storage: jwkset.NewMemoryStorage(), events: f.events, record: record, now: f.now}
+	// The storage jwkset's client refreshes for an unknown kid; its first
+	// fetch is the one here, and schedule makes the others.
 	fetched, err := jwkset.NewStorageFromHTTP(rawURL, jwkset.HTTPClientStorageOptions{
-		Client:      fetchClient(s.client, rawURL),
-		Ctx:         life,
-		HTTPTimeout: s.timeout,
+		Client:                    fetchClient(s.client, rawURL),
+		Ctx:                       ctx,
+		HTTPTimeout:               s.timeout,
+		NoErrorReturnFirstHTTPReq: pending,
 		RefreshErrorHandler: func(_ context.Context, err error) {
 			if life.Err() == nil { // not a refresh cut short by Close
-				f.events.emit(Event{Kind: EventJWKSFetch, Err: err})
-				s.onError(err)
+				f.fetchFailed(err, record)
 			}
 		},
-		RefreshInterval: s.refreshInterval,
-		Storage:         fetchedStorage{Storage: jwkset.NewMemoryStorage(), events: f.events},
+		Storage: storage,
 	})
-	if !stop() {
-		cancel()
-		return nil, fmt.Errorf("manager: first fetch of %s: %w: %w", what, ErrJWKS, context.Cause(ctx))
-	}
 	if err != nil {
 		cancel()
 		f.events.emit(Event{Kind: EventJWKSFetch, Err: err})
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("manager: first fetch of %s: %w: %w", what, ErrJWKS, context.Cause(ctx))
+		}
 		return nil, fmt.Errorf("manager: first fetch of %s: %w: %v", what, ErrJWKS, err)
 	}
 	client, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
@@ -134,24 +142,39 @@ func (f fetcher) open(ctx context.Context, rawURL, what string) (*remoteKeys, er
 		cancel()
 		return nil, fmt.Errorf("manager: %s: %w: %v", what, ErrJWKS, err)
 	}
-	r := &remoteKeys{kf: kf, algs: f.algs, done: life.Done(), cancel: cancel}
-	if !r.hasUsableKey() {
+	r := &remoteKeys{
+		kf: kf, algs: f.algs, fresh: freshness{record: record, maxAge: s.maxKeyAge, now: f.now},
+		done: life.Done(), cancel: cancel, stopped: make(chan struct{}),
+	}
+	ready := record.last.Load() != 0 && r.hasUsableKey()
+	if !ready && !pending {
 		cancel()
 		return nil, fmt.Errorf("manager: the JWK Set of %s has no key usable with %s: %w", what, algorithmList(f.algs), ErrJWKS)
 	}
+	record.ready.Store(ready)
+	go func() {
+		defer close(r.stopped)
+		schedule(life, s.refreshInterval, newBackoff(s.refreshInterval), ready, func(ctx context.Context) bool {
+			return f.refetch(ctx, rawURL, storage, r)
+		})
+	}()
 	return r, nil
 }
 
 // fetchedStorage keeps the keys of a fetched JWK Set; a fetch that
-// succeeded replaces them all, which it reports as an EventJWKSFetch.
+// succeeded replaces them all, which it records and reports as an
+// EventJWKSFetch.
 type fetchedStorage struct {
 	jwkset.Storage
 	events eventSink
+	record *fetchRecord
+	now    func() time.Time
 }
 
 func (s fetchedStorage) KeyReplaceAll(ctx context.Context, keys []jwkset.JWK) error {
 	err := s.Storage.KeyReplaceAll(ctx, keys)
 	if err == nil {
+		s.record.fetched(s.now())
 		s.events.emit(Event{Kind: EventJWKSFetch, Keys: len(keys)})
 	}
 	return err
@@ -160,12 +183,18 @@ func (s fetchedStorage) KeyReplaceAll(ctx context.Context, keys []jwkset.JWK) er
 // verificationKey selects the key of h; a fetch for an unknown kid ends
 // with ctx, the caller's, as well as within WithJWKSTimeout.
 func (r *remoteKeys) verificationKey(ctx context.Context, h *jws.Header, alg algorithm) (selectedKey, error) {
+	if err := r.fresh.check(); err != nil {
+		return selectedKey{alg: alg}, err
+	}
 	key, err := r.keyOf(r.callContext(ctx), h.Fields, alg)
 	return selectedKey{key: key, alg: alg}, err
 }
 
 // current selects the key of h again: the set may have changed since.
 func (r *remoteKeys) current(k selectedKey, h *jws.Header) bool {
+	if r.fresh.check() != nil { // keys too old: no token they verified is served
+		return false
+	}
 	key, err := r.keyOf(r.callContext(context.Background()), h.Fields, k.alg)
 	return err == nil && sameKey(k.key, key)
 }
@@ -173,8 +202,11 @@ func (r *remoteKeys) current(k selectedKey, h *jws.Header) bool {
 // stale is false: a key that left the set may come back in the next fetch.
 func (r *remoteKeys) stale(selectedKey) bool { return false }
 
-// close ends the background refresh.
-func (r *remoteKeys) close() { r.cancel() }
+// close ends the background refresh, and waits for its loop to return.
+func (r *remoteKeys) close() {
+	r.cancel()
+	<-r.stopped
+}
 
 // keyOf selects the key of a token by its kid header in the fetched set,
 // refreshing it for an unknown kid as the rate limit allows.
@@ -331,6 +363,12 @@ type jwksSettings struct {
 	timeout         time.Duration
 	client          *http.Client
 	onError         func(error)
+	// startUnavailable: a first fetch that fails leaves the keys to the
+	// refresh (WithStartUnavailable).
+	startUnavailable bool
+	// maxKeyAge: keys whose last good fetch is older stop verifying
+	// (WithMaxKeyAge); 0 for no limit.
+	maxKeyAge time.Duration
 }
 
 func defaultJWKSSettings() jwksSettings {

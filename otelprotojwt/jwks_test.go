@@ -79,3 +79,62 @@ func TestJWKSFetchEvents(t *testing.T) {
 		t.Errorf("protojwt.jwks.keys = %+v, want 2 keys", keys.Data)
 	}
 }
+
+// TestJWKSKeyAge: protojwt.jwks.key_age follows the age of the keys a
+// Manager verifies with: it grows while the JWK Set's endpoint fails, by
+// the Manager's clock, and is 0 again once a fetch succeeds.
+func TestJWKSKeyAge(t *testing.T) {
+	h := newHarness(t)
+	publisher, err := manager.New(manager.Config{Issuer: testIssuer, Algorithm: "ES256", PrivateKey: ecKey(t), KeyID: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var down atomic.Bool
+	jwks := publisher.JWKSHandler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		jwks.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	m, err := manager.Open(context.Background(), manager.Config{Issuer: testIssuer, Algorithm: "ES256", JWKSURL: srv.URL},
+		manager.WithEvents(h.tel.ManagerEvents()),
+		manager.WithClock(clock),
+		manager.WithJWKSRefreshInterval(10*time.Millisecond),
+		manager.WithJWKSErrorHandler(func(error) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	age := func() float64 {
+		met := h.metric(t, "protojwt.jwks.key_age")
+		if met == nil {
+			return -1
+		}
+		g, ok := met.Data.(metricdata.Gauge[float64])
+		if !ok || len(g.DataPoints) != 1 {
+			t.Fatalf("protojwt.jwks.key_age = %+v, want one gauge point", met.Data)
+		}
+		return g.DataPoints[0].Value
+	}
+	waitUntil := func(what string, cond func(float64) bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond(age()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("protojwt.jwks.key_age never %s; last %v", what, age())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitUntil("0 after the first fetch", func(a float64) bool { return a == 0 })
+	down.Store(true)
+	offset.Store(int64(90 * time.Second))
+	waitUntil("90 s or more while fetches fail", func(a float64) bool { return a >= 90 })
+	down.Store(false)
+	waitUntil("0 once a fetch succeeds", func(a float64) bool { return a == 0 })
+}

@@ -36,8 +36,11 @@ func resultOptions(result string) resultOption {
 
 // ManagerEvents returns the function to give manager.WithEvents. It counts
 // the fetches of the JWK Set by result (protojwt.jwks.fetches), times those
-// the Manager timed (protojwt.jwks.fetch.duration) and records the number of keys of each set
-// fetched (protojwt.jwks.keys); it counts and times the reads of an
+// the Manager timed (protojwt.jwks.fetch.duration), records the number of keys of each set
+// fetched (protojwt.jwks.keys) and the age of the keys in use after each
+// fetch (protojwt.jwks.key_age, in seconds: 0 after a success, the time
+// since the last good fetch after a failure; alert on it as it nears
+// manager.WithMaxKeyAge); it counts and times the reads of an
 // issuer's metadata by result (protojwt.discovery.reads,
 // protojwt.discovery.duration); it counts the calls of the revocation store
 // by result (protojwt.revocation.calls), the outages among them
@@ -69,6 +72,7 @@ func (t *Telemetry) managerEvent(e manager.Event) {
 		if e.Err == nil {
 			t.jwksKeys.Record(ctx, int64(e.Keys))
 		}
+		t.jwksKeyAge.Record(ctx, e.KeyAge.Seconds())
 	case manager.EventDiscoveryRead:
 		r := resultSuccess
 		if e.Err != nil {

@@ -35,6 +35,7 @@ type Telemetry struct {
 	jwksFetches        metric.Int64Counter
 	jwksFetchDuration  metric.Float64Histogram
 	jwksKeys           metric.Int64Gauge
+	jwksKeyAge         metric.Float64Gauge
 	discoveryReads     metric.Int64Counter
 	discoveryDuration  metric.Float64Histogram
 	revocationCalls    metric.Int64Counter
@@ -90,6 +91,10 @@ func New(opts ...Option) (*Telemetry, error) {
 	t.jwksKeys, err = meter.Int64Gauge("protojwt.jwks.keys",
 		metric.WithUnit("{key}"),
 		metric.WithDescription("Keys of the JWK Set last fetched successfully."))
+	errs = append(errs, err)
+	t.jwksKeyAge, err = meter.Float64Gauge("protojwt.jwks.key_age",
+		metric.WithUnit("s"),
+		metric.WithDescription("Age of the keys a Manager verifies with, as of its last fetch: 0 after a success, the time since the last good fetch after a failure."))
 	errs = append(errs, err)
 	t.discoveryReads = counter("protojwt.discovery.reads", "{read}",
 		"Reads of an issuer's metadata by a Manager with discovery, by result.")

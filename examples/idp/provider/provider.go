@@ -250,6 +250,18 @@ func (p *Provider) Stop() {
 	}
 }
 
+// Restart starts a stopped provider again, on the same issuer with the
+// same keys: the end of an outage. It does nothing to a running one.
+func (p *Provider) Restart(ctx context.Context) error {
+	p.mu.Lock()
+	running := p.cmd != nil
+	p.mu.Unlock()
+	if running {
+		return nil
+	}
+	return p.start(ctx)
+}
+
 // Rotate restarts the provider on the same issuer with a new signing key,
 // keeping the previous ones in its JWK Set when keepOld, so that tokens
 // they signed still verify; without keepOld only the new key is published.
