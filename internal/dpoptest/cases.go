@@ -171,7 +171,11 @@ func Cases() []Case {
 		{Name: "private jwk", Reason: invalid, Make: func(tb testing.TB, e *Env, t Target, _ string) Request {
 			tok := e.DPoPToken(tb)
 			jwk := e.jwk()
-			jwk["d"] = b64(e.key.D.FillBytes(make([]byte, 32)))
+			d, err := e.key.Bytes()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			jwk["d"] = b64(d)
 			return dpopCall(tok, e.forge(tb, map[string]any{"jwk": jwk}, nil, t, tok))
 		}},
 		{Name: "typ jwt", Reason: invalid, Make: func(tb testing.TB, e *Env, t Target, _ string) Request {
