@@ -58,4 +58,13 @@
 // match is not given to the handler: RecvMsg returns a PermissionDenied
 // status error, then and on every later call, and the handler that returns
 // it ends the stream.
+//
+// # Sender-constrained tokens
+//
+// A token bound by its cnf claim to a DPoP key must come as "DPoP <jwt>"
+// with a proof in the "dpop" metadata, and one bound to a client
+// certificate over a TLS connection that presented it; either is checked
+// before the rule, when a call or a stream opens, and refused with
+// PROOF_MISSING or PROOF_INVALID otherwise. See [WithDPoP] and
+// [WithPublicURL].
 package interceptor
