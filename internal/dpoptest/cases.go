@@ -235,6 +235,9 @@ func Cases() []Case {
 		{Name: "nonce: of another server", Nonce: true, Reason: invalid, UseNonce: true, Make: func(tb testing.TB, e *Env, t Target, _ string) Request {
 			return good(tb, e, t, e.OtherNonces.Nonce())
 		}},
+		{Name: "nonce: stale", Nonce: true, Reason: invalid, UseNonce: true, Make: func(tb testing.TB, e *Env, t Target, _ string) Request {
+			return good(tb, e, t, e.staleNonce())
+		}},
 		{Name: "nonce: not one", Nonce: true, Reason: invalid, UseNonce: true, Make: func(tb testing.TB, e *Env, t Target, _ string) Request {
 			return good(tb, e, t, "made-up")
 		}},

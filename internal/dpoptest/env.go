@@ -19,6 +19,7 @@ import (
 	"crypto/x509/pkix"
 	"math/big"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +54,8 @@ type Env struct {
 	// Nonces is NonceVerifier's nonce source; OtherNonces another one,
 	// whose nonces the server does not accept.
 	Nonces, OtherNonces *dpop.NonceSource
+	// nonceShift moves Nonces' clock, in nanoseconds, for staleNonce.
+	nonceShift atomic.Int64
 	// Roots holds the test CA.
 	Roots *x509.CertPool
 	// Server is the server's certificate, for 127.0.0.1 and localhost.
@@ -76,7 +79,8 @@ func New(tb testing.TB) *Env {
 	if e.Other, err = dpop.NewSigner(newKey(tb)); err != nil {
 		tb.Fatal(err)
 	}
-	if e.Nonces, err = dpop.NewNonceSource(); err != nil {
+	clock := func() time.Time { return time.Now().Add(time.Duration(e.nonceShift.Load())) }
+	if e.Nonces, err = dpop.NewNonceSource(dpop.WithNonceClock(clock), dpop.WithNonceRotation(time.Minute)); err != nil {
 		tb.Fatal(err)
 	}
 	if e.OtherNonces, err = dpop.NewNonceSource(); err != nil {
@@ -197,4 +201,12 @@ func (e *Env) DPoPToken(tb testing.TB) string {
 // CertToken returns a token bound to ClientA's certificate.
 func (e *Env) CertToken(tb testing.TB) string {
 	return e.Token(tb, map[string]any{"x5t#S256": dpop.CertificateThumbprint(e.Clients[ClientA].Leaf)})
+}
+
+// staleNonce returns the nonce Nonces gave three rotations ago, which it
+// no longer accepts.
+func (e *Env) staleNonce() string {
+	e.nonceShift.Store(int64(-3 * time.Minute))
+	defer e.nonceShift.Store(0)
+	return e.Nonces.Nonce()
 }
