@@ -73,7 +73,7 @@ const (
 	// issuer or audience, or not valid yet. gRPC Unauthenticated, HTTP 401.
 	ReasonTokenInvalid = "TOKEN_INVALID"
 	// ReasonRequestMalformed: the credential is malformed as a request,
-	// whatever the token: no "Bearer" scheme or another one, an empty
+	// whatever the token: no "Bearer" or "DPoP" scheme, an empty
 	// token, whitespace inside, or several authorization values. gRPC
 	// Unauthenticated, HTTP 400 with error="invalid_request" (RFC 6750
 	// section 3.1); the message says what was wrong, and nothing about the
@@ -122,6 +122,20 @@ const (
 	// the client may retry with the same token. It never means the token is
 	// bad: a client must not make its user log in again for it.
 	ReasonKeysUnavailable = "KEYS_UNAVAILABLE"
+	// ReasonProofMissing: a sender-constrained token came without its
+	// proof of possession: a DPoP-bound token sent as a bearer token or
+	// without a DPoP proof, a certificate-bound token over a connection
+	// without the client certificate, or an unbound token where the rule
+	// requires a bound one (require_binding). gRPC Unauthenticated, HTTP 401
+	// with WWW-Authenticate: DPoP error="invalid_dpop_proof" (Bearer
+	// error="invalid_token" for certificates).
+	ReasonProofMissing = "PROOF_MISSING"
+	// ReasonProofInvalid: a DPoP proof or client certificate fails a check
+	// (signature, key, method, URL, time, token hash, replay, nonce). gRPC
+	// Unauthenticated, HTTP 401 with WWW-Authenticate: DPoP
+	// error="invalid_dpop_proof", or error="use_dpop_nonce" and a
+	// DPoP-Nonce header when the server's nonce is needed.
+	ReasonProofInvalid = "PROOF_INVALID"
 )
 
 // Decision is one decision of an adapter, given to the hooks that

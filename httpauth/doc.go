@@ -17,6 +17,9 @@
 //
 // Per request the middleware reads the token from the one "Authorization:
 // Bearer <jwt>" header (or a cookie, with WithCookie), verifies it, checks
+// the proof of possession of a sender-constrained token ("Authorization:
+// DPoP <jwt>" and a DPoP proof, or the TLS client certificate: see
+// WithDPoP), checks
 // the route's rule against the token and the request's path values, and
 // calls the handler with the token in the request's context. A public route
 // calls the handler unchanged and reads no token.

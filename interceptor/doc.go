@@ -68,4 +68,13 @@
 // annotations are. WithDryRun, or a rule's dry_run, decides and reports
 // without enforcing: a call that would be denied goes on, and the decision
 // hook is told what enforcing would have done (protojwt.Decision DryRun).
+
+// # Sender-constrained tokens
+//
+// A token bound by its cnf claim to a DPoP key must come as "DPoP <jwt>"
+// with a proof in the "dpop" metadata, and one bound to a client
+// certificate over a TLS connection that presented it; either is checked
+// before the rule, when a call or a stream opens, and refused with
+// PROOF_MISSING or PROOF_INVALID otherwise. See [WithDPoP] and
+// [WithPublicURL].
 package interceptor

@@ -45,6 +45,8 @@ var reasons = map[string]bool{
 	protojwt.ReasonCSRF:                  true,
 	protojwt.ReasonRevocationUnavailable: true,
 	protojwt.ReasonKeysUnavailable:       true,
+	protojwt.ReasonProofMissing:          true,
+	protojwt.ReasonProofInvalid:          true,
 }
 
 // decisionKey identifies the attributes of a decision. Recognized

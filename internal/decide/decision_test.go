@@ -23,6 +23,10 @@ func TestDecideReportsRefusedToken(t *testing.T) {
 	tokens := map[string]*manager.Token{
 		"viewer": {Type: manager.Auth, Subject: "alice", ID: "j1", Claims: map[string]any{"role": "viewer"}},
 		"admin":  {Type: manager.Auth, Subject: "root", ID: "j2", Claims: map[string]any{"role": "admin"}},
+		// A token bound to a key whose proof the call does not carry: it
+		// proves nothing, so not even the hook is told of it.
+		"bound": {Type: manager.Auth, Subject: "mallory", ID: "j3", Claims: map[string]any{"role": "admin",
+			"cnf": map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}},
 	}
 	v := verifierFunc(func(_ context.Context, raw string) (*manager.Token, error) {
 		if tok, ok := tokens[raw]; ok {
@@ -38,13 +42,14 @@ func TestDecideReportsRefusedToken(t *testing.T) {
 		{raw: "viewer", wantReason: protojwt.ReasonClaimMismatch, wantToken: tokens["viewer"]},
 		{raw: "admin", wantToken: tokens["admin"]},
 		{raw: "forged", wantReason: protojwt.ReasonTokenInvalid},
+		{raw: "bound", wantReason: protojwt.ReasonProofMissing},
 		{raw: "", wantReason: protojwt.ReasonTokenMissing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.raw, func(t *testing.T) {
 			var got []protojwt.Decision
 			d := decide.Decider{Verifier: v, Hook: func(_ context.Context, dec protojwt.Decision) { got = append(got, dec) }}
-			tok, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, tt.raw, nil, rules.Vars{})
+			tok, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, tt.raw, nil, nil, rules.Vars{})
 			if len(got) != 1 {
 				t.Fatalf("%d decisions reported, want 1", len(got))
 			}
@@ -64,7 +69,7 @@ func TestDecideReportsRefusedToken(t *testing.T) {
 	}
 	// Without a hook, a refused token is not returned either.
 	d := decide.Decider{Verifier: v}
-	if tok, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, "viewer", nil, rules.Vars{}); tok != nil || !errors.Is(err, manager.ErrClaim) {
+	if tok, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, "viewer", nil, nil, rules.Vars{}); tok != nil || !errors.Is(err, manager.ErrClaim) {
 		t.Errorf("Decide without hook = %v, %v; want nil, ErrClaim", tok, err)
 	}
 }
@@ -87,7 +92,7 @@ func TestDecisionDuration(t *testing.T) {
 	var got []protojwt.Decision
 	d := &decide.Decider{Verifier: v, Hook: func(_ context.Context, dec protojwt.Decision) { got = append(got, dec) }}
 	outer := time.Now()
-	if _, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, "raw", nil, vars); err != nil {
+	if _, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, "raw", nil, nil, vars); err != nil {
 		t.Fatal(err)
 	}
 	// Recheck 0: the stream message verifies again, and takes the pause.

@@ -70,7 +70,7 @@ func TestDecideDryRun(t *testing.T) {
 			t.Run(mode.name+"/"+tt.raw+"/"+tt.wantReason, func(t *testing.T) {
 				var got []protojwt.Decision
 				d := decide.Decider{Verifier: v, DryRun: mode.deciderDry, Hook: func(_ context.Context, dec protojwt.Decision) { got = append(got, dec) }}
-				tok, err := d.Decide(context.Background(), "/pkg.Svc/M", mode.rule, tt.raw, tt.readErr, rules.Vars{})
+				tok, err := d.Decide(context.Background(), "/pkg.Svc/M", mode.rule, tt.raw, tt.readErr, nil, rules.Vars{})
 				if err != nil || tok != tt.wantToken {
 					t.Errorf("Decide = %v, %v; want %v and no error", tok, err, tt.wantToken)
 				}
@@ -87,7 +87,7 @@ func TestDecideDryRun(t *testing.T) {
 	// The same rule enforced: denied, not dry.
 	var got []protojwt.Decision
 	d := decide.Decider{Verifier: v, Hook: func(_ context.Context, dec protojwt.Decision) { got = append(got, dec) }}
-	if tok, err := d.Decide(context.Background(), "/pkg.Svc/M", enforced, "viewer", nil, rules.Vars{}); tok != nil || !errors.Is(err, manager.ErrClaim) {
+	if tok, err := d.Decide(context.Background(), "/pkg.Svc/M", enforced, "viewer", nil, nil, rules.Vars{}); tok != nil || !errors.Is(err, manager.ErrClaim) {
 		t.Errorf("enforced Decide = %v, %v; want nil, ErrClaim", tok, err)
 	}
 	if len(got) != 1 || got[0].Allowed || got[0].DryRun {
@@ -102,14 +102,14 @@ func TestDecideDryRunUndeclared(t *testing.T) {
 	var got []protojwt.Decision
 	hook := func(_ context.Context, dec protojwt.Decision) { got = append(got, dec) }
 	d := decide.Decider{Verifier: v, DryRun: true, Hook: hook}
-	if tok, err := d.Decide(context.Background(), "/pkg.Svc/None", nil, "", nil, rules.Vars{}); tok != nil || err != nil {
+	if tok, err := d.Decide(context.Background(), "/pkg.Svc/None", nil, "", nil, nil, rules.Vars{}); tok != nil || err != nil {
 		t.Errorf("dry Decide = %v, %v; want nil, nil", tok, err)
 	}
 	if len(got) != 1 || !got[0].Allowed || !got[0].DryRun || got[0].Reason != protojwt.ReasonMethodNotDeclared {
 		t.Errorf("dry decision = %+v; want allowed, dry, METHOD_NOT_DECLARED", got)
 	}
 	d.DryRun = false
-	if _, err := d.Decide(context.Background(), "/pkg.Svc/None", nil, "", nil, rules.Vars{}); !errors.Is(err, rules.ErrNotDeclared) {
+	if _, err := d.Decide(context.Background(), "/pkg.Svc/None", nil, "", nil, nil, rules.Vars{}); !errors.Is(err, rules.ErrNotDeclared) {
 		t.Errorf("enforced Decide = %v; want ErrNotDeclared", err)
 	}
 	got = nil
@@ -177,7 +177,7 @@ func TestAuthenticateDryRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []protojwt.Decision
 			d := decide.Decider{Verifier: v, DryRun: tt.deciderDry, Hook: func(_ context.Context, dec protojwt.Decision) { got = append(got, dec) }}
-			tok, err := d.Authenticate(context.Background(), "/pkg.Svc/M", tt.rule, tt.raw, nil)
+			tok, err := d.Authenticate(context.Background(), "/pkg.Svc/M", tt.rule, tt.raw, nil, nil)
 			if err != nil || tok != tt.wantToken || len(got) != 0 {
 				t.Fatalf("Authenticate = %v, %v, %d decisions; want %v, no error, none reported", tok, err, len(got), tt.wantToken)
 			}
@@ -193,7 +193,7 @@ func TestAuthenticateDryRun(t *testing.T) {
 		})
 	}
 	d := decide.Decider{Verifier: v}
-	if _, err := d.Authenticate(context.Background(), "/pkg.Svc/M", enforced, "forged", nil); !errors.Is(err, manager.ErrSignature) {
+	if _, err := d.Authenticate(context.Background(), "/pkg.Svc/M", enforced, "forged", nil, nil); !errors.Is(err, manager.ErrSignature) {
 		t.Errorf("enforced Authenticate = %v; want ErrSignature", err)
 	}
 }

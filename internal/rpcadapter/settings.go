@@ -8,6 +8,7 @@ import (
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/annotations"
+	"github.com/protojwt/protojwt/dpop"
 )
 
 // Setting is what one option of an RPC adapter does to its Config. Both
@@ -83,4 +84,15 @@ func RuleSet(set *annotations.RuleSet) Setting {
 // Clock sets the clock of stream checks, for tests.
 func Clock(now func() time.Time) Setting {
 	return func(c *Config) { c.Now = now }
+}
+
+// DPoP checks the proofs of DPoP-bound tokens with v; nil is an error for
+// Build.
+func DPoP(v *dpop.Verifier) Setting {
+	return func(c *Config) { c.DPoP, c.NilDPoP = v, v == nil }
+}
+
+// PublicURL builds the htu of proofs under the public base URL u.
+func PublicURL(u string) Setting {
+	return func(c *Config) { c.PublicURL = u }
 }

@@ -31,7 +31,7 @@ func specFromProto(p *annotations.Rule, depth int) (Spec, error) {
 		return Spec{}, fmt.Errorf("%w: any_of nested deeper than %d", ErrInvalidRule, maxAnyOfDepth)
 	}
 	s := Spec{Public: p.GetPublic(), AllowMissing: p.GetAllowMissing(), Scopes: p.GetScopes(), Expr: p.GetExpr(),
-		Issuers: p.GetIssuers(), Audiences: p.GetAudiences()}
+		Issuers: p.GetIssuers(), Audiences: p.GetAudiences(), RequireBinding: p.GetRequireBinding()}
 	s.DryRun = p.GetDryRun()
 	switch p.GetTokenType() {
 	case annotations.TokenType_TOKEN_TYPE_UNSPECIFIED:
