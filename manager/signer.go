@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/protojwt/protojwt/dpop"
 	"github.com/protojwt/protojwt/internal/jws"
 )
 
@@ -39,6 +40,11 @@ var reservedClaims = map[string]bool{
 // are added to the token; one that the Manager sets itself (iss, sub, aud,
 // exp, nbf, iat, jti, type, scope, fam) is refused with ErrReservedClaim. The
 // token expires after Config.AuthMaxAge.
+//
+// A "cnf" claim binds the token to a client's key or certificate (see
+// DPoPBinding and CertificateBinding); one that the adapters could not
+// check (not an object, a jkt or x5t#S256 that is not a SHA-256 digest, or
+// neither of them) is refused with ErrClaim.
 //
 // The returned Token holds its claims as Verify would return them, decoded
 // from JSON. A verify-only Manager returns an error wrapping ErrConfig.
@@ -96,6 +102,16 @@ func (s *signer) issue(typ TokenType, maxAge time.Duration, sub string, scope an
 	if _, err := jws.CheckJSONText(payload); err != nil {
 		return nil, fmt.Errorf("manager: claims Verify would refuse: %w", err) // nested too deep
 	}
+	decoded, err := jws.DecodeClaims(payload)
+	if err != nil {
+		return nil, fmt.Errorf("manager: decode own claims: %w", err)
+	}
+	if _, bound := decoded[confirmationClaim]; bound {
+		// A cnf no adapter can check would make a token no call can use.
+		if _, err := dpop.BindingOf(decoded); err != nil {
+			return nil, fmt.Errorf("manager: claim %q: %w: %w", confirmationClaim, ErrClaim, err)
+		}
+	}
 	signingString := keys.header + base64.RawURLEncoding.EncodeToString(payload)
 	sig, err := s.alg.method.Sign(signingString, keys.signKey)
 	if err != nil {
@@ -106,10 +122,6 @@ func (s *signer) issue(typ TokenType, maxAge time.Duration, sub string, scope an
 		return nil, fmt.Errorf("manager: token of %d bytes is over the %d bytes Verify accepts", len(signed), s.maxTokenSize)
 	}
 
-	decoded, err := jws.DecodeClaims(payload)
-	if err != nil {
-		return nil, fmt.Errorf("manager: decode own claims: %w", err)
-	}
 	return s.describe.token(decoded, signed), nil
 }
 
