@@ -46,8 +46,16 @@ type quickstartService struct {
 	accounts *accounts
 }
 
-func (s *quickstartService) Login(_ context.Context, req *pb.LoginRequest) (*pb.LoginResponse, error) {
-	t, err := s.accounts.login(req.GetUsername(), req.GetPassword())
+func (s *quickstartService) Login(ctx context.Context, req *pb.LoginRequest) (*pb.LoginResponse, error) {
+	proof, err := grpcProof(ctx)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	jkt, err := s.accounts.loginKey(ctx, proof, grpcCall(ctx, pb.QuickstartService_Login_FullMethodName))
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	t, err := s.accounts.login(req.GetUsername(), req.GetPassword(), jkt)
 	if errors.Is(err, errLogin) {
 		return nil, status.Error(codes.Unauthenticated, err.Error())
 	}
@@ -58,7 +66,14 @@ func (s *quickstartService) Login(_ context.Context, req *pb.LoginRequest) (*pb.
 }
 
 func (s *quickstartService) Refresh(ctx context.Context, _ *pb.RefreshRequest) (*pb.RefreshResponse, error) {
-	t, err := s.accounts.refresh(ctx)
+	proof, err := grpcProof(ctx)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	t, err := s.accounts.refresh(ctx, proof, grpcCall(ctx, pb.QuickstartService_Refresh_FullMethodName))
+	if errors.Is(err, errProof) {
+		return nil, status.Error(codes.Unauthenticated, err.Error())
+	}
 	if err != nil {
 		// The interceptor's codes and reasons: a reused refresh token is
 		// Unauthenticated with TOKEN_REVOKED, and the client's login is over.

@@ -60,7 +60,17 @@ func (a *accounts) handleLogin(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<10)
 		creds.Username, creds.Password = r.PostFormValue("username"), r.PostFormValue("password")
 	}
-	t, err := a.login(creds.Username, creds.Password)
+	proof, err := proofFor(r.Header.Values("DPoP"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_dpop_proof"})
+		return
+	}
+	jkt, err := a.loginKey(r.Context(), proof, httpCall(r))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_dpop_proof"})
+		return
+	}
+	t, err := a.login(creds.Username, creds.Password, jkt)
 	switch {
 	case errors.Is(err, errLogin):
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})
@@ -73,15 +83,24 @@ func (a *accounts) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 // handleRefresh answers a refused refresh as guard refuses requests: a
 // reused refresh token is 401 with reason TOKEN_REVOKED, which tells a
-// client (tokensource) that the login is over.
+// client (tokensource) that the login is over. A bound refresh token
+// without a proof of its key is 401 invalid_dpop_proof.
 func (a *accounts) handleRefresh(guard *httpauth.Guard) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		t, err := a.refresh(r.Context())
-		if err != nil {
-			guard.Deny(w, r, err)
-			return
+		proof, err := proofFor(r.Header.Values("DPoP"))
+		var t tokens
+		if err == nil {
+			t, err = a.refresh(r.Context(), proof, httpCall(r))
 		}
-		writeJSON(w, http.StatusOK, t)
+		switch {
+		case errors.Is(err, errProof):
+			w.Header().Set("WWW-Authenticate", `DPoP error="invalid_dpop_proof"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_dpop_proof"})
+		case err != nil:
+			guard.Deny(w, r, err)
+		default:
+			writeJSON(w, http.StatusOK, t)
+		}
 	}
 }
 
