@@ -115,6 +115,20 @@ const (
 	// revocation store does not answer. gRPC Unavailable, HTTP 503; the
 	// client may retry.
 	ReasonRevocationUnavailable = "REVOCATION_UNAVAILABLE"
+	// ReasonProofMissing: a sender-constrained token came without its
+	// proof of possession: a DPoP-bound token sent as a bearer token or
+	// without a DPoP proof, a certificate-bound token over a connection
+	// without the client certificate, or an unbound token where the rule
+	// requires a bound one (require_binding). gRPC Unauthenticated, HTTP 401
+	// with WWW-Authenticate: DPoP error="invalid_dpop_proof" (Bearer
+	// error="invalid_token" for certificates).
+	ReasonProofMissing = "PROOF_MISSING"
+	// ReasonProofInvalid: a DPoP proof or client certificate fails a check
+	// (signature, key, method, URL, time, token hash, replay, nonce). gRPC
+	// Unauthenticated, HTTP 401 with WWW-Authenticate: DPoP
+	// error="invalid_dpop_proof", or error="use_dpop_nonce" and a
+	// DPoP-Nonce header when the server's nonce is needed.
+	ReasonProofInvalid = "PROOF_INVALID"
 )
 
 // Decision is one decision of an adapter, given to the hooks that

@@ -29,8 +29,8 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 			i.core.Decider.Open(ctx, spec.Procedure)
 			return next(ctx, req)
 		}
-		raw, readErr := i.token(req.Header(), e)
-		tok, err := i.decide(ctx, spec.Procedure, e, raw, readErr, e.Vars(req.Any()))
+		raw, dpopScheme, readErr := i.token(req.Header(), e)
+		tok, err := i.decide(ctx, spec.Procedure, e, raw, dpopScheme, readErr, e.Vars(req.Any()))
 		if err != nil {
 			return nil, i.denialError(spec.Procedure, err)
 		}
@@ -62,8 +62,8 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 			i.core.Decider.Open(ctx, procedure)
 			return next(ctx, conn)
 		}
-		raw, readErr := i.token(conn.RequestHeader(), e)
-		tok, err := i.decide(ctx, procedure, e, raw, readErr, rules.Deferred)
+		raw, dpopScheme, readErr := i.token(conn.RequestHeader(), e)
+		tok, err := i.decide(ctx, procedure, e, raw, dpopScheme, readErr, rules.Deferred)
 		if err != nil {
 			return i.denialError(procedure, err)
 		}
@@ -81,13 +81,16 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 	}
 }
 
-// token reads the bearer token of the call: "" and no error when none was
-// sent. A procedure without a rule reads nothing, it is denied anyway.
-func (i *Interceptor) token(h http.Header, e *methodrules.Entry) (string, error) {
+// token reads the token of the call and whether it came with the DPoP
+// scheme: "" and no error when none was sent. A procedure without a rule
+// reads nothing, it is denied anyway.
+func (i *Interceptor) token(h http.Header, e *methodrules.Entry) (string, bool, error) {
 	if e.Rule == nil {
-		return "", nil
+		return "", false, nil
 	}
-	return decide.Sent(bearer.Token(h[i.header], bearer.Limit(i.core.Decider.Verifier)))
+	raw, dpopScheme, err := bearer.Credential(h[i.header], bearer.Limit(i.core.Decider.Verifier))
+	raw, err = decide.Sent(raw, err)
+	return raw, dpopScheme, err
 }
 
 // guardedConn is the stream a handler gets: each message it receives is

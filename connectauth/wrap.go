@@ -6,6 +6,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/protojwt/protojwt/internal/binding"
 	"github.com/protojwt/protojwt/internal/methodrules"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/manager"
@@ -42,7 +43,9 @@ import (
 // Wrap of the same Interceptor verified for the same procedure from the
 // same header value, through a context key no other package can set;
 // anything else it verifies itself, so Wrap is optional and the
-// interceptor enforces every rule without it.
+// interceptor enforces every rule without it, except that only Wrap can
+// check the proof of a sender-constrained token (see [WithDPoP]): without
+// Wrap, such a token is refused.
 //
 // Wrap reads the procedure from the URL path, "/package.Service/Method",
 // as connect routes it: put Wrap inside any [http.StripPrefix]. Requests
@@ -85,10 +88,11 @@ func (w *wrapped) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.next.ServeHTTP(rw, r)
 		return
 	}
-	raw, readErr := w.i.token(r.Header, e)
-	tok, err := w.i.core.Decider.Authenticate(r.Context(), procedure, e.Rule, raw, readErr)
+	raw, dpopScheme, readErr := w.i.token(r.Header, e)
+	p := w.i.presented(r, dpopScheme, procedure)
+	tok, err := w.i.core.Decider.Authenticate(r.Context(), procedure, e.Rule, raw, readErr, &p)
 	if err != nil {
-		_ = errorWriter.Write(rw, r, w.i.denialError(procedure, err))
+		_ = errorWriter.Write(rw, r, w.i.withNonce(w.i.denialError(procedure, err), err))
 		return
 	}
 	if tok != nil {
@@ -127,12 +131,14 @@ type verified struct {
 // decide.Decider.Decide does: with the token that Wrap of this Interceptor
 // verified for this procedure and this raw token when it ran for the call,
 // else verifying raw. It returns the verified token, or the denial.
-func (i *Interceptor) decide(ctx context.Context, procedure string, e *methodrules.Entry, raw string, readErr error, vars rules.Vars) (*manager.Token, error) {
+func (i *Interceptor) decide(ctx context.Context, procedure string, e *methodrules.Entry, raw string, dpopScheme bool, readErr error, vars rules.Vars) (*manager.Token, error) {
 	if v, ok := ctx.Value(verifiedKey{}).(*verified); ok && v.i == i && v.procedure == procedure && readErr == nil && v.raw == raw {
 		if err := i.core.Decider.DecideVerified(ctx, procedure, e.Rule, v.tok, vars); err != nil {
 			return nil, err
 		}
 		return v.tok, nil
 	}
-	return i.core.Decider.Decide(ctx, procedure, e.Rule, raw, readErr, vars)
+	// The interceptor sees neither the host nor the TLS state: a bound
+	// token that Wrap did not check is refused.
+	return i.core.Decider.Decide(ctx, procedure, e.Rule, raw, readErr, &binding.Presented{DPoP: dpopScheme, Blind: true}, vars)
 }

@@ -138,3 +138,18 @@ func TestVerifyNonce(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifierNonce: a Verifier gives out its source's current nonce, and
+// none when it requires none.
+func TestVerifierNonce(t *testing.T) {
+	src, err := NewNonceSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := newTestVerifier(t, WithNonces(src)).Nonce(); got != src.Nonce() || got == "" {
+		t.Errorf("Nonce = %q, want the source's %q", got, src.Nonce())
+	}
+	if got := newTestVerifier(t).Nonce(); got != "" {
+		t.Errorf("Nonce of a verifier without nonces = %q, want none", got)
+	}
+}

@@ -85,6 +85,16 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 	return v, nil
 }
 
+// Nonce returns the nonce a client must put in its next proof, for the
+// DPoP-Nonce header of a response: the current nonce of the NonceSource
+// given with [WithNonces], or "" when the Verifier requires none.
+func (v *Verifier) Nonce() string {
+	if v.nonces == nil {
+		return ""
+	}
+	return v.nonces.Nonce()
+}
+
 // ProofFrom returns the one proof of a request's DPoP header values
 // (http.Header.Values("DPoP"), or gRPC metadata "dpop"): none or an empty
 // one is [ErrProofMissing], several (or one holding a comma, as joined

@@ -22,14 +22,15 @@ type Error struct {
 	// http.StatusForbidden (403) when the token lacks a claim or scope,
 	// or when a request authenticated by a cookie lacks its CSRF token, and
 	// http.StatusServiceUnavailable (503) when the token can't be checked
-	// now (the revocation store does not answer). Invalid requirements
+	// now (the revocation store, or DPoP's replay cache, does not answer).
+	// Invalid requirements
 	// never reach a request: Require and Handle panic, Compile returns an
 	// error.
 	Status int
 	// Reason is the stable reason, the same as the reason of the gRPC
 	// interceptor's ErrorInfo: REQUEST_MALFORMED with 400; TOKEN_MISSING,
 	// TOKEN_INVALID, TOKEN_EXPIRED,
-	// TOKEN_REVOKED or TOKEN_TYPE with 401; CLAIM_MISMATCH, SCOPE_MISSING,
+	// TOKEN_REVOKED, TOKEN_TYPE, PROOF_MISSING or PROOF_INVALID with 401; CLAIM_MISMATCH, SCOPE_MISSING,
 	// NO_ALTERNATIVE, EXPRESSION_FALSE, EXPRESSION_ERROR or CSRF_MISMATCH
 	// with 403; REVOCATION_UNAVAILABLE with 503.
 	Reason string
@@ -76,7 +77,10 @@ type errorBody struct {
 // writeError writes the default response to a refused request, the one
 // place that turns an Error into HTTP. It follows RFC 6750: a 401 challenges
 // with error="invalid_token", or with the realm alone when no token was sent
-// (section 3.1 asks for no error code then); a 403 with
+// (section 3.1 asks for no error code then), and a refused proof of
+// possession with DPoP error="invalid_dpop_proof" or "use_dpop_nonce" and
+// a DPoP-Nonce header (RFC 9449 sections 7.1 and 8), or Bearer
+// error="invalid_token" for a client certificate; a 403 with
 // error="insufficient_scope"; a 400 with error="invalid_request"; a 503 has
 // no challenge. The body is {"error": description, "reason": e.Reason},
 // never cached, except a 400's, whose "error" is "invalid_request" (its
@@ -84,7 +88,10 @@ type errorBody struct {
 func (g *Guard) writeError(w http.ResponseWriter, e *Error) {
 	desc := description(e, g.detailed)
 	h := w.Header()
+	challenge, proof := g.proofChallenge(e, desc)
 	switch {
+	case proof:
+		h.Set("WWW-Authenticate", challenge)
 	case e.Status == http.StatusBadRequest:
 		h.Set("WWW-Authenticate", g.challenge+`, error="invalid_request", error_description=`+quote(desc))
 		desc = "invalid_request"

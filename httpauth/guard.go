@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/dpop"
 	"github.com/protojwt/protojwt/internal/bearer"
+	"github.com/protojwt/protojwt/internal/binding"
 	"github.com/protojwt/protojwt/internal/decide"
 	"github.com/protojwt/protojwt/internal/denial"
 	"github.com/protojwt/protojwt/internal/rules"
@@ -37,6 +39,9 @@ type Guard struct {
 	realm       string
 	challenge   string // `Bearer realm="..."`, quoted once
 	detailed    bool   // WithDetailedErrors: the cause's text to clients
+	binding     *binding.Checker
+	base        *dpop.BaseURL // WithPublicURL; nil for the request's URL
+	baseErr     error         // WithPublicURL's bad URL
 }
 
 // New returns a Guard that verifies tokens with v: a *manager.Manager, a
@@ -56,7 +61,7 @@ func New(v manager.Verifier, opts ...Option) *Guard {
 		}
 	}
 	g.challenge = "Bearer realm=" + quote(g.realm)
-	g.decider = decide.Decider{Verifier: v, Hook: g.hook, Explain: g.detailed}
+	g.decider = decide.Decider{Verifier: v, Binding: g.binding, Hook: g.hook, Explain: g.detailed}
 	return g
 }
 
@@ -109,6 +114,9 @@ func (g *Guard) compile(reqs []Requirement) (*rules.Rule, error) {
 	}
 	if !rule.Public() && decide.IsNil(g.v) {
 		return nil, errNoVerifier
+	}
+	if !rule.Public() && g.baseErr != nil {
+		return nil, g.baseErr
 	}
 	if !g.customPath {
 		for _, name := range rule.Vars() {
@@ -163,7 +171,7 @@ func (g *Guard) wrap(rule *rules.Rule, next http.Handler) http.Handler {
 
 // authorize reads the request's token and decides the request with rule.
 func (g *Guard) authorize(r *http.Request, rule *rules.Rule, path *pathVars) (*manager.Token, error) {
-	raw, fromCookie, err := g.token(r)
+	raw, fromCookie, dpopScheme, err := g.token(r)
 	if err == nil && fromCookie && !g.csrfProven(r, raw) {
 		// Decided before the token is verified: a cross-site request
 		// learns nothing about the cookie's token.
@@ -178,31 +186,33 @@ func (g *Guard) authorize(r *http.Request, rule *rules.Rule, path *pathVars) (*m
 	if g.hook != nil {
 		name = procedure(r)
 	}
-	return g.decider.Decide(r.Context(), name, rule, raw, readErr, vars)
+	p := g.presented(r, dpopScheme)
+	return g.decider.Decide(r.Context(), name, rule, raw, readErr, &p, vars)
 }
 
-// token returns the raw token of r: from its one Authorization header, or
-// from the cookie (fromCookie) when the guard reads one and r has no
-// Authorization header. The cookie does not authenticate OPTIONS and TRACE:
-// a CORS preflight and an echo of the request are nothing a cookie's owner
-// asked for, and TRACE would reflect the cookie.
-func (g *Guard) token(r *http.Request) (raw string, fromCookie bool, err error) {
+// token returns the raw token of r: from its one Authorization header,
+// with the Bearer or the DPoP scheme (dpopScheme), or from the cookie
+// (fromCookie) when the guard reads one and r has no Authorization header.
+// The cookie does not authenticate OPTIONS and TRACE: a CORS preflight and
+// an echo of the request are nothing a cookie's owner asked for, and TRACE
+// would reflect the cookie.
+func (g *Guard) token(r *http.Request) (raw string, fromCookie, dpopScheme bool, err error) {
 	values := r.Header.Values("Authorization")
 	if len(values) > 0 || g.cookie == "" {
-		raw, err = bearer.Token(values, bearer.Limit(g.v))
-		return raw, false, err
+		raw, dpopScheme, err = bearer.Credential(values, bearer.Limit(g.v))
+		return raw, false, dpopScheme, err
 	}
 	if r.Method == http.MethodOptions || r.Method == http.MethodTrace {
-		return "", false, manager.ErrNoToken
+		return "", false, false, manager.ErrNoToken
 	}
 	cookies := r.CookiesNamed(g.cookie)
 	switch {
 	case len(cookies) > 1:
-		return "", false, errSeveralCookies
+		return "", false, false, errSeveralCookies
 	case len(cookies) == 0 || cookies[0].Value == "":
-		return "", false, manager.ErrNoToken
+		return "", false, false, manager.ErrNoToken
 	}
-	return cookies[0].Value, true, nil
+	return cookies[0].Value, true, false, nil
 }
 
 // pathVars reads the path wildcards of a route's requests, *http.Request,
@@ -272,6 +282,7 @@ func (g *Guard) Deny(w http.ResponseWriter, r *http.Request, err error) {
 // table.
 func (g *Guard) deny(w http.ResponseWriter, r *http.Request, err error) {
 	_, reason := rules.Classify(err)
+	g.setNonce(w, err)
 	g.refuse(w, r, Error{Status: denial.Of(reason).Status, Reason: reason, Err: err})
 }
 

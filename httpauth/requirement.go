@@ -71,6 +71,17 @@ func Public() Requirement {
 	}}
 }
 
+// RequireBinding requires a sender-constrained token: one whose cnf claim
+// binds it to a DPoP key or a client certificate, whose proof the guard
+// checks (see [WithDPoP]). A bearer token is refused with 401 and reason
+// PROOF_MISSING. It can't be an alternative of AnyOf.
+func RequireBinding() Requirement {
+	return Requirement{func(b *builder) error {
+		b.spec.RequireBinding = true
+		return nil
+	}}
+}
+
 // TokenType requires a token of type t, manager.Auth or manager.Refresh:
 // another type is refused with 401 and reason TOKEN_TYPE. Without it a route
 // requires an auth token, so a refresh token is accepted only where

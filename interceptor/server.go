@@ -33,6 +33,9 @@ func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 		}
 		tok, err := i.decide(ctx, info.FullMethod, e, e.Vars(req))
 		if err != nil {
+			if md, ok := i.nonce(err); ok {
+				_ = grpc.SetTrailer(ctx, md)
+			}
 			return nil, i.core.Denials.Deny(info.FullMethod, err)
 		}
 		return handler(decide.WithToken(ctx, tok), req)
@@ -56,9 +59,13 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 			i.core.Decider.Open(ctx, info.FullMethod)
 			return handler(srv, ss)
 		}
-		raw, readErr := i.token(ctx, e)
-		tok, err := i.core.Decider.Decide(ctx, info.FullMethod, e.Rule, raw, readErr, rules.Deferred)
+		raw, dpopScheme, readErr := i.token(ctx, e)
+		p := i.presented(ctx, dpopScheme, info.FullMethod)
+		tok, err := i.core.Decider.Decide(ctx, info.FullMethod, e.Rule, raw, readErr, &p, rules.Deferred)
 		if err != nil {
+			if md, ok := i.nonce(err); ok {
+				ss.SetTrailer(md)
+			}
 			return i.core.Denials.Deny(info.FullMethod, err)
 		}
 		ctx = decide.WithToken(ctx, tok)
@@ -70,19 +77,24 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 	}
 }
 
-// decide reads the bearer token of the call and decides it with e's rule.
+// decide reads the token of the call, and its proof of possession, and
+// decides it with e's rule.
 func (i *Interceptor) decide(ctx context.Context, method string, e *methodrules.Entry, vars rules.Vars) (*manager.Token, error) {
-	raw, readErr := i.token(ctx, e)
-	return i.core.Decider.Decide(ctx, method, e.Rule, raw, readErr, vars)
+	raw, dpopScheme, readErr := i.token(ctx, e)
+	p := i.presented(ctx, dpopScheme, method)
+	return i.core.Decider.Decide(ctx, method, e.Rule, raw, readErr, &p, vars)
 }
 
-// token reads the bearer token of the call: "" and no error when none was
-// sent. A method without a rule reads nothing, it is denied anyway.
-func (i *Interceptor) token(ctx context.Context, e *methodrules.Entry) (string, error) {
+// token reads the token of the call and whether it came with the DPoP
+// scheme: "" and no error when none was sent. A method without a rule
+// reads nothing, it is denied anyway.
+func (i *Interceptor) token(ctx context.Context, e *methodrules.Entry) (string, bool, error) {
 	if e.Rule == nil {
-		return "", nil
+		return "", false, nil
 	}
-	return decide.Sent(bearer.Token(metadata.ValueFromIncomingContext(ctx, i.key), bearer.Limit(i.core.Decider.Verifier)))
+	raw, dpopScheme, err := bearer.Credential(metadata.ValueFromIncomingContext(ctx, i.key), bearer.Limit(i.core.Decider.Verifier))
+	raw, err = decide.Sent(raw, err)
+	return raw, dpopScheme, err
 }
 
 // guardedStream is the stream a handler gets: its context carries the

@@ -44,6 +44,8 @@ var reasons = map[string]bool{
 	protojwt.ReasonMethodNotDeclared:     true,
 	protojwt.ReasonCSRF:                  true,
 	protojwt.ReasonRevocationUnavailable: true,
+	protojwt.ReasonProofMissing:          true,
+	protojwt.ReasonProofInvalid:          true,
 }
 
 // decisionKey identifies the attributes of a decision. Recognized

@@ -16,13 +16,17 @@ import (
 
 // endingReasons are the protojwt reasons of a refused refresh that no retry
 // can change. A malformed request is one: the RefreshFunc would send the
-// same malformed request again, every time.
+// same malformed request again, every time, and so is a bound refresh
+// token sent without its proof of possession. A proof refused
+// (PROOF_INVALID) is not: each attempt signs a new one, which a nonce or a
+// corrected clock can make pass.
 var endingReasons = map[string]bool{
 	protojwt.ReasonTokenRevoked:     true,
 	protojwt.ReasonTokenExpired:     true,
 	protojwt.ReasonTokenInvalid:     true,
 	protojwt.ReasonTokenType:        true,
 	protojwt.ReasonRequestMalformed: true,
+	protojwt.ReasonProofMissing:     true,
 }
 
 // endingErrors are the same refusals from a manager.Manager in the same

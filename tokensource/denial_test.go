@@ -58,6 +58,8 @@ func TestLoginEnded(t *testing.T) {
 		{"HTTP REQUEST_MALFORMED", &ResponseError{StatusCode: 400, Code: "invalid_request", Reason: protojwt.ReasonRequestMalformed}},
 		{"HTTP TOKEN_REVOKED", &ResponseError{StatusCode: 401, Code: "invalid_token", Reason: protojwt.ReasonTokenRevoked}},
 		{"HTTP TOKEN_TYPE", &ResponseError{StatusCode: 401, Reason: protojwt.ReasonTokenType}},
+		{"gRPC PROOF_MISSING", grpcDenial(t, codes.Unauthenticated, protojwt.ReasonProofMissing)},
+		{"HTTP PROOF_MISSING", &ResponseError{StatusCode: 401, Code: "invalid_dpop_proof", Reason: protojwt.ReasonProofMissing}},
 		{"OAuth invalid_grant", &ResponseError{StatusCode: 400, Code: "invalid_grant"}},
 		{"manager ErrRefreshReuse", fmt.Errorf("rotating: %w", manager.ErrRefreshReuse)},
 		{"manager ErrRevoked", manager.ErrRevoked},
@@ -128,6 +130,8 @@ func TestPassingFailures(t *testing.T) {
 		{"gRPC Unauthenticated without a reason", status.Error(codes.Unauthenticated, "refresh refused")},
 		{"gRPC TOKEN_MISSING", grpcDenial(t, codes.Unauthenticated, protojwt.ReasonTokenMissing)},
 		{"gRPC CLAIM_MISMATCH", grpcDenial(t, codes.PermissionDenied, protojwt.ReasonClaimMismatch)},
+		{"gRPC PROOF_INVALID", grpcDenial(t, codes.Unauthenticated, protojwt.ReasonProofInvalid)},
+		{"HTTP use_dpop_nonce", &ResponseError{StatusCode: 401, Code: "use_dpop_nonce", Reason: protojwt.ReasonProofInvalid}},
 		{"gRPC ErrorInfo of another domain", func() error {
 			st, _ := status.New(codes.Unauthenticated, "x").WithDetails(&errdetails.ErrorInfo{Domain: "other", Reason: protojwt.ReasonTokenRevoked})
 			return st.Err()

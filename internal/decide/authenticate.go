@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/protojwt/protojwt/internal/binding"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -11,7 +12,8 @@ import (
 // Authenticate decides what can be decided of a call before its request is
 // read, as an HTTP middleware in front of an RPC handler can: rule (nil
 // when the procedure declares none) against the raw token and the error of
-// reading it, with the request Deferred. It returns the verified token (nil
+// reading it and what the call presents to prove a bound token (p, as for
+// Decide), with the request Deferred. It returns the verified token (nil
 // when none was sent) and, when the call is refused now, the error, which
 // it reports to the hook as the call's one decision. An allowed call is
 // not reported: the adapter decides it once its request is read, with
@@ -22,12 +24,12 @@ import (
 // an alternative) is not returned, so that the reason is the one Decide
 // would give with the request. Authentication failures (no token, one that
 // does not verify, the wrong type) never depend on the request.
-func (d *Decider) Authenticate(ctx context.Context, procedure string, rule *rules.Rule, raw string, readErr error) (*manager.Token, error) {
+func (d *Decider) Authenticate(ctx context.Context, procedure string, rule *rules.Rule, raw string, readErr error, p *binding.Presented) (*manager.Token, error) {
 	var start time.Duration
 	if d.Hook != nil {
 		start = elapsed()
 	}
-	tok, err := d.decide(ctx, rule, raw, readErr, rules.Deferred)
+	tok, err := d.decide(ctx, rule, raw, readErr, p, rules.Deferred)
 	if err == nil {
 		return tok, nil
 	}

@@ -62,7 +62,7 @@ func TestAuthenticate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []protojwt.Decision
 			d := decide.Decider{Verifier: v, Hook: func(_ context.Context, dec protojwt.Decision) { got = append(got, dec) }}
-			tok, err := d.Authenticate(context.Background(), "/pkg.Svc/M", tt.rule, tt.raw, tt.readErr)
+			tok, err := d.Authenticate(context.Background(), "/pkg.Svc/M", tt.rule, tt.raw, tt.readErr, nil)
 			if tt.wantErr == nil {
 				if err != nil || tok != tt.wantToken {
 					t.Errorf("Authenticate = %v, %v; want %v, nil", tok, err, tt.wantToken)

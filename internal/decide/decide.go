@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/internal/binding"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -24,6 +25,9 @@ const DefaultRecheck = time.Minute
 type Decider struct {
 	// Verifier verifies every token.
 	Verifier manager.Verifier
+	// Binding checks the proof of possession of sender-constrained tokens
+	// after they verify; nil checks DPoP proofs with a default verifier.
+	Binding *binding.Checker
 	// Hook, when not nil, is told every decision; a rule's denial is then
 	// explained (rules.Rule.Explain): Decision.Err names the part that
 	// failed.
@@ -48,15 +52,17 @@ func (d *Decider) Open(ctx context.Context, procedure string) {
 
 // Decide decides a call when it opens: rule (nil when the procedure
 // declares none), the raw token and the error of reading it (raw "" and a
-// nil error when the call sent none), and the request variables. It returns
+// nil error when the call sent none), what the call presents to prove a
+// bound token (p: nil when the transport can't show it, which refuses a
+// bound token), and the request variables. It returns
 // the verified token (nil when none was sent) and a non-nil error wrapping
 // one of manager's sentinels when the call is denied.
-func (d *Decider) Decide(ctx context.Context, procedure string, rule *rules.Rule, raw string, readErr error, vars rules.Vars) (*manager.Token, error) {
+func (d *Decider) Decide(ctx context.Context, procedure string, rule *rules.Rule, raw string, readErr error, p *binding.Presented, vars rules.Vars) (*manager.Token, error) {
 	var start time.Duration
 	if d.Hook != nil {
 		start = elapsed()
 	}
-	tok, err := d.decide(ctx, rule, raw, readErr, vars)
+	tok, err := d.decide(ctx, rule, raw, readErr, p, vars)
 	if d.Hook != nil {
 		// A token the rule refused is reported too: audits name the caller.
 		d.report(ctx, procedure, tok, err, false, start)
@@ -68,7 +74,9 @@ func (d *Decider) Decide(ctx context.Context, procedure string, rule *rules.Rule
 }
 
 // decide returns the verified token, also when the rule refuses it.
-func (d *Decider) decide(ctx context.Context, rule *rules.Rule, raw string, readErr error, vars rules.Vars) (*manager.Token, error) {
+// A token that verifies but fails its binding is not returned: it proves
+// nothing about the caller.
+func (d *Decider) decide(ctx context.Context, rule *rules.Rule, raw string, readErr error, p *binding.Presented, vars rules.Vars) (*manager.Token, error) {
 	switch {
 	case rule == nil:
 		return nil, rules.ErrNotDeclared
@@ -81,6 +89,9 @@ func (d *Decider) decide(ctx context.Context, rule *rules.Rule, raw string, read
 	if raw != "" {
 		t, err := d.Verifier.Verify(ctx, raw)
 		if err != nil {
+			return nil, err
+		}
+		if err := d.Binding.Check(ctx, t, raw, p); err != nil {
 			return nil, err
 		}
 		tok = t

@@ -44,7 +44,7 @@ func TestDecideReportsRefusedToken(t *testing.T) {
 		t.Run(tt.raw, func(t *testing.T) {
 			var got []protojwt.Decision
 			d := decide.Decider{Verifier: v, Hook: func(_ context.Context, dec protojwt.Decision) { got = append(got, dec) }}
-			tok, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, tt.raw, nil, rules.Vars{})
+			tok, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, tt.raw, nil, nil, rules.Vars{})
 			if len(got) != 1 {
 				t.Fatalf("%d decisions reported, want 1", len(got))
 			}
@@ -64,7 +64,7 @@ func TestDecideReportsRefusedToken(t *testing.T) {
 	}
 	// Without a hook, a refused token is not returned either.
 	d := decide.Decider{Verifier: v}
-	if tok, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, "viewer", nil, rules.Vars{}); tok != nil || !errors.Is(err, manager.ErrClaim) {
+	if tok, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, "viewer", nil, nil, rules.Vars{}); tok != nil || !errors.Is(err, manager.ErrClaim) {
 		t.Errorf("Decide without hook = %v, %v; want nil, ErrClaim", tok, err)
 	}
 }
@@ -87,7 +87,7 @@ func TestDecisionDuration(t *testing.T) {
 	var got []protojwt.Decision
 	d := &decide.Decider{Verifier: v, Hook: func(_ context.Context, dec protojwt.Decision) { got = append(got, dec) }}
 	outer := time.Now()
-	if _, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, "raw", nil, vars); err != nil {
+	if _, err := d.Decide(context.Background(), "/pkg.Svc/M", rule, "raw", nil, nil, vars); err != nil {
 		t.Fatal(err)
 	}
 	// Recheck 0: the stream message verifies again, and takes the pause.

@@ -52,6 +52,10 @@ var answers = map[string]Answer{
 	// A credential malformed as a request: RFC 6750 section 3.1's
 	// invalid_request, 400 in HTTP.
 	protojwt.ReasonRequestMalformed: {Unauthenticated, http.StatusBadRequest, "malformed authorization"},
+	// A bound token without its proof of possession, or one that fails:
+	// 401 with a DPoP (RFC 9449 section 7.1) or Bearer challenge.
+	protojwt.ReasonProofMissing: {Unauthenticated, http.StatusUnauthorized, "proof of possession missing"},
+	protojwt.ReasonProofInvalid: {Unauthenticated, http.StatusUnauthorized, "invalid proof of possession"},
 
 	protojwt.ReasonMethodNotDeclared: {PermissionDenied, http.StatusForbidden, "method not declared"},
 	protojwt.ReasonClaimMismatch:     {PermissionDenied, http.StatusForbidden, "claim mismatch"},

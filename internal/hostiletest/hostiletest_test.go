@@ -65,7 +65,7 @@ func decideCases(t *testing.T, rule *rules.Rule, cases []hostiletest.Case, vars 
 			values := c.Authorization(env)
 			raw, readErr := decide.Sent(bearer.Token(values, bearer.Limit(env.Manager)))
 			d := decide.Decider{Verifier: env.Manager}
-			tok, err := d.Decide(context.Background(), "/test", rule, raw, readErr, vars)
+			tok, err := d.Decide(context.Background(), "/test", rule, raw, readErr, nil, vars)
 			if c.Reason == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)

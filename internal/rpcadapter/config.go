@@ -12,7 +12,7 @@
 //	}
 //	core, err := rpcadapter.New(&cfg, v, names, denials)
 //	e := core.Table.Lookup(procedure)
-//	tok, err := core.Decider.Decide(ctx, procedure, e.Rule, raw, readErr, vars)
+//	tok, err := core.Decider.Decide(ctx, procedure, e.Rule, raw, readErr, &presented, vars)
 //	if err != nil {
 //		return core.Denials.Deny(procedure, err)
 //	}
@@ -28,6 +28,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/dpop"
+	"github.com/protojwt/protojwt/internal/binding"
 	"github.com/protojwt/protojwt/internal/decide"
 	"github.com/protojwt/protojwt/internal/methodrules"
 	"github.com/protojwt/protojwt/manager"
@@ -52,6 +54,14 @@ type Config struct {
 	// DetailedErrors puts the text of a denial's cause into its message,
 	// for development.
 	DetailedErrors bool
+	// DPoP checks the proofs of DPoP-bound tokens; nil for the default
+	// verifier.
+	DPoP *dpop.Verifier
+	// NilDPoP is set when WithDPoP was given nil, an error.
+	NilDPoP bool
+	// PublicURL is the public base URL under which proofs' htu name the
+	// methods, "" for the scheme and authority of each call.
+	PublicURL string
 }
 
 // Default returns the Config of an adapter given no option: the rules of
@@ -115,7 +125,27 @@ type Core[D any] struct {
 	Key string
 	// Rules is what the options opened, for the checks against a server.
 	Rules methodrules.Options
+	// base is the parsed PublicURL, nil when none was given.
+	base *dpop.BaseURL
 }
+
+// MethodURL returns the htu a DPoP proof must name for a call of
+// procedure: under the public base URL when one was given, else over
+// https (tls) or http at the authority the client sent.
+func (c *Core[D]) MethodURL(tls bool, authority, procedure string) string {
+	if c.base != nil {
+		return c.base.MethodURL(procedure)
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	return dpop.MethodURL(scheme, authority, procedure)
+}
+
+// Nonce returns the nonce a client must use in its next DPoP proof, ""
+// when none is required.
+func (c *Core[D]) Nonce() string { return c.Decider.Binding.Nonce() }
 
 // New checks cfg and v, compiles the table and returns the adapter's core,
 // with the denials of base (built once per adapter package) and those of
@@ -125,13 +155,18 @@ func New[D any](cfg *Config, v manager.Verifier, names Names, base *Denials[D]) 
 	if err != nil {
 		return nil, err
 	}
-	return &Core[D]{
+	c := &Core[D]{
 		Table:   table,
 		Decider: decider,
 		Denials: base.named(table, names.Noun, cfg.DetailedErrors),
 		Key:     cfg.Key,
 		Rules:   cfg.Rules,
-	}, nil
+	}
+	if cfg.PublicURL != "" {
+		b, _ := dpop.ParseBaseURL(cfg.PublicURL) // checked by Build
+		c.base = &b
+	}
+	return c, nil
 }
 
 // Stream returns the guard of a stream of procedure, whose entry is e,
@@ -159,7 +194,7 @@ func (c *Config) Build(v manager.Verifier, names Names) (*methodrules.Table, dec
 	if err != nil {
 		return nil, decide.Decider{}, err
 	}
-	return table, decide.Decider{Verifier: v, Hook: c.Hook, Explain: c.DetailedErrors, Recheck: c.Recheck, Now: c.Now}, nil
+	return table, decide.Decider{Verifier: v, Binding: binding.New(c.DPoP), Hook: c.Hook, Explain: c.DetailedErrors, Recheck: c.Recheck, Now: c.Now}, nil
 }
 
 // check validates the options.
@@ -167,6 +202,14 @@ func (c *Config) check(v manager.Verifier, names Names) error {
 	errs := decide.Check(v, c.Recheck)
 	if c.NilResolver {
 		errs = append(errs, errors.New("WithResolver: nil resolver"))
+	}
+	if c.NilDPoP {
+		errs = append(errs, errors.New("WithDPoP: nil verifier"))
+	}
+	if c.PublicURL != "" {
+		if _, err := dpop.ParseBaseURL(c.PublicURL); err != nil {
+			errs = append(errs, fmt.Errorf("WithPublicURL: %w", err))
+		}
 	}
 	if !names.ValidKey(c.Key) {
 		errs = append(errs, fmt.Errorf("%s: %q is not a usable %s", names.Key, c.Key, names.KeyKind))

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/dpop"
 )
 
 // Setting is what one option of an RPC adapter does to its Config. Both
@@ -71,4 +72,15 @@ func DetailedErrors() Setting {
 // Clock sets the clock of stream checks, for tests.
 func Clock(now func() time.Time) Setting {
 	return func(c *Config) { c.Now = now }
+}
+
+// DPoP checks the proofs of DPoP-bound tokens with v; nil is an error for
+// Build.
+func DPoP(v *dpop.Verifier) Setting {
+	return func(c *Config) { c.DPoP, c.NilDPoP = v, v == nil }
+}
+
+// PublicURL builds the htu of proofs under the public base URL u.
+func PublicURL(u string) Setting {
+	return func(c *Config) { c.PublicURL = u }
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/dpop"
 	"github.com/protojwt/protojwt/internal/tokenview"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -17,6 +18,8 @@ var (
 	ErrExpressionFalse = fmt.Errorf("protojwt: the rule's expression is false: %w", manager.ErrClaim)
 	// ErrExpression means the rule's expression could not be evaluated.
 	ErrExpression = fmt.Errorf("protojwt: the rule's expression can't be evaluated: %w", manager.ErrClaim)
+	// errUnbound is a bearer token where the rule requires a bound one.
+	errUnbound = fmt.Errorf("%w: the rule requires a sender-constrained token (cnf)", dpop.ErrProofMissing)
 )
 
 // Check decides a call: the rule, in DESIGN order, against tok, the
@@ -66,6 +69,11 @@ func (r *Rule) check(tok *manager.Token, vars Vars, explain bool) error {
 			return manager.ErrTokenType
 		}
 		return fmt.Errorf("%w: want %s, got %s", manager.ErrTokenType, r.tokenType, typeText(in.typ))
+	}
+	if r.requireBinding {
+		if b, err := dpop.BindingOf(in.claims); err != nil || !b.Bound() {
+			return errUnbound
+		}
 	}
 	return r.cond.check(&in, vars, explain)
 }

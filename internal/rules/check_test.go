@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/dpop"
 	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/manager"
@@ -218,6 +219,10 @@ func TestClassify(t *testing.T) {
 		{manager.ErrRefreshReuse, rules.Unauthenticated, protojwt.ReasonTokenRevoked},
 		{bearer.ErrRequest, rules.Unauthenticated, protojwt.ReasonRequestMalformed},
 		{fmt.Errorf("reading: %w", bearer.RequestErrors()[0]), rules.Unauthenticated, protojwt.ReasonRequestMalformed},
+		{dpop.ErrProofMissing, rules.Unauthenticated, protojwt.ReasonProofMissing},
+		{fmt.Errorf("%w: no DPoP proof", dpop.ErrProofMissing), rules.Unauthenticated, protojwt.ReasonProofMissing},
+		{dpop.ErrProofInvalid, rules.Unauthenticated, protojwt.ReasonProofInvalid},
+		{fmt.Errorf("%w: %w: stale", dpop.ErrProofInvalid, dpop.ErrUseNonce), rules.Unauthenticated, protojwt.ReasonProofInvalid},
 		{errors.New("something else"), rules.Unauthenticated, protojwt.ReasonTokenInvalid},
 		{fmt.Errorf("verify: %w", manager.ErrExpired), rules.Unauthenticated, protojwt.ReasonTokenExpired},
 		{fmt.Errorf("a: %w", fmt.Errorf("b: %w", manager.ErrScope)), rules.PermissionDenied, protojwt.ReasonScopeMissing},

@@ -12,8 +12,8 @@ import (
 )
 
 // Format writes a rule option on one line, in the order the engine checks
-// it: "public", or the token type ("auth", "refresh") and allow_missing,
-// then claims (role="admin", sub=field:username), checks
+// it: "public", or the token type ("auth", "refresh"), allow_missing and
+// require_binding, then claims (role="admin", sub=field:username), checks
 // (check(realm_access.roles contains "admin")), scope={JSON}, scopes=a,b,
 // expr(...) and any_of(alternative | alternative). It writes rules that
 // don't compile too, as they are.
@@ -36,6 +36,9 @@ func Format(r *annotations.Rule) string {
 	}
 	if r.GetAllowMissing() {
 		parts = append(parts, "allow_missing")
+	}
+	if r.GetRequireBinding() {
+		parts = append(parts, "require_binding")
 	}
 	return strings.Join(append(parts, conditionParts(r)...), " ")
 }
@@ -82,6 +85,9 @@ func conditionParts(r *annotations.Rule) []string {
 			}
 			if alt.GetAllowMissing() {
 				p = append(p, "allow_missing")
+			}
+			if alt.GetRequireBinding() {
+				p = append(p, "require_binding")
 			}
 			p = append(p, conditionParts(alt)...)
 			if len(p) == 0 {

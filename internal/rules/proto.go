@@ -30,7 +30,8 @@ func specFromProto(p *annotations.Rule, depth int) (Spec, error) {
 	if depth > maxAnyOfDepth {
 		return Spec{}, fmt.Errorf("%w: any_of nested deeper than %d", ErrInvalidRule, maxAnyOfDepth)
 	}
-	s := Spec{Public: p.GetPublic(), AllowMissing: p.GetAllowMissing(), Scopes: p.GetScopes(), Expr: p.GetExpr()}
+	s := Spec{Public: p.GetPublic(), AllowMissing: p.GetAllowMissing(), Scopes: p.GetScopes(), Expr: p.GetExpr(),
+		RequireBinding: p.GetRequireBinding()}
 	switch p.GetTokenType() {
 	case annotations.TokenType_TOKEN_TYPE_UNSPECIFIED:
 	case annotations.TokenType_TOKEN_TYPE_AUTH:

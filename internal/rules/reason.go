@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/dpop"
 	"github.com/protojwt/protojwt/internal/bearer"
 	"github.com/protojwt/protojwt/internal/denial"
 	"github.com/protojwt/protojwt/manager"
@@ -78,6 +79,10 @@ func reasonOf(err error) string {
 		return protojwt.ReasonTokenRevoked
 	case errors.Is(err, manager.ErrTokenType):
 		return protojwt.ReasonTokenType
+	case errors.Is(err, dpop.ErrProofMissing):
+		return protojwt.ReasonProofMissing
+	case errors.Is(err, dpop.ErrProofInvalid):
+		return protojwt.ReasonProofInvalid
 	}
 	return protojwt.ReasonTokenInvalid
 }

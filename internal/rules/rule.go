@@ -50,8 +50,13 @@ type Spec struct {
 	// Expressions.
 	Expr string
 	// AnyOf, when not empty, needs one alternative to hold as well. An
-	// alternative may not set Public, AllowMissing or TokenType.
+	// alternative may not set Public, AllowMissing, TokenType or
+	// RequireBinding.
 	AnyOf []Spec
+	// RequireBinding lets only sender-constrained tokens through: a token
+	// whose cnf claim binds it to a DPoP key or a client certificate. The
+	// adapters check the proof of possession before the rule.
+	RequireBinding bool
 }
 
 // Match is what a claim must equal: the request variable Var when it is not
@@ -107,12 +112,13 @@ type Env struct {
 
 // Rule is a compiled rule. It is immutable and safe for concurrent use.
 type Rule struct {
-	public       bool
-	allowMissing bool
-	tokenType    manager.TokenType
-	cond         condition
-	vars         []string
-	readsRequest bool
+	public         bool
+	allowMissing   bool
+	requireBinding bool
+	tokenType      manager.TokenType
+	cond           condition
+	vars           []string
+	readsRequest   bool
 	// exprWildcards are the path wildcards the expressions read.
 	exprWildcards []string
 }
@@ -154,9 +160,9 @@ func Compile(s Spec) (*Rule, error) { return CompileEnv(s, Env{}) }
 
 // CompileEnv checks s and compiles it into a Rule in env.
 func CompileEnv(s Spec, env Env) (*Rule, error) {
-	r := &Rule{public: s.Public, allowMissing: s.AllowMissing, tokenType: s.TokenType}
+	r := &Rule{public: s.Public, allowMissing: s.AllowMissing, tokenType: s.TokenType, requireBinding: s.RequireBinding}
 	if s.Public {
-		if s.AllowMissing || s.TokenType != "" || len(s.Claims) > 0 || len(s.Checks) > 0 || s.Scope != nil ||
+		if s.AllowMissing || s.RequireBinding || s.TokenType != "" || len(s.Claims) > 0 || len(s.Checks) > 0 || s.Scope != nil ||
 			len(s.Scopes) > 0 || s.Expr != "" || len(s.AnyOf) > 0 {
 			return nil, fmt.Errorf("%w: a public rule can't have other requirements", ErrInvalidRule)
 		}
@@ -242,8 +248,8 @@ func (r *Rule) compileCondition(s Spec, env Env, depth int) (condition, error) {
 		return c, fmt.Errorf("%w: any_of nested deeper than %d", ErrInvalidRule, maxAnyOfDepth)
 	}
 	for i, alt := range s.AnyOf {
-		if alt.Public || alt.TokenType != "" || alt.AllowMissing {
-			return c, fmt.Errorf("%w: any_of[%d]: an alternative can't set public, allow_missing or token type", ErrInvalidRule, i)
+		if alt.Public || alt.TokenType != "" || alt.AllowMissing || alt.RequireBinding {
+			return c, fmt.Errorf("%w: any_of[%d]: an alternative can't set public, allow_missing, token type or require_binding", ErrInvalidRule, i)
 		}
 		if len(alt.Claims) == 0 && len(alt.Checks) == 0 && alt.Scope == nil && len(alt.Scopes) == 0 && alt.Expr == "" && len(alt.AnyOf) == 0 {
 			return c, fmt.Errorf("%w: any_of[%d]: an empty alternative would always hold", ErrInvalidRule, i)
@@ -385,6 +391,10 @@ func (r *Rule) Public() bool { return r.public }
 
 // AllowMissing reports whether a call with no token is allowed.
 func (r *Rule) AllowMissing() bool { return r.allowMissing }
+
+// RequireBinding reports whether the rule lets only sender-constrained
+// tokens through.
+func (r *Rule) RequireBinding() bool { return r.requireBinding }
 
 // TokenType is the token type the rule requires ("" for a public rule).
 func (r *Rule) TokenType() manager.TokenType { return r.tokenType }
