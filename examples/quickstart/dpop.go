@@ -11,17 +11,18 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/protojwt/protojwt/dpop"
-	"github.com/protojwt/protojwt/manager"
 )
 
 // A client that holds a DPoP key (RFC 9449) logs in with a proof of it: its
 // tokens are then bound to the key (cnf.jkt), the adapters accept them only
 // with a fresh proof by that key, and a token stolen without the key is
-// useless. A refresh keeps the login bound: the refresh token's proof is
-// checked against its cnf.jkt, and the new tokens carry the same binding.
+// useless. The login checks the proof with the verifier the adapters check
+// calls' proofs with, so no proof is accepted twice anywhere. A refresh
+// keeps the login bound: the adapters check the refresh token's proof as
+// for any bound token, and the new tokens carry the same binding.
 
-// errProof means a login's or refresh's DPoP proof failed; the error it
-// wraps says which check.
+// errProof means a login's DPoP proof failed; the error it wraps says
+// which check.
 var errProof = errors.New("invalid DPoP proof")
 
 // proofFor reads the DPoP proof of a call: "" when the client sent none.
@@ -49,21 +50,6 @@ func (a *accounts) loginKey(ctx context.Context, proof string, call dpop.Call) (
 		return "", fmt.Errorf("%w: %w", errProof, err)
 	}
 	return p.Thumbprint, nil
-}
-
-// checkRefreshProof checks, for a refresh token bound to a key, that the
-// proof sent with it is by that key and for this call: a refresh token
-// stolen without its key can't be exchanged.
-func (a *accounts) checkRefreshProof(ctx context.Context, refresh *manager.Token, proof string, call dpop.Call) error {
-	b, err := dpop.BindingOf(refresh.Claims)
-	if err != nil || !b.DPoP() {
-		return err // Verify refused an unreadable cnf before
-	}
-	call.AccessToken = refresh.Signed
-	if _, err := a.proofs.Verify(ctx, proof, call, b.JKT); err != nil {
-		return fmt.Errorf("%w: %w", errProof, err)
-	}
-	return nil
 }
 
 // httpCall is the DPoP call of an HTTP request: its method and URL.

@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +22,6 @@ import (
 
 	"github.com/protojwt/protojwt/dpop"
 	pb "github.com/protojwt/protojwt/examples/quickstart/quickstartpb"
-	"github.com/protojwt/protojwt/manager"
 )
 
 func newProofSigner(t *testing.T) *dpop.Signer {
@@ -222,67 +220,4 @@ func TestGRPCLoginWithProof(t *testing.T) {
 			checkLogin(t, a, tokens{Auth: resp.GetAuthToken(), Refresh: resp.GetRefreshToken(), Type: typ}, tt.wantJKT, s.Thumbprint())
 		})
 	}
-}
-
-// TestRefreshKeepsBinding: a bound refresh needs a proof of its key; the
-// new tokens are bound to it, and a refused proof leaves the refresh token
-// to its owner.
-func TestRefreshKeepsBinding(t *testing.T) {
-	a := newTestAccounts(t)
-	owner, thief := newProofSigner(t), newProofSigner(t)
-	login, err := a.login("alice", "wonderland", owner.Thumbprint())
-	if err != nil {
-		t.Fatal(err)
-	}
-	const refreshURL = "https://api.test/refresh"
-	call := dpop.Call{Method: "POST", URL: refreshURL}
-	refresh := func(token string, s *dpop.Signer, c dpop.Call) (tokens, error) {
-		verified, err := a.m.Verify(context.Background(), token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var proof string
-		if s != nil {
-			c.AccessToken = token
-			if proof, err = s.Proof(c, ""); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return a.refresh(manager.NewContext(context.Background(), verified), proof, call)
-	}
-	refused := []struct {
-		name   string
-		signer *dpop.Signer
-		call   dpop.Call
-	}{
-		{"no proof", nil, call},
-		{"another key", thief, call},
-		{"another URL", owner, dpop.Call{Method: "POST", URL: "https://api.test/login"}},
-		{"another method", owner, dpop.Call{Method: "GET", URL: refreshURL}},
-	}
-	for _, tt := range refused {
-		if got, err := refresh(login.Refresh, tt.signer, tt.call); !errors.Is(err, errProof) {
-			t.Errorf("refresh with %s = %+v, %v; want errProof", tt.name, got, err)
-		}
-	}
-	next := login.Refresh
-	for range 2 {
-		got, err := refresh(next, owner, call)
-		if err != nil {
-			t.Fatalf("refresh with the owner's proof: %v", err)
-		}
-		checkLogin(t, a, got, true, owner.Thumbprint())
-		next = got.Refresh
-	}
-
-	// A bearer login refreshes as before, proof or not.
-	bearer, err := a.login("bob", "builder", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := refresh(bearer.Refresh, nil, call)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkLogin(t, a, got, false, "")
 }

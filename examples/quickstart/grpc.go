@@ -23,7 +23,8 @@ import (
 // whose rules are declared in quickstart.proto, plus health checks and
 // reflection, opened to callers without a token explicitly.
 func newGRPCServer(m *manager.Manager, a *accounts, hook func(context.Context, protojwt.Decision)) (*grpc.Server, error) {
-	auth, err := interceptor.New(m, interceptor.WithHealthAndReflection(), interceptor.WithDecisionHook(hook))
+	auth, err := interceptor.New(m, interceptor.WithHealthAndReflection(), interceptor.WithDecisionHook(hook),
+		interceptor.WithDPoP(a.proofs))
 	if err != nil {
 		return nil, err // a bad rule or field path in quickstart.proto
 	}
@@ -66,14 +67,7 @@ func (s *quickstartService) Login(ctx context.Context, req *pb.LoginRequest) (*p
 }
 
 func (s *quickstartService) Refresh(ctx context.Context, _ *pb.RefreshRequest) (*pb.RefreshResponse, error) {
-	proof, err := grpcProof(ctx)
-	if err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
-	}
-	t, err := s.accounts.refresh(ctx, proof, grpcCall(ctx, pb.QuickstartService_Refresh_FullMethodName))
-	if errors.Is(err, errProof) {
-		return nil, status.Error(codes.Unauthenticated, err.Error())
-	}
+	t, err := s.accounts.refresh(ctx)
 	if err != nil {
 		// The interceptor's codes and reasons: a reused refresh token is
 		// Unauthenticated with TOKEN_REVOKED, and the client's login is over.

@@ -14,7 +14,7 @@ import (
 // newHTTPHandler returns the quickstart's routes, each wrapped in the same
 // requirement as its gRPC twin.
 func newHTTPHandler(m *manager.Manager, a *accounts, hook func(context.Context, protojwt.Decision)) http.Handler {
-	guard := httpauth.New(m, httpauth.WithDecisionHook(hook))
+	guard := httpauth.New(m, httpauth.WithDecisionHook(hook), httpauth.WithDPoP(a.proofs))
 	mux := http.NewServeMux()
 	// guard.Handle panics, as mux.Handle does, on a wildcard the pattern
 	// lacks or requirements that can't hold: mistakes stop main.
@@ -83,24 +83,15 @@ func (a *accounts) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 // handleRefresh answers a refused refresh as guard refuses requests: a
 // reused refresh token is 401 with reason TOKEN_REVOKED, which tells a
-// client (tokensource) that the login is over. A bound refresh token
-// without a proof of its key is 401 invalid_dpop_proof.
+// client (tokensource) that the login is over.
 func (a *accounts) handleRefresh(guard *httpauth.Guard) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		proof, err := proofFor(r.Header.Values("DPoP"))
-		var t tokens
-		if err == nil {
-			t, err = a.refresh(r.Context(), proof, httpCall(r))
-		}
-		switch {
-		case errors.Is(err, errProof):
-			w.Header().Set("WWW-Authenticate", `DPoP error="invalid_dpop_proof"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_dpop_proof"})
-		case err != nil:
+		t, err := a.refresh(r.Context())
+		if err != nil {
 			guard.Deny(w, r, err)
-		default:
-			writeJSON(w, http.StatusOK, t)
+			return
 		}
+		writeJSON(w, http.StatusOK, t)
 	}
 }
 

@@ -99,24 +99,16 @@ func (a *accounts) login(username, password, jkt string) (tokens, error) {
 // token, with the authorizations the user has now, and a new refresh token.
 // The old refresh token is used up: presented again, it revokes every token
 // of the login (see manager.RotateRefreshToken). A refresh token bound to a
-// key needs proof, a proof of that key for call; the new tokens are bound
-// to the same key.
-func (a *accounts) refresh(ctx context.Context, proof string, call dpop.Call) (tokens, error) {
+// key came with a proof of that key, which the adapters checked as for any
+// bound token; the new tokens are bound to the same key.
+func (a *accounts) refresh(ctx context.Context) (tokens, error) {
 	tok, ok := manager.FromContext(ctx)
 	if !ok {
 		return tokens{}, errors.New("no refresh token in context")
 	}
 	// A refresh token presented a second time (manager.ErrRefreshReuse) is
 	// a sign that it was stolen: every token of its login is now revoked.
-	// The proof is checked in the grant: a refused proof leaves the
-	// refresh token unused, for its owner.
-	grant := func(ctx context.Context, refresh *manager.Token) (any, map[string]any, error) {
-		if err := a.checkRefreshProof(ctx, refresh, proof, call); err != nil {
-			return nil, nil, err
-		}
-		return currentGrant(ctx, refresh)
-	}
-	auth, refresh, err := a.m.RotateRefreshToken(ctx, tok.Signed, grant)
+	auth, refresh, err := a.m.RotateRefreshToken(ctx, tok.Signed, currentGrant)
 	if err != nil {
 		return tokens{}, fmt.Errorf("rotating refresh token: %w", err)
 	}
