@@ -8,7 +8,8 @@
 //   SECRET   the client secret of both clients
 //
 // Clients: "service" (client_credentials: RFC 9068 access tokens, typ
-// at+jwt, for the resource https://orders.example) and "web"
+// at+jwt, for the resource https://orders.example, DPoP-bound when asked
+// with a proof) and "web"
 // (authorization_code: ID tokens and access tokens, as a browser login).
 import Provider from 'oidc-provider';
 
@@ -37,6 +38,10 @@ const provider = new Provider(ISSUER, {
   pkce: { required: () => false },
   features: {
     clientCredentials: { enabled: true },
+    // DPoP (RFC 9449): a token request with a proof gets an access token
+    // bound to its key (cnf.jkt, token_type DPoP); one without stays a
+    // bearer token. On by default in oidc-provider 9; said here.
+    dPoP: { enabled: true },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => resource,
