@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/internal/testpb/testpbconnect"
 	"github.com/protojwt/protojwt/manager"
+	"github.com/protojwt/protojwt/revocation"
 )
 
 // adminServer answers the GuardedService methods the DPoP tests call,
@@ -214,6 +217,134 @@ func TestDPoPThroughAdapters(t *testing.T) {
 			checkEach(t, a.callEach(t, Static(bound.Signed), thief), protojwt.ReasonProofInvalid)
 			// A bearer token still passes, proved or not.
 			checkEach(t, a.callEach(t, Static(bearer.Signed), nil), "OK")
+		})
+	}
+}
+
+// TestRefresherDPoP: a Refresher of a bound login refreshes with the same
+// key through the login service's guard, whose new tokens stay bound and
+// pass with the client's proofs; 100 callers at once share one refresh
+// and the server's nonce, learned by the first refused call of each host.
+func TestRefresherDPoP(t *testing.T) {
+	store, err := revocation.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := manager.New(manager.Config{Issuer: "dpop-test", Algorithm: "HS256", Secret: []byte(strings.Repeat("k", 32))},
+		manager.WithRevocation(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonces, err := dpop.NewNonceSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proofs, err := dpop.NewVerifier(dpop.WithNonces(nonces))
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard := httpauth.New(m, httpauth.WithDPoP(proofs))
+	mux := http.NewServeMux()
+	var refreshes atomic.Int32
+	guard.HandleFunc(mux, "POST /refresh", func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := manager.FromContext(r.Context())
+		auth, next, err := m.RotateRefreshToken(r.Context(), tok.Signed, func(context.Context, *manager.Token) (any, map[string]any, error) {
+			return nil, map[string]any{"role": "admin"}, nil
+		})
+		if err != nil {
+			guard.Deny(w, r, err)
+			return
+		}
+		refreshes.Add(1)
+		io.WriteString(w, auth.Signed+" "+next.Signed)
+	}, httpauth.TokenType(manager.Refresh))
+	guard.Handle(mux, "GET /admin", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := manager.FromContext(r.Context())
+		if b, _ := dpop.BindingOf(tok.Claims); b.JKT == "" {
+			http.Error(w, "unbound token passed", http.StatusInternalServerError)
+		}
+	}), httpauth.Claim("role", "admin"))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, tt := range []struct {
+		name          string
+		refreshWith   func(owner *DPoP) *DPoP
+		wantErr       string // "" for success
+		wantRefreshes int32
+	}{
+		{"same key", func(owner *DPoP) *DPoP { return owner }, "", 1},
+		{"another key", func(*DPoP) *DPoP { return newTestDPoP(t) }, protojwt.ReasonProofInvalid, 0},
+		{"no key", func(*DPoP) *DPoP { return nil }, protojwt.ReasonProofMissing, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			refreshes.Store(0)
+			owner := newTestDPoP(t)
+			login, err := m.RefreshToken("alice", manager.DPoPBinding(owner.signer.Thumbprint()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			with := tt.refreshWith(owner)
+			src, err := New("", login.Signed, func(ctx context.Context, refresh string) (string, string, error) {
+				var opts []TransportOption
+				if with != nil {
+					opts = append(opts, WithDPoP(with))
+				}
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/refresh", nil)
+				if err != nil {
+					return "", "", err
+				}
+				resp, err := (&http.Client{Transport: RoundTripper(Static(refresh), nil, opts...)}).Do(req)
+				if err != nil {
+					return "", "", err
+				}
+				defer resp.Body.Close()
+				if err := CheckResponse(resp); err != nil {
+					return "", "", err
+				}
+				body, err := io.ReadAll(resp.Body)
+				auth, next, _ := strings.Cut(string(body), " ")
+				return auth, next, err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			client := &http.Client{Transport: RoundTripper(src, nil, WithDPoP(owner))}
+			outcomes := make([]string, 100)
+			var wg sync.WaitGroup
+			for i := range outcomes {
+				wg.Go(func() {
+					resp, err := client.Get(srv.URL + "/admin")
+					if err == nil {
+						err = CheckResponse(resp)
+						resp.Body.Close()
+					}
+					outcomes[i] = reasonOf(err)
+				})
+			}
+			wg.Wait()
+			for i, got := range outcomes {
+				want := "OK"
+				if tt.wantErr != "" {
+					want = tt.wantErr
+				}
+				if !strings.Contains(got, want) {
+					t.Fatalf("call %d: %s, want %s", i, got, want)
+				}
+			}
+			if n := refreshes.Load(); n != tt.wantRefreshes {
+				t.Errorf("%d refreshes, want %d", n, tt.wantRefreshes)
+			}
+			if tt.wantErr == "" {
+				tok, _ := src.Token(context.Background())
+				verified, err := m.Verify(context.Background(), tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b, _ := dpop.BindingOf(verified.Claims); b.JKT != owner.signer.Thumbprint() {
+					t.Errorf("refreshed token bound to %q, want the owner's key", b.JKT)
+				}
+			}
 		})
 	}
 }
