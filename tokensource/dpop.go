@@ -29,7 +29,8 @@ import (
 // (GetBody set, as http.NewRequest sets it), ConnectInterceptor a unary
 // call; gRPC's call credentials can't retry, so a grpc-go client adds
 // [DPoP.UnaryClientInterceptor]. Streams are not retried: they use the
-// nonce the last call brought.
+// nonce the last call brought, and a refused stream's nonce is kept by
+// [DPoP.StreamClientInterceptor] for the next.
 //
 // Tokens bound to the key are refreshed with it: the RefreshFunc sends the
 // refresh token through transports given the same DPoP, for example
@@ -129,6 +130,42 @@ func (d *DPoP) invoke(ctx context.Context, method string, req, reply any, cc *gr
 		return err
 	}
 	return d.invoke(ctx, method, req, reply, cc, invoker, opts, false)
+}
+
+// StreamClientInterceptor returns a grpc-go client interceptor that keeps
+// the nonce a server sends on a stream ("dpop-nonce" in its header or
+// trailer), for the proofs of the next calls. A stream is not retried: one
+// refused for a nonce fails, and the next one carries it. Add it with
+// grpc.WithStreamInterceptor.
+func (d *DPoP) StreamClientInterceptor() grpc.StreamClientInterceptor {
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		call := &dpopCall{}
+		s, err := streamer(context.WithValue(ctx, dpopCallKey{d}, call), desc, cc, method, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return &noncedStream{ClientStream: s, d: d, call: call}, nil
+	}
+}
+
+// noncedStream keeps the nonce of its server's header and trailer.
+type noncedStream struct {
+	grpc.ClientStream
+	d    *DPoP
+	call *dpopCall
+}
+
+func (s *noncedStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err != nil {
+		// The trailer is there once RecvMsg fails; the header of a stream
+		// refused at once is the trailer.
+		header, _ := s.ClientStream.Header()
+		s.call.mu.Lock()
+		s.d.learn(s.call.authority, firstOf(header, s.ClientStream.Trailer(), "dpop-nonce"), s.call.nonce)
+		s.call.mu.Unlock()
+	}
+	return err
 }
 
 // firstOf returns the first value of key in any of mds.

@@ -303,6 +303,33 @@ func TestPerRPCCredentialsDPoP(t *testing.T) {
 		})
 	}
 
+	for _, tt := range []struct {
+		name string
+		opts []grpc.DialOption
+		want []codes.Code
+	}{
+		{"stream keeps a refusal's nonce", []grpc.DialOption{creds(WithDPoP(d)), grpc.WithStreamInterceptor(d.StreamClientInterceptor())},
+			[]codes.Code{codes.Unauthenticated, codes.OK, codes.OK}},
+		{"stream without the interceptor", []grpc.DialOption{creds(WithDPoP(d))},
+			[]codes.Code{codes.Unauthenticated, codes.Unauthenticated}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d.nonces.Clear()
+			conn := startGRPCProofServer(t, newProofCheck(t, d.signer.Thumbprint(), true), tt.opts...)
+			for i, want := range tt.want {
+				ctx, cancel := context.WithCancel(context.Background())
+				stream, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
+				if err == nil {
+					_, err = stream.Recv()
+				}
+				cancel()
+				if got := status.Code(err); got != want {
+					t.Fatalf("stream %d: %v (%v), want %v", i, got, err, want)
+				}
+			}
+		})
+	}
+
 	t.Run("stream", func(t *testing.T) {
 		p := newProofCheck(t, d.signer.Thumbprint(), false)
 		conn := startGRPCProofServer(t, p, creds(WithDPoP(d)))
