@@ -23,6 +23,10 @@ func TestDecideReportsRefusedToken(t *testing.T) {
 	tokens := map[string]*manager.Token{
 		"viewer": {Type: manager.Auth, Subject: "alice", ID: "j1", Claims: map[string]any{"role": "viewer"}},
 		"admin":  {Type: manager.Auth, Subject: "root", ID: "j2", Claims: map[string]any{"role": "admin"}},
+		// A token bound to a key whose proof the call does not carry: it
+		// proves nothing, so not even the hook is told of it.
+		"bound": {Type: manager.Auth, Subject: "mallory", ID: "j3", Claims: map[string]any{"role": "admin",
+			"cnf": map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}},
 	}
 	v := verifierFunc(func(_ context.Context, raw string) (*manager.Token, error) {
 		if tok, ok := tokens[raw]; ok {
@@ -38,6 +42,7 @@ func TestDecideReportsRefusedToken(t *testing.T) {
 		{raw: "viewer", wantReason: protojwt.ReasonClaimMismatch, wantToken: tokens["viewer"]},
 		{raw: "admin", wantToken: tokens["admin"]},
 		{raw: "forged", wantReason: protojwt.ReasonTokenInvalid},
+		{raw: "bound", wantReason: protojwt.ReasonProofMissing},
 		{raw: "", wantReason: protojwt.ReasonTokenMissing},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,11 @@
 //	m, err := manager.New(cfg, manager.WithRevocation(store))
 //	tok, err := m.Verify(ctx, signed) // one MGET; errors.Is(err, manager.ErrRevoked)
 //
+// A Store is also a dpop.ReplayCache: given to dpop.WithReplayCache, it
+// makes every instance refuse a DPoP proof that another instance accepted
+// (Seen: one SET NX PXAT per proof, under <prefix>dpop:<id>, expiring with
+// the proof's window).
+//
 // It takes a redis.UniversalClient: a single server, a Sentinel failover
 // client or a Redis Cluster. Each operation touches one subject's
 // keys only, and those share a hash tag, so they sit on one cluster slot:
