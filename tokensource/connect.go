@@ -163,10 +163,19 @@ func (i *connectInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc
 			return nil, connect.NewError(connect.CodeUnauthenticated, err)
 		}
 		resp, err = next(ctx, req)
-		if err == nil {
-			i.dpop.learn(i.dpopHost, resp.Header().Get("DPoP-Nonce"), "")
-		}
+		i.learnFrom(resp, err)
 		return resp, err
+	}
+}
+
+// learnFrom keeps the nonce of a unary call's answer or refusal.
+func (i *connectInterceptor) learnFrom(resp connect.AnyResponse, err error) {
+	var ce *connect.Error
+	switch {
+	case err == nil:
+		i.dpop.learn(i.dpopHost, resp.Header().Get("DPoP-Nonce"), "")
+	case errors.As(err, &ce):
+		i.dpop.learn(i.dpopHost, ce.Meta().Get("DPoP-Nonce"), "")
 	}
 }
 
