@@ -73,7 +73,7 @@ const (
 	// issuer or audience, or not valid yet. gRPC Unauthenticated, HTTP 401.
 	ReasonTokenInvalid = "TOKEN_INVALID"
 	// ReasonRequestMalformed: the credential is malformed as a request,
-	// whatever the token: no "Bearer" scheme or another one, an empty
+	// whatever the token: no "Bearer" or "DPoP" scheme, an empty
 	// token, whitespace inside, or several authorization values. gRPC
 	// Unauthenticated, HTTP 400 with error="invalid_request" (RFC 6750
 	// section 3.1); the message says what was wrong, and nothing about the

@@ -87,8 +87,9 @@ func AllowUnannotated() Option {
 // case-insensitive. The name must be a valid metadata key (letters, digits,
 // '-', '_', '.'), neither binary (ending in "-bin") nor reserved by a
 // protocol (starting with "grpc-" or "connect-", or one of the headers
-// connect itself reads). The value must still be "Bearer <jwt>", the scheme
-// case-insensitive. By default, the header is "Authorization".
+// connect itself reads). The value must still be "Bearer <jwt>" (or
+// "DPoP <jwt>", see [WithDPoP]), the scheme case-insensitive. By default,
+// the header is "Authorization".
 //
 // It is interceptor.WithMetadataKey for connect, named for what a connect
 // handler reads, an HTTP header, under every protocol.

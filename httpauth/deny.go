@@ -15,7 +15,7 @@ import (
 // and what an error handler (WithErrorHandler) is given.
 type Error struct {
 	// Status is the HTTP status: http.StatusBadRequest (400) when the
-	// credential is malformed as a request (no "Bearer" scheme, an empty
+	// credential is malformed as a request (no "Bearer" or "DPoP" scheme, an empty
 	// token, a space inside, several Authorization headers),
 	// http.StatusUnauthorized (401) when the
 	// caller sent no valid token of the required type,

@@ -16,7 +16,9 @@ import (
 	"github.com/protojwt/protojwt/dpop"
 	"github.com/protojwt/protojwt/interceptor"
 	"github.com/protojwt/protojwt/internal/dpoptest"
+	"github.com/protojwt/protojwt/internal/rpctest"
 	"github.com/protojwt/protojwt/internal/testpb"
+	"github.com/protojwt/protojwt/manager"
 )
 
 // tlsServer is the test services over TLS on loopback, with a connection
@@ -210,5 +212,49 @@ func TestDPoPOptionErrors(t *testing.T) {
 		if _, err := interceptor.New(m, opt); !errors.Is(err, protojwt.ErrInvalidOption) {
 			t.Errorf("%s: New = %v, want ErrInvalidOption", name, err)
 		}
+	}
+}
+
+// TestDPoPStreamRevoked: a stream opened with a DPoP-bound token and its
+// proof is checked on every message as any stream is: the token revoked
+// while it is open ends it at the next message, with no new proof asked.
+func TestDPoPStreamRevoked(t *testing.T) {
+	env := dpoptest.New(t)
+	m, err := manager.New(manager.Config{Issuer: "dpoptest", Algorithm: "HS256", Secret: []byte("0123456789abcdef0123456789abcdef-dpop")},
+		manager.WithRevocation(rpctest.RevocationStore(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Manager = m
+	ts := startTLS(t, env, interceptor.WithDPoP(env.Verifier), interceptor.WithStreamRecheck(0))
+	tok := env.DPoPToken(t)
+	url := "https://" + ts.addr + testpb.GuardedService_Chat_FullMethodName
+	p, err := env.Key.Proof(dpop.Call{Method: "POST", URL: url, AccessToken: tok}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := testpb.NewGuardedServiceClient(ts.conns[dpoptest.NoCert]).Chat(outgoing(t, dpoptest.Request{Authorization: []string{"DPoP " + tok}, DPoP: []string{p}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := stream.Send(&testpb.ChatRequest{Sender: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stream.Recv(); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	verified, err := m.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Revoke(context.Background(), verified); err != nil {
+		t.Fatal(err)
+	}
+	_ = stream.Send(&testpb.ChatRequest{Sender: "alice"})
+	_, err = stream.Recv()
+	if reason, _ := protojwt.ReasonOf(err); reason != protojwt.ReasonTokenRevoked {
+		t.Fatalf("after revocation: %v, want %s", err, protojwt.ReasonTokenRevoked)
 	}
 }

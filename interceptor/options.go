@@ -79,8 +79,8 @@ func AllowUnannotated() Option {
 // incoming metadata key instead of "authorization". The key is lower-cased,
 // as gRPC metadata keys are; it must be a valid ASCII metadata key that is
 // neither binary (ending in "-bin") nor reserved (starting with "grpc-").
-// The value must still be "Bearer <jwt>", the scheme case-insensitive. By
-// default, the key is "authorization".
+// The value must still be "Bearer <jwt>" (or "DPoP <jwt>", see [WithDPoP]),
+// the scheme case-insensitive. By default, the key is "authorization".
 func WithMetadataKey(key string) Option {
 	return setting(rpcadapter.Key(key))
 }

@@ -2,6 +2,7 @@ package bearer
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,4 +55,36 @@ func TestCredential(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzCredential(f *testing.F) {
+	for _, s := range []string{"DPoP a.b.c", "dpop x", "DPoP  x", "DPoPx", "Bearer a.b.c", "", "DPoP", "DPoP\tx"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		tok, dpop, err := Credential([]string{v}, maxHeader)
+		if err != nil {
+			if tok != "" {
+				t.Fatalf("token %q returned with error", tok)
+			}
+			re, isRequest := errors.AsType[*RequestError](err)
+			known := err == manager.ErrNoToken || err == errLong || isRequest && slices.Contains(RequestErrors(), re)
+			if !known {
+				t.Fatalf("Credential(%q) = %v, not one of the parser's errors", v, err)
+			}
+			return
+		}
+		scheme := "bearer "
+		if dpop {
+			scheme = "dpop "
+		}
+		if tok == "" || len(v) != len(scheme)+len(tok) || !strings.EqualFold(v[:len(scheme)], scheme) {
+			t.Fatalf("Credential(%q) = %q, %v", v, tok, dpop)
+		}
+		for i := 0; i < len(tok); i++ {
+			if !isB64TokenRFC(tok[i]) {
+				t.Fatalf("Credential(%q) accepted byte %q", v, tok[i])
+			}
+		}
+	})
 }

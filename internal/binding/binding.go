@@ -22,6 +22,7 @@ import (
 	"sync"
 
 	"github.com/protojwt/protojwt/dpop"
+	"github.com/protojwt/protojwt/internal/tokenview"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -73,8 +74,9 @@ func (c *Checker) Verifier() *dpop.Verifier {
 // none is required: for the DPoP-Nonce header of a refusal.
 func (c *Checker) Nonce() string { return c.Verifier().Nonce() }
 
-// Errors of a binding that are not the dpop package's own. Each wraps
-// dpop.ErrProofMissing or dpop.ErrProofInvalid.
+// Errors of a binding that are not the dpop package's own: the first three
+// wrap dpop.ErrProofMissing or dpop.ErrProofInvalid; errStore marks a
+// replay cache that failed.
 var (
 	errAsBearer    = fmt.Errorf("%w: a DPoP-bound token sent with the Bearer scheme", dpop.ErrProofMissing)
 	errNotDPoP     = fmt.Errorf("%w: the DPoP scheme with a token that is not DPoP-bound", dpop.ErrProofInvalid)
@@ -98,7 +100,14 @@ var ErrCertificate = errors.New("protojwt: client certificate")
 // a replay cache that fails wraps manager.ErrRevocationUnavailable, so that
 // the call is refused for now.
 func (c *Checker) Check(ctx context.Context, tok *manager.Token, raw string, p *Presented) error {
-	b, err := dpop.BindingOf(tok.Claims)
+	// The binding is read from what the Manager decoded, which no handler
+	// can reach: a handler that deletes cnf from its (shared, cached)
+	// Token must not turn the token into a bearer token for later calls.
+	claims := tok.Claims
+	if v := tokenview.Of(tok); v != nil {
+		claims = v.Claims
+	}
+	b, err := dpop.BindingOf(claims)
 	if err != nil {
 		return err
 	}

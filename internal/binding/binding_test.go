@@ -116,3 +116,26 @@ func TestNonce(t *testing.T) {
 		t.Errorf("Nonce of the default checker = %q, want none", got)
 	}
 }
+
+// TestBindingReadFromManagersCopy: a handler that deletes cnf from its
+// token (shared by the verify cache with later calls) does not make the
+// token a bearer token.
+func TestBindingReadFromManagersCopy(t *testing.T) {
+	m, err := manager.New(manager.Config{Issuer: "binding-test", Algorithm: "HS256", Secret: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, err := m.AuthToken("alice", nil, map[string]any{"cnf": map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := m.Verify(context.Background(), issued.Signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(tok.Claims, "cnf") // what a careless handler might do
+	err = (*binding.Checker)(nil).Check(context.Background(), tok, issued.Signed, &binding.Presented{})
+	if !errors.Is(err, dpop.ErrProofMissing) {
+		t.Fatalf("Check = %v, want ErrProofMissing", err)
+	}
+}
