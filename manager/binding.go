@@ -1,5 +1,12 @@
 package manager
 
+import (
+	"errors"
+	"reflect"
+
+	"github.com/protojwt/protojwt/dpop"
+)
+
 // confirmationClaim is the claim that binds a token to a key or a
 // certificate (RFC 7800): the adapters refuse the token without a proof.
 const confirmationClaim = "cnf"
@@ -27,6 +34,34 @@ func DPoPBinding(jkt string) map[string]any {
 // authenticated by that certificate.
 func CertificateBinding(thumbprint string) map[string]any {
 	return map[string]any{confirmationClaim: map[string]any{"x5t#S256": thumbprint}}
+}
+
+// checkConfirmation checks a cnf claim, decoded from JSON: a non-empty
+// object whose jkt and x5t#S256, when there, are what the adapters check.
+func checkConfirmation(raw any) error {
+	cnf, ok := raw.(map[string]any)
+	if !ok || len(cnf) == 0 {
+		return errors.New("not a non-empty JSON object")
+	}
+	ours := make(map[string]any, 2)
+	for _, name := range [...]string{"jkt", "x5t#S256"} {
+		if v, ok := cnf[name]; ok {
+			ours[name] = v
+		}
+	}
+	if len(ours) == 0 {
+		return nil // another confirmation method (RFC 7800)
+	}
+	_, err := dpop.BindingOf(map[string]any{confirmationClaim: ours})
+	return err
+}
+
+// sameConfirmation reports whether two tokens have the same cnf claim, or
+// neither has one.
+func sameConfirmation(a, b *Token) bool {
+	ca, okA := a.Claims[confirmationClaim]
+	cb, okB := b.Claims[confirmationClaim]
+	return okA == okB && reflect.DeepEqual(ca, cb)
 }
 
 // carryBinding returns the claims of the auth token that a rotation of

@@ -78,7 +78,7 @@ func TestIssueRefusesUncheckableBinding(t *testing.T) {
 		{"cnf a string", map[string]any{"cnf": "jkt"}},
 		{"cnf null", map[string]any{"cnf": nil}},
 		{"cnf empty", map[string]any{"cnf": map[string]any{}}},
-		{"cnf jwk only", map[string]any{"cnf": map[string]any{"jwk": map[string]any{"kty": "EC"}}}},
+		{"kid with a short jkt", map[string]any{"cnf": map[string]any{"kid": "k1", "jkt": "abc"}}},
 		{"jkt a number", map[string]any{"cnf": map[string]any{"jkt": 7}}},
 	}
 	for _, tt := range tests {
@@ -90,6 +90,30 @@ func TestIssueRefusesUncheckableBinding(t *testing.T) {
 				t.Errorf("RefreshToken() = %v, %v; want ErrClaim", tok, err)
 			}
 		})
+	}
+}
+
+// TestIssueOtherConfirmationMethods: a cnf of another RFC 7800 method is
+// issued as given, for verifiers that check it (protojwt's adapters refuse
+// it), and a rotation keeps it.
+func TestIssueOtherConfirmationMethods(t *testing.T) {
+	m, _ := newRevocationManager(t, newMovableClock(), Config{})
+	for _, cnf := range []map[string]any{
+		{"kid": "k1"},
+		{"jwk": map[string]any{"kty": "EC", "crv": "P-256", "x": "x", "y": "y"}},
+	} {
+		refresh, err := m.RefreshToken("alice", map[string]any{"cnf": cnf})
+		if err != nil {
+			t.Fatalf("RefreshToken(cnf %v) error = %v", cnf, err)
+		}
+		auth, _, err := m.RotateRefreshToken(context.Background(), refresh.Signed, nil)
+		if err != nil {
+			t.Fatalf("RotateRefreshToken(cnf %v) error = %v", cnf, err)
+		}
+		assertJSONEqual(t, auth.Claims["cnf"], cnf)
+		if _, err := dpop.BindingOf(auth.Claims); !errors.Is(err, dpop.ErrProofInvalid) {
+			t.Errorf("BindingOf(cnf %v) error = %v, want the adapters' refusal", cnf, err)
+		}
 	}
 }
 

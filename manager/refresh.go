@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/protojwt/protojwt/dpop"
 )
 
 // GrantFunc returns the scope and custom claims of the auth token that
@@ -87,8 +85,7 @@ func (m *Manager) RotateRefreshToken(ctx context.Context, refresh string, grant 
 	if auth, err = m.signer.issue(Auth, m.signer.authMaxAge, old.Subject, scope, carryBinding(old, claims), family); err != nil {
 		return nil, nil, err
 	}
-	oldBinding, _ := dpop.BindingOf(old.Claims) // Verify refused a cnf it can't read
-	if b, err := dpop.BindingOf(auth.Claims); err != nil || b != oldBinding {
+	if !sameConfirmation(auth, old) {
 		return nil, nil, fmt.Errorf("manager: rotate: grant's %q claim differs from the refresh token's: %w", confirmationClaim, ErrClaim)
 	}
 	if next, err = m.signer.issue(Refresh, m.signer.refreshMaxAge, old.Subject, nil, customClaims(old), family); err != nil {

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/protojwt/protojwt/dpop"
 	"github.com/protojwt/protojwt/internal/jws"
 )
 
@@ -42,9 +41,11 @@ var reservedClaims = map[string]bool{
 // token expires after Config.AuthMaxAge.
 //
 // A "cnf" claim binds the token to a client's key or certificate (see
-// DPoPBinding and CertificateBinding); one that the adapters could not
-// check (not an object, a jkt or x5t#S256 that is not a SHA-256 digest, or
-// neither of them) is refused with ErrClaim.
+// DPoPBinding and CertificateBinding). One that is not a non-empty object,
+// or whose jkt or x5t#S256 is not a SHA-256 digest, is refused with
+// ErrClaim: no call could use the token. Other confirmation methods of RFC
+// 7800 (jwk, kid, jku) are issued as given, for verifiers that check them;
+// protojwt's adapters refuse such tokens.
 //
 // The returned Token holds its claims as Verify would return them, decoded
 // from JSON. A verify-only Manager returns an error wrapping ErrConfig.
@@ -106,9 +107,8 @@ func (s *signer) issue(typ TokenType, maxAge time.Duration, sub string, scope an
 	if err != nil {
 		return nil, fmt.Errorf("manager: decode own claims: %w", err)
 	}
-	if _, bound := decoded[confirmationClaim]; bound {
-		// A cnf no adapter can check would make a token no call can use.
-		if _, err := dpop.BindingOf(decoded); err != nil {
+	if cnf, bound := decoded[confirmationClaim]; bound {
+		if err := checkConfirmation(cnf); err != nil {
 			return nil, fmt.Errorf("manager: claim %q: %w: %w", confirmationClaim, ErrClaim, err)
 		}
 	}
