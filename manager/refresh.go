@@ -24,6 +24,18 @@ type GrantFunc func(ctx context.Context, refresh *Token) (scope any, claims map[
 // Both carry the "fam" claim that names the login: the jti of its first
 // refresh token.
 //
+// A bound login stays bound: both tokens carry the "cnf" claim of refresh
+// (see DPoPBinding), and a grant that names another is refused with
+// ErrClaim. For a DPoP-bound refresh token (the login of a public client),
+// the caller checks the proof that came with it against its cnf.jkt before
+// the exchange, most simply in grant, whose error leaves refresh unused:
+//
+//	b, _ := dpop.BindingOf(refresh.Claims)
+//	_, err := verifier.Verify(ctx, proof, call, b.JKT) // refused: another key, or none
+//
+// The adapters do this for a refresh route they guard, as for any bound
+// token; a refresh token stolen without its key then can't be exchanged.
+//
 // A refresh token is exchanged once. The store keeps one record per login,
 // naming its current refresh token, and replaces it at each exchange (see
 // revocation.Store's Rotate), so a client that refreshes without end does
@@ -70,8 +82,11 @@ func (m *Manager) RotateRefreshToken(ctx context.Context, refresh string, grant 
 		}
 	}
 	// Issue before rotating: a failure here must not use up the token.
-	if auth, err = m.signer.issue(Auth, m.signer.authMaxAge, old.Subject, scope, claims, family); err != nil {
+	if auth, err = m.signer.issue(Auth, m.signer.authMaxAge, old.Subject, scope, carryBinding(old, claims), family); err != nil {
 		return nil, nil, err
+	}
+	if !sameConfirmation(auth, old) {
+		return nil, nil, fmt.Errorf("manager: rotate: grant's %q claim differs from the refresh token's: %w", confirmationClaim, ErrClaim)
 	}
 	if next, err = m.signer.issue(Refresh, m.signer.refreshMaxAge, old.Subject, nil, customClaims(old), family); err != nil {
 		return nil, nil, err

@@ -40,6 +40,13 @@ var reservedClaims = map[string]bool{
 // exp, nbf, iat, jti, type, scope, fam) is refused with ErrReservedClaim. The
 // token expires after Config.AuthMaxAge.
 //
+// A "cnf" claim binds the token to a client's key or certificate (see
+// DPoPBinding and CertificateBinding). One that is not a non-empty object,
+// or whose jkt or x5t#S256 is not a SHA-256 digest, is refused with
+// ErrClaim: no call could use the token. Other confirmation methods of RFC
+// 7800 (jwk, kid, jku) are issued as given, for verifiers that check them;
+// protojwt's adapters refuse such tokens.
+//
 // The returned Token holds its claims as Verify would return them, decoded
 // from JSON. A verify-only Manager returns an error wrapping ErrConfig.
 func (m *Manager) AuthToken(sub string, scope any, claims map[string]any) (*Token, error) {
@@ -96,6 +103,15 @@ func (s *signer) issue(typ TokenType, maxAge time.Duration, sub string, scope an
 	if _, err := jws.CheckJSONText(payload); err != nil {
 		return nil, fmt.Errorf("manager: claims Verify would refuse: %w", err) // nested too deep
 	}
+	decoded, err := jws.DecodeClaims(payload)
+	if err != nil {
+		return nil, fmt.Errorf("manager: decode own claims: %w", err)
+	}
+	if cnf, bound := decoded[confirmationClaim]; bound {
+		if err := checkConfirmation(cnf); err != nil {
+			return nil, fmt.Errorf("manager: claim %q: %w: %w", confirmationClaim, ErrClaim, err)
+		}
+	}
 	signingString := keys.header + base64.RawURLEncoding.EncodeToString(payload)
 	sig, err := s.alg.method.Sign(signingString, keys.signKey)
 	if err != nil {
@@ -106,10 +122,6 @@ func (s *signer) issue(typ TokenType, maxAge time.Duration, sub string, scope an
 		return nil, fmt.Errorf("manager: token of %d bytes is over the %d bytes Verify accepts", len(signed), s.maxTokenSize)
 	}
 
-	decoded, err := jws.DecodeClaims(payload)
-	if err != nil {
-		return nil, fmt.Errorf("manager: decode own claims: %w", err)
-	}
 	return s.describe.token(decoded, signed), nil
 }
 

@@ -10,11 +10,15 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
+
+	"github.com/protojwt/protojwt/dpop"
 )
 
 // ConnectInterceptor returns a connect-go client interceptor that sends the
-// tokens of src as "Authorization: Bearer <token>", for
-// connect.WithInterceptors on a client. It leaves handlers alone.
+// tokens of src as "Authorization: Bearer <token>" (with WithDPoP, "DPoP
+// <token>" and a proof in the "DPoP" header, whose htu is WithBaseURL's URL
+// and the procedure), for connect.WithInterceptors on a client. It leaves
+// handlers alone.
 //
 // As RoundTripper, it refuses to send a token over plain http:// to a host
 // other than a loopback one, unless WithInsecureTransport is given. connect
@@ -30,7 +34,15 @@ import (
 // codes it.
 func ConnectInterceptor(src Source, opts ...TransportOption) connect.Interceptor {
 	c := newTransportConfig(opts)
-	i := &connectInterceptor{src: src, insecure: c.insecure}
+	i := &connectInterceptor{src: src, insecure: c.insecure, dpop: c.dpop}
+	if c.dpop != nil {
+		i.htuBase = strings.TrimSuffix(c.baseURL, "/")
+		if _, err := dpop.ParseBaseURL(c.baseURL); err != nil {
+			i.dpopErr = errDPoPBaseURL
+		} else if u, err := url.Parse(c.baseURL); err == nil {
+			i.dpopHost = u.Host
+		}
+	}
 	if c.baseURL != "" {
 		u, err := url.Parse(c.baseURL)
 		switch {
@@ -50,6 +62,34 @@ type connectInterceptor struct {
 	insecure bool
 	baseHost string // the host of WithBaseURL's URL when tokens may go there
 	baseErr  error  // why no call may carry a token, when WithBaseURL says so
+	dpop     *DPoP
+	htuBase  string // WithBaseURL's URL, to which a procedure adds the htu
+	dpopErr  error  // why no call can carry a proof
+	dpopHost string // WithBaseURL's host: whose nonces the proofs carry
+}
+
+// errDPoPBaseURL means ConnectInterceptor has WithDPoP without a usable
+// WithBaseURL: connect shows an interceptor neither the scheme nor the
+// path of a call, which the proof's htu names.
+var errDPoPBaseURL = errors.New("tokensource: ConnectInterceptor WithDPoP needs WithBaseURL, an absolute http(s) URL: the start of its proofs' htu")
+
+// authorize sets the Authorization header of a call to the procedure, and
+// with DPoP its proof; it returns the nonce the proof carries.
+func (i *connectInterceptor) authorize(h http.Header, procedure, tok string) (string, error) {
+	if i.dpop == nil {
+		h.Set("Authorization", "Bearer "+tok)
+		return "", nil
+	}
+	if i.dpopErr != nil {
+		return "", i.dpopErr
+	}
+	proof, nonce, err := i.dpop.proof("POST", i.htuBase+procedure, tok, i.dpopHost)
+	if err != nil {
+		return "", fmt.Errorf("tokensource: DPoP proof: %w", err)
+	}
+	h.Set("Authorization", "DPoP "+tok)
+	h.Set("DPoP", proof)
+	return nonce, nil
 }
 
 // errNoScheme means a connect call to a host that is not loopback, by an
@@ -98,10 +138,44 @@ func (i *connectInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc
 		if err != nil {
 			return nil, connectError(ctx, err)
 		}
-		if tok != "" {
-			req.Header().Set("Authorization", "Bearer "+tok)
+		if tok == "" {
+			return next(ctx, req)
 		}
-		return next(ctx, req)
+		sent, err := i.authorize(req.Header(), req.Spec().Procedure, tok)
+		if err != nil {
+			return nil, connect.NewError(connect.CodeUnauthenticated, err)
+		}
+		resp, err := next(ctx, req)
+		if i.dpop == nil {
+			return resp, err
+		}
+		// Keep the server's nonce; retry once a call it refused for one.
+		var ce *connect.Error
+		switch {
+		case err == nil:
+			i.dpop.learn(i.dpopHost, resp.Header().Get("DPoP-Nonce"), sent)
+			return resp, nil
+		case !errors.As(err, &ce) || !i.dpop.learn(i.dpopHost, ce.Meta().Get("DPoP-Nonce"), sent) ||
+			ce.Code() != connect.CodeUnauthenticated:
+			return resp, err
+		}
+		if _, err := i.authorize(req.Header(), req.Spec().Procedure, tok); err != nil {
+			return nil, connect.NewError(connect.CodeUnauthenticated, err)
+		}
+		resp, err = next(ctx, req)
+		i.learnFrom(resp, err)
+		return resp, err
+	}
+}
+
+// learnFrom keeps the nonce of a unary call's answer or refusal.
+func (i *connectInterceptor) learnFrom(resp connect.AnyResponse, err error) {
+	var ce *connect.Error
+	switch {
+	case err == nil:
+		i.dpop.learn(i.dpopHost, resp.Header().Get("DPoP-Nonce"), "")
+	case errors.As(err, &ce):
+		i.dpop.learn(i.dpopHost, ce.Meta().Get("DPoP-Nonce"), "")
 	}
 }
 
@@ -118,7 +192,9 @@ func (i *connectInterceptor) WrapStreamingClient(next connect.StreamingClientFun
 			return &failedStream{StreamingClientConn: conn, err: connectError(ctx, err)}
 		}
 		if tok != "" {
-			conn.RequestHeader().Set("Authorization", "Bearer "+tok)
+			if _, err := i.authorize(conn.RequestHeader(), spec.Procedure, tok); err != nil {
+				return &failedStream{StreamingClientConn: conn, err: connect.NewError(connect.CodeUnauthenticated, err)}
+			}
 		}
 		return conn
 	}

@@ -23,6 +23,15 @@
 // TOKEN_TYPE), every call fails with an error wrapping ErrLoginEnded: the
 // user signs in again.
 //
+// Tokens bound to the client's key (DPoP, RFC 9449) go with a fresh proof
+// of the key on every call, and refresh with the same key; a server's nonce
+// is kept and a refused call retried once (see DPoP):
+//
+//	d, err := tokensource.NewDPoP(signer) // dpop.NewSigner(clientKey)
+//	creds := tokensource.PerRPCCredentials(src, tokensource.WithDPoP(d))
+//	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(tlsCreds),
+//		grpc.WithPerRPCCredentials(creds), grpc.WithUnaryInterceptor(d.UnaryClientInterceptor()))
+//
 // A service that calls another inside a handler passes on who the call is
 // for: Forward hands out the incoming call's verified token, where the
 // next service accepts the same audience, and Exchange trades it at the

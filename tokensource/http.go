@@ -1,6 +1,8 @@
 package tokensource
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -8,7 +10,9 @@ import (
 
 // RoundTripper returns an http.RoundTripper that sends each request through
 // base (http.DefaultTransport when nil) with "Authorization: Bearer
-// <token>" from src, set on a clone: the caller's request is not changed.
+// <token>" from src (with WithDPoP, "DPoP <token>" and a proof for the
+// request's method and URL in the "DPoP" header), set on a clone: the
+// caller's request is not changed.
 // It refuses plain http:// to a host other than a loopback one unless
 // WithInsecureTransport is given.
 //
@@ -23,13 +27,15 @@ func RoundTripper(src Source, base http.RoundTripper, opts ...TransportOption) h
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &roundTripper{src: src, base: base, insecure: newTransportConfig(opts).insecure}
+	c := newTransportConfig(opts)
+	return &roundTripper{src: src, base: base, insecure: c.insecure, dpop: c.dpop}
 }
 
 type roundTripper struct {
 	src      Source
 	base     http.RoundTripper
 	insecure bool
+	dpop     *DPoP
 }
 
 // RoundTrip sends req with the token.
@@ -50,8 +56,57 @@ func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	out := req.Clone(req.Context())
-	out.Header.Set("Authorization", "Bearer "+tok)
-	return t.base.RoundTrip(out)
+	if t.dpop == nil {
+		out.Header.Set("Authorization", "Bearer "+tok)
+		return t.base.RoundTrip(out)
+	}
+	sent, err := t.prove(out, tok)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	resp, err := t.base.RoundTrip(out)
+	if err != nil {
+		return nil, err
+	}
+	fresh := t.dpop.learn(req.URL.Host, resp.Header.Get("DPoP-Nonce"), sent)
+	// A resource server refuses with 401, an authorization server with 400
+	// (RFC 9449 §8, §9); a new nonce is what makes a retry worth it.
+	if !fresh || resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusBadRequest {
+		return resp, nil
+	}
+	retry := req.Clone(req.Context())
+	if req.Body != nil && req.Body != http.NoBody {
+		if req.GetBody == nil {
+			return resp, nil // the body is spent: the caller sees the refusal
+		}
+		if retry.Body, err = req.GetBody(); err != nil {
+			return resp, nil
+		}
+	}
+	if _, err := t.prove(retry, tok); err != nil {
+		closeBody(retry)
+		return resp, nil
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // lets the connection be reused
+	resp.Body.Close()
+	resp, err = t.base.RoundTrip(retry)
+	if err == nil {
+		t.dpop.learn(req.URL.Host, resp.Header.Get("DPoP-Nonce"), "")
+	}
+	return resp, err
+}
+
+// prove sets the DPoP authorization of out, a request to send, and
+// returns the nonce its proof carries.
+func (t *roundTripper) prove(out *http.Request, tok string) (string, error) {
+	proof, nonce, err := t.dpop.proof(out.Method, out.URL.String(), tok, out.URL.Host)
+	if err != nil {
+		return "", fmt.Errorf("tokensource: DPoP proof: %w", err)
+	}
+	out.Header.Set("Authorization", "DPoP "+tok)
+	out.Header.Set("DPoP", proof)
+	return nonce, nil
 }
 
 // leftFirstHost reports whether req is a redirect that the http.Client

@@ -19,6 +19,7 @@ func (f transportOptionFunc) applyTransport(c *transportConfig) { f(c) }
 type transportConfig struct {
 	insecure bool
 	baseURL  string
+	dpop     *DPoP
 }
 
 func newTransportConfig(opts []TransportOption) transportConfig {
@@ -41,9 +42,14 @@ func WithInsecureTransport() TransportOption {
 // WithBaseURL tells [ConnectInterceptor] the URL its connect client was
 // built with (the baseURL of a generated New...Client), which connect does
 // not show an interceptor: calls carry a token when it is https, or plain
-// http to a loopback host, and only to its host. PerRPCCredentials and
-// RoundTripper, which see the connection and the URL of each call, ignore
-// it. By default, [ConnectInterceptor] sends tokens only to loopback hosts.
+// http to a loopback host, and only to its host; with WithDPoP, the htu of
+// a call's proof is the URL and the procedure. PerRPCCredentials takes it,
+// with WithDPoP, as the public URL of a server behind a proxy, under which
+// the htu of its methods are built (as the server's own base URL option
+// does); RoundTripper, which sees the URL of each request, ignores it. By
+// default, [ConnectInterceptor] sends tokens only to loopback hosts, and
+// PerRPCCredentials builds htu from the connection: https over TLS, http
+// without, and the authority dialled.
 func WithBaseURL(baseURL string) TransportOption {
 	return transportOptionFunc(func(c *transportConfig) { c.baseURL = baseURL })
 }

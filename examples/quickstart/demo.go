@@ -54,9 +54,10 @@ func runDemo(ctx context.Context, out io.Writer, counts *decisionCounts) error {
 	}
 	defer conn.Close()
 	d := &demo{
-		ctx:  ctx,
-		grpc: pb.NewQuickstartServiceClient(conn),
-		base: "http://" + httpLis.Addr().String(),
+		ctx:      ctx,
+		grpc:     pb.NewQuickstartServiceClient(conn),
+		grpcAddr: grpcLis.Addr().String(),
+		base:     "http://" + httpLis.Addr().String(),
 	}
 	fmt.Fprintf(out, "gRPC on %s, HTTP on %s\n\n", grpcLis.Addr(), httpLis.Addr())
 	failed := d.walk(out)
@@ -79,9 +80,10 @@ func runDemo(ctx context.Context, out io.Writer, counts *decisionCounts) error {
 // demo is the client side of the walk. Tokens go with calls through
 // tokensource: gRPC call credentials and an HTTP RoundTripper.
 type demo struct {
-	ctx  context.Context
-	grpc pb.QuickstartServiceClient
-	base string
+	ctx      context.Context
+	grpc     pb.QuickstartServiceClient
+	grpcAddr string // the authority of gRPC calls: the htu of their proofs
+	base     string
 }
 
 // withToken returns the gRPC call option that sends the tokens of src.
@@ -219,6 +221,7 @@ func (d *demo) walk(out io.Writer) int {
 		step{"token source of that login", "HTTP", "login ended TOKEN_REVOKED", d.ended(refreshed, "HTTP", nil)})
 	add(d.both("protected route, bob unaffected", authOf(bob), protected, "GET /protected_route", "OK", "200")...)
 	add(d.both("protected route, second device unaffected", authOf(device), protected, "GET /protected_route", "OK", "200")...)
+	add(d.dpopSteps()...)
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tSTEP\tVIA\tEXPECTED\tGOT\tRESULT")

@@ -23,7 +23,8 @@ import (
 // whose rules are declared in quickstart.proto, plus health checks and
 // reflection, opened to callers without a token explicitly.
 func newGRPCServer(m *manager.Manager, a *accounts, hook func(context.Context, protojwt.Decision)) (*grpc.Server, error) {
-	auth, err := interceptor.New(m, interceptor.WithHealthAndReflection(), interceptor.WithDecisionHook(hook))
+	auth, err := interceptor.New(m, interceptor.WithHealthAndReflection(), interceptor.WithDecisionHook(hook),
+		interceptor.WithDPoP(a.proofs))
 	if err != nil {
 		return nil, err // a bad rule or field path in quickstart.proto
 	}
@@ -46,8 +47,16 @@ type quickstartService struct {
 	accounts *accounts
 }
 
-func (s *quickstartService) Login(_ context.Context, req *pb.LoginRequest) (*pb.LoginResponse, error) {
-	t, err := s.accounts.login(req.GetUsername(), req.GetPassword())
+func (s *quickstartService) Login(ctx context.Context, req *pb.LoginRequest) (*pb.LoginResponse, error) {
+	proof, err := grpcProof(ctx)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	jkt, err := s.accounts.loginKey(ctx, proof, grpcCall(ctx, pb.QuickstartService_Login_FullMethodName))
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	t, err := s.accounts.login(req.GetUsername(), req.GetPassword(), jkt)
 	if errors.Is(err, errLogin) {
 		return nil, status.Error(codes.Unauthenticated, err.Error())
 	}

@@ -14,7 +14,7 @@ import (
 // newHTTPHandler returns the quickstart's routes, each wrapped in the same
 // requirement as its gRPC twin.
 func newHTTPHandler(m *manager.Manager, a *accounts, hook func(context.Context, protojwt.Decision)) http.Handler {
-	guard := httpauth.New(m, httpauth.WithDecisionHook(hook))
+	guard := httpauth.New(m, httpauth.WithDecisionHook(hook), httpauth.WithDPoP(a.proofs))
 	mux := http.NewServeMux()
 	// guard.Handle panics, as mux.Handle does, on a wildcard the pattern
 	// lacks or requirements that can't hold: mistakes stop main.
@@ -60,7 +60,17 @@ func (a *accounts) handleLogin(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<10)
 		creds.Username, creds.Password = r.PostFormValue("username"), r.PostFormValue("password")
 	}
-	t, err := a.login(creds.Username, creds.Password)
+	proof, err := proofFor(r.Header.Values("DPoP"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_dpop_proof"})
+		return
+	}
+	jkt, err := a.loginKey(r.Context(), proof, httpCall(r))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_dpop_proof"})
+		return
+	}
+	t, err := a.login(creds.Username, creds.Password, jkt)
 	switch {
 	case errors.Is(err, errLogin):
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})

@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/protojwt/protojwt"
+	"github.com/protojwt/protojwt/dpop"
 	"github.com/protojwt/protojwt/manager"
 	"github.com/protojwt/protojwt/revocation"
 )
@@ -101,7 +102,11 @@ func newServers(logf func(string, ...any), counts *decisionCounts) (*servers, er
 	if counts != nil {
 		hook = counts.hook
 	}
-	a := &accounts{m: m}
+	proofs, err := dpop.NewVerifier()
+	if err != nil {
+		return nil, err
+	}
+	a := &accounts{m: m, proofs: proofs}
 	g, err := newGRPCServer(m, a, hook)
 	if err != nil {
 		return nil, err

@@ -69,11 +69,11 @@ func TestLogin(t *testing.T) {
 	for _, c := range []struct{ user, password string }{
 		{"alice", "builder"}, {"mallory", "builder"}, {"alice", ""}, {"", ""},
 	} {
-		if _, err := a.login(c.user, c.password); !errors.Is(err, errLogin) {
+		if _, err := a.login(c.user, c.password, ""); !errors.Is(err, errLogin) {
 			t.Errorf("login(%q, %q) error = %v, want errLogin", c.user, c.password, err)
 		}
 	}
-	got, err := a.login("alice", "wonderland")
+	got, err := a.login("alice", "wonderland", "")
 	if err != nil || got.Auth == "" || got.Refresh == "" {
 		t.Fatalf("login(alice) = %+v, %v", got, err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/protojwt/protojwt/dpop"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -51,17 +52,22 @@ var dummyHash = []byte("$2a$10$QFe/BLSspofjN1iiPIi3I.BXEQ9iBptGRdI8QHa/g/eJZg8Bb
 // accounts issues tokens to the users of the table. The gRPC service and
 // the HTTP routes share it.
 type accounts struct {
-	m *manager.Manager
+	m      *manager.Manager
+	proofs *dpop.Verifier // checks the DPoP proofs of logins and refreshes
 }
 
 // tokens is what a login or a refresh returns.
 type tokens struct {
 	Auth    string `json:"auth_token"`
 	Refresh string `json:"refresh_token,omitempty"`
+	// Type is how the auth token is sent: "DPoP" when it is bound to the
+	// client's key, else "Bearer" (RFC 9449 §5).
+	Type string `json:"token_type"`
 }
 
-// login checks a password and issues an auth and a refresh token.
-func (a *accounts) login(username, password string) (tokens, error) {
+// login checks a password and issues an auth and a refresh token, both
+// bound to the key whose thumbprint is jkt when it is not empty.
+func (a *accounts) login(username, password, jkt string) (tokens, error) {
 	u, ok := users[username]
 	hash := u.passwordHash
 	if !ok {
@@ -70,21 +76,31 @@ func (a *accounts) login(username, password string) (tokens, error) {
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !ok {
 		return tokens{}, errLogin
 	}
-	auth, err := a.m.AuthToken(username, u.scope, u.claims)
+	claims, refreshClaims, typ := u.claims, map[string]any(nil), "Bearer"
+	if jkt != "" {
+		refreshClaims, typ = manager.DPoPBinding(jkt), "DPoP"
+		claims = manager.DPoPBinding(jkt)
+		for k, v := range u.claims {
+			claims[k] = v
+		}
+	}
+	auth, err := a.m.AuthToken(username, u.scope, claims)
 	if err != nil {
 		return tokens{}, fmt.Errorf("issuing auth token: %w", err)
 	}
-	refresh, err := a.m.RefreshToken(username, nil)
+	refresh, err := a.m.RefreshToken(username, refreshClaims)
 	if err != nil {
 		return tokens{}, fmt.Errorf("issuing refresh token: %w", err)
 	}
-	return tokens{Auth: auth.Signed, Refresh: refresh.Signed}, nil
+	return tokens{Auth: auth.Signed, Refresh: refresh.Signed, Type: typ}, nil
 }
 
 // refresh exchanges the caller's verified refresh token for a new auth
 // token, with the authorizations the user has now, and a new refresh token.
 // The old refresh token is used up: presented again, it revokes every token
-// of the login (see manager.RotateRefreshToken).
+// of the login (see manager.RotateRefreshToken). A refresh token bound to a
+// key came with a proof of that key, which the adapters checked as for any
+// bound token; the new tokens are bound to the same key.
 func (a *accounts) refresh(ctx context.Context) (tokens, error) {
 	tok, ok := manager.FromContext(ctx)
 	if !ok {
@@ -96,7 +112,11 @@ func (a *accounts) refresh(ctx context.Context) (tokens, error) {
 	if err != nil {
 		return tokens{}, fmt.Errorf("rotating refresh token: %w", err)
 	}
-	return tokens{Auth: auth.Signed, Refresh: refresh.Signed}, nil
+	typ := "Bearer"
+	if _, bound := auth.Claims["cnf"]; bound {
+		typ = "DPoP"
+	}
+	return tokens{Auth: auth.Signed, Refresh: refresh.Signed, Type: typ}, nil
 }
 
 // currentGrant returns the scope and claims that the user table gives the

@@ -2,7 +2,8 @@
 // oidc-provider under Node.js, for protojwt's identity-provider example
 // and tests: discovery, a JWK Set with keys this package makes and
 // rotates, RFC 9068 access tokens (typ at+jwt) by the client credentials
-// grant, and ID tokens by a scripted browser login.
+// grant, bound to a client's key with DPoP when asked, and ID tokens by a
+// scripted browser login.
 //
 //	p, err := provider.Start(ctx)
 //	defer p.Stop()
@@ -320,29 +321,6 @@ func (p *Provider) ResourceServerSecret() string { return secret }
 // key ID, which the provider knows the public half of.
 func (p *Provider) ResourceServerKey() (*rsa.PrivateKey, string) { return p.rs, p.rsID }
 
-// OpaqueServiceToken returns an opaque access token of the "service"
-// client for scope, for OpaqueResource: no JWT, only its introspection
-// says what it grants.
-func (p *Provider) OpaqueServiceToken(ctx context.Context, scope string) (string, error) {
-	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}, "resource": {OpaqueResource}}
-	out, err := p.token(ctx, "service", form)
-	if err != nil {
-		return "", err
-	}
-	return out.AccessToken, nil
-}
-
-// ServiceToken returns an access token of the "service" client for scope
-// (space separated), by the client credentials grant.
-func (p *Provider) ServiceToken(ctx context.Context, scope string) (string, error) {
-	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
-	out, err := p.token(ctx, "service", form)
-	if err != nil {
-		return "", err
-	}
-	return out.AccessToken, nil
-}
-
 // Login signs user in as a browser would, through the provider's login and
 // consent pages, and returns the ID token and the access token of the
 // "web" client.
@@ -413,36 +391,4 @@ func (p *Provider) step(ctx context.Context, c *http.Client, target string, form
 		return "", err
 	}
 	return u.String(), nil
-}
-
-// tokenResponse is the provider's token endpoint answer.
-type tokenResponse struct {
-	AccessToken string `json:"access_token"`
-	IDToken     string `json:"id_token"`
-}
-
-func (p *Provider) token(ctx context.Context, client string, form url.Values) (*tokenResponse, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.Issuer+"/token", strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.SetBasicAuth(client, secret)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := p.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("provider: token endpoint: %d %s", resp.StatusCode, b)
-	}
-	var out tokenResponse
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
 }

@@ -10,11 +10,12 @@
 //            (optional: without it, that client is not registered)
 //
 // Clients: "service" (client_credentials: RFC 9068 access tokens, typ
-// at+jwt, for the resource https://orders.example, and opaque access
-// tokens for https://opaque.example), "web" (authorization_code: ID tokens
-// and access tokens, as a browser login), and the resource servers that
-// introspect tokens (RFC 7662): "resource-server" (client_secret_basic) and
-// "resource-server-jwt" (private_key_jwt, its keys in RS_JWKS).
+// at+jwt, for the resource https://orders.example, DPoP-bound when asked
+// with a proof, and opaque access tokens for https://opaque.example),
+// "web" (authorization_code: ID tokens and access tokens, as a browser
+// login), and the resource servers that introspect tokens (RFC 7662):
+// "resource-server" (client_secret_basic) and "resource-server-jwt"
+// (private_key_jwt, its keys in RS_JWKS).
 import Provider from 'oidc-provider';
 
 const { ISSUER, PORT, JWKS, SECRET, RS_JWKS } = process.env;
@@ -50,6 +51,10 @@ const provider = new Provider(ISSUER, {
   features: {
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
+    // DPoP (RFC 9449): a token request with a proof gets an access token
+    // bound to its key (cnf.jkt, token_type DPoP); one without stays a
+    // bearer token. On by default in oidc-provider 9; said here.
+    dPoP: { enabled: true },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => resource,
