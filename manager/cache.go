@@ -111,7 +111,7 @@ func (c *verifyCache) shard() *counterShard {
 }
 
 // cacheEntry is a verified token and the conditions of its reuse. It is
-// immutable but for ref.
+// immutable but for ref and keyChecked.
 type cacheEntry struct {
 	hash   uint64
 	signed string // the token, as presented
@@ -123,6 +123,9 @@ type cacheEntry struct {
 	until  time.Time   // the earlier of exp + leeway and the cache's TTL
 	cost   int64       // estimated bytes: text, claims, Token and entry
 	ref    atomic.Bool // used since the clock hand last passed
+	// keyChecked is the fetch of a fetched JWK Set at which key was last
+	// found current (see keySource.current).
+	keyChecked atomic.Uint64
 }
 
 // newVerifyCache returns a cache of size tokens and maxBytes estimated
@@ -212,7 +215,7 @@ func (c *verifyCache) reusable(e *cacheEntry) bool {
 	if now.Before(e.from) || !now.Before(e.until) {
 		return false
 	}
-	return c.keys.current(e.key, e.header)
+	return c.keys.current(e.key, &e.keyChecked, e.header)
 }
 
 // remove empties slot, which held e, unless another goroutine changed it,

@@ -167,8 +167,8 @@ func (d *discoveredKeys) verificationKey(ctx context.Context, h *jws.Header, alg
 
 // current selects the key of h again, in the set of the moment: a token
 // verified with a key that moved along with jwks_uri stays current.
-func (d *discoveredKeys) current(k selectedKey, h *jws.Header) bool {
-	return d.cur.Load().current(k, h)
+func (d *discoveredKeys) current(k selectedKey, checked *atomic.Uint64, h *jws.Header) bool {
+	return d.cur.Load().current(k, checked, h)
 }
 
 func (d *discoveredKeys) stale(k selectedKey) bool { return d.cur.Load().stale(k) }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -22,6 +23,7 @@ import (
 // refreshed by keyfunc and jwkset.
 type remoteKeys struct {
 	kf     keyfunc.Keyfunc
+	fetch  *atomic.Uint64     // the last good fetch of the set (see fetchGeneration)
 	algs   []algorithm        // the algorithms Verify accepts
 	done   <-chan struct{}    // closed by close: the refresh has ended
 	cancel context.CancelFunc // ends the refresh
@@ -61,9 +63,10 @@ func (r *remoteKeys) callContext(ctx context.Context) context.Context {
 // rather than fail, and fetchedStorage, which sees every good fetch, where
 // its time would be recorded, so that remoteKeys.verificationKey and
 // current refuse keys of a fetch too old with a keyError of their own
-// sentinel. Each good fetch is also the one event that can change a
-// remote key, so a count of fetches kept there lets current compare
-// numbers instead of reading the set again.
+// sentinel. A fetch is also the one event that can change a remote key:
+// fetchedStorage numbers each, and a token kept by the verification cache
+// keeps the number its key was checked at, so that a cache hit compares
+// two numbers instead of selecting its key in the set again.
 type fetcher struct {
 	settings jwksSettings
 	algs     []algorithm // the algorithms Verify accepts
@@ -96,6 +99,7 @@ func (f fetcher) open(ctx context.Context, rawURL, what string) (*remoteKeys, er
 	// What keyfunc.NewDefaultOverrideCtx builds, with a storage of our own
 	// that sees each fetch succeed, for WithEvents.
 	stop := context.AfterFunc(ctx, cancel)
+	fetch := new(atomic.Uint64)
 	fetched, err := jwkset.NewStorageFromHTTP(rawURL, jwkset.HTTPClientStorageOptions{
 		Client:      fetchClient(s.client, rawURL),
 		Ctx:         life,
@@ -107,7 +111,7 @@ func (f fetcher) open(ctx context.Context, rawURL, what string) (*remoteKeys, er
 			}
 		},
 		RefreshInterval: s.refreshInterval,
-		Storage:         fetchedStorage{Storage: jwkset.NewMemoryStorage(), events: f.events},
+		Storage:         fetchedStorage{Storage: jwkset.NewMemoryStorage(), events: f.events, fetch: fetch},
 	})
 	if !stop() {
 		cancel()
@@ -134,7 +138,7 @@ func (f fetcher) open(ctx context.Context, rawURL, what string) (*remoteKeys, er
 		cancel()
 		return nil, fmt.Errorf("manager: %s: %w: %v", what, ErrJWKS, err)
 	}
-	r := &remoteKeys{kf: kf, algs: f.algs, done: life.Done(), cancel: cancel}
+	r := &remoteKeys{kf: kf, fetch: fetch, algs: f.algs, done: life.Done(), cancel: cancel}
 	if !r.hasUsableKey() {
 		cancel()
 		return nil, fmt.Errorf("manager: the JWK Set of %s has no key usable with %s: %w", what, algorithmList(f.algs), ErrJWKS)
@@ -143,31 +147,66 @@ func (f fetcher) open(ctx context.Context, rawURL, what string) (*remoteKeys, er
 }
 
 // fetchedStorage keeps the keys of a fetched JWK Set; a fetch that
-// succeeded replaces them all, which it reports as an EventJWKSFetch.
+// succeeded replaces them all, which it reports as an EventJWKSFetch and
+// numbers in fetch. Any other change of the keys is numbered too.
 type fetchedStorage struct {
 	jwkset.Storage
 	events eventSink
+	fetch  *atomic.Uint64 // the number of the last change, from fetchGeneration
 }
+
+// fetchGeneration numbers the changes of every fetched JWK Set of the
+// process, from 1: a number names one state of one set, so that a key
+// selected from one set is never taken for current in another (discovery
+// replaces a set with a new one).
+var fetchGeneration atomic.Uint64
 
 func (s fetchedStorage) KeyReplaceAll(ctx context.Context, keys []jwkset.JWK) error {
 	err := s.Storage.KeyReplaceAll(ctx, keys)
+	// Numbered after the change, even a failed one: a reader that sees the
+	// new number reads the new keys.
+	s.fetch.Store(fetchGeneration.Add(1))
 	if err == nil {
 		s.events.emit(Event{Kind: EventJWKSFetch, Keys: len(keys)})
 	}
 	return err
 }
 
+func (s fetchedStorage) KeyWrite(ctx context.Context, jwk jwkset.JWK) error {
+	defer s.fetch.Store(fetchGeneration.Add(1))
+	return s.Storage.KeyWrite(ctx, jwk)
+}
+
+func (s fetchedStorage) KeyDelete(ctx context.Context, keyID string) (bool, error) {
+	defer s.fetch.Store(fetchGeneration.Add(1))
+	return s.Storage.KeyDelete(ctx, keyID)
+}
+
 // verificationKey selects the key of h; a fetch for an unknown kid ends
 // with ctx, the caller's, as well as within WithJWKSTimeout.
 func (r *remoteKeys) verificationKey(ctx context.Context, h *jws.Header, alg algorithm) (selectedKey, error) {
+	// The number is read before the key: a change in between makes the key
+	// look older than it is, never newer.
+	fetch := r.fetch.Load()
 	key, err := r.keyOf(r.callContext(ctx), h.Fields, alg)
-	return selectedKey{key: key, alg: alg}, err
+	return selectedKey{key: key, alg: alg, fetch: fetch}, err
 }
 
-// current selects the key of h again: the set may have changed since.
-func (r *remoteKeys) current(k selectedKey, h *jws.Header) bool {
+// current reports whether k is still the key of h. Only a change of the
+// set can make it another, so while the set is the one checked was, it is
+// current without being selected again; after a change it is selected
+// again, and checked advanced when it is the same key.
+func (r *remoteKeys) current(k selectedKey, checked *atomic.Uint64, h *jws.Header) bool {
+	fetch := r.fetch.Load()
+	if checked.Load() == fetch {
+		return true
+	}
 	key, err := r.keyOf(r.callContext(context.Background()), h.Fields, k.alg)
-	return err == nil && sameKey(k.key, key)
+	if err != nil || !sameKey(k.key, key) {
+		return false
+	}
+	checked.Store(fetch)
+	return true
 }
 
 // stale is false: a key that left the set may come back in the next fetch.

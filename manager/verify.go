@@ -148,7 +148,7 @@ func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.add(&cacheEntry{
+		e := &cacheEntry{
 			hash:   hash,
 			signed: signed,
 			tok:    tok,
@@ -158,7 +158,9 @@ func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 			from:   from,
 			until:  until,
 			cost:   int64(len(signed) + tok.state.size + entryBytes),
-		})
+		}
+		e.keyChecked.Store(st.key.fetch)
+		v.cache.add(e)
 	}
 	return tok, nil
 }
