@@ -152,8 +152,9 @@ func isB64Token(tok string) bool {
 	var bad byte
 	i := 0
 	for ; i+8 <= len(tok); i += 8 {
-		bad |= notB64token[tok[i]] | notB64token[tok[i+1]] | notB64token[tok[i+2]] | notB64token[tok[i+3]] |
-			notB64token[tok[i+4]] | notB64token[tok[i+5]] | notB64token[tok[i+6]] | notB64token[tok[i+7]]
+		w := tok[i : i+8] // one bounds check for the eight reads
+		bad |= notB64token[w[0]] | notB64token[w[1]] | notB64token[w[2]] | notB64token[w[3]] |
+			notB64token[w[4]] | notB64token[w[5]] | notB64token[w[6]] | notB64token[w[7]]
 	}
 	for ; i < len(tok); i++ {
 		bad |= notB64token[tok[i]]
