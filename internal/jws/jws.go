@@ -13,6 +13,7 @@ package jws
 
 import (
 	"encoding/base64"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,9 +73,25 @@ type Header struct {
 	Crit bool
 }
 
+// errNotObject refuses a header whose JSON text starts with something other
+// than an object or null, the only texts that decode into a map.
+var errNotObject = errors.New("JSON text is not an object")
+
 // DecodeHeader decodes the header segment seg as golang-jwt's parser does:
 // base64url, then JSON into a map, refusing what DecodeJSONObject refuses.
+// Random text is refused from its first four characters, before the rest
+// is decoded: their first byte is most likely neither JSON whitespace nor
+// the start of an object or of null, which is all a map decodes from.
 func DecodeHeader(seg string) (*Header, error) {
+	if len(seg) >= 4 {
+		var first [3]byte
+		if _, err := segmentEncoding.Decode(first[:], StringBytes(seg[:4])); err != nil {
+			return nil, err
+		}
+		if !mayStartObject(first) {
+			return nil, errNotObject
+		}
+	}
 	b, err := segmentEncoding.DecodeString(seg)
 	if err != nil {
 		return nil, err
@@ -87,6 +104,22 @@ func DecodeHeader(seg string) (*Header, error) {
 	h.Alg, h.HasAlg = fields["alg"].(string)
 	_, h.Crit = fields["crit"]
 	return h, nil
+}
+
+// mayStartObject reports whether a JSON text that starts with the bytes b
+// may be an object or null: its first byte that is not whitespace is '{'
+// or 'n', or all of b is whitespace.
+func mayStartObject(b [3]byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{', 'n':
+			return true
+		}
+		return false
+	}
+	return true
 }
 
 // maxCachedHeaders bounds the decoded headers a HeaderCache keeps. Tokens
