@@ -1,0 +1,188 @@
+package bench
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/protojwt/protojwt/manager"
+)
+
+// BenchmarkJWKSWarm is a warm Verify of the same token by a Manager with
+// its own keys (stack=own-key) and by one that fetched them as a JWK Set
+// from a loopback server (stack=jwks), as an identity provider's users
+// configure it:
+//
+//	go test -run '^$' -bench JWKSWarm -count 6 .
+func BenchmarkJWKSWarm(b *testing.B) {
+	ctx := context.Background()
+	for _, alg := range Algorithms {
+		if alg == "HS256" {
+			continue // secrets are not published in JWK Sets
+		}
+		s := setupOf(b, alg)
+		srv := httptest.NewServer(s.Warm.JWKSHandler())
+		b.Cleanup(srv.Close)
+		remote, err := manager.New(manager.Config{Issuer: Issuer, Algorithm: alg, JWKSURL: srv.URL})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { remote.Close() })
+		for _, v := range []struct {
+			stack string
+			m     *manager.Manager
+		}{{"own-key", s.Warm}, {"jwks", remote}} {
+			b.Run("alg="+alg+"/stack="+v.stack, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := v.m.Verify(ctx, s.Token); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// signatureCheck returns the check of a token's signature alone, the floor
+// of a cold Verify: for HMAC a prepared hash state reset between calls, for
+// the others the crypto call on a digest computed on the stack.
+func signatureCheck(tb testing.TB, s *Setup) func(signingInput string, sig []byte) bool {
+	switch key := s.Keys.VerifyKey.(type) {
+	case []byte:
+		mac := hmac.New(sha256.New, key)
+		var sum [sha256.Size]byte
+		return func(in string, sig []byte) bool {
+			mac.Reset()
+			mac.Write([]byte(in))
+			return hmac.Equal(mac.Sum(sum[:0]), sig)
+		}
+	case *rsa.PublicKey:
+		return func(in string, sig []byte) bool {
+			d := sha256.Sum256([]byte(in))
+			return rsa.VerifyPKCS1v15(key, crypto.SHA256, d[:], sig) == nil
+		}
+	case *ecdsa.PublicKey:
+		return func(in string, sig []byte) bool {
+			d := sha256.Sum256([]byte(in))
+			r, t := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+			return ecdsa.Verify(key, d[:], r, t)
+		}
+	case ed25519.PublicKey:
+		return func(in string, sig []byte) bool { return ed25519.Verify(key, []byte(in), sig) }
+	}
+	tb.Fatalf("no signature check for %T", s.Keys.VerifyKey)
+	return nil
+}
+
+// BenchmarkColdVerify is a cold Verify (cache off, a new token each call)
+// beside the check of the same tokens' signatures alone (stack=signature)
+// and golang-jwt's Parse with the same checks: cold minus signature is
+// what Verify costs beyond the crypto.
+//
+//	go test -run '^$' -bench ColdVerify -count 6 .
+func BenchmarkColdVerify(b *testing.B) {
+	ctx := context.Background()
+	for _, alg := range Algorithms {
+		s := setupOf(b, alg)
+		check := signatureCheck(b, s)
+		inputs := make([]string, len(s.Fresh))
+		sigs := make([][]byte, len(s.Fresh))
+		for i, t := range s.Fresh {
+			dot := strings.LastIndexByte(t, '.')
+			inputs[i] = t[:dot]
+			sig, err := base64.RawURLEncoding.DecodeString(t[dot+1:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			sigs[i] = sig
+		}
+		for _, v := range []struct {
+			stack  string
+			verify func(i int) bool
+		}{
+			{"signature", func(i int) bool { return check(inputs[i], sigs[i]) }},
+			{StackCold, func(i int) bool { _, err := s.Cold.Verify(ctx, s.Fresh[i]); return err == nil }},
+			{"golang-jwt", func(i int) bool { _, err := s.Peer.Parse(s.Fresh[i]); return err == nil }},
+		} {
+			b.Run("alg="+alg+"/stack="+v.stack, func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if !v.verify(i % len(s.Fresh)) {
+						b.Fatal("does not verify")
+					}
+					i++
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkGarbage is 8 KiB of random base64 in three segments, the
+// largest a Manager reads by default (garbageToken(hostileSize) is two
+// bytes over it, refused by its length), presented to each adapter and to
+// its peer: the gRPC interceptors called directly,
+// and the HTTP middlewares serving an in-memory request. (connect's is in
+// connectauth's BenchmarkWrapUnary, token=garbage-8KiB: the bench module
+// has no connect service.)
+//
+//	go test -run '^$' -bench Garbage -count 6 .
+func BenchmarkGarbage(b *testing.B) {
+	s := setupOf(b, "HS256")
+	garbage := garbageToken(hostileSize - 2)
+	if len(garbage) != hostileSize {
+		b.Fatalf("garbage of %d bytes, want %d", len(garbage), hostileSize)
+	}
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+garbage))
+	req := wrapperspb.String(Subject)
+	info := &grpc.UnaryServerInfo{FullMethod: EchoMethod}
+	noop := func(context.Context, any) (any, error) { return nil, nil }
+	for _, stack := range []string{StackPeer, StackWarm} {
+		unary, err := s.UnaryInterceptor(stack)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("adapter=grpc/stack="+stack, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := unary(ctx, req, info, noop); err == nil {
+					b.Fatal("garbage was accepted")
+				}
+			}
+		})
+	}
+	for _, stack := range []string{StackPeer, StackWarm} {
+		h, err := s.HTTPHandler(stack)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := httptest.NewRequest(http.MethodGet, "/users/"+Subject, nil)
+		r.Header.Set("Authorization", "Bearer "+garbage)
+		w := &statusWriter{header: http.Header{}}
+		b.Run("adapter=http/stack="+stack, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				w.code = 0
+				h.ServeHTTP(w, r)
+				if w.code != http.StatusUnauthorized {
+					b.Fatalf("status %d, want 401", w.code)
+				}
+			}
+		})
+	}
+}
