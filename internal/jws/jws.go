@@ -96,8 +96,8 @@ func DecodeHeader(seg string) (*Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	var fields map[string]any
-	if err := DecodeJSONObject(b, &fields); err != nil {
+	fields, err := decodeText(string(b))
+	if err != nil {
 		return nil, err
 	}
 	h := &Header{Fields: fields}
@@ -179,7 +179,7 @@ func DecodeSignature(buf []byte, seg string) ([]byte, error) {
 }
 
 // payloadBuffers holds the buffers the payload segment is decoded into; the
-// JSON decoder copies what it keeps, so a buffer serves again at once.
+// decoder keeps a copy of the text, so a buffer serves again at once.
 var payloadBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // DecodePayload decodes the payload segment seg into a map of claims, as
@@ -197,18 +197,14 @@ func DecodePayload(seg string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return DecodeClaims(buf[:n])
+	// One copy of the text, which the claims' strings are parts of.
+	return decodeText(string(buf[:n]))
 }
 
 // DecodeClaims decodes b, the JSON text of a payload, into a map of
 // claims, refusing what DecodeJSONObject refuses.
 func DecodeClaims(b []byte) (map[string]any, error) {
-	// Room for the claims of a typical token without growing the map.
-	claims := make(map[string]any, 16)
-	if err := DecodeJSONObject(b, &claims); err != nil {
-		return nil, err
-	}
-	return claims, nil
+	return decodeText(string(b))
 }
 
 // StringBytes returns the bytes of s without copying them, for functions
