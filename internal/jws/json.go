@@ -33,7 +33,7 @@ var (
 //     encoding/json replaces both with U+FFFD, so that different texts would
 //     decode to the same claims, where other parsers refuse them or keep
 //     them;
-//   - nesting deeper than MaxDepth, refused before decoding;
+//   - nesting deeper than MaxDepth, refused when the decoding reaches it;
 //   - a top-level object with two members of the same name (after
 //     unescaping): encoding/json keeps the last, other parsers the first or
 //     refuse, so that a claim such as sub would mean different things to
@@ -62,8 +62,8 @@ func DecodeJSONObject(b []byte, into *map[string]any) error {
 // escaped lone surrogates and nesting deeper than MaxDepth, in one pass
 // and without allocating, and returns the number of member names of its
 // top-level object (0 when the top-level value is not an object). It does
-// not check the JSON grammar: encoding/json does next, and refuses what
-// CheckJSONText lets through; for valid JSON it refuses nothing else.
+// not check the JSON grammar; for valid JSON it refuses what
+// DecodeJSONObject refuses but duplicates, and nothing else.
 func CheckJSONText(b []byte) (names int, err error) {
 	t, err := scanJSONText(b)
 	return t.names, err
