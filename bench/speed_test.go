@@ -12,8 +12,10 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -42,19 +44,16 @@ func BenchmarkJWKSWarm(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { remote.Close() })
-		for _, v := range []struct {
-			stack string
-			m     *manager.Manager
-		}{{"own-key", s.Warm}, {"jwks", remote}} {
-			b.Run("alg="+alg+"/stack="+v.stack, func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := v.m.Verify(ctx, s.Token); err != nil {
-						b.Fatal(err)
-					}
+		verify := func(m *manager.Manager) func(int) {
+			return func(int) {
+				if _, err := m.Verify(ctx, s.Token); err != nil {
+					b.Fatal(err)
 				}
-			})
+			}
 		}
+		b.Run("alg="+alg, func(b *testing.B) {
+			interleave(b, 2000, side{"own-key", verify(s.Warm)}, side{"jwks", verify(remote)})
+		})
 	}
 }
 
@@ -111,25 +110,22 @@ func BenchmarkColdVerify(b *testing.B) {
 			}
 			sigs[i] = sig
 		}
-		for _, v := range []struct {
-			stack  string
-			verify func(i int) bool
-		}{
-			{"signature", func(i int) bool { return check(inputs[i], sigs[i]) }},
-			{StackCold, func(i int) bool { _, err := s.Cold.Verify(ctx, s.Fresh[i]); return err == nil }},
-			{"golang-jwt", func(i int) bool { _, err := s.Peer.Parse(s.Fresh[i]); return err == nil }},
-		} {
-			b.Run("alg="+alg+"/stack="+v.stack, func(b *testing.B) {
-				b.ReportAllocs()
-				i := 0
-				for b.Loop() {
-					if !v.verify(i % len(s.Fresh)) {
-						b.Fatal("does not verify")
-					}
-					i++
-				}
-			})
+		must := func(ok bool) {
+			if !ok {
+				b.Fatal("does not verify")
+			}
 		}
+		batch := 200
+		if alg != "HS256" {
+			batch = 10
+		}
+		b.Run("alg="+alg, func(b *testing.B) {
+			interleave(b, batch,
+				side{"signature", func(i int) { i %= len(s.Fresh); must(check(inputs[i], sigs[i])) }},
+				side{"cold", func(i int) { _, err := s.Cold.Verify(ctx, s.Fresh[i%len(s.Fresh)]); must(err == nil) }},
+				side{"golang-jwt", func(i int) { _, err := s.Peer.Parse(s.Fresh[i%len(s.Fresh)]); must(err == nil) }},
+			)
+		})
 	}
 }
 
@@ -152,21 +148,17 @@ func BenchmarkGarbage(b *testing.B) {
 	req := wrapperspb.String(Subject)
 	info := &grpc.UnaryServerInfo{FullMethod: EchoMethod}
 	noop := func(context.Context, any) (any, error) { return nil, nil }
+	var sides [2][]side // by adapter: the peer, then protojwt
 	for _, stack := range []string{StackPeer, StackWarm} {
 		unary, err := s.UnaryInterceptor(stack)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run("adapter=grpc/stack="+stack, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := unary(ctx, req, info, noop); err == nil {
-					b.Fatal("garbage was accepted")
-				}
+		sides[0] = append(sides[0], side{stack, func(int) {
+			if _, err := unary(ctx, req, info, noop); err == nil {
+				b.Fatal("garbage was accepted")
 			}
-		})
-	}
-	for _, stack := range []string{StackPeer, StackWarm} {
+		}})
 		h, err := s.HTTPHandler(stack)
 		if err != nil {
 			b.Fatal(err)
@@ -174,15 +166,65 @@ func BenchmarkGarbage(b *testing.B) {
 		r := httptest.NewRequest(http.MethodGet, "/users/"+Subject, nil)
 		r.Header.Set("Authorization", "Bearer "+garbage)
 		w := &statusWriter{header: http.Header{}}
-		b.Run("adapter=http/stack="+stack, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				w.code = 0
-				h.ServeHTTP(w, r)
-				if w.code != http.StatusUnauthorized {
-					b.Fatalf("status %d, want 401", w.code)
-				}
+		sides[1] = append(sides[1], side{stack, func(int) {
+			w.code = 0
+			h.ServeHTTP(w, r)
+			if w.code != http.StatusUnauthorized {
+				b.Fatalf("status %d, want 401", w.code)
 			}
-		})
+		}})
+	}
+	for k, adapter := range []string{"grpc", "http"} {
+		b.Run("adapter="+adapter, func(b *testing.B) { interleave(b, 200, sides[k]...) })
+	}
+}
+
+// side is one of the calls an interleaved benchmark compares: call makes
+// its i-th call.
+type side struct {
+	name string
+	call func(i int)
+}
+
+// interleave runs the sides in alternating batches of batch calls, each
+// batch timed with the thread's CPU clock, and reports for each side its
+// CPU time per call (<name>-cpu-ns/call), its allocations per call
+// (<name>-allocs/call) and its ratio to the first side (<name>/<first>):
+// every side sees the same moments of a busy machine, and CPU time leaves
+// out the time others take the processor.
+func interleave(b *testing.B, batch int, sides ...side) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	allocs := make([]float64, len(sides))
+	for k, s := range sides {
+		i := 0
+		allocs[k] = testing.AllocsPerRun(batch, func() { s.call(i); i++ })
+	}
+	cpu := make([]time.Duration, len(sides))
+	calls, n := 0, 0
+	for b.Loop() {
+		for k, s := range sides {
+			start, ok := threadCPU()
+			for j := range batch {
+				s.call(n + j)
+			}
+			if end, _ := threadCPU(); ok {
+				cpu[k] += end - start
+			}
+		}
+		calls += batch
+		n += batch
+	}
+	for k, s := range sides { // after the loop, which deletes metrics reported before it
+		b.ReportMetric(allocs[k], s.name+"-allocs/call")
+	}
+	if _, ok := threadCPU(); !ok || calls == 0 {
+		return
+	}
+	for k, s := range sides {
+		b.ReportMetric(float64(cpu[k].Nanoseconds())/float64(calls), s.name+"-cpu-ns/call")
+		if k > 0 && cpu[0] > 0 {
+			b.ReportMetric(float64(cpu[k])/float64(cpu[0]), s.name+"/"+sides[0].name)
+		}
 	}
 }
