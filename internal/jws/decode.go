@@ -31,9 +31,10 @@ type decoder struct {
 }
 
 // decodeText decodes text, the JSON text of a header or payload, into a
-// map as DecodeJSONObject documents. utf8.Valid runs first, as in
-// scanJSONText, so that invalid UTF-8 anywhere is ErrNotUTF8.
-func decodeText(text string) (map[string]any, error) {
+// map with room for size members, as DecodeJSONObject documents.
+// utf8.Valid runs first, as in scanJSONText, so that invalid UTF-8
+// anywhere is ErrNotUTF8.
+func decodeText(text string, size int) (map[string]any, error) {
 	if !utf8.ValidString(text) {
 		return nil, ErrNotUTF8
 	}
@@ -43,9 +44,7 @@ func decodeText(text string) (map[string]any, error) {
 	switch {
 	case d.i < len(text) && text[d.i] == '{':
 		var err error
-		// Room for 14 claims, two groups of the map's table: the claims
-		// of a typical token without growing, half the memory of 16.
-		if m, err = d.object(14); err != nil {
+		if m, err = d.object(size); err != nil {
 			return nil, err
 		}
 	case d.literal("null"):

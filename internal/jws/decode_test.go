@@ -28,7 +28,7 @@ func FuzzDecodeText(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := decodeText(string(b))
+		got, err := decodeText(string(b), 0)
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		var want map[string]any
