@@ -179,6 +179,25 @@ func BenchmarkGarbage(b *testing.B) {
 	}
 }
 
+// BenchmarkHTTPWarm is a GET over loopback with the same header to a
+// server with no authentication and to one whose route the guard protects
+// (a warm token), in alternating batches timed with the process's CPU
+// clock: the server's work and the client's, whichever threads run them.
+//
+//	go test -run '^$' -bench HTTPWarm -count 6 .
+func BenchmarkHTTPWarm(b *testing.B) {
+	for _, alg := range []string{"HS256", "ES256"} {
+		s := setupOf(b, alg)
+		var sides []side
+		for _, stack := range []string{StackNone, StackWarm} {
+			srv, reqs := startHTTP(b, s, stack)
+			c := srv.Client()
+			sides = append(sides, side{stack, func(int) { roundTrip(b, c, reqs[0]) }})
+		}
+		b.Run("alg="+alg, func(b *testing.B) { interleaveClock(b, processCPU, 50, sides...) })
+	}
+}
+
 // side is one of the calls an interleaved benchmark compares: call makes
 // its i-th call.
 type side struct {
@@ -187,7 +206,7 @@ type side struct {
 }
 
 // interleave runs the sides in alternating batches of batch calls, each
-// batch timed with the thread's CPU clock, and reports for each side its
+// batch timed with the thread's CPU clock (see interleaveClock), and reports for each side its
 // CPU time per call (<name>-cpu-ns/call), its allocations per call
 // (<name>-allocs/call) and its ratio to the first side (<name>/<first>):
 // every side sees the same moments of a busy machine, and CPU time leaves
@@ -195,6 +214,11 @@ type side struct {
 func interleave(b *testing.B, batch int, sides ...side) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	interleaveClock(b, threadCPU, batch, sides...)
+}
+
+// interleaveClock is interleave with the given CPU clock.
+func interleaveClock(b *testing.B, clock func() (time.Duration, bool), batch int, sides ...side) {
 	allocs := make([]float64, len(sides))
 	for k, s := range sides {
 		i := 0
@@ -204,11 +228,11 @@ func interleave(b *testing.B, batch int, sides ...side) {
 	calls, n := 0, 0
 	for b.Loop() {
 		for k, s := range sides {
-			start, ok := threadCPU()
+			start, ok := clock()
 			for j := range batch {
 				s.call(n + j)
 			}
-			if end, _ := threadCPU(); ok {
+			if end, _ := clock(); ok {
 				cpu[k] += end - start
 			}
 		}
@@ -218,7 +242,7 @@ func interleave(b *testing.B, batch int, sides ...side) {
 	for k, s := range sides { // after the loop, which deletes metrics reported before it
 		b.ReportMetric(allocs[k], s.name+"-allocs/call")
 	}
-	if _, ok := threadCPU(); !ok || calls == 0 {
+	if _, ok := clock(); !ok || calls == 0 {
 		return
 	}
 	for k, s := range sides {
