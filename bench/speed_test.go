@@ -198,6 +198,33 @@ func BenchmarkHTTPWarm(b *testing.B) {
 	}
 }
 
+// BenchmarkGRPCWarm is a unary call over bufconn with the same metadata
+// to a server with no interceptor and to one with protojwt's (a warm
+// token), in alternating batches timed with the process's CPU clock.
+//
+//	go test -run '^$' -bench GRPCWarm -count 6 .
+func BenchmarkGRPCWarm(b *testing.B) {
+	for _, alg := range []string{"HS256", "ES256"} {
+		s := setupOf(b, alg)
+		ctx := outgoing([]string{s.Token})[0]
+		req := wrapperspb.String(Subject)
+		var sides []side
+		for _, stack := range []string{StackNone, StackWarm} {
+			srv, err := s.StartGRPC(stack)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(srv.Close)
+			sides = append(sides, side{stack, func(int) {
+				if err := srv.Echo(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}})
+		}
+		b.Run("alg="+alg, func(b *testing.B) { interleaveClock(b, processCPU, 50, sides...) })
+	}
+}
+
 // side is one of the calls an interleaved benchmark compares: call makes
 // its i-th call.
 type side struct {
