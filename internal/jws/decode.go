@@ -31,10 +31,9 @@ type decoder struct {
 }
 
 // decodeText decodes text, the JSON text of a header or payload, into a
-// map with room for size members, as DecodeJSONObject documents.
-// utf8.Valid runs first, as in scanJSONText, so that invalid UTF-8
-// anywhere is ErrNotUTF8.
-func decodeText(text string, size int) (map[string]any, error) {
+// map as DecodeJSONObject documents. utf8.Valid runs first, as in
+// scanJSONText, so that invalid UTF-8 anywhere is ErrNotUTF8.
+func decodeText(text string) (map[string]any, error) {
 	if !utf8.ValidString(text) {
 		return nil, ErrNotUTF8
 	}
@@ -44,7 +43,7 @@ func decodeText(text string, size int) (map[string]any, error) {
 	switch {
 	case d.i < len(text) && text[d.i] == '{':
 		var err error
-		if m, err = d.object(size); err != nil {
+		if m, err = d.object(); err != nil {
 			return nil, err
 		}
 	case d.literal("null"):
@@ -95,7 +94,7 @@ func (d *decoder) value() (any, error) {
 	}
 	switch c := d.text[d.i]; {
 	case c == '{':
-		m, err := d.object(0)
+		m, err := d.object()
 		return m, err
 	case c == '[':
 		return d.array()
@@ -122,14 +121,16 @@ func (d *decoder) enter() error {
 	return nil
 }
 
-// object decodes the object at d.i ('{'), with room for size members.
-func (d *decoder) object(size int) (map[string]any, error) {
+// object decodes the object at d.i ('{'). Its map starts small (one
+// group of eight members) and grows: for a token of nine claims that is
+// faster, and two allocations fewer, than a table made for them at once.
+func (d *decoder) object() (map[string]any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
 	top := d.depth == 1
 	d.i++
-	m := make(map[string]any, size)
+	m := map[string]any{}
 	d.space()
 	if d.i < len(d.text) && d.text[d.i] == '}' {
 		d.i++

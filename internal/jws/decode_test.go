@@ -28,7 +28,7 @@ func FuzzDecodeText(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := decodeText(string(b), 0)
+		got, err := decodeText(string(b))
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		var want map[string]any

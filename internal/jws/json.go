@@ -50,7 +50,7 @@ var (
 // with the members decoded. Names and strings without escapes share one
 // copy of b.
 func DecodeJSONObject(b []byte, into *map[string]any) error {
-	m, err := decodeText(string(b), 0)
+	m, err := decodeText(string(b))
 	if err != nil {
 		return err
 	}

@@ -96,7 +96,7 @@ func DecodeHeader(seg string) (*Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	fields, err := decodeText(string(b), 0) // a few members: a map of one group
+	fields, err := decodeText(string(b))
 	if err != nil {
 		return nil, err
 	}
@@ -198,18 +198,13 @@ func DecodePayload(seg string) (map[string]any, error) {
 		return nil, err
 	}
 	// One copy of the text, which the claims' strings are parts of.
-	return decodeText(string(buf[:n]), claimsSize)
+	return decodeText(string(buf[:n]))
 }
-
-// claimsSize is the room a claims map starts with: 14 members fill two
-// groups of its table, the claims of a typical token without growing, in
-// half the memory of 16.
-const claimsSize = 14
 
 // DecodeClaims decodes b, the JSON text of a payload, into a map of
 // claims, refusing what DecodeJSONObject refuses.
 func DecodeClaims(b []byte) (map[string]any, error) {
-	return decodeText(string(b), claimsSize)
+	return decodeText(string(b))
 }
 
 // StringBytes returns the bytes of s without copying them, for functions
