@@ -2,6 +2,8 @@ package connectauth_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"slices"
 	"testing"
 	"time"
@@ -145,6 +147,8 @@ func BenchmarkWrapUnary(b *testing.B) {
 		{"claim mismatch", bearer(authToken(b, m, "bob", nil, nil))},
 		{"no token", ""},
 		{"invalid token", "Bearer x.y.z"},
+		// 8 KiB of random base64 in three segments, at the size bound.
+		{"garbage 8KiB", bearer(garbage8KiB())},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			h := map[string][]string{}
@@ -160,4 +164,13 @@ func BenchmarkWrapUnary(b *testing.B) {
 			}
 		})
 	}
+}
+
+// garbage8KiB returns 8 KiB of random base64url in three segments: what a
+// scanner or a broken client sends, the most a Manager reads by default.
+func garbage8KiB() string {
+	raw := make([]byte, 6144)
+	rand.Read(raw)
+	s := base64.RawURLEncoding.EncodeToString(raw)[:8<<10-2]
+	return s[:2730] + "." + s[2730:5460] + "." + s[5460:]
 }

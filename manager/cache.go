@@ -84,6 +84,7 @@ type verifyCache struct {
 	hand      atomic.Uint64 // the next set the byte bound sweeps
 	size      atomic.Int64
 	evictions atomic.Uint64
+	longest   atomic.Int64 // the length of the longest token ever added
 	counters  [counterShards]counterShard
 }
 
@@ -111,7 +112,7 @@ func (c *verifyCache) shard() *counterShard {
 }
 
 // cacheEntry is a verified token and the conditions of its reuse. It is
-// immutable but for ref.
+// immutable but for ref and keyChecked.
 type cacheEntry struct {
 	hash   uint64
 	signed string // the token, as presented
@@ -123,6 +124,9 @@ type cacheEntry struct {
 	until  time.Time   // the earlier of exp + leeway and the cache's TTL
 	cost   int64       // estimated bytes: text, claims, Token and entry
 	ref    atomic.Bool // used since the clock hand last passed
+	// keyChecked is the fetch of a fetched JWK Set at which key was last
+	// found current (see keySource.current).
+	keyChecked atomic.Uint64
 }
 
 // newVerifyCache returns a cache of size tokens and maxBytes estimated
@@ -169,6 +173,17 @@ func (c *verifyCache) setAt(i int) []atomic.Pointer[cacheEntry] {
 	return c.slots[start : start+c.ways]
 }
 
+// mayHold reports whether the cache may hold a token of signed's length:
+// none longer than the longest ever added is, so that a token longer than
+// every token that verified (garbage at the size bound, most often) is
+// not hashed for a lookup that can't find it.
+func (c *verifyCache) mayHold(signed string) bool {
+	return int64(len(signed)) <= c.longest.Load()
+}
+
+// miss counts a Verify call that did not look the cache up (see mayHold).
+func (c *verifyCache) miss() { c.shard().misses.Add(1) }
+
 // lookup returns the kept token signed, of hash h, when it may be returned
 // again now without decoding it: still within its validity and TTL, its
 // key still current, and its Token still the one the Manager built (a
@@ -212,7 +227,7 @@ func (c *verifyCache) reusable(e *cacheEntry) bool {
 	if now.Before(e.from) || !now.Before(e.until) {
 		return false
 	}
-	return c.keys.current(e.key, e.header)
+	return c.keys.current(e.key, &e.keyChecked, e.header)
 }
 
 // remove empties slot, which held e, unless another goroutine changed it,
@@ -233,6 +248,13 @@ func (c *verifyCache) remove(slot *atomic.Pointer[cacheEntry], e *cacheEntry) bo
 func (c *verifyCache) add(e *cacheEntry) {
 	if e.cost > c.maxBytes/maxEntryShare {
 		return
+	}
+	// Raised before e is stored, so that a lookup that can find e hashes.
+	for n := int64(len(e.signed)); ; {
+		cur := c.longest.Load()
+		if n <= cur || c.longest.CompareAndSwap(cur, n) {
+			break
+		}
 	}
 	now := c.now()
 	if deadline := now.Add(c.ttl); deadline.Before(e.until) {

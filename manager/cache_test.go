@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -58,6 +59,36 @@ func TestVerifyCacheHit(t *testing.T) {
 	}
 	wantStats(t, m, CacheStats{Size: 1, Capacity: DefaultVerifyCacheSize, Hits: 1, Misses: 1})
 	assertSameToken(t, second, first)
+}
+
+// TestVerifyCacheLongerThanHeld checks the length shortcut of lookups: a
+// token longer than every token held is not looked up but counted as a
+// miss, and once such a token verifies, it is kept and found again.
+func TestVerifyCacheLongerThanHeld(t *testing.T) {
+	m := cachedManager(t, newMovableClock(), Config{})
+	short := issue(t, m)
+	mustVerify(t, m, short)
+	long, err := m.AuthToken("alice", "read", map[string]any{"note": strings.Repeat("x", 500)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.verifier.cache
+	if !c.mayHold(short) || c.mayHold(long.Signed) {
+		t.Fatalf("mayHold(short, long) = %v, %v; want true, false", c.mayHold(short), c.mayHold(long.Signed))
+	}
+	if _, err := m.Verify(context.Background(), long.Signed+"x"); err == nil {
+		t.Fatal("a token with a bad signature verified")
+	}
+	wantStats(t, m, CacheStats{Size: 1, Misses: 2})
+	first := mustVerify(t, m, long.Signed)
+	if !c.mayHold(long.Signed) {
+		t.Fatal("mayHold(long) = false once long is kept")
+	}
+	if second := mustVerify(t, m, long.Signed); second != first {
+		t.Error("second Verify of the long token returned another *Token, want the kept one")
+	}
+	mustVerify(t, m, short)
+	wantStats(t, m, CacheStats{Size: 2, Hits: 2, Misses: 3})
 }
 
 func TestVerifyCacheOff(t *testing.T) {

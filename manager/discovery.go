@@ -172,9 +172,9 @@ func (d *discoveredKeys) verificationKey(ctx context.Context, h *jws.Header, alg
 
 // current selects the key of h again, in the set of the moment: a token
 // verified with a key that moved along with jwks_uri stays current.
-func (d *discoveredKeys) current(k selectedKey, h *jws.Header) bool {
+func (d *discoveredKeys) current(k selectedKey, checked *atomic.Uint64, h *jws.Header) bool {
 	r := d.cur.Load()
-	return r != nil && r.current(k, h)
+	return r != nil && r.current(k, checked, h)
 }
 
 func (d *discoveredKeys) stale(k selectedKey) bool {

@@ -20,7 +20,10 @@ type keySource interface {
 	verificationKey(ctx context.Context, h *jws.Header, alg algorithm) (selectedKey, error)
 	// current reports whether k, selected earlier for header h, is still
 	// the key h selects: whether a token it verified still verifies.
-	current(k selectedKey, h *jws.Header) bool
+	// checked is the fetch (see selectedKey.fetch) at which k was last
+	// found current, which a source whose keys are fetched may advance so
+	// that the next call costs no selection; others ignore it.
+	current(k selectedKey, checked *atomic.Uint64, h *jws.Header) bool
 	// stale reports, without fetching, that k can never be current again.
 	stale(k selectedKey) bool
 	// close stops any background work; the source keeps its keys.
@@ -28,12 +31,14 @@ type keySource interface {
 }
 
 // selectedKey is a verification key, the key set it was selected from
-// (nil for a JWK Set fetched from a URL, whose keys are compared instead)
-// and the algorithm it was selected for.
+// (nil for a JWK Set fetched from a URL, whose keys are compared instead),
+// the algorithm it was selected for and, for a fetched set, the fetch it
+// was selected from (0 for the Manager's own keys).
 type selectedKey struct {
-	key any
-	set *keySet
-	alg algorithm
+	key   any
+	set   *keySet
+	alg   algorithm
+	fetch uint64
 }
 
 // localKeys are the keys of a Manager's Config, or of a static JWK Set
@@ -53,7 +58,9 @@ func (l *localKeys) verificationKey(_ context.Context, h *jws.Header, alg algori
 	return selectedKey{key: key, set: ks, alg: alg}, err
 }
 
-func (l *localKeys) current(k selectedKey, _ *jws.Header) bool { return k.set == l.set.Load() }
+func (l *localKeys) current(k selectedKey, _ *atomic.Uint64, _ *jws.Header) bool {
+	return k.set == l.set.Load()
+}
 
 func (l *localKeys) stale(k selectedKey) bool { return k.set != l.set.Load() }
 

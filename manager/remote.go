@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -22,6 +22,7 @@ import (
 // and keyfunc, fetched again by a refresh loop of their own (schedule).
 type remoteKeys struct {
 	kf      keyfunc.Keyfunc
+	fetch   *atomic.Uint64     // the last good fetch of the set (see fetchGeneration)
 	algs    []algorithm        // the algorithms Verify accepts
 	fresh   freshness          // whether the keys may verify: fetched, and not too old
 	done    <-chan struct{}    // closed by close: the refresh has ended
@@ -103,7 +104,8 @@ func (f fetcher) open(ctx context.Context, rawURL, what string, pending bool) (*
 	// The refresh outlives ctx; ctx only bounds the first fetch.
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	record := &fetchRecord{}
-	storage := fetchedStorage{Storage: jwkset.NewMemoryStorage(), events: f.events, record: record, now: f.now}
+	fetch := new(atomic.Uint64)
+	storage := fetchedStorage{Storage: jwkset.NewMemoryStorage(), events: f.events, record: record, now: f.now, fetch: fetch}
 	// The storage jwkset's client refreshes for an unknown kid; its first
 	// fetch is the one here, and schedule makes the others.
 	fetched, err := jwkset.NewStorageFromHTTP(rawURL, jwkset.HTTPClientStorageOptions{
@@ -143,7 +145,7 @@ func (f fetcher) open(ctx context.Context, rawURL, what string, pending bool) (*
 		return nil, fmt.Errorf("manager: %s: %w: %v", what, ErrJWKS, err)
 	}
 	r := &remoteKeys{
-		kf: kf, algs: f.algs, fresh: freshness{record: record, maxAge: s.maxKeyAge, now: f.now},
+		kf: kf, fetch: fetch, algs: f.algs, fresh: freshness{record: record, maxAge: s.maxKeyAge, now: f.now},
 		done: life.Done(), cancel: cancel, stopped: make(chan struct{}),
 	}
 	ready := record.last.Load() != 0 && r.hasUsableKey()
@@ -162,22 +164,43 @@ func (f fetcher) open(ctx context.Context, rawURL, what string, pending bool) (*
 }
 
 // fetchedStorage keeps the keys of a fetched JWK Set; a fetch that
-// succeeded replaces them all, which it records and reports as an
-// EventJWKSFetch.
+// succeeded replaces them all, which it records, reports as an
+// EventJWKSFetch and numbers in fetch. Any other change of the keys is
+// numbered too.
 type fetchedStorage struct {
 	jwkset.Storage
 	events eventSink
 	record *fetchRecord
 	now    func() time.Time
+	fetch  *atomic.Uint64 // the number of the last change, from fetchGeneration
 }
+
+// fetchGeneration numbers the changes of every fetched JWK Set of the
+// process, from 1: a number names one state of one set, so that a key
+// selected from one set is never taken for current in another (discovery
+// replaces a set with a new one).
+var fetchGeneration atomic.Uint64
 
 func (s fetchedStorage) KeyReplaceAll(ctx context.Context, keys []jwkset.JWK) error {
 	err := s.Storage.KeyReplaceAll(ctx, keys)
+	// Numbered after the change, even a failed one: a reader that sees the
+	// new number reads the new keys.
+	s.fetch.Store(fetchGeneration.Add(1))
 	if err == nil {
 		s.record.fetched(s.now())
 		s.events.emit(Event{Kind: EventJWKSFetch, Keys: len(keys)})
 	}
 	return err
+}
+
+func (s fetchedStorage) KeyWrite(ctx context.Context, jwk jwkset.JWK) error {
+	defer s.fetch.Store(fetchGeneration.Add(1))
+	return s.Storage.KeyWrite(ctx, jwk)
+}
+
+func (s fetchedStorage) KeyDelete(ctx context.Context, keyID string) (bool, error) {
+	defer s.fetch.Store(fetchGeneration.Add(1))
+	return s.Storage.KeyDelete(ctx, keyID)
 }
 
 // verificationKey selects the key of h; a fetch for an unknown kid ends
@@ -186,17 +209,32 @@ func (r *remoteKeys) verificationKey(ctx context.Context, h *jws.Header, alg alg
 	if err := r.fresh.check(); err != nil {
 		return selectedKey{alg: alg}, err
 	}
+	// The number is read before the key: a change in between makes the key
+	// look older than it is, never newer.
+	fetch := r.fetch.Load()
 	key, err := r.keyOf(r.callContext(ctx), h.Fields, alg)
-	return selectedKey{key: key, alg: alg}, err
+	return selectedKey{key: key, alg: alg, fetch: fetch}, err
 }
 
-// current selects the key of h again: the set may have changed since.
-func (r *remoteKeys) current(k selectedKey, h *jws.Header) bool {
-	if r.fresh.check() != nil { // keys too old: no token they verified is served
+// current reports whether k is still the key of h, and may still verify.
+// Keys too old serve no token they verified. Only a change of the set can
+// make k another, so while the set is the one checked was, it is current
+// without being selected again; after a change it is selected again, and
+// checked advanced when it is the same key.
+func (r *remoteKeys) current(k selectedKey, checked *atomic.Uint64, h *jws.Header) bool {
+	if r.fresh.check() != nil {
 		return false
 	}
+	fetch := r.fetch.Load()
+	if checked.Load() == fetch {
+		return true
+	}
 	key, err := r.keyOf(r.callContext(context.Background()), h.Fields, k.alg)
-	return err == nil && sameKey(k.key, key)
+	if err != nil || !sameKey(k.key, key) {
+		return false
+	}
+	checked.Store(fetch)
+	return true
 }
 
 // stale is false: a key that left the set may come back in the next fetch.
@@ -236,92 +274,6 @@ func (r *remoteKeys) hasUsableKey() bool {
 		}
 	}
 	return false
-}
-
-// maxJWKSSize bounds the body of a JWK Set response: sets of identity
-// providers take a few kilobytes, tens with certificate chains, and a
-// larger body is refused as the fetch's failure rather than read.
-const maxJWKSSize = 1 << 20
-
-// fetchClient returns a copy of c for fetching the JWK Set at rawURL that
-// refuses a response body over maxJWKSSize and a redirect that leaves
-// https (or, for an http URL to a loopback host, one that goes to another
-// host over http): every hop is checked, then c's own redirect policy
-// applies.
-func fetchClient(c *http.Client, rawURL string) *http.Client {
-	fc := *c
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	fc.Transport = limitedTransport{base: base, max: maxJWKSSize}
-	u, err := url.Parse(rawURL)
-	secure := err == nil && u.Scheme == "https"
-	next := c.CheckRedirect
-	fc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if secure && req.URL.Scheme != "https" {
-			return errors.New("JWK Set redirect leaves https")
-		}
-		if err := checkJWKSURL(req.URL.String()); err != nil {
-			return fmt.Errorf("JWK Set redirect refused: %w", err)
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("JWK Set: stopped after 10 redirects")
-		}
-		return nil
-	}
-	return &fc
-}
-
-// errJWKSTooLarge refuses a JWK Set response over maxJWKSSize.
-var errJWKSTooLarge = fmt.Errorf("JWK Set response is over %d bytes", maxJWKSSize)
-
-// limitedTransport refuses response bodies over max bytes: at once when
-// the response says its length, else when reading reaches it.
-type limitedTransport struct {
-	base http.RoundTripper
-	max  int64
-}
-
-func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.ContentLength > t.max {
-		resp.Body.Close()
-		return nil, errJWKSTooLarge
-	}
-	resp.Body = &limitedBody{ReadCloser: resp.Body, left: t.max}
-	return resp, nil
-}
-
-// limitedBody reads at most left bytes, then fails with errJWKSTooLarge
-// if there are more.
-type limitedBody struct {
-	io.ReadCloser
-	left int64
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		// One byte more tells a body of exactly the bound from a longer one.
-		var one [1]byte
-		n, err := b.ReadCloser.Read(one[:])
-		if n > 0 {
-			return 0, errJWKSTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.ReadCloser.Read(p)
-	b.left -= int64(n)
-	return n, err
 }
 
 // checkJWKSURL accepts an absolute https URL without credentials, or http to

@@ -527,6 +527,8 @@ func TestRemoteConcurrentVerify(t *testing.T) {
 	}
 }
 
+// BenchmarkVerifyRemote verifies the same ES256 token warm with the
+// publisher's own keys and with a Manager that fetched them as a JWK Set.
 func BenchmarkVerifyRemote(b *testing.B) {
 	publisher, err := New(Config{Issuer: testIssuer, Algorithm: "ES256", PrivateKey: newP256(b), KeyID: "k1"}, WithClock(testClock))
 	if err != nil {
@@ -544,10 +546,70 @@ func BenchmarkVerifyRemote(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := m.Verify(ctx, tok.Signed); err != nil {
-			b.Fatal(err)
+	for _, bc := range []struct {
+		name string
+		m    *Manager
+	}{{"keys=own", publisher}, {"keys=jwks", m}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := bc.m.Verify(ctx, tok.Signed); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestRemoteWarmKeyChanges verifies a kept token while the fetched set
+// changes: a cache hit selects no key and allocates nothing while the set
+// is the one the token was verified with; a fetch that keeps its key keeps
+// it verifying, and the fetch that drops its key stops it at once.
+func TestRemoteWarmKeyChanges(t *testing.T) {
+	k1, k2 := newP256(t), newP256(t)
+	publisher := newTestManager(t, Config{Algorithm: "ES256", PrivateKey: k1, KeyID: "k1"})
+	srv := newJWKSServer(t, publisher.JWKSHandler())
+	// Every unknown kid fetches the set again: the test decides when.
+	m := mustOpenRemote(t, srv.URL, "ES256", WithJWKSRefreshUnknownKID(time.Nanosecond))
+	old := issue(t, publisher)
+	refetch := func() {
+		t.Helper()
+		before := srv.fetches.Load()
+		unknown := craft(t, "ES256", k1, kidHeader("ES256", randomKID()), claimsWith(nil))
+		if _, err := m.Verify(context.Background(), unknown); !errors.Is(err, ErrSignature) {
+			t.Fatalf("Verify(unknown kid) error = %v, want ErrSignature", err)
+		}
+		if srv.fetches.Load() == before {
+			t.Fatal("an unknown kid fetched nothing")
 		}
 	}
+	warmAllocs := func(what, token string) {
+		t.Helper()
+		if !verifies(m, token) {
+			t.Fatalf("%s: does not verify", what)
+		}
+		if n := testing.AllocsPerRun(100, func() { verifies(m, token) }); n != 0 {
+			t.Errorf("%s: %v allocations per warm Verify, want 0", what, n)
+		}
+	}
+
+	warmAllocs("first fetch", old)
+	if err := publisher.RotateKey(Key{ID: "k2", PrivateKey: k2}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := issue(t, publisher)
+	warmAllocs("the new key", fresh) // fetched the set of k1 and k2
+	warmAllocs("a fetch that keeps the key", old)
+	refetch()
+	warmAllocs("a second fetch that keeps the key", old)
+
+	if err := publisher.RemoveKey("k1"); err != nil {
+		t.Fatal(err)
+	}
+	refetch()
+	runVerifyCases(t, m, []verifyCase{
+		{"kept token of the removed key", old, ErrSignature},
+		{"kept token of the remaining key", fresh, nil},
+	})
+	warmAllocs("the remaining key after its set changed", fresh)
 }

@@ -109,14 +109,19 @@ func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 		return nil, verifyError(fmt.Sprintf("token is over %d bytes", v.maxTokenSize), ErrMalformed)
 	}
 	var hash uint64
-	if v.cache != nil {
-		hash = v.cache.hash(signed)
+	hashed := false
+	switch {
+	case v.cache == nil:
+	case v.cache.mayHold(signed):
+		hash, hashed = v.cache.hash(signed), true
 		if e := v.cache.lookup(hash, signed); e != nil {
 			if err := v.sessions.checkRevoked(ctx, e.tok); err != nil {
 				return nil, err
 			}
 			return e.tok, nil
 		}
+	default:
+		v.cache.miss()
 	}
 	st, err := v.checkSignature(ctx, signed)
 	if err != nil {
@@ -148,7 +153,10 @@ func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.add(&cacheEntry{
+		if !hashed {
+			hash = v.cache.hash(signed)
+		}
+		e := &cacheEntry{
 			hash:   hash,
 			signed: signed,
 			tok:    tok,
@@ -158,7 +166,9 @@ func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 			from:   from,
 			until:  until,
 			cost:   int64(len(signed) + tok.state.size + entryBytes),
-		})
+		}
+		e.keyChecked.Store(st.key.fetch)
+		v.cache.add(e)
 	}
 	return tok, nil
 }

@@ -144,17 +144,21 @@ func Parse(v string, limit int) (string, error) {
 }
 
 // isB64Token reports whether every byte of tok is a b64token byte: one
-// table lookup per byte, eight at a time with no branch between them, which
+// table lookup per byte, sixteen at a time with no branch between them, which
 // is about three times faster than stopping at the first bad byte (and
 // seven times faster than a per-character switch) on the tokens, valid or
 // random, that reach it.
 func isB64Token(tok string) bool {
-	var bad byte
+	var bad, bad2 byte // two chains of ORs, which the processor runs side by side
 	i := 0
-	for ; i+8 <= len(tok); i += 8 {
-		bad |= notB64token[tok[i]] | notB64token[tok[i+1]] | notB64token[tok[i+2]] | notB64token[tok[i+3]] |
-			notB64token[tok[i+4]] | notB64token[tok[i+5]] | notB64token[tok[i+6]] | notB64token[tok[i+7]]
+	for ; i+16 <= len(tok); i += 16 {
+		w := tok[i : i+16] // one bounds check for the sixteen reads
+		bad |= notB64token[w[0]] | notB64token[w[1]] | notB64token[w[2]] | notB64token[w[3]] |
+			notB64token[w[4]] | notB64token[w[5]] | notB64token[w[6]] | notB64token[w[7]]
+		bad2 |= notB64token[w[8]] | notB64token[w[9]] | notB64token[w[10]] | notB64token[w[11]] |
+			notB64token[w[12]] | notB64token[w[13]] | notB64token[w[14]] | notB64token[w[15]]
 	}
+	bad |= bad2
 	for ; i < len(tok); i++ {
 		bad |= notB64token[tok[i]]
 	}

@@ -271,7 +271,7 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
-// TestB64TokenEveryPosition checks the eight-at-a-time scan against the
+// TestB64TokenEveryPosition checks the sixteen-at-a-time scan against the
 // RFC's class with one byte of each kind at every position of tokens of
 // every length up to 33, so that no position of the unrolled loop or of
 // its tail is skipped.

@@ -1,10 +1,7 @@
 package jws
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -36,7 +33,7 @@ var (
 //     encoding/json replaces both with U+FFFD, so that different texts would
 //     decode to the same claims, where other parsers refuse them or keep
 //     them;
-//   - nesting deeper than MaxDepth, refused before decoding;
+//   - nesting deeper than MaxDepth, refused when the decoding reaches it;
 //   - a top-level object with two members of the same name (after
 //     unescaping): encoding/json keeps the last, other parsers the first or
 //     refuse, so that a claim such as sub would mean different things to
@@ -47,25 +44,17 @@ var (
 // every integer: those are json.Number, their exact text, so that an id
 // such as 1234567890123456789 is never rounded to a neighbour.
 //
-// The first two are found by CheckJSONText before decoding; duplicates are
-// found without a second decoding, by comparing the number of top-level
-// names CheckJSONText counted with the number of members decoded.
+// It decodes in one pass, which checks all of this as it goes (in the
+// order of the text, after checking that all of b is UTF-8) and counts the
+// top-level names, so that a duplicate is found by comparing the count
+// with the members decoded. Names and strings without escapes share one
+// copy of b.
 func DecodeJSONObject(b []byte, into *map[string]any) error {
-	t, err := scanJSONText(b)
+	m, err := decodeText(string(b))
 	if err != nil {
 		return err
 	}
-	if t.longInts {
-		err = decodeExact(b, into)
-	} else {
-		err = json.Unmarshal(b, into)
-	}
-	if err != nil {
-		return err
-	}
-	if len(*into) != t.names {
-		return ErrDuplicate
-	}
+	*into = m
 	return nil
 }
 
@@ -73,8 +62,8 @@ func DecodeJSONObject(b []byte, into *map[string]any) error {
 // escaped lone surrogates and nesting deeper than MaxDepth, in one pass
 // and without allocating, and returns the number of member names of its
 // top-level object (0 when the top-level value is not an object). It does
-// not check the JSON grammar: encoding/json does next, and refuses what
-// CheckJSONText lets through; for valid JSON it refuses nothing else.
+// not check the JSON grammar; for valid JSON it refuses what
+// DecodeJSONObject refuses but duplicates, and nothing else.
 func CheckJSONText(b []byte) (names int, err error) {
 	t, err := scanJSONText(b)
 	return t.names, err
@@ -172,68 +161,6 @@ func isInexactInt(n string) bool {
 		return false
 	}
 	return len(n) > len(maxExactInt) || len(n) == len(maxExactInt) && n > maxExactInt
-}
-
-// decodeExact decodes the JSON text b as json.Unmarshal does into *into,
-// except that integers above 2^53 in magnitude are kept as json.Number,
-// their exact text, rather than rounded to a float64.
-func decodeExact(b []byte, into *map[string]any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return err
-	}
-	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) > 0 {
-		return errTrailingData
-	}
-	for k, v := range m {
-		v, err := exactNumbers(v)
-		if err != nil {
-			return err
-		}
-		m[k] = v
-	}
-	*into = m
-	return nil
-}
-
-// errTrailingData refuses a JSON text with more than one value, as
-// json.Unmarshal does.
-var errTrailingData = errors.New("JSON text has data after its value")
-
-// exactNumbers replaces, in place, the json.Number values of v that
-// float64 holds exactly by their float64, as json.Unmarshal decodes them.
-func exactNumbers(v any) (any, error) {
-	switch v := v.(type) {
-	case json.Number:
-		if isInexactInt(string(v)) {
-			return v, nil
-		}
-		f, err := strconv.ParseFloat(string(v), 64)
-		if err != nil {
-			// As json.Unmarshal: a number out of float64's range.
-			return nil, errNumberRange
-		}
-		return f, nil
-	case map[string]any:
-		for k, e := range v {
-			e, err := exactNumbers(e)
-			if err != nil {
-				return nil, err
-			}
-			v[k] = e
-		}
-	case []any:
-		for i, e := range v {
-			e, err := exactNumbers(e)
-			if err != nil {
-				return nil, err
-			}
-			v[i] = e
-		}
-	}
-	return v, nil
 }
 
 // errNumberRange refuses a number that float64 can't hold, as

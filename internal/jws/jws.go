@@ -13,6 +13,7 @@ package jws
 
 import (
 	"encoding/base64"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,21 +73,53 @@ type Header struct {
 	Crit bool
 }
 
+// errNotObject refuses a header whose JSON text starts with something other
+// than an object or null, the only texts that decode into a map.
+var errNotObject = errors.New("JSON text is not an object")
+
 // DecodeHeader decodes the header segment seg as golang-jwt's parser does:
 // base64url, then JSON into a map, refusing what DecodeJSONObject refuses.
+// Random text is refused from its first four characters, before the rest
+// is decoded: their first byte is most likely neither JSON whitespace nor
+// the start of an object or of null, which is all a map decodes from.
 func DecodeHeader(seg string) (*Header, error) {
+	if len(seg) >= 4 {
+		var first [3]byte
+		if _, err := segmentEncoding.Decode(first[:], StringBytes(seg[:4])); err != nil {
+			return nil, err
+		}
+		if !mayStartObject(first) {
+			return nil, errNotObject
+		}
+	}
 	b, err := segmentEncoding.DecodeString(seg)
 	if err != nil {
 		return nil, err
 	}
-	var fields map[string]any
-	if err := DecodeJSONObject(b, &fields); err != nil {
+	fields, err := decodeText(string(b))
+	if err != nil {
 		return nil, err
 	}
 	h := &Header{Fields: fields}
 	h.Alg, h.HasAlg = fields["alg"].(string)
 	_, h.Crit = fields["crit"]
 	return h, nil
+}
+
+// mayStartObject reports whether a JSON text that starts with the bytes b
+// may be an object or null: its first byte that is not whitespace is '{'
+// or 'n', or all of b is whitespace.
+func mayStartObject(b [3]byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{', 'n':
+			return true
+		}
+		return false
+	}
+	return true
 }
 
 // maxCachedHeaders bounds the decoded headers a HeaderCache keeps. Tokens
@@ -146,7 +179,7 @@ func DecodeSignature(buf []byte, seg string) ([]byte, error) {
 }
 
 // payloadBuffers holds the buffers the payload segment is decoded into; the
-// JSON decoder copies what it keeps, so a buffer serves again at once.
+// decoder keeps a copy of the text, so a buffer serves again at once.
 var payloadBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // DecodePayload decodes the payload segment seg into a map of claims, as
@@ -164,18 +197,14 @@ func DecodePayload(seg string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return DecodeClaims(buf[:n])
+	// One copy of the text, which the claims' strings are parts of.
+	return decodeText(string(buf[:n]))
 }
 
 // DecodeClaims decodes b, the JSON text of a payload, into a map of
 // claims, refusing what DecodeJSONObject refuses.
 func DecodeClaims(b []byte) (map[string]any, error) {
-	// Room for the claims of a typical token without growing the map.
-	claims := make(map[string]any, 16)
-	if err := DecodeJSONObject(b, &claims); err != nil {
-		return nil, err
-	}
-	return claims, nil
+	return decodeText(string(b))
 }
 
 // StringBytes returns the bytes of s without copying them, for functions
