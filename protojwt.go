@@ -1,6 +1,6 @@
 // Package protojwt is the vocabulary shared by every protojwt adapter and by
 // the clients of a protojwt service: the error domain, the stable reasons of
-// denials, ReasonOf to read one from a client-side error, and the Decision
+// denials, [ReasonOf] to read one from a client-side error, and the Decision
 // that decision hooks receive.
 //
 // The adapters live in packages of their own: interceptor (grpc-go),
@@ -30,7 +30,7 @@ const Domain = "protojwt"
 
 // ErrInvalidRule means a rule can't be enforced: an adapter (interceptor,
 // connectauth, httpauth) refuses to be built, or a route to be registered,
-// with an error wrapping it. A RuleError says where.
+// with an error wrapping it. A [RuleError] says where.
 var ErrInvalidRule = errors.New("protojwt: invalid rule")
 
 // ErrInvalidOption means an option given to an adapter can't be used: a
@@ -41,8 +41,8 @@ var ErrInvalidOption = errors.New("protojwt: invalid adapter option")
 // RuleError is a rule an adapter can't enforce, found when it is built: a
 // rule option that can't be read, an inconsistent rule, a request field or
 // path wildcard that does not exist or can't be compared, or an expression
-// that does not compile. Err wraps ErrInvalidRule. The adapters return every
-// RuleError they find, joined with errors.Join; errors.As finds the first.
+// that does not compile. Err wraps [ErrInvalidRule]. The adapters return every
+// [RuleError] they find, joined with [errors.Join]; [errors.As] finds the first.
 type RuleError struct {
 	// Procedure is where the rule is declared: a full method name
 	// ("/pkg.Service/Method"), a service name ("pkg.Service") for its
@@ -51,7 +51,7 @@ type RuleError struct {
 	// Field is the request field path or path wildcard at fault, "" when the
 	// fault is not about one.
 	Field string
-	// Err says what is wrong; it wraps ErrInvalidRule.
+	// Err says what is wrong; it wraps [ErrInvalidRule].
 	Err error
 }
 
@@ -197,7 +197,7 @@ type Expressions interface {
 type Expression interface {
 	// Eval evaluates the expression on one call, within the limits of the
 	// Expressions that compiled it. An error, such as a missing claim or a
-	// cost limit reached, denies the call with ReasonExpressionError; its
+	// cost limit reached, denies the call with [ReasonExpressionError]; its
 	// text reaches [Decision].Err, for logs, and never the client.
 	Eval(in ExpressionInput) (bool, error)
 	// ReadsRequest reports whether the expression reads the request, so that

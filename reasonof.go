@@ -14,7 +14,7 @@ import (
 // wrapped or not. ok is false for any other error, nil included.
 //
 // Package protojwt links no transport, so that a net/http program built
-// with package httpauth links neither grpc nor connect: ReasonOf reads the
+// with package httpauth links neither grpc nor connect: [ReasonOf] reads the
 // errors through the methods they export, GRPCStatus (its Proto, a
 // google.rpc.Status) and connect's Details (each detail's Type and Bytes).
 func ReasonOf(err error) (reason string, ok bool) {
@@ -30,7 +30,7 @@ func ReasonOf(err error) (reason string, ok bool) {
 }
 
 // walk calls visit with err and the errors it wraps, depth first as
-// errors.As visits them, until visit returns true.
+// [errors.As] visits them, until visit returns true.
 func walk(err error, visit func(error) bool) bool {
 	for err != nil {
 		if visit(err) {
@@ -71,7 +71,7 @@ type wireDetail interface {
 const errorInfoName = "google.rpc.ErrorInfo"
 
 // errorDetails returns the details of e when it is a status error: it has
-// a method GRPCStatus whose result has Proto() *spb.Status (grpc-go's
+// a method GRPCStatus whose result has Proto() *[spb.Status] (grpc-go's
 // status errors), or a method Details returning a slice of wireDetail
 // (connect's *connect.Error). The methods are found by reflection because
 // their result types belong to the transports.

@@ -18,7 +18,7 @@ import (
 // it returns its request, a google.protobuf.StringValue.
 const EchoMethod = "/bench.v1.EchoService/Echo"
 
-// EchoRule is the protojwt rule of EchoMethod: an auth token whose sub
+// EchoRule is the protojwt rule of [EchoMethod]: an auth token whose sub
 // equals the request's value and whose scope grants "read", the usual
 // "a user reads their own resource".
 func EchoRule() *annotations.Rule {
@@ -29,7 +29,7 @@ func EchoRule() *annotations.Rule {
 }
 
 // Files returns a resolver that describes the benchmark service, with
-// EchoRule as its method's (protojwt.v1.rule) option: the descriptor of a
+// [EchoRule] as its method's (protojwt.v1.rule) option: the descriptor of a
 // .proto file built in code, as a descriptor set loaded at run time would
 // be.
 func Files() (*protoregistry.Files, error) {
@@ -61,7 +61,7 @@ func Files() (*protoregistry.Files, error) {
 	return files, nil
 }
 
-// echoServiceDesc registers the benchmark service on a grpc.Server without
+// echoServiceDesc registers the benchmark service on a [grpc.Server] without
 // generated code.
 var echoServiceDesc = grpc.ServiceDesc{
 	ServiceName: "bench.v1.EchoService",

@@ -34,7 +34,7 @@ var Algorithms = []string{"HS256", "RS256", "ES256", "EdDSA"}
 const Issuer = "https://issuer.bench"
 
 // Subject is the subject of every benchmark token and the value of every
-// request, so that EchoRule holds.
+// request, so that [EchoRule] holds.
 const Subject = "alice"
 
 // Keys are the keys of one algorithm: a protojwt Config that signs, and the
@@ -115,13 +115,13 @@ func NewPeer(alg string, key any) *Peer {
 	}
 }
 
-// Parse verifies raw as the usual AuthFunc does: jwt.Parse, then the
+// Parse verifies raw as the usual AuthFunc does: [jwt.Parse], then the
 // token's type.
 func (p *Peer) Parse(raw string) (jwt.MapClaims, error) {
 	return checkType(jwt.Parse(raw, p.keyfunc, p.opts...))
 }
 
-// ParseReused is Parse with one jwt.Parser built ahead, golang-jwt at its
+// ParseReused is Parse with one [jwt.Parser] built ahead, golang-jwt at its
 // most economical.
 func (p *Peer) ParseReused(raw string) (jwt.MapClaims, error) {
 	return checkType(p.parser.Parse(raw, p.keyfunc))
@@ -155,7 +155,7 @@ func (p *Peer) AuthFunc(ctx context.Context) (context.Context, error) {
 }
 
 // Middleware is the net/http middleware of the peer stack: the bearer
-// token, jwt.Parse, and, as the protojwt route requires, the sub claim
+// token, [jwt.Parse], and, as the protojwt route requires, the sub claim
 // equal to the {user} path value and the scope "read".
 func (p *Peer) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -310,7 +310,7 @@ var Bare = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 })
 
-// HTTPHandler returns a mux that serves UserRoute with Bare behind stack.
+// HTTPHandler returns a mux that serves [UserRoute] with Bare behind stack.
 func (s *Setup) HTTPHandler(stack string) (http.Handler, error) {
 	h := http.Handler(Bare)
 	switch stack {

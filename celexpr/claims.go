@@ -20,7 +20,7 @@ import (
 // lists and maps as CEL converts google.protobuf.Value, and numbers so that
 // they compare exactly. A number that is an integer, however it is written
 // (42, 4.2e1, an id above 2^53 that the token's decoding keeps exact as a
-// json.Number), is a CEL int, or a uint above int64's range: CEL compares
+// [json.Number]), is a CEL int, or a uint above int64's range: CEL compares
 // an int with an int or a uint exactly, so claims.account == request.id
 // holds only for that integer, never for a neighbour that a double would
 // round to the same value. Any other number is a double; an int equals no
@@ -37,7 +37,7 @@ type claimAdapter struct {
 	next types.Adapter
 }
 
-// NativeToValue implements types.Adapter.
+// NativeToValue implements [types.Adapter].
 func (a *claimAdapter) NativeToValue(v any) ref.Val {
 	switch v := v.(type) {
 	case json.Number:
@@ -127,7 +127,7 @@ var _ traits.Lister = (*claimList)(nil)
 // list is CEL's list of the same items.
 func (l *claimList) list() traits.Lister { return types.NewDynamicList(l.adapter, l.items) }
 
-// Contains implements traits.Container.
+// Contains implements [traits.Container].
 func (l *claimList) Contains(elem ref.Val) ref.Val {
 	s, ok := elem.(types.String)
 	if !ok {
@@ -141,22 +141,22 @@ func (l *claimList) Contains(elem ref.Val) ref.Val {
 	return types.False
 }
 
-// Size implements traits.Sizer.
+// Size implements [traits.Sizer].
 func (l *claimList) Size() ref.Val { return types.Int(len(l.items)) }
 
-// Type implements ref.Val.
+// Type implements [ref.Val].
 func (l *claimList) Type() ref.Type { return types.ListType }
 
-// Value implements ref.Val.
+// Value implements [ref.Val].
 func (l *claimList) Value() any { return l.items }
 
 // IsZeroValue reports whether the list is empty.
 func (l *claimList) IsZeroValue() bool { return len(l.items) == 0 }
 
-// Add implements traits.Adder.
+// Add implements [traits.Adder].
 func (l *claimList) Add(other ref.Val) ref.Val { return l.list().Add(other) }
 
-// Get implements traits.Indexer, as CEL's list does, converting the one
+// Get implements [traits.Indexer], as CEL's list does, converting the one
 // element read.
 func (l *claimList) Get(index ref.Val) ref.Val {
 	i, err := types.IndexOrError(index)
@@ -169,16 +169,16 @@ func (l *claimList) Get(index ref.Val) ref.Val {
 	return l.adapter.NativeToValue(l.items[i])
 }
 
-// Iterator implements traits.Iterable.
+// Iterator implements [traits.Iterable].
 func (l *claimList) Iterator() traits.Iterator { return l.list().Iterator() }
 
-// Equal implements ref.Val.
+// Equal implements [ref.Val].
 func (l *claimList) Equal(other ref.Val) ref.Val { return l.list().Equal(other) }
 
-// ConvertToNative implements ref.Val.
+// ConvertToNative implements [ref.Val].
 func (l *claimList) ConvertToNative(t reflect.Type) (any, error) { return l.list().ConvertToNative(t) }
 
-// ConvertToType implements ref.Val.
+// ConvertToType implements [ref.Val].
 func (l *claimList) ConvertToType(t ref.Type) ref.Val { return l.list().ConvertToType(t) }
 
 // String formats the list as CEL does.

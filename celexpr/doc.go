@@ -41,8 +41,8 @@
 //
 // The expression runs after the rule's declarative parts (claims, check,
 // scope, scopes), and only when they hold. It must be a bool: true lets the
-// call go on, false denies it (protojwt.ReasonExpressionFalse), and an
-// error denies it too (protojwt.ReasonExpressionError): a missing claim, a
+// call go on, false denies it ([protojwt.ReasonExpressionFalse]), and an
+// error denies it too ([protojwt.ReasonExpressionError]): a missing claim, a
 // value of the wrong type, a division by zero, or the cost limit reached.
 // Both are PermissionDenied in gRPC and connect, 403 in HTTP. CEL's || and
 // && skip an error when the other side decides, so
@@ -57,8 +57,8 @@
 //
 // An expression that loops (a comprehension: all, exists, exists_one, map,
 // filter) or matches a regular expression read from the request, and every
-// expression when WithEnvOptions is given, stops at a cost limit
-// (WithCostLimit, by default DefaultCostLimit) and denies: a client can't
+// expression when [WithEnvOptions] is given, stops at a cost limit
+// ([WithCostLimit], by default [DefaultCostLimit]) and denies: a client can't
 // make it run for long by filling a repeated field. CEL compares the cost
 // with the limit after each call returns, and counts most functions of its
 // extensions as one unit; so matches on a pattern that is not a literal,
@@ -75,7 +75,7 @@
 //
 // # Errors
 //
-// An evaluation error reaches protojwt.Decision.Err and the logs, which
+// An evaluation error reaches [protojwt.Decision.Err] and the logs, which
 // hold no claim values: its message is CEL's when that holds only names
 // and types (no such overload, a conversion between two types, an
 // overflow, the cost limit, a missing key or field the expression spells:

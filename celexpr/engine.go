@@ -17,7 +17,7 @@ import (
 )
 
 // DefaultCostLimit is the cost limit of an Engine made without
-// WithCostLimit: the most CEL cost units one evaluation of an expression
+// [WithCostLimit]: the most CEL cost units one evaluation of an expression
 // that loops may spend. Reading a variable or a field, or comparing two
 // values, costs about one unit, so a loop over a repeated field spends a
 // few per element: 10 000 lets a rule look through a request's thousand
@@ -33,7 +33,7 @@ const (
 )
 
 // Engine compiles the expr of rules with CEL, for the adapters'
-// WithExpressions option. It implements protojwt.Expressions. Compile is
+// WithExpressions option. It implements [protojwt.Expressions]. Compile is
 // safe for concurrent use, and so are the expressions it returns. The zero
 // Engine is New() with no options.
 type Engine struct {
@@ -199,7 +199,7 @@ func compileError(env *cel.Env, expr string, request protoreflect.MessageDescrip
 // matches is a literal, compiled once. Matching a pattern read from the
 // request costs the product of two sizes the client chooses, and a loop the
 // product of its iterations and its body. The functions are those of CEL's
-// standard library: the caller says so by giving no WithEnvOptions.
+// standard library: the caller says so by giving no [WithEnvOptions].
 func linear(a *ast.AST) bool {
 	ok := true
 	ast.PreOrderVisit(a.Expr(), ast.NewExprVisitor(func(x ast.Expr) {

@@ -10,7 +10,7 @@ import (
 	"github.com/google/cel-go/common/types"
 )
 
-// An evaluation error reaches protojwt.Decision.Err, and from there logs
+// An evaluation error reaches [protojwt.Decision.Err], and from there logs
 // and audit records, which never hold claim values. Some of CEL's error
 // messages quote the values they failed on: int(claims.pin) on a claim
 // "s3cret" says `strconv.ParseInt: parsing "s3cret": invalid syntax`, an

@@ -12,7 +12,7 @@ import (
 	"github.com/protojwt/protojwt"
 )
 
-// expression is a compiled, type-checked expr. A cel.Program is safe for
+// expression is a compiled, type-checked expr. A [cel.Program] is safe for
 // concurrent use; each Eval has its own activation and cost tracker, so
 // calls share nothing mutable.
 type expression struct {

@@ -16,14 +16,14 @@ import (
 // mounts, given by the paths it mounts them at: a service's path as
 // connect's generated New...Handler functions return it
 // ("/package.Service/", as do grpchealth.NewHandler and grpcreflect's), or
-// one procedure's ("/package.Service/Method", as connect.NewUnaryHandler
+// one procedure's ("/package.Service/Method", as [connect.NewUnaryHandler]
 // serves it). A service path serves every method the resolver describes.
-// It reports in one error wrapping protojwt.ErrInvalidOption every
+// It reports in one error wrapping [protojwt.ErrInvalidOption] every
 // mistake that would otherwise show only at the first call: a procedure
 // served that declares no rule and is not opened (every call would be
 // denied with METHOD_NOT_DECLARED), a service mounted that the resolver
 // does not describe and no option opens, a name given to
-// WithPublicProcedures or WithPublicServices that no mounted handler
+// [WithPublicProcedures] or [WithPublicServices] that no mounted handler
 // serves, and a path that is neither. Call it in main after mounting
 // every handler and before serving, and stop when it fails:
 //
@@ -35,8 +35,8 @@ import (
 //		log.Fatal(err)
 //	}
 //
-// With AllowUnannotated, procedures without a rule are open and not
-// reported; with WithDryRun, they are reported to the hook at each call and
+// With [AllowUnannotated], procedures without a rule are open and not
+// reported; with [WithDryRun], they are reported to the hook at each call and
 // not denied, and not reported here either. It is what interceptor's CheckServer is for grpc-go: a connect
 // mux can't list its handlers, so the paths are given.
 func (i *Interceptor) CheckHandlers(paths ...string) error {
@@ -115,7 +115,7 @@ func (i *Interceptor) methodsOf(service string) ([]string, bool) {
 
 // opened reports whether every procedure of service is open by an option
 // although the resolver does not describe it: the service is public
-// (WithPublicServices, WithHealthAndReflection), or AllowUnannotated opens
+// ([WithPublicServices], [WithHealthAndReflection]), or [AllowUnannotated] opens
 // what declares nothing.
 func (i *Interceptor) opened(service string) bool {
 	r := i.core.Rules

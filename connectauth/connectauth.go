@@ -12,8 +12,8 @@ import (
 
 // Interceptor enforces the protojwt rules of a set of proto services served
 // by connect-go handlers, under each protocol connect serves: Connect, gRPC
-// and gRPC-Web. Give it to the handlers with connect.WithInterceptors. It
-// implements connect.Interceptor, is immutable and safe for concurrent use.
+// and gRPC-Web. Give it to the handlers with [connect.WithInterceptors]. It
+// implements [connect.Interceptor], is immutable and safe for concurrent use.
 type Interceptor struct {
 	header string // canonical name of the header of the bearer token
 	core   rpcadapter.Core[*answer]
@@ -22,14 +22,14 @@ type Interceptor struct {
 var _ connect.Interceptor = (*Interceptor)(nil)
 
 // New reads the rule of every method of every service in the resolver
-// (protoregistry.GlobalFiles unless WithResolver says otherwise), and
+// ([protoregistry.GlobalFiles] unless [WithResolver] says otherwise), and
 // compiles it: a method's (protojwt.v1.rule), or else its service's
 // (protojwt.v1.default_rule), with the request fields it names. Every rule
 // that can't be compiled is reported, in one error that joins a
-// *protojwt.RuleError (wrapping protojwt.ErrInvalidRule) per method or
+// *[protojwt.RuleError] (wrapping [protojwt.ErrInvalidRule]) per method or
 // service, naming it and the field path at fault; a bad option is an error
-// wrapping protojwt.ErrInvalidOption. v verifies the tokens: a
-// *manager.Manager, a *manager.Issuers, or any manager.Verifier.
+// wrapping [protojwt.ErrInvalidOption]. v verifies the tokens: a
+// *[manager.Manager], a *[manager.Issuers], or any [manager.Verifier].
 //
 //	auth, err := connectauth.New(m)
 //	if err != nil {

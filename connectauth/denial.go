@@ -22,7 +22,7 @@ type answer struct {
 // denials are the denials of every reason, by reason.
 var denials = rpcadapter.Prebuild(newDenial, func(d *answer) error { return d.err() })
 
-// err returns the *connect.Error of d, new for each call: a connect error
+// err returns the *[connect.Error] of d, new for each call: a connect error
 // is mutable (Meta, AddDetail) and an interceptor outside this one may add
 // to it, so a shared one would carry one call's additions into another's.
 func (d *answer) err() *connect.Error {
@@ -33,22 +33,22 @@ func (d *answer) err() *connect.Error {
 	return e
 }
 
-// denialError returns the *connect.Error that refuses a call of procedure
+// denialError returns the *[connect.Error] that refuses a call of procedure
 // for err, an error of the rule engine or the verifier, as the denial
 // table answers its reason, with a google.rpc.ErrorInfo detail (domain
-// protojwt.Domain) that carries the stable reason. The denial of a
+// [protojwt.Domain]) that carries the stable reason. The denial of a
 // procedure of the resolver that declares no rule names it, so that a
 // client sees which one to declare or open.
 func (i *Interceptor) denialError(procedure string, err error) *connect.Error {
 	return i.core.Denials.Deny(procedure, err).err()
 }
 
-// Deny returns the *connect.Error the interceptor refuses a call with for
+// Deny returns the *[connect.Error] the interceptor refuses a call with for
 // err, an error wrapping one of manager's sentinels, as Verify,
 // RotateRefreshToken and the rule engine return them: for a handler that
 // checks a token itself, such as a refresh procedure, so that its clients
-// read the same codes and reasons (protojwt.ReasonOf) as the
-// interceptor's. A reused refresh token (manager.ErrRefreshReuse) is
+// read the same codes and reasons ([protojwt.ReasonOf]) as the
+// interceptor's. A reused refresh token ([manager.ErrRefreshReuse]) is
 // TOKEN_REVOKED. Any other error is TOKEN_INVALID; a nil err is nil. The
 // error never quotes err.
 //

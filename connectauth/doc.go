@@ -24,8 +24,8 @@
 // token from its headers first. The interceptor alone enforces the same
 // rules, at the cost of decoding what it refuses.
 //
-// Denials are *connect.Error values with code Unauthenticated,
+// Denials are *[connect.Error] values with code Unauthenticated,
 // PermissionDenied or Unavailable and a google.rpc.ErrorInfo detail of
-// domain protojwt.Domain whose reason protojwt.ReasonOf reads on the
+// domain [protojwt.Domain] whose reason [protojwt.ReasonOf] reads on the
 // client side.
 package connectauth

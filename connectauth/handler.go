@@ -15,7 +15,7 @@ import (
 
 // WrapUnary enforces the called procedure's rule against the request of a
 // unary handler, and calls it with the verified token in its context
-// (manager.FromContext), or returns the denial. A public procedure's
+// ([manager.FromContext]), or returns the denial. A public procedure's
 // handler is called with the context unchanged and no token verified. On a
 // client, it does nothing.
 func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
@@ -50,7 +50,7 @@ func (i *Interceptor) WrapStreamingClient(next connect.StreamingClientFunc) conn
 // fields, an expression that reads request), which it checks on every
 // message the handler receives. On every received message it also checks
 // that the token has not expired, and it verifies the token again,
-// revocation included, every WithStreamRecheck. The handler's context
+// revocation included, every [WithStreamRecheck]. The handler's context
 // carries the verified token. Once a message is refused, Receive and Send
 // return the denial, and the stream ends with it whatever the handler
 // returns. A public procedure's handler gets the stream unchanged.

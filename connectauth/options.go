@@ -13,12 +13,12 @@ import (
 )
 
 // defaultHeader is the request header read for the bearer token when
-// WithHeader is not given.
+// [WithHeader] is not given.
 const defaultHeader = "Authorization"
 
 // An Option changes how New builds an Interceptor. Options are applied in
 // order; New reports an option with a bad value as an error wrapping
-// protojwt.ErrInvalidOption.
+// [protojwt.ErrInvalidOption].
 type Option interface {
 	apply(*rpcadapter.Config)
 }
@@ -33,7 +33,7 @@ func (s setting) apply(c *rpcadapter.Config) { s(c) }
 // instead of the global registry, such as descriptors loaded at run time
 // from a descriptor set. Procedures that files does not describe are not
 // declared, so they are denied unless opened by another option. A nil files
-// is an error. By default, New reads protoregistry.GlobalFiles: every
+// is an error. By default, New reads [protoregistry.GlobalFiles]: every
 // service whose generated Go package the program imports.
 func WithResolver(files *protoregistry.Files) Option {
 	return setting(rpcadapter.Resolver(files))
@@ -74,9 +74,9 @@ func WithPublicServices(services ...string) Option {
 // nor a default rule of its service) be called with no token, including
 // procedures the resolver does not know. It turns protojwt's fail-closed
 // default into fail-open for undeclared procedures; prefer
-// WithPublicProcedures and WithPublicServices, which name what they open.
+// [WithPublicProcedures] and [WithPublicServices], which name what they open.
 // By default, a procedure with no rule is denied with
-// connect.CodePermissionDenied and reason METHOD_NOT_DECLARED, whose
+// [connect.CodePermissionDenied] and reason METHOD_NOT_DECLARED, whose
 // message names the procedure.
 func AllowUnannotated() Option {
 	return setting(rpcadapter.AllowUnannotated())
@@ -104,8 +104,8 @@ func WithHeader(name string) Option {
 // connectrpc.com/grpcreflect serve.
 var HealthAndReflection = methodrules.HealthAndReflection()
 
-// WithHealthAndReflection opens the services of HealthAndReflection, as
-// WithPublicServices(HealthAndReflection...) does: one line for the
+// WithHealthAndReflection opens the services of [HealthAndReflection], as
+// WithPublicServices([HealthAndReflection]...) does: one line for the
 // services every server mounts next to its own. By default, they are not
 // opened.
 func WithHealthAndReflection() Option {
@@ -145,7 +145,7 @@ func WithStreamRecheck(d time.Duration) Option {
 
 // WithDetailedErrors puts the text of a denial's cause ([protojwt.Decision]
 // Err: which claim, scope or check failed, why the token did not verify)
-// into the message of the *connect.Error clients read, after the reason's
+// into the message of the *[connect.Error] clients read, after the reason's
 // fixed text. It is for development: do not use it in production, where
 // the cause tells a caller how your tokens are checked. The text never
 // holds the token or key material; the code and the ErrorInfo reason are
@@ -170,7 +170,7 @@ func withClock(now func() time.Time) Option {
 // clients, then remove the option. Everything is decided as when
 // enforcing, by the interceptor and Wrap, a procedure that declares no rule
 // (METHOD_NOT_DECLARED) and each message of a stream included; the handler
-// sees a token (manager.FromContext) only when it verified, whatever the
+// sees a token ([manager.FromContext]) only when it verified, whatever the
 // rule thought of its claims or type; a procedure without a rule runs
 // without one. CheckHandlers no longer reports procedures
 // without a rule, which are not denied. A rule's own dry_run does the same
@@ -192,7 +192,7 @@ func WithDryRun() Option {
 // one ruled by its options (its own rule or its service's default_rule)
 // that set also names, by itself or by its service, is a
 // [*protojwt.RuleError] (see [annotations.EffectiveRuleIn]). A later
-// WithRuleSet replaces an earlier one. By default, rules come only from
+// [WithRuleSet] replaces an earlier one. By default, rules come only from
 // the resolver's options.
 func WithRuleSet(set *annotations.RuleSet) Option {
 	return setting(rpcadapter.RuleSet(set))

@@ -57,7 +57,7 @@ import (
 // option opens, and calls that a rule with allow_missing lets in without a
 // token go through too.
 //
-// Under dry run (WithDryRun, or a rule's dry_run) Wrap refuses nothing: a
+// Under dry run ([WithDryRun], or a rule's dry_run) Wrap refuses nothing: a
 // call goes on to the interceptor, which decides it once its message is
 // read and reports that one decision; a token that did not verify is not
 // passed on.
@@ -133,7 +133,7 @@ type verified struct {
 }
 
 // decide decides a call when the interceptor sees it, as
-// decide.Decider.Decide does: with the token that Wrap of this Interceptor
+// [decide.Decider.Decide] does: with the token that Wrap of this Interceptor
 // verified for this procedure and this raw token when it ran for the call,
 // else verifying raw. It returns the verified token, or the denial.
 func (i *Interceptor) decide(ctx context.Context, procedure string, e *methodrules.Entry, raw string, dpopScheme bool, readErr error, vars rules.Vars) (*manager.Token, error) {

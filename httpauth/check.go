@@ -9,7 +9,7 @@ import (
 
 // ClaimCheck names a claim for a test on it, at any depth: Check returns
 // one, and each of its methods makes the Requirement that the claim passes
-// one test. The tests are those of the ClaimCheck message of a .proto rule.
+// one test. The tests are those of the [ClaimCheck] message of a .proto rule.
 //
 //	g.Require(
 //		httpauth.Check("realm_access", "roles").Contains("orders-admin"), // Keycloak
@@ -21,7 +21,7 @@ import (
 // A claim that fails its test is refused with 403 and reason
 // CLAIM_MISMATCH; a missing or null claim fails every test but Absent.
 // Every check of a route must hold; checks come after Claim and
-// ClaimFromPath and before Scope and Scopes. See docs/rules.md for the
+// [ClaimFromPath] and before Scope and Scopes. See docs/rules.md for the
 // checks each identity provider's tokens need.
 type ClaimCheck struct {
 	path []string
@@ -44,7 +44,7 @@ func (c ClaimCheck) Equals(want any) Requirement {
 }
 
 // EqualsPath requires the claim to equal the request's path wildcard, read
-// as ClaimFromPath reads it: a string, which also equals a number or bool
+// as [ClaimFromPath] reads it: a string, which also equals a number or bool
 // claim whose JSON text it is (the path value "1234567890123456789" equals
 // that integer claim exactly, never a neighbour). An empty or absent
 // wildcard never matches; an empty wildcard name is invalid.
@@ -130,12 +130,12 @@ func (c ClaimCheck) fromPath(method string, op rules.Op, wildcard string) Requir
 }
 
 // AllowMissing lets a request with no token reach the handler, which then
-// finds no token in its context (manager.FromContext reports false), as
+// finds no token in its context ([manager.FromContext] reports false), as
 // Flask-JWT-Extended's optional=True or Envoy's allow_missing do: for
 // routes that show more to a signed-in caller. A token sent is read as on
 // any route: one that does not verify, or does not satisfy the route's
 // other requirements, is refused, never ignored. It can't be combined with
-// Public, nor be an alternative of AnyOf.
+// Public, nor be an alternative of [AnyOf].
 func AllowMissing() Requirement {
 	return Requirement{func(b *builder) error {
 		b.spec.AllowMissing = true

@@ -9,15 +9,15 @@ import (
 )
 
 // DefaultCSRFHeader is the request header that carries the CSRF token of a
-// request authenticated by a cookie, unless WithCSRFHeader names another.
+// request authenticated by a cookie, unless [WithCSRFHeader] names another.
 const DefaultCSRFHeader = "X-CSRF-Token"
 
 // csrfLabel separates CSRF tokens from any other digest of a JWT.
 const csrfLabel = "protojwt httpauth CSRF token v1\x00"
 
 // CSRFToken returns the CSRF token of the compact JWT token: the value a
-// browser client sends in the X-CSRF-Token header (DefaultCSRFHeader) of
-// every state-changing request that the token cookie of WithCookie
+// browser client sends in the X-CSRF-Token header ([DefaultCSRFHeader]) of
+// every state-changing request that the token cookie of [WithCookie]
 // authenticates. It is a double-submit token bound to the session, as
 // OWASP's CSRF cheat sheet recommends (and as Flask-JWT-Extended's csrf
 // claim is), the session here being the token itself: the base64url

@@ -12,16 +12,16 @@ import (
 )
 
 // Error is a refused request: what the default response tells the client,
-// and what an error handler (WithErrorHandler) is given.
+// and what an error handler ([WithErrorHandler]) is given.
 type Error struct {
-	// Status is the HTTP status: http.StatusBadRequest (400) when the
+	// Status is the HTTP status: [http.StatusBadRequest] (400) when the
 	// credential is malformed as a request (no "Bearer" or "DPoP" scheme, an empty
 	// token, a space inside, several Authorization headers),
-	// http.StatusUnauthorized (401) when the
+	// [http.StatusUnauthorized] (401) when the
 	// caller sent no valid token of the required type,
-	// http.StatusForbidden (403) when the token lacks a claim or scope,
+	// [http.StatusForbidden] (403) when the token lacks a claim or scope,
 	// or when a request authenticated by a cookie lacks its CSRF token, and
-	// http.StatusServiceUnavailable (503) when the token can't be checked
+	// [http.StatusServiceUnavailable] (503) when the token can't be checked
 	// now (the revocation store, or DPoP's replay cache, does not answer,
 	// or the keys of the token's issuer are missing or too old), with a
 	// Retry-After header (RFC 9110 section 10.2.3). Invalid requirements
@@ -36,7 +36,7 @@ type Error struct {
 	// with 403; REVOCATION_UNAVAILABLE or KEYS_UNAVAILABLE with 503.
 	Reason string
 	// Err is the cause: an error wrapping one of manager's Err* sentinels,
-	// such as manager.ErrExpired, except for CSRF_MISMATCH and the
+	// such as [manager.ErrExpired], except for CSRF_MISMATCH and the
 	// expression reasons, which Reason names. It never holds the token, but
 	// it is for logs, not for clients.
 	Err error
@@ -50,7 +50,7 @@ func (e *Error) Error() string {
 	return "httpauth: " + e.Reason + ": " + e.Err.Error()
 }
 
-// Unwrap returns the cause, so that errors.Is(e, manager.ErrExpired) works.
+// Unwrap returns the cause, so that errors.Is(e, [manager.ErrExpired]) works.
 func (e *Error) Unwrap() error { return e.Err }
 
 // description returns the client-facing text of e: the same short fixed

@@ -16,10 +16,10 @@
 //	tok, ok := manager.FromContext(r.Context())
 //
 // Per request the middleware reads the token from the one "Authorization:
-// Bearer <jwt>" header (or a cookie, with WithCookie), verifies it, checks
+// Bearer <jwt>" header (or a cookie, with [WithCookie]), verifies it, checks
 // the proof of possession of a sender-constrained token ("Authorization:
 // DPoP <jwt>" and a DPoP proof, or the TLS client certificate: see
-// WithDPoP), checks
+// [WithDPoP]), checks
 // the route's rule against the token and the request's path values, and
 // calls the handler with the token in the request's context. A public route
 // calls the handler unchanged and reads no token.
@@ -31,15 +31,15 @@
 // is JSON, {"error": "token expired", "reason": "TOKEN_EXPIRED"}, with the
 // same stable reasons as the gRPC interceptor's ErrorInfo.
 //
-// Mistakes show when a route is registered, as with http.ServeMux: Require
+// Mistakes show when a route is registered, as with [http.ServeMux]: Require
 // panics on requirements that can't hold (Compile returns the error), and
-// Handle also panics when a wildcard that ClaimFromPath or a FromRule field
-// names, or that an Expr or a FromRule expr reads, is not in the route's
+// Handle also panics when a wildcard that [ClaimFromPath] or a [FromRule] field
+// names, or that an Expr or a [FromRule] expr reads, is not in the route's
 // pattern:
 //
 //	guard.Handle(mux, "GET /users/{username}", users, httpauth.ClaimFromPath("sub", "username"))
 //
-// With WithCookie, a state-changing request that the cookie authenticates
+// With [WithCookie], a state-changing request that the cookie authenticates
 // must carry the token's CSRFToken in its X-CSRF-Token header (403,
 // CSRF_MISMATCH otherwise); requests with an Authorization header need none.
 package httpauth

@@ -71,7 +71,7 @@ func (g *Guard) presented(r *http.Request, dpopScheme bool) binding.Presented {
 }
 
 // requestURL returns the URL a proof's htu must name for r: its path as
-// the client sent it (before any http.StripPrefix), under the public base
+// the client sent it (before any [http.StripPrefix]), under the public base
 // URL, or under the scheme of the connection and r's Host.
 func (g *Guard) requestURL(r *http.Request) string {
 	path := r.RequestURI

@@ -45,8 +45,8 @@ type Guard struct {
 	baseErr     error         // WithPublicURL's bad URL
 }
 
-// New returns a Guard that verifies tokens with v: a *manager.Manager, a
-// *manager.Issuers, or any manager.Verifier. It can't fail: a nil v makes
+// New returns a Guard that verifies tokens with v: a *[manager.Manager], a
+// *[manager.Issuers], or any [manager.Verifier]. It can't fail: a nil v makes
 // every route that needs a token invalid (see Compile), and bad option
 // values are ignored as each option says.
 func New(v manager.Verifier, opts ...Option) *Guard {
@@ -71,7 +71,7 @@ func New(v manager.Verifier, opts ...Option) *Guard {
 // now, not per request; with none, a route needs a valid auth token. The
 // handler finds the verified token with manager.FromContext(r.Context()).
 //
-// Like http.ServeMux.Handle with a bad pattern, Require panics when the
+// Like [http.ServeMux.Handle] with a bad pattern, Require panics when the
 // requirements can't hold (see Compile for the list), and its middleware
 // panics when given a nil handler: the mistake shows when the route is
 // registered, in main, not as a refusal at the first request. Compile
@@ -87,12 +87,12 @@ func (g *Guard) Require(reqs ...Requirement) func(http.Handler) http.Handler {
 
 // Compile is Require returning an error wrapping ErrInvalidRule, and no
 // middleware, when the requirements can't be combined: Public with other
-// requirements; two token types, or one that is neither manager.Auth nor
-// manager.Refresh; two requirements on one claim; a claim with a nil value
-// or an empty wildcard; a wildcard (of ClaimFromPath or a FromRule field)
+// requirements; two token types, or one that is neither [manager.Auth] nor
+// [manager.Refresh]; two requirements on one claim; a claim with a nil value
+// or an empty wildcard; a wildcard (of [ClaimFromPath] or a [FromRule] field)
 // that can't be a ServeMux wildcard name, such as the nested field path
-// "owner.id", unless WithPathValue reads wildcards; an empty Scope, Scopes or
-// AnyOf alternative; two Scope or AnyOf requirements; FromRule with anything
+// "owner.id", unless [WithPathValue] reads wildcards; an empty Scope, Scopes or
+// [AnyOf] alternative; two Scope or [AnyOf] requirements; [FromRule] with anything
 // else, or of a rule that can't be compiled; the zero Requirement; or a
 // route that needs a token on a Guard without a verifier. The middleware
 // panics when given a nil handler.
@@ -216,8 +216,8 @@ func (g *Guard) token(r *http.Request) (raw string, fromCookie, dpopScheme bool,
 	return cookies[0].Value, true, false, nil
 }
 
-// pathVars reads the path wildcards of a route's requests, *http.Request,
-// when its rule asks: it is the route's rules.RequestSource.
+// pathVars reads the path wildcards of a route's requests, *[http.Request],
+// when its rule asks: it is the route's [rules.RequestSource].
 type pathVars struct {
 	wildcards []string // the rule's variables, by index
 	value     func(*http.Request, string) string
@@ -269,17 +269,17 @@ func procedure(r *http.Request) string {
 // an error wrapping one of manager's sentinels, as Verify,
 // RotateRefreshToken and the rule engine return them: 400, 401, 403 or 503 with
 // the RFC 6750 challenge and the {"error", "reason"} body, or as
-// WithErrorHandler says. It is for a handler that checks a token itself,
+// [WithErrorHandler] says. It is for a handler that checks a token itself,
 // such as a refresh route, so that its clients read the same statuses and
 // reasons as the guard's refusals. A reused refresh token
-// (manager.ErrRefreshReuse) is TOKEN_REVOKED; any other error
+// ([manager.ErrRefreshReuse]) is TOKEN_REVOKED; any other error
 // TOKEN_INVALID. The response never quotes err.
 func (g *Guard) Deny(w http.ResponseWriter, r *http.Request, err error) {
 	g.orNew().deny(w, r, err)
 }
 
 // deny refuses a request that the rule or the token reader turned down with
-// err: the reason rules.Classify finds, with the HTTP status of the denial
+// err: the reason [rules.Classify] finds, with the HTTP status of the denial
 // table.
 func (g *Guard) deny(w http.ResponseWriter, r *http.Request, err error) {
 	_, reason := rules.Classify(err)

@@ -12,14 +12,14 @@ import (
 // mux.Handle(pattern, g.Require(reqs...)(h)) does, and checks the route as
 // a whole when it is registered: like mux.Handle with a bad pattern, it
 // panics when the requirements can't hold (see Compile), when h or mux is
-// nil, and when a wildcard that ClaimFromPath or a FromRule field names,
-// or that an Expr or a FromRule expr reads (as path.name, unless it also
+// nil, and when a wildcard that [ClaimFromPath] or a [FromRule] field names,
+// or that an Expr or a [FromRule] expr reads (as path.name, unless it also
 // tests has(path.name)), is not a wildcard of pattern: a misspelling that
 // would otherwise refuse every request with 403.
 //
 //	guard.Handle(mux, "GET /users/{username}", users, httpauth.ClaimFromPath("sub", "username"))
 //
-// A Guard with WithPathValue reads wildcards that ServeMux does not know:
+// A Guard with [WithPathValue] reads wildcards that ServeMux does not know:
 // Handle still requires them in pattern.
 func (g *Guard) Handle(mux *http.ServeMux, pattern string, h http.Handler, reqs ...Requirement) {
 	if mux == nil {

@@ -9,7 +9,7 @@ import (
 )
 
 // defaultRealm is the realm of the WWW-Authenticate challenges when
-// WithRealm is not given.
+// [WithRealm] is not given.
 const defaultRealm = "protojwt"
 
 // An Option changes how New builds a Guard. Options are applied in order; a
@@ -33,7 +33,7 @@ func (f optionFunc) apply(g *Guard) { f(g) }
 // A browser sends cookies with cross-site requests too, so a request that
 // the cookie authenticates and whose method is not GET or HEAD must also
 // prove it came from the application's own pages: its X-CSRF-Token header
-// (see WithCSRFHeader) must hold CSRFToken of the cookie's token, or it is
+// (see [WithCSRFHeader]) must hold CSRFToken of the cookie's token, or it is
 // refused with 403 and reason CSRF_MISMATCH before the token is verified.
 // So must a WebSocket handshake (a GET with "Upgrade: websocket") from
 // another site: one whose Sec-Fetch-Site is "cross-site" or whose Origin is
@@ -50,7 +50,7 @@ func (f optionFunc) apply(g *Guard) { f(g) }
 // their Origin or Sec-Fetch-Site say. Safe methods must not change state.
 // A sibling subdomain is the same site but not the same origin: its pages
 // can send the cookie and read nothing, as from any other site. Setting
-// the cookie SameSite=Lax or Strict, and http.CrossOriginProtection in front
+// the cookie SameSite=Lax or Strict, and [http.CrossOriginProtection] in front
 // of the mux, add defence in depth.
 func WithCookie(name string) Option {
 	return optionFunc(func(g *Guard) {
@@ -59,10 +59,10 @@ func WithCookie(name string) Option {
 }
 
 // WithCSRFHeader names the request header that carries the CSRF token of
-// requests authenticated by the cookie of WithCookie, for clients that
+// requests authenticated by the cookie of [WithCookie], for clients that
 // already send one under another name (Angular's X-XSRF-TOKEN, for
 // example). An empty name is ignored: the proof can't be turned off. By
-// default, the header is X-CSRF-Token (DefaultCSRFHeader).
+// default, the header is X-CSRF-Token ([DefaultCSRFHeader]).
 func WithCSRFHeader(name string) Option {
 	return optionFunc(func(g *Guard) {
 		if name != "" {
@@ -72,12 +72,12 @@ func WithCSRFHeader(name string) Option {
 }
 
 // WithPathValue makes the guard read path wildcards, those that
-// ClaimFromPath and FromRule name, with value instead of
-// (*http.Request).PathValue: for routers that keep them elsewhere, as chi
+// [ClaimFromPath] and [FromRule] name, with value instead of
+// (*[http.Request]).PathValue: for routers that keep them elsewhere, as chi
 // does (chi.URLParam) or gorilla/mux (mux.Vars(r)[name]). An empty value is
 // an absent wildcard, which never equals a claim. A nil value is ignored. By
-// default, the guard uses (*http.Request).PathValue, the wildcards of
-// http.ServeMux patterns such as "GET /users/{username}".
+// default, the guard uses (*[http.Request]).PathValue, the wildcards of
+// [http.ServeMux] patterns such as "GET /users/{username}".
 func WithPathValue(value func(r *http.Request, wildcard string) string) Option {
 	return optionFunc(func(g *Guard) {
 		if value != nil {
@@ -112,7 +112,7 @@ func WithRealm(realm string) Option {
 	})
 }
 
-// WithExpressions compiles the expr of FromRule's rules with x, as
+// WithExpressions compiles the expr of [FromRule]'s rules with x, as
 // celexpr.New() provides (module github.com/protojwt/protojwt/celexpr); an
 // expression sees the route's path wildcards as path. A route whose rule
 // has an expr is invalid unless this option is given. A nil x is ignored.
@@ -144,7 +144,7 @@ func WithDecisionHook(hook func(context.Context, protojwt.Decision)) Option {
 // error_description. It is for development: do not use it in production,
 // where the cause tells a caller how your tokens are checked. The text
 // never holds the token or key material; the status and the reason are the
-// same with or without it. An error handler (WithErrorHandler) gets the
+// same with or without it. An error handler ([WithErrorHandler]) gets the
 // same Error either way. By default, the response says only the reason's
 // fixed text ("claim mismatch").
 func WithDetailedErrors() Option {
@@ -155,13 +155,13 @@ func WithDetailedErrors() Option {
 
 // WithDryRun decides and reports every request, and refuses none: a
 // request that would be refused reaches the handler, and the decision hook
-// (WithDecisionHook) gets it with [protojwt.Decision] DryRun set, Allowed
+// ([WithDecisionHook]) gets it with [protojwt.Decision] DryRun set, Allowed
 // true and the Reason and Err a refusal would have given (a CSRF proof
 // missing included). It is how protojwt is turned on in front of a running
 // service: watch the would-be refusals (otelprotojwt counts them apart),
 // fix the routes' requirements or the clients, then remove the option. The
-// handler sees a token (manager.FromContext) only when it verified, and a
-// cookie's token only with its CSRF proof. FromRule of a rule with dry_run
+// handler sees a token ([manager.FromContext]) only when it verified, and a
+// cookie's token only with its CSRF proof. [FromRule] of a rule with dry_run
 // does the same for its route. By default, every route is enforced.
 func WithDryRun() Option {
 	return optionFunc(func(g *Guard) {

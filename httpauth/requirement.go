@@ -18,8 +18,8 @@ type Requirement struct {
 	add func(*builder) error
 }
 
-// builder combines requirements into the rules.Spec of a route, or of one
-// alternative of AnyOf.
+// builder combines requirements into the [rules.Spec] of a route, or of one
+// alternative of [AnyOf].
 type builder struct {
 	spec    rules.Spec
 	nested  bool              // inside AnyOf
@@ -63,7 +63,7 @@ func build(reqs []Requirement, nested bool) (*builder, error) {
 // Public lets a route be called with no token. A token sent anyway is not
 // read, so a bad one is no reason to refuse, and the handler finds no token
 // in its context. Public can't be combined with other requirements, nor be
-// an alternative of AnyOf.
+// an alternative of [AnyOf].
 func Public() Requirement {
 	return Requirement{func(b *builder) error {
 		b.spec.Public = true
@@ -74,7 +74,7 @@ func Public() Requirement {
 // RequireBinding requires a sender-constrained token: one whose cnf claim
 // binds it to a DPoP key or a client certificate, whose proof the guard
 // checks (see [WithDPoP]). A bearer token is refused with 401 and reason
-// PROOF_MISSING. It can't be an alternative of AnyOf.
+// PROOF_MISSING. It can't be an alternative of [AnyOf].
 func RequireBinding() Requirement {
 	return Requirement{func(b *builder) error {
 		b.spec.RequireBinding = true
@@ -82,11 +82,11 @@ func RequireBinding() Requirement {
 	}}
 }
 
-// TokenType requires a token of type t, manager.Auth or manager.Refresh:
+// TokenType requires a token of type t, [manager.Auth] or [manager.Refresh]:
 // another type is refused with 401 and reason TOKEN_TYPE. Without it a route
 // requires an auth token, so a refresh token is accepted only where
-// TokenType(manager.Refresh) is required. It can't be an alternative of
-// AnyOf, and two different types are invalid.
+// TokenType([manager.Refresh]) is required. It can't be an alternative of
+// [AnyOf], and two different types are invalid.
 func TokenType(t manager.TokenType) Requirement {
 	return Requirement{func(b *builder) error {
 		if b.spec.TokenType != "" && b.spec.TokenType != t {
@@ -113,7 +113,7 @@ func Claim(name string, want any) Requirement {
 }
 
 // ClaimFromPath requires the token's claim name to equal the path wildcard
-// of the request, r.PathValue(wildcard) unless WithPathValue says otherwise:
+// of the request, r.PathValue(wildcard) unless [WithPathValue] says otherwise:
 // with the pattern "GET /users/{username}", ClaimFromPath("sub", "username")
 // lets only the token of alice read /users/alice. A path value is a string;
 // it also equals a number or bool claim whose JSON text it is, as "42"
@@ -182,7 +182,7 @@ func Scopes(names ...string) Requirement {
 // token type and before claims; another issuer is refused with 403 and
 // reason CLAIM_MISMATCH. No issuers, an empty issuer and a second Issuers
 // in the same list are invalid. Issuers may be an alternative, or part of
-// one, of AnyOf.
+// one, of [AnyOf].
 func Issuers(issuers ...string) Requirement {
 	return Requirement{func(b *builder) error {
 		if len(issuers) == 0 {
@@ -201,7 +201,7 @@ func Issuers(issuers ...string) Requirement {
 // tokens minted for it. It is checked after Issuers and before claims; a
 // token for none of them is refused with 403 and reason CLAIM_MISMATCH. No
 // audiences, an empty audience and a second Audiences in the same list are
-// invalid. Audiences may be an alternative, or part of one, of AnyOf.
+// invalid. Audiences may be an alternative, or part of one, of [AnyOf].
 func Audiences(audiences ...string) Requirement {
 	return Requirement{func(b *builder) error {
 		if len(audiences) == 0 {
@@ -217,7 +217,7 @@ func Audiences(audiences ...string) Requirement {
 
 // Expr requires expr, an expression over the token's claims and the
 // route's path wildcards, to be true: the expr of a rule, in Go. It is
-// compiled when the route is, by the Guard's WithExpressions engine (CEL
+// compiled when the route is, by the Guard's [WithExpressions] engine (CEL
 // with WithExpressions(celexpr.New())), and checked after the route's
 // claims, checks and scopes:
 //
@@ -228,8 +228,8 @@ func Audiences(audiences ...string) Requirement {
 // A false expression is refused with 403 and reason EXPRESSION_FALSE, one
 // that can't be evaluated (a missing claim, the cost limit) with 403 and
 // EXPRESSION_ERROR. An empty expr, an Expr on a Guard without
-// WithExpressions and a second Expr in the same list are invalid: join
-// expressions with &&. Expr may be an alternative, or part of one, of AnyOf.
+// [WithExpressions] and a second Expr in the same list are invalid: join
+// expressions with &&. Expr may be an alternative, or part of one, of [AnyOf].
 func Expr(expr string) Requirement {
 	return Requirement{func(b *builder) error {
 		if expr == "" {
@@ -247,10 +247,10 @@ func Expr(expr string) Requirement {
 // route's other requirements; each alternative is a list of requirements
 // that must all hold. When none does, the request is refused with 403 and
 // reason NO_ALTERNATIVE. An alternative may hold claims, checks, scopes,
-// Issuers, Audiences, Expr and a nested AnyOf, but neither Public, TokenType nor FromRule. No
+// Issuers, Audiences, Expr and a nested [AnyOf], but neither Public, [TokenType] nor [FromRule]. No
 // alternatives, an empty alternative (which would always hold) and a
-// second AnyOf on the same list are invalid: put every alternative in one
-// AnyOf.
+// second [AnyOf] on the same list are invalid: put every alternative in one
+// [AnyOf].
 func AnyOf(alternatives ...[]Requirement) Requirement {
 	return Requirement{func(b *builder) error {
 		if len(alternatives) == 0 {
@@ -278,10 +278,10 @@ func AnyOf(alternatives ...[]Requirement) Requirement {
 // FromRule requires what a rule declared in a .proto file requires, the
 // message of a (protojwt.v1.rule) option, so that an HTTP route and its gRPC
 // twin share one declaration: issuers, audiences, claims, checks (as Check
-// makes them), allow_missing (as AllowMissing), scope, scopes, expr and
+// makes them), allow_missing (as [AllowMissing]), scope, scopes, expr and
 // any_of. A
 // Match.field, of a claim or of an equals or contains check, names a path
-// wildcard, read as ClaimFromPath reads it. FromRule must be a route's only
+// wildcard, read as [ClaimFromPath] reads it. [FromRule] must be a route's only
 // requirement; a nil rule is invalid.
 func FromRule(r *annotations.Rule) Requirement {
 	return Requirement{func(b *builder) error {

@@ -11,18 +11,18 @@ import (
 )
 
 // ServiceInfoProvider is what CheckServer reads of a server: the services
-// registered on it. *grpc.Server implements it.
+// registered on it. *[grpc.Server] implements it.
 type ServiceInfoProvider interface {
 	GetServiceInfo() map[string]grpc.ServiceInfo
 }
 
 // CheckServer compares the interceptor with the services registered on s,
-// and reports in one error wrapping protojwt.ErrInvalidOption every
+// and reports in one error wrapping [protojwt.ErrInvalidOption] every
 // mistake that would otherwise show only at the first call, or never: the
 // streaming methods of a server whose interceptor never took Stream (they
 // would run with no check at all) and the unary methods of one that never
-// took Unary, each named; a name given to WithPublicServices or
-// WithPublicMethods that matches no registered service or method; and
+// took Unary, each named; a name given to [WithPublicServices] or
+// [WithPublicMethods] that matches no registered service or method; and
 // every registered method that declares no rule and is not opened (it
 // would be denied with METHOD_NOT_DECLARED). Call it in main after
 // registering every service and before Serve, and stop when it fails:
@@ -34,8 +34,8 @@ type ServiceInfoProvider interface {
 //		log.Fatal(err)
 //	}
 //
-// With AllowUnannotated, methods without a rule are open and not reported;
-// with WithDryRun, they are reported to the hook at each call and not
+// With [AllowUnannotated], methods without a rule are open and not reported;
+// with [WithDryRun], they are reported to the hook at each call and not
 // denied, and not reported here either.
 func (i *Interceptor) CheckServer(s ServiceInfoProvider) error {
 	if s == nil {

@@ -15,8 +15,8 @@
 // at request time. A method with no rule is denied unless an option opens
 // it: the interceptors fail closed. Per call they do one map lookup, read
 // the "authorization: Bearer <jwt>" metadata, verify the token and check the
-// rule. Denials are status errors with codes.Unauthenticated or
-// codes.PermissionDenied and a google.rpc.ErrorInfo detail (domain
+// rule. Denials are status errors with [codes.Unauthenticated] or
+// [codes.PermissionDenied] and a google.rpc.ErrorInfo detail (domain
 // "protojwt") whose reason says why, such as TOKEN_EXPIRED or
 // CLAIM_MISMATCH.
 //
@@ -34,7 +34,7 @@
 // The tests are equals, contains, in, prefix, suffix, includes and present;
 // a missing or null claim, or a value of another JSON type, fails them
 // (PermissionDenied, CLAIM_MISMATCH). With allow_missing, a call that sends
-// no token reaches the handler, where manager.FromContext finds none; a
+// no token reaches the handler, where [manager.FromContext] finds none; a
 // token sent must verify and satisfy the rule. See docs/rules.md for the
 // rules each identity provider's tokens need.
 //
@@ -61,13 +61,13 @@
 //
 // # Services you can't annotate, and dry run
 //
-// WithRuleSet gives rules to services whose .proto carries none
+// [WithRuleSet] gives rules to services whose .proto carries none
 // (googleapis, third-party or generated services such as
 // grpc.health.v1.Health), from a rule set file read with
-// annotations.ReadRuleSet; they are compiled and checked by New as
-// annotations are. WithDryRun, or a rule's dry_run, decides and reports
+// [annotations.ReadRuleSet]; they are compiled and checked by New as
+// annotations are. [WithDryRun], or a rule's dry_run, decides and reports
 // without enforcing: a call that would be denied goes on, and the decision
-// hook is told what enforcing would have done (protojwt.Decision DryRun).
+// hook is told what enforcing would have done ([protojwt.Decision] DryRun).
 
 // # Sender-constrained tokens
 //

@@ -12,7 +12,7 @@ import (
 
 // Interceptor enforces the protojwt rules of a set of gRPC services. New
 // compiles every rule; ServerOptions returns both interceptors for
-// grpc.NewServer (Unary and Stream return them one by one). Its rules are
+// [grpc.NewServer] (Unary and Stream return them one by one). Its rules are
 // fixed by New; it only records which interceptors were taken, for
 // CheckServer. It is safe for concurrent use.
 type Interceptor struct {
@@ -24,14 +24,14 @@ type Interceptor struct {
 }
 
 // New reads the rule of every method of every service in the resolver
-// (protoregistry.GlobalFiles unless WithResolver says otherwise), and
+// ([protoregistry.GlobalFiles] unless [WithResolver] says otherwise), and
 // compiles it: a method's (protojwt.v1.rule), or else its service's
 // (protojwt.v1.default_rule), with the request fields it names. Every rule
 // that can't be compiled is reported, in one error that joins a
-// *protojwt.RuleError (wrapping protojwt.ErrInvalidRule) per method or
+// *[protojwt.RuleError] (wrapping [protojwt.ErrInvalidRule]) per method or
 // service, naming it and the field path at fault; a bad option is an error
-// wrapping protojwt.ErrInvalidOption. v verifies the tokens: a
-// *manager.Manager, a *manager.Issuers, or any manager.Verifier.
+// wrapping [protojwt.ErrInvalidOption]. v verifies the tokens: a
+// *[manager.Manager], a *[manager.Issuers], or any [manager.Verifier].
 //
 //	auth, err := interceptor.New(m)
 //	if err != nil {

@@ -13,12 +13,12 @@ import (
 )
 
 // defaultMetadataKey is the metadata key read for the bearer token when
-// WithMetadataKey is not given.
+// [WithMetadataKey] is not given.
 const defaultMetadataKey = "authorization"
 
 // An Option changes how New builds an Interceptor. Options are applied in
 // order; New reports an option with a bad value as an error wrapping
-// protojwt.ErrInvalidOption.
+// [protojwt.ErrInvalidOption].
 type Option interface {
 	apply(*rpcadapter.Config)
 }
@@ -33,7 +33,7 @@ func (s setting) apply(c *rpcadapter.Config) { s(c) }
 // instead of the global registry, such as descriptors loaded at run time
 // from a descriptor set. Methods that files does not describe are not
 // declared, so they are denied unless opened by another option. A nil files
-// is an error. By default, New reads protoregistry.GlobalFiles: every
+// is an error. By default, New reads [protoregistry.GlobalFiles]: every
 // service whose generated Go package the program imports.
 func WithResolver(files *protoregistry.Files) Option {
 	return setting(rpcadapter.Resolver(files))
@@ -68,9 +68,9 @@ func WithPublicServices(services ...string) Option {
 // AllowUnannotated lets every method that has no rule (neither its own nor a
 // default rule of its service) be called with no token, including methods
 // the resolver does not know. It turns protojwt's fail-closed default into
-// fail-open for undeclared methods; prefer WithPublicMethods and
-// WithPublicServices, which name what they open. By default, a method with
-// no rule is denied with codes.PermissionDenied and reason
+// fail-open for undeclared methods; prefer [WithPublicMethods] and
+// [WithPublicServices], which name what they open. By default, a method with
+// no rule is denied with [codes.PermissionDenied] and reason
 // METHOD_NOT_DECLARED, whose message names the method.
 func AllowUnannotated() Option {
 	return setting(rpcadapter.AllowUnannotated())
@@ -91,8 +91,8 @@ func WithMetadataKey(key string) Option {
 // reflection (both versions).
 var HealthAndReflection = methodrules.HealthAndReflection()
 
-// WithHealthAndReflection opens the services of HealthAndReflection, as
-// WithPublicServices(HealthAndReflection...) does: one line for the
+// WithHealthAndReflection opens the services of [HealthAndReflection], as
+// WithPublicServices([HealthAndReflection]...) does: one line for the
 // services every server registers next to its own. CheckServer does not
 // require them all to be registered. By default, they are not opened.
 func WithHealthAndReflection() Option {
@@ -157,7 +157,7 @@ func withClock(now func() time.Time) Option {
 // clients, then remove the option. Everything is decided as when
 // enforcing, by Unary and Stream, a method that declares no rule
 // (METHOD_NOT_DECLARED) and each message of a stream included; the handler
-// sees a token (manager.FromContext) only when it verified, whatever the
+// sees a token ([manager.FromContext]) only when it verified, whatever the
 // rule thought of its claims or type; a method without a rule runs
 // without one. CheckServer no longer reports methods
 // without a rule, which are not denied. A rule's own dry_run does the same
@@ -179,7 +179,7 @@ func WithDryRun() Option {
 // one ruled by its options (its own rule or its service's default_rule)
 // that set also names, by itself or by its service, is a
 // [*protojwt.RuleError] (see [annotations.EffectiveRuleIn]). A later
-// WithRuleSet replaces an earlier one. By default, rules come only from
+// [WithRuleSet] replaces an earlier one. By default, rules come only from
 // the resolver's options.
 func WithRuleSet(set *annotations.RuleSet) Option {
 	return setting(rpcadapter.RuleSet(set))

@@ -16,7 +16,7 @@ import (
 
 // Unary returns the unary server interceptor: it enforces the called
 // method's rule against the request and calls the handler with the verified
-// token in its context (manager.FromContext), or returns the denial. A
+// token in its context ([manager.FromContext]), or returns the denial. A
 // public method's handler is called with the context unchanged and no token
 // verified.
 //
@@ -47,7 +47,7 @@ func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 // reads the request (claims bound to request fields, an expression that
 // reads request), which it checks on every message the handler receives.
 // On every message it also checks that the token has not expired, and it
-// verifies the token again, revocation included, every WithStreamRecheck.
+// verifies the token again, revocation included, every [WithStreamRecheck].
 // The handler's stream context carries the verified token. A public
 // method's handler gets the stream unchanged.
 func (i *Interceptor) Stream() grpc.StreamServerInterceptor {

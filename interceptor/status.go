@@ -18,8 +18,8 @@ var denials = rpcadapter.Prebuild(newDenial, func(e error) error { return e })
 // err, an error wrapping one of manager's sentinels, as Verify,
 // RotateRefreshToken and the rule engine return them: for a handler that
 // checks a token itself, such as a refresh method, so that its clients read
-// the same codes and reasons (protojwt.ReasonOf) as the interceptors'. A
-// reused refresh token (manager.ErrRefreshReuse) is TOKEN_REVOKED. Any
+// the same codes and reasons ([protojwt.ReasonOf]) as the interceptors'. A
+// reused refresh token ([manager.ErrRefreshReuse]) is TOKEN_REVOKED. Any
 // other error is TOKEN_INVALID; a nil err is nil. The error never quotes
 // err.
 //

@@ -11,7 +11,7 @@ import (
 )
 
 // CacheStats describes the verification cache of a Manager (see
-// WithVerifyCache). Counts start at New and only grow.
+// [WithVerifyCache]). Counts start at New and only grow.
 type CacheStats struct {
 	// Size is the number of tokens held, some of which may have expired:
 	// they are dropped when presented again or replaced by others.
@@ -19,7 +19,7 @@ type CacheStats struct {
 	// Capacity is the most tokens the cache holds; 0 when it is off.
 	Capacity int
 	// Bytes is the estimated memory the held tokens take: their text, their
-	// decoded claims and the Token; at most the WithVerifyCacheBytes bound.
+	// decoded claims and the Token; at most the [WithVerifyCacheBytes] bound.
 	Bytes int64
 	// Hits counts Verify calls answered from the cache.
 	Hits uint64

@@ -31,7 +31,7 @@ type Config struct {
 	// Discovery), which issues nothing. Environment: JWT_AUTHTYPE.
 	Algorithm string
 	// Algorithms are the JWS algorithms Verify accepts; a token of any
-	// other, "none" included, is refused with ErrAlgorithm. By default,
+	// other, "none" included, is refused with [ErrAlgorithm]. By default,
 	// Algorithm alone, or for a Manager whose keys come from a JWK Set and
 	// that leaves Algorithm empty, every asymmetric algorithm: RS256,
 	// RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 and EdDSA.
@@ -48,9 +48,9 @@ type Config struct {
 	// JWT_SECRET_FILE.
 	Secret []byte
 	// PrivateKey signs tokens for the RS, PS, ES and EdDSA algorithms: an
-	// *rsa.PrivateKey (RS, PS; at least 2048 bits), an *ecdsa.PrivateKey on
-	// P-256, P-384 or P-521 (ES256, ES384, ES512), or an ed25519.PrivateKey
-	// or any other crypto.Signer of an Ed25519 key (EdDSA). Nil makes a
+	// *[rsa.PrivateKey] (RS, PS; at least 2048 bits), an *[ecdsa.PrivateKey] on
+	// P-256, P-384 or P-521 (ES256, ES384, ES512), or an [ed25519.PrivateKey]
+	// or any other [crypto.Signer] of an Ed25519 key (EdDSA). Nil makes a
 	// verify-only Manager. Environment: JWT_PRIVATEKEY (PEM text) or
 	// JWT_PRIVATEKEY_FILE (path of a PEM file).
 	PrivateKey crypto.Signer
@@ -98,10 +98,10 @@ type Config struct {
 	// Issuer's path. The document's "issuer" must equal Issuer exactly.
 	// Issuer and jwks_uri obey JWKSURL's rules (https, or http to a
 	// loopback host), and the metadata is fetched as the JWK Set is:
-	// within WithJWKSTimeout, with WithJWKSHTTPClient, no redirect that
+	// within [WithJWKSTimeout], with [WithJWKSHTTPClient], no redirect that
 	// leaves https, a body of at most 256 KiB. The keys are then those of
 	// a JWKSURL, and the metadata is read again on the JWK Set's refresh
-	// schedule (WithJWKSRefreshInterval), so that a provider that moves
+	// schedule ([WithJWKSRefreshInterval]), so that a provider that moves
 	// its keys to another jwks_uri is followed; a failed reading keeps the
 	// keys held. Exclusive with JWKSURL, JWKS and the Manager's own keys.
 	// Environment: JWT_DISCOVERY ("true" or "1"; "false", "0" or empty
@@ -133,13 +133,13 @@ var defaultScopeClaims = []string{"scope"}
 // JWT_AUDIENCE, JWT_ALGORITHMS and JWT_SCOPE_CLAIMS are split on commas,
 // each value trimmed, empty values dropped.
 //
-// Errors wrap ErrConfig and name the variable, never its value. ConfigFromEnv
+// Errors wrap [ErrConfig] and name the variable, never its value. [ConfigFromEnv]
 // does not check the Config as a whole: New does.
 func ConfigFromEnv() (Config, error) {
 	return ConfigFromLookup(os.Getenv)
 }
 
-// ConfigFromLookup is ConfigFromEnv reading the variables with getenv
+// ConfigFromLookup is [ConfigFromEnv] reading the variables with getenv
 // instead of from the process environment: for a command that layers flags
 // over the environment, or a test with an environment of its own.
 func ConfigFromLookup(getenv func(string) string) (Config, error) {
@@ -210,10 +210,10 @@ func Algorithms() []string {
 }
 
 // KeyVariables returns the names of the environment variables that
-// ConfigFromEnv reads key material from: the secret, the private and
+// [ConfigFromEnv] reads key material from: the secret, the private and
 // public keys and the JWK Set, each as a value and as a _FILE path,
 // JWT_JWKS_URL and JWT_DISCOVERY. A command that takes its keys from elsewhere (flags) can
-// hide these from ConfigFromLookup so that no key of the environment mixes
+// hide these from [ConfigFromLookup] so that no key of the environment mixes
 // with its own. The caller owns the slice.
 func KeyVariables() []string {
 	return slices.Clone(keyVariables)

@@ -10,7 +10,7 @@ func NewContext(ctx context.Context, t *Token) context.Context {
 	return context.WithValue(ctx, tokenKey{}, t)
 }
 
-// FromContext returns the current token stored in ctx by NewContext: in a
+// FromContext returns the current token stored in ctx by [NewContext]: in a
 // handler behind protojwt's interceptor or HTTP guard, the verified token of
 // the caller. It reports false when ctx carries none.
 func FromContext(ctx context.Context) (*Token, bool) {

@@ -21,7 +21,7 @@ type describer struct {
 // are numbers, type is a string, iss, sub and jti are strings when
 // present. claims becomes the private view of the token's Manager, and the
 // Token gets a deep copy of its own for handlers; a token without a type
-// claim is of the WithUntypedTokens type.
+// claim is of the [WithUntypedTokens] type.
 func (d describer) token(claims map[string]any, signed string) *Token {
 	typ, _ := claims["type"].(string)
 	if typ == "" {

@@ -45,7 +45,7 @@ var errMetadataMissing = errors.New("not found")
 // discover reads issuer's metadata, trying each document in turn while
 // the issuer does not serve it, and returns its jwks_uri. A document that
 // is served but wrong ends the search: its failure is the answer.
-// Each call is reported as an EventDiscoveryRead.
+// Each call is reported as an [EventDiscoveryRead].
 func (f fetcher) discover(ctx context.Context, issuer string) (string, error) {
 	urls, err := metadataURLs(issuer)
 	if err != nil {
@@ -75,8 +75,8 @@ func (f fetcher) readFirstMetadata(ctx context.Context, urls []string, issuer st
 }
 
 // readMetadata fetches one metadata document and returns its jwks_uri.
-// The fetch is the JWK Set's: within WithJWKSTimeout, with the client of
-// WithJWKSHTTPClient under fetchClient's rules (no redirect that leaves
+// The fetch is the JWK Set's: within [WithJWKSTimeout], with the client of
+// [WithJWKSHTTPClient] under fetchClient's rules (no redirect that leaves
 // https, a bounded body). The document's issuer must equal issuer exactly
 // (OpenID Connect Discovery 1.0 section 4.3, RFC 8414 section 3.3), so
 // that a document served elsewhere can't name another issuer's keys, and
@@ -154,8 +154,8 @@ func checkFetchURL(what, raw string) error {
 // discoveredKeys are the keys of the JWK Set an issuer's metadata names,
 // found again every refresh interval: a provider that moves its keys to
 // another jwks_uri is followed, and the keys of the old set serve until
-// the new one has been fetched. With WithStartUnavailable, there may be
-// no set yet: then every token is refused with ErrKeysUnavailable.
+// the new one has been fetched. With [WithStartUnavailable], there may be
+// no set yet: then every token is refused with [ErrKeysUnavailable].
 type discoveredKeys struct {
 	cur     atomic.Pointer[remoteKeys] // nil until a set has been opened
 	stop    context.CancelFunc         // ends rediscover
@@ -193,7 +193,7 @@ func (d *discoveredKeys) close() {
 
 // openDiscovered discovers the issuer's jwks_uri, fetches its JWK Set, and
 // starts re-reading the metadata every refresh interval. ctx bounds the
-// first discovery and fetch only. With WithStartUnavailable, a discovery
+// first discovery and fetch only. With [WithStartUnavailable], a discovery
 // or fetch that fails is retried in the background, with backoff.
 func (f fetcher) openDiscovered(ctx context.Context, issuer string) (*discoveredKeys, error) {
 	if _, err := metadataURLs(issuer); err != nil {
@@ -223,7 +223,7 @@ func (f fetcher) openDiscovered(ctx context.Context, issuer string) (*discovered
 // rediscover reads the issuer's metadata every refresh interval until ctx
 // ends, and moves d to the JWK Set of a new jwks_uri once that set has
 // been fetched and holds a usable key. A failure leaves d as it is, goes
-// to WithJWKSErrorHandler, and is retried with backoff; with no jwks_uri
+// to [WithJWKSErrorHandler], and is retried with backoff; with no jwks_uri
 // yet (uri ""), the first retry comes after the first wait of a backoff.
 func (f fetcher) rediscover(ctx context.Context, d *discoveredKeys, issuer, uri string) {
 	defer close(d.stopped)

@@ -25,22 +25,22 @@
 // selects its key. JWKS and JWKSHandler publish the public keys as a JWK
 // Set, and a Manager with Config.JWKSURL (see Open) verifies the tokens of
 // another service or an identity provider with the keys it publishes.
-// WithStartUnavailable lets it start while the provider is down and
-// WithMaxKeyAge bounds how long it trusts keys it can't refresh: both
-// refuse tokens with ErrKeysUnavailable, an outage a client retries.
-// NewIssuers trusts several issuers; NewTenantIssuers the tenants of one
+// [WithStartUnavailable] lets it start while the provider is down and
+// [WithMaxKeyAge] bounds how long it trusts keys it can't refresh: both
+// refuse tokens with [ErrKeysUnavailable], an outage a client retries.
+// [NewIssuers] trusts several issuers; [NewTenantIssuers] the tenants of one
 // provider by an issuer template, each with a Manager made on its first
 // token.
 //
-// Verify keeps the tokens it verified (WithVerifyCache, 10 000 tokens and
-// WithVerifyCacheBytes, 64 MiB, by default): a client's next call with the
+// Verify keeps the tokens it verified ([WithVerifyCache], 10 000 tokens and
+// [WithVerifyCacheBytes], 64 MiB, by default): a client's next call with the
 // same token costs a hash lookup and the checks of its times and
-// revocation, not a signature check. CacheStats reports its size, bytes,
+// revocation, not a signature check. [CacheStats] reports its size, bytes,
 // hits, misses and evictions. The Token a kept token yields is shared
 // between calls; decisions read the Manager's private copy of its claims,
 // so a handler that modifies it changes no decision, but should not.
 //
-// With a revocation store (WithRevocation), Verify also refuses revoked
+// With a revocation store ([WithRevocation]), Verify also refuses revoked
 // tokens, Revoke and RevokeSubject log out, and RotateRefreshToken exchanges
 // a refresh token once, revoking its whole login when it is presented again.
 package manager

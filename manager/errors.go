@@ -32,8 +32,8 @@ var (
 )
 
 // Authorization failures: the caller is known but may not make this call.
-// ErrTokenType maps to Unauthenticated/401 (the wrong credential was sent);
-// ErrClaim and ErrScope map to PermissionDenied/403.
+// [ErrTokenType] maps to Unauthenticated/401 (the wrong credential was sent);
+// [ErrClaim] and [ErrScope] map to PermissionDenied/403.
 var (
 	// ErrTokenType means the token's type is not the one required.
 	ErrTokenType = errors.New("protojwt: wrong token type")
@@ -43,10 +43,10 @@ var (
 	ErrScope = errors.New("protojwt: insufficient scope")
 )
 
-// Configuration and issuing failures, returned by ConfigFromEnv, New,
+// Configuration and issuing failures, returned by [ConfigFromEnv], New,
 // AuthToken and RefreshToken; never by Verify.
 var (
-	// ErrConfig means a Config can't be used safely; New and ConfigFromEnv
+	// ErrConfig means a Config can't be used safely; New and [ConfigFromEnv]
 	// wrap it with the reason. AuthToken and RefreshToken of a verify-only
 	// Manager (one without PrivateKey) return it too.
 	ErrConfig = errors.New("protojwt: invalid configuration")
@@ -61,8 +61,8 @@ var (
 	ErrJWKS = errors.New("protojwt: JWK Set unavailable")
 	// ErrKeysUnavailable means Verify can't judge the token now: its keys
 	// come from an identity provider that has not answered yet (a Manager
-	// opened with WithStartUnavailable) or whose last good fetch is older
-	// than WithMaxKeyAge allows. It is an outage, not a bad token: adapters
+	// opened with [WithStartUnavailable]) or whose last good fetch is older
+	// than [WithMaxKeyAge] allows. It is an outage, not a bad token: adapters
 	// map it to gRPC Unavailable and HTTP 503 (reason KEYS_UNAVAILABLE), and
 	// the same token verifies once a fetch succeeds.
 	ErrKeysUnavailable = errors.New("protojwt: keys unavailable")
@@ -71,15 +71,15 @@ var (
 // Revocation failures.
 var (
 	// ErrRevocationUnavailable means the revocation store did not answer: it
-	// is wrapped together with the store's own error, so errors.Is matches
-	// both. Verify returns it unless WithRevocationFailOpen; Revoke,
+	// is wrapped together with the store's own error, so [errors.Is] matches
+	// both. Verify returns it unless [WithRevocationFailOpen]; Revoke,
 	// RevokeSubject and RotateRefreshToken always do. Adapters may map it to
 	// gRPC Unavailable and HTTP 503: the token was not judged.
 	ErrRevocationUnavailable = errors.New("protojwt: revocation store unavailable")
 	// ErrRefreshReuse means RotateRefreshToken was given a refresh token that
 	// had been exchanged already, a sign that it was stolen: every token of
-	// its login is revoked. It wraps ErrRevoked, so errors.Is(err,
-	// ErrRevoked) holds too.
+	// its login is revoked. It wraps [ErrRevoked], so errors.Is(err,
+	// [ErrRevoked]) holds too.
 	ErrRefreshReuse = fmt.Errorf("protojwt: refresh token reused: %w", ErrRevoked)
 )
 
@@ -116,7 +116,7 @@ func verifyError(reason string, sentinel error) error {
 	return fmt.Errorf("manager: verify: %s: %w", reason, sentinel)
 }
 
-// configError wraps ErrConfig with the reason a Config can't be used.
+// configError wraps [ErrConfig] with the reason a Config can't be used.
 func configError(reason string) error {
 	return fmt.Errorf("manager: %s: %w", reason, ErrConfig)
 }

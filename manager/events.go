@@ -14,8 +14,8 @@ const (
 	EventJWKSFetch EventKind = iota + 1
 	// EventRevocationCheck is a call of the revocation store's Revoked by
 	// Verify. Err is set when the store failed to answer, whether Verify
-	// then failed open or not; it wraps ErrRevocationUnavailable, and also
-	// context.Canceled or context.DeadlineExceeded when the caller gave up
+	// then failed open or not; it wraps [ErrRevocationUnavailable], and also
+	// [context.Canceled] or [context.DeadlineExceeded] when the caller gave up
 	// first, which is no outage of the store.
 	EventRevocationCheck
 	// EventDiscoveryRead is a read of the issuer's metadata (Config.Discovery):
@@ -38,7 +38,7 @@ func (k EventKind) String() string {
 }
 
 // Event is something a Manager did that operators count: what metrics need
-// beyond the decisions the adapters report. See WithEvents.
+// beyond the decisions the adapters report. See [WithEvents].
 type Event struct {
 	// Kind says what happened.
 	Kind EventKind
@@ -46,24 +46,24 @@ type Event struct {
 	// a key.
 	Err error
 	// Keys is the number of keys of the JWK Set after a successful
-	// EventJWKSFetch; 0 otherwise.
+	// [EventJWKSFetch]; 0 otherwise.
 	Keys int
-	// KeyAge is, for an EventJWKSFetch that failed, how long ago the last
+	// KeyAge is, for an [EventJWKSFetch] that failed, how long ago the last
 	// good fetch was: the age of the keys Verify goes on using, which
-	// WithMaxKeyAge bounds. It is 0 on success (the keys are new) and
-	// while no fetch has ever succeeded (WithStartUnavailable: there are
-	// no keys, and Verify refuses every token with ErrKeysUnavailable).
+	// [WithMaxKeyAge] bounds. It is 0 on success (the keys are new) and
+	// while no fetch has ever succeeded ([WithStartUnavailable]: there are
+	// no keys, and Verify refuses every token with [ErrKeysUnavailable]).
 	KeyAge time.Duration
 	// Duration is how long the store took to answer an
-	// EventRevocationCheck, or the metadata to be read for an
-	// EventDiscoveryRead; 0 for other kinds.
+	// [EventRevocationCheck], or the metadata to be read for an
+	// [EventDiscoveryRead]; 0 for other kinds.
 	Duration time.Duration
 }
 
-// eventSink is the WithEvents function, nil without one.
+// eventSink is the [WithEvents] function, nil without one.
 type eventSink func(Event)
 
-// emit hands e to the WithEvents function, when there is one.
+// emit hands e to the [WithEvents] function, when there is one.
 func (f eventSink) emit(e Event) {
 	if f != nil {
 		f(e)

@@ -39,7 +39,7 @@ func (f *fetchRecord) age(now time.Time) time.Duration {
 }
 
 // freshness judges whether the keys of a fetchRecord may verify: they must
-// have come, and, with WithMaxKeyAge, not be older than maxAge.
+// have come, and, with [WithMaxKeyAge], not be older than maxAge.
 type freshness struct {
 	record *fetchRecord
 	maxAge time.Duration // 0: no limit
@@ -47,7 +47,7 @@ type freshness struct {
 }
 
 // check returns nil when the keys may verify, and otherwise the keyError
-// that refuses them with ErrKeysUnavailable.
+// that refuses them with [ErrKeysUnavailable].
 func (f freshness) check() error {
 	if !f.record.ready.Load() {
 		return errNoKeysYet
@@ -90,7 +90,7 @@ func (b *backoff) reset() { b.cur = 0 }
 
 // schedule runs attempt until ctx ends: every interval after a success,
 // and after a failure sooner, by b (newBackoff(interval) but in tests), so that a provider that comes back is
-// found before the next interval (and before WithMaxKeyAge runs out). When
+// found before the next interval (and before [WithMaxKeyAge] runs out). When
 // ready is false, the last attempt failed: the first wait is a retry's.
 func schedule(ctx context.Context, interval time.Duration, b backoff, ready bool, attempt func(context.Context) bool) {
 	wait := interval

@@ -32,7 +32,7 @@ var (
 
 // NewIssuers returns the Issuers of ms, one Manager per issuer
 // (Config.Issuer). No Manager, a nil one, or two of one issuer is an error
-// wrapping ErrConfig. Close closes them all.
+// wrapping [ErrConfig]. Close closes them all.
 func NewIssuers(ms ...*Manager) (*Issuers, error) {
 	if len(ms) == 0 {
 		return nil, configError("NewIssuers of no Manager")
@@ -63,7 +63,7 @@ func NewIssuers(ms ...*Manager) (*Issuers, error) {
 // tokens of its issuer, at the cost of a cache lookup per Manager. Any
 // other token has its issuer read from the unverified payload, in one
 // bounded pass that decodes no other claim and allocates nothing; a token
-// of no listed issuer is refused with ErrIssuer at no more cost than a
+// of no listed issuer is refused with [ErrIssuer] at no more cost than a
 // malformed one, and no Manager checks its signature. Token.Issuer says
 // who issued a token that verified.
 func (is *Issuers) Verify(ctx context.Context, signed string) (*Token, error) {

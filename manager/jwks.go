@@ -30,10 +30,10 @@ func (m *Manager) JWKS() []byte {
 	return bytes.Clone(m.signer.keys.set.Load().jwks)
 }
 
-// JWKSHandler returns an http.Handler that serves JWKS, to mount at
+// JWKSHandler returns an [http.Handler] that serves JWKS, to mount at
 // "/.well-known/jwks.json". It answers GET and HEAD with Content-Type
 // application/jwk-set+json, Cache-Control "public, max-age=N" (see
-// WithJWKSMaxAge), an ETag, and 304 Not Modified when If-None-Match names the
+// [WithJWKSMaxAge]), an ETag, and 304 Not Modified when If-None-Match names the
 // current ETag; other methods get 405. It serves the keys of the moment: a
 // rotation shows in the next response, under a new ETag.
 func (m *Manager) JWKSHandler() http.Handler {

@@ -163,7 +163,7 @@ func checkPublicKey(alg algorithm, pub crypto.PublicKey) error {
 
 // checkPrivateKeyType reports whether golang-jwt can sign alg with priv:
 // RSA and ECDSA signing need the crypto package's own key types, EdDSA takes
-// any crypto.Signer with an Ed25519 public key.
+// any [crypto.Signer] with an Ed25519 public key.
 func checkPrivateKeyType(alg algorithm, priv crypto.Signer) error {
 	name := alg.method.Alg()
 	switch alg.family {

@@ -70,7 +70,7 @@ func (l *localKeys) close() {}
 // static JWK Set, or a JWK Set fetched from a URL, given or found by
 // discovery, within ctx. keys sign (when the Manager has a signing key)
 // and are the ones its methods change; source selects the keys that
-// verify: keys, or the fetched set. Errors wrap ErrConfig, or ErrJWKS when
+// verify: keys, or the fetched set. Errors wrap [ErrConfig], or [ErrJWKS] when
 // a JWK Set can't be fetched.
 func openKeys(ctx context.Context, cfg Config, alg algorithm, algs []algorithm, fetch fetcher) (keys *localKeys, source keySource, err error) {
 	keys = &localKeys{}

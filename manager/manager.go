@@ -18,7 +18,7 @@ type Manager struct {
 	sessions sessions // revocation and refresh rotation
 }
 
-// New returns a Manager for cfg, or an error wrapping ErrConfig that says
+// New returns a Manager for cfg, or an error wrapping [ErrConfig] that says
 // what can't be used: a missing Issuer or Algorithm (see Config.Algorithm
 // for when it may be empty), an unknown algorithm, Algorithms that the keys
 // don't all fit, an HS algorithm with a JWK Set, a negative duration, an HS
@@ -29,10 +29,10 @@ type Manager struct {
 //
 // A Config without PrivateKey (RS, PS, ES and EdDSA only) makes a
 // verify-only Manager: Verify works, AuthToken and RefreshToken return an
-// error wrapping ErrConfig. So does a Config with JWKS, JWKSURL or
+// error wrapping [ErrConfig]. So does a Config with JWKS, JWKSURL or
 // Discovery, whose keys come from a JWK Set. New fetches JWKSURL (or the
-// issuer's metadata, then its jwks_uri) once within WithJWKSTimeout (Open
-// takes a context too) and returns an error wrapping ErrJWKS when it
+// issuer's metadata, then its jwks_uri) once within [WithJWKSTimeout] (Open
+// takes a context too) and returns an error wrapping [ErrJWKS] when it
 // can't; the Manager then refreshes the set in the background until Close.
 func New(cfg Config, opts ...Option) (*Manager, error) {
 	return build(context.Background(), cfg, opts)
@@ -40,34 +40,34 @@ func New(cfg Config, opts ...Option) (*Manager, error) {
 
 // Open returns a Manager for cfg as New does. When cfg.JWKSURL or
 // cfg.Discovery is set, ctx bounds the first fetch of the JWK Set (and of
-// the issuer's metadata), on top of WithJWKSTimeout: when ctx ends first,
-// Open returns an error wrapping ErrJWKS and ctx's error. ctx does not bound
+// the issuer's metadata), on top of [WithJWKSTimeout]: when ctx ends first,
+// Open returns an error wrapping [ErrJWKS] and ctx's error. ctx does not bound
 // the Manager's life; Close ends the background refresh.
 //
 // A Manager whose keys come from JWKSURL, or from the jwks_uri that
 // Discovery finds, only verifies. It fetches the set
 // once before Open returns, and fails when that fetch fails or the set holds
-// no key usable with Config.Algorithms (unless WithStartUnavailable). Then
-// it refreshes the set in the background (WithJWKSRefreshInterval), and
-// when a token names a kid the set lacks (WithJWKSRefreshUnknownKID), at a
+// no key usable with Config.Algorithms (unless [WithStartUnavailable]). Then
+// it refreshes the set in the background ([WithJWKSRefreshInterval]), and
+// when a token names a kid the set lacks ([WithJWKSRefreshUnknownKID]), at a
 // bounded rate so that tokens with random kids can't make it fetch in a
 // loop. When the endpoint fails, it keeps verifying with the keys of its
-// last good fetch (for at most WithMaxKeyAge) and retries with backoff
-// before the next interval. Refresh failures go to WithJWKSErrorHandler.
+// last good fetch (for at most [WithMaxKeyAge]) and retries with backoff
+// before the next interval. Refresh failures go to [WithJWKSErrorHandler].
 //
 // Every fetch refuses a response body over 1 MiB (JWK Sets take a few
 // kilobytes) and a redirect that leaves https, on every hop; a redirect
 // from an http loopback URL may only go to https or to loopback. A fetch
 // for an unknown kid made by Verify ends with Verify's ctx as well as
-// within WithJWKSTimeout.
+// within [WithJWKSTimeout].
 //
 // The token's kid selects the JWK with that "kid" (a token without kid, the
 // JWK without one). The JWK is used only when its "use" (when present) is
 // "sig", its "key_ops" (when present) include "verify", its "alg" (when
 // present) is the token's algorithm, one of Config.Algorithms, and its key
 // is of the kind, curve and size that algorithm needs: a token whose key
-// fails this is refused with ErrAlgorithm, a token whose kid names no JWK
-// with ErrSignature.
+// fails this is refused with [ErrAlgorithm], a token whose kid names no JWK
+// with [ErrSignature].
 func Open(ctx context.Context, cfg Config, opts ...Option) (*Manager, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -194,7 +194,7 @@ func checkKeyOptions(s *settings) error {
 // Close stops the background refresh of a Manager whose keys come from
 // JWKSURL or Discovery, and returns once it has ended; it goes on
 // verifying with the keys it holds, without fetching again (a Manager
-// that never got keys, with WithStartUnavailable, refuses every token).
+// that never got keys, with [WithStartUnavailable], refuses every token).
 // For any other Manager it does nothing. Close is safe to call more
 // than once and always returns nil.
 func (m *Manager) Close() error {

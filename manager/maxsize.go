@@ -1,7 +1,7 @@
 package manager
 
 // MaxTokenSize returns the largest token, in bytes, that Verify decodes
-// (WithMaxTokenSize): the adapters refuse a larger bearer value by its
+// ([WithMaxTokenSize]): the adapters refuse a larger bearer value by its
 // length, before reading it.
 func (m *Manager) MaxTokenSize() int { return m.verifier.maxTokenSize }
 

@@ -20,10 +20,10 @@ var farFuture = time.Unix(1<<62, 0)
 // "exp" never expires by itself (Token.Expired is false).
 //
 // claims must be decoded JSON as Token.Claims documents (objects
-// map[string]any, arrays []any, numbers float64 or json.Number); "iss",
+// map[string]any, arrays []any, numbers float64 or [json.Number]); "iss",
 // "sub" and "jti" must be strings, "exp", "iat" and "nbf" numbers, when
-// present. Otherwise NewToken returns an error wrapping ErrMalformed, which
-// names the claim, never its value. NewToken does not check "exp": the
+// present. Otherwise [NewToken] returns an error wrapping [ErrMalformed], which
+// names the claim, never its value. [NewToken] does not check "exp": the
 // Verifier decides whether the token is valid now.
 func NewToken(claims map[string]any, typ TokenType) (*Token, error) {
 	if claims == nil {

@@ -8,7 +8,7 @@ import (
 )
 
 // defaultMaxTokenSize is the size bound of tokens Verify accepts when
-// WithMaxTokenSize is not given: 8 KiB.
+// [WithMaxTokenSize] is not given: 8 KiB.
 const defaultMaxTokenSize = 8 << 10
 
 // An Option changes how New builds a Manager.
@@ -51,7 +51,7 @@ func defaultSettings() settings {
 // WithClock makes the Manager read the current time from now, both to stamp
 // the tokens it issues and to check exp, nbf and iat in Verify. Tests use it
 // to issue tokens in the past or the future. A nil now is ignored. By
-// default, the Manager uses time.Now.
+// default, the Manager uses [time.Now].
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(s *settings) {
 		if now != nil {
@@ -61,7 +61,7 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithMaxTokenSize sets the largest token, in bytes, that Verify decodes;
-// a larger one is refused with ErrMalformed before any decoding. New refuses
+// a larger one is refused with [ErrMalformed] before any decoding. New refuses
 // a size that is not positive. By default, the bound is 8 KiB.
 func WithMaxTokenSize(n int) Option {
 	return optionFunc(func(s *settings) {
@@ -72,13 +72,13 @@ func WithMaxTokenSize(n int) Option {
 // Defaults of the verification cache.
 const (
 	// DefaultVerifyCacheSize is the number of verified tokens a Manager
-	// keeps when WithVerifyCache is not given.
+	// keeps when [WithVerifyCache] is not given.
 	DefaultVerifyCacheSize = 10_000
 	// DefaultVerifyCacheTTL is how long a verified token is kept at most
-	// when WithVerifyCacheTTL is not given.
+	// when [WithVerifyCacheTTL] is not given.
 	DefaultVerifyCacheTTL = time.Minute
 	// DefaultVerifyCacheBytes is the estimated memory the kept tokens may
-	// take when WithVerifyCacheBytes is not given: 64 MiB.
+	// take when [WithVerifyCacheBytes] is not given: 64 MiB.
 	DefaultVerifyCacheBytes = 64 << 20
 )
 
@@ -86,15 +86,15 @@ const (
 // token presented again is not decoded and its signature not checked again:
 // clients send the same token on every call until it expires. 0 turns the
 // cache off; New refuses a negative size. Sizes of 8 and more are rounded
-// down to a multiple of 8. By default, DefaultVerifyCacheSize (10 000)
+// down to a multiple of 8. By default, [DefaultVerifyCacheSize] (10 000)
 // tokens: about 3 KB each for a token of nine claims, its text and the
 // private copy of its claims included, so 30 MB when full (see
-// CacheStats). Large tokens are bounded by WithVerifyCacheBytes too.
+// [CacheStats]). Large tokens are bounded by [WithVerifyCacheBytes] too.
 //
 // A token is found again by its exact compact form. Each time, Verify still
 // checks exp, nbf and iat against the Manager's clock and Config.Leeway, and
-// asks the revocation store (see WithRevocation); a token is kept until it
-// expires or WithVerifyCacheTTL passes, whichever comes first. A token that
+// asks the revocation store (see [WithRevocation]); a token is kept until it
+// expires or [WithVerifyCacheTTL] passes, whichever comes first. A token that
 // fails any check is never kept. Changing the key set (RotateKey, AddKey,
 // RemoveKey) makes every kept token verify again in full; with
 // Config.JWKSURL, each reuse selects the token's key from the current set
@@ -112,14 +112,14 @@ func WithVerifyCache(size int) Option {
 }
 
 // WithVerifyCacheBytes bounds the estimated memory of the tokens Verify
-// keeps (see WithVerifyCache), so that large tokens can't take the cache
+// keeps (see [WithVerifyCache]), so that large tokens can't take the cache
 // far beyond what its count suggests: a token's estimate is its text, its
 // decoded claims and their private copy, about 3 KB for a token of nine
 // claims and up to ~40 bytes per byte of text for JSON of many small
 // values. When a token would not fit, the tokens least recently used make
 // room; a token estimated at over 1/16 of the bound is not kept at all.
 // New refuses a bound that is not positive (WithVerifyCache(0) turns the
-// cache off). By default, DefaultVerifyCacheBytes (64 MiB).
+// cache off). By default, [DefaultVerifyCacheBytes] (64 MiB).
 func WithVerifyCacheBytes(n int64) Option {
 	return optionFunc(func(s *settings) {
 		s.cacheBytes = n
@@ -130,7 +130,7 @@ func WithVerifyCacheBytes(n int64) Option {
 // less when the token expires sooner. It bounds how long a token verified
 // with a key that a JWK Set (Config.JWKSURL) no longer holds is reused
 // before the Manager refreshes the set. New refuses a TTL that is not
-// positive. By default, DefaultVerifyCacheTTL (1 minute).
+// positive. By default, [DefaultVerifyCacheTTL] (1 minute).
 func WithVerifyCacheTTL(ttl time.Duration) Option {
 	return optionFunc(func(s *settings) {
 		s.cacheTTL = ttl
@@ -142,7 +142,7 @@ func WithVerifyCacheTTL(ttl time.Duration) Option {
 // (Auth or Refresh): its Token.Type is t and its Claims stay as they are.
 // A token whose type claim is present must still say "auth" or "refresh",
 // and every other check stays as strict. New refuses another t. By default,
-// a token without a type claim is refused with ErrMalformed.
+// a token without a type claim is refused with [ErrMalformed].
 func WithUntypedTokens(t TokenType) Option {
 	return optionFunc(func(s *settings) {
 		s.untyped = t
@@ -174,8 +174,8 @@ func WithJWKSRefreshInterval(d time.Duration) Option {
 // WithJWKSRefreshUnknownKID sets the rate at which a Manager whose keys come
 // from Config.JWKSURL fetches the set when a token names a kid it lacks: at
 // most once per d, so a flood of tokens with made-up kids costs at most one
-// fetch per d. A Verify call that would wait longer than WithJWKSTimeout for
-// its turn is refused at once with ErrSignature. Zero turns these fetches
+// fetch per d. A Verify call that would wait longer than [WithJWKSTimeout] for
+// its turn is refused at once with [ErrSignature]. Zero turns these fetches
 // off; New refuses a negative d. By default, once per 30 seconds.
 func WithJWKSRefreshUnknownKID(d time.Duration) Option {
 	return optionFunc(func(s *settings) {
@@ -196,7 +196,7 @@ func WithJWKSTimeout(d time.Duration) Option {
 // WithJWKSHTTPClient sets the HTTP client that fetches Config.JWKSURL (and
 // the issuer's metadata with Config.Discovery): for a private CA, a proxy
 // or credentials. A nil c is ignored. By default,
-// http.DefaultClient.
+// [http.DefaultClient].
 func WithJWKSHTTPClient(c *http.Client) Option {
 	return optionFunc(func(s *settings) {
 		if c != nil {
@@ -209,7 +209,7 @@ func WithJWKSHTTPClient(c *http.Client) Option {
 // of Config.JWKSURL, in the background or for an unknown kid, and with
 // Config.Discovery of each failed reading of the issuer's metadata; the
 // Manager goes on with the keys it has. f must be safe for concurrent use. A nil f
-// is ignored. By default, failures are logged with slog.Default at level
+// is ignored. By default, failures are logged with [slog.Default] at level
 // Warn.
 func WithJWKSErrorHandler(f func(error)) Option {
 	return optionFunc(func(s *settings) {
@@ -224,16 +224,16 @@ func WithJWKSErrorHandler(f func(error)) Option {
 // issuer's metadata or of the JWK Set fails (the provider is down, or its
 // set holds no usable key): Open returns at once, and the Manager keeps
 // fetching in the background, first after about a second, then twice as
-// long each time (with jitter), at most every WithJWKSRefreshInterval.
+// long each time (with jitter), at most every [WithJWKSRefreshInterval].
 // Until usable keys arrive, Verify refuses every token with
-// ErrKeysUnavailable, which adapters answer as gRPC Unavailable and HTTP
+// [ErrKeysUnavailable], which adapters answer as gRPC Unavailable and HTTP
 // 503 (reason KEYS_UNAVAILABLE): clients retry instead of signing in
 // again. A misconfiguration that no fetch can cure (a malformed URL, http
-// to another host than loopback) still fails at once, with ErrConfig.
+// to another host than loopback) still fails at once, with [ErrConfig].
 // Close stops the fetching. Use it for services that must start while
-// their identity provider is unreachable, and watch WithEvents or
-// WithJWKSErrorHandler: a Manager that never gets keys refuses every
-// token. By default, Open and New fail with ErrJWKS when the first fetch
+// their identity provider is unreachable, and watch [WithEvents] or
+// [WithJWKSErrorHandler]: a Manager that never gets keys refuses every
+// token. By default, Open and New fail with [ErrJWKS] when the first fetch
 // fails, so that a service without keys does not start.
 func WithStartUnavailable() Option {
 	return optionFunc(func(s *settings) {
@@ -244,10 +244,10 @@ func WithStartUnavailable() Option {
 // WithMaxKeyAge bounds how long a Manager whose keys come from
 // Config.JWKSURL or Config.Discovery trusts the keys of its last good
 // fetch while fetches fail: once that fetch is older than d, Verify
-// refuses every token, cached ones included, with ErrKeysUnavailable
+// refuses every token, cached ones included, with [ErrKeysUnavailable]
 // (gRPC Unavailable, HTTP 503), and verifies again as soon as a fetch
 // succeeds. A failed refresh is retried with backoff well within d. New
-// refuses a negative d, and a d not longer than WithJWKSRefreshInterval,
+// refuses a negative d, and a d not longer than [WithJWKSRefreshInterval],
 // which would let keys age out between two good fetches.
 //
 // The choice is between two risks. Without a limit, a key the provider
@@ -264,11 +264,11 @@ func WithMaxKeyAge(d time.Duration) Option {
 }
 
 // WithRevocation makes the Manager consult store: Verify refuses revoked
-// tokens with ErrRevoked, and Revoke, RevokeSubject and RotateRefreshToken
+// tokens with [ErrRevoked], and Revoke, RevokeSubject and RotateRefreshToken
 // become available. Each Verify of a token that verifies costs one call of
 // store.Revoked: one round trip for a shared store. A nil store is ignored.
 // By default, a Manager has no store: tokens can't be revoked, Verify
-// consults nothing but the token, and the three methods return ErrConfig.
+// consults nothing but the token, and the three methods return [ErrConfig].
 func WithRevocation(store revocation.Store) Option {
 	return optionFunc(func(s *settings) {
 		if store != nil {
@@ -279,14 +279,14 @@ func WithRevocation(store revocation.Store) Option {
 
 // WithRevocationFailOpen makes Verify accept a token whose revocation the
 // store could not check, rather than refuse it with
-// ErrRevocationUnavailable. report, when not nil, is called with that error
-// (wrapping ErrRevocationUnavailable and the store's error) each time, so
+// [ErrRevocationUnavailable]. report, when not nil, is called with that error
+// (wrapping [ErrRevocationUnavailable] and the store's error) each time, so
 // that operators see the outage: from many goroutines at once. It trades
 // revocation for availability while the store is down; RotateRefreshToken,
 // Revoke and RevokeSubject still fail. A caller whose ctx ends before the
 // store answers (a short deadline, a client that hangs up) is no outage:
 // Verify then refuses the token with an error wrapping
-// ErrRevocationUnavailable and ctx's error, and report is not called, so
+// [ErrRevocationUnavailable] and ctx's error, and report is not called, so
 // that a client can't make a revoked token pass by giving up early. By
 // default, Verify fails closed.
 func WithRevocationFailOpen(report func(error)) Option {
@@ -303,7 +303,7 @@ func WithRevocationFailOpen(report func(error)) Option {
 // any other) counts, without this package depending on one. f is called on
 // the goroutine that did the work, from many at once: it must be safe for
 // concurrent use, quick, and must not call the Manager. The cache's hits,
-// misses and evictions are not events: CacheStats counts them exactly and
+// misses and evictions are not events: [CacheStats] counts them exactly and
 // at no cost, for an observable counter to read. A nil f is ignored. By
 // default, there is no such function, and nothing is measured for it.
 func WithEvents(f func(Event)) Option {
@@ -318,13 +318,13 @@ func WithEvents(f func(Event)) Option {
 // 9068 types them: a "typ" header of "at+jwt" or "application/at+jwt"
 // (compared without regard to case, as media types are). Any other token
 // of the same issuer and keys, such as an OpenID Connect ID token or a
-// logout token, is refused with ErrTokenType, after its signature is
+// logout token, is refused with [ErrTokenType], after its signature is
 // checked. Access tokens carry no "type" claim: they are taken as auth
 // tokens, as WithUntypedTokens(Auth) does (a type claim, when present,
 // still says "auth" or "refresh" and decides). Use it for a Manager of an identity provider that
 // issues RFC 9068 tokens (Auth0, Okta, Keycloak and Entra ID can be set to;
 // Ory, Curity and oidc-provider do). By default, the typ header is not
-// read: untyped tokens are refused unless WithUntypedTokens says
+// read: untyped tokens are refused unless [WithUntypedTokens] says
 // otherwise.
 func WithAccessTokenProfile() Option {
 	return optionFunc(func(s *settings) {

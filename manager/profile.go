@@ -2,7 +2,7 @@ package manager
 
 import "strings"
 
-// errNotAccessToken refuses, under WithAccessTokenProfile, a token whose
+// errNotAccessToken refuses, under [WithAccessTokenProfile], a token whose
 // typ header does not say it is an access token.
 var errNotAccessToken = verifyError(`typ header is not "at+jwt": not an access token`, ErrTokenType)
 

@@ -16,7 +16,7 @@ type GrantFunc func(ctx context.Context, refresh *Token) (scope any, claims map[
 // RotateRefreshToken exchanges the refresh token refresh (a compact JWS; for
 // a verified *Token, pass its Signed) for a new auth token and a new refresh
 // token, which becomes the one token of the login that may be exchanged
-// next. It needs a revocation store (see WithRevocation).
+// next. It needs a revocation store (see [WithRevocation]).
 //
 // The auth token has the scope and claims grant returns (none when grant is
 // nil). The new refresh token has the custom claims of refresh and a full
@@ -26,7 +26,7 @@ type GrantFunc func(ctx context.Context, refresh *Token) (scope any, claims map[
 //
 // A bound login stays bound: both tokens carry the "cnf" claim of refresh
 // (see DPoPBinding), and a grant that names another is refused with
-// ErrClaim. For a DPoP-bound refresh token (the login of a public client),
+// [ErrClaim]. For a DPoP-bound refresh token (the login of a public client),
 // the caller checks the proof that came with it against its cnf.jkt before
 // the exchange, most simply in grant, whose error leaves refresh unused:
 //
@@ -38,21 +38,21 @@ type GrantFunc func(ctx context.Context, refresh *Token) (scope any, claims map[
 //
 // A refresh token is exchanged once. The store keeps one record per login,
 // naming its current refresh token, and replaces it at each exchange (see
-// revocation.Store's Rotate), so a client that refreshes without end does
+// [revocation.Store]'s Rotate), so a client that refreshes without end does
 // not fill the store. Presenting any other refresh token of the login means
 // that two parties hold its tokens, one of them a thief: the whole login is
 // revoked, every auth and refresh token of the family, and the error wraps
-// ErrRefreshReuse (and so ErrRevoked). Two concurrent exchanges of one token
+// [ErrRefreshReuse] (and so [ErrRevoked]). Two concurrent exchanges of one token
 // count as reuse: the store moves the login from one token to the next
 // atomically, so exactly one exchange succeeds, and the tokens it issued
 // are then revoked with the rest of the login. Clients must not refresh
 // concurrently.
 //
 // refresh is verified as Verify does, revocation included, and must be of
-// type refresh (ErrTokenType otherwise). Errors of the store wrap
-// ErrRevocationUnavailable, even with WithRevocationFailOpen: a token whose
+// type refresh ([ErrTokenType] otherwise). Errors of the store wrap
+// [ErrRevocationUnavailable], even with [WithRevocationFailOpen]: a token whose
 // exchange can't be recorded is not exchanged. A Manager without a store, or a
-// verify-only one, returns an error wrapping ErrConfig.
+// verify-only one, returns an error wrapping [ErrConfig].
 func (m *Manager) RotateRefreshToken(ctx context.Context, refresh string, grant GrantFunc) (auth, next *Token, err error) {
 	s := &m.sessions
 	store := s.store

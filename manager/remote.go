@@ -62,11 +62,11 @@ func (r *remoteKeys) callContext(ctx context.Context) context.Context {
 // Keys that may be missing or old are judged here. open starts a
 // refresh loop (schedule, in freshness.go) that fetches every refresh
 // interval and, after a failure, again sooner with backoff; with
-// WithStartUnavailable a first fetch that fails leaves the source without
+// [WithStartUnavailable] a first fetch that fails leaves the source without
 // keys for that loop to fill. fetchedStorage, which sees every good fetch,
 // records its time in a fetchRecord, so that remoteKeys.verificationKey
 // and current refuse keys not fetched yet, or of a fetch older than
-// WithMaxKeyAge, with a keyError whose sentinel is ErrKeysUnavailable.
+// [WithMaxKeyAge], with a keyError whose sentinel is [ErrKeysUnavailable].
 // Each good fetch is also the one event that can change a remote key, so a
 // count of fetches kept there lets current compare numbers instead of
 // reading the set again.
@@ -78,7 +78,7 @@ type fetcher struct {
 }
 
 // openRemote checks rawURL, then opens its JWK Set as open does; with
-// WithStartUnavailable, a first fetch that fails leaves it to the refresh.
+// [WithStartUnavailable], a first fetch that fails leaves it to the refresh.
 func (f fetcher) openRemote(ctx context.Context, rawURL string) (*remoteKeys, error) {
 	if err := checkJWKSURL(rawURL); err != nil {
 		return nil, configError(err.Error())
@@ -88,9 +88,9 @@ func (f fetcher) openRemote(ctx context.Context, rawURL string) (*remoteKeys, er
 
 // open fetches the JWK Set at rawURL, which checkJWKSURL accepted, for the
 // first time, within ctx, and starts its refresh, which ends with the
-// remoteKeys' close. Errors wrap ErrJWKS and name the set what. When
+// remoteKeys' close. Errors wrap [ErrJWKS] and name the set what. When
 // pending, a first fetch that fails (or brings no usable key) is no error:
-// the keys refuse tokens with ErrKeysUnavailable until the refresh, which
+// the keys refuse tokens with [ErrKeysUnavailable] until the refresh, which
 // retries with backoff, brings usable ones.
 func (f fetcher) open(ctx context.Context, rawURL, what string, pending bool) (*remoteKeys, error) {
 	if ctx.Err() != nil { // no fetch at all, rather than one cut short
@@ -165,7 +165,7 @@ func (f fetcher) open(ctx context.Context, rawURL, what string, pending bool) (*
 
 // fetchedStorage keeps the keys of a fetched JWK Set; a fetch that
 // succeeded replaces them all, which it records, reports as an
-// EventJWKSFetch and numbers in fetch. Any other change of the keys is
+// [EventJWKSFetch] and numbers in fetch. Any other change of the keys is
 // numbered too.
 type fetchedStorage struct {
 	jwkset.Storage
@@ -204,7 +204,7 @@ func (s fetchedStorage) KeyDelete(ctx context.Context, keyID string) (bool, erro
 }
 
 // verificationKey selects the key of h; a fetch for an unknown kid ends
-// with ctx, the caller's, as well as within WithJWKSTimeout.
+// with ctx, the caller's, as well as within [WithJWKSTimeout].
 func (r *remoteKeys) verificationKey(ctx context.Context, h *jws.Header, alg algorithm) (selectedKey, error) {
 	if err := r.fresh.check(); err != nil {
 		return selectedKey{alg: alg}, err
@@ -316,10 +316,10 @@ type jwksSettings struct {
 	client          *http.Client
 	onError         func(error)
 	// startUnavailable: a first fetch that fails leaves the keys to the
-	// refresh (WithStartUnavailable).
+	// refresh ([WithStartUnavailable]).
 	startUnavailable bool
 	// maxKeyAge: keys whose last good fetch is older stop verifying
-	// (WithMaxKeyAge); 0 for no limit.
+	// ([WithMaxKeyAge]); 0 for no limit.
 	maxKeyAge time.Duration
 }
 

@@ -87,9 +87,9 @@ func (s *sessions) checkRevoked(ctx context.Context, t *Token) error {
 // belongs to a login whose refresh token rotates (a refresh token, or an
 // auth token issued by RotateRefreshToken), every token of that login is
 // revoked too, so that the client can't refresh its way back in; to end a
-// login, revoke its refresh token. It returns an error wrapping ErrConfig
-// without a revocation store (see WithRevocation), ErrMalformed for a token
-// without jti, and ErrRevocationUnavailable when the store fails.
+// login, revoke its refresh token. It returns an error wrapping [ErrConfig]
+// without a revocation store (see [WithRevocation]), [ErrMalformed] for a token
+// without jti, and [ErrRevocationUnavailable] when the store fails.
 func (m *Manager) Revoke(ctx context.Context, t *Token) error {
 	return m.sessions.revoke(ctx, t)
 }
@@ -127,8 +127,8 @@ func (s *sessions) revoke(ctx context.Context, t *Token) error {
 // whose clock runs fast, so are tokens whose iat is up to Leeway after now:
 // a token issued just before the sign-out by such an instance must not
 // survive it. A login within Leeway (and the second) after the call must
-// be repeated after that. It returns an error wrapping ErrConfig without a
-// revocation store (see WithRevocation) and ErrRevocationUnavailable when
+// be repeated after that. It returns an error wrapping [ErrConfig] without a
+// revocation store (see [WithRevocation]) and [ErrRevocationUnavailable] when
 // the store fails.
 func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	return m.sessions.revokeSubject(ctx, subject)
@@ -167,14 +167,14 @@ func familyOf(t *Token) string {
 
 // callerGaveUp is Verify's error when the caller's ctx ended (err is
 // ctx.Err()) before the store answered: it wraps err and
-// ErrRevocationUnavailable, since the token was not judged, and is returned
-// even with WithRevocationFailOpen, whose report it does not reach.
+// [ErrRevocationUnavailable], since the token was not judged, and is returned
+// even with [WithRevocationFailOpen], whose report it does not reach.
 func callerGaveUp(err error) error {
 	return fmt.Errorf("manager: verify: revocation not checked, the caller gave up: %w: %w", ErrRevocationUnavailable, err)
 }
 
-// storeError wraps an error of the revocation store so that errors.Is
-// matches both ErrRevocationUnavailable and err.
+// storeError wraps an error of the revocation store so that [errors.Is]
+// matches both [ErrRevocationUnavailable] and err.
 func storeError(op string, err error) error {
 	return fmt.Errorf("manager: %s: %w: %w", op, ErrRevocationUnavailable, err)
 }

@@ -17,12 +17,12 @@ import (
 // knows may only name the same key: RotateKey then promotes a key that
 // AddKey announced earlier. The keys of a Manager with Config.JWKS,
 // Config.JWKSURL or Config.Discovery come from the JWK Set: no method
-// changes them. Errors wrap ErrConfig and never contain key material.
+// changes them. Errors wrap [ErrConfig] and never contain key material.
 //
 // Once m knows more than one key, or a key with an ID, Verify selects the
 // key of a token by its kid header: a token without kid needs a key without
 // ID (the one of a Config without KeyID), and a token whose kid m does not
-// know is refused with ErrSignature.
+// know is refused with [ErrSignature].
 func (m *Manager) RotateKey(k Key) error {
 	return m.signer.changeKeys(k, true)
 }
@@ -33,16 +33,16 @@ func (m *Manager) RotateKey(k Key) error {
 // signs with. k needs an ID and the key material RotateKey checks, except
 // that a PublicKey alone will do. Adding a key m already has under the same
 // ID does nothing; an ID naming another key is refused. Errors wrap
-// ErrConfig.
+// [ErrConfig].
 func (m *Manager) AddKey(k Key) error {
 	return m.signer.changeKeys(k, false)
 }
 
 // RemoveKey retires the key with the given ID ("" for the key of a Config
 // without KeyID): tokens it signed are refused from now on with
-// ErrSignature, and it leaves the JWK Set. The signing key and the last key
+// [ErrSignature], and it leaves the JWK Set. The signing key and the last key
 // of m can't be removed. Errors, also for an ID m does not know, wrap
-// ErrConfig.
+// [ErrConfig].
 func (m *Manager) RemoveKey(id string) error {
 	return m.signer.removeKey(id)
 }

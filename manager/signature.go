@@ -31,10 +31,10 @@ type signedToken struct {
 // checks its signature, leaving the payload undecoded: a forged token costs
 // no decoding of claims, however costly its JSON. The outcome is what
 // golang-jwt's ParseWithClaims does with the Manager's options for every
-// input without CR or LF whose header jws.DecodeJSONObject accepts (it
+// input without CR or LF whose header [jws.DecodeJSONObject] accepts (it
 // refuses the others as malformed), except that golang-jwt decodes the
 // payload first: a token with a malformed payload and a bad signature is
-// ErrSignature here, ErrMalformed there. It avoids golang-jwt's
+// [ErrSignature] here, [ErrMalformed] there. It avoids golang-jwt's
 // allocations. The header is decoded once per
 // distinct header, the key of an HMAC is prepared once, and the hash and
 // signature are decoded into reused memory.
@@ -146,9 +146,9 @@ func digest(h crypto.Hash, msg []byte, sum *[64]byte) []byte {
 }
 
 // ecdsaASN1 appends to dst the ASN.1 DER form of the signature (r, s), big
-// endian with leading zeros: what ecdsa.Verify builds from big integers
-// before calling ecdsa.VerifyASN1. It reports false for a zero r or s,
-// which ecdsa.Verify refuses.
+// endian with leading zeros: what [ecdsa.Verify] builds from big integers
+// before calling [ecdsa.VerifyASN1]. It reports false for a zero r or s,
+// which [ecdsa.Verify] refuses.
 func ecdsaASN1(dst, r, s []byte) ([]byte, bool) {
 	r, s = bytes.TrimLeft(r, "\x00"), bytes.TrimLeft(s, "\x00")
 	if len(r) == 0 || len(s) == 0 || len(r) > 127 || len(s) > 127 {

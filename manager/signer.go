@@ -37,18 +37,18 @@ var reservedClaims = map[string]bool{
 // AuthToken issues an auth token for the subject sub. scope becomes the
 // "scope" claim, any value that encodes as JSON, left out when nil. claims
 // are added to the token; one that the Manager sets itself (iss, sub, aud,
-// exp, nbf, iat, jti, type, scope, fam) is refused with ErrReservedClaim. The
+// exp, nbf, iat, jti, type, scope, fam) is refused with [ErrReservedClaim]. The
 // token expires after Config.AuthMaxAge.
 //
 // A "cnf" claim binds the token to a client's key or certificate (see
-// DPoPBinding and CertificateBinding). One that is not a non-empty object,
+// DPoPBinding and [CertificateBinding]). One that is not a non-empty object,
 // or whose jkt or x5t#S256 is not a SHA-256 digest, is refused with
-// ErrClaim: no call could use the token. Other confirmation methods of RFC
+// [ErrClaim]: no call could use the token. Other confirmation methods of RFC
 // 7800 (jwk, kid, jku) are issued as given, for verifiers that check them;
 // protojwt's adapters refuse such tokens.
 //
 // The returned Token holds its claims as Verify would return them, decoded
-// from JSON. A verify-only Manager returns an error wrapping ErrConfig.
+// from JSON. A verify-only Manager returns an error wrapping [ErrConfig].
 func (m *Manager) AuthToken(sub string, scope any, claims map[string]any) (*Token, error) {
 	return m.signer.issue(Auth, m.signer.authMaxAge, sub, scope, claims, "")
 }

@@ -15,11 +15,11 @@ import (
 	"github.com/protojwt/protojwt/internal/jws"
 )
 
-// TenantPlaceholder is the part of TenantConfig.Template that a tenant
+// TenantPlaceholder is the part of [TenantConfig].Template that a tenant
 // replaces.
 const TenantPlaceholder = "{tenant}"
 
-// Defaults of TenantConfig.
+// Defaults of [TenantConfig].
 const (
 	DefaultMaxTenants   = 100
 	DefaultTenantIdle   = time.Hour
@@ -30,22 +30,22 @@ const (
 // maxTenantLen bounds a tenant read from a token's iss.
 const maxTenantLen = 128
 
-// TenantConfig is what NewTenantIssuers needs: the issuers of one identity
+// TenantConfig is what [NewTenantIssuers] needs: the issuers of one identity
 // provider that gives each tenant an issuer of its own, such as Entra ID's
 // https://login.microsoftonline.com/{tenant}/v2.0.
 type TenantConfig struct {
-	// Template is the issuer of every tenant, with TenantPlaceholder once
+	// Template is the issuer of every tenant, with [TenantPlaceholder] once
 	// where the tenant goes. Required.
 	Template string
 	// Admit reports whether tokens of tenant are trusted at all: a tenant
 	// it refuses costs no fetch, and its tokens are refused with
-	// ErrIssuer. The tenant is what the token's iss has in place of
-	// TenantPlaceholder: letters, digits, '-', '_' and '.', at most 128
+	// [ErrIssuer]. The tenant is what the token's iss has in place of
+	// [TenantPlaceholder]: letters, digits, '-', '_' and '.', at most 128
 	// bytes (any other iss is refused before Admit is asked). It must be
 	// safe for concurrent use and quick. Required.
 	Admit func(tenant string) bool
 	// Config is copied for each tenant, with Issuer set to the tenant's
-	// (Issuer must be left empty), and TenantPlaceholder in JWKSURL
+	// (Issuer must be left empty), and [TenantPlaceholder] in JWKSURL
 	// replaced too. Discovery or JWKSURL: each tenant's keys are fetched.
 	Config Config
 	// Options are the options of each tenant's Manager.
@@ -53,20 +53,20 @@ type TenantConfig struct {
 	// MaxTenants bounds the tenants held at once, those whose Manager
 	// failed to be made included; when full, the least recently used
 	// gives way (approximately: use is tracked per IdleAfter/2). By
-	// default, DefaultMaxTenants.
+	// default, [DefaultMaxTenants].
 	MaxTenants int
 	// IdleAfter is how long a tenant's Manager is kept unused: then it is
 	// closed (after the calls still using it end) and made again by the
-	// next token. By default, DefaultTenantIdle.
+	// next token. By default, [DefaultTenantIdle].
 	IdleAfter time.Duration
 	// RetryAfter is how long a tenant whose Manager could not be made is
-	// refused without trying again. By default, DefaultTenantRetry.
+	// refused without trying again. By default, [DefaultTenantRetry].
 	RetryAfter time.Duration
 	// CreateEvery bounds how often a Manager is made for a new tenant (a
 	// burst of 10, then one per CreateEvery): a flood of tokens of
 	// admitted tenants costs the provider at most that many fetches; the
-	// tokens over it are refused with ErrKeysUnavailable. By default,
-	// DefaultTenantCreate.
+	// tokens over it are refused with [ErrKeysUnavailable]. By default,
+	// [DefaultTenantCreate].
 	CreateEvery time.Duration
 }
 
@@ -105,7 +105,7 @@ var (
 	errTenantsPending = verifyError("the tenant's keys are being fetched", ErrKeysUnavailable)
 )
 
-// NewTenantIssuers returns the TenantIssuers of tc, or an error wrapping
+// NewTenantIssuers returns the [TenantIssuers] of tc, or an error wrapping
 // [ErrConfig]: a Template without [TenantPlaceholder] exactly once in its
 // path, or that is no https URL (http to loopback only, as
 // [Config.Discovery] requires); no Admit; a Config with an Issuer, or without Discovery or JWKSURL; a
@@ -166,11 +166,11 @@ func cmpOr[T int | time.Duration](v, def T) T {
 // does. A token verified before is found in its tenant's cache at the
 // cost of a hash and a lookup, as with Issuers. Any other token has its
 // issuer read from the unverified payload, in one bounded pass; a token whose iss does not fit the Template, or whose tenant
-// Admit refuses, is refused with ErrIssuer and costs no fetch. While a
+// Admit refuses, is refused with [ErrIssuer] and costs no fetch. While a
 // tenant's Manager is being made, other tokens of the tenant wait for it
 // (one fetch per tenant), within ctx. A tenant whose Manager can't be
-// made is refused for RetryAfter: with ErrIssuer when its issuer serves
-// no metadata, with ErrKeysUnavailable when the provider can't be reached
+// made is refused for RetryAfter: with [ErrIssuer] when its issuer serves
+// no metadata, with [ErrKeysUnavailable] when the provider can't be reached
 // or too many tenants are new at once.
 func (ti *TenantIssuers) Verify(ctx context.Context, signed string) (*Token, error) {
 	if signed == "" {
@@ -216,7 +216,7 @@ func (ti *TenantIssuers) Verify(ctx context.Context, signed string) (*Token, err
 	return tok, err
 }
 
-// validTenant reports whether s may stand for TenantPlaceholder: a short
+// validTenant reports whether s may stand for [TenantPlaceholder]: a short
 // word that keeps the issuer's URL within the Template's shape.
 func validTenant(s string) bool {
 	if s == "" || len(s) > maxTenantLen || s == "." || s == ".." {
@@ -247,7 +247,7 @@ func (ti *TenantIssuers) Len() int { return len(*ti.tenants.Load()) }
 
 // Close closes every tenant's Manager (each after the calls still using
 // it end) and stops making new ones: Verify then refuses every token with
-// ErrKeysUnavailable. Close is safe to call more than once and returns
+// [ErrKeysUnavailable]. Close is safe to call more than once and returns
 // nil.
 func (ti *TenantIssuers) Close() error {
 	ti.mu.Lock()

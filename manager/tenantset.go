@@ -10,7 +10,7 @@ import (
 	"weak"
 )
 
-// tenant is one tenant of a TenantIssuers: its Manager once made, or the
+// tenant is one tenant of a [TenantIssuers]: its Manager once made, or the
 // failure to make it. Verify calls count themselves in refs, so that an
 // evicted tenant's Manager is closed only after the last call using it.
 type tenant struct {
@@ -36,7 +36,7 @@ func (t *tenant) done() bool {
 	}
 }
 
-// frontSlots is the size of a TenantIssuers' front index.
+// frontSlots is the size of a [TenantIssuers]' front index.
 const frontSlots = 4096
 
 // frontEntry remembers that the token of hash verified with tenant t.
@@ -183,7 +183,7 @@ func (ti *TenantIssuers) openTenant(ctx context.Context, t *tenant, issuer strin
 	}
 }
 
-// expand returns s with TenantPlaceholder replaced by the tenant of issuer.
+// expand returns s with [TenantPlaceholder] replaced by the tenant of issuer.
 func (ti *TenantIssuers) expand(s, issuer string) string {
 	return strings.ReplaceAll(s, TenantPlaceholder, issuer[len(ti.prefix):len(issuer)-len(ti.suffix)])
 }

@@ -33,7 +33,7 @@ type Token struct {
 	// Claims holds every claim of the token, decoded from JSON: objects are
 	// map[string]any, arrays []any, numbers float64, except integers written
 	// without fraction or exponent whose magnitude is above 2^53, which
-	// float64 can't all hold: those are json.Number, their exact text, so
+	// float64 can't all hold: those are [json.Number], their exact text, so
 	// that an account 1234567890123456789 is never rounded to a neighbour.
 	Claims map[string]any
 	// Signed is the compact serialized token, "" for a token not signed.
@@ -48,13 +48,13 @@ type Token struct {
 	// state is what the Manager that built the Token decoded, private to
 	// it; nil for a Token built otherwise.
 	state *tokenState
-	// viewSlot holds &state.view for the rule engine (tokenview.Of); empty
+	// viewSlot holds &state.view for the rule engine ([tokenview.Of]); empty
 	// for a Token built otherwise.
 	viewSlot
 }
 
-// viewSlot names tokenview.Slot so that Token embeds it unexported: the
-// Token gets the Slot's (unexported) method that tokenview.Of finds, and
+// viewSlot names [tokenview.Slot] so that Token embeds it unexported: the
+// Token gets the Slot's (unexported) method that [tokenview.Of] finds, and
 // nothing a handler can reach.
 type viewSlot = tokenview.Slot
 
@@ -94,11 +94,11 @@ func (t *Token) IsSigned() bool {
 }
 
 // Decode decodes t's claims into v, a non-nil pointer to a struct (or any
-// value [json.Unmarshal] decodes an object into), as json.Unmarshal does:
+// value [json.Unmarshal] decodes an object into), as [json.Unmarshal] does:
 // by the fields' json tags. An integer claim is exact in an int64, uint64
 // or [json.Number] field, however large (an account 1234567890123456789
 // stays itself, where float64 would round it); a field of interface type
-// gets what json.Unmarshal gives it, float64 for a number.
+// gets what [json.Unmarshal] gives it, float64 for a number.
 //
 // It decodes the claims as the Manager verified them, not [Token.Claims],
 // which a handler may have changed, and v shares no memory with the
@@ -106,7 +106,7 @@ func (t *Token) IsSigned() bool {
 // For a Token no Manager built, it decodes Claims.
 //
 // A claim whose JSON type does not fit its field is an error wrapping
-// [ErrClaim] (and the [*json.UnmarshalTypeError], for errors.As); v not a
+// [ErrClaim] (and the [*json.UnmarshalTypeError], for [errors.As]); v not a
 // non-nil pointer is an error wrapping [*json.InvalidUnmarshalError]. The
 // error names the claim, never its value.
 func (t *Token) Decode(v any) error {
@@ -146,8 +146,8 @@ func (t *Token) Decode(v any) error {
 }
 
 // decodeError is a claim that does not fit its field: its text names the
-// claim and the types, and it matches ErrClaim and the
-// *json.UnmarshalTypeError, whose own text may hold the claim's value.
+// claim and the types, and it matches [ErrClaim] and the
+// *[json.UnmarshalTypeError], whose own text may hold the claim's value.
 type decodeError struct {
 	msg   string
 	cause *json.UnmarshalTypeError

@@ -83,16 +83,16 @@ const maxNumericDate = 253402300799
 // order and the first failure decides: a token with two defects gets the
 // error of the first. In particular the signature is checked before the
 // payload is even decoded, so that a forged token costs no decoding of its
-// claims: a token whose signature does not verify is ErrSignature (or
-// ErrAlgorithm, or ErrMalformed for its header) whatever its payload holds.
-// Verify does not check the token's type against a rule; ErrTokenType is
+// claims: a token whose signature does not verify is [ErrSignature] (or
+// [ErrAlgorithm], or [ErrMalformed] for its header) whatever its payload holds.
+// Verify does not check the token's type against a rule; [ErrTokenType] is
 // the rule engine's. The error never contains the token.
 //
 // The revocation store is asked last, with ctx, so that only tokens that
 // verify reach it; without a store, revocation costs nothing.
 //
 // A token that verified is kept in the Manager's verification cache (see
-// WithVerifyCache, on by default): presented again, it is not decoded nor
+// [WithVerifyCache], on by default): presented again, it is not decoded nor
 // its signature checked again, but its times are, and the revocation store
 // is asked as above. The *Token returned is then the one returned before:
 // callers must treat every Token that Verify returns as read-only.
@@ -175,9 +175,9 @@ func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 
 // checkAudience checks aud, a string or an array of strings or absent,
 // against Config.Audience when it is set, with golang-jwt's validator's
-// outcome: no audience is ErrAudience; a lone empty string, a missing
-// required claim for golang-jwt, is ErrMalformed; no value in
-// Config.Audience is ErrAudience.
+// outcome: no audience is [ErrAudience]; a lone empty string, a missing
+// required claim for golang-jwt, is [ErrMalformed]; no value in
+// Config.Audience is [ErrAudience].
 func (v *verifier) checkAudience(aud any) error {
 	if len(v.audience) == 0 {
 		return nil
@@ -209,7 +209,7 @@ func (v *verifier) checkAudience(aud any) error {
 
 // checkTimes checks exp, nbf and iat, whose types checkClaimTypes checked,
 // against the clock with Config.Leeway, as golang-jwt's validator does
-// (times truncated to jwt.TimePrecision, nbf 0 absent), and returns the
+// (times truncated to [jwt.TimePrecision], nbf 0 absent), and returns the
 // interval in which the token is valid: from its start (inclusive) until
 // its end (exclusive).
 func (v *verifier) checkTimes(claims map[string]any) (from, until time.Time, err error) {

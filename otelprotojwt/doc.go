@@ -10,7 +10,7 @@
 //
 // # Metrics
 //
-// Every instrument belongs to the meter of scope ScopeName.
+// Every instrument belongs to the meter of scope [ScopeName].
 //
 //	protojwt.decisions             counter        {decision}      rpc.method | http.route, http.request.method;
 //	                                                              protojwt.outcome, protojwt.reason, protojwt.stage
@@ -29,13 +29,13 @@
 //	protojwt.cache.size            updown (obs.)  {token}
 //
 // The first two come from DecisionHook, the JWK Set and revocation ones
-// from ManagerEvents (manager.WithEvents), the cache ones from
+// from ManagerEvents ([manager.WithEvents]), the cache ones from
 // ObserveCache, which reads the counts the Manager keeps anyway: the cache
 // costs Verify nothing more to observe.
 //
 // protojwt.outcome is "allowed", "denied" or "would_deny": a decision of
 // dry run (a rule's dry_run, an adapter's WithDryRun) that let the call on
-// and that enforcing would have denied (protojwt.Decision.DryRun with a
+// and that enforcing would have denied ([protojwt.Decision.DryRun] with a
 // Reason), so that watching a dry run is one query and its would-be
 // denials never count as allowed nor as denied. protojwt.reason, on
 // denials and would-be denials only, is one of the Reason* constants of
@@ -49,11 +49,11 @@
 // gRPC or connect method is recorded by name (rpc.method
 // "pkg.Service/Method", as OpenTelemetry's semantic conventions write it)
 // only when it is recognized: a method of a service in the resolver
-// (protoregistry.GlobalFiles by default, see WithResolver) or named by
-// WithMethods. Any other method name, which the caller chooses, is
+// ([protoregistry.GlobalFiles] by default, see [WithResolver]) or named by
+// [WithMethods]. Any other method name, which the caller chooses, is
 // recorded as rpc.method "_OTHER", as the conventions require, so that
 // probing a server with made-up names makes one series, not one per name.
-// An HTTP route is recorded by name only when WithRoutes lists its
+// An HTTP route is recorded by name only when [WithRoutes] lists its
 // ServeMux pattern: httpauth names a request served without a pattern by
 // its path, which must not become an attribute, and the two can't be told
 // apart. A route not listed is recorded without http.route.

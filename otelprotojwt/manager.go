@@ -34,20 +34,20 @@ func resultOptions(result string) resultOption {
 	}
 }
 
-// ManagerEvents returns the function to give manager.WithEvents. It counts
+// ManagerEvents returns the function to give [manager.WithEvents]. It counts
 // the fetches of the JWK Set by result (protojwt.jwks.fetches), times those
 // the Manager timed (protojwt.jwks.fetch.duration), records the number of keys of each set
 // fetched (protojwt.jwks.keys) and the age of the keys in use after each
 // fetch (protojwt.jwks.key_age, in seconds: 0 after a success, the time
 // since the last good fetch after a failure; alert on it as it nears
-// manager.WithMaxKeyAge); it counts and times the reads of an
+// [manager.WithMaxKeyAge]); it counts and times the reads of an
 // issuer's metadata by result (protojwt.discovery.reads,
 // protojwt.discovery.duration); it counts the calls of the revocation store
 // by result (protojwt.revocation.calls), the outages among them
 // (protojwt.revocation.failures), and times them
 // (protojwt.revocation.duration). A call that failed because its caller
-// gave up (the Event's error wraps context.Canceled or
-// context.DeadlineExceeded) has the result "canceled" and is no outage.
+// gave up (the Event's error wraps [context.Canceled] or
+// [context.DeadlineExceeded]) has the result "canceled" and is no outage.
 // Events of kinds it does not know are ignored. The function is safe for
 // concurrent use.
 //
@@ -96,7 +96,7 @@ func (t *Telemetry) managerEvent(e manager.Event) {
 }
 
 // ObserveCache adds the verification cache of m (see
-// manager.WithVerifyCache) to the observable counters protojwt.cache.hits,
+// [manager.WithVerifyCache]) to the observable counters protojwt.cache.hits,
 // protojwt.cache.misses and protojwt.cache.evictions and to
 // protojwt.cache.size: each collection reads m.CacheStats, which counts
 // exactly and costs Verify nothing. The counts of every Manager observed

@@ -23,7 +23,7 @@ type config struct {
 
 // WithMeterProvider sets the provider of the meter that records every
 // metric. A nil provider is ignored. By default, New uses the global
-// provider (otel.GetMeterProvider) as it is when New is called.
+// provider ([otel.GetMeterProvider]) as it is when New is called.
 func WithMeterProvider(p metric.MeterProvider) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {
@@ -34,9 +34,9 @@ func WithMeterProvider(p metric.MeterProvider) Option {
 
 // WithResolver sets the files whose services' methods are recognized: a
 // decision about one of them is recorded with its name, any other gRPC or
-// connect method as "_OTHER". Give the interceptor's own WithResolver files
+// connect method as "_OTHER". Give the interceptor's own [WithResolver] files
 // when it has them. A nil resolver is ignored. By default, the methods of
-// every service in protoregistry.GlobalFiles, looked up when a method is
+// every service in [protoregistry.GlobalFiles], looked up when a method is
 // first seen, so that services registered after New count too.
 func WithResolver(files *protoregistry.Files) Option {
 	return optionFunc(func(c *config) {

@@ -50,7 +50,7 @@ type Telemetry struct {
 }
 
 // New creates the instruments of protojwt's metrics (see the package
-// documentation for the list) with the meter of scope ScopeName. It fails
+// documentation for the list) with the meter of scope [ScopeName]. It fails
 // only when the meter provider refuses an instrument.
 func New(opts ...Option) (*Telemetry, error) {
 	var c config

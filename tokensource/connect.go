@@ -15,22 +15,22 @@ import (
 )
 
 // ConnectInterceptor returns a connect-go client interceptor that sends the
-// tokens of src as "Authorization: Bearer <token>" (with WithDPoP, "DPoP
-// <token>" and a proof in the "DPoP" header, whose htu is WithBaseURL's URL
-// and the procedure), for connect.WithInterceptors on a client. It leaves
+// tokens of src as "Authorization: Bearer <token>" (with [WithDPoP], "DPoP
+// <token>" and a proof in the "DPoP" header, whose htu is [WithBaseURL]'s URL
+// and the procedure), for [connect.WithInterceptors] on a client. It leaves
 // handlers alone.
 //
-// As RoundTripper, it refuses to send a token over plain http:// to a host
-// other than a loopback one, unless WithInsecureTransport is given. connect
+// As [RoundTripper], it refuses to send a token over plain http:// to a host
+// other than a loopback one, unless [WithInsecureTransport] is given. connect
 // tells an interceptor the host of a call but not its scheme, so a client
 // of a host that is not loopback needs [WithBaseURL], the URL it was built
 // with: its calls then carry the token when that URL is https (or plain
-// http to loopback) and the call goes to its host. Without WithBaseURL,
+// http to loopback) and the call goes to its host. Without [WithBaseURL],
 // only calls to loopback hosts carry a token. A refused call fails
 // without being sent, with CodeUnauthenticated.
 //
 // A call whose token can't be had fails without being sent, with a
-// *connect.Error that wraps the error of src, coded as PerRPCCredentials
+// *[connect.Error] that wraps the error of src, coded as [PerRPCCredentials]
 // codes it.
 func ConnectInterceptor(src Source, opts ...TransportOption) connect.Interceptor {
 	c := newTransportConfig(opts)
@@ -68,8 +68,8 @@ type connectInterceptor struct {
 	dpopHost string // WithBaseURL's host: whose nonces the proofs carry
 }
 
-// errDPoPBaseURL means ConnectInterceptor has WithDPoP without a usable
-// WithBaseURL: connect shows an interceptor neither the scheme nor the
+// errDPoPBaseURL means [ConnectInterceptor] has [WithDPoP] without a usable
+// [WithBaseURL]: connect shows an interceptor neither the scheme nor the
 // path of a call, which the proof's htu names.
 var errDPoPBaseURL = errors.New("tokensource: ConnectInterceptor WithDPoP needs WithBaseURL, an absolute http(s) URL: the start of its proofs' htu")
 
@@ -96,10 +96,10 @@ func (i *connectInterceptor) authorize(h http.Header, procedure, tok string) (st
 // interceptor that does not know whether the client's URL is https.
 var errNoScheme = fmt.Errorf("%w: connect does not tell an interceptor the scheme of a call to a host other than loopback: give ConnectInterceptor WithBaseURL", errInsecure)
 
-// errBaseURL means WithBaseURL was given a URL that is not absolute.
+// errBaseURL means [WithBaseURL] was given a URL that is not absolute.
 var errBaseURL = errors.New("tokensource: WithBaseURL needs an absolute URL")
 
-// errOtherHost means a connect call to a host other than WithBaseURL's.
+// errOtherHost means a connect call to a host other than [WithBaseURL]'s.
 var errOtherHost = errors.New("tokensource: refusing to send a token to a host other than that of WithBaseURL")
 
 // check returns nil when a call to the host addr (host or host:port, as

@@ -15,7 +15,7 @@ import (
 )
 
 // endingReasons are the protojwt reasons of a refused refresh that no retry
-// can change. A malformed request is one: the RefreshFunc would send the
+// can change. A malformed request is one: the [RefreshFunc] would send the
 // same malformed request again, every time, and so is a bound refresh
 // token sent without its proof of possession. A proof refused
 // (PROOF_INVALID) is not: each attempt signs a new one, which a nonce or a
@@ -29,8 +29,8 @@ var endingReasons = map[string]bool{
 	protojwt.ReasonProofMissing:     true,
 }
 
-// endingErrors are the same refusals from a manager.Manager in the same
-// process (a RefreshFunc calling RotateRefreshToken directly).
+// endingErrors are the same refusals from a [manager.Manager] in the same
+// process (a [RefreshFunc] calling RotateRefreshToken directly).
 // ErrRefreshReuse wraps ErrRevoked.
 var endingErrors = []error{
 	manager.ErrRevoked, manager.ErrExpired, manager.ErrTokenType,
@@ -38,7 +38,7 @@ var endingErrors = []error{
 	manager.ErrIssuer, manager.ErrAudience,
 }
 
-// loginOver reports whether err, from a RefreshFunc, means the login is
+// loginOver reports whether err, from a [RefreshFunc], means the login is
 // over. Anything it does not recognize is taken as passing: a bare
 // Unauthenticated without a protojwt reason may be a store outage that
 // the server reported badly, and the next refresh, if the login is over,
@@ -86,8 +86,8 @@ func connectReason(err error) (string, bool) {
 	return "", false
 }
 
-// ResponseError is an HTTP answer other than 2xx, as CheckResponse reads
-// it: a RefreshFunc over HTTP returns it so that the Refresher can tell a
+// ResponseError is an HTTP answer other than 2xx, as [CheckResponse] reads
+// it: a [RefreshFunc] over HTTP returns it so that the Refresher can tell a
 // login that is over from a passing failure.
 type ResponseError struct {
 	// StatusCode is the HTTP status code.
@@ -112,7 +112,7 @@ func (e *ResponseError) Error() string {
 	return msg
 }
 
-// maxErrorBody bounds what CheckResponse reads of an error's body.
+// maxErrorBody bounds what [CheckResponse] reads of an error's body.
 const maxErrorBody = 16 << 10
 
 // CheckResponse returns nil for a 2xx answer, and otherwise a

@@ -20,7 +20,7 @@
 //
 // When the login service refuses a refresh because the login is over
 // (protojwt reasons TOKEN_REVOKED, TOKEN_EXPIRED, TOKEN_INVALID,
-// TOKEN_TYPE), every call fails with an error wrapping ErrLoginEnded: the
+// TOKEN_TYPE), every call fails with an error wrapping [ErrLoginEnded]: the
 // user signs in again.
 //
 // Tokens bound to the client's key (DPoP, RFC 9449) go with a fresh proof

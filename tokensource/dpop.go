@@ -15,8 +15,8 @@ import (
 )
 
 // DPoP is a client's proof-of-possession key (RFC 9449) and the nonces its
-// servers asked for. Given to PerRPCCredentials, ConnectInterceptor or
-// RoundTripper with WithDPoP, it makes them send the auth token as
+// servers asked for. Given to [PerRPCCredentials], [ConnectInterceptor] or
+// [RoundTripper] with [WithDPoP], it makes them send the auth token as
 // "Authorization: DPoP <token>" with a fresh proof of the key in the
 // "DPoP" header (gRPC metadata "dpop"), made for the call: htm and htu
 // (gRPC and connect: POST and {scheme}://{authority}/{package.Service}/{Method};
@@ -25,14 +25,14 @@ import (
 // A server that demands its nonce (RFC 9449 §8) refuses a call with a
 // "DPoP-Nonce" header (gRPC metadata "dpop-nonce"): the client keeps the
 // nonce, by host, for its next proofs, and retries the refused call once
-// with it. RoundTripper retries a request whose body it can send again
-// (GetBody set, as http.NewRequest sets it), ConnectInterceptor a unary
+// with it. [RoundTripper] retries a request whose body it can send again
+// (GetBody set, as [http.NewRequest] sets it), [ConnectInterceptor] a unary
 // call; gRPC's call credentials can't retry, so a grpc-go client adds
 // [DPoP.UnaryClientInterceptor]. Streams are not retried: they use the
 // nonce the last call brought, and a refused stream's nonce is kept by
 // [DPoP.StreamClientInterceptor] for the next.
 //
-// Tokens bound to the key are refreshed with it: the RefreshFunc sends the
+// Tokens bound to the key are refreshed with it: the [RefreshFunc] sends the
 // refresh token through transports given the same DPoP, for example
 // grpc.PerRPCCredentials(PerRPCCredentials(Static(refresh), WithDPoP(d))),
 // so that the login service sees the key the login is bound to. A DPoP is
@@ -51,9 +51,9 @@ func NewDPoP(signer *dpop.Signer) (*DPoP, error) {
 	return &DPoP{signer: signer}, nil
 }
 
-// WithDPoP makes PerRPCCredentials, ConnectInterceptor and RoundTripper
+// WithDPoP makes [PerRPCCredentials], [ConnectInterceptor] and [RoundTripper]
 // prove possession of d's key on every call that carries a token (see
-// [DPoP]). ConnectInterceptor then needs [WithBaseURL], whose URL is the
+// [DPoP]). [ConnectInterceptor] then needs [WithBaseURL], whose URL is the
 // start of its calls' htu. By default, tokens go as "Bearer" without a
 // proof.
 func WithDPoP(d *DPoP) TransportOption {
@@ -84,7 +84,7 @@ func (d *DPoP) learn(authority, nonce, sent string) bool {
 // maxNonce bounds a nonce kept from a server's answer.
 const maxNonce = 1 << 10
 
-// dpopCall is what PerRPCCredentials tells the UnaryClientInterceptor
+// dpopCall is what [PerRPCCredentials] tells the UnaryClientInterceptor
 // about the proof it sent: the host and the nonce.
 type dpopCall struct {
 	mu        sync.Mutex
@@ -108,7 +108,7 @@ func (d *DPoP) noteCall(ctx context.Context, authority, nonce string) {
 // UnaryClientInterceptor returns a grpc-go client interceptor that keeps
 // the nonces of d's servers and retries once a unary call refused with a
 // new one (Unauthenticated, with "dpop-nonce" metadata): call credentials
-// see no answers and can't resend. Add it with grpc.WithUnaryInterceptor
+// see no answers and can't resend. Add it with [grpc.WithUnaryInterceptor]
 // next to grpc.WithPerRPCCredentials(PerRPCCredentials(src, WithDPoP(d))).
 func (d *DPoP) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
@@ -136,7 +136,7 @@ func (d *DPoP) invoke(ctx context.Context, method string, req, reply any, cc *gr
 // the nonce a server sends on a stream ("dpop-nonce" in its header or
 // trailer), for the proofs of the next calls. A stream is not retried: one
 // refused for a nonce fails, and the next one carries it. Add it with
-// grpc.WithStreamInterceptor.
+// [grpc.WithStreamInterceptor].
 func (d *DPoP) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		call := &dpopCall{}

@@ -56,23 +56,23 @@ type ExchangeConfig struct {
 	// Scope is what the downstream call needs (the scope parameter). By
 	// default, none is asked for and the identity provider decides.
 	Scope []string
-	// SubjectTokenType is the type of the token exchanged: TokenTypeJWT or
+	// SubjectTokenType is the type of the token exchanged: [TokenTypeJWT] or
 	// [TokenTypeAccessToken]. By default, [TokenTypeAccessToken].
 	SubjectTokenType string
 	// Subject gives the token exchanged. By default, [Forward](): the
 	// verified auth token of the incoming call.
 	Subject Source
 	// Actor, when set, gives this service's own token, sent as the
-	// actor_token (of type ActorTokenType, by default TokenTypeAccessToken)
+	// actor_token (of type ActorTokenType, by default [TokenTypeAccessToken])
 	// so that the identity provider names this service in the act claim
 	// on its word, not only on its client credentials. By default, none.
 	Actor Source
 	// ActorTokenType is the type of Actor's tokens. By default,
-	// TokenTypeAccessToken.
+	// [TokenTypeAccessToken].
 	ActorTokenType string
 	// HTTPClient sends the exchanges and the discovery request. The token
 	// endpoint must be https, or plain http to a loopback host. By
-	// default, http.DefaultClient.
+	// default, [http.DefaultClient].
 	HTTPClient *http.Client
 	// Timeout bounds each exchange: it does not end with the call that
 	// started it, whose result other calls may be waiting for. By default,
@@ -87,7 +87,7 @@ type ExchangeConfig struct {
 	// recently used go first. A negative value keeps none: every call
 	// exchanges. By default, 4 MiB.
 	CacheBytes int
-	// Clock gives the time, for tests. By default, time.Now.
+	// Clock gives the time, for tests. By default, [time.Now].
 	Clock func() time.Time
 }
 
@@ -118,7 +118,7 @@ type ExchangeConfig struct {
 // key waits for, each until its own context ends. An exchange that fails
 // is an error: the caller's token is never sent on in its place. A call
 // without a subject token fails with [ErrNoIncomingToken], a refused
-// exchange with [ErrExchangeRefused]. An ExchangeConfig that can't work
+// exchange with [ErrExchangeRefused]. An [ExchangeConfig] that can't work
 // makes every call fail with [ErrExchangeConfig]. The Source is safe for
 // concurrent use.
 func Exchange(cfg ExchangeConfig) Source {
@@ -135,7 +135,7 @@ func Exchange(cfg ExchangeConfig) Source {
 }
 
 // normalized returns cfg with its defaults set, or an error wrapping
-// ErrExchangeConfig.
+// [ErrExchangeConfig].
 func (cfg ExchangeConfig) normalized() (ExchangeConfig, error) {
 	bad := func(why string) (ExchangeConfig, error) {
 		return cfg, fmt.Errorf("%w: %s", ErrExchangeConfig, why)

@@ -14,14 +14,14 @@ import (
 )
 
 // PerRPCCredentials returns grpc-go call credentials that send the tokens
-// of src as "authorization: Bearer <token>" (with WithDPoP, "DPoP <token>"
+// of src as "authorization: Bearer <token>" (with [WithDPoP], "DPoP <token>"
 // and a proof in metadata "dpop"), for
-// grpc.WithPerRPCCredentials (every call of a connection) or
-// grpc.PerRPCCredentials (one call). They require transport security
-// unless WithInsecureTransport is given.
+// [grpc.WithPerRPCCredentials] (every call of a connection) or
+// [grpc.PerRPCCredentials] (one call). They require transport security
+// unless [WithInsecureTransport] is given.
 //
 // A call whose token can't be had fails without being sent, with a status
-// error that wraps the error of src: Unauthenticated for ErrLoginEnded,
+// error that wraps the error of src: Unauthenticated for [ErrLoginEnded],
 // Canceled or DeadlineExceeded when the call's context ended first,
 // Unavailable (or the login service's own code) for a passing failure.
 func PerRPCCredentials(src Source, opts ...TransportOption) credentials.PerRPCCredentials {
@@ -71,7 +71,7 @@ func (c *perRPCCredentials) GetRequestMetadata(ctx context.Context, uri ...strin
 
 // proof returns the DPoP proof of a call: htm POST and htu the method's URL
 // on the connection (uri, which gRPC gives as https://{authority}/{service}
-// whatever the connection) or under WithBaseURL.
+// whatever the connection) or under [WithBaseURL].
 func (c *perRPCCredentials) proof(ctx context.Context, ri credentials.RequestInfo, uri []string, tok string) (string, error) {
 	if c.baseErr != nil {
 		return "", fmt.Errorf("tokensource: WithBaseURL: %w", c.baseErr)
@@ -102,11 +102,11 @@ func (c *perRPCCredentials) proof(ctx context.Context, ri credentials.RequestInf
 }
 
 // RequireTransportSecurity reports whether the credentials need a secure
-// connection: true unless WithInsecureTransport was given.
+// connection: true unless [WithInsecureTransport] was given.
 func (c *perRPCCredentials) RequireTransportSecurity() bool { return !c.insecure }
 
-// statusError is an error of src as a gRPC status of code; errors.Is and
-// errors.As see the error of src through it, and protojwt.ReasonOf the
+// statusError is an error of src as a gRPC status of code; [errors.Is] and
+// [errors.As] see the error of src through it, and [protojwt.ReasonOf] the
 // ErrorInfo of the login service's refusal.
 type statusError struct {
 	code codes.Code

@@ -8,21 +8,21 @@ import (
 	"strings"
 )
 
-// RoundTripper returns an http.RoundTripper that sends each request through
-// base (http.DefaultTransport when nil) with "Authorization: Bearer
-// <token>" from src (with WithDPoP, "DPoP <token>" and a proof for the
+// RoundTripper returns an [http.RoundTripper] that sends each request through
+// base ([http.DefaultTransport] when nil) with "Authorization: Bearer
+// <token>" from src (with [WithDPoP], "DPoP <token>" and a proof for the
 // request's method and URL in the "DPoP" header), set on a clone: the
 // caller's request is not changed.
 // It refuses plain http:// to a host other than a loopback one unless
-// WithInsecureTransport is given.
+// [WithInsecureTransport] is given.
 //
 // The token goes with every request the transport carries: give it to an
-// http.Client that calls your services only. A redirect that the
-// http.Client follows to another host carries no token, as net/http drops
+// [http.Client] that calls your services only. A redirect that the
+// [http.Client] follows to another host carries no token, as net/http drops
 // an Authorization header that the caller set: the token goes to the
 // host of the first request and its subdomains, and once a redirect has
 // left them, to no later hop. An error of src is returned as is (inside
-// the http.Client's *url.Error), so errors.Is(err, ErrLoginEnded) works.
+// the [http.Client]'s *[url.Error]), so errors.Is(err, [ErrLoginEnded]) works.
 func RoundTripper(src Source, base http.RoundTripper, opts ...TransportOption) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -109,11 +109,11 @@ func (t *roundTripper) prove(out *http.Request, tok string) (string, error) {
 	return nonce, nil
 }
 
-// leftFirstHost reports whether req is a redirect that the http.Client
+// leftFirstHost reports whether req is a redirect that the [http.Client]
 // follows and it, or a hop before it, goes to a host other than that of
 // the first request or one of its subdomains: net/http's rule
 // (shouldCopyHeaderOnRedirect) for the Authorization header a caller sets.
-// The http.Client's redirect request links to the response that caused it
+// The [http.Client]'s redirect request links to the response that caused it
 // (Request.Response), and that response to the request before.
 func leftFirstHost(req *http.Request) bool {
 	if req.Response == nil {
@@ -135,7 +135,7 @@ func leftFirstHost(req *http.Request) bool {
 	return false
 }
 
-// maxRedirectHops is more than the 10 redirects of http.Client's default
+// maxRedirectHops is more than the 10 redirects of [http.Client]'s default
 // policy.
 const maxRedirectHops = 64
 
@@ -163,7 +163,7 @@ func domainOrSubdomain(sub, parent string) bool {
 }
 
 // closeBody closes the body of a request that won't be sent, as a
-// RoundTripper must.
+// [RoundTripper] must.
 func closeBody(req *http.Request) {
 	if req.Body != nil {
 		req.Body.Close()

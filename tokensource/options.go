@@ -45,7 +45,7 @@ func WithRefreshMargin(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.margin = d })
 }
 
-// WithRefreshTimeout bounds each refresh: the RefreshFunc's context ends
+// WithRefreshTimeout bounds each refresh: the [RefreshFunc]'s context ends
 // after d. A refresh does not end with the call that started it. By
 // default, 30 seconds.
 func WithRefreshTimeout(d time.Duration) Option {
@@ -53,8 +53,8 @@ func WithRefreshTimeout(d time.Duration) Option {
 }
 
 // WithClock makes the Refresher read the time from now, for tests: the
-// same clock may be given to the server's manager.WithClock. By default,
-// time.Now.
+// same clock may be given to the server's [manager.WithClock]. By default,
+// [time.Now].
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.now = now })
 }

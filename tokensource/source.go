@@ -10,7 +10,7 @@ import (
 )
 
 // Source gives the auth token that a call carries. *Refresher and Static
-// implement it; PerRPCCredentials, ConnectInterceptor and RoundTripper
+// implement it; [PerRPCCredentials], [ConnectInterceptor] and [RoundTripper]
 // attach its tokens to calls.
 type Source interface {
 	// Token returns the auth token to send now, or "" and a nil error when
@@ -30,7 +30,7 @@ func (s staticSource) Token(context.Context) (string, error) { return string(s),
 // token and, with rotation, a new refresh token. It is called by one
 // goroutine at a time, never concurrently, with a context that carries the
 // values of the call that needed the token but not its cancellation (see
-// WithRefreshTimeout). An empty refresh in the answer keeps the current
+// [WithRefreshTimeout]). An empty refresh in the answer keeps the current
 // refresh token, as OAuth 2.0 allows.
 //
 // Calls it makes with that ctx through this Refresher's own transports carry
@@ -39,7 +39,7 @@ func (s staticSource) Token(context.Context) (string, error) { return string(s),
 type RefreshFunc func(ctx context.Context, refreshToken string) (auth, refresh string, err error)
 
 // Refresher is a Source holding an auth token and a refresh token. It
-// refreshes before the auth token expires (see WithRefreshMargin), one
+// refreshes before the auth token expires (see [WithRefreshMargin]), one
 // refresh at a time, and hands every caller a token that has not expired:
 //
 //   - while the auth token is valid, callers use it at once, and the first
@@ -62,7 +62,7 @@ type RefreshFunc func(ctx context.Context, refreshToken string) (auth, refresh s
 // exp on the client's clock.
 //
 // Rotated refresh tokens are kept in memory and handed to the function of
-// WithSaveRefreshToken. A Refresher is safe for concurrent use.
+// [WithSaveRefreshToken]. A Refresher is safe for concurrent use.
 type Refresher struct {
 	refresh RefreshFunc
 	cfg     config
@@ -101,9 +101,9 @@ type refreshKey struct{}
 // no retry can change: the refresh token was revoked (reused, by a thief
 // or by a client that refreshed twice), has expired, is invalid or is not
 // a refresh token, or the refresh request itself was malformed
-// (REQUEST_MALFORMED: the RefreshFunc sends its token badly, and would
+// (REQUEST_MALFORMED: the [RefreshFunc] sends its token badly, and would
 // again). The user must sign in again. The error a Refresher
-// returns wraps both ErrLoginEnded and the refusal.
+// returns wraps both [ErrLoginEnded] and the refusal.
 var ErrLoginEnded = errors.New("tokensource: login ended, sign in again")
 
 // errExpiredOnArrival means a refresh brought an auth token whose life

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// TransportOption configures PerRPCCredentials, ConnectInterceptor and
-// RoundTripper.
+// TransportOption configures [PerRPCCredentials], [ConnectInterceptor] and
+// [RoundTripper].
 type TransportOption interface{ applyTransport(*transportConfig) }
 
 type transportOptionFunc func(*transportConfig)
@@ -32,9 +32,9 @@ func newTransportConfig(opts []TransportOption) transportConfig {
 
 // WithInsecureTransport lets tokens go over connections without transport
 // security, where a token can be read on the way: for loopback, tests and a
-// sidecar that encrypts. By default, PerRPCCredentials requires a connection
-// with privacy and integrity (TLS, ALTS), and RoundTripper and
-// ConnectInterceptor refuse plain http:// except to a loopback host.
+// sidecar that encrypts. By default, [PerRPCCredentials] requires a connection
+// with privacy and integrity (TLS, ALTS), and [RoundTripper] and
+// [ConnectInterceptor] refuse plain http:// except to a loopback host.
 func WithInsecureTransport() TransportOption {
 	return transportOptionFunc(func(c *transportConfig) { c.insecure = true })
 }
@@ -42,13 +42,13 @@ func WithInsecureTransport() TransportOption {
 // WithBaseURL tells [ConnectInterceptor] the URL its connect client was
 // built with (the baseURL of a generated New...Client), which connect does
 // not show an interceptor: calls carry a token when it is https, or plain
-// http to a loopback host, and only to its host; with WithDPoP, the htu of
-// a call's proof is the URL and the procedure. PerRPCCredentials takes it,
-// with WithDPoP, as the public URL of a server behind a proxy, under which
+// http to a loopback host, and only to its host; with [WithDPoP], the htu of
+// a call's proof is the URL and the procedure. [PerRPCCredentials] takes it,
+// with [WithDPoP], as the public URL of a server behind a proxy, under which
 // the htu of its methods are built (as the server's own base URL option
-// does); RoundTripper, which sees the URL of each request, ignores it. By
+// does); [RoundTripper], which sees the URL of each request, ignores it. By
 // default, [ConnectInterceptor] sends tokens only to loopback hosts, and
-// PerRPCCredentials builds htu from the connection: https over TLS, http
+// [PerRPCCredentials] builds htu from the connection: https over TLS, http
 // without, and the authority dialled.
 func WithBaseURL(baseURL string) TransportOption {
 	return transportOptionFunc(func(c *transportConfig) { c.baseURL = baseURL })

@@ -14,7 +14,7 @@
 //	curl -s -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" -d '{}' \
 //	    localhost:8081/quickstart.v1.QuickstartService/Protected
 //
-// It is configured from the JWT_* environment (see manager.ConfigFromEnv);
+// It is configured from the JWT_* environment (see [manager.ConfigFromEnv]);
 // without JWT_SECRET or keys it uses a random development secret.
 package main
 
@@ -94,9 +94,9 @@ const maxMessage = 64 << 10
 //
 // auth.Wrap refuses a call without a valid token from its headers, before
 // connect reads the body; the interceptor checks the rest of each rule
-// with the decoded request. connect.WithReadMaxBytes bounds what a caller
+// with the decoded request. [connect.WithReadMaxBytes] bounds what a caller
 // with a token may make the server read: the size of a message after
-// decompression, which http.MaxBytesHandler (bytes on the wire, for the
+// decompression, which [http.MaxBytesHandler] (bytes on the wire, for the
 // whole request or stream) can't bound.
 func newServer(logf func(string, ...any)) (*http.Server, error) {
 	m, err := newManager(logf)

@@ -60,7 +60,7 @@ func (inv *inventoryService) reserve(w http.ResponseWriter, r *http.Request) {
 
 // inventoryClient reserves stock at the inventory service from a handler
 // of the orders service, with a token exchanged for the customer's:
-// tokensource.Exchange reads the customer's verified token from the
+// [tokensource.Exchange] reads the customer's verified token from the
 // handler's context, and the auth service issues one for the inventory
 // audience that names orders as the actor.
 type inventoryClient struct {

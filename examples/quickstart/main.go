@@ -6,7 +6,7 @@
 //	go run ./examples/quickstart -demo    # start both, walk the flow, exit
 //	go run ./examples/quickstart -demo -metrics # and count the decisions
 //
-// It is configured from the JWT_* environment (see manager.ConfigFromEnv);
+// It is configured from the JWT_* environment (see [manager.ConfigFromEnv]);
 // without JWT_SECRET or keys it uses a random development secret.
 package main
 

@@ -98,7 +98,7 @@ func (a *accounts) login(username, password, jkt string) (tokens, error) {
 // refresh exchanges the caller's verified refresh token for a new auth
 // token, with the authorizations the user has now, and a new refresh token.
 // The old refresh token is used up: presented again, it revokes every token
-// of the login (see manager.RotateRefreshToken). A refresh token bound to a
+// of the login (see [manager.Manager.RotateRefreshToken]). A refresh token bound to a
 // key came with a proof of that key, which the adapters checked as for any
 // bound token; the new tokens are bound to the same key.
 func (a *accounts) refresh(ctx context.Context) (tokens, error) {
@@ -106,7 +106,7 @@ func (a *accounts) refresh(ctx context.Context) (tokens, error) {
 	if !ok {
 		return tokens{}, errors.New("no refresh token in context")
 	}
-	// A refresh token presented a second time (manager.ErrRefreshReuse) is
+	// A refresh token presented a second time ([manager.ErrRefreshReuse]) is
 	// a sign that it was stolen: every token of its login is now revoked.
 	auth, refresh, err := a.m.RotateRefreshToken(ctx, tok.Signed, currentGrant)
 	if err != nil {

@@ -4,7 +4,7 @@
 //
 // It tells two kinds of refusal apart. A credential malformed as a request
 // (no "Bearer" scheme, an empty token, a space inside, several values) is a
-// *RequestError, wrapping ErrRequest: the client is told what was wrong,
+// *RequestError, wrapping [ErrRequest]: the client is told what was wrong,
 // since it reveals nothing about the token. A value over the size bound is
 // refused by its length, before any byte of it is read, as a malformed
 // token, like Verify refuses it.
@@ -31,9 +31,9 @@ const maxHeader = 1 << 20
 // authorization values. Every error wrapping it is a *RequestError.
 var ErrRequest = errors.New("protojwt: malformed authorization")
 
-// RequestError is a credential malformed as a request. errors.Is matches it
-// with ErrRequest and with manager.ErrMalformed. The errors of Token and
-// Parse are a fixed set (RequestErrors), so that adapters can build their
+// RequestError is a credential malformed as a request. [errors.Is] matches it
+// with [ErrRequest] and with [manager.ErrMalformed]. The errors of Token and
+// Parse are a fixed set ([RequestErrors]), so that adapters can build their
 // refusals once.
 type RequestError struct {
 	// Message says what was wrong, for the client: it never quotes the
@@ -41,10 +41,10 @@ type RequestError struct {
 	Message string
 }
 
-// Error returns the Message after manager.ErrMalformed's text.
+// Error returns the Message after [manager.ErrMalformed]'s text.
 func (e *RequestError) Error() string { return manager.ErrMalformed.Error() + ": " + e.Message }
 
-// Is reports whether target is ErrRequest or manager.ErrMalformed.
+// Is reports whether target is [ErrRequest] or [manager.ErrMalformed].
 func (e *RequestError) Is(target error) bool {
 	return target == ErrRequest || target == manager.ErrMalformed
 }
@@ -82,8 +82,8 @@ func RequestErrors() []*RequestError {
 }
 
 // Limit returns the size bound of tokens that v verifies: v's own when v
-// says it, with a method MaxTokenSize() int (as *manager.Manager and
-// *manager.Issuers may), and otherwise the sanity bound of 1 MiB.
+// says it, with a method MaxTokenSize() int (as *[manager.Manager] and
+// *[manager.Issuers] may), and otherwise the sanity bound of 1 MiB.
 func Limit(v manager.Verifier) int {
 	if s, ok := v.(interface{ MaxTokenSize() int }); ok {
 		if n := s.MaxTokenSize(); n > 0 {
@@ -97,8 +97,8 @@ func Limit(v manager.Verifier) int {
 // refusing a token over limit bytes by its length. The scheme is
 // case-insensitive and followed by exactly one space; the token is one
 // non-empty run of RFC 6750 b64token characters. No value at all is
-// manager.ErrNoToken; several values, another scheme or a malformed value
-// are a *RequestError, and a token over limit a manager.ErrMalformed that
+// [manager.ErrNoToken]; several values, another scheme or a malformed value
+// are a *RequestError, and a token over limit a [manager.ErrMalformed] that
 // is not one. Errors never contain the value.
 func Token(values []string, limit int) (string, error) {
 	switch n := len(values); {
@@ -114,7 +114,7 @@ func Token(values []string, limit int) (string, error) {
 }
 
 // Parse returns the token of one "Bearer <token>" header value, as Token
-// does. An empty value is manager.ErrNoToken. Its cost does not depend on
+// does. An empty value is [manager.ErrNoToken]. Its cost does not depend on
 // the length of a value over limit: the length is checked before the
 // token's bytes are read.
 func Parse(v string, limit int) (string, error) {
@@ -165,7 +165,7 @@ func isB64Token(tok string) bool {
 	return bad == 0
 }
 
-// equalFold is strings.EqualFold for ASCII, with s already lower case.
+// equalFold is [strings.EqualFold] for ASCII, with s already lower case.
 func equalFold(v, lower string) bool {
 	for i := 0; i < len(lower); i++ {
 		c := v[i]

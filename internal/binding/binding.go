@@ -11,7 +11,7 @@
 // The adapter gives what its transport shows; a nil or Blind *Presented
 // means it shows neither the host nor the TLS state (connect's interceptor
 // without Wrap), and a bound token is then refused with
-// dpop.ErrProofMissing.
+// [dpop.ErrProofMissing].
 package binding
 
 import (
@@ -46,7 +46,7 @@ type Presented struct {
 }
 
 // Checker checks the binding of tokens. The zero Checker (and a nil one)
-// checks DPoP proofs with a default dpop.Verifier, one per process, whose
+// checks DPoP proofs with a default [dpop.Verifier], one per process, whose
 // replay cache is in memory: a bound token is checked even where DPoP was
 // not configured.
 type Checker struct {
@@ -62,7 +62,7 @@ var defaultVerifier = sync.OnceValue(func() *dpop.Verifier {
 	return v
 })
 
-// Verifier returns the dpop.Verifier c checks proofs with.
+// Verifier returns the [dpop.Verifier] c checks proofs with.
 func (c *Checker) Verifier() *dpop.Verifier {
 	if c == nil || c.verifier == nil {
 		return defaultVerifier()
@@ -75,7 +75,7 @@ func (c *Checker) Verifier() *dpop.Verifier {
 func (c *Checker) Nonce() string { return c.Verifier().Nonce() }
 
 // Errors of a binding that are not the dpop package's own: the first three
-// wrap dpop.ErrProofMissing or dpop.ErrProofInvalid; errStore marks a
+// wrap [dpop.ErrProofMissing] or [dpop.ErrProofInvalid]; errStore marks a
 // replay cache that failed.
 var (
 	errAsBearer    = fmt.Errorf("%w: a DPoP-bound token sent with the Bearer scheme", dpop.ErrProofMissing)
@@ -92,12 +92,12 @@ var ErrCertificate = errors.New("protojwt: client certificate")
 // Check checks that the call p presents holds the binding of tok, a token
 // verified from raw. An unbound token passes unless it came with the DPoP
 // scheme. A DPoP-bound token needs the DPoP scheme and one proof that
-// dpop.Verifier.Verify accepts for p's method and URL, raw and the token's
+// [dpop.Verifier.Verify] accepts for p's method and URL, raw and the token's
 // cnf.jkt; a certificate-bound one needs p's certificate to hash to its
 // cnf x5t#S256; a token bound both ways needs both. Errors wrap
-// dpop.ErrProofMissing or dpop.ErrProofInvalid (with dpop.ErrUseNonce when
-// the proof lacks the server's nonce), certificate ones ErrCertificate too;
-// a replay cache that fails wraps manager.ErrRevocationUnavailable, so that
+// [dpop.ErrProofMissing] or [dpop.ErrProofInvalid] (with [dpop.ErrUseNonce] when
+// the proof lacks the server's nonce), certificate ones [ErrCertificate] too;
+// a replay cache that fails wraps [manager.ErrRevocationUnavailable], so that
 // the call is refused for now.
 func (c *Checker) Check(ctx context.Context, tok *manager.Token, raw string, p *Presented) error {
 	// The binding is read from what the Manager decoded, which no handler

@@ -29,7 +29,7 @@ type Decider struct {
 	// after they verify; nil checks DPoP proofs with a default verifier.
 	Binding *binding.Checker
 	// Hook, when not nil, is told every decision; a rule's denial is then
-	// explained (rules.Rule.Explain): Decision.Err names the part that
+	// explained ([rules.Rule.Explain]): Decision.Err names the part that
 	// failed.
 	Hook func(context.Context, protojwt.Decision)
 	// Explain, when true, explains a rule's denial even with no hook, for
@@ -38,7 +38,7 @@ type Decider struct {
 	// Recheck is how often a stream verifies its token again; 0 verifies
 	// it on every message.
 	Recheck time.Duration
-	// Now is the clock of stream checks; nil means time.Now.
+	// Now is the clock of stream checks; nil means [time.Now].
 	Now func() time.Time
 	// DryRun, when true, decides and reports every call and message but
 	// enforces none (the adapters' WithDryRun), as a rule's own dry_run
@@ -130,7 +130,7 @@ func (d *Decider) check(rule *rules.Rule, tok *manager.Token, vars rules.Vars) e
 var epoch = time.Now()
 
 // elapsed reads the monotonic clock, as the time since epoch: a decision's
-// Duration is the difference of two readings. time.Now would read the wall
+// Duration is the difference of two readings. [time.Now] would read the wall
 // clock too, which a Duration does not need, and costs a third more.
 func elapsed() time.Duration { return time.Since(epoch) }
 
@@ -244,7 +244,7 @@ func Chain(first, next func(context.Context, protojwt.Decision)) func(context.Co
 }
 
 // Sent turns the "no token" of a token reader (an error wrapping
-// manager.ErrNoToken) into no token and no error: the rule decides what a
+// [manager.ErrNoToken]) into no token and no error: the rule decides what a
 // call without a token gets. Other errors stay: a malformed token is a
 // token sent.
 func Sent(raw string, err error) (string, error) {
@@ -254,7 +254,7 @@ func Sent(raw string, err error) (string, error) {
 	return raw, err
 }
 
-// WithToken returns ctx carrying tok for the handler (manager.FromContext),
+// WithToken returns ctx carrying tok for the handler ([manager.FromContext]),
 // or ctx itself when the call sent no token.
 func WithToken(ctx context.Context, tok *manager.Token) context.Context {
 	if tok == nil {

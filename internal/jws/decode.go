@@ -8,18 +8,18 @@ import (
 	"unicode/utf8"
 )
 
-// errSyntax refuses a text that is not JSON, as json.Unmarshal does; its
+// errSyntax refuses a text that is not JSON, as [json.Unmarshal] does; its
 // text is fixed, since the JSON comes from a token and is never echoed.
 var errSyntax = errors.New("JSON text is not valid JSON")
 
 // errNotMap refuses a valid JSON text whose value is neither an object nor
-// null, which json.Unmarshal can't store in a map.
+// null, which [json.Unmarshal] can't store in a map.
 var errNotMap = errors.New("JSON text is not an object")
 
-// decoder decodes one JSON text in one pass into the values json.Unmarshal
+// decoder decodes one JSON text in one pass into the values [json.Unmarshal]
 // makes of it in an any (objects map[string]any, arrays []any, numbers
 // float64, strings, booleans, nil), except that integers float64 can't all
-// hold are json.Number (see DecodeJSONObject). Names and strings without
+// hold are [json.Number] (see [DecodeJSONObject]). Names and strings without
 // escapes are parts of text, which it never copies: a token's claims are
 // then one allocation for all their strings. It checks, in the same pass,
 // what scanJSONText checks, in the same order of the text.
@@ -31,8 +31,8 @@ type decoder struct {
 }
 
 // decodeText decodes text, the JSON text of a header or payload, into a
-// map as DecodeJSONObject documents. utf8.Valid runs first, as in
-// scanJSONText, so that invalid UTF-8 anywhere is ErrNotUTF8.
+// map as [DecodeJSONObject] documents. [utf8.Valid] runs first, as in
+// scanJSONText, so that invalid UTF-8 anywhere is [ErrNotUTF8].
 func decodeText(text string) (map[string]any, error) {
 	if !utf8.ValidString(text) {
 		return nil, ErrNotUTF8
@@ -113,7 +113,7 @@ func (d *decoder) value() (any, error) {
 	return nil, errSyntax
 }
 
-// enter counts a level of nesting, refusing one over MaxDepth.
+// enter counts a level of nesting, refusing one over [MaxDepth].
 func (d *decoder) enter() error {
 	if d.depth++; d.depth > MaxDepth {
 		return ErrDepth
@@ -211,7 +211,7 @@ func (d *decoder) array() ([]any, error) {
 	}
 }
 
-// number decodes the number at d.i as json.Unmarshal does into an any, or
+// number decodes the number at d.i as [json.Unmarshal] does into an any, or
 // as its exact text when it is an integer beyond 2^53 in magnitude.
 func (d *decoder) number() (any, error) {
 	start := d.i
@@ -270,7 +270,7 @@ func (d *decoder) number() (any, error) {
 
 // str decodes the string at d.i ('"'): a part of the text when it has no
 // escape, else its unescaped copy. It refuses an escaped lone surrogate,
-// as scanString does, and an unfinished string with ErrUnfinished.
+// as scanString does, and an unfinished string with [ErrUnfinished].
 func (d *decoder) str() (string, error) {
 	t := d.text
 	start := d.i + 1

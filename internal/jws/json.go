@@ -15,7 +15,7 @@ import (
 // allocations as levels.
 const MaxDepth = 64
 
-// Refusals of DecodeJSONObject. Their texts are fixed: the JSON comes from
+// Refusals of [DecodeJSONObject]. Their texts are fixed: the JSON comes from
 // a token and is never echoed.
 var (
 	ErrNotUTF8    = errors.New("JSON text is not UTF-8")
@@ -26,7 +26,7 @@ var (
 )
 
 // DecodeJSONObject decodes b, the JSON text of a token's header or payload,
-// into *into as json.Unmarshal does, and refuses what JSON parsers disagree
+// into *into as [json.Unmarshal] does, and refuses what JSON parsers disagree
 // on or what costs more than its size:
 //
 //   - bytes that are not UTF-8, and \u escapes of a lone UTF-16 surrogate:
@@ -41,7 +41,7 @@ var (
 //
 // Numbers decode as float64, except integers written without fraction or
 // exponent whose magnitude is above 2^53, where float64 no longer holds
-// every integer: those are json.Number, their exact text, so that an id
+// every integer: those are [json.Number], their exact text, so that an id
 // such as 1234567890123456789 is never rounded to a neighbour.
 //
 // It decodes in one pass, which checks all of this as it goes (in the
@@ -59,11 +59,11 @@ func DecodeJSONObject(b []byte, into *map[string]any) error {
 }
 
 // CheckJSONText checks b, a JSON text, for bytes that are not UTF-8,
-// escaped lone surrogates and nesting deeper than MaxDepth, in one pass
+// escaped lone surrogates and nesting deeper than [MaxDepth], in one pass
 // and without allocating, and returns the number of member names of its
 // top-level object (0 when the top-level value is not an object). It does
 // not check the JSON grammar; for valid JSON it refuses what
-// DecodeJSONObject refuses but duplicates, and nothing else.
+// [DecodeJSONObject] refuses but duplicates, and nothing else.
 func CheckJSONText(b []byte) (names int, err error) {
 	t, err := scanJSONText(b)
 	return t.names, err
@@ -77,7 +77,7 @@ type jsonText struct {
 	longInts bool
 }
 
-// scanJSONText is CheckJSONText, also noting long integers.
+// scanJSONText is [CheckJSONText], also noting long integers.
 func scanJSONText(b []byte) (t jsonText, err error) {
 	if !utf8.Valid(b) {
 		return t, ErrNotUTF8
@@ -164,7 +164,7 @@ func isInexactInt(n string) bool {
 }
 
 // errNumberRange refuses a number that float64 can't hold, as
-// json.Unmarshal does.
+// [json.Unmarshal] does.
 var errNumberRange = errors.New("JSON number out of range")
 
 // scanString returns the index of the quote that ends the JSON string whose

@@ -78,7 +78,7 @@ type Header struct {
 var errNotObject = errors.New("JSON text is not an object")
 
 // DecodeHeader decodes the header segment seg as golang-jwt's parser does:
-// base64url, then JSON into a map, refusing what DecodeJSONObject refuses.
+// base64url, then JSON into a map, refusing what [DecodeJSONObject] refuses.
 // Random text is refused from its first four characters, before the rest
 // is decoded: their first byte is most likely neither JSON whitespace nor
 // the start of an object or of null, which is all a map decodes from.
@@ -122,7 +122,7 @@ func mayStartObject(b [3]byte) bool {
 	return true
 }
 
-// maxCachedHeaders bounds the decoded headers a HeaderCache keeps. Tokens
+// maxCachedHeaders bounds the decoded headers a [HeaderCache] keeps. Tokens
 // of one issuer share a few headers (one per key).
 const maxCachedHeaders = 16
 
@@ -183,7 +183,7 @@ func DecodeSignature(buf []byte, seg string) ([]byte, error) {
 var payloadBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // DecodePayload decodes the payload segment seg into a map of claims, as
-// golang-jwt's parser does for MapClaims, refusing what DecodeClaims
+// golang-jwt's parser does for MapClaims, refusing what [DecodeClaims]
 // refuses.
 func DecodePayload(seg string) (map[string]any, error) {
 	bufp := payloadBuffers.Get().(*[]byte)
@@ -202,7 +202,7 @@ func DecodePayload(seg string) (map[string]any, error) {
 }
 
 // DecodeClaims decodes b, the JSON text of a payload, into a map of
-// claims, refusing what DecodeJSONObject refuses.
+// claims, refusing what [DecodeJSONObject] refuses.
 func DecodeClaims(b []byte) (map[string]any, error) {
 	return decodeText(string(b))
 }

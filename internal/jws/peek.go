@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 )
 
-// maxPeekedIssuer bounds the issuer PeekIssuer returns: no trusted issuer
+// maxPeekedIssuer bounds the issuer [PeekIssuer] returns: no trusted issuer
 // URL is longer, and a longer one is no issuer to look up.
 const maxPeekedIssuer = 2048
 
@@ -25,10 +25,10 @@ func PeekIssuer(seg string) (string, bool) {
 	return issuerString(raw, escaped)
 }
 
-// LookupIssuer returns m's value for the issuer that PeekIssuer reads from
+// LookupIssuer returns m's value for the issuer that [PeekIssuer] reads from
 // the payload segment seg, without allocating unless the issuer is written
 // with JSON escapes: the route of a token to its issuer's keys costs no
-// garbage. peeked is false where PeekIssuer reports false; found says
+// garbage. peeked is false where [PeekIssuer] reports false; found says
 // whether m has the issuer.
 func LookupIssuer[V any](seg string, m map[string]V) (v V, peeked, found bool) {
 	bufp := payloadBuffers.Get().(*[]byte)

@@ -18,16 +18,16 @@ import (
 type fieldPath []protoreflect.FieldDescriptor
 
 // fieldSet reads the request variables of one method's rule, indexed as
-// rules.Rule.Vars names them.
+// [rules.Rule.Vars] names them.
 type fieldSet struct {
 	input protoreflect.MessageDescriptor
 	names []string
 	paths []fieldPath
 	// others holds the same paths resolved against another descriptor of the
 	// input message (same full name), as when the resolver's descriptors were
-	// built apart from the request's generated type: protoreflect.Message
+	// built apart from the request's generated type: [protoreflect.Message]
 	// accessors must be given the message's own field descriptors. Keys are
-	// protoreflect.MessageDescriptor, values *fieldSet, nil when the paths
+	// [protoreflect.MessageDescriptor], values *fieldSet, nil when the paths
 	// don't fit that descriptor.
 	others sync.Map
 }
@@ -124,7 +124,7 @@ func (s *fieldSet) other(d protoreflect.MessageDescriptor) *fieldSet {
 	return o
 }
 
-// fieldSet is the rules.Source of the method's requests: it reads the
+// fieldSet is the [rules.Source] of the method's requests: it reads the
 // variables of a request message on demand.
 var _ rules.RequestSource = (*fieldSet)(nil)
 

@@ -12,11 +12,11 @@ import (
 // CheckResolved returns an error for each name of o.PublicMethods and
 // o.PublicServices that names no method or service of the resolver: a
 // misspelled name would leave the method it meant denied, and open a name
-// no client calls. The services of HealthAndReflection, and
+// no client calls. The services of [HealthAndReflection], and
 // their methods, may be named without being in the resolver, as
 // WithHealthAndReflection opens them: a server registers them from
 // packages whose descriptors a descriptor set may not hold. Malformed
-// names are CheckNames's to report.
+// names are [CheckNames]'s to report.
 //
 // The errors name the adapter's options, methodsOption and servicesOption,
 // and call a method noun ("method", "procedure").
@@ -97,7 +97,7 @@ func editDistance(a, b string, limit int) int {
 
 // CheckRuleSet returns an error for each entry of o.RuleSet that names no
 // method or service of the resolver, with the nearest name that does, and
-// each key that is malformed or has no rule (annotations.CheckRuleSetNames):
+// each key that is malformed or has no rule ([annotations.CheckRuleSetNames]):
 // a misspelled name would leave the method it meant without its rule. The
 // errors name the adapter's option, "WithRuleSet", and call a method noun.
 // Health and reflection are not exempt: a rule needs the method's request

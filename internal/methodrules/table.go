@@ -28,13 +28,13 @@ type Options struct {
 	PublicServices []string
 	// AllowUnannotated opens every method with no rule.
 	AllowUnannotated bool
-	// HealthAndReflection opens the services of HealthAndReflection, in
+	// HealthAndReflection opens the services of [HealthAndReflection], in
 	// addition to PublicServices.
 	HealthAndReflection bool
 	// Expressions compiles the rules' expressions; nil refuses them.
 	Expressions protojwt.Expressions
 	// RuleSet gives rules to methods and services whose options declare
-	// none (annotations.EffectiveRuleIn); nil for none.
+	// none ([annotations.EffectiveRuleIn]); nil for none.
 	RuleSet *annotations.RuleSet
 	// MethodsOption names the adapter's option that sets PublicMethods in
 	// errors: "WithPublicProcedures" for connect; "" for
@@ -67,8 +67,8 @@ var (
 // Build compiles the rule of every method of every service of o.Files: a
 // method's (protojwt.v1.rule), or else its service's
 // (protojwt.v1.default_rule), with the request fields it names. It returns
-// every problem at once: a *protojwt.RuleError per method or service whose
-// rule can't be compiled, and an error wrapping protojwt.ErrInvalidOption
+// every problem at once: a *[protojwt.RuleError] per method or service whose
+// rule can't be compiled, and an error wrapping [protojwt.ErrInvalidOption]
 // per option that contradicts a rule.
 func Build(o Options) (*Table, error) {
 	t := &Table{
@@ -167,7 +167,7 @@ func (t *Table) addService(sd protoreflect.ServiceDescriptor, publicMethods map[
 }
 
 // compile compiles the rule of the method md; an error is a
-// *protojwt.RuleError.
+// *[protojwt.RuleError].
 func compile(md protoreflect.MethodDescriptor, p *annotations.Rule, x protojwt.Expressions) (*Entry, error) {
 	name := FullMethod(md)
 	r, err := rules.FromProtoEnv(p, rules.Env{Expressions: x, Request: md.Input()})
@@ -188,7 +188,7 @@ func compile(md protoreflect.MethodDescriptor, p *annotations.Rule, x protojwt.E
 	return e, nil
 }
 
-// ruleSetError says that the rule of err, a *protojwt.RuleError, came from
+// ruleSetError says that the rule of err, a *[protojwt.RuleError], came from
 // the rule set.
 func ruleSetError(err error) error {
 	var re *protojwt.RuleError

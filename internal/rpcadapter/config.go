@@ -49,7 +49,7 @@ type Config struct {
 	Hook func(context.Context, protojwt.Decision)
 	// Recheck is how often an open stream verifies its token again.
 	Recheck time.Duration
-	// Now is the clock of stream checks, for tests; nil for time.Now.
+	// Now is the clock of stream checks, for tests; nil for [time.Now].
 	Now func() time.Time
 	// DetailedErrors puts the text of a denial's cause into its message,
 	// for development.
@@ -67,8 +67,8 @@ type Config struct {
 }
 
 // Default returns the Config of an adapter given no option: the rules of
-// protoregistry.GlobalFiles, the token read from key, streams verified
-// again every decide.DefaultRecheck.
+// [protoregistry.GlobalFiles], the token read from key, streams verified
+// again every [decide.DefaultRecheck].
 func Default(key string) Config {
 	return Config{
 		Rules:   methodrules.Options{Files: protoregistry.GlobalFiles},
@@ -127,7 +127,7 @@ type Core[D any] struct {
 	Key string
 	// Rules is what the options opened, for the checks against a server.
 	Rules methodrules.Options
-	// base is the parsed PublicURL, nil when none was given.
+	// base is the parsed [PublicURL], nil when none was given.
 	base *dpop.BaseURL
 }
 
@@ -184,8 +184,8 @@ func (c *Core[D]) Stream(procedure string, e *methodrules.Entry, raw string, tok
 
 // Build checks c and v, then compiles the table of c's rules and returns
 // it with the decider of v. Every bad option is reported, in one error
-// wrapping protojwt.ErrInvalidOption; a rule that can't be compiled is
-// methodrules.Build's error.
+// wrapping [protojwt.ErrInvalidOption]; a rule that can't be compiled is
+// [methodrules.Build]'s error.
 func (c *Config) Build(v manager.Verifier, names Names) (*methodrules.Table, decide.Decider, error) {
 	if err := c.check(v, names); err != nil {
 		return nil, decide.Decider{}, err

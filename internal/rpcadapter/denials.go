@@ -61,7 +61,7 @@ func (d *Denials[D]) named(table *methodrules.Table, noun string, detailed bool)
 }
 
 // Deny returns the denial of a call of procedure for err, an error of the
-// rule engine or the verifier: the reason rules.Classify finds, with the
+// rule engine or the verifier: the reason [rules.Classify] finds, with the
 // code and text of the denial table. The denial of a method of the
 // resolver that declares no rule names it, so that a client sees which one
 // to declare or open. With detailed errors, the message adds err's text;

@@ -27,8 +27,8 @@ var (
 // verified token, or nil when the call sent none, and the request
 // variables. It is the one place that decides what no token means: a public
 // rule or one that allows a missing token lets it through, any other is
-// denied with manager.ErrNoToken. Verifying the token is the adapter's: tok
-// must come from a manager.Verifier.
+// denied with [manager.ErrNoToken]. Verifying the token is the adapter's: tok
+// must come from a [manager.Verifier].
 //
 // Deferred vars defer what reads the request (claims bound to request
 // variables, an expression that reads the request), as at the start of a
@@ -225,7 +225,7 @@ func (e *noAlternativeError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns errNoAlternative, which wraps manager.ErrClaim.
+// Unwrap returns errNoAlternative, which wraps [manager.ErrClaim].
 func (e *noAlternativeError) Unwrap() error { return errNoAlternative }
 
 // evalExpr evaluates x for one call; one that reads the request holds for

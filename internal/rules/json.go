@@ -32,7 +32,7 @@ const (
 )
 
 // number returns v as a num when it is a JSON number in any Go form a
-// token's claims may hold: float64 or json.Number as the manager decodes
+// token's claims may hold: float64 or [json.Number] as the manager decodes
 // them, or a Go integer of a Token built by other code.
 func number(v any) (num, bool) {
 	switch n := v.(type) {
@@ -93,7 +93,7 @@ func parseNumber(s string) (num, bool) {
 
 // parseDigits reads s, ASCII digits only, as a uint64, as
 // strconv.ParseUint(s, 10, 64) does, without its error value: the common
-// case of an integer claim (an id held as json.Number), compared on every
+// case of an integer claim (an id held as [json.Number]), compared on every
 // call.
 func parseDigits(s string) (uint64, bool) {
 	if s == "" || len(s) > 20 {
@@ -159,7 +159,7 @@ func (a num) appendText(b []byte) []byte {
 }
 
 // exactNumber returns n as the manager decodes a claim: float64, unless it
-// is an integer beyond 2^53, which stays json.Number, exact.
+// is an integer beyond 2^53, which stays [json.Number], exact.
 func exactNumber(n json.Number) any {
 	v, ok := parseNumber(string(n))
 	switch {

@@ -24,7 +24,7 @@ const (
 	// Unauthenticated: no valid credential (gRPC Unauthenticated, HTTP 401).
 	Unauthenticated Denial = iota + 1
 	// PermissionDenied: a valid credential without the rights (gRPC
-	// PermissionDenied, HTTP 403).
+	// [PermissionDenied], HTTP 403).
 	PermissionDenied
 	// Unavailable: the credential can't be checked now, as when the
 	// revocation store does not answer (gRPC Unavailable, HTTP 503). The
@@ -33,7 +33,7 @@ const (
 )
 
 // Classify returns the kind of denial and the stable reason for an error
-// from Authorize, Check or manager.Verify. Every non-nil error is a denial:
+// from Authorize, Check or [manager.Manager.Verify]. Every non-nil error is a denial:
 // an error protojwt does not know is an invalid token.
 func Classify(err error) (Denial, string) {
 	reason := reasonOf(err)

@@ -25,7 +25,7 @@ const (
 )
 
 // ErrInvalidRule means a rule can't be compiled; the message says why. It
-// is protojwt.ErrInvalidRule.
+// is [protojwt.ErrInvalidRule].
 var ErrInvalidRule = protojwt.ErrInvalidRule
 
 // Spec is a rule in Go form, as the HTTP guard's requirements build it.
@@ -35,7 +35,7 @@ type Spec struct {
 	// AllowMissing lets a call with no token through; a token sent must
 	// satisfy the rest. It can't be set with Public nor in an alternative.
 	AllowMissing bool
-	// TokenType is the required token type; "" means manager.Auth.
+	// TokenType is the required token type; "" means [manager.Auth].
 	TokenType manager.TokenType
 	// Claims maps a claim name to what it must equal.
 	Claims map[string]Match
@@ -60,7 +60,7 @@ type Spec struct {
 	// alternative trusts its own issuer.
 	AnyOf []Spec
 	// DryRun decides and reports the rule but never enforces it
-	// (protojwt.Decision.DryRun). It can't be set with Public, which denies
+	// ([protojwt.Decision.DryRun]). It can't be set with Public, which denies
 	// nothing, nor in an alternative.
 	DryRun bool
 	// RequireBinding lets only sender-constrained tokens through: a token
@@ -342,7 +342,7 @@ func sharedNames(a, b []string) int {
 	return n
 }
 
-// within returns err, an ErrInvalidRule of a part of a rule, saying which
+// within returns err, an [ErrInvalidRule] of a part of a rule, saying which
 // part: "invalid rule: any_of[1]: check[0]: claim ...", the sentinel's text
 // once.
 func within(part string, err error) error {
@@ -390,7 +390,7 @@ func (r *Rule) varIndex(name string) int {
 }
 
 // normalize returns v as decoded JSON (objects map[string]any, arrays []any,
-// numbers float64, or json.Number for integers a float64 can't hold
+// numbers float64, or [json.Number] for integers a float64 can't hold
 // exactly), the form verified claims have.
 func normalize(v any) (any, error) {
 	if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
@@ -449,7 +449,7 @@ func (r *Rule) TokenType() manager.TokenType { return r.tokenType }
 func (r *Rule) Vars() []string { return r.vars }
 
 // ExprWildcards returns the HTTP path wildcards the rule's expressions read,
-// as far as their engine can tell (see protojwt.WildcardReader).
+// as far as their engine can tell (see [protojwt.WildcardReader]).
 func (r *Rule) ExprWildcards() []string { return r.exprWildcards }
 
 // ReadsRequest reports whether some part of the rule reads the request (a

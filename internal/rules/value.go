@@ -108,7 +108,7 @@ func (v Vars) request() (proto.Message, map[string]string) {
 // VarFunc returns the Vars whose variable i is f(i).
 func VarFunc(f func(i int) (Value, bool)) Vars { return Vars{src: funcSource{}, req: f} }
 
-// funcSource is the Source of VarFunc: its request is the function.
+// funcSource is the Source of [VarFunc]: its request is the function.
 type funcSource struct{}
 
 func (funcSource) Var(req any, i int) (Value, bool) {
