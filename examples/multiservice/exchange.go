@@ -86,7 +86,9 @@ func (a *authService) exchange(w http.ResponseWriter, r *http.Request) {
 		"access_token":      tok.Signed,
 		"issued_token_type": tokensource.TokenTypeAccessToken,
 		"token_type":        "Bearer",
-		"expires_in":        int64(time.Until(tok.ExpiresAt) / time.Second),
-		"scope":             strings.Join(scope, " "),
+		// The token's life in whole seconds, as its exp and iat are: time
+		// left until exp, truncated, is 0 for a token of one second.
+		"expires_in": int64(tok.ExpiresAt.Sub(tok.IssuedAt) / time.Second),
+		"scope":      strings.Join(scope, " "),
 	})
 }
