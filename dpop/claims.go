@@ -17,7 +17,7 @@ type claims struct {
 
 func decodeClaims(seg string, c *claims) error {
 	var buf [1024]byte
-	raw := buf[:0]
+	var raw []byte
 	if n := b64.DecodedLen(len(seg)); n <= len(buf) {
 		raw = buf[:n]
 	} else {

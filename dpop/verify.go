@@ -130,7 +130,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, call Call, jkt stri
 	raw := []byte(proof)
 	dot2 := strings.LastIndexByte(proof, '.')
 	var sigBuf [512]byte
-	sig := sigBuf[:0]
+	var sig []byte
 	if n := b64.DecodedLen(len(raw) - dot2 - 1); n <= len(sigBuf) {
 		sig = sigBuf[:n]
 	} else {

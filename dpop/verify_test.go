@@ -156,7 +156,11 @@ func TestVerifyRefuses(t *testing.T) {
 		{name: "jwk missing", edit: func(t testing.TB, p *proofParts) { delete(p.header, "jwk") }, check: errJWK},
 		{name: "jwk a string", edit: func(t testing.TB, p *proofParts) { p.header["jwk"] = "key" }, check: errJSON},
 		{name: "private EC jwk (d)", edit: func(t testing.TB, p *proofParts) {
-			p.header["jwk"].(map[string]any)["d"] = b64.EncodeToString(ecKey.D.Bytes())
+			d, err := ecKey.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.header["jwk"].(map[string]any)["d"] = b64.EncodeToString(d)
 		}, check: errPrivate},
 		{name: "private RSA jwk (p, q, dp, dq, qi)", edit: func(t testing.TB, p *proofParts) {
 			p.withKey(t, rsaKey, "RS256")
