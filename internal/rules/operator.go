@@ -127,50 +127,10 @@ var operators = [...]operator{
 			return "in [" + strings.Join(values, ",") + "]"
 		},
 	},
-	OpPrefix: {
-		name: "prefix",
-		doc:  "is a string that starts with it",
-		fromProto: func(c *annotations.ClaimCheck, ch *Check) error {
-			ch.Text = c.GetPrefix()
-			return nil
-		},
-		compile: compileText,
-		test: func(t *claimTest, claim any, found bool, _ Value) string {
-			s, ok := claim.(string)
-			switch {
-			case !found:
-				return whyAbsent
-			case !ok:
-				return "not a string"
-			case !strings.HasPrefix(s, t.text):
-				return "does not start with it"
-			}
-			return ""
-		},
-		text: func(ch Check) string { return "prefix " + compactJSON(ch.Text) },
-	},
-	OpSuffix: {
-		name: "suffix",
-		doc:  "is a string that ends with it",
-		fromProto: func(c *annotations.ClaimCheck, ch *Check) error {
-			ch.Text = c.GetSuffix()
-			return nil
-		},
-		compile: compileText,
-		test: func(t *claimTest, claim any, found bool, _ Value) string {
-			s, ok := claim.(string)
-			switch {
-			case !found:
-				return whyAbsent
-			case !ok:
-				return "not a string"
-			case !strings.HasSuffix(s, t.text):
-				return "does not end with it"
-			}
-			return ""
-		},
-		text: func(ch Check) string { return "suffix " + compactJSON(ch.Text) },
-	},
+	OpPrefix: textOperator("prefix", "is a string that starts with it", (*annotations.ClaimCheck).GetPrefix,
+		strings.HasPrefix, "does not start with it"),
+	OpSuffix: textOperator("suffix", "is a string that ends with it", (*annotations.ClaimCheck).GetSuffix,
+		strings.HasSuffix, "does not end with it"),
 	OpIncludes: {
 		name: "includes",
 		doc:  "contains the value as JSON, as `scope` does",
@@ -297,6 +257,33 @@ func compileMatch(r *Rule, t *claimTest, ch Check, where string) error {
 	}
 	t.literal = v
 	return nil
+}
+
+// textOperator is an operator that tests a string claim against the text
+// of the check with holds, failing with why.
+func textOperator(name, doc string, text func(*annotations.ClaimCheck) string, holds func(claim, text string) bool, why string) operator {
+	return operator{
+		name: name,
+		doc:  doc,
+		fromProto: func(c *annotations.ClaimCheck, ch *Check) error {
+			ch.Text = text(c)
+			return nil
+		},
+		compile: compileText,
+		test: func(t *claimTest, claim any, found bool, _ Value) string {
+			s, ok := claim.(string)
+			switch {
+			case !found:
+				return whyAbsent
+			case !ok:
+				return "not a string"
+			case !holds(s, t.text):
+				return why
+			}
+			return ""
+		},
+		text: func(ch Check) string { return name + " " + compactJSON(ch.Text) },
+	}
 }
 
 // compileText compiles the text of prefix and suffix.
