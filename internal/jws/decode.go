@@ -259,6 +259,13 @@ func (d *decoder) number() (any, error) {
 	d.i = i
 	n := t[start:i]
 	if integer && isInexactInt(n) {
+		// Kept exact, within the range json.Unmarshal accepts: an integer
+		// of more than 308 digits may be beyond float64's.
+		if len(n) > 308 {
+			if _, err := strconv.ParseFloat(n, 64); err != nil {
+				return nil, errNumberRange
+			}
+		}
 		return json.Number(n), nil
 	}
 	f, err := strconv.ParseFloat(n, 64)
