@@ -10,9 +10,9 @@ import (
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/interceptor"
+	"github.com/protojwt/protojwt/internal/denial"
 	"github.com/protojwt/protojwt/internal/hostiletest"
 	"github.com/protojwt/protojwt/internal/rpctest"
-	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/internal/testpb"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -81,7 +81,7 @@ func TestDecisionErrNamesThePart(t *testing.T) {
 			if got, _ := protojwt.ReasonOf(err); got != tt.reason {
 				t.Errorf("reason %s, want %s", got, tt.reason)
 			}
-			if msg := status.Convert(err).Message(); msg != rules.Describe(tt.reason) {
+			if msg := status.Convert(err).Message(); msg != denial.Of(tt.reason).Text {
 				t.Errorf("the client is told %q", msg)
 			}
 			decisions := rec.Take()

@@ -9,6 +9,7 @@ import (
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/dpop"
 	"github.com/protojwt/protojwt/internal/bearer"
+	"github.com/protojwt/protojwt/internal/denial"
 	"github.com/protojwt/protojwt/internal/rules"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -235,11 +236,11 @@ func TestClassify(t *testing.T) {
 			if kind != tt.wantKind || reason != tt.wantReason {
 				t.Errorf("Classify = %v, %s; want %v, %s", kind, reason, tt.wantKind, tt.wantReason)
 			}
-			if rules.Describe(reason) == "" {
+			if !denial.Known(reason) {
 				t.Errorf("reason %s has no description", reason)
 			}
-			if rules.Reasons()[reason] != kind {
-				t.Errorf("Reasons()[%s] = %v, want %v", reason, rules.Reasons()[reason], kind)
+			if code := denial.Of(reason).Code; code != codeOfKind[kind] {
+				t.Errorf("denial table code of %s = %d, want %d for %v", reason, code, codeOfKind[kind], kind)
 			}
 		})
 	}
@@ -285,4 +286,11 @@ func TestRuleConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// codeOfKind is the code of the denial table for each kind of denial.
+var codeOfKind = map[rules.Denial]denial.Code{
+	rules.Unauthenticated:  denial.Unauthenticated,
+	rules.PermissionDenied: denial.PermissionDenied,
+	rules.Unavailable:      denial.Unavailable,
 }

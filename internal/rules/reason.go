@@ -88,23 +88,3 @@ func reasonOf(err error) string {
 	}
 	return protojwt.ReasonTokenInvalid
 }
-
-// Describe returns the short text that tells a client what a reason means,
-// the same over gRPC and HTTP (the text of the denial table), or "" for a
-// reason Classify never returns.
-func Describe(reason string) string {
-	if !denial.Known(reason) {
-		return ""
-	}
-	return denial.Of(reason).Text
-}
-
-// Reasons returns every reason Classify can return, with its kind.
-func Reasons() map[string]Denial {
-	all := denial.All()
-	out := make(map[string]Denial, len(all))
-	for r, a := range all {
-		out[r] = kindOf(a.Code)
-	}
-	return out
-}
