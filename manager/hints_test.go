@@ -65,12 +65,13 @@ func TestErrorHints(t *testing.T) {
 // issuer is refused with both values in the error, issuers being public,
 // and that a hostile document's long issuer is cut short.
 func TestDiscoveryIssuerMismatchShowsBoth(t *testing.T) {
+	const maxShown = 200 // the bytes of a served issuer an error shows
 	for _, c := range []struct {
 		name, served, want string
 	}{
 		{"another issuer", "https://evil.example", `"https://evil.example"`},
 		{"a trailing slash", "SELF/", `"SELF/"`},
-		{"a long issuer", "https://" + strings.Repeat("a", 5000), `"https://` + strings.Repeat("a", maxShownIssuer-8) + `..."`},
+		{"a long issuer", "https://" + strings.Repeat("a", 5000), `"https://` + strings.Repeat("a", maxShown-8) + `..."`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := newIssuerServer(t, false)
@@ -81,12 +82,12 @@ func TestDiscoveryIssuerMismatchShowsBoth(t *testing.T) {
 				t.Fatalf("New = %v, want ErrJWKS", err)
 			}
 			want := strings.ReplaceAll(c.want, "SELF", s.URL)
-			for _, part := range []string{"its issuer " + want, "is not Config.Issuer " + `"` + s.URL + `"`} {
+			for _, part := range []string{"its issuer " + want, "is not the configured issuer " + `"` + s.URL + `"`} {
 				if !strings.Contains(err.Error(), part) {
 					t.Errorf("New = %q, want it to say %q", err, part)
 				}
 			}
-			if len(err.Error()) > 2*maxShownIssuer+500 {
+			if len(err.Error()) > 2*maxShown+500 {
 				t.Errorf("New's error is %d bytes: the served issuer was not cut", len(err.Error()))
 			}
 		})

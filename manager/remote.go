@@ -2,12 +2,9 @@ package manager
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/protojwt/protojwt/internal/jws"
+	"github.com/protojwt/protojwt/internal/metadata"
 )
 
 // remoteKeys are the keys of a JWK Set fetched from a URL, kept by jwkset
@@ -279,24 +277,7 @@ func (r *remoteKeys) hasUsableKey() bool {
 // checkJWKSURL accepts an absolute https URL without credentials, or http to
 // a loopback host: keys fetched in clear over a network could be anyone's.
 func checkJWKSURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Opaque != "" {
-		return errors.New("JWKSURL is not an absolute http(s) URL")
-	}
-	if u.User != nil {
-		return errors.New("JWKSURL carries credentials: pass them with WithJWKSHTTPClient")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		host := u.Hostname()
-		if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
-			return nil
-		}
-		return errors.New("JWKSURL must use https; http is accepted for loopback hosts only")
-	}
-	return errors.New("JWKSURL is not an absolute http(s) URL")
+	return metadata.CheckURL("JWKSURL", raw)
 }
 
 // Defaults of the JWK Set options.

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/protojwt/protojwt/internal/jws"
+	"github.com/protojwt/protojwt/internal/metadata"
 )
 
 // TenantPlaceholder is the part of [TenantConfig].Template that a tenant
@@ -127,7 +128,7 @@ func NewTenantIssuers(tc TenantConfig) (*TenantIssuers, error) {
 	case tc.MaxTenants < 0, tc.IdleAfter < 0, tc.RetryAfter < 0, tc.CreateEvery < 0:
 		return nil, configError("TenantConfig's bounds can't be negative")
 	}
-	if _, err := metadataURLs(prefix + "tenant" + suffix); err != nil {
+	if _, err := metadata.URLs(prefix + "tenant" + suffix); err != nil {
 		return nil, configError("TenantConfig.Template: " + err.Error())
 	}
 	tc.Options = append([]Option(nil), tc.Options...)
@@ -271,7 +272,7 @@ func (ti *TenantIssuers) Close() error {
 // creationError returns the Verify error of a Manager that could not be
 // made: the tenant does not exist, or can't be reached now.
 func creationError(err error) error {
-	if errors.Is(err, errMetadataMissing) {
+	if errors.Is(err, metadata.ErrNotServed) {
 		return errTenantsNoMeta
 	}
 	return errTenantsNoKeys

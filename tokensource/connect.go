@@ -12,6 +12,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/protojwt/protojwt/dpop"
+	"github.com/protojwt/protojwt/internal/metadata"
 )
 
 // ConnectInterceptor returns a connect-go client interceptor that sends the
@@ -48,7 +49,7 @@ func ConnectInterceptor(src Source, opts ...TransportOption) connect.Interceptor
 		switch {
 		case err != nil || u.Host == "":
 			i.baseErr = errBaseURL
-		case u.Scheme == "https" || u.Scheme == "http" && loopback(u.Hostname()):
+		case u.Scheme == "https" || u.Scheme == "http" && metadata.Loopback(u.Hostname()):
 			i.baseHost = u.Host
 		default:
 			i.baseErr = errInsecure
@@ -120,7 +121,7 @@ func (i *connectInterceptor) check(addr string) error {
 	if h, _, err := net.SplitHostPort(addr); err == nil {
 		host = h
 	}
-	if !loopback(strings.Trim(host, "[]")) {
+	if !metadata.Loopback(strings.Trim(host, "[]")) {
 		return errNoScheme
 	}
 	return nil

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/protojwt/protojwt/internal/metadata"
 )
 
 // Token types of RFC 8693, section 3, for [ExchangeConfig].SubjectTokenType
@@ -42,7 +43,9 @@ type ExchangeConfig struct {
 	// Issuer is the identity provider's issuer URL. The token endpoint is
 	// read, on the first call, from the token_endpoint of its OpenID
 	// Connect discovery document ({Issuer}/.well-known/openid-configuration),
-	// whose issuer must equal Issuer. Not read when TokenURL is set.
+	// or else of its RFC 8414 metadata
+	// (/.well-known/oauth-authorization-server{path}), whose issuer must
+	// equal Issuer. Not read when TokenURL is set.
 	Issuer string
 	// TokenURL is the token endpoint, when it is known.
 	TokenURL string
@@ -172,9 +175,9 @@ func (cfg ExchangeConfig) normalized() (ExchangeConfig, error) {
 	switch {
 	case cfg.TokenURL == "" && cfg.Issuer == "":
 		return bad("Issuer or TokenURL is required")
-	case cfg.TokenURL != "" && secureURL(cfg.TokenURL) != nil:
+	case cfg.TokenURL != "" && metadata.CheckURL("TokenURL", cfg.TokenURL) != nil:
 		return bad("TokenURL must be an absolute https URL, or http to a loopback host")
-	case cfg.TokenURL == "" && secureURL(cfg.Issuer) != nil:
+	case cfg.TokenURL == "" && metadata.CheckURL("Issuer", cfg.Issuer) != nil:
 		return bad("Issuer must be an absolute https URL, or http to a loopback host")
 	case cfg.ClientID == "":
 		return bad("ClientID is required")
@@ -188,19 +191,6 @@ func (cfg ExchangeConfig) normalized() (ExchangeConfig, error) {
 		return bad("Timeout and Margin can't be negative")
 	}
 	return cfg, nil
-}
-
-// secureURL returns nil for an absolute https URL, or an http one to a
-// loopback host: where a token or a client secret may go.
-func secureURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil {
-		return errors.New("tokensource: not an absolute URL")
-	}
-	if u.Scheme == "https" || u.Scheme == "http" && loopback(u.Hostname()) {
-		return nil
-	}
-	return errInsecure
 }
 
 // exchanger is the Source of Exchange.

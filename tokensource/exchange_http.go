@@ -11,10 +11,11 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/protojwt/protojwt/internal/metadata"
 )
 
-// maxExchangeBody bounds what is read of a token endpoint's or discovery
-// document's answer.
+// maxExchangeBody bounds what is read of a token endpoint's answer.
 const maxExchangeBody = 64 << 10
 
 // errExchangeAnswer means the token endpoint answered 200 with something
@@ -150,41 +151,16 @@ func (e *exchanger) tokenEndpoint(ctx context.Context) (string, error) {
 // names no usable token endpoint.
 var errDiscovery = errors.New("tokensource: discovery of the token endpoint")
 
-// discoverTokenEndpoint reads the token_endpoint of the OpenID Connect
-// discovery document of issuer.
+// discoverTokenEndpoint reads the token_endpoint of issuer's metadata:
+// OpenID Connect Discovery's document, then RFC 8414's.
 func discoverTokenEndpoint(ctx context.Context, client *http.Client, issuer string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
-		strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", nil)
+	doc, err := metadata.Read(ctx, client, issuer, 0)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", errDiscovery, err)
 	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
+	endpoint, err := doc.URL("token_endpoint")
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", errDiscovery, err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%w: HTTP %d", errDiscovery, resp.StatusCode)
-	}
-	var doc struct {
-		Issuer        string `json:"issuer"`
-		TokenEndpoint string `json:"token_endpoint"`
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxExchangeBody+1))
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", errDiscovery, err)
-	}
-	if len(b) > maxExchangeBody || json.Unmarshal(b, &doc) != nil {
-		return "", fmt.Errorf("%w: not a JSON object of at most 64 KiB", errDiscovery)
-	}
-	switch {
-	case doc.Issuer != issuer:
-		// OpenID Connect Discovery 1.0, section 4.3: a document of another
-		// issuer is not this one's.
-		return "", fmt.Errorf("%w: the document's issuer is not %q", errDiscovery, issuer)
-	case secureURL(doc.TokenEndpoint) != nil:
-		return "", fmt.Errorf("%w: token_endpoint is not an https URL (or http to loopback)", errDiscovery)
-	}
-	return doc.TokenEndpoint, nil
+	return endpoint, nil
 }

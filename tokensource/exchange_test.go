@@ -207,6 +207,27 @@ func TestExchangeWithoutIncomingToken(t *testing.T) {
 	}
 }
 
+// TestExchangeDiscoveryRFC8414 finds the token endpoint in RFC 8414's
+// metadata of a provider that serves no OpenID Connect discovery document.
+func TestExchangeDiscoveryRFC8414(t *testing.T) {
+	te := startTokenEndpoint(t)
+	mux := http.NewServeMux()
+	var srv *httptest.Server
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server/tenant", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL + "/tenant", "token_endpoint": te.srv.URL + "/token"})
+	})
+	srv = httptest.NewServer(mux)
+	defer srv.Close()
+	cfg := te.config()
+	cfg.TokenURL, cfg.Issuer = "", srv.URL+"/tenant"
+	if tok, err := Exchange(cfg).Token(withToken(testSubject)); err != nil || tok != "x.y.z" {
+		t.Fatalf("Token = %q, %v", tok, err)
+	}
+	if te.calls.Load() != 1 {
+		t.Fatalf("%d exchanges, want 1", te.calls.Load())
+	}
+}
+
 func TestExchangeDiscovery(t *testing.T) {
 	te := startTokenEndpoint(t)
 	cfg := te.config()
@@ -222,6 +243,7 @@ func TestExchangeDiscovery(t *testing.T) {
 		name string
 		doc  string
 	}{
+		{"a member twice", `{"issuer":"%s","token_endpoint":"%s/token","token_endpoint":"https://evil.example/token"}`},
 		{"other issuer", `{"issuer":"https://evil.example.com","token_endpoint":"%s/token"}`},
 		{"http token endpoint", `{"issuer":"%s","token_endpoint":"http://idp.example.com/token"}`},
 		{"no token endpoint", `{"issuer":"%s"}`},

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/protojwt/protojwt/internal/metadata"
 )
 
 // RoundTripper returns an [http.RoundTripper] that sends each request through
@@ -40,7 +42,7 @@ type roundTripper struct {
 
 // RoundTrip sends req with the token.
 func (t *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !t.insecure && req.URL.Scheme != "https" && !loopback(req.URL.Hostname()) {
+	if !t.insecure && req.URL.Scheme != "https" && !metadata.Loopback(req.URL.Hostname()) {
 		closeBody(req)
 		return nil, errInsecure
 	}
@@ -168,14 +170,4 @@ func closeBody(req *http.Request) {
 	if req.Body != nil {
 		req.Body.Close()
 	}
-}
-
-// loopback reports whether host names this machine: "localhost" or a
-// loopback IP address.
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	addr, err := netip.ParseAddr(host)
-	return err == nil && addr.IsLoopback()
 }
