@@ -41,7 +41,7 @@ func directComparisons(request protoreflect.MessageDescriptor) interpreter.Inter
 		switch call.Function() {
 		case operators.Equals, operators.NotEquals:
 			if rhs.kind == listOperand || lhs.kind == literalOperand && rhs.kind == literalOperand {
-				return i, nil // CEL folds two literals
+				return i, nil // two literals read nothing
 			}
 			return &directEquals{cel: call, lhs: lhs, rhs: rhs, negated: call.Function() == operators.NotEquals}, nil
 		case operators.In:
