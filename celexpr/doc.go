@@ -70,7 +70,10 @@
 // running, and the price is counted against the limit. An evaluation thus
 // spends at most about twice its limit, whatever the request. Other
 // expressions run in time linear in the claims and the request, which the
-// server has already read, and skip the cost tracking. Each evaluation has
+// server has already read, and skip the cost tracking; their ==, != and in
+// on claims, path wildcards, string fields of the request and string
+// literals compare the strings where they are, without building CEL values
+// (an operand that is not a string is left to CEL). Each evaluation has
 // its own state: an Engine and its expressions are safe for concurrent use.
 //
 // # Errors

@@ -41,6 +41,10 @@ type Engine struct {
 	envOpts   []cel.EnvOption
 	optErr    error // a bad option, reported by every Compile
 
+	// celNodesOnly plans every expression with CEL's nodes alone, without
+	// directComparisons: the reference its tests compare with.
+	celNodesOnly bool
+
 	baseOnce sync.Once
 	base     *cel.Env // claims, the standard library and the caller's options
 	baseErr  error
@@ -107,6 +111,8 @@ func (e *Engine) Compile(expr string, request protoreflect.MessageDescriptor) (p
 		}
 		opts = append(opts, cel.CostLimit(limit))
 		opts = append(opts, boundedCalls(env, checked.NativeRep(), limit)...)
+	} else if !e.celNodesOnly {
+		opts = append(opts, cel.CustomDecoratorV2(directComparisons(request)))
 	}
 	prg, err := env.Program(checked, opts...)
 	if err != nil {
