@@ -296,3 +296,43 @@ func TestDirectComparisonsAllocateNothing(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDirectComparisons evaluates any expression about GetDocumentRequest
+// with the comparisons read in place and with CEL's nodes alone, on any
+// claims and request: both give the same answer and the same error.
+func FuzzDirectComparisons(f *testing.F) {
+	for _, seed := range []struct{ expr, claims, owner string }{
+		{"'admin' in claims.roles || request.owner == claims.sub", `{"sub":"alice","roles":["reader"]}`, "alice"},
+		{"request.owner in claims.a.b", `{"a":{"b":["x",1,null,true]}}`, "x"},
+		{"claims['sub'] != request.name", `{"sub":1}`, "1"},
+		{"request.owner in ['a', 'b'] && claims.sub == 'b'", `{"sub":"b"}`, "a"},
+		{"claims.sub in claims.roles", `{"sub":"r","roles":{"r":1}}`, ""},
+		{"claims.missing == 'x' || true", `{}`, ""},
+	} {
+		f.Add(seed.expr, []byte(seed.claims), seed.owner)
+	}
+	direct, plain := New(), &Engine{celNodesOnly: true}
+	docDesc := (&testpb.GetDocumentRequest{}).ProtoReflect().Descriptor()
+	f.Fuzz(func(t *testing.T, expr string, claimsJSON []byte, owner string) {
+		x, err := direct.Compile(expr, docDesc)
+		if err != nil {
+			return
+		}
+		ref, err := plain.Compile(expr, docDesc)
+		if err != nil {
+			t.Fatalf("Compile(%q) with CEL's nodes alone: %v", expr, err)
+		}
+		var claims map[string]any
+		if json.Unmarshal(claimsJSON, &claims) != nil {
+			claims = map[string]any{"sub": string(claimsJSON)}
+		}
+		for _, req := range []proto.Message{&testpb.GetDocumentRequest{Owner: owner, Name: owner}, nil} {
+			in := protojwt.ExpressionInput{Claims: claims, Request: req}
+			got, gotErr := x.Eval(in)
+			want, wantErr := ref.Eval(in)
+			if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+				t.Fatalf("%q with claims %s, request %v = %v, %v; CEL's nodes say %v, %v", expr, claimsJSON, req, got, gotErr, want, wantErr)
+			}
+		}
+	})
+}
