@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/protojwt/protojwt/internal/jws"
 	"github.com/protojwt/protojwt/internal/tokenview"
 )
 
@@ -19,18 +20,20 @@ type describer struct {
 
 // token describes a token whose claims have been checked: exp and iat
 // are numbers, type is a string, iss, sub and jti are strings when
-// present. claims becomes the private view of the token's Manager, and the
-// Token gets a deep copy of its own for handlers; a token without a type
-// claim is of the [WithUntypedTokens] type.
-func (d describer) token(claims map[string]any, signed string) *Token {
-	typ, _ := claims["type"].(string)
+// present. view becomes the private view of the token's Manager and own,
+// a deep copy of view, the Token's Claims for handlers; read holds the
+// claims of view a Manager reads, size the estimated heap bytes of view and
+// own together. A token without a type claim is of the [WithUntypedTokens]
+// type.
+func (d describer) token(view, own map[string]any, read *readClaims, size int, signed string) *Token {
+	typ, _ := read.typ.v.(string)
 	if typ == "" {
 		typ = string(d.untyped)
 	}
-	iss, _ := claims["iss"].(string)
-	sub, _ := claims["sub"].(string)
-	id, _ := claims["jti"].(string)
-	family, _ := claims[familyClaim].(string)
+	iss, _ := read.iss.v.(string)
+	sub, _ := read.sub.v.(string)
+	id, _ := read.jti.v.(string)
+	family, _ := read.fam.v.(string)
 	if family == "" && TokenType(typ) == Refresh {
 		family = id
 	}
@@ -45,30 +48,43 @@ func (d describer) token(claims map[string]any, signed string) *Token {
 			Type:    typ,
 			Issuer:  iss,
 			Subject: sub,
-			Claims:  claims,
-			Scope:   claims["scope"],
-			Grants:  d.grants(claims),
+			Claims:  view,
+			Scope:   read.scope.v,
 		},
 		id:       id,
 		family:   family,
-		issuedAt: numericDate(claims["iat"]),
-		until:    validatorTime(claims["exp"]).Add(d.leeway),
+		issuedAt: numericDate(read.iat.v),
+		until:    validatorTime(read.exp.v).Add(d.leeway),
+		size:     size,
 	}
-	own, _ := copyJSON(claims, &st.size).(map[string]any)
+	st.view.Grants = d.grants(view, read, st.grants[:0])
+	var scope any
+	if read.scope.ok {
+		scope = own["scope"] // own's copy, when it is an object or an array
+	}
 	both.tok = Token{
 		Type:      TokenType(typ),
 		Subject:   sub,
 		Issuer:    iss,
-		Scope:     own["scope"],
+		Scope:     scope,
 		Claims:    own,
 		Signed:    signed,
 		ID:        id,
 		IssuedAt:  st.issuedAt,
-		ExpiresAt: numericDate(claims["exp"]),
+		ExpiresAt: numericDate(read.exp.v),
 		state:     st,
 	}
 	tokenview.Fill(&both.tok.viewSlot, &st.view)
 	return &both.tok
+}
+
+// tokenOf describes a token as token does, of claims that become the
+// private view; the Token gets a deep copy of them.
+func (d describer) tokenOf(claims map[string]any, signed string) *Token {
+	var size int
+	own, _ := copyJSON(claims, &size).(map[string]any)
+	read := readClaimsOf(claims)
+	return d.token(claims, own, &read, size, signed)
 }
 
 // Estimated heap bytes of decoded JSON, for the verification cache's byte
@@ -91,6 +107,20 @@ func mapCost(n int) int {
 		return smallMapBytes
 	}
 	return 2*mapBytes + mapEntryBytes*n
+}
+
+// copyMembers returns a map of members, the claims of a token in the
+// order of its text, each name once, holding a deep copy of each value as
+// copyJSON makes it, and adds to *size the estimate copyJSON adds for the
+// map the members came from and its copy.
+func copyMembers(members []jws.Member, size *int) map[string]any {
+	*size += 2 * mapCost(len(members))
+	out := make(map[string]any, len(members))
+	for _, m := range members {
+		*size += len(m.Name)
+		out[m.Name] = copyJSON(m.Value, size)
+	}
+	return out
 }
 
 // copyJSON returns a deep copy of v, a decoded JSON value: objects and
@@ -137,14 +167,21 @@ func numericDate(v any) time.Time {
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
 }
 
-// grants returns the values of the claims that grant scope names
-// (Config.ScopeClaims), those present, for the rule engine.
-func (d describer) grants(claims map[string]any) []any {
-	var out []any
+// grants appends to out the values of the claims that grant scope names
+// (Config.ScopeClaims), those present, for the rule engine. read holds the
+// scope claim, found already; the others are looked up in claims.
+func (d describer) grants(claims map[string]any, read *readClaims, out []any) []any {
 	for _, name := range d.scopeClaims {
-		if v, ok := claims[name]; ok && v != nil {
+		v, ok := read.scope.v, read.scope.ok
+		if name != "scope" {
+			v, ok = claims[name]
+		}
+		if ok && v != nil {
 			out = append(out, v)
 		}
+	}
+	if len(out) == 0 {
+		return nil // as before: no grants is a nil slice
 	}
 	return out
 }
