@@ -2,6 +2,7 @@ package manager
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"time"
 
@@ -109,16 +110,20 @@ func mapCost(n int) int {
 	return 2*mapBytes + mapEntryBytes*n
 }
 
-// copyMembers returns a map of members, the claims of a token in the
-// order of its text, each name once, holding a deep copy of each value as
-// copyJSON makes it, and adds to *size the estimate copyJSON adds for the
-// map the members came from and its copy.
-func copyMembers(members []jws.Member, size *int) map[string]any {
+// copyClaims returns a deep copy of claims, a map of decoded JSON whose
+// members are members: a clone of the map, which copies its table without
+// hashing the names again, whose objects and arrays are then replaced by
+// copies. It adds to *size the estimate copyJSON adds for claims.
+func copyClaims(claims map[string]any, members []jws.Member, size *int) map[string]any {
 	*size += 2 * mapCost(len(members))
-	out := make(map[string]any, len(members))
+	out := maps.Clone(claims)
 	for _, m := range members {
 		*size += len(m.Name)
-		out[m.Name] = copyJSON(m.Value, size)
+		v := copyJSON(m.Value, size)
+		switch m.Value.(type) {
+		case map[string]any, []any:
+			out[m.Name] = v
+		}
 	}
 	return out
 }

@@ -151,7 +151,7 @@ func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 		return nil, err
 	}
 	var size int
-	own := copyMembers(members, &size)
+	own := copyClaims(claims, members, &size)
 	tok := v.describe.token(claims, own, &read, size, signed)
 	if err := v.sessions.checkRevoked(ctx, tok); err != nil {
 		return nil, err
