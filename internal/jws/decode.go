@@ -317,6 +317,11 @@ func (d *decoder) number() (any, error) {
 	}
 	d.i = i
 	n := t[start:i]
+	if integer {
+		if f, ok := smallInt(n); ok {
+			return f, nil
+		}
+	}
 	if integer && isInexactInt(n) {
 		// Kept exact, within the range json.Unmarshal accepts: an integer
 		// of more than 308 digits may be beyond float64's.
@@ -332,6 +337,30 @@ func (d *decoder) number() (any, error) {
 		return nil, errNumberRange // as json.Unmarshal: out of float64's range
 	}
 	return f, nil
+}
+
+// smallInt returns the value of n, a JSON number written as an integer,
+// when it has at most maxExactDigits digits: then every step of the sum is
+// exact in a float64, and the result is what [strconv.ParseFloat] returns,
+// without its general parsing (the times of a token are such integers).
+func smallInt(n string) (float64, bool) {
+	neg := n[0] == '-'
+	digits := n
+	if neg {
+		digits = n[1:]
+	}
+	if len(digits) > maxExactDigits {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(digits); i++ {
+		v = v*10 + int64(digits[i]-'0')
+	}
+	f := float64(v)
+	if neg {
+		f = -f // -0 too, as ParseFloat makes it
+	}
+	return f, true
 }
 
 // str decodes the string at d.i ('"'): a part of the text when it has no
