@@ -38,45 +38,28 @@ func (d describer) token(view, own map[string]any, read *readClaims, size int, s
 	if family == "" && TokenType(typ) == Refresh {
 		family = id
 	}
-	// One allocation for the Token and its state.
-	both := &struct {
+	// One allocation for the Token and its state, whose fields are set
+	// in place: a composite literal would be built aside and copied.
+	both := new(struct {
 		tok Token
 		st  tokenState
-	}{}
-	st := &both.st
-	*st = tokenState{
-		view: tokenview.View{
-			Type:    typ,
-			Issuer:  iss,
-			Subject: sub,
-			Claims:  view,
-			Scope:   read.scope.v,
-		},
-		id:       id,
-		family:   family,
-		issuedAt: numericDate(read.iat.v),
-		until:    validatorTime(read.exp.v).Add(d.leeway),
-		size:     size,
-	}
+	})
+	st, tok := &both.st, &both.tok
+	st.view.Type, st.view.Issuer, st.view.Subject = typ, iss, sub
+	st.view.Claims, st.view.Scope = view, read.scope.v
 	st.view.Grants = d.grants(view, read, st.grants[:0])
-	var scope any
+	st.id, st.family, st.size = id, family, size
+	st.issuedAt = numericDate(read.iat.v)
+	st.until = validatorTime(read.exp.v).Add(d.leeway)
+	tok.Type, tok.Subject, tok.Issuer = TokenType(typ), sub, iss
 	if read.scope.ok {
-		scope = own["scope"] // own's copy, when it is an object or an array
+		tok.Scope = own["scope"] // own's copy, when it is an object or an array
 	}
-	both.tok = Token{
-		Type:      TokenType(typ),
-		Subject:   sub,
-		Issuer:    iss,
-		Scope:     scope,
-		Claims:    own,
-		Signed:    signed,
-		ID:        id,
-		IssuedAt:  st.issuedAt,
-		ExpiresAt: numericDate(read.exp.v),
-		state:     st,
-	}
-	tokenview.Fill(&both.tok.viewSlot, &st.view)
-	return &both.tok
+	tok.Claims, tok.Signed, tok.ID = own, signed, id
+	tok.IssuedAt, tok.ExpiresAt = st.issuedAt, numericDate(read.exp.v)
+	tok.state = st
+	tokenview.Fill(&tok.viewSlot, &st.view)
+	return tok
 }
 
 // tokenOf describes a token as token does, of claims that become the
