@@ -2,9 +2,11 @@ package manager
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"time"
 
+	"github.com/protojwt/protojwt/internal/jws"
 	"github.com/protojwt/protojwt/internal/tokenview"
 )
 
@@ -19,56 +21,54 @@ type describer struct {
 
 // token describes a token whose claims have been checked: exp and iat
 // are numbers, type is a string, iss, sub and jti are strings when
-// present. claims becomes the private view of the token's Manager, and the
-// Token gets a deep copy of its own for handlers; a token without a type
-// claim is of the [WithUntypedTokens] type.
-func (d describer) token(claims map[string]any, signed string) *Token {
-	typ, _ := claims["type"].(string)
+// present. view becomes the private view of the token's Manager and own,
+// a deep copy of view, the Token's Claims for handlers; read holds the
+// claims of view a Manager reads, size the estimated heap bytes of view and
+// own together. A token without a type claim is of the [WithUntypedTokens]
+// type.
+func (d describer) token(view, own map[string]any, read *readClaims, size int, signed string) *Token {
+	typ, _ := read.typ.v.(string)
 	if typ == "" {
 		typ = string(d.untyped)
 	}
-	iss, _ := claims["iss"].(string)
-	sub, _ := claims["sub"].(string)
-	id, _ := claims["jti"].(string)
-	family, _ := claims[familyClaim].(string)
+	iss, _ := read.iss.v.(string)
+	sub, _ := read.sub.v.(string)
+	id, _ := read.jti.v.(string)
+	family, _ := read.fam.v.(string)
 	if family == "" && TokenType(typ) == Refresh {
 		family = id
 	}
-	// One allocation for the Token and its state.
-	both := &struct {
+	// One allocation for the Token and its state, whose fields are set
+	// in place: a composite literal would be built aside and copied.
+	both := new(struct {
 		tok Token
 		st  tokenState
-	}{}
-	st := &both.st
-	*st = tokenState{
-		view: tokenview.View{
-			Type:    typ,
-			Issuer:  iss,
-			Subject: sub,
-			Claims:  claims,
-			Scope:   claims["scope"],
-			Grants:  d.grants(claims),
-		},
-		id:       id,
-		family:   family,
-		issuedAt: numericDate(claims["iat"]),
-		until:    validatorTime(claims["exp"]).Add(d.leeway),
+	})
+	st, tok := &both.st, &both.tok
+	st.view.Type, st.view.Issuer, st.view.Subject = typ, iss, sub
+	st.view.Claims, st.view.Scope = view, read.scope.v
+	st.view.Grants = d.grants(view, read, st.grants[:0])
+	st.id, st.family, st.size = id, family, size
+	st.issuedAt = numericDate(read.iat.v)
+	st.until = validatorTime(read.exp.v).Add(d.leeway)
+	tok.Type, tok.Subject, tok.Issuer = TokenType(typ), sub, iss
+	if read.scope.ok {
+		tok.Scope = own["scope"] // own's copy, when it is an object or an array
 	}
-	own, _ := copyJSON(claims, &st.size).(map[string]any)
-	both.tok = Token{
-		Type:      TokenType(typ),
-		Subject:   sub,
-		Issuer:    iss,
-		Scope:     own["scope"],
-		Claims:    own,
-		Signed:    signed,
-		ID:        id,
-		IssuedAt:  st.issuedAt,
-		ExpiresAt: numericDate(claims["exp"]),
-		state:     st,
-	}
-	tokenview.Fill(&both.tok.viewSlot, &st.view)
-	return &both.tok
+	tok.Claims, tok.Signed, tok.ID = own, signed, id
+	tok.IssuedAt, tok.ExpiresAt = st.issuedAt, numericDate(read.exp.v)
+	tok.state = st
+	tokenview.Fill(&tok.viewSlot, &st.view)
+	return tok
+}
+
+// tokenOf describes a token as token does, of claims that become the
+// private view; the Token gets a deep copy of them.
+func (d describer) tokenOf(claims map[string]any, signed string) *Token {
+	var size int
+	own, _ := copyJSON(claims, &size).(map[string]any)
+	read := readClaimsOf(claims)
+	return d.token(claims, own, &read, size, signed)
 }
 
 // Estimated heap bytes of decoded JSON, for the verification cache's byte
@@ -91,6 +91,24 @@ func mapCost(n int) int {
 		return smallMapBytes
 	}
 	return 2*mapBytes + mapEntryBytes*n
+}
+
+// copyClaims returns a deep copy of claims, a map of decoded JSON whose
+// members are members: a clone of the map, which copies its table without
+// hashing the names again, whose objects and arrays are then replaced by
+// copies. It adds to *size the estimate copyJSON adds for claims.
+func copyClaims(claims map[string]any, members []jws.Member, size *int) map[string]any {
+	*size += 2 * mapCost(len(members))
+	out := maps.Clone(claims)
+	for _, m := range members {
+		*size += len(m.Name)
+		v := copyJSON(m.Value, size)
+		switch m.Value.(type) {
+		case map[string]any, []any:
+			out[m.Name] = v
+		}
+	}
+	return out
 }
 
 // copyJSON returns a deep copy of v, a decoded JSON value: objects and
@@ -137,14 +155,21 @@ func numericDate(v any) time.Time {
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
 }
 
-// grants returns the values of the claims that grant scope names
-// (Config.ScopeClaims), those present, for the rule engine.
-func (d describer) grants(claims map[string]any) []any {
-	var out []any
+// grants appends to out the values of the claims that grant scope names
+// (Config.ScopeClaims), those present, for the rule engine. read holds the
+// scope claim, found already; the others are looked up in claims.
+func (d describer) grants(claims map[string]any, read *readClaims, out []any) []any {
 	for _, name := range d.scopeClaims {
-		if v, ok := claims[name]; ok && v != nil {
+		v, ok := read.scope.v, read.scope.ok
+		if name != "scope" {
+			v, ok = claims[name]
+		}
+		if ok && v != nil {
 			out = append(out, v)
 		}
+	}
+	if len(out) == 0 {
+		return nil // as before: no grants is a nil slice
 	}
 	return out
 }

@@ -62,7 +62,7 @@ func NewToken(claims map[string]any, typ TokenType) (*Token, error) {
 		}
 	}
 	d := describer{untyped: typ, scopeClaims: []string{"scope"}}
-	tok := d.token(private, "")
+	tok := d.tokenOf(private, "")
 	tok.Type = typ
 	tok.state.view.Type = string(typ)
 	if _, ok := private["exp"].(float64); !ok {

@@ -122,7 +122,7 @@ func (s *signer) issue(typ TokenType, maxAge time.Duration, sub string, scope an
 		return nil, fmt.Errorf("manager: token of %d bytes is over the %d bytes Verify accepts", len(signed), s.maxTokenSize)
 	}
 
-	return s.describe.token(decoded, signed), nil
+	return s.describe.tokenOf(decoded, signed), nil
 }
 
 // newTokenID returns 128 random bits, base64url encoded: a jti.

@@ -68,6 +68,7 @@ type tokenState struct {
 	issuedAt time.Time // iat
 	until    time.Time // exp plus the Manager's leeway: expired from then on
 	size     int       // estimated heap bytes of the claims and their copy
+	grants   [2]any    // room for view.Grants: most Managers have one scope claim
 }
 
 // Expired reports whether t has expired at now: whether now is past its

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -166,6 +167,80 @@ func TestTokenExpired(t *testing.T) {
 		_, err := late.Verify(context.Background(), signed)
 		if expired := errors.Is(err, ErrExpired); expired != tok.Expired(at) {
 			t.Errorf("at exp%+v: Verify expired = %v, Expired = %v", at.Sub(exp), expired, tok.Expired(at))
+		}
+	}
+}
+
+// TestTokenClaimsShareNoContainerWithView checks, for tokens verified,
+// issued and built by NewToken, that Token.Claims and the view the rules
+// read hold equal claims and share no map or slice at any depth (strings
+// and numbers, immutable, may be shared), so that no change to one reaches
+// the other; and that Token.Scope is Token.Claims' scope, the view's Scope
+// the view's.
+func TestTokenClaimsShareNoContainerWithView(t *testing.T) {
+	m := newTestManager(t, Config{Algorithm: "HS256", Secret: testSecret})
+	custom := map[string]any{
+		"groups": []any{"a", []any{"b", map[string]any{}}},
+		"tenant": map[string]any{"id": "acme", "tags": []any{}, "limits": map[string]any{"n": 1.0}},
+		"empty":  map[string]any{},
+		"none":   []any{},
+		"flag":   true,
+	}
+	scope := []any{"read", "write"}
+	verified := mustVerify(t, m, craft(t, "HS256", testSecret, nil, claimsWith(map[string]any{
+		"groups": custom["groups"], "tenant": custom["tenant"], "empty": custom["empty"],
+		"none": custom["none"], "flag": true, "scope": scope,
+	})))
+	issued, err := m.AuthToken("alice", scope, custom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := NewToken(map[string]any{"iss": testIssuer, "sub": "alice", "scope": scope, "groups": custom["groups"]}, Auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]*Token{"verified": verified, "issued": issued, "NewToken": built} {
+		t.Run(name, func(t *testing.T) {
+			v := tokenview.Of(tok)
+			if v == nil {
+				t.Fatal("no view")
+			}
+			if !reflect.DeepEqual(tok.Claims, v.Claims) {
+				t.Fatalf("Token.Claims %v, view %v", tok.Claims, v.Claims)
+			}
+			checkNoSharedContainer(t, "claims", reflect.ValueOf(tok.Claims), reflect.ValueOf(v.Claims))
+			if !reflect.DeepEqual(tok.Scope, scope) || !reflect.DeepEqual(v.Scope, scope) {
+				t.Fatalf("scopes %v and %v, want %v", tok.Scope, v.Scope, scope)
+			}
+			if reflect.ValueOf(tok.Scope).UnsafePointer() != reflect.ValueOf(tok.Claims["scope"]).UnsafePointer() ||
+				reflect.ValueOf(v.Scope).UnsafePointer() != reflect.ValueOf(v.Claims["scope"]).UnsafePointer() {
+				t.Error("a Scope is not its own claims' scope")
+			}
+		})
+	}
+}
+
+// checkNoSharedContainer fails when a and b, equal decoded JSON, are or
+// hold the same map or the same slice memory.
+func checkNoSharedContainer(t *testing.T, path string, a, b reflect.Value) {
+	t.Helper()
+	if a.Kind() == reflect.Interface {
+		a, b = a.Elem(), b.Elem()
+	}
+	switch a.Kind() {
+	case reflect.Map:
+		if a.UnsafePointer() == b.UnsafePointer() {
+			t.Fatalf("%s: one map in both", path)
+		}
+		for _, k := range a.MapKeys() {
+			checkNoSharedContainer(t, path+"."+k.String(), a.MapIndex(k), b.MapIndex(k))
+		}
+	case reflect.Slice:
+		if a.Cap() > 0 && a.UnsafePointer() == b.UnsafePointer() {
+			t.Fatalf("%s: one array in both", path)
+		}
+		for i := range a.Len() {
+			checkNoSharedContainer(t, fmt.Sprintf("%s[%d]", path, i), a.Index(i), b.Index(i))
 		}
 	}
 }

@@ -128,27 +128,31 @@ func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 		return nil, err
 	}
 	// Only a token whose signature verified has its claims decoded.
-	claims, err := jws.DecodePayload(st.parts.Payload)
-	if err != nil {
+	var payload jws.Payload
+	if err := jws.DecodePayload(st.parts.Payload, &payload); err != nil {
 		return nil, verifyError("payload is not JSON claims in base64url", ErrMalformed)
 	}
 	if st.header.Crit {
 		return nil, verifyError("crit header is not supported", ErrMalformed)
 	}
-	if err := checkClaimTypes(claims, v.typeRequired); err != nil {
+	claims, members := payload.Claims, payload.Members()
+	read := readClaimsIn(members)
+	if err := read.checkTypes(v.typeRequired); err != nil {
 		return nil, err
 	}
-	if claims["iss"] != v.issuer {
+	if read.iss.v != v.issuer {
 		return nil, verifyError("iss is not the configured issuer", ErrIssuer)
 	}
-	if err := v.checkAudience(claims["aud"]); err != nil {
+	if err := v.checkAudience(read.aud.v); err != nil {
 		return nil, err
 	}
-	from, until, err := v.checkTimes(claims)
+	from, until, err := v.checkTimes(&read)
 	if err != nil {
 		return nil, err
 	}
-	tok := v.describe.token(claims, signed)
+	var size int
+	own := copyClaims(claims, members, &size)
+	tok := v.describe.token(claims, own, &read, size, signed)
 	if err := v.sessions.checkRevoked(ctx, tok); err != nil {
 		return nil, err
 	}
@@ -207,16 +211,17 @@ func (v *verifier) checkAudience(aud any) error {
 	return nil
 }
 
-// checkTimes checks exp, nbf and iat, whose types checkClaimTypes checked,
+// checkTimes checks exp, nbf and iat, whose types checkTypes checked,
 // against the clock with Config.Leeway, as golang-jwt's validator does
 // (times truncated to [jwt.TimePrecision], nbf 0 absent), and returns the
 // interval in which the token is valid: from its start (inclusive) until
 // its end (exclusive).
-func (v *verifier) checkTimes(claims map[string]any) (from, until time.Time, err error) {
+func (v *verifier) checkTimes(read *readClaims) (from, until time.Time, err error) {
 	now := v.now()
-	until = validatorTime(claims["exp"]).Add(v.leeway)
-	from = validatorTime(claims["iat"])
-	if nbf, _ := claims["nbf"].(float64); nbf != 0 {
+	until = validatorTime(read.exp.v).Add(v.leeway)
+	from = validatorTime(read.iat.v)
+	nbf, _ := read.nbf.v.(float64)
+	if nbf != 0 {
 		if t := validatorTime(nbf); t.After(from) {
 			from = t
 		}
@@ -226,7 +231,7 @@ func (v *verifier) checkTimes(claims map[string]any) (from, until time.Time, err
 	case !now.Before(until):
 		return from, until, verifyError("exp has passed", ErrExpired)
 	case now.Before(from):
-		if nbf, _ := claims["nbf"].(float64); nbf != 0 && now.Before(validatorTime(nbf).Add(-v.leeway)) {
+		if nbf != 0 && now.Before(validatorTime(nbf).Add(-v.leeway)) {
 			return from, until, verifyError("nbf is in the future", ErrNotYetValid)
 		}
 		return from, until, verifyError("iat is in the future", ErrNotYetValid)
@@ -246,61 +251,6 @@ func validatorTime(v any) time.Time {
 // the options that accept those.
 var errTypeMissing = verifyError("type claim missing (a token of an identity provider? "+
 	"WithAccessTokenProfile accepts its RFC 9068 access tokens, WithUntypedTokens any token without type)", ErrMalformed)
-
-// checkClaimTypes checks that the claims this package relies on are present
-// when required and of the right JSON type.
-func checkClaimTypes(claims jwt.MapClaims, typeRequired bool) error {
-	for _, c := range []struct {
-		name     string
-		required bool
-		min      float64
-	}{
-		{"exp", true, 1},
-		{"iat", true, 1},
-		{"nbf", false, 0},
-	} {
-		v, ok := claims[c.name]
-		if !ok {
-			if c.required {
-				return verifyError(c.name+" claim missing", ErrMalformed)
-			}
-			continue
-		}
-		if f, ok := v.(float64); !ok || f < c.min || f > maxNumericDate {
-			return verifyError(c.name+" claim is not a valid NumericDate", ErrMalformed)
-		}
-	}
-	for _, c := range []struct {
-		name     string
-		required bool
-	}{
-		{"iss", true},
-		{"type", typeRequired},
-		{"sub", false},
-		{"jti", false},
-		{familyClaim, false},
-	} {
-		v, ok := claims[c.name]
-		if s, isString := v.(string); (!ok || isString && s == "") && c.required {
-			if c.name == "type" {
-				return errTypeMissing
-			}
-			return verifyError(c.name+" claim missing", ErrMalformed)
-		}
-		if _, isString := v.(string); ok && !isString {
-			return verifyError(c.name+" claim is not a string", ErrMalformed)
-		}
-	}
-	if typ, ok := claims["type"].(string); ok && TokenType(typ) != Auth && TokenType(typ) != Refresh {
-		return verifyError(`type claim is neither "auth" nor "refresh"`, ErrMalformed)
-	}
-	if aud, ok := claims["aud"]; ok {
-		if !isAudience(aud) {
-			return verifyError("aud claim is not a string or an array of strings", ErrMalformed)
-		}
-	}
-	return nil
-}
 
 // isAudience reports whether v, decoded JSON, is a string or an array of
 // strings.

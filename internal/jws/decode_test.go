@@ -2,8 +2,10 @@ package jws
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -15,7 +17,8 @@ var refusedOnPurpose = []error{ErrNotUTF8, ErrSurrogate, ErrDepth, ErrDuplicate}
 // encoding/json, for every input either accepts: encoding/json (into a
 // map, with UseNumber, numbers then compared as DecodeJSONObject documents)
 // accepts exactly what the decoder accepts, but for the refusals made on
-// purpose, and both decode the same claims.
+// purpose, and both decode the same claims. The members the decoder keeps
+// are the map's.
 func FuzzDecodeText(f *testing.F) {
 	for _, s := range []string{
 		`{"iss":"https://issuer.test","sub":"alice","aud":["a","b"],"exp":4102444800,"iat":1700000000.5,"scope":"read write","n":null,"t":true,"f":false}`,
@@ -28,7 +31,11 @@ func FuzzDecodeText(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := decodeText(string(b))
+		var d decoder
+		got, err := d.decode(string(b))
+		if err == nil {
+			checkMembers(t, d.members(), got)
+		}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		var want map[string]any
@@ -59,6 +66,52 @@ func FuzzDecodeText(f *testing.F) {
 			t.Fatalf("decodeText(%q) = %#v, encoding/json: %#v", b, got, want)
 		}
 	})
+}
+
+// checkMembers checks that members are the members of m: each name once,
+// with its value in m.
+func checkMembers(t *testing.T, members []Member, m map[string]any) {
+	t.Helper()
+	if len(members) != len(m) {
+		t.Fatalf("%d members, %d in the map", len(members), len(m))
+	}
+	for _, e := range members {
+		v, ok := m[e.Name]
+		if !ok || !sameExact(e.Value, v) {
+			t.Fatalf("member %q = %#v, in the map %#v (present %t)", e.Name, e.Value, v, ok)
+		}
+	}
+}
+
+// TestDecodeMembers checks that the members of a decoded payload are its
+// claims in the order of the text, for payloads of every size around the
+// room a Payload has for them.
+func TestDecodeMembers(t *testing.T) {
+	for _, n := range []int{0, 1, 8, 9, 15, 16, 17, 40} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var text strings.Builder
+			text.WriteString("{")
+			for i := range n {
+				if i > 0 {
+					text.WriteString(",")
+				}
+				// Names in descending order: the text's order is not the names'.
+				fmt.Fprintf(&text, `"c%03d":{"i":%d}`, n-i, i)
+			}
+			text.WriteString("}")
+			var p Payload
+			if err := DecodePayload(base64.RawURLEncoding.EncodeToString([]byte(text.String())), &p); err != nil {
+				t.Fatal(err)
+			}
+			members := p.Members()
+			checkMembers(t, members, p.Claims)
+			for i, e := range members {
+				if want := fmt.Sprintf("c%03d", n-i); e.Name != want {
+					t.Fatalf("member %d is %q, want %q", i, e.Name, want)
+				}
+			}
+		})
+	}
 }
 
 // errEOF is what Decoder.Token returns at the end of its input.

@@ -3,8 +3,11 @@ package jws
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -136,4 +139,32 @@ func sameExact(got, want any) bool {
 		return true
 	}
 	return reflect.DeepEqual(got, want)
+}
+
+// TestSmallInt checks the decoding of short integers against
+// strconv.ParseFloat, bit for bit (-0 included), at the bounds of their
+// digits and for random ones, and that longer integers are left to it.
+func TestSmallInt(t *testing.T) {
+	texts := []string{"0", "-0", "1", "-1", "9", "10", "4102444800", "-1700000000",
+		"999999999999999", "-999999999999999", "100000000000000"}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1000 {
+		n := r.Int64N(1_000_000_000_000_000)
+		if r.IntN(2) == 0 {
+			n = -n
+		}
+		texts = append(texts, strconv.FormatInt(n, 10))
+	}
+	for _, text := range texts {
+		got, ok := smallInt(text)
+		want, err := strconv.ParseFloat(text, 64)
+		if !ok || err != nil || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("smallInt(%s) = %v, %t; ParseFloat: %v, %v", text, got, ok, want, err)
+		}
+	}
+	for _, text := range []string{"1000000000000000", "-1000000000000000", "9007199254740993"} {
+		if _, ok := smallInt(text); ok {
+			t.Errorf("smallInt(%s) decoded an integer of %d digits", text, len(strings.TrimPrefix(text, "-")))
+		}
+	}
 }
