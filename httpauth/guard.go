@@ -41,6 +41,7 @@ type Guard struct {
 	detailed    bool   // WithDetailedErrors: the cause's text to clients
 	dryRun      bool   // WithDryRun: decided and reported, never refused
 	binding     *binding.Checker
+	refusals    refusals      // the responses built once, by reason
 	base        *dpop.BaseURL // WithPublicURL; nil for the request's URL
 	baseErr     error         // WithPublicURL's bad URL
 }
@@ -63,6 +64,7 @@ func New(v manager.Verifier, opts ...Option) *Guard {
 	}
 	g.challenge = "Bearer realm=" + quote(g.realm)
 	g.decider = decide.Decider{Verifier: v, Binding: g.binding, Hook: g.hook, Explain: g.detailed, DryRun: g.dryRun}
+	g.refusals = newRefusals(g)
 	return g
 }
 
@@ -290,7 +292,8 @@ func (g *Guard) deny(w http.ResponseWriter, r *http.Request, err error) {
 // refuse hands e, a copy of its own, to the error handler or to writeError.
 func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e Error) {
 	if g.onError != nil {
-		g.onError(w, r, &e)
+		handed := e // only the handler's copy goes to the heap
+		g.onError(w, r, &handed)
 		return
 	}
 	g.writeError(w, &e)
