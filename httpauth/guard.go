@@ -200,7 +200,9 @@ func (g *Guard) authorize(r *http.Request, rule *rules.Rule, path *pathVars) (*m
 // an echo of the request are nothing a cookie's owner asked for, and TRACE
 // would reflect the cookie.
 func (g *Guard) token(r *http.Request) (raw string, fromCookie, dpopScheme bool, err error) {
-	values := r.Header.Values("Authorization")
+	// The key as Header.Values would canonicalize it, read without
+	// canonicalizing it again on every request.
+	values := r.Header["Authorization"]
 	if len(values) > 0 || g.cookie == "" {
 		raw, dpopScheme, err = bearer.Credential(values, bearer.Limit(g.v))
 		return raw, false, dpopScheme, err
