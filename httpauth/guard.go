@@ -166,7 +166,7 @@ func (g *Guard) wrap(rule *rules.Rule, next http.Handler) http.Handler {
 			return
 		}
 		if tok != nil {
-			r = r.WithContext(manager.NewContext(r.Context(), tok))
+			r = withToken(r, tok)
 		}
 		next.ServeHTTP(w, r)
 	})
