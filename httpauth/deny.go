@@ -83,7 +83,7 @@ type errorBody struct {
 func (g *Guard) writeError(w http.ResponseWriter, e *Error) {
 	resp, ok := g.refusals.of(e)
 	if !ok {
-		resp = g.response(e)
+		resp = g.buildResponse(e)
 	}
 	h := w.Header()
 	vals := make([]string, 5) // one allocation for every value; each its own slice, of capacity 1
@@ -112,7 +112,7 @@ type response struct {
 	body       []byte // the JSON body and a newline
 }
 
-// response builds the response to e. It follows RFC 6750: a 401 challenges
+// buildResponse builds the response to e. It follows RFC 6750: a 401 challenges
 // with error="invalid_token", or with the realm alone when no token was sent
 // (section 3.1 asks for no error code then), and a refused proof of
 // possession with DPoP error="invalid_dpop_proof" or "use_dpop_nonce" and
@@ -122,7 +122,7 @@ type response struct {
 // no challenge but a Retry-After of its reason (retryAfter). The body is {"error": description, "reason": e.Reason},
 // never cached, except a 400's, whose "error" is "invalid_request" (its
 // description is in the challenge).
-func (g *Guard) response(e *Error) response {
+func (g *Guard) buildResponse(e *Error) response {
 	desc := description(e, g.detailed)
 	var resp response
 	challenge, proof := g.proofChallenge(e, desc)
@@ -168,13 +168,13 @@ func newRefusals(g *Guard) refusals {
 	r := refusals{byReason: make(map[string]*response, len(all)), malformed: make(map[*bearer.RequestError]*response)}
 	for reason, a := range all {
 		if !proofReason(reason) {
-			resp := g.response(&Error{Status: a.Status, Reason: reason})
+			resp := g.buildResponse(&Error{Status: a.Status, Reason: reason})
 			r.byReason[reason] = &resp
 		}
 	}
 	m := denial.Of(protojwt.ReasonRequestMalformed)
 	for _, re := range bearer.RequestErrors() {
-		resp := g.response(&Error{Status: m.Status, Reason: protojwt.ReasonRequestMalformed, Err: re})
+		resp := g.buildResponse(&Error{Status: m.Status, Reason: protojwt.ReasonRequestMalformed, Err: re})
 		r.malformed[re] = &resp
 	}
 	return r

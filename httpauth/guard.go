@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/dpop"
@@ -136,10 +137,14 @@ func (g *Guard) compile(reqs []Requirement) (*rules.Rule, error) {
 // rather than the program crashing on a nil pointer.
 func (g *Guard) orNew() *Guard {
 	if g == nil {
-		return New(nil)
+		return nilGuard()
 	}
 	return g
 }
+
+// nilGuard is the Guard without a verifier that stands for a nil one,
+// made once: a Guard builds its refusals when it is made.
+var nilGuard = sync.OnceValue(func() *Guard { return New(nil) })
 
 // wrap returns next behind rule.
 func (g *Guard) wrap(rule *rules.Rule, next http.Handler) http.Handler {

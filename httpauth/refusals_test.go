@@ -36,7 +36,7 @@ func TestRefusalsAsBuilt(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if want := g.response(&e); !reflect.DeepEqual(got, want) {
+		if want := g.buildResponse(&e); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s (%v): built once %+v\nfor the refusal %+v", e.Reason, e.Err, got, want)
 		}
 	}
@@ -120,3 +120,21 @@ type headerWriter struct {
 func (w *headerWriter) Header() http.Header         { return w.header }
 func (w *headerWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *headerWriter) WriteHeader(code int)        { w.code = code }
+
+// TestNilGuardDeny checks that a nil Guard refuses as a Guard without a
+// verifier does, without making one, and its refusals, on every call.
+func TestNilGuardDeny(t *testing.T) {
+	var g *Guard
+	r, err := http.NewRequest(http.MethodGet, "/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &headerWriter{header: http.Header{}}
+	g.Deny(w, r, manager.ErrExpired)
+	if w.code != http.StatusUnauthorized || !strings.Contains(w.header.Get("Www-Authenticate"), `error="invalid_token"`) {
+		t.Fatalf("status %d, challenge %q", w.code, w.header.Get("Www-Authenticate"))
+	}
+	if n := testing.AllocsPerRun(20, func() { g.Deny(w, r, manager.ErrExpired) }); n > 1 {
+		t.Errorf("a nil Guard's Deny: %v allocations, want at most 1", n)
+	}
+}
