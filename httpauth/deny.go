@@ -76,7 +76,43 @@ type errorBody struct {
 }
 
 // writeError writes the default response to a refused request, the one
-// place that turns an Error into HTTP. It follows RFC 6750: a 401 challenges
+// place that turns an Error into HTTP, with the headers and body of
+// response: those of a refusal whose text depends on its reason alone are
+// built once per Guard (see refusals), and written with one allocation for
+// all the header values.
+func (g *Guard) writeError(w http.ResponseWriter, e *Error) {
+	resp, ok := g.refusals.of(e)
+	if !ok {
+		resp = g.buildResponse(e)
+	}
+	h := w.Header()
+	vals := make([]string, 5) // one allocation for every value; each its own slice, of capacity 1
+	set := func(i int, key, v string) {
+		vals[i] = v
+		h[key] = vals[i : i+1 : i+1] // canonical keys, as Set would make them
+	}
+	if resp.challenge != "" {
+		set(0, "Www-Authenticate", resp.challenge)
+	}
+	if resp.retryAfter != "" {
+		set(1, "Retry-After", resp.retryAfter)
+	}
+	set(2, "Content-Type", "application/json")
+	set(3, "Cache-Control", "no-store")
+	set(4, "X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(resp.body)
+}
+
+// response is what the default response to a refusal says beyond its
+// status: immutable once built.
+type response struct {
+	challenge  string // the WWW-Authenticate value; "" for none
+	retryAfter string // the Retry-After value; "" for none
+	body       []byte // the JSON body and a newline
+}
+
+// buildResponse builds the response to e. It follows RFC 6750: a 401 challenges
 // with error="invalid_token", or with the realm alone when no token was sent
 // (section 3.1 asks for no error code then), and a refused proof of
 // possession with DPoP error="invalid_dpop_proof" or "use_dpop_nonce" and
@@ -86,34 +122,86 @@ type errorBody struct {
 // no challenge but a Retry-After of its reason (retryAfter). The body is {"error": description, "reason": e.Reason},
 // never cached, except a 400's, whose "error" is "invalid_request" (its
 // description is in the challenge).
-func (g *Guard) writeError(w http.ResponseWriter, e *Error) {
+func (g *Guard) buildResponse(e *Error) response {
 	desc := description(e, g.detailed)
-	h := w.Header()
+	var resp response
 	challenge, proof := g.proofChallenge(e, desc)
 	switch {
 	case proof:
-		h.Set("WWW-Authenticate", challenge)
+		resp.challenge = challenge
 	case e.Status == http.StatusBadRequest:
-		h.Set("WWW-Authenticate", g.challenge+`, error="invalid_request", error_description=`+quote(desc))
+		resp.challenge = g.challenge + `, error="invalid_request", error_description=` + quote(desc)
 		desc = "invalid_request"
 	case e.Status == http.StatusUnauthorized && e.Reason == protojwt.ReasonTokenMissing:
-		h.Set("WWW-Authenticate", g.challenge)
+		resp.challenge = g.challenge
 	case e.Status == http.StatusUnauthorized:
-		h.Set("WWW-Authenticate", g.challenge+`, error="invalid_token", error_description=`+quote(desc))
+		resp.challenge = g.challenge + `, error="invalid_token", error_description=` + quote(desc)
 	case e.Status == http.StatusForbidden:
-		h.Set("WWW-Authenticate", g.challenge+`, error="insufficient_scope", error_description=`+quote(desc))
+		resp.challenge = g.challenge + `, error="insufficient_scope", error_description=` + quote(desc)
 	case e.Status == http.StatusServiceUnavailable:
-		h.Set("Retry-After", retryAfter(e.Reason))
+		resp.retryAfter = retryAfter(e.Reason)
 	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(e.Status)
 	body, err := json.Marshal(errorBody{Error: desc, Reason: e.Reason})
 	if err != nil {
-		return // two strings always encode
+		body = nil // two strings always encode
 	}
-	_, _ = w.Write(append(body, '\n'))
+	resp.body = append(body, '\n')
+	return resp
+}
+
+// refusals holds the responses of a Guard to the refusals whose response
+// depends on their reason alone, by reason, and to each credential
+// malformed as a request: every refusal but those of a proof of possession
+// (whose challenge depends on the cause) and those of a Guard with
+// [WithDetailedErrors] (whose text quotes it). Its zero value holds none.
+type refusals struct {
+	byReason  map[string]*response
+	malformed map[*bearer.RequestError]*response
+}
+
+// newRefusals builds the responses of g that refusals can hold.
+func newRefusals(g *Guard) refusals {
+	if g.detailed {
+		return refusals{}
+	}
+	all := denial.All()
+	r := refusals{byReason: make(map[string]*response, len(all)), malformed: make(map[*bearer.RequestError]*response)}
+	for reason, a := range all {
+		if !proofReason(reason) {
+			resp := g.buildResponse(&Error{Status: a.Status, Reason: reason})
+			r.byReason[reason] = &resp
+		}
+	}
+	m := denial.Of(protojwt.ReasonRequestMalformed)
+	for _, re := range bearer.RequestErrors() {
+		resp := g.buildResponse(&Error{Status: m.Status, Reason: protojwt.ReasonRequestMalformed, Err: re})
+		r.malformed[re] = &resp
+	}
+	return r
+}
+
+// of returns the response built for e, if any: one of the same status,
+// reason and text.
+func (r refusals) of(e *Error) (response, bool) {
+	var resp *response
+	if re, ok := errors.AsType[*bearer.RequestError](e.Err); ok {
+		// Its message is the description, whatever the reason.
+		if e.Reason == protojwt.ReasonRequestMalformed {
+			resp = r.malformed[re]
+		}
+	} else {
+		resp = r.byReason[e.Reason]
+	}
+	if resp == nil || e.Status != denial.Of(e.Reason).Status {
+		return response{}, false
+	}
+	return *resp, true
+}
+
+// proofReason reports whether reason refuses a proof of possession, whose
+// challenge depends on the cause (see proofChallenge).
+func proofReason(reason string) bool {
+	return reason == protojwt.ReasonProofMissing || reason == protojwt.ReasonProofInvalid
 }
 
 // retryAfter returns the Retry-After seconds of a 503 of reason. Keys come

@@ -91,7 +91,7 @@ func (g *Guard) requestURL(r *http.Request) string {
 // proofChallenge returns the WWW-Authenticate challenge of a refused proof
 // of possession; ok is false for other refusals.
 func (g *Guard) proofChallenge(e *Error, desc string) (challenge string, ok bool) {
-	if e.Reason != protojwt.ReasonProofMissing && e.Reason != protojwt.ReasonProofInvalid {
+	if !proofReason(e.Reason) {
 		return "", false
 	}
 	if errors.Is(e.Err, binding.ErrCertificate) {

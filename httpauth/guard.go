@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/dpop"
@@ -41,6 +42,7 @@ type Guard struct {
 	detailed    bool   // WithDetailedErrors: the cause's text to clients
 	dryRun      bool   // WithDryRun: decided and reported, never refused
 	binding     *binding.Checker
+	refusals    refusals      // the responses built once, by reason
 	base        *dpop.BaseURL // WithPublicURL; nil for the request's URL
 	baseErr     error         // WithPublicURL's bad URL
 }
@@ -63,6 +65,7 @@ func New(v manager.Verifier, opts ...Option) *Guard {
 	}
 	g.challenge = "Bearer realm=" + quote(g.realm)
 	g.decider = decide.Decider{Verifier: v, Binding: g.binding, Hook: g.hook, Explain: g.detailed, DryRun: g.dryRun}
+	g.refusals = newRefusals(g)
 	return g
 }
 
@@ -134,10 +137,14 @@ func (g *Guard) compile(reqs []Requirement) (*rules.Rule, error) {
 // rather than the program crashing on a nil pointer.
 func (g *Guard) orNew() *Guard {
 	if g == nil {
-		return New(nil)
+		return nilGuard()
 	}
 	return g
 }
+
+// nilGuard is the Guard without a verifier that stands for a nil one,
+// made once: a Guard builds its refusals when it is made.
+var nilGuard = sync.OnceValue(func() *Guard { return New(nil) })
 
 // wrap returns next behind rule.
 func (g *Guard) wrap(rule *rules.Rule, next http.Handler) http.Handler {
@@ -164,7 +171,7 @@ func (g *Guard) wrap(rule *rules.Rule, next http.Handler) http.Handler {
 			return
 		}
 		if tok != nil {
-			r = r.WithContext(manager.NewContext(r.Context(), tok))
+			r = withToken(r, tok)
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -198,7 +205,9 @@ func (g *Guard) authorize(r *http.Request, rule *rules.Rule, path *pathVars) (*m
 // an echo of the request are nothing a cookie's owner asked for, and TRACE
 // would reflect the cookie.
 func (g *Guard) token(r *http.Request) (raw string, fromCookie, dpopScheme bool, err error) {
-	values := r.Header.Values("Authorization")
+	// The key as Header.Values would canonicalize it, read without
+	// canonicalizing it again on every request.
+	values := r.Header["Authorization"]
 	if len(values) > 0 || g.cookie == "" {
 		raw, dpopScheme, err = bearer.Credential(values, bearer.Limit(g.v))
 		return raw, false, dpopScheme, err
@@ -290,7 +299,8 @@ func (g *Guard) deny(w http.ResponseWriter, r *http.Request, err error) {
 // refuse hands e, a copy of its own, to the error handler or to writeError.
 func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e Error) {
 	if g.onError != nil {
-		g.onError(w, r, &e)
+		handed := e // only the handler's copy goes to the heap
+		g.onError(w, r, &handed)
 		return
 	}
 	g.writeError(w, &e)

@@ -100,6 +100,9 @@ func (m *Manager) Verify(ctx context.Context, signed string) (*Token, error) {
 	return m.verifier.verify(ctx, signed)
 }
 
+// errNotCompact refuses a token that is no compact JWS.
+var errNotCompact = verifyError("not a compact JWS", ErrMalformed)
+
 // verify is Verify.
 func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 	if signed == "" {
@@ -122,6 +125,11 @@ func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 		}
 	default:
 		v.cache.miss()
+	}
+	if jws.RefusedByPrefix(signed) {
+		// Random text, from its first characters: what checkSignature
+		// would say after scanning all of it.
+		return nil, errNotCompact
 	}
 	st, err := v.checkSignature(ctx, signed)
 	if err != nil {

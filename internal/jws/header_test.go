@@ -92,3 +92,61 @@ func FuzzDecodeHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestRefusedByPrefix checks what the first four characters of a token
+// refuse, and that Split or DecodeHeader refuses each of them too.
+func TestRefusedByPrefix(t *testing.T) {
+	enc := base64.RawURLEncoding.EncodeToString
+	tests := []struct {
+		name, token string
+		refused     bool
+	}{
+		{"token", enc([]byte(`{"alg":"HS256"}`)) + ".e30.c2ln", false},
+		{"null header", enc([]byte(`null`)) + ".e30.c2ln", false},
+		{"whitespace before the object", enc([]byte(" \t{}")) + ".e30.c2ln", false},
+		{"random base64url", "AAAAxyz.abc.def", true},
+		{"random, no dot", "QUJDREVGR0g", true},
+		{"array header", enc([]byte(`[1]`)) + ".e30.c2ln", true},
+		{"dot among the four", "AA.A.A", false},
+		{"CR among the four", "AA\rAA.b.c", false},
+		{"LF among the four", "\nAAAA.b.c", false},
+		{"not base64url", "!!!!.b.c", false},
+		{"padding", "AA==.b.c", false},
+		{"short", "AAA", false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := RefusedByPrefix(tt.token); got != tt.refused {
+				t.Fatalf("RefusedByPrefix(%q) = %v, want %v", tt.token, got, tt.refused)
+			}
+			if tt.refused && !refusedBySplitOrHeader(tt.token) {
+				t.Fatalf("%q is refused by its prefix only", tt.token)
+			}
+		})
+	}
+}
+
+// refusedBySplitOrHeader reports whether Split or DecodeHeader refuses
+// token: the refusal RefusedByPrefix anticipates.
+func refusedBySplitOrHeader(token string) bool {
+	parts, ok := Split(token)
+	if !ok {
+		return true
+	}
+	_, err := fullHeader(parts.Header)
+	return err != nil
+}
+
+// FuzzRefusedByPrefix checks that every token refused from its first four
+// characters is one that splitting and decoding its header refuse.
+func FuzzRefusedByPrefix(f *testing.F) {
+	for _, s := range []string{"eyJhbGciOiJIUzI1NiJ9.e30.c2ln", "AAAA.b.c", "AA\rA.b.c", "ab.c", "bnVsbA.e30.x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		if RefusedByPrefix(token) && !refusedBySplitOrHeader(token) {
+			t.Fatalf("RefusedByPrefix(%q) refused a token whose header decodes", token)
+		}
+	})
+}

@@ -84,15 +84,8 @@ var errNotObject = errors.New("JSON text is not an object")
 // is decoded: their first byte is most likely neither JSON whitespace nor
 // the start of an object or of null, which is all a map decodes from.
 func DecodeHeader(seg string) (*Header, error) {
-	if len(seg) >= 4 {
-		// Only a prefix that decodes whole can refuse the segment: the
-		// decoder skips CR and LF, so a prefix holding one decodes short
-		// though the whole segment may decode; that is left to the full
-		// decoding below.
-		var first [3]byte
-		if n, err := segmentEncoding.Decode(first[:], StringBytes(seg[:4])); err == nil && n == len(first) && !mayStartObject(first) {
-			return nil, errNotObject
-		}
+	if RefusedByPrefix(seg) {
+		return nil, errNotObject
 	}
 	b, err := segmentEncoding.DecodeString(seg)
 	if err != nil {
@@ -106,6 +99,24 @@ func DecodeHeader(seg string) (*Header, error) {
 	h.Alg, h.HasAlg = fields["alg"].(string)
 	_, h.Crit = fields["crit"]
 	return h, nil
+}
+
+// RefusedByPrefix reports whether the first four characters of a compact
+// JWS, or of its header segment, refuse it: they decode whole as base64url
+// and start no JSON object (see [DecodeHeader]). It reads nothing else, so
+// random text is refused before any scan of its length. Every token it
+// refuses, Split or DecodeHeader refuses too: four characters that decode
+// whole hold no dot, so they begin the header of a token that has one.
+func RefusedByPrefix(token string) bool {
+	if len(token) < 4 {
+		return false
+	}
+	// Only a prefix that decodes whole can refuse: the decoder skips CR
+	// and LF, so a prefix holding one decodes short though the whole
+	// segment may decode; that is left to the full decoding.
+	var first [3]byte
+	n, err := segmentEncoding.Decode(first[:], StringBytes(token[:4]))
+	return err == nil && n == len(first) && !mayStartObject(first)
 }
 
 // mayStartObject reports whether a JSON text that starts with the bytes b
