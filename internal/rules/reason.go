@@ -51,40 +51,66 @@ func kindOf(code denial.Code) Denial {
 	return Unauthenticated
 }
 
+// reasons are the sentinels that tell the reasons apart, in the order
+// they are tried: an error is denied for the first whose sentinel its
+// chain holds ([errors.Is]), and is an invalid token when it holds none.
+// errNoAlternative and the expression's errors wrap manager.ErrClaim, so
+// they come before it.
+var reasons = [...]struct {
+	err    error
+	reason string
+}{
+	{errNoAlternative, protojwt.ReasonNoAlternative},
+	{ErrExpressionFalse, protojwt.ReasonExpressionFalse},
+	{ErrExpression, protojwt.ReasonExpressionError},
+	{ErrCSRF, protojwt.ReasonCSRF},
+	{manager.ErrClaim, protojwt.ReasonClaimMismatch},
+	{manager.ErrScope, protojwt.ReasonScopeMissing},
+	{ErrNotDeclared, protojwt.ReasonMethodNotDeclared},
+	{manager.ErrNoToken, protojwt.ReasonTokenMissing},
+	{bearer.ErrRequest, protojwt.ReasonRequestMalformed},
+	{manager.ErrExpired, protojwt.ReasonTokenExpired},
+	{manager.ErrRevocationUnavailable, protojwt.ReasonRevocationUnavailable},
+	{manager.ErrKeysUnavailable, protojwt.ReasonKeysUnavailable},
+	{manager.ErrRevoked, protojwt.ReasonTokenRevoked},
+	{manager.ErrTokenType, protojwt.ReasonTokenType},
+	{dpop.ErrProofMissing, protojwt.ReasonProofMissing},
+	{dpop.ErrProofInvalid, protojwt.ReasonProofInvalid},
+}
+
+// reasonOf returns the reason of err: that of the first of reasons that
+// errors.Is finds in err, found in one walk of err's tree rather than one
+// walk per sentinel.
 func reasonOf(err error) string {
-	switch {
-	case errors.Is(err, errNoAlternative):
-		return protojwt.ReasonNoAlternative
-	case errors.Is(err, ErrExpressionFalse):
-		return protojwt.ReasonExpressionFalse
-	case errors.Is(err, ErrExpression):
-		return protojwt.ReasonExpressionError
-	case errors.Is(err, ErrCSRF):
-		return protojwt.ReasonCSRF
-	case errors.Is(err, manager.ErrClaim):
-		return protojwt.ReasonClaimMismatch
-	case errors.Is(err, manager.ErrScope):
-		return protojwt.ReasonScopeMissing
-	case errors.Is(err, ErrNotDeclared):
-		return protojwt.ReasonMethodNotDeclared
-	case errors.Is(err, manager.ErrNoToken):
-		return protojwt.ReasonTokenMissing
-	case errors.Is(err, bearer.ErrRequest):
-		return protojwt.ReasonRequestMalformed
-	case errors.Is(err, manager.ErrExpired):
-		return protojwt.ReasonTokenExpired
-	case errors.Is(err, manager.ErrRevocationUnavailable):
-		return protojwt.ReasonRevocationUnavailable
-	case errors.Is(err, manager.ErrKeysUnavailable):
-		return protojwt.ReasonKeysUnavailable
-	case errors.Is(err, manager.ErrRevoked):
-		return protojwt.ReasonTokenRevoked
-	case errors.Is(err, manager.ErrTokenType):
-		return protojwt.ReasonTokenType
-	case errors.Is(err, dpop.ErrProofMissing):
-		return protojwt.ReasonProofMissing
-	case errors.Is(err, dpop.ErrProofInvalid):
-		return protojwt.ReasonProofInvalid
+	if i := firstReason(err, len(reasons)); i < len(reasons) {
+		return reasons[i].reason
 	}
 	return protojwt.ReasonTokenInvalid
+}
+
+// firstReason returns the index of the first of reasons[:limit] that err's
+// tree holds, as errors.Is matches it (the sentinels are pointers, which
+// compare without panicking), or limit when it holds none.
+func firstReason(err error, limit int) int {
+	for err != nil && limit > 0 {
+		is, hasIs := err.(interface{ Is(error) bool })
+		for i := range limit {
+			if err == reasons[i].err || hasIs && is.Is(reasons[i].err) {
+				limit = i
+				break
+			}
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				limit = firstReason(e, limit)
+			}
+			return limit
+		default:
+			return limit
+		}
+	}
+	return limit
 }
