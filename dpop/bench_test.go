@@ -134,7 +134,7 @@ func BenchmarkProofChecksES256(b *testing.B) {
 		if _, ok := decodeB64(proofs[i][dot+1:]); !ok {
 			b.Fatal("signature not base64url")
 		}
-		if _, err := v.checkClaims(ctx, h, payload, testCall, jkt); err != nil {
+		if err := v.checkClaims(ctx, h, payload, &testCall, jkt, new(Proof)); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -42,12 +42,31 @@ func (c *claims) issuedAt() (time.Time, bool) {
 	if c.IAT == "" || c.IAT[0] == '"' {
 		return time.Time{}, false
 	}
+	if sec, ok := seconds(c.IAT); ok {
+		return time.Unix(sec, 0), true
+	}
 	f, err := strconv.ParseFloat(c.IAT, 64)
 	if err != nil || math.IsNaN(f) || f < 0 || f > 1<<40 {
 		return time.Time{}, false
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)), true
+}
+
+// seconds reads the common iat, a whole number of up to 12 digits without
+// sign, exponent or leading zero, which the float path would read the same.
+func seconds(n string) (int64, bool) {
+	if len(n) == 0 || len(n) > 12 || n[0] == '0' && len(n) > 1 {
+		return 0, false
+	}
+	var sec int64
+	for i := 0; i < len(n); i++ {
+		if n[i] < '0' || n[i] > '9' {
+			return 0, false
+		}
+		sec = sec*10 + int64(n[i]-'0')
+	}
+	return sec, sec <= 1<<40
 }
 
 // decodeClaimsJSON is the general decoder, for payloads scanFlat leaves to

@@ -2,9 +2,12 @@ package dpop
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/protojwt/protojwt/internal/jws"
 )
 
 // ReplayCache remembers the proofs a [Verifier] accepted, so that none is
@@ -22,12 +25,12 @@ type ReplayCache interface {
 const replayShards = 16
 
 // DefaultReplayEntries is the capacity of the [MemoryReplayCache] a
-// [Verifier] makes when it is given none: about 10 MB.
+// [Verifier] makes when it is given none: under 10 MB.
 const DefaultReplayEntries = 100_000
 
 // MemoryReplayCache is an in-memory [ReplayCache] of bounded size for a
-// single server instance. Each entry holds a 43-byte id and its expiry
-// (about 100 bytes with the map's overhead); expired entries are dropped
+// single server instance. Each entry holds a 32-byte digest and its expiry
+// (under 100 bytes with the map's overhead); expired entries are dropped
 // as it fills and at least once a minute. When it holds its maximum of
 // unexpired entries, Seen refuses new ones with [ErrReplayCacheFull] rather
 // than forget one that could then be replayed.
@@ -38,7 +41,7 @@ type MemoryReplayCache struct {
 
 type replayShard struct {
 	mu        sync.Mutex
-	entries   map[string]int64 // id -> expiry, Unix nanoseconds
+	entries   map[replayKey]int64 // expiry, Unix nanoseconds
 	max       int
 	nextSweep int64
 }
@@ -52,7 +55,7 @@ func NewMemoryReplayCache(maxEntries int) *MemoryReplayCache {
 	c := &MemoryReplayCache{now: time.Now}
 	per := (maxEntries + replayShards - 1) / replayShards
 	for i := range c.shards {
-		c.shards[i].entries = make(map[string]int64)
+		c.shards[i].entries = make(map[replayKey]int64)
 		c.shards[i].max = per
 	}
 	return c
@@ -63,12 +66,37 @@ func (c *MemoryReplayCache) Seen(_ context.Context, id string, expires time.Time
 	if len(id) == 0 || len(id) > 128 {
 		return false, fmt.Errorf("dpop: replay cache id of %d bytes", len(id))
 	}
+	return c.seenKey(keyOf(id), expires)
+}
+
+// replayKey is what a [MemoryReplayCache] keeps of an id: a fixed-size
+// digest, so that recording one allocates nothing but the map's room.
+type replayKey [sha256.Size]byte
+
+// keyOf returns the key of an id: the digest it encodes when it is the
+// base64url of one, as the ids of a [Verifier] are, else its SHA-256.
+// Two ids share a key only if SHA-256 collides, or an id hashes to the
+// digest another encodes (a preimage): neither can be found. Should it
+// happen, the second id would be refused as seen; a replayed proof can
+// never pass, since the same id always has the same key.
+func keyOf(id string) replayKey {
+	var k replayKey
+	if len(id) == b64.EncodedLen(len(k)) {
+		if n, err := b64.Decode(k[:], jws.StringBytes(id)); err == nil && n == len(k) {
+			return k
+		}
+	}
+	return sha256.Sum256(jws.StringBytes(id))
+}
+
+// seenKey is Seen for a key, which a [Verifier] gives directly.
+func (c *MemoryReplayCache) seenKey(k replayKey, expires time.Time) (bool, error) {
 	now := c.now().UnixNano()
 	exp := expires.UnixNano()
-	sh := &c.shards[shardOf(id)]
+	sh := &c.shards[k[0]%replayShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if e, ok := sh.entries[id]; ok && e > now {
+	if e, ok := sh.entries[k]; ok && e > now {
 		return true, nil
 	}
 	if exp <= now {
@@ -82,7 +110,7 @@ func (c *MemoryReplayCache) Seen(_ context.Context, id string, expires time.Time
 	if len(sh.entries) >= sh.max {
 		return false, ErrReplayCacheFull
 	}
-	sh.entries[id] = exp
+	sh.entries[k] = exp
 	return false, nil
 }
 
@@ -106,13 +134,4 @@ func (sh *replayShard) sweep(now int64) {
 		}
 	}
 	sh.nextSweep = now + int64(time.Minute)
-}
-
-// shardOf picks a shard from an id's first bytes (ids are digests).
-func shardOf(id string) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(id) && i < 8; i++ {
-		h = (h ^ uint32(id[i])) * 16777619
-	}
-	return int(h % replayShards)
 }
