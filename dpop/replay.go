@@ -35,7 +35,7 @@ const DefaultReplayEntries = 100_000
 // unexpired entries, Seen refuses new ones with [ErrReplayCacheFull] rather
 // than forget one that could then be replayed.
 type MemoryReplayCache struct {
-	now    func() time.Time
+	now    func() time.Time // nil: time.Now
 	shards [replayShards]replayShard
 }
 
@@ -52,7 +52,7 @@ func NewMemoryReplayCache(maxEntries int) *MemoryReplayCache {
 	if maxEntries < 1 {
 		maxEntries = DefaultReplayEntries
 	}
-	c := &MemoryReplayCache{now: time.Now}
+	c := &MemoryReplayCache{}
 	per := (maxEntries + replayShards - 1) / replayShards
 	for i := range c.shards {
 		c.shards[i].entries = make(map[replayKey]int64)
@@ -66,7 +66,15 @@ func (c *MemoryReplayCache) Seen(_ context.Context, id string, expires time.Time
 	if len(id) == 0 || len(id) > 128 {
 		return false, fmt.Errorf("dpop: replay cache id of %d bytes", len(id))
 	}
-	return c.seenKey(keyOf(id), expires)
+	return c.seenKey(keyOf(id), expires, c.clock())
+}
+
+// clock returns the cache's time.
+func (c *MemoryReplayCache) clock() time.Time {
+	if c.now == nil {
+		return time.Now()
+	}
+	return c.now()
 }
 
 // replayKey is what a [MemoryReplayCache] keeps of an id: a fixed-size
@@ -89,9 +97,10 @@ func keyOf(id string) replayKey {
 	return sha256.Sum256(jws.StringBytes(id))
 }
 
-// seenKey is Seen for a key, which a [Verifier] gives directly.
-func (c *MemoryReplayCache) seenKey(k replayKey, expires time.Time) (bool, error) {
-	now := c.now().UnixNano()
+// seenKey is Seen for a key, which a [Verifier] gives directly, at the
+// time now.
+func (c *MemoryReplayCache) seenKey(k replayKey, expires, at time.Time) (bool, error) {
+	now := at.UnixNano()
 	exp := expires.UnixNano()
 	sh := &c.shards[k[0]%replayShards]
 	sh.mu.Lock()

@@ -52,7 +52,10 @@ type Verifier struct {
 	replay  ReplayCache
 	nonces  *NonceSource
 	now     func() time.Time
-	headers *textCache[*header]
+	// systemClock is set while now is time.Now: a MemoryReplayCache then
+	// takes its reading rather than read the clock again.
+	systemClock bool
+	headers     *textCache[*header]
 	// tokenHashes keeps the ath of recent access tokens: a client sends
 	// one token with many proofs.
 	tokenHashes *textCache[tokenHash]
@@ -77,6 +80,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		leeway:      DefaultLeeway,
 		maxSize:     DefaultMaxProofSize,
 		now:         time.Now,
+		systemClock: true,
 		headers:     newTextCache[*header](headerCacheBytes),
 		tokenHashes: newTextCache[tokenHash](tokenHashCacheBytes),
 	}
@@ -213,7 +217,7 @@ func (v *Verifier) checkClaims(ctx context.Context, h *header, payload string, c
 	if jkt != "" && !equalSecret(jkt, h.jkt) {
 		return invalid(errJKT)
 	}
-	seen, err := v.seen(ctx, replayDigest(h.jkt, c.JTI), iat.Add(v.maxAge))
+	seen, err := v.seen(ctx, replayDigest(h.jkt, c.JTI), iat.Add(v.maxAge), now)
 	if err != nil {
 		return fmt.Errorf("dpop: replay cache: %w", err)
 	}
@@ -247,11 +251,15 @@ func equalSecret(a, b string) bool {
 }
 
 // seen records a proof's replay digest in the replay cache and reports
-// whether it was there. A [MemoryReplayCache] takes the digest as it is;
-// another cache gets it in base64url, as [ReplayCache] says.
-func (v *Verifier) seen(ctx context.Context, id replayKey, expires time.Time) (bool, error) {
+// whether it was there. A [MemoryReplayCache] takes the digest as it is,
+// and the time the verifier read, now, when both read the system clock;
+// another cache gets the digest in base64url, as [ReplayCache] says.
+func (v *Verifier) seen(ctx context.Context, id replayKey, expires, now time.Time) (bool, error) {
 	if m, ok := v.replay.(*MemoryReplayCache); ok {
-		return m.seenKey(id, expires)
+		if !v.systemClock || m.now != nil {
+			now = m.clock()
+		}
+		return m.seenKey(id, expires, now)
 	}
 	return v.replay.Seen(ctx, b64.EncodeToString(id[:]), expires)
 }
