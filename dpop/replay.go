@@ -3,7 +3,9 @@ package dpop
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -37,6 +39,11 @@ const DefaultReplayEntries = 100_000
 type MemoryReplayCache struct {
 	now    func() time.Time // nil: time.Now
 	shards [replayShards]replayShard
+	// private is set on the cache a Verifier makes for itself, which no
+	// one else reaches: its entries are keyed by privateKey, not by the
+	// digests callers of Seen give.
+	private bool
+	seeds   [2]maphash.Seed
 }
 
 type replayShard struct {
@@ -66,7 +73,39 @@ func (c *MemoryReplayCache) Seen(_ context.Context, id string, expires time.Time
 	if len(id) == 0 || len(id) > 128 {
 		return false, fmt.Errorf("dpop: replay cache id of %d bytes", len(id))
 	}
-	return c.seenKey(keyOf(id), expires, c.clock())
+	k := keyOf(id)
+	return c.seenKey(entryKey(k[:len(entryKey{})]), expires, c.clock())
+}
+
+// newPrivateReplayCache returns the cache of a Verifier given none.
+func newPrivateReplayCache() *MemoryReplayCache {
+	c := NewMemoryReplayCache(DefaultReplayEntries)
+	c.private = true
+	c.seeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+	return c
+}
+
+// privateKey is the entry key of a proof of key jkt with jti in a private
+// cache: two 64-bit hashes of jkt and jti under the cache's own random
+// seeds, rather than the SHA-256 digest other caches need, which costs
+// several times more. Only the one Verifier of the cache makes its keys,
+// so the same proof always has the same key, and a replay is refused.
+// Two proofs share a key only by chance (for two of a million live entries,
+// a probability under 10^-26 with the 128 bits) or by design, which needs
+// the seeds, and the jti of a proof not yet sent to spoil it: the seeds
+// never leave the process and a client's jti is random. Either way the
+// later proof would only be refused as seen.
+func (c *MemoryReplayCache) privateKey(jkt, jti string) entryKey {
+	var k entryKey
+	for i, seed := range c.seeds {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		h.WriteString(jkt)
+		h.WriteByte(0)
+		h.WriteString(jti)
+		binary.LittleEndian.PutUint64(k[8*i:], h.Sum64())
+	}
+	return k
 }
 
 // clock returns the cache's time.
@@ -108,15 +147,14 @@ func keyOf(id string) replayKey {
 // proof always has the same key, so a replay is never let through.
 type entryKey [16]byte
 
-// seenKey is Seen for a key, which a [Verifier] gives directly, at the
-// time now.
-func (c *MemoryReplayCache) seenKey(k replayKey, expires, at time.Time) (bool, error) {
+// seenKey is Seen for an entry key, which a [Verifier] gives directly, at
+// the time at.
+func (c *MemoryReplayCache) seenKey(ek entryKey, expires, at time.Time) (bool, error) {
 	now := at.UnixNano()
 	exp := expires.UnixNano()
-	sh := &c.shards[k[0]%replayShards]
+	sh := &c.shards[ek[0]%replayShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	ek := entryKey(k[:len(entryKey{})])
 	if e, ok := sh.entries[ek]; ok && e > now {
 		return true, nil
 	}

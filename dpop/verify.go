@@ -90,7 +90,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		}
 	}
 	if v.replay == nil {
-		v.replay = NewMemoryReplayCache(DefaultReplayEntries)
+		v.replay = newPrivateReplayCache()
 	}
 	return v, nil
 }
@@ -217,7 +217,7 @@ func (v *Verifier) checkClaims(ctx context.Context, h *header, payload string, c
 	if jkt != "" && !equalSecret(jkt, h.jkt) {
 		return invalid(errJKT)
 	}
-	seen, err := v.seen(ctx, replayDigest(h.jkt, c.JTI), iat.Add(v.maxAge), now)
+	seen, err := v.seen(ctx, h.jkt, c.JTI, iat.Add(v.maxAge), now)
 	if err != nil {
 		return fmt.Errorf("dpop: replay cache: %w", err)
 	}
@@ -250,18 +250,28 @@ func equalSecret(a, b string) bool {
 	return subtle.ConstantTimeCompare(jws.StringBytes(a), jws.StringBytes(b)) == 1
 }
 
-// seen records a proof's replay digest in the replay cache and reports
-// whether it was there. A [MemoryReplayCache] takes the digest as it is,
-// and the time the verifier read, now, when both read the system clock;
-// another cache gets the digest in base64url, as [ReplayCache] says.
-func (v *Verifier) seen(ctx context.Context, id replayKey, expires, now time.Time) (bool, error) {
-	if m, ok := v.replay.(*MemoryReplayCache); ok {
-		if !v.systemClock || m.now != nil {
-			now = m.clock()
-		}
-		return m.seenKey(id, expires, now)
+// seen records a proof of key jkt with jti in the replay cache and
+// reports whether it was there. A [MemoryReplayCache] takes its entry key
+// directly (see privateKey for the one a Verifier makes itself), and the
+// time the verifier read, now, when both read the system clock; another
+// cache gets the replay digest in base64url, as [ReplayCache] says.
+func (v *Verifier) seen(ctx context.Context, jkt, jti string, expires, now time.Time) (bool, error) {
+	m, ok := v.replay.(*MemoryReplayCache)
+	if !ok {
+		d := replayDigest(jkt, jti)
+		return v.replay.Seen(ctx, b64.EncodeToString(d[:]), expires)
 	}
-	return v.replay.Seen(ctx, b64.EncodeToString(id[:]), expires)
+	if !v.systemClock || m.now != nil {
+		now = m.clock()
+	}
+	var k entryKey
+	if m.private {
+		k = m.privateKey(jkt, jti)
+	} else {
+		d := replayDigest(jkt, jti)
+		k = entryKey(d[:len(k)])
+	}
+	return m.seenKey(k, expires, now)
 }
 
 // replayDigest is the replay cache's key for a proof: a digest of its

@@ -20,9 +20,6 @@ import (
 type Bench struct {
 	// Env holds the key, the tokens and the manager.
 	*Env
-	// Verifier checks the proofs: the Env's key, a memory replay cache
-	// large enough for any run.
-	Verifier *dpop.Verifier
 	// Bound is a token bound to Env.Key, Bearer one without cnf.
 	Bound, Bearer string
 }
@@ -31,11 +28,18 @@ type Bench struct {
 func NewBench(b *testing.B) *Bench {
 	b.Helper()
 	e := New(b)
-	v, err := dpop.NewVerifier(dpop.WithReplayCache(dpop.NewMemoryReplayCache(1 << 22)))
+	return &Bench{Env: e, Bound: e.DPoPToken(b), Bearer: e.Token(b, nil)}
+}
+
+// NewVerifier returns a proof verifier with the default options, as
+// servers make it, for one benchmark: its replay cache, of
+// [dpop.DefaultReplayEntries], holds every proof of a run of seconds.
+func (bb *Bench) NewVerifier(b *testing.B) *dpop.Verifier {
+	v, err := dpop.NewVerifier()
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &Bench{Env: e, Verifier: v, Bound: e.DPoPToken(b), Bearer: e.Token(b, nil)}
+	return v
 }
 
 // Proof returns a fresh proof of Key for a call of method to url with the
