@@ -52,8 +52,9 @@ type Verifier struct {
 	replay  ReplayCache
 	nonces  *NonceSource
 	now     func() time.Time
-	// systemClock is set while now is time.Now: a MemoryReplayCache then
-	// takes its reading rather than read the clock again.
+	// systemClock is set while now is time.Now: a MemoryReplayCache given
+	// with WithReplayCache then takes its reading rather than read the
+	// clock again.
 	systemClock bool
 	headers     *textCache[*header]
 	// tokenHashes keeps the ath of recent access tokens: a client sends
@@ -253,16 +254,17 @@ func equalSecret(a, b string) bool {
 // seen records a proof of key jkt with jti in the replay cache and
 // reports whether it was there. A [MemoryReplayCache] takes its entry key
 // directly (see privateKey for the one a Verifier makes itself), and the
-// time the verifier read, now, when both read the system clock; another
-// cache gets the replay digest in base64url, as [ReplayCache] says.
+// time the verifier read, now, when it is the Verifier's own or both read
+// the system clock; another cache gets the replay digest in base64url, as
+// [ReplayCache] says.
 func (v *Verifier) seen(ctx context.Context, jkt, jti string, expires, now time.Time) (bool, error) {
 	m, ok := v.replay.(*MemoryReplayCache)
 	if !ok {
 		d := replayDigest(jkt, jti)
 		return v.replay.Seen(ctx, b64.EncodeToString(d[:]), expires)
 	}
-	if !v.systemClock || m.now != nil {
-		now = m.clock()
+	if m.now != nil || !m.private && !v.systemClock {
+		now = m.clock() // the cache keeps its own time
 	}
 	var k entryKey
 	if m.private {
