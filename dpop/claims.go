@@ -1,10 +1,14 @@
 package dpop
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
 	"time"
+	"unsafe"
+
+	"github.com/protojwt/protojwt/internal/jws"
 )
 
 // claims are the members of a proof's payload that Verify reads. Member
@@ -15,26 +19,26 @@ type claims struct {
 	IAT                       string // the JSON number, as sent
 }
 
-func decodeClaims(seg string, c *claims) error {
-	var buf [1024]byte
-	var raw []byte
-	if n := b64.DecodedLen(len(seg)); n <= len(buf) {
-		raw = buf[:n]
-	} else {
+// decodeClaims decodes a proof's claims segment into c. The strings of c
+// are parts of buf, where the payload is decoded when it fits (the
+// caller's, which it keeps while it reads c), or of new memory.
+func decodeClaims(seg string, buf []byte) (claims, error) {
+	raw := buf
+	if n := b64.DecodedLen(len(seg)); n > len(buf) {
 		raw = make([]byte, n)
 	}
-	n, err := b64.Decode(raw, []byte(seg))
+	n, err := b64.Decode(raw, jws.StringBytes(seg))
 	if err != nil {
-		return errEncoding
+		return claims{}, errEncoding
 	}
-	// One string for the payload; the members are slices of it.
-	text := string(raw[:n])
-	if scanFlat(text, c) {
-		return nil
+	// The members are parts of the decoded text, which nothing writes
+	// again: a string over it, without a copy.
+	text := unsafe.String(unsafe.SliceData(raw), n)
+	if c, ok := scanFlat(text); ok {
+		return c, nil
 	}
-	slow, err := decodeClaimsJSON([]byte(text))
-	*c = slow
-	return err
+	// The general decoder keeps what it is given: a copy keeps it off buf.
+	return decodeClaimsJSON(bytes.Clone(raw[:n]))
 }
 
 // issuedAt reads iat, a JSON number of seconds, possibly with a fraction.
@@ -93,27 +97,27 @@ func decodeClaimsJSON(raw []byte) (claims, error) {
 // scanFlat reads the common proof payload fast: one JSON object whose
 // members are ASCII strings without escapes or numbers. It reports false,
 // leaving the payload to decodeClaimsJSON, at anything else.
-func scanFlat(b string, c *claims) bool {
+func scanFlat(b string) (c claims, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return false
+		return c, false
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return skipSpace(b, i+1) == len(b)
+		return c, skipSpace(b, i+1) == len(b)
 	}
 	for {
 		key, next, ok := scanString(b, i)
 		if !ok {
-			return false
+			return c, false
 		}
 		i = skipSpace(b, next)
 		if i >= len(b) || b[i] != ':' {
-			return false
+			return c, false
 		}
 		i = skipSpace(b, i+1)
 		if i >= len(b) {
-			return false
+			return c, false
 		}
 		var val string
 		if b[i] == '"' {
@@ -122,7 +126,7 @@ func scanFlat(b string, c *claims) bool {
 			val, next, ok = scanNumber(b, i)
 		}
 		if !ok {
-			return false
+			return c, false
 		}
 		switch key {
 		case "jti":
@@ -139,19 +143,19 @@ func scanFlat(b string, c *claims) bool {
 			c.IAT = b[i:next] // as sent: a string is refused by issuedAt
 		}
 		if b[i] != '"' && key != "iat" && isStringMember(key) {
-			return false // a number where a string belongs: the decoder says so
+			return c, false // a number where a string belongs: the decoder says so
 		}
 		i = skipSpace(b, next)
 		if i >= len(b) {
-			return false
+			return c, false
 		}
 		switch b[i] {
 		case ',':
 			i = skipSpace(b, i+1)
 		case '}':
-			return skipSpace(b, i+1) == len(b)
+			return c, skipSpace(b, i+1) == len(b)
 		default:
-			return false
+			return c, false
 		}
 	}
 }

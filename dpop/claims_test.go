@@ -32,8 +32,8 @@ func TestClaimsFlatMatchesJSON(t *testing.T) {
 }
 
 func checkClaimsAgree(t *testing.T, raw []byte) {
-	var fast claims
-	if !scanFlat(string(raw), &fast) {
+	fast, ok := scanFlat(string(raw))
+	if !ok {
 		return
 	}
 	slow, err := decodeClaimsJSON(raw)

@@ -191,8 +191,10 @@ func (v *Verifier) parse(proof string) (*header, string, error) {
 // checkClaims checks the claims of a proof whose signature verified, then
 // records it in the replay cache, and fills in p.
 func (v *Verifier) checkClaims(ctx context.Context, h *header, payload string, call *Call, jkt string, p *Proof) error {
-	var c claims
-	if err := decodeClaims(payload, &c); err != nil {
+	// The claims are parts of buf: those that outlive this call are copied.
+	var buf [1024]byte
+	c, err := decodeClaims(payload, buf[:])
+	if err != nil {
 		return invalid(err)
 	}
 	if c.JTI == "" || len(c.JTI) > 256 {
@@ -225,7 +227,7 @@ func (v *Verifier) checkClaims(ctx context.Context, h *header, payload string, c
 	if seen {
 		return invalid(errReplay)
 	}
-	*p = Proof{Thumbprint: h.jkt, PublicKey: h.pub, Algorithm: h.alg.name, ID: c.JTI, IssuedAt: iat}
+	*p = Proof{Thumbprint: h.jkt, PublicKey: h.pub, Algorithm: h.alg.name, ID: strings.Clone(c.JTI), IssuedAt: iat}
 	return nil
 }
 
