@@ -176,16 +176,24 @@ func scanString(b string, i int) (string, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return "", 0, false
 	}
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return b[i+1 : j], j + 1, true
-		case c == '\\' || c < 0x20 || c >= 0x7f:
-			return "", 0, false
-		}
+	j := i + 1
+	for j < len(b) && plain[b[j]] {
+		j++
 	}
-	return "", 0, false
+	if j < len(b) && b[j] == '"' {
+		return b[i+1 : j], j + 1, true
+	}
+	return "", 0, false // an escape, a control or non-ASCII byte, or the end
 }
+
+// plain marks the bytes scanString reads in a string: printable ASCII but
+// the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // scanNumber reads a JSON number at b[i]:
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
