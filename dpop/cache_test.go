@@ -210,6 +210,7 @@ func TestVerifyConcurrentCaches(t *testing.T) {
 // knows it by the digest any ReplayCache is given.
 func TestSharedMemoryReplayCache(t *testing.T) {
 	c := NewMemoryReplayCache(0)
+	c.now = func() time.Time { return testNow } // the verifiers' time
 	v1, v2 := newTestVerifier(t, WithReplayCache(c)), newTestVerifier(t, WithReplayCache(c))
 	p := defaultParts(t)
 	proof := p.sign(t)
@@ -220,7 +221,7 @@ func TestSharedMemoryReplayCache(t *testing.T) {
 	if _, err := v2.Verify(context.Background(), proof, testCall, ""); !errors.Is(err, errReplay) {
 		t.Fatalf("replay on the other verifier: %v; want errReplay", err)
 	}
-	seen, err := c.Seen(context.Background(), replayID(got.Thumbprint, got.ID), time.Now().Add(time.Hour))
+	seen, err := c.Seen(context.Background(), replayID(got.Thumbprint, got.ID), testNow.Add(time.Hour))
 	if err != nil || !seen {
 		t.Fatalf("Seen(the proof's id) = %v, %v; want true", seen, err)
 	}
