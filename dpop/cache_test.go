@@ -252,3 +252,36 @@ func TestPrivateReplayCache(t *testing.T) {
 		t.Fatal("key and jti run together")
 	}
 }
+
+// TestVerifyAllocations pins what a warm proof check allocates besides
+// its signature check: the jti of the Proof it returns, and nothing else
+// (the caches of headers, token hashes and proofs included).
+func TestVerifyAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	v := newTestVerifier(t)
+	proofs := make([]string, 120)
+	for i := range proofs {
+		p := defaultParts(t)
+		p.claims["jti"] = fmt.Sprint("allocations-", i)
+		proofs[i] = p.sign(t)
+	}
+	jkt, err := Thumbprint(&ecKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	i := 0
+	verify := testing.AllocsPerRun(100, func() {
+		if _, err := v.Verify(ctx, proofs[i], testCall, jkt); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	check := signatureCheck(t, ecKey, proofs[0])
+	signature := testing.AllocsPerRun(100, check)
+	if verify > signature+1 {
+		t.Fatalf("Verify allocates %v times, its signature check %v: want one more at most", verify, signature)
+	}
+}

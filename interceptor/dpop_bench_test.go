@@ -13,6 +13,39 @@ import (
 	"github.com/protojwt/protojwt/internal/testpb"
 )
 
+// dpopAuthority is the :authority of the DPoP benchmark's calls.
+const dpopAuthority = "api.example.com"
+
+// dpopCalls returns a DPoP call and a bearer call of FieldTop through a
+// unary interceptor with a verifier of its own; the DPoP call takes the
+// proof to send.
+func dpopCalls(tb testing.TB, bb *dpoptest.Bench) (withDPoP func(proof string), withBearer func()) {
+	auth, err := interceptor.New(bb.Manager, interceptor.WithDPoP(bb.NewVerifier(tb)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	unary := auth.Unary()
+	info := &grpc.UnaryServerInfo{FullMethod: methodFieldTop}
+	req := &testpb.FieldTopRequest{Username: "alice"}
+	handler := func(context.Context, any) (any, error) { return nil, nil }
+	// md is the metadata of a DPoP call, whose proof each call replaces.
+	md := metadata.Pairs("authorization", "DPoP "+bb.Bound, "dpop", "", ":authority", dpopAuthority)
+	dpopCtx := metadata.NewIncomingContext(context.Background(), md)
+	bearerCtx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+bb.Bearer, ":authority", dpopAuthority))
+	withDPoP = func(proof string) {
+		md["dpop"][0] = proof
+		if _, err := unary(dpopCtx, req, info, handler); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	withBearer = func() {
+		if _, err := unary(bearerCtx, req, info, handler); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return withDPoP, withBearer
+}
+
 // BenchmarkDPoP is a warm unary call through the interceptor with a
 // DPoP-bound token and a fresh ES256 proof (recorded in the verifier's
 // replay cache), next to the same call with a bearer token and to one
@@ -20,51 +53,49 @@ import (
 // of the first two, and its target is one verification plus 2µs.
 func BenchmarkDPoP(b *testing.B) {
 	bb := dpoptest.NewBench(b)
-	const authority = "api.example.com"
-	htu := dpop.MethodURL("http", authority, methodFieldTop)
+	htu := dpop.MethodURL("http", dpopAuthority, methodFieldTop)
 	next := func() string { return bb.Proof(b, "POST", htu) }
-	// calls returns a DPoP call and a bearer call through an interceptor
-	// with a verifier of its own.
-	calls := func(b *testing.B) (withDPoP func(proof string), withBearer func()) {
-		auth, err := interceptor.New(bb.Manager, interceptor.WithDPoP(bb.NewVerifier(b)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		unary := auth.Unary()
-		info := &grpc.UnaryServerInfo{FullMethod: methodFieldTop}
-		req := &testpb.FieldTopRequest{Username: "alice"}
-		handler := func(context.Context, any) (any, error) { return nil, nil }
-		// md is the metadata of a DPoP call, whose proof each call replaces.
-		md := metadata.Pairs("authorization", "DPoP "+bb.Bound, "dpop", "", ":authority", authority)
-		dpopCtx := metadata.NewIncomingContext(context.Background(), md)
-		bearerCtx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+bb.Bearer, ":authority", authority))
-		withDPoP = func(proof string) {
-			md["dpop"][0] = proof
-			if _, err := unary(dpopCtx, req, info, handler); err != nil {
-				b.Fatal(err)
-			}
-		}
-		withBearer = func() {
-			if _, err := unary(bearerCtx, req, info, handler); err != nil {
-				b.Fatal(err)
-			}
-		}
-		return withDPoP, withBearer
-	}
 	b.Run("bearer", func(b *testing.B) {
-		_, withBearer := calls(b)
+		_, withBearer := dpopCalls(b, bb)
 		b.ReportAllocs()
 		for b.Loop() {
 			withBearer()
 		}
 	})
 	b.Run("dpop", func(b *testing.B) {
-		withDPoP, _ := calls(b)
+		withDPoP, _ := dpopCalls(b, bb)
 		bb.Calls(b, next, withDPoP)
 	})
 	b.Run("interleaved", func(b *testing.B) {
-		withDPoP, withBearer := calls(b)
+		withDPoP, withBearer := dpopCalls(b, bb)
 		bb.Interleaved(b, next, withDPoP, withBearer)
 	})
 	b.Run("es256-verify", bb.Verification)
+}
+
+// TestDPoPCallAllocations pins what a warm DPoP call allocates besides a
+// bearer call and its proof's signature check: the copies of its dpop and
+// :authority metadata and the jti of the proof, nothing more.
+func TestDPoPCallAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	bb := dpoptest.NewBench(t)
+	htu := dpop.MethodURL("http", dpopAuthority, methodFieldTop)
+	proofs := make([]string, 120)
+	for i := range proofs {
+		proofs[i] = bb.Proof(t, "POST", htu)
+	}
+	withDPoP, withBearer := dpopCalls(t, bb)
+	i := 0
+	dpopAllocs := testing.AllocsPerRun(100, func() {
+		withDPoP(proofs[i])
+		i++
+	})
+	bearerAllocs := testing.AllocsPerRun(100, withBearer)
+	signatureAllocs := testing.AllocsPerRun(100, bb.SignatureCheck(t, proofs[0]))
+	if dpopAllocs > bearerAllocs+signatureAllocs+3 {
+		t.Fatalf("a DPoP call allocates %v times; a bearer call %v, a signature check %v: want 3 more at most",
+			dpopAllocs, bearerAllocs, signatureAllocs)
+	}
 }

@@ -25,7 +25,7 @@ type Bench struct {
 }
 
 // NewBench returns a Bench.
-func NewBench(b *testing.B) *Bench {
+func NewBench(b testing.TB) *Bench {
 	b.Helper()
 	e := New(b)
 	return &Bench{Env: e, Bound: e.DPoPToken(b), Bearer: e.Token(b, nil)}
@@ -34,7 +34,7 @@ func NewBench(b *testing.B) *Bench {
 // NewVerifier returns a proof verifier with the default options, as
 // servers make it, for one benchmark: its replay cache, of
 // [dpop.DefaultReplayEntries], holds every proof of a run of seconds.
-func (bb *Bench) NewVerifier(b *testing.B) *dpop.Verifier {
+func (bb *Bench) NewVerifier(b testing.TB) *dpop.Verifier {
 	v, err := dpop.NewVerifier()
 	if err != nil {
 		b.Fatal(err)
@@ -167,6 +167,23 @@ func (bb *Bench) Verification(b *testing.B) {
 	for b.Loop() {
 		if !ecdsa.VerifyASN1(&bb.key.PublicKey, digest[:], sig) {
 			b.Fatal("signature does not verify")
+		}
+	}
+}
+
+// SignatureCheck returns one ES256 verification of proof's signing input,
+// digest included, as Interleaved makes it: the baseline of a proof check.
+func (bb *Bench) SignatureCheck(tb testing.TB, proof string) func() {
+	input := []byte(proof[:strings.LastIndexByte(proof, '.')])
+	digest := sha256.Sum256(input)
+	sig, err := ecdsa.SignASN1(rand.Reader, bb.key, digest[:])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return func() {
+		d := sha256.Sum256(input)
+		if !ecdsa.VerifyASN1(&bb.key.PublicKey, d[:], sig) {
+			tb.Fatal("signature does not verify")
 		}
 	}
 }
