@@ -90,11 +90,11 @@ func newPrivateReplayCache() *MemoryReplayCache {
 // seeds, rather than the SHA-256 digest other caches need, which costs
 // several times more. Only the one Verifier of the cache makes its keys,
 // so the same proof always has the same key, and a replay is refused.
-// Two proofs share a key only by chance (for two of a million live entries,
-// a probability under 10^-26 with the 128 bits) or by design, which needs
-// the seeds, and the jti of a proof not yet sent to spoil it: the seeds
-// never leave the process and a client's jti is random. Either way the
-// later proof would only be refused as seen.
+// Two proofs share a key by chance with a probability under 10^-26 for
+// two of even a million live entries (128 bits); on purpose, it would take
+// the seeds, which never leave the process, and the jti of a proof its
+// client has not sent yet, which is random. Either way the later proof
+// would only be refused as seen.
 func (c *MemoryReplayCache) privateKey(jkt, jti string) entryKey {
 	var k entryKey
 	for i, seed := range c.seeds {
