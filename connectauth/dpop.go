@@ -8,6 +8,7 @@ import (
 
 	"github.com/protojwt/protojwt/dpop"
 	"github.com/protojwt/protojwt/internal/binding"
+	"github.com/protojwt/protojwt/internal/methodrules"
 	"github.com/protojwt/protojwt/internal/rpcadapter"
 )
 
@@ -49,16 +50,16 @@ func WithPublicURL(baseURL string) Option {
 // dpopHeader is the header of DPoP proofs, canonical.
 const dpopHeader = "Dpop"
 
-// presented returns what the request r of procedure presents to prove a
-// bound token; the proofs and the URL are read only with the DPoP scheme.
-func (i *Interceptor) presented(r *http.Request, dpopScheme bool, procedure string) binding.Presented {
+// presented returns what the request r of procedure, whose entry is e,
+// presents to prove a bound token; the proofs and the URL are read only with the DPoP scheme.
+func (i *Interceptor) presented(r *http.Request, dpopScheme bool, procedure string, e *methodrules.Entry) binding.Presented {
 	p := binding.Presented{DPoP: dpopScheme, Method: http.MethodPost}
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		p.Certificate = r.TLS.PeerCertificates[0]
 	}
 	if dpopScheme {
 		p.Proofs = r.Header[dpopHeader]
-		p.URL = i.core.MethodURL(r.TLS != nil, r.Host, procedure)
+		p.URL = i.core.MethodURL(e, r.TLS != nil, r.Host, procedure)
 	}
 	return p
 }

@@ -94,7 +94,7 @@ func (w *wrapped) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw, dpopScheme, readErr := w.i.token(r.Header, e)
-	p := w.i.presented(r, dpopScheme, procedure)
+	p := w.i.presented(r, dpopScheme, procedure, e)
 	tok, err := w.i.core.Decider.Authenticate(r.Context(), procedure, e.Rule, raw, readErr, &p)
 	if err != nil {
 		_ = errorWriter.Write(rw, r, w.i.withNonce(w.i.denialError(procedure, err), err))

@@ -241,7 +241,7 @@ func TestProofFrom(t *testing.T) {
 // TestHeaderCacheBounded: many clients' headers never grow the cache past
 // its bound, and a header from the cache is checked like a new one.
 func TestHeaderCacheBounded(t *testing.T) {
-	c := newHeaderCache(4 << 10)
+	c := newTextCache[*header](4 << 10)
 	h := &header{}
 	for i := range 1000 {
 		c.put(strings.Repeat("h", 200)+string(rune('a'+i%26))+strings.Repeat("x", i%7), h)

@@ -7,6 +7,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
+	"sync"
 )
 
 // algorithm is one JWS algorithm a proof may use: which keys it takes and
@@ -50,20 +52,36 @@ func (a *algorithm) fits(pub crypto.PublicKey) bool {
 	return false
 }
 
+// scratch holds the digest and the DER signature of one verification.
+// crypto/ecdsa and crypto/rsa keep neither past the call, but the compiler
+// can't tell, so they come from a pool rather than the heap.
+type scratch struct {
+	digest [sha512.Size]byte
+	der    [2*66 + 12]byte
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
 // verify checks a JWS signature over signed with pub, which fits a.
 func (a *algorithm) verify(pub crypto.PublicKey, signed, sig []byte) bool {
 	if a.kty == "OKP" {
 		return ed25519.Verify(pub.(ed25519.PublicKey), signed, sig)
 	}
-	var sum [64]byte
+	s := scratches.Get().(*scratch)
+	defer scratches.Put(s)
 	var digest []byte
-	if a.hash == crypto.SHA256 {
+	switch a.hash {
+	case crypto.SHA256:
 		d := sha256.Sum256(signed)
-		digest = append(sum[:0], d[:]...)
-	} else {
-		h := a.hash.New()
-		h.Write(signed)
-		digest = h.Sum(sum[:0])
+		digest = append(s.digest[:0], d[:]...)
+	case crypto.SHA384:
+		d := sha512.Sum384(signed)
+		digest = append(s.digest[:0], d[:]...)
+	case crypto.SHA512:
+		d := sha512.Sum512(signed)
+		digest = append(s.digest[:0], d[:]...)
+	default:
+		return false
 	}
 	switch pub := pub.(type) {
 	case *ecdsa.PublicKey:
@@ -71,8 +89,7 @@ func (a *algorithm) verify(pub crypto.PublicKey, signed, sig []byte) bool {
 		if len(sig) != 2*size {
 			return false
 		}
-		var der [2*66 + 12]byte
-		return ecdsa.VerifyASN1(pub, digest, asn1Signature(der[:0], sig[:size], sig[size:]))
+		return ecdsa.VerifyASN1(pub, digest, asn1Signature(s.der[:0], sig[:size], sig[size:]))
 	case *rsa.PublicKey:
 		if a.pss {
 			return rsa.VerifyPSS(pub, a.hash, digest, sig,

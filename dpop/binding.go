@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"crypto/x509"
 	"fmt"
+
+	"github.com/protojwt/protojwt/internal/jws"
 )
 
 // Binding is how a token is sender-constrained, read from its cnf claim
@@ -68,11 +70,12 @@ func BindingOf(claims map[string]any) (Binding, error) {
 
 // isDigest reports whether s is a SHA-256 digest in unpadded base64url.
 func isDigest(s string) bool {
-	if len(s) != b64.EncodedLen(sha256.Size) {
+	var b [sha256.Size]byte
+	if len(s) != b64.EncodedLen(len(b)) {
 		return false
 	}
-	b, ok := decodeB64(s)
-	return ok && len(b) == sha256.Size
+	n, err := b64.Decode(b[:], jws.StringBytes(s))
+	return err == nil && n == len(b)
 }
 
 // CertificateThumbprint returns the x5t#S256 of a certificate (RFC 8705

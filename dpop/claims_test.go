@@ -2,6 +2,7 @@ package dpop
 
 import (
 	"context"
+	"strconv"
 	"testing"
 )
 
@@ -31,8 +32,8 @@ func TestClaimsFlatMatchesJSON(t *testing.T) {
 }
 
 func checkClaimsAgree(t *testing.T, raw []byte) {
-	var fast claims
-	if !scanFlat(string(raw), &fast) {
+	fast, ok := scanFlat(string(raw))
+	if !ok {
 		return
 	}
 	slow, err := decodeClaimsJSON(raw)
@@ -70,4 +71,41 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accepted %q", proof)
 		}
 	})
+}
+
+// TestIssuedAtWholeSeconds: the whole-seconds reading of iat agrees with
+// the general one, and leaves to it what it doesn't read.
+func TestIssuedAtWholeSeconds(t *testing.T) {
+	tests := []struct {
+		iat  string
+		fast bool // read by seconds
+		ok   bool
+		want int64
+	}{
+		{"1765022400", true, true, 1765022400},
+		{"0", true, true, 0},
+		{"1099511627776", false, true, 1 << 40}, // 13 digits: the float path
+		{"1099511627777", false, false, 0},
+		{"999999999999", true, true, 999999999999},
+		{"1765022400.5", false, true, 1765022400},
+		{"1.7650224e9", false, true, 1765022400},
+		{"-1", false, false, 0},
+		{"01", false, true, 1}, // not JSON, never decoded: left to the float path
+		{`"1765022400"`, false, false, 0},
+		{"", false, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.iat, func(t *testing.T) {
+			if _, fast := seconds(tt.iat); fast != tt.fast {
+				t.Fatalf("seconds(%q) ok = %v; want %v", tt.iat, fast, tt.fast)
+			}
+			got, ok := (&claims{IAT: tt.iat}).issuedAt()
+			if ok != tt.ok || ok && got.Unix() != tt.want {
+				t.Fatalf("issuedAt(%q) = %v, %v; want %d, %v", tt.iat, got.Unix(), ok, tt.want, tt.ok)
+			}
+			if f, err := strconv.ParseFloat(tt.iat, 64); tt.fast && (err != nil || int64(f) != got.Unix()) {
+				t.Fatalf("float reading of %q = %v; whole seconds %d", tt.iat, f, got.Unix())
+			}
+		})
+	}
 }

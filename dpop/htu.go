@@ -79,7 +79,8 @@ func sameURL(htu, call string) bool {
 	if htu == call && (strings.HasPrefix(call, "https://") || strings.HasPrefix(call, "http://")) {
 		return true // the call's URL comes from the server, not the client
 	}
-	a, ok1 := normalizeURL(htu)
+	// htu may be part of a buffer of the caller's: a copy keeps it there.
+	a, ok1 := normalizeURL(strings.Clone(htu))
 	b, ok2 := normalizeURL(call)
 	return ok1 && ok2 && a == b
 }

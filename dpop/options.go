@@ -107,7 +107,7 @@ func WithClock(now func() time.Time) Option {
 		if now == nil {
 			return fmt.Errorf("%w: nil clock", ErrVerifierConfig)
 		}
-		v.now = now
+		v.now, v.systemClock = now, false
 		return nil
 	})
 }

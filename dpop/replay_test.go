@@ -172,3 +172,10 @@ func TestVerifyConcurrentReplay(t *testing.T) {
 		t.Fatalf("%d accepted, %d replays; want 1 and 99", accepted.Load(), replayed.Load())
 	}
 }
+
+// replayID is the id a Verifier gives a ReplayCache other than a
+// MemoryReplayCache for a proof of key jkt with jti.
+func replayID(jkt, jti string) string {
+	d := replayDigest(jkt, jti)
+	return b64.EncodeToString(d[:])
+}

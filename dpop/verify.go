@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/protojwt/protojwt/internal/jws"
 )
 
 // Call is what a proof is made for and checked against: the request's
@@ -50,7 +52,14 @@ type Verifier struct {
 	replay  ReplayCache
 	nonces  *NonceSource
 	now     func() time.Time
-	headers *headerCache
+	// systemClock is set while now is time.Now: a MemoryReplayCache given
+	// with WithReplayCache then takes its reading rather than read the
+	// clock again.
+	systemClock bool
+	headers     *textCache[*header]
+	// tokenHashes keeps the ath of recent access tokens: a client sends
+	// one token with many proofs.
+	tokenHashes *textCache[tokenHash]
 }
 
 // Defaults of a [Verifier].
@@ -67,12 +76,14 @@ const (
 // NewVerifier returns a proof verifier.
 func NewVerifier(opts ...Option) (*Verifier, error) {
 	v := &Verifier{
-		algs:    algorithms,
-		maxAge:  DefaultMaxAge,
-		leeway:  DefaultLeeway,
-		maxSize: DefaultMaxProofSize,
-		now:     time.Now,
-		headers: newHeaderCache(headerCacheBytes),
+		algs:        algorithms,
+		maxAge:      DefaultMaxAge,
+		leeway:      DefaultLeeway,
+		maxSize:     DefaultMaxProofSize,
+		now:         time.Now,
+		systemClock: true,
+		headers:     newTextCache[*header](headerCacheBytes),
+		tokenHashes: newTextCache[tokenHash](tokenHashCacheBytes),
 	}
 	for _, o := range opts {
 		if err := o.apply(v); err != nil {
@@ -80,7 +91,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		}
 	}
 	if v.replay == nil {
-		v.replay = NewMemoryReplayCache(DefaultReplayEntries)
+		v.replay = newPrivateReplayCache()
 	}
 	return v, nil
 }
@@ -120,30 +131,40 @@ func ProofFrom(values []string) (string, error) {
 // accepted asymmetric alg, no crit, a public jwk fitting alg; the
 // signature; claims jti, htm, htu, iat, ath, nonce; the key's thumbprint;
 // and last, that the jti (with the key) was not seen before.
-func (v *Verifier) Verify(ctx context.Context, proof string, call Call, jkt string) (*Proof, error) {
+func (v *Verifier) Verify(ctx context.Context, proof string, call Call, jkt string) (p *Proof, err error) {
+	// Small enough to inline: a caller that drops the Proof keeps it on
+	// its stack.
+	p = new(Proof)
+	if err = v.verify(ctx, proof, &call, jkt, p); err != nil {
+		p = nil
+	}
+	return p, err
+}
+
+// verify is [Verifier.Verify], filling in p.
+func (v *Verifier) verify(ctx context.Context, proof string, call *Call, jkt string, p *Proof) error {
 	h, payload, err := v.parse(proof)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// One copy of the proof as bytes: the signing input and the signature
-	// are slices of it.
-	raw := []byte(proof)
+	// The signing input and the signature are read in place: the hash and
+	// the decoder only read them.
 	dot2 := strings.LastIndexByte(proof, '.')
 	var sigBuf [512]byte
 	var sig []byte
-	if n := b64.DecodedLen(len(raw) - dot2 - 1); n <= len(sigBuf) {
+	if n := b64.DecodedLen(len(proof) - dot2 - 1); n <= len(sigBuf) {
 		sig = sigBuf[:n]
 	} else {
 		sig = make([]byte, n)
 	}
-	n, err := b64.Decode(sig, raw[dot2+1:])
+	n, err := b64.Decode(sig, jws.StringBytes(proof[dot2+1:]))
 	if err != nil {
-		return nil, invalid(errEncoding)
+		return invalid(errEncoding)
 	}
-	if !h.alg.verify(h.pub, raw[:dot2], sig[:n]) {
-		return nil, invalid(errSignature)
+	if !h.alg.verify(h.pub, jws.StringBytes(proof[:dot2]), sig[:n]) {
+		return invalid(errSignature)
 	}
-	return v.checkClaims(ctx, h, payload, call, jkt)
+	return v.checkClaims(ctx, h, payload, call, jkt, p)
 }
 
 // parse checks a proof's size and syntax and its header, returning the
@@ -168,61 +189,102 @@ func (v *Verifier) parse(proof string) (*header, string, error) {
 }
 
 // checkClaims checks the claims of a proof whose signature verified, then
-// records it in the replay cache.
-func (v *Verifier) checkClaims(ctx context.Context, h *header, payload string, call Call, jkt string) (*Proof, error) {
-	var c claims
-	if err := decodeClaims(payload, &c); err != nil {
-		return nil, invalid(err)
+// records it in the replay cache, and fills in p.
+func (v *Verifier) checkClaims(ctx context.Context, h *header, payload string, call *Call, jkt string, p *Proof) error {
+	// The claims are parts of buf: those that outlive this call are copied.
+	var buf [1024]byte
+	c, err := decodeClaims(payload, buf[:])
+	if err != nil {
+		return invalid(err)
 	}
 	if c.JTI == "" || len(c.JTI) > 256 {
-		return nil, invalid(errJTI)
+		return invalid(errJTI)
 	}
 	if c.HTM != call.Method || c.HTM == "" {
-		return nil, invalid(errHTM)
+		return invalid(errHTM)
 	}
 	if !sameURL(c.HTU, call.URL) {
-		return nil, invalid(errHTU)
+		return invalid(errHTU)
 	}
 	now := v.now()
 	iat, ok := c.issuedAt()
 	if !ok || iat.Before(now.Add(-v.maxAge)) || iat.After(now.Add(v.leeway)) {
-		return nil, invalid(errIAT)
+		return invalid(errIAT)
 	}
-	if call.AccessToken != "" {
-		want := sha256.Sum256([]byte(call.AccessToken))
-		var got [sha256.Size]byte
-		if len(c.ATH) != b64.EncodedLen(sha256.Size) {
-			return nil, invalid(errATH)
-		}
-		if n, err := b64.Decode(got[:], []byte(c.ATH)); err != nil || n != sha256.Size ||
-			subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			return nil, invalid(errATH)
-		}
+	if call.AccessToken != "" && !v.tokenHashIs(call.AccessToken, c.ATH) {
+		return invalid(errATH)
 	}
 	if v.nonces != nil && !v.nonces.Valid(c.Nonce) {
-		return nil, fmt.Errorf("%w: %w: %w", ErrProofInvalid, ErrUseNonce, errNonce)
+		return fmt.Errorf("%w: %w: %w", ErrProofInvalid, ErrUseNonce, errNonce)
 	}
-	if jkt != "" && subtle.ConstantTimeCompare([]byte(jkt), []byte(h.jkt)) != 1 {
-		return nil, invalid(errJKT)
+	if jkt != "" && !equalSecret(jkt, h.jkt) {
+		return invalid(errJKT)
 	}
-	seen, err := v.replay.Seen(ctx, replayID(h.jkt, c.JTI), iat.Add(v.maxAge))
+	seen, err := v.seen(ctx, h.jkt, c.JTI, iat.Add(v.maxAge), now)
 	if err != nil {
-		return nil, fmt.Errorf("dpop: replay cache: %w", err)
+		return fmt.Errorf("dpop: replay cache: %w", err)
 	}
 	if seen {
-		return nil, invalid(errReplay)
+		return invalid(errReplay)
 	}
-	return &Proof{Thumbprint: h.jkt, PublicKey: h.pub, Algorithm: h.alg.name, ID: c.JTI, IssuedAt: iat}, nil
+	*p = Proof{Thumbprint: h.jkt, PublicKey: h.pub, Algorithm: h.alg.name, ID: strings.Clone(c.JTI), IssuedAt: iat}
+	return nil
 }
 
-// replayID is the replay cache's key for a proof: a digest of its key's
-// thumbprint and its jti, so that one client's jti never collides with
-// another's and every id has the same size.
-func replayID(jkt, jti string) string {
+// tokenHash is the ath of an access token: the base64url SHA-256 of its
+// ASCII text (RFC 9449 §4.2).
+type tokenHash [43]byte // b64.EncodedLen(sha256.Size)
+
+// tokenHashIs reports whether ath is the hash of an access token, compared
+// in constant time. The hash of a token is kept, by the token's exact
+// text, for the next proofs that come with it.
+func (v *Verifier) tokenHashIs(token, ath string) bool {
+	want, ok := v.tokenHashes.get(token)
+	if !ok {
+		sum := sha256.Sum256(jws.StringBytes(token))
+		b64.Encode(want[:], sum[:])
+		v.tokenHashes.put(token, want)
+	}
+	return len(ath) == len(want) && subtle.ConstantTimeCompare(jws.StringBytes(ath), want[:]) == 1
+}
+
+// equalSecret compares two strings in constant time for their length.
+func equalSecret(a, b string) bool {
+	return subtle.ConstantTimeCompare(jws.StringBytes(a), jws.StringBytes(b)) == 1
+}
+
+// seen records a proof of key jkt with jti in the replay cache and
+// reports whether it was there. A [MemoryReplayCache] takes its entry key
+// directly (see privateKey for the one a Verifier makes itself), and the
+// time the verifier read, now, when it is the Verifier's own or both read
+// the system clock; another cache gets the replay digest in base64url, as
+// [ReplayCache] says.
+func (v *Verifier) seen(ctx context.Context, jkt, jti string, expires, now time.Time) (bool, error) {
+	m, ok := v.replay.(*MemoryReplayCache)
+	if !ok {
+		d := replayDigest(jkt, jti)
+		return v.replay.Seen(ctx, b64.EncodeToString(d[:]), expires)
+	}
+	if m.now != nil || !m.private && !v.systemClock {
+		now = m.clock() // the cache keeps its own time
+	}
+	var k entryKey
+	if m.private {
+		k = m.privateKey(jkt, jti)
+	} else {
+		d := replayDigest(jkt, jti)
+		k = entryKey(d[:len(k)])
+	}
+	return m.seenKey(k, expires, now)
+}
+
+// replayDigest is the replay cache's key for a proof: a digest of its
+// key's thumbprint and its jti, so that one client's jti never collides
+// with another's and every id has the same size.
+func replayDigest(jkt, jti string) replayKey {
 	var buf [320]byte
 	in := append(append(append(buf[:0], jkt...), 0), jti...)
-	sum := sha256.Sum256(in)
-	return b64.EncodeToString(sum[:])
+	return sha256.Sum256(in)
 }
 
 // header is a proof header that passed its checks.
@@ -244,7 +306,7 @@ type rawHeader struct {
 // with every proof, so a checked header is kept, by its exact text, in a
 // bounded cache: the next proof skips decoding the JSON and the key.
 func (v *Verifier) header(seg string) (*header, error) {
-	if h := v.headers.get(seg); h != nil {
+	if h, ok := v.headers.get(seg); ok {
 		return h, nil
 	}
 	raw, ok := decodeB64(seg)

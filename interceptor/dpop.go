@@ -11,6 +11,7 @@ import (
 
 	"github.com/protojwt/protojwt/dpop"
 	"github.com/protojwt/protojwt/internal/binding"
+	"github.com/protojwt/protojwt/internal/methodrules"
 	"github.com/protojwt/protojwt/internal/rpcadapter"
 )
 
@@ -51,11 +52,11 @@ const dpopKey = "dpop"
 // nonceKey is the trailer that carries the nonce a client must use.
 const nonceKey = "dpop-nonce"
 
-// presented returns what the call of method presents to prove a bound
+// presented returns what the call of method, whose entry is e, presents to prove a bound
 // token. The proofs and the method's URL are read only when the scheme is
 // DPoP: a bound token sent as Bearer is refused without them, so bearer
 // calls pay nothing for them.
-func (i *Interceptor) presented(ctx context.Context, dpopScheme bool, method string) binding.Presented {
+func (i *Interceptor) presented(ctx context.Context, dpopScheme bool, method string, e *methodrules.Entry) binding.Presented {
 	p := binding.Presented{DPoP: dpopScheme, Method: "POST"}
 	var tls *credentials.TLSInfo
 	if pr, ok := peer.FromContext(ctx); ok {
@@ -70,7 +71,7 @@ func (i *Interceptor) presented(ctx context.Context, dpopScheme bool, method str
 		if a := metadata.ValueFromIncomingContext(ctx, ":authority"); len(a) == 1 {
 			authority = a[0]
 		}
-		p.URL = i.core.MethodURL(tls != nil, authority, method)
+		p.URL = i.core.MethodURL(e, tls != nil, authority, method)
 	}
 	return p
 }

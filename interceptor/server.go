@@ -60,7 +60,7 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 			return handler(srv, ss)
 		}
 		raw, dpopScheme, readErr := i.token(ctx, e)
-		p := i.presented(ctx, dpopScheme, info.FullMethod)
+		p := i.presented(ctx, dpopScheme, info.FullMethod, e)
 		tok, err := i.core.Decider.Decide(ctx, info.FullMethod, e.Rule, raw, readErr, &p, rules.Deferred)
 		if err != nil {
 			if md, ok := i.nonce(err); ok {
@@ -81,7 +81,7 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 // decides it with e's rule.
 func (i *Interceptor) decide(ctx context.Context, method string, e *methodrules.Entry, vars rules.Vars) (*manager.Token, error) {
 	raw, dpopScheme, readErr := i.token(ctx, e)
-	p := i.presented(ctx, dpopScheme, method)
+	p := i.presented(ctx, dpopScheme, method, e)
 	return i.core.Decider.Decide(ctx, method, e.Rule, raw, readErr, &p, vars)
 }
 

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -129,20 +130,40 @@ type Core[D any] struct {
 	Rules methodrules.Options
 	// base is the parsed [PublicURL], nil when none was given.
 	base *dpop.BaseURL
+	// urls holds a *methodURL by *methodrules.Entry.
+	urls *sync.Map
 }
 
 // MethodURL returns the htu a DPoP proof must name for a call of
-// procedure: under the public base URL when one was given, else over
-// https (tls) or http at the authority the client sent.
-func (c *Core[D]) MethodURL(tls bool, authority, procedure string) string {
-	if c.base != nil {
-		return c.base.MethodURL(procedure)
+// procedure, whose entry is e: under the public base URL when one was
+// given, else over https (tls) or http at the authority the client sent.
+// The URL of each entry's last call is kept, so that calls of a method to
+// one authority, as most are, build it once.
+func (c *Core[D]) MethodURL(e *methodrules.Entry, tls bool, authority, procedure string) string {
+	if v, ok := c.urls.Load(e); ok {
+		if u := v.(*methodURL); u.tls == tls && u.authority == authority && u.procedure == procedure {
+			return u.url
+		}
 	}
-	scheme := "http"
-	if tls {
-		scheme = "https"
+	u := &methodURL{tls: tls, authority: authority, procedure: procedure}
+	switch {
+	case c.base != nil:
+		u.url = c.base.MethodURL(procedure)
+	case tls:
+		u.url = dpop.MethodURL("https", authority, procedure)
+	default:
+		u.url = dpop.MethodURL("http", authority, procedure)
 	}
-	return dpop.MethodURL(scheme, authority, procedure)
+	c.urls.Store(e, u)
+	return u.url
+}
+
+// methodURL is the htu of a call: what [Core.MethodURL] keeps of an
+// entry's last call. The table's entries bound how many are kept.
+type methodURL struct {
+	tls                  bool
+	authority, procedure string
+	url                  string
 }
 
 // Nonce returns the nonce a client must use in its next DPoP proof, ""
@@ -163,6 +184,7 @@ func New[D any](cfg *Config, v manager.Verifier, names Names, base *Denials[D]) 
 		Denials: base.named(table, names.Noun, cfg.DetailedErrors),
 		Key:     cfg.Key,
 		Rules:   cfg.Rules,
+		urls:    new(sync.Map),
 	}
 	if cfg.PublicURL != "" {
 		b, _ := dpop.ParseBaseURL(cfg.PublicURL) // checked by Build
