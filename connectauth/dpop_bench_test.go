@@ -18,8 +18,7 @@ import (
 // 2µs. The handler behind Wrap only notes that it ran.
 func BenchmarkDPoP(b *testing.B) {
 	bb := dpoptest.NewBench(b)
-	htu := dpop.MethodURL("http", "api.example.com", methodFieldTop)
-	next := func() string { return bb.Proof(b, http.MethodPost, htu) }
+	url := dpop.MethodURL("http", "api.example.com", methodFieldTop)
 	// calls returns a DPoP request and a bearer request through Wrap of
 	// an interceptor with a verifier of its own.
 	calls := func(b *testing.B) (withDPoP func(proof string), withBearer func()) {
@@ -50,20 +49,5 @@ func BenchmarkDPoP(b *testing.B) {
 		}
 		return withDPoP, func() { serve(bearerReq) }
 	}
-	b.Run("bearer", func(b *testing.B) {
-		_, withBearer := calls(b)
-		b.ReportAllocs()
-		for b.Loop() {
-			withBearer()
-		}
-	})
-	b.Run("dpop", func(b *testing.B) {
-		withDPoP, _ := calls(b)
-		bb.Calls(b, next, withDPoP)
-	})
-	b.Run("interleaved", func(b *testing.B) {
-		withDPoP, withBearer := calls(b)
-		bb.Interleaved(b, next, withDPoP, withBearer)
-	})
-	b.Run("es256-verify", bb.Verification)
+	bb.Run(b, http.MethodPost, url, calls)
 }

@@ -16,7 +16,7 @@ import (
 // two, and its target is one verification plus 2µs.
 func BenchmarkDPoP(b *testing.B) {
 	bb := dpoptest.NewBench(b)
-	next := func() string { return bb.Proof(b, http.MethodPost, "http://api.example.com/orders/7") }
+	url := "http://api.example.com/orders/7"
 	// calls returns a DPoP request and a bearer request through a guard
 	// with a verifier of its own.
 	calls := func(b *testing.B) (withDPoP func(proof string), withBearer func()) {
@@ -43,20 +43,5 @@ func BenchmarkDPoP(b *testing.B) {
 		}
 		return withDPoP, func() { serve(bearerReq) }
 	}
-	b.Run("bearer", func(b *testing.B) {
-		_, withBearer := calls(b)
-		b.ReportAllocs()
-		for b.Loop() {
-			withBearer()
-		}
-	})
-	b.Run("dpop", func(b *testing.B) {
-		withDPoP, _ := calls(b)
-		bb.Calls(b, next, withDPoP)
-	})
-	b.Run("interleaved", func(b *testing.B) {
-		withDPoP, withBearer := calls(b)
-		bb.Interleaved(b, next, withDPoP, withBearer)
-	})
-	b.Run("es256-verify", bb.Verification)
+	bb.Run(b, http.MethodPost, url, calls)
 }

@@ -54,23 +54,7 @@ func dpopCalls(tb testing.TB, bb *dpoptest.Bench) (withDPoP func(proof string), 
 func BenchmarkDPoP(b *testing.B) {
 	bb := dpoptest.NewBench(b)
 	htu := dpop.MethodURL("http", dpopAuthority, methodFieldTop)
-	next := func() string { return bb.Proof(b, "POST", htu) }
-	b.Run("bearer", func(b *testing.B) {
-		_, withBearer := dpopCalls(b, bb)
-		b.ReportAllocs()
-		for b.Loop() {
-			withBearer()
-		}
-	})
-	b.Run("dpop", func(b *testing.B) {
-		withDPoP, _ := dpopCalls(b, bb)
-		bb.Calls(b, next, withDPoP)
-	})
-	b.Run("interleaved", func(b *testing.B) {
-		withDPoP, withBearer := dpopCalls(b, bb)
-		bb.Interleaved(b, next, withDPoP, withBearer)
-	})
-	b.Run("es256-verify", bb.Verification)
+	bb.Run(b, "POST", htu, func(b *testing.B) (func(string), func()) { return dpopCalls(b, bb) })
 }
 
 // TestDPoPCallAllocations pins what a warm DPoP call allocates besides a

@@ -76,6 +76,32 @@ func (p *proofs) take() string {
 	return proof
 }
 
+// Run runs an adapter's DPoP benchmark as sub-benchmarks of b: "bearer",
+// the bearer call alone; "dpop", the DPoP call alone ([Bench.Calls]);
+// "interleaved" ([Bench.Interleaved]); and "es256-verify"
+// ([Bench.Verification]). The proofs are made for a call of method to url,
+// and calls makes the adapter's two calls anew for each sub-benchmark: the
+// DPoP call, which takes the proof to send, and the bearer call.
+func (bb *Bench) Run(b *testing.B, method, url string, calls func(*testing.B) (withDPoP func(proof string), withBearer func())) {
+	next := func() string { return bb.Proof(b, method, url) }
+	b.Run("bearer", func(b *testing.B) {
+		_, withBearer := calls(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			withBearer()
+		}
+	})
+	b.Run("dpop", func(b *testing.B) {
+		withDPoP, _ := calls(b)
+		bb.Calls(b, next, withDPoP)
+	})
+	b.Run("interleaved", func(b *testing.B) {
+		withDPoP, withBearer := calls(b)
+		bb.Interleaved(b, next, withDPoP, withBearer)
+	})
+	b.Run("es256-verify", bb.Verification)
+}
+
 // Calls times call alone, each with a fresh proof of next; the proofs are
 // made in batches with the timer stopped, so that ns/op and allocs/op are
 // the call's.
