@@ -4,15 +4,20 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/protojwt/protojwt/internal/metadata"
 )
 
 // checkURL refuses a URL that credentials can't be sent to: not absolute,
-// with user information, or plain http to a host that is not loopback.
+// with user information, or plain http to a host that is not loopback;
+// and an endpoint with a fragment, which RFC 6749 section 3.1 forbids.
 func checkURL(what, raw string) error {
 	if err := metadata.CheckURL(what, raw); err != nil {
 		return configError("%s", err)
+	}
+	if strings.Contains(raw, "#") {
+		return configError("%s has a fragment", what)
 	}
 	return nil
 }

@@ -391,6 +391,8 @@ func TestConfigErrors(t *testing.T) {
 		{"HS algorithm", with(func(c *introspection.Config) { c.ClientSecret, c.PrivateKey, c.Algorithm = "", rsaKey, "HS256" }), nil},
 		{"plain http", with(func(c *introspection.Config) { c.Endpoint = "http://idp.example/introspect" }), nil},
 		{"relative endpoint", with(func(c *introspection.Config) { c.Endpoint = "/introspect" }), nil},
+		{"endpoint with a fragment", with(func(c *introspection.Config) { c.Endpoint = "https://idp.example/introspect#x" }), nil},
+		{"endpoint with credentials", with(func(c *introspection.Config) { c.Endpoint = "https://u:p@idp.example/introspect" }), nil},
 		{"issuer plain http", with(func(c *introspection.Config) { c.Endpoint, c.Issuer = "", "http://idp.example" }), nil},
 		{"negative TTL", ok, []introspection.Option{introspection.WithCacheTTL(-1)}},
 		{"zero response bound", ok, []introspection.Option{introspection.WithMaxResponseBytes(0)}},
