@@ -1,10 +1,6 @@
 package manager
 
-import (
-	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/protojwt/protojwt/internal/jws"
-)
+import "github.com/protojwt/protojwt/internal/jws"
 
 // claim is the decoded value of a claim, and whether the token has it (a
 // claim may be present and null).
@@ -67,14 +63,8 @@ func readClaimsOf(claims map[string]any) readClaims {
 	return r
 }
 
-// checkClaimTypes checks that the claims this package relies on are present
-// when required and of the right JSON type.
-func checkClaimTypes(claims jwt.MapClaims, typeRequired bool) error {
-	r := readClaimsOf(claims)
-	return r.checkTypes(typeRequired)
-}
-
-// checkTypes is checkClaimTypes of the claims r holds.
+// checkTypes checks that the claims r holds, those this package relies
+// on, are present when required and of the right JSON type.
 func (r *readClaims) checkTypes(typeRequired bool) error {
 	for _, c := range [...]struct {
 		name     string

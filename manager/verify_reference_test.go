@@ -80,7 +80,8 @@ func (r *referenceVerifier) verify(signed string) (map[string]any, error) {
 	if _, ok := parsed.Header["crit"]; ok {
 		return nil, ErrMalformed
 	}
-	if err := checkClaimTypes(claims, m.verifier.typeRequired); err != nil {
+	read := readClaimsOf(claims)
+	if err := read.checkTypes(m.verifier.typeRequired); err != nil {
 		return nil, err
 	}
 	if claims["iss"] != m.issuer {
