@@ -2,7 +2,6 @@ package manager
 
 import (
 	"encoding/json"
-	"maps"
 	"math"
 	"time"
 
@@ -21,12 +20,12 @@ type describer struct {
 
 // token describes a token whose claims have been checked: exp and iat
 // are numbers, type is a string, iss, sub and jti are strings when
-// present. view becomes the private view of the token's Manager and own,
-// a deep copy of view, the Token's Claims for handlers; read holds the
-// claims of view a Manager reads, size the estimated heap bytes of view and
-// own together. A token without a type claim is of the [WithUntypedTokens]
-// type.
-func (d describer) token(view, own map[string]any, read *readClaims, size int, signed string) *Token {
+// present. claims become the Token's Claims, for handlers, and view the
+// private view of its Manager: the same claims in memory of their own
+// (see viewOf). read holds the claims a Manager reads, as decoded in
+// claims; size is the estimated heap bytes of claims and view together. A
+// token without a type claim is of the [WithUntypedTokens] type.
+func (d describer) token(claims map[string]any, view []jws.Member, read *readClaims, size int, signed string) *Token {
 	typ, _ := read.typ.v.(string)
 	if typ == "" {
 		typ = string(d.untyped)
@@ -46,16 +45,17 @@ func (d describer) token(view, own map[string]any, read *readClaims, size int, s
 	})
 	st, tok := &both.st, &both.tok
 	st.view.Type, st.view.Issuer, st.view.Subject = typ, iss, sub
-	st.view.Claims, st.view.Scope = view, read.scope.v
-	st.view.Grants = d.grants(view, read, st.grants[:0])
+	st.view.Claims.Init(view)
+	if read.scope.ok {
+		st.view.Scope, _ = st.view.Claims.Lookup("scope") // the view's copy, when it is an object or an array
+	}
+	st.view.Grants = d.grants(&st.view, st.grants[:0])
 	st.id, st.family, st.size = id, family, size
 	st.issuedAt = numericDate(read.iat.v)
 	st.until = validatorTime(read.exp.v).Add(d.leeway)
 	tok.Type, tok.Subject, tok.Issuer = TokenType(typ), sub, iss
-	if read.scope.ok {
-		tok.Scope = own["scope"] // own's copy, when it is an object or an array
-	}
-	tok.Claims, tok.Signed, tok.ID = own, signed, id
+	tok.Scope = read.scope.v
+	tok.Claims, tok.Signed, tok.ID = claims, signed, id
 	tok.IssuedAt, tok.ExpiresAt = st.issuedAt, numericDate(read.exp.v)
 	tok.state = st
 	tokenview.Fill(&tok.viewSlot, &st.view)
@@ -63,12 +63,16 @@ func (d describer) token(view, own map[string]any, read *readClaims, size int, s
 }
 
 // tokenOf describes a token as token does, of claims that become the
-// private view; the Token gets a deep copy of them.
+// Token's Claims; the private view gets a deep copy of them.
 func (d describer) tokenOf(claims map[string]any, signed string) *Token {
+	members := make([]jws.Member, 0, len(claims))
+	for name, v := range claims {
+		members = append(members, jws.Member{Name: name, Value: v})
+	}
 	var size int
-	own, _ := copyJSON(claims, &size).(map[string]any)
+	view := viewOf(members, &size)
 	read := readClaimsOf(claims)
-	return d.token(claims, own, &read, size, signed)
+	return d.token(claims, view, &read, size, signed)
 }
 
 // Estimated heap bytes of decoded JSON, for the verification cache's byte
@@ -93,22 +97,27 @@ func mapCost(n int) int {
 	return 2*mapBytes + mapEntryBytes*n
 }
 
-// copyClaims returns a deep copy of claims, a map of decoded JSON whose
-// members are members: a clone of the map, which copies its table without
-// hashing the names again, whose objects and arrays are then replaced by
-// copies. It adds to *size the estimate copyJSON adds for claims.
-func copyClaims(claims map[string]any, members []jws.Member, size *int) map[string]any {
-	*size += 2 * mapCost(len(members))
-	out := maps.Clone(claims)
-	for _, m := range members {
-		*size += len(m.Name)
-		v := copyJSON(m.Value, size)
-		switch m.Value.(type) {
-		case map[string]any, []any:
-			out[m.Name] = v
-		}
+// memberBytes is the heap bytes of a member of a view: a name and a value.
+const memberBytes = 32
+
+// viewOf returns the private view of a token's claims, members (each name
+// once): the same names and values, in a slice of its own, whose objects
+// and arrays are deep copies, so that no handler can reach the view
+// through the Token's Claims. Strings, numbers and booleans, which no one
+// can modify, are shared. It adds to *size the estimated heap bytes of the
+// claims' map and the view together, with the map the view makes of itself
+// when it has more than [tokenview.ScanMembers] claims.
+func viewOf(members []jws.Member, size *int) []jws.Member {
+	*size += mapCost(len(members)) + memberBytes*len(members)
+	if len(members) > tokenview.ScanMembers {
+		*size += mapCost(len(members))
 	}
-	return out
+	view := make([]jws.Member, len(members))
+	for i, m := range members {
+		*size += len(m.Name)
+		view[i] = jws.Member{Name: m.Name, Value: copyJSON(m.Value, size)}
+	}
+	return view
 }
 
 // copyJSON returns a deep copy of v, a decoded JSON value: objects and
@@ -156,15 +165,15 @@ func numericDate(v any) time.Time {
 }
 
 // grants appends to out the values of the claims that grant scope names
-// (Config.ScopeClaims), those present, for the rule engine. read holds the
-// scope claim, found already; the others are looked up in claims.
-func (d describer) grants(claims map[string]any, read *readClaims, out []any) []any {
+// (Config.ScopeClaims), those present, for the rule engine, read in view,
+// whose Scope is set.
+func (d describer) grants(view *tokenview.View, out []any) []any {
 	for _, name := range d.scopeClaims {
-		v, ok := read.scope.v, read.scope.ok
+		v := view.Scope
 		if name != "scope" {
-			v, ok = claims[name]
+			v, _ = view.Claims.Lookup(name)
 		}
-		if ok && v != nil {
+		if v != nil {
 			out = append(out, v)
 		}
 	}

@@ -62,7 +62,7 @@ type viewSlot = tokenview.Slot
 // verified. The Manager's own decisions (revocation, expiry, the rules'
 // view) read it, never the exported fields, which a handler may change.
 type tokenState struct {
-	view     tokenview.View // Claims: a copy of its own, apart from Token.Claims
+	view     tokenview.View // Claims: a copy of their own, apart from Token.Claims
 	id       string
 	family   string    // familyOf the token
 	issuedAt time.Time // iat
@@ -116,7 +116,7 @@ func (t *Token) Decode(v any) error {
 	}
 	claims := t.Claims
 	if t.state != nil {
-		claims = t.state.view.Claims
+		claims = t.state.view.Claims.Map()
 	}
 	doc, err := json.Marshal(claims)
 	if err != nil {

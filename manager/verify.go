@@ -159,8 +159,8 @@ func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 		return nil, err
 	}
 	var size int
-	own := copyClaims(claims, members, &size)
-	tok := v.describe.token(claims, own, &read, size, signed)
+	view := viewOf(members, &size)
+	tok := v.describe.token(claims, view, &read, size, signed)
 	if err := v.sessions.checkRevoked(ctx, tok); err != nil {
 		return nil, err
 	}

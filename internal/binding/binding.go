@@ -100,14 +100,7 @@ var ErrCertificate = errors.New("protojwt: client certificate")
 // a replay cache that fails wraps [manager.ErrRevocationUnavailable], so that
 // the call is refused for now.
 func (c *Checker) Check(ctx context.Context, tok *manager.Token, raw string, p *Presented) error {
-	// The binding is read from what the Manager decoded, which no handler
-	// can reach: a handler that deletes cnf from its (shared, cached)
-	// Token must not turn the token into a bearer token for later calls.
-	claims := tok.Claims
-	if v := tokenview.Of(tok); v != nil {
-		claims = v.Claims
-	}
-	b, err := dpop.BindingOf(claims)
+	b, err := Of(tok)
 	if err != nil {
 		return err
 	}
@@ -151,4 +144,21 @@ func (c *Checker) checkProof(ctx context.Context, b dpop.Binding, raw string, p 
 		return fmt.Errorf("%w: %w: %w", manager.ErrRevocationUnavailable, errStore, err)
 	}
 	return err
+}
+
+// Of returns the binding of tok, as [dpop.BindingOf] reads it. The binding
+// is read from what the Manager decoded, which no handler can reach: a
+// handler that deletes cnf from its (shared, cached) Token must not turn
+// the token into a bearer token for later calls. A Token no Manager built
+// is read as it is.
+func Of(tok *manager.Token) (dpop.Binding, error) {
+	v := tokenview.Of(tok)
+	if v == nil {
+		return dpop.BindingOf(tok.Claims)
+	}
+	cnf, ok := v.Claims.Lookup("cnf")
+	if !ok {
+		return dpop.Binding{}, nil
+	}
+	return dpop.BindingOf(map[string]any{"cnf": cnf})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/protojwt/protojwt"
 	"github.com/protojwt/protojwt/dpop"
+	"github.com/protojwt/protojwt/internal/binding"
 	"github.com/protojwt/protojwt/internal/tokenview"
 	"github.com/protojwt/protojwt/manager"
 )
@@ -58,13 +59,7 @@ func (r *Rule) check(tok *manager.Token, vars Vars, explain bool) error {
 		}
 		return manager.ErrNoToken
 	}
-	// Decisions read what the Manager decoded, in memory no handler can
-	// reach: a handler that modifies its (shared, cached) Token changes no
-	// later decision. A Token built elsewhere is read as it is.
-	in := input{typ: string(tok.Type), issuer: tok.Issuer, claims: tok.Claims, scope: tok.Scope}
-	if v := tokenview.Of(tok); v != nil {
-		in = input{typ: v.Type, issuer: v.Issuer, claims: v.Claims, scope: v.Scope, grants: v.Grants, manager: true}
-	}
+	in := inputOf(tok)
 	if manager.TokenType(in.typ) != r.tokenType {
 		if !explain {
 			return manager.ErrTokenType
@@ -72,7 +67,7 @@ func (r *Rule) check(tok *manager.Token, vars Vars, explain bool) error {
 		return fmt.Errorf("%w: want %s, got %s", manager.ErrTokenType, r.tokenType, typeText(in.typ))
 	}
 	if r.requireBinding {
-		if b, err := dpop.BindingOf(in.claims); err != nil || !b.Bound() {
+		if b, err := binding.Of(tok); err != nil || !b.Bound() {
 			return errUnbound
 		}
 	}
@@ -96,17 +91,48 @@ func typeText(typ string) string {
 type input struct {
 	typ    string
 	issuer string // the "iss" claim
+	// view holds the claims of a Token a Manager built, nil for another;
+	// claims holds the claims by name: another Token's Claims, or the
+	// view's index, nil when the view is read by comparing names.
+	view   *tokenview.Claims
 	claims map[string]any
 	scope  any // the "scope" claim, for the scope rule
 	// grants are the values of the Manager's scope claims
 	// (Config.ScopeClaims); a Token no Manager built has its scope alone.
-	grants  []any
-	manager bool
+	grants []any
+}
+
+// inputOf returns what a rule reads of tok. Decisions read what the
+// Manager decoded, in memory no handler can reach: a handler that modifies
+// its (shared, cached) Token changes no later decision. A Token built
+// elsewhere is read as it is.
+func inputOf(tok *manager.Token) input {
+	if v := tokenview.Of(tok); v != nil {
+		return input{typ: v.Type, issuer: v.Issuer, view: &v.Claims, claims: v.Claims.Index(), scope: v.Scope, grants: v.Grants}
+	}
+	return input{typ: string(tok.Type), issuer: tok.Issuer, claims: tok.Claims, scope: tok.Scope}
+}
+
+// claim returns the claim name and whether the token has it.
+func (in *input) claim(name string) (any, bool) {
+	if in.claims == nil && in.view != nil {
+		return in.view.Lookup(name)
+	}
+	v, ok := in.claims[name]
+	return v, ok
+}
+
+// claimMap returns every claim, for an expression.
+func (in *input) claimMap() map[string]any {
+	if in.view != nil {
+		return in.view.Map()
+	}
+	return in.claims
 }
 
 // granted reports whether the token grants the scope name.
 func (in *input) granted(name string) bool {
-	if !in.manager {
+	if in.view == nil {
 		return grants(in.scope, name)
 	}
 	for _, g := range in.grants {
@@ -121,14 +147,14 @@ func (in *input) granted(name string) bool {
 // the part that failed; building it is left until c is known to deny, so
 // that explaining an allowed call allocates nothing either.
 func (c *condition) check(in *input, vars Vars, explain bool) error {
-	claims, scope := in.claims, in.scope
+	scope := in.scope
 	if len(c.issuers) > 0 && !slices.Contains(c.issuers, in.issuer) {
 		if !explain {
 			return manager.ErrClaim
 		}
 		return fmt.Errorf("%w: issuer: not one of %s", manager.ErrClaim, namesText(c.issuers))
 	}
-	if len(c.audiences) > 0 && !namesAudience(claims["aud"], c.audiences) {
+	if aud, _ := in.claim("aud"); len(c.audiences) > 0 && !namesAudience(aud, c.audiences) {
 		if !explain {
 			return manager.ErrClaim
 		}
@@ -136,7 +162,7 @@ func (c *condition) check(in *input, vars Vars, explain bool) error {
 	}
 	w := walk{owner: -1}
 	for i := range c.tests {
-		if why := c.tests[i].why(claims, vars, &w, i); why != "" {
+		if why := c.tests[i].why(in, vars, &w, i); why != "" {
 			if !explain {
 				return manager.ErrClaim
 			}
@@ -158,7 +184,7 @@ func (c *condition) check(in *input, vars Vars, explain bool) error {
 		}
 	}
 	if c.expr != nil {
-		if err := evalExpr(c.expr, claims, vars); err != nil {
+		if err := evalExpr(c.expr, in, vars); err != nil {
 			return err
 		}
 	}
@@ -230,15 +256,15 @@ func (e *noAlternativeError) Unwrap() error { return errNoAlternative }
 
 // evalExpr evaluates x for one call; one that reads the request holds for
 // now when vars is Deferred.
-func evalExpr(x protojwt.Expression, claims map[string]any, vars Vars) error {
-	in := protojwt.ExpressionInput{Claims: claims}
+func evalExpr(x protojwt.Expression, in *input, vars Vars) error {
+	e := protojwt.ExpressionInput{Claims: in.claimMap()}
 	if x.ReadsRequest() {
 		if vars.deferred() {
 			return nil
 		}
-		in.Request, in.Path = vars.request()
+		e.Request, e.Path = vars.request()
 	}
-	ok, err := x.Eval(in)
+	ok, err := x.Eval(e)
 	switch {
 	case err != nil:
 		// The engine's words are for the decision hook's logs: adapters
@@ -252,7 +278,7 @@ func evalExpr(x protojwt.Expression, claims map[string]any, vars Vars) error {
 
 // why returns "" when the claims satisfy the test, else why not (a
 // constant). With Deferred vars, a test bound to a variable holds for now.
-func (t *claimTest) why(claims map[string]any, vars Vars, w *walk, i int) string {
+func (t *claimTest) why(in *input, vars Vars, w *walk, i int) string {
 	var v Value
 	if t.varIndex >= 0 {
 		if vars.deferred() {
@@ -263,7 +289,7 @@ func (t *claimTest) why(claims map[string]any, vars Vars, w *walk, i int) string
 			return whyVarUnset
 		}
 	}
-	claim, found := t.lookup(claims, w, i)
+	claim, found := t.lookup(in, w, i)
 	return t.test(t, claim, found, v)
 }
 
@@ -282,8 +308,9 @@ const maxShared = 8
 
 // lookup returns the claim at t.path, the names of nested objects, and
 // whether it is there and not null. i is t's index in its condition.
-func (t *claimTest) lookup(claims map[string]any, w *walk, i int) (any, bool) {
-	obj, next := claims, 0
+func (t *claimTest) lookup(in *input, w *walk, i int) (any, bool) {
+	var obj map[string]any // the object holding path[next]; nil for the claims
+	next := 0
 	if t.shared > 0 && w.owner == i-1 {
 		if w.depth < t.shared {
 			w.owner = i // the names t shares already led to no object
@@ -292,18 +319,23 @@ func (t *claimTest) lookup(claims map[string]any, w *walk, i int) (any, bool) {
 		obj, next = w.objs[t.shared-1], t.shared
 	}
 	w.owner, w.depth = i, next
-	last := len(t.path) - 1
-	for ; next < last; next++ {
-		m, ok := obj[t.path[next]].(map[string]any)
-		if !ok {
+	for ; ; next++ {
+		var v any
+		var ok bool
+		if next == 0 {
+			v, ok = in.claim(t.path[0])
+		} else {
+			v, ok = obj[t.path[next]]
+		}
+		if next == len(t.path)-1 {
+			return v, ok && v != nil
+		}
+		if obj, ok = v.(map[string]any); !ok {
 			return nil, false
 		}
 		if next < maxShared {
-			w.objs[next] = m
+			w.objs[next] = obj
 			w.depth = next + 1
 		}
-		obj = m
 	}
-	v, ok := obj[t.path[last]]
-	return v, ok && v != nil
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/protojwt/protojwt/internal/tokenview"
 	"github.com/protojwt/protojwt/manager"
 )
 
@@ -61,10 +60,7 @@ func (r *Rule) Trace(tok *manager.Token, vars Vars) ([]Step, error) {
 		add(Step{Part: "token", Why: "none sent", Decides: true})
 		return steps, err
 	}
-	in := input{typ: string(tok.Type), issuer: tok.Issuer, claims: tok.Claims, scope: tok.Scope}
-	if v := tokenview.Of(tok); v != nil {
-		in = input{typ: v.Type, issuer: v.Issuer, claims: v.Claims, scope: v.Scope, grants: v.Grants, manager: true}
-	}
+	in := inputOf(tok)
 	add(Step{Part: "token", Held: true, Values: "sent and verified"})
 	typeStep := Step{Part: "token type " + string(r.tokenType), Held: manager.TokenType(in.typ) == r.tokenType, Values: "type " + strconv.Quote(in.typ)}
 	if !typeStep.Held {
@@ -102,7 +98,7 @@ func (c *condition) trace(in *input, vars Vars, depth int) []Step {
 		steps = append(steps, s)
 	}
 	if len(c.audiences) > 0 {
-		aud, found := in.claims["aud"]
+		aud, found := in.claim("aud")
 		s := Step{Depth: depth, Part: "audiences " + namesText(c.audiences), Held: namesAudience(aud, c.audiences)}
 		s.Values = "aud " + claimText(aud, found)
 		if !s.Held {
@@ -114,9 +110,9 @@ func (c *condition) trace(in *input, vars Vars, depth int) []Step {
 	for i := range c.tests {
 		t := &c.tests[i]
 		s := Step{Depth: depth, Part: t.label}
-		why := t.why(in.claims, vars, &w, i)
+		why := t.why(in, vars, &w, i)
 		s.Held, s.Why = why == "", why
-		claim, found := t.lookup(in.claims, &walk{owner: -1}, 0)
+		claim, found := t.lookup(in, &walk{owner: -1}, 0)
 		values := []string{"claim " + claimText(claim, found)}
 		if t.varIndex >= 0 {
 			if v, ok := vars.Var(t.varIndex); ok {
@@ -146,7 +142,7 @@ func (c *condition) trace(in *input, vars Vars, depth int) []Step {
 	}
 	if c.expr != nil {
 		s := Step{Depth: depth, Part: "expr " + shorten(c.exprText)}
-		err := evalExpr(c.expr, in.claims, vars)
+		err := evalExpr(c.expr, in, vars)
 		s.Held = err == nil
 		switch {
 		case errors.Is(err, ErrExpressionFalse):
@@ -191,7 +187,7 @@ func claimText(v any, found bool) string {
 // grantedText writes the scope names a token grants, as its scope claims
 // hold them.
 func grantedText(in *input) string {
-	if !in.manager {
+	if in.view == nil {
 		return claimText(in.scope, in.scope != nil)
 	}
 	parts := make([]string, 0, len(in.grants))

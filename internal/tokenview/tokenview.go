@@ -6,9 +6,9 @@
 // did.
 //
 //	if v := tokenview.Of(tok); v != nil {
-//		claims = v.Claims // the Manager's private copy
+//		role, ok = v.Claims.Lookup("role") // the Manager's private copy
 //	} else {
-//		claims = tok.Claims // a Token not built by a Manager: a test double
+//		role, ok = tok.Claims["role"] // a Token not built by a Manager: a test double
 //	}
 //
 // The seam is a type, not a registration: manager.Token embeds a [Slot]
@@ -18,7 +18,12 @@
 // Slot, is unexported, so nothing of it shows on the Token.
 package tokenview
 
-import "reflect"
+import (
+	"reflect"
+	"sync/atomic"
+
+	"github.com/protojwt/protojwt/internal/jws"
+)
 
 // View is the decoded content of a verified token, as its Manager decoded
 // it: never modified after it is built, and shared by every caller.
@@ -31,7 +36,7 @@ type View struct {
 	// Subject is the "sub" claim.
 	Subject string
 	// Claims holds every claim, decoded as Token.Claims documents.
-	Claims map[string]any
+	Claims Claims
 	// Scope is the "scope" claim of Claims, nil when absent.
 	Scope any
 	// Grants are the values of the claims whose names grant OAuth scopes
@@ -76,4 +81,96 @@ func Of(tok any) *View {
 		return nil
 	}
 	return v.tokenView()
+}
+
+// Claims are the claims of a token as its Manager decoded them: the
+// members of the payload's JSON object, each name once, whose objects and
+// arrays are copies of their own. They are the private view itself, not a
+// second copy of a map: a Manager decodes a token's claims once, into the
+// map a handler gets (Token.Claims) and these members, which share only
+// the values no one can modify (strings, numbers, booleans).
+//
+// A claim is found among a token's few members by comparing names;
+// [Claims.Map] gives them as a map, made at its first call, for readers
+// that need one (CEL expressions, Token.Decode) and for tokens of many
+// claims. The zero value holds no claim.
+type Claims struct {
+	members []jws.Member
+	byName  atomic.Pointer[map[string]any]
+}
+
+// ScanMembers is the most members [Claims.Lookup] compares by name; a
+// token with more is looked up in [Claims.Map], which it then holds. Up to eight names compare
+// in the time of one lookup in a map of eight, beyond which a map is
+// faster (BenchmarkClaimsLookup).
+const ScanMembers = 8
+
+// Init makes c hold members, which it keeps: neither they nor the objects
+// and arrays they hold may be modified after. Package manager calls it
+// once, while it builds a token, before the token is shared.
+func (c *Claims) Init(members []jws.Member) {
+	c.members = members
+	c.byName.Store(nil)
+}
+
+// Len returns the number of claims.
+func (c *Claims) Len() int { return len(c.members) }
+
+// Lookup returns the claim name and whether the token has it (it may be
+// present and null).
+func (c *Claims) Lookup(name string) (any, bool) {
+	if len(c.members) > ScanMembers {
+		v, ok := c.Map()[name]
+		return v, ok
+	}
+	return c.scan(name)
+}
+
+// Index returns [Claims.Map] when a token has more claims than Lookup
+// compares by name, nil when it has fewer: a reader that looks up several
+// claims of one token then gets the map once, and looks them up in it.
+func (c *Claims) Index() map[string]any {
+	if len(c.members) > ScanMembers {
+		return c.Map()
+	}
+	return nil
+}
+
+// scan looks name up by comparing it with each member's: their lengths
+// and last bytes first, which tell most names apart without a call to
+// compare memory (registered claims are all three letters long).
+func (c *Claims) scan(name string) (any, bool) {
+	if name == "" {
+		for i := range c.members {
+			if c.members[i].Name == "" {
+				return c.members[i].Value, true
+			}
+		}
+		return nil, false
+	}
+	last := name[len(name)-1]
+	for i := range c.members {
+		n := c.members[i].Name
+		if len(n) == len(name) && n[len(n)-1] == last && n == name {
+			return c.members[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// Map returns the claims as a map from name to value, made at the first
+// call and shared by every later one, and by every goroutine: readers must
+// not modify it.
+func (c *Claims) Map() map[string]any {
+	if m := c.byName.Load(); m != nil {
+		return *m
+	}
+	m := make(map[string]any, len(c.members))
+	for _, e := range c.members {
+		m[e.Name] = e.Value
+	}
+	if !c.byName.CompareAndSwap(nil, &m) {
+		return *c.byName.Load() // another call made it first
+	}
+	return m
 }

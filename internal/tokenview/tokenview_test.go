@@ -1,6 +1,13 @@
 package tokenview
 
-import "testing"
+import (
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/protojwt/protojwt/internal/jws"
+)
 
 // slot is how a token type embeds a Slot: under an unexported alias.
 type slot = Slot
@@ -15,7 +22,8 @@ type token struct {
 // nil for a token whose Slot holds none, for values of other types and
 // for nil.
 func TestOf(t *testing.T) {
-	view := &View{Type: "auth", Subject: "alice", Claims: map[string]any{"sub": "alice"}}
+	view := &View{Type: "auth", Subject: "alice"}
+	view.Claims.Init([]jws.Member{{Name: "sub", Value: "alice"}})
 	filled := &token{Subject: "mallory"}
 	Fill(&filled.slot, view)
 	if v := Of(filled); v != view {
@@ -33,5 +41,109 @@ func TestOf(t *testing.T) {
 		if v := Of(tok); v != nil {
 			t.Errorf("Of(%s) = %+v, want nil", name, v)
 		}
+	}
+}
+
+// members returns n members named c0, c1, ..., whose values are their
+// indexes, with a null claim "none" last.
+func members(n int) []jws.Member {
+	ms := make([]jws.Member, 0, n+1)
+	for i := range n {
+		ms = append(ms, jws.Member{Name: fmt.Sprintf("c%d", i), Value: float64(i)})
+	}
+	return append(ms, jws.Member{Name: "none", Value: nil})
+}
+
+// TestClaimsLookup checks Lookup against the members, for tokens read by
+// comparing names and tokens read through the map, with absent, null and
+// empty names.
+func TestClaimsLookup(t *testing.T) {
+	for _, n := range []int{0, 1, ScanMembers - 1, ScanMembers, ScanMembers + 1, 100} {
+		t.Run(fmt.Sprint(n+1, " members"), func(t *testing.T) {
+			var c Claims
+			c.Init(members(n))
+			if c.Len() != n+1 {
+				t.Errorf("Len() = %d, want %d", c.Len(), n+1)
+			}
+			for i := range n {
+				if v, ok := c.Lookup(fmt.Sprintf("c%d", i)); !ok || v != float64(i) {
+					t.Errorf("Lookup(c%d) = %v, %v", i, v, ok)
+				}
+			}
+			if v, ok := c.Lookup("none"); !ok || v != nil {
+				t.Errorf("Lookup(none) = %v, %v, want nil, true", v, ok)
+			}
+			for _, name := range []string{"absent", "", "c", fmt.Sprintf("c%d", n)} {
+				if v, ok := c.Lookup(name); ok {
+					t.Errorf("Lookup(%q) = %v, true, want absent", name, v)
+				}
+			}
+		})
+	}
+	var zero Claims
+	if v, ok := zero.Lookup("sub"); ok || v != nil || zero.Len() != 0 || len(zero.Map()) != 0 {
+		t.Errorf("zero Claims: Lookup = %v, %v; Len %d; Map %v", v, ok, zero.Len(), zero.Map())
+	}
+}
+
+// TestClaimsMap checks that Map holds every member, is made once and
+// shared by concurrent callers, and that Init starts again.
+func TestClaimsMap(t *testing.T) {
+	var c Claims
+	c.Init(members(20))
+	want := map[string]any{"none": nil}
+	for i := range 20 {
+		want[fmt.Sprintf("c%d", i)] = float64(i)
+	}
+	var wg sync.WaitGroup
+	got := make([]map[string]any, 8)
+	for g := range got {
+		wg.Go(func() {
+			c.Lookup("c3")
+			got[g] = c.Map()
+		})
+	}
+	wg.Wait()
+	for _, m := range got {
+		if reflect.ValueOf(m).UnsafePointer() != reflect.ValueOf(got[0]).UnsafePointer() {
+			t.Fatal("concurrent calls of Map returned different maps")
+		}
+	}
+	if !reflect.DeepEqual(got[0], want) {
+		t.Errorf("Map() = %v, want %v", got[0], want)
+	}
+	c.Init([]jws.Member{{Name: "sub", Value: "alice"}})
+	if m := c.Map(); !reflect.DeepEqual(m, map[string]any{"sub": "alice"}) {
+		t.Errorf("Map() after Init = %v", m)
+	}
+}
+
+// BenchmarkClaimsLookup is a lookup of a token's last claim by comparing
+// names (scan) and in the map (map), for member counts around
+// ScanMembers:
+//
+//	go test -run '^$' -bench ClaimsLookup -count 6 ./internal/tokenview
+func BenchmarkClaimsLookup(b *testing.B) {
+	names := []string{"exp", "iat", "iss", "jti", "nbf", "scope", "sub", "type", "aud", "azp", "email", "name",
+		"groups", "tenant", "roles", "sid", "acr", "amr", "auth_time", "client_id", "cnf", "locale", "realm", "typ"}
+	for _, n := range []int{4, 8, 12, 16} {
+		ms := make([]jws.Member, n)
+		for i := range ms {
+			ms[i] = jws.Member{Name: names[i], Value: "v"}
+		}
+		last := names[n-1]
+		var c Claims
+		c.Init(ms)
+		m := c.Map()
+		b.Run(fmt.Sprintf("members=%d/scan", n), func(b *testing.B) {
+			for b.Loop() {
+				c.scan(last)
+			}
+		})
+		b.Run(fmt.Sprintf("members=%d/map", n), func(b *testing.B) {
+			for b.Loop() {
+				_ = m[last]
+			}
+		})
 	}
 }
