@@ -47,7 +47,7 @@ func (d describer) token(claims map[string]any, view []jws.Member, read *readCla
 	st.view.Type, st.view.Issuer, st.view.Subject = typ, iss, sub
 	st.view.Claims.Init(view)
 	if read.scope.ok {
-		st.view.Scope, _ = st.view.Claims.Lookup("scope") // the view's copy, when it is an object or an array
+		st.view.Scope, _ = st.view.Claims.Scan("scope") // the view's copy, when it is an object or an array
 	}
 	st.view.Grants = d.grants(&st.view, st.grants[:0])
 	st.id, st.family, st.size = id, family, size
@@ -171,7 +171,7 @@ func (d describer) grants(view *tokenview.View, out []any) []any {
 	for _, name := range d.scopeClaims {
 		v := view.Scope
 		if name != "scope" {
-			v, _ = view.Claims.Lookup(name)
+			v, _ = view.Claims.Scan(name)
 		}
 		if v != nil {
 			out = append(out, v)

@@ -123,7 +123,7 @@ func (c *Claims) Lookup(name string) (any, bool) {
 		v, ok := c.Map()[name]
 		return v, ok
 	}
-	return c.scan(name)
+	return c.Scan(name)
 }
 
 // Index returns [Claims.Map] when a token has more claims than Lookup
@@ -136,10 +136,12 @@ func (c *Claims) Index() map[string]any {
 	return nil
 }
 
-// scan looks name up by comparing it with each member's: their lengths
-// and last bytes first, which tell most names apart without a call to
-// compare memory (registered claims are all three letters long).
-func (c *Claims) scan(name string) (any, bool) {
+// Scan looks name up as Lookup does, by comparing it with each member's,
+// without making the map however many claims the token has: for a claim
+// looked up once. It compares the names' lengths and last bytes first,
+// which tell most names apart without a call to compare memory (registered
+// claims are all three letters long).
+func (c *Claims) Scan(name string) (any, bool) {
 	if name == "" {
 		for i := range c.members {
 			if c.members[i].Name == "" {

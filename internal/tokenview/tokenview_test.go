@@ -137,7 +137,7 @@ func BenchmarkClaimsLookup(b *testing.B) {
 		m := c.Map()
 		b.Run(fmt.Sprintf("members=%d/scan", n), func(b *testing.B) {
 			for b.Loop() {
-				c.scan(last)
+				c.Scan(last)
 			}
 		})
 		b.Run(fmt.Sprintf("members=%d/map", n), func(b *testing.B) {
