@@ -154,11 +154,13 @@ func (c *condition) check(in *input, vars Vars, explain bool) error {
 		}
 		return fmt.Errorf("%w: issuer: not one of %s", manager.ErrClaim, namesText(c.issuers))
 	}
-	if aud, _ := in.claim("aud"); len(c.audiences) > 0 && !namesAudience(aud, c.audiences) {
-		if !explain {
-			return manager.ErrClaim
+	if len(c.audiences) > 0 {
+		if aud, _ := in.claim("aud"); !namesAudience(aud, c.audiences) {
+			if !explain {
+				return manager.ErrClaim
+			}
+			return fmt.Errorf("%w: audience: names none of %s", manager.ErrClaim, namesText(c.audiences))
 		}
-		return fmt.Errorf("%w: audience: names none of %s", manager.ErrClaim, namesText(c.audiences))
 	}
 	w := walk{owner: -1}
 	for i := range c.tests {

@@ -96,7 +96,21 @@ func Of(tok any) *View {
 // claims. The zero value holds no claim.
 type Claims struct {
 	members []jws.Member
-	byName  atomic.Pointer[map[string]any]
+	// keys are the keys (keyOf) of the first members' names, which Scan
+	// compares before the names.
+	keys   [ScanMembers]uint32
+	byName atomic.Pointer[map[string]any]
+}
+
+// keyOf packs the length and the first and last bytes of name into a
+// number: names with different keys differ, and names of one token
+// mostly have different keys (registered claims, all three letters long,
+// do).
+func keyOf(name string) uint32 {
+	if name == "" {
+		return 0
+	}
+	return uint32(len(name))<<16 | uint32(name[0])<<8 | uint32(name[len(name)-1])
 }
 
 // ScanMembers is the most members [Claims.Lookup] compares by name; a
@@ -110,6 +124,9 @@ const ScanMembers = 8
 // once, while it builds a token, before the token is shared.
 func (c *Claims) Init(members []jws.Member) {
 	c.members = members
+	for i := range min(len(members), len(c.keys)) {
+		c.keys[i] = keyOf(members[i].Name)
+	}
 	c.byName.Store(nil)
 }
 
@@ -138,22 +155,18 @@ func (c *Claims) Index() map[string]any {
 
 // Scan looks name up as Lookup does, by comparing it with each member's,
 // without making the map however many claims the token has: for a claim
-// looked up once. It compares the names' lengths and last bytes first,
-// which tell most names apart without a call to compare memory (registered
-// claims are all three letters long).
+// looked up once. It compares the names' keys first, which tell most names
+// apart without reading them.
 func (c *Claims) Scan(name string) (any, bool) {
-	if name == "" {
-		for i := range c.members {
-			if c.members[i].Name == "" {
-				return c.members[i].Value, true
-			}
+	k := keyOf(name)
+	first := min(len(c.members), len(c.keys))
+	for i := range first {
+		if c.keys[i] == k && c.members[i].Name == name {
+			return c.members[i].Value, true
 		}
-		return nil, false
 	}
-	last := name[len(name)-1]
-	for i := range c.members {
-		n := c.members[i].Name
-		if len(n) == len(name) && n[len(n)-1] == last && n == name {
+	for i := first; i < len(c.members); i++ {
+		if c.members[i].Name == name {
 			return c.members[i].Value, true
 		}
 	}

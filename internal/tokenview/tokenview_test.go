@@ -80,6 +80,17 @@ func TestClaimsLookup(t *testing.T) {
 			}
 		})
 	}
+	// Names of one key (length, first and last bytes), and the empty name.
+	var same Claims
+	same.Init([]jws.Member{{Name: "axb", Value: 1.0}, {Name: "ayb", Value: 2.0}, {Name: "", Value: 3.0}, {Name: "ab", Value: 4.0}})
+	for name, want := range map[string]any{"axb": 1.0, "ayb": 2.0, "": 3.0, "ab": 4.0} {
+		if v, ok := same.Lookup(name); !ok || v != want {
+			t.Errorf("Lookup(%q) = %v, %v, want %v", name, v, ok, want)
+		}
+	}
+	if v, ok := same.Lookup("azb"); ok {
+		t.Errorf("Lookup(azb) = %v, true, want absent", v)
+	}
 	var zero Claims
 	if v, ok := zero.Lookup("sub"); ok || v != nil || zero.Len() != 0 || len(zero.Map()) != 0 {
 		t.Errorf("zero Claims: Lookup = %v, %v; Len %d; Map %v", v, ok, zero.Len(), zero.Map())
