@@ -177,19 +177,21 @@ type hmacState struct {
 	sum [sha512.Size]byte
 }
 
-// secretID identifies a secret of a key set. Secrets are copied by New and
-// the key methods and never modified, so their memory names them; the map
-// that holds an ID keeps that memory from being reused.
-type secretID struct {
+// hmacID identifies a prepared HMAC: a secret of a key set and the hash
+// (a secret may verify tokens of several HS algorithms). Secrets are
+// copied by New and the key methods and never modified, so their memory
+// names them; the map that holds an ID keeps that memory from being reused.
+type hmacID struct {
 	data *byte
 	len  int
+	hash crypto.Hash
 }
 
-// hmacPools holds pools of prepared HMACs by secret: the key schedule
-// (hashing the padded key) is done once per pooled state, not on every
-// Verify. Reads load an immutable map; a new secret copies it.
+// hmacPools holds pools of prepared HMACs by secret and hash: the key
+// schedule (hashing the padded key) is done once per pooled state, not on
+// every Verify. Reads load an immutable map; a new secret copies it.
 type hmacPools struct {
-	pools atomic.Pointer[map[secretID]*sync.Pool]
+	pools atomic.Pointer[map[hmacID]*sync.Pool]
 }
 
 // maxPreparedKeys bounds the secrets a Manager keeps prepared; past it, the
@@ -208,9 +210,9 @@ func (p *hmacPools) verify(h crypto.Hash, secret, msg, sig []byte) bool {
 	return ok
 }
 
-// pool returns the pool of prepared HMACs of secret.
+// pool returns the pool of prepared HMACs h of secret.
 func (p *hmacPools) pool(h crypto.Hash, secret []byte) *sync.Pool {
-	id := secretID{unsafe.SliceData(secret), len(secret)}
+	id := hmacID{unsafe.SliceData(secret), len(secret), h}
 	cur := p.pools.Load()
 	if cur != nil {
 		if pool, ok := (*cur)[id]; ok {
@@ -218,7 +220,7 @@ func (p *hmacPools) pool(h crypto.Hash, secret []byte) *sync.Pool {
 		}
 	}
 	// Racing additions may drop each other's pool: it is made again later.
-	next := make(map[secretID]*sync.Pool, 1)
+	next := make(map[hmacID]*sync.Pool, 1)
 	if cur != nil && len(*cur) < maxPreparedKeys {
 		for k, v := range *cur {
 			next[k] = v
