@@ -2,6 +2,8 @@ package manager
 
 import (
 	"context"
+	"crypto"
+	"crypto/hmac"
 	"errors"
 	"fmt"
 	"strings"
@@ -64,4 +66,38 @@ func TestVerifyHMACsOfOneSecret(t *testing.T) {
 func cut3(signed string) (header, payload, sig string) {
 	parts := strings.SplitN(signed, ".", 3)
 	return parts[0], parts[1], parts[2]
+}
+
+// TestHMACPools checks the prepared HMACs: one pool per secret and hash,
+// found again while kept, at most maxPreparedKeys kept, and each pool's
+// HMAC that of its secret and hash.
+func TestHMACPools(t *testing.T) {
+	var p hmacPools
+	msg := []byte("header.payload")
+	secrets := make([][]byte, maxPreparedKeys+6)
+	for i := range secrets {
+		secrets[i] = []byte(fmt.Sprintf("secret-%02d-0123456789abcdef0123456789", i))
+	}
+	hashes := []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512}
+	for i, secret := range secrets {
+		h := hashes[i%len(hashes)]
+		first := p.pool(h, secret)
+		if again := p.pool(h, secret); again != first {
+			t.Fatalf("secret %d: a second pool for the same secret and hash", i)
+		}
+		if other := p.pool(hashes[(i+1)%len(hashes)], secret); other == first {
+			t.Fatalf("secret %d: one pool for two hashes", i)
+		}
+		if n := len(*p.prepared.Load()); n > maxPreparedKeys {
+			t.Fatalf("secret %d: %d prepared HMACs kept, over %d", i, n, maxPreparedKeys)
+		}
+		mac := hmac.New(h.New, secret)
+		mac.Write(msg)
+		if !p.verify(h, secret, msg, mac.Sum(nil)) {
+			t.Fatalf("secret %d: its HMAC does not verify", i)
+		}
+		if p.verify(h, secrets[0], msg, mac.Sum(nil)) && i != 0 {
+			t.Fatalf("secret %d: its HMAC verifies under secret 0", i)
+		}
+	}
 }
