@@ -40,6 +40,7 @@ type keySet struct {
 	// anyKID is set for a single key without an ID, the configuration of a
 	// Manager before key rotation: the kid header of tokens is then ignored.
 	anyKID bool
+	only   any // with anyKID, that key: selected without a lookup
 	// fixed is set for keys from a JWK Set (Config.JWKS, JWKSURL or
 	// Discovery), which no method changes.
 	fixed bool
@@ -61,6 +62,9 @@ func newKeySet(alg algorithm, signID string, signKey any, byID map[string]any) (
 	}
 	_, kidless := byID[""]
 	ks.anyKID = len(byID) == 1 && kidless
+	if ks.anyKID {
+		ks.only = byID[""]
+	}
 
 	if signKey != nil {
 		header, err := json.Marshal(struct {
@@ -99,7 +103,7 @@ func headerKID(header map[string]any) (string, error) {
 // returns its ID: absent and "" name the key without an ID.
 func (ks *keySet) verificationKey(header map[string]any) (string, any, error) {
 	if ks.anyKID {
-		return "", ks.byID[""], nil
+		return "", ks.only, nil
 	}
 	id, err := headerKID(header)
 	if err != nil {

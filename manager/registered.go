@@ -16,30 +16,32 @@ type readClaims struct {
 	exp, iat, nbf, iss, sub, aud, jti, typ, fam, scope claim
 }
 
-// note records v as the claim name, when it is one a Manager reads.
-func (r *readClaims) note(name string, v any) {
+// slot returns the field of r that holds the claim name, nil for a claim
+// a Manager does not read.
+func (r *readClaims) slot(name string) *claim {
 	switch name {
 	case "exp":
-		r.exp = claim{v, true}
+		return &r.exp
 	case "iat":
-		r.iat = claim{v, true}
+		return &r.iat
 	case "nbf":
-		r.nbf = claim{v, true}
+		return &r.nbf
 	case "iss":
-		r.iss = claim{v, true}
+		return &r.iss
 	case "sub":
-		r.sub = claim{v, true}
+		return &r.sub
 	case "aud":
-		r.aud = claim{v, true}
+		return &r.aud
 	case "jti":
-		r.jti = claim{v, true}
+		return &r.jti
 	case "type":
-		r.typ = claim{v, true}
+		return &r.typ
 	case familyClaim:
-		r.fam = claim{v, true}
+		return &r.fam
 	case "scope":
-		r.scope = claim{v, true}
+		return &r.scope
 	}
+	return nil
 }
 
 // readClaimsIn returns the claims a Manager reads among members, the
@@ -47,7 +49,9 @@ func (r *readClaims) note(name string, v any) {
 func readClaimsIn(members []jws.Member) readClaims {
 	var r readClaims
 	for _, m := range members {
-		r.note(m.Name, m.Value)
+		if c := r.slot(m.Name); c != nil {
+			*c = claim{m.Value, true}
+		}
 	}
 	return r
 }
@@ -57,7 +61,7 @@ func readClaimsOf(claims map[string]any) readClaims {
 	var r readClaims
 	for _, name := range [...]string{"exp", "iat", "nbf", "iss", "sub", "aud", "jti", "type", familyClaim, "scope"} {
 		if v, ok := claims[name]; ok {
-			r.note(name, v)
+			*r.slot(name) = claim{v, true}
 		}
 	}
 	return r
@@ -66,53 +70,66 @@ func readClaimsOf(claims map[string]any) readClaims {
 // checkTypes checks that the claims r holds, those this package relies
 // on, are present when required and of the right JSON type.
 func (r *readClaims) checkTypes(typeRequired bool) error {
-	for _, c := range [...]struct {
-		name     string
-		claim    claim
-		required bool
-		min      float64
-	}{
-		{"exp", r.exp, true, 1},
-		{"iat", r.iat, true, 1},
-		{"nbf", r.nbf, false, 0},
-	} {
-		if !c.claim.ok {
-			if c.required {
-				return verifyError(c.name+" claim missing", ErrMalformed)
-			}
-			continue
-		}
-		if f, ok := c.claim.v.(float64); !ok || f < c.min || f > maxNumericDate {
-			return verifyError(c.name+" claim is not a valid NumericDate", ErrMalformed)
-		}
+	if err := checkNumericDate("exp", r.exp, true, 1); err != nil {
+		return err
 	}
-	for _, c := range [...]struct {
-		name     string
-		claim    claim
-		required bool
-	}{
-		{"iss", r.iss, true},
-		{"type", r.typ, typeRequired},
-		{"sub", r.sub, false},
-		{"jti", r.jti, false},
-		{familyClaim, r.fam, false},
-	} {
-		s, isString := c.claim.v.(string)
-		if (!c.claim.ok || isString && s == "") && c.required {
-			if c.name == "type" {
-				return errTypeMissing
-			}
-			return verifyError(c.name+" claim missing", ErrMalformed)
-		}
-		if c.claim.ok && !isString {
-			return verifyError(c.name+" claim is not a string", ErrMalformed)
-		}
+	if err := checkNumericDate("iat", r.iat, true, 1); err != nil {
+		return err
+	}
+	if err := checkNumericDate("nbf", r.nbf, false, 0); err != nil {
+		return err
+	}
+	if err := checkString("iss", r.iss, true); err != nil {
+		return err
+	}
+	if err := checkString("type", r.typ, typeRequired); err != nil {
+		return err
+	}
+	if err := checkString("sub", r.sub, false); err != nil {
+		return err
+	}
+	if err := checkString("jti", r.jti, false); err != nil {
+		return err
+	}
+	if err := checkString(familyClaim, r.fam, false); err != nil {
+		return err
 	}
 	if typ, ok := r.typ.v.(string); ok && TokenType(typ) != Auth && TokenType(typ) != Refresh {
 		return verifyError(`type claim is neither "auth" nor "refresh"`, ErrMalformed)
 	}
 	if r.aud.ok && !isAudience(r.aud.v) {
 		return verifyError("aud claim is not a string or an array of strings", ErrMalformed)
+	}
+	return nil
+}
+
+// checkNumericDate checks c, the claim name: present when required, and
+// a number from min to maxNumericDate.
+func checkNumericDate(name string, c claim, required bool, min float64) error {
+	if !c.ok {
+		if required {
+			return verifyError(name+" claim missing", ErrMalformed)
+		}
+		return nil
+	}
+	if f, ok := c.v.(float64); !ok || f < min || f > maxNumericDate {
+		return verifyError(name+" claim is not a valid NumericDate", ErrMalformed)
+	}
+	return nil
+}
+
+// checkString checks c, the claim name: present and not empty when
+// required, and a string.
+func checkString(name string, c claim, required bool) error {
+	s, isString := c.v.(string)
+	if (!c.ok || isString && s == "") && required {
+		if name == "type" {
+			return errTypeMissing
+		}
+		return verifyError(name+" claim missing", ErrMalformed)
+	}
+	if c.ok && !isString {
+		return verifyError(name+" claim is not a string", ErrMalformed)
 	}
 	return nil
 }

@@ -177,23 +177,34 @@ type hmacState struct {
 	sum [sha512.Size]byte
 }
 
-// secretID identifies a secret of a key set. Secrets are copied by New and
-// the key methods and never modified, so their memory names them; the map
-// that holds an ID keeps that memory from being reused.
-type secretID struct {
+// hmacID identifies a prepared HMAC: a secret of a key set and the hash
+// (a secret may verify tokens of several HS algorithms). Secrets are
+// copied by New and the key methods and never modified, so their memory
+// names them; the list that holds an ID keeps that memory from being
+// reused.
+type hmacID struct {
 	data *byte
 	len  int
+	hash crypto.Hash
 }
 
-// hmacPools holds pools of prepared HMACs by secret: the key schedule
-// (hashing the padded key) is done once per pooled state, not on every
-// Verify. Reads load an immutable map; a new secret copies it.
+// hmacPools holds pools of prepared HMACs by secret and hash: the key
+// schedule (hashing the padded key) is done once per pooled state, not on
+// every Verify. Reads load an immutable list, scanned from the secret
+// prepared last (a Manager has a few, and signs with its newest); a new
+// secret copies the list.
 type hmacPools struct {
-	pools atomic.Pointer[map[secretID]*sync.Pool]
+	prepared atomic.Pointer[[]preparedHMAC]
+}
+
+// preparedHMAC is the pool of prepared HMACs of one secret and hash.
+type preparedHMAC struct {
+	id   hmacID
+	pool *sync.Pool
 }
 
 // maxPreparedKeys bounds the secrets a Manager keeps prepared; past it, the
-// map starts over, dropping the secrets of retired keys.
+// list starts over, dropping the secrets of retired keys.
 const maxPreparedKeys = 64
 
 // verify reports, in constant time, whether sig is the HMAC h of msg under
@@ -208,24 +219,24 @@ func (p *hmacPools) verify(h crypto.Hash, secret, msg, sig []byte) bool {
 	return ok
 }
 
-// pool returns the pool of prepared HMACs of secret.
+// pool returns the pool of prepared HMACs h of secret.
 func (p *hmacPools) pool(h crypto.Hash, secret []byte) *sync.Pool {
-	id := secretID{unsafe.SliceData(secret), len(secret)}
-	cur := p.pools.Load()
-	if cur != nil {
-		if pool, ok := (*cur)[id]; ok {
-			return pool
+	id := hmacID{unsafe.SliceData(secret), len(secret), h}
+	var cur []preparedHMAC
+	if l := p.prepared.Load(); l != nil {
+		cur = *l
+	}
+	for _, e := range cur {
+		if e.id == id {
+			return e.pool
 		}
 	}
 	// Racing additions may drop each other's pool: it is made again later.
-	next := make(map[secretID]*sync.Pool, 1)
-	if cur != nil && len(*cur) < maxPreparedKeys {
-		for k, v := range *cur {
-			next[k] = v
-		}
+	if len(cur) >= maxPreparedKeys {
+		cur = nil
 	}
 	pool := &sync.Pool{New: func() any { return &hmacState{mac: hmac.New(h.New, secret)} }}
-	next[id] = pool
-	p.pools.Store(&next)
+	next := append(append(make([]preparedHMAC, 0, len(cur)+1), preparedHMAC{id, pool}), cur...)
+	p.prepared.Store(&next)
 	return pool
 }

@@ -229,9 +229,10 @@ func (v *verifier) checkTimes(read *readClaims) (from, until time.Time, err erro
 	until = validatorTime(read.exp.v).Add(v.leeway)
 	from = validatorTime(read.iat.v)
 	nbf, _ := read.nbf.v.(float64)
+	var notBefore time.Time // nbf's time, when nbf is not 0
 	if nbf != 0 {
-		if t := validatorTime(nbf); t.After(from) {
-			from = t
+		if notBefore = validatorTime(nbf); notBefore.After(from) {
+			from = notBefore
 		}
 	}
 	from = from.Add(-v.leeway)
@@ -239,7 +240,7 @@ func (v *verifier) checkTimes(read *readClaims) (from, until time.Time, err erro
 	case !now.Before(until):
 		return from, until, verifyError("exp has passed", ErrExpired)
 	case now.Before(from):
-		if nbf != 0 && now.Before(validatorTime(nbf).Add(-v.leeway)) {
+		if nbf != 0 && now.Before(notBefore.Add(-v.leeway)) {
 			return from, until, verifyError("nbf is in the future", ErrNotYetValid)
 		}
 		return from, until, verifyError("iat is in the future", ErrNotYetValid)
@@ -247,11 +248,24 @@ func (v *verifier) checkTimes(read *readClaims) (from, until time.Time, err erro
 	return from, until, nil
 }
 
-// validatorTime converts a NumericDate as golang-jwt's validator does.
+// validatorTime converts a NumericDate as golang-jwt's validator does. A
+// whole number of seconds, what tokens hold, is a multiple of a precision
+// that divides a second: truncating it changes nothing, and costs a
+// division.
 func validatorTime(v any) time.Time {
 	f, _ := v.(float64)
+	if sec := int64(f); float64(sec) == f && wholeSecondsKept(jwt.TimePrecision) {
+		return time.Unix(sec, 0)
+	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)).Truncate(jwt.TimePrecision)
+}
+
+// wholeSecondsKept reports whether truncating to precision d keeps every
+// whole number of seconds, as [time.Time.Truncate] does for d <= 0 and
+// for a d that divides a second.
+func wholeSecondsKept(d time.Duration) bool {
+	return d <= 0 || d <= time.Second && time.Second%d == 0
 }
 
 // errTypeMissing refuses a token without a type claim, which this

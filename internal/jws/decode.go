@@ -370,21 +370,30 @@ func (d *decoder) str() (string, error) {
 	t := d.text
 	start := d.i + 1
 	i := start
-	for i < len(t) {
-		c := t[i]
-		switch {
-		case c == '"':
-			d.i = i + 1
-			return t[start:i], nil
-		case c == '\\':
-			return d.unescape(start, i)
-		case c < 0x20:
-			return "", d.controlOrUnfinished(i)
-		}
+	for i < len(t) && !stringStop[t[i]] {
 		i++
 	}
-	return "", ErrUnfinished
+	switch {
+	case i == len(t):
+		return "", ErrUnfinished
+	case t[i] == '"':
+		d.i = i + 1
+		return t[start:i], nil
+	case t[i] == '\\':
+		return d.unescape(start, i)
+	}
+	return "", d.controlOrUnfinished(i)
 }
+
+// stringStop holds the bytes that stop the scan of a string without
+// escapes: its closing quote, an escape's backslash, a control character.
+var stringStop = func() (stop [256]bool) {
+	for c := range 0x20 {
+		stop[c] = true
+	}
+	stop['"'], stop['\\'] = true, true
+	return stop
+}()
 
 // controlOrUnfinished refuses a control character in a string at i: a
 // syntax error, unless the string never ends, which scanString reports

@@ -191,8 +191,8 @@ func DecodeSignature(buf []byte, seg string) ([]byte, error) {
 	return buf[:n], nil
 }
 
-// payloadBuffers holds the buffers the payload segment is decoded into; the
-// decoder keeps a copy of the text, so a buffer serves again at once.
+// payloadBuffers holds the buffers that peeking decodes a payload segment
+// into: what it returns is copied out, so a buffer serves again at once.
 var payloadBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // Payload is a decoded payload: a token's claims as a map, and as the
@@ -215,19 +215,14 @@ func (p *Payload) Members() []Member {
 // DecodePayload decodes the payload segment seg into p, as golang-jwt's
 // parser does for MapClaims, refusing what [DecodeClaims] refuses.
 func DecodePayload(seg string, p *Payload) error {
-	bufp := payloadBuffers.Get().(*[]byte)
-	defer payloadBuffers.Put(bufp)
-	n := segmentEncoding.DecodedLen(len(seg))
-	if cap(*bufp) < n {
-		*bufp = make([]byte, n)
-	}
-	buf := (*bufp)[:n]
+	// Decoded into memory of its own, which becomes the text the claims'
+	// strings are parts of: nothing else refers to it, nor writes it again.
+	buf := make([]byte, segmentEncoding.DecodedLen(len(seg)))
 	n, err := segmentEncoding.Decode(buf, StringBytes(seg))
 	if err != nil {
 		return err
 	}
-	// One copy of the text, which the claims' strings are parts of.
-	p.Claims, err = p.d.decode(string(buf[:n]))
+	p.Claims, err = p.d.decode(unsafe.String(unsafe.SliceData(buf), n))
 	return err
 }
 
