@@ -138,51 +138,53 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
-// BenchmarkColdVerifyParts is a cold HS256 Verify in its parts, each
-// sub-benchmark doing the one before it and one part more, over the same
-// 256 tokens of eight claims: signature (split the token, read its header,
-// select the key, check the HMAC), payload (then decode the claims into
-// the map Token.Claims is, the least a Verify that returns them must do),
-// verify (all of it: the claims' checks, the private view, the Token).
-// The differences are what each part costs:
+// BenchmarkColdVerifyParts is a cold Verify in its parts, for each
+// algorithm, each sub-benchmark doing the one before it and one part more,
+// over the same 256 tokens of nine claims: signature (split the token,
+// read its header, select the key, check the signature), payload (then
+// decode the claims into the map Token.Claims is, the least a Verify that
+// returns them must do), verify (all of it: the claims' checks, the
+// private view, the Token). The differences are what each part costs:
 //
 //	go test -run '^$' -bench ColdVerifyParts -count 6 ./manager
 func BenchmarkColdVerifyParts(b *testing.B) {
-	m := newTestManager(b, algorithmConfigs(b)["HS256"], WithVerifyCache(0))
-	tokens := benchTokens(b, m, 256)
 	ctx := context.Background()
-	v := &m.verifier
-	parts := []struct {
-		name string
-		run  func(signed string) error
-	}{
-		{"signature", func(signed string) error {
-			_, err := v.checkSignature(ctx, signed)
-			return err
-		}},
-		{"payload", func(signed string) error {
-			st, err := v.checkSignature(ctx, signed)
-			if err != nil {
+	for _, alg := range benchAlgorithms {
+		m := newTestManager(b, algorithmConfigs(b)[alg], WithVerifyCache(0))
+		tokens := benchTokens(b, m, 256)
+		v := &m.verifier
+		parts := []struct {
+			name string
+			run  func(signed string) error
+		}{
+			{"signature", func(signed string) error {
+				_, err := v.checkSignature(ctx, signed)
 				return err
-			}
-			var p jws.Payload
-			return jws.DecodePayload(st.parts.Payload, &p)
-		}},
-		{"verify", func(signed string) error {
-			_, err := m.Verify(ctx, signed)
-			return err
-		}},
-	}
-	for _, p := range parts {
-		b.Run(p.name, func(b *testing.B) {
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if err := p.run(tokens[i%len(tokens)]); err != nil {
-					b.Fatal(err)
+			}},
+			{"payload", func(signed string) error {
+				st, err := v.checkSignature(ctx, signed)
+				if err != nil {
+					return err
 				}
-				i++
-			}
-		})
+				var p jws.Payload
+				return jws.DecodePayload(st.parts.Payload, &p)
+			}},
+			{"verify", func(signed string) error {
+				_, err := m.Verify(ctx, signed)
+				return err
+			}},
+		}
+		for _, p := range parts {
+			b.Run(alg+"/"+p.name, func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if err := p.run(tokens[i%len(tokens)]); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
 	}
 }
