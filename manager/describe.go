@@ -50,6 +50,7 @@ func (d describer) token(claims map[string]any, view []jws.Member, read *readCla
 		st.view.Scope, _ = st.view.Claims.Scan("scope") // the view's copy, when it is an object or an array
 	}
 	st.view.Grants = d.grants(&st.view, st.grants[:0])
+	st.view.Cnf, st.view.HasCnf = st.view.Claims.Scan(confirmationClaim)
 	st.id, st.family, st.size = id, family, size
 	st.issuedAt = numericDate(read.iat.v)
 	st.until = validatorTime(read.exp.v).Add(d.leeway)

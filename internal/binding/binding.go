@@ -156,9 +156,8 @@ func Of(tok *manager.Token) (dpop.Binding, error) {
 	if v == nil {
 		return dpop.BindingOf(tok.Claims)
 	}
-	cnf, ok := v.Claims.Lookup("cnf")
-	if !ok {
+	if !v.HasCnf {
 		return dpop.Binding{}, nil
 	}
-	return dpop.BindingOf(map[string]any{"cnf": cnf})
+	return dpop.BindingOf(map[string]any{"cnf": v.Cnf})
 }

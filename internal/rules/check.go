@@ -93,7 +93,7 @@ type input struct {
 	issuer string // the "iss" claim
 	// view holds the claims of a Token a Manager built, nil for another;
 	// claims holds the claims by name: another Token's Claims, or the
-	// view's index, nil when the view is read by comparing names.
+	// view's map once a claim of a token of many is looked up.
 	view   *tokenview.Claims
 	claims map[string]any
 	scope  any // the "scope" claim, for the scope rule
@@ -108,15 +108,18 @@ type input struct {
 // elsewhere is read as it is.
 func inputOf(tok *manager.Token) input {
 	if v := tokenview.Of(tok); v != nil {
-		return input{typ: v.Type, issuer: v.Issuer, view: &v.Claims, claims: v.Claims.Index(), scope: v.Scope, grants: v.Grants}
+		return input{typ: v.Type, issuer: v.Issuer, view: &v.Claims, scope: v.Scope, grants: v.Grants}
 	}
 	return input{typ: string(tok.Type), issuer: tok.Issuer, claims: tok.Claims, scope: tok.Scope}
 }
 
 // claim returns the claim name and whether the token has it.
 func (in *input) claim(name string) (any, bool) {
-	if in.claims == nil && in.view != nil {
-		return in.view.Lookup(name)
+	if in.view != nil && in.claims == nil {
+		if in.view.Len() <= tokenview.ScanMembers {
+			return in.view.Scan(name)
+		}
+		in.claims = in.view.Map() // once for the call's lookups
 	}
 	v, ok := in.claims[name]
 	return v, ok

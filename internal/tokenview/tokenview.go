@@ -42,6 +42,11 @@ type View struct {
 	// Grants are the values of the claims whose names grant OAuth scopes
 	// (the Manager's Config.ScopeClaims), in that order, those present.
 	Grants []any
+	// Cnf is the "cnf" claim of Claims, which binds the token to a key
+	// or a certificate, and HasCnf whether the token has it: read once,
+	// for the check of every call that presents the token.
+	Cnf    any
+	HasCnf bool
 }
 
 // Slot holds the View of a token. A token type embeds it under an
@@ -141,16 +146,6 @@ func (c *Claims) Lookup(name string) (any, bool) {
 		return v, ok
 	}
 	return c.Scan(name)
-}
-
-// Index returns [Claims.Map] when a token has more claims than Lookup
-// compares by name, nil when it has fewer: a reader that looks up several
-// claims of one token then gets the map once, and looks them up in it.
-func (c *Claims) Index() map[string]any {
-	if len(c.members) > ScanMembers {
-		return c.Map()
-	}
-	return nil
 }
 
 // Scan looks name up as Lookup does, by comparing it with each member's,
