@@ -133,6 +133,11 @@ func TestBindingReadFromManagersCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+	tok.Claims["cnf"].(map[string]any)["jkt"] = "somebody else's key" // changed in place
+	if b, err := binding.Of(tok); err != nil || b.JKT != jkt {
+		t.Fatalf("Of(token whose cnf a handler changed) = %+v, %v; want jkt %s", b, err, jkt)
+	}
 	delete(tok.Claims, "cnf") // what a careless handler might do
 	err = (*binding.Checker)(nil).Check(context.Background(), tok, issued.Signed, &binding.Presented{})
 	if !errors.Is(err, dpop.ErrProofMissing) {
