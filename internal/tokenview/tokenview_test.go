@@ -3,6 +3,7 @@ package tokenview
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -157,4 +158,37 @@ func BenchmarkClaimsLookup(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzClaimsLookup checks Lookup, Scan and Map against a map of the same
+// members, for any names (NUL-separated in names, duplicates dropped) and
+// any name looked up.
+func FuzzClaimsLookup(f *testing.F) {
+	f.Add("exp\x00iat\x00iss\x00sub", "sub")
+	f.Add("axb\x00ayb\x00\x00ab", "azb")
+	f.Add("a\x00b\x00c\x00d\x00e\x00f\x00g\x00h\x00i\x00j", "j")
+	f.Fuzz(func(t *testing.T, names, query string) {
+		want := map[string]any{}
+		var ms []jws.Member
+		for i, name := range strings.Split(names, "\x00") {
+			if _, dup := want[name]; dup {
+				continue
+			}
+			want[name] = float64(i)
+			ms = append(ms, jws.Member{Name: name, Value: float64(i)})
+		}
+		var c Claims
+		c.Init(ms)
+		for _, name := range append([]string{query}, strings.Split(names, "\x00")...) {
+			w, wok := want[name]
+			for _, lookup := range []func(string) (any, bool){c.Lookup, c.Scan} {
+				if v, ok := lookup(name); ok != wok || v != w {
+					t.Fatalf("lookup of %q = %v, %v; want %v, %v", name, v, ok, w, wok)
+				}
+			}
+		}
+		if c.Len() != len(want) || !reflect.DeepEqual(c.Map(), want) {
+			t.Fatalf("Len %d, Map %v; want %v", c.Len(), c.Map(), want)
+		}
+	})
 }
