@@ -54,8 +54,9 @@ func NewDPoP(signer *dpop.Signer) (*DPoP, error) {
 // WithDPoP makes [PerRPCCredentials], [ConnectInterceptor] and [RoundTripper]
 // prove possession of d's key on every call that carries a token (see
 // [DPoP]). [ConnectInterceptor] then needs [WithBaseURL], whose URL is the
-// start of its calls' htu. By default, tokens go as "Bearer" without a
-// proof.
+// start of its calls' htu. By default, and with a nil d (as the nil
+// *DPoP of a failed [NewDPoP]), tokens go as "Bearer" without a proof,
+// which a server refuses for a DPoP-bound token: check NewDPoP's error.
 func WithDPoP(d *DPoP) TransportOption {
 	return transportOptionFunc(func(c *transportConfig) { c.dpop = d })
 }
