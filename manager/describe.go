@@ -2,6 +2,7 @@ package manager
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"time"
 
@@ -20,12 +21,12 @@ type describer struct {
 
 // token describes a token whose claims have been checked: exp and iat
 // are numbers, type is a string, iss, sub and jti are strings when
-// present. claims become the Token's Claims, for handlers, and view the
-// private view of its Manager: the same claims in memory of their own
-// (see viewOf). read holds the claims a Manager reads, as decoded in
-// claims; size is the estimated heap bytes of claims and view together. A
-// token without a type claim is of the [WithUntypedTokens] type.
-func (d describer) token(claims map[string]any, view []jws.Member, read *readClaims, size int, signed string) *Token {
+// present. claims become the Token's Claims, for handlers; members, the
+// same claims (each name once), become the private view of its Manager, in
+// memory of their own (see setView). read holds the claims a Manager
+// reads, as decoded in claims. A token without a type claim is of the
+// [WithUntypedTokens] type.
+func (d describer) token(claims map[string]any, members []jws.Member, read *readClaims, signed string) *Token {
 	typ, _ := read.typ.v.(string)
 	if typ == "" {
 		typ = string(d.untyped)
@@ -45,13 +46,13 @@ func (d describer) token(claims map[string]any, view []jws.Member, read *readCla
 	})
 	st, tok := &both.st, &both.tok
 	st.view.Type, st.view.Issuer, st.view.Subject = typ, iss, sub
-	st.view.Claims.Init(view)
+	st.size = setView(&st.view.Claims, claims, members)
 	if read.scope.ok {
 		st.view.Scope, _ = st.view.Claims.Scan("scope") // the view's copy, when it is an object or an array
 	}
 	st.view.Grants = d.grants(&st.view, st.grants[:0])
 	st.view.Cnf, st.view.HasCnf = st.view.Claims.Scan(confirmationClaim)
-	st.id, st.family, st.size = id, family, size
+	st.id, st.family = id, family
 	st.issuedAt = numericDate(read.iat.v)
 	st.until = validatorTime(read.exp.v).Add(d.leeway)
 	tok.Type, tok.Subject, tok.Issuer = TokenType(typ), sub, iss
@@ -70,10 +71,8 @@ func (d describer) tokenOf(claims map[string]any, signed string) *Token {
 	for name, v := range claims {
 		members = append(members, jws.Member{Name: name, Value: v})
 	}
-	var size int
-	view := viewOf(members, &size)
 	read := readClaimsOf(claims)
-	return d.token(claims, view, &read, size, signed)
+	return d.token(claims, members, &read, signed)
 }
 
 // Estimated heap bytes of decoded JSON, for the verification cache's byte
@@ -101,24 +100,39 @@ func mapCost(n int) int {
 // memberBytes is the heap bytes of a member of a view: a name and a value.
 const memberBytes = 32
 
-// viewOf returns the private view of a token's claims, members (each name
-// once): the same names and values, in a slice of its own, whose objects
-// and arrays are deep copies, so that no handler can reach the view
-// through the Token's Claims. Strings, numbers and booleans, which no one
-// can modify, are shared. It adds to *size the estimated heap bytes of the
-// claims' map and the view together, with the map the view makes of itself
-// when it has more than [tokenview.ScanMembers] claims.
-func viewOf(members []jws.Member, size *int) []jws.Member {
-	*size += mapCost(len(members)) + memberBytes*len(members)
+// setView makes view hold the private view of a token's claims, members
+// (each name once) and claims, the same by name: the same names and
+// values, whose objects and arrays are deep copies, so that no handler can
+// reach the view through the Token's Claims. Strings, numbers and
+// booleans, which no one can modify, are shared. A token's few claims
+// ([tokenview.ScanMembers] or fewer) are kept as members, in a slice of
+// their own; many are a clone of claims, which copies its table without
+// hashing the names again. It returns the estimated heap bytes of the
+// claims' map and the view together.
+func setView(view *tokenview.Claims, claims map[string]any, members []jws.Member) int {
+	size := mapCost(len(members))
 	if len(members) > tokenview.ScanMembers {
-		*size += mapCost(len(members))
+		size += mapCost(len(members))
+		byName := maps.Clone(claims)
+		for _, m := range members {
+			size += len(m.Name)
+			v := copyJSON(m.Value, &size)
+			switch m.Value.(type) {
+			case map[string]any, []any:
+				byName[m.Name] = v
+			}
+		}
+		view.InitMap(byName)
+		return size
 	}
-	view := make([]jws.Member, len(members))
+	size += memberBytes * len(members)
+	own := make([]jws.Member, len(members))
 	for i, m := range members {
-		*size += len(m.Name)
-		view[i] = jws.Member{Name: m.Name, Value: copyJSON(m.Value, size)}
+		size += len(m.Name)
+		own[i] = jws.Member{Name: m.Name, Value: copyJSON(m.Value, &size)}
 	}
-	return view
+	view.Init(own)
+	return size
 }
 
 // copyJSON returns a deep copy of v, a decoded JSON value: objects and

@@ -158,9 +158,7 @@ func (v *verifier) verify(ctx context.Context, signed string) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	var size int
-	view := viewOf(members, &size)
-	tok := v.describe.token(claims, view, &read, size, signed)
+	tok := v.describe.token(claims, members, &read, signed)
 	if err := v.sessions.checkRevoked(ctx, tok); err != nil {
 		return nil, err
 	}

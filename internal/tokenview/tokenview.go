@@ -88,22 +88,27 @@ func Of(tok any) *View {
 	return v.tokenView()
 }
 
-// Claims are the claims of a token as its Manager decoded them: the
-// members of the payload's JSON object, each name once, whose objects and
-// arrays are copies of their own. They are the private view itself, not a
-// second copy of a map: a Manager decodes a token's claims once, into the
-// map a handler gets (Token.Claims) and these members, which share only
-// the values no one can modify (strings, numbers, booleans).
+// Claims are the claims of a token as its Manager decoded them, in memory
+// of their own: their objects and arrays are copies, and they share with
+// Token.Claims only the values no one can modify (strings, numbers,
+// booleans). A Manager decodes a token's claims once, into the map a
+// handler gets and this view, in one of two forms. A token's few claims
+// ([ScanMembers] or fewer) are the decoded members themselves
+// ([Claims.Init]), found by comparing names, with no second map; a token's
+// many are a map ([Claims.InitMap]), a clone of the decoded map, which
+// copies its table without hashing the names again.
 //
-// A claim is found among a token's few members by comparing names;
-// [Claims.Map] gives them as a map, made at its first call, for readers
-// that need one (CEL expressions, Token.Decode) and for tokens of many
-// claims. The zero value holds no claim.
+// [Claims.Map] gives the claims as a map, for readers that need one (CEL
+// expressions, Token.Decode): for few claims, it is made at its first
+// call. The zero value holds no claim.
 type Claims struct {
-	members []jws.Member
+	members []jws.Member // the claims, when held as members
 	// keys are the keys (keyOf) of the first members' names, which Scan
 	// compares before the names.
-	keys   [ScanMembers]uint32
+	keys [ScanMembers]uint32
+	// index holds the claims by name when InitMap set it; byName holds
+	// the map made of the members at the first call of Map.
+	index  map[string]any
 	byName atomic.Pointer[map[string]any]
 }
 
@@ -118,28 +123,41 @@ func keyOf(name string) uint32 {
 	return uint32(len(name))<<16 | uint32(name[0])<<8 | uint32(name[len(name)-1])
 }
 
-// ScanMembers is the most members [Claims.Lookup] compares by name; a
-// token with more is looked up in [Claims.Map], which it then holds. Up to eight names compare
-// in the time of one lookup in a map of eight, beyond which a map is
-// faster (BenchmarkClaimsLookup).
+// ScanMembers is the most claims a Manager keeps as members, which
+// [Claims.Lookup] compares by name: up to eight names compare in the time
+// of one lookup in a map of eight, beyond which a map is faster
+// (BenchmarkClaimsLookup).
 const ScanMembers = 8
 
-// Init makes c hold members, which it keeps: neither they nor the objects
-// and arrays they hold may be modified after. Package manager calls it
-// once, while it builds a token, before the token is shared.
+// Init makes c hold members, a token's claims, each name once, which it
+// keeps: neither they nor the objects and arrays they hold may be modified
+// after. Package manager calls it (or InitMap) once, while it builds a
+// token, before the token is shared.
 func (c *Claims) Init(members []jws.Member) {
-	c.members = members
+	c.members, c.index = members, nil
 	for i := range min(len(members), len(c.keys)) {
 		c.keys[i] = keyOf(members[i].Name)
 	}
 	c.byName.Store(nil)
 }
 
+// InitMap makes c hold m, a token's claims by name, as Init does members.
+func (c *Claims) InitMap(m map[string]any) {
+	c.members, c.index = nil, m
+	c.byName.Store(nil)
+}
+
 // Len returns the number of claims.
-func (c *Claims) Len() int { return len(c.members) }
+func (c *Claims) Len() int {
+	if c.index != nil {
+		return len(c.index)
+	}
+	return len(c.members)
+}
 
 // Lookup returns the claim name and whether the token has it (it may be
-// present and null).
+// present and null). Members beyond [ScanMembers] are looked up in the map
+// made of them.
 func (c *Claims) Lookup(name string) (any, bool) {
 	if len(c.members) > ScanMembers {
 		v, ok := c.Map()[name]
@@ -148,11 +166,14 @@ func (c *Claims) Lookup(name string) (any, bool) {
 	return c.Scan(name)
 }
 
-// Scan looks name up as Lookup does, by comparing it with each member's,
-// without making the map however many claims the token has: for a claim
-// looked up once. It compares the names' keys first, which tell most names
-// apart without reading them.
+// Scan looks name up as Lookup does, without making a map of members
+// however many they are: for a claim looked up once. It compares the
+// names' keys first, which tell most names apart without reading them.
 func (c *Claims) Scan(name string) (any, bool) {
+	if c.index != nil {
+		v, ok := c.index[name]
+		return v, ok
+	}
 	k := keyOf(name)
 	first := min(len(c.members), len(c.keys))
 	for i := range first {
@@ -168,10 +189,12 @@ func (c *Claims) Scan(name string) (any, bool) {
 	return nil, false
 }
 
-// Map returns the claims as a map from name to value, made at the first
-// call and shared by every later one, and by every goroutine: readers must
-// not modify it.
+// Map returns the claims as a map from name to value, shared by every
+// call, and by every goroutine: readers must not modify it.
 func (c *Claims) Map() map[string]any {
+	if c.index != nil {
+		return c.index
+	}
 	if m := c.byName.Load(); m != nil {
 		return *m
 	}

@@ -55,31 +55,17 @@ func members(n int) []jws.Member {
 	return append(ms, jws.Member{Name: "none", Value: nil})
 }
 
-// TestClaimsLookup checks Lookup against the members, for tokens read by
-// comparing names and tokens read through the map, with absent, null and
-// empty names.
+// TestClaimsLookup checks Lookup and Scan against the members, for claims
+// held as members (read by comparing names, or through the map made of
+// them) and as a map, with absent, null and empty names.
 func TestClaimsLookup(t *testing.T) {
 	for _, n := range []int{0, 1, ScanMembers - 1, ScanMembers, ScanMembers + 1, 100} {
-		t.Run(fmt.Sprint(n+1, " members"), func(t *testing.T) {
-			var c Claims
-			c.Init(members(n))
-			if c.Len() != n+1 {
-				t.Errorf("Len() = %d, want %d", c.Len(), n+1)
-			}
-			for i := range n {
-				if v, ok := c.Lookup(fmt.Sprintf("c%d", i)); !ok || v != float64(i) {
-					t.Errorf("Lookup(c%d) = %v, %v", i, v, ok)
-				}
-			}
-			if v, ok := c.Lookup("none"); !ok || v != nil {
-				t.Errorf("Lookup(none) = %v, %v, want nil, true", v, ok)
-			}
-			for _, name := range []string{"absent", "", "c", fmt.Sprintf("c%d", n)} {
-				if v, ok := c.Lookup(name); ok {
-					t.Errorf("Lookup(%q) = %v, true, want absent", name, v)
-				}
-			}
-		})
+		for _, form := range []string{"members", "map"} {
+			t.Run(fmt.Sprint(n+1, " claims as ", form), func(t *testing.T) {
+				c := claimsAs(form, members(n))
+				checkLookups(t, c, n)
+			})
+		}
 	}
 	// Names of one key (length, first and last bytes), and the empty name.
 	var same Claims
@@ -95,6 +81,44 @@ func TestClaimsLookup(t *testing.T) {
 	var zero Claims
 	if v, ok := zero.Lookup("sub"); ok || v != nil || zero.Len() != 0 || len(zero.Map()) != 0 {
 		t.Errorf("zero Claims: Lookup = %v, %v; Len %d; Map %v", v, ok, zero.Len(), zero.Map())
+	}
+}
+
+// claimsAs returns Claims of ms as members or as a map.
+func claimsAs(form string, ms []jws.Member) *Claims {
+	c := new(Claims)
+	if form == "members" {
+		c.Init(ms)
+		return c
+	}
+	m := make(map[string]any, len(ms))
+	for _, e := range ms {
+		m[e.Name] = e.Value
+	}
+	c.InitMap(m)
+	return c
+}
+
+// checkLookups checks Len, Lookup and Scan of c, Claims of members(n).
+func checkLookups(t *testing.T, c *Claims, n int) {
+	t.Helper()
+	if c.Len() != n+1 {
+		t.Errorf("Len() = %d, want %d", c.Len(), n+1)
+	}
+	for _, lookup := range []func(string) (any, bool){c.Lookup, c.Scan} {
+		for i := range n {
+			if v, ok := lookup(fmt.Sprintf("c%d", i)); !ok || v != float64(i) {
+				t.Errorf("lookup of c%d = %v, %v", i, v, ok)
+			}
+		}
+		if v, ok := lookup("none"); !ok || v != nil {
+			t.Errorf("lookup of none = %v, %v, want nil, true", v, ok)
+		}
+		for _, name := range []string{"absent", "", "c", fmt.Sprintf("c%d", n)} {
+			if v, ok := lookup(name); ok {
+				t.Errorf("lookup of %q = %v, true, want absent", name, v)
+			}
+		}
 	}
 }
 
@@ -161,8 +185,8 @@ func BenchmarkClaimsLookup(b *testing.B) {
 }
 
 // FuzzClaimsLookup checks Lookup, Scan and Map against a map of the same
-// members, for any names (NUL-separated in names, duplicates dropped) and
-// any name looked up.
+// members, held as members and as a map, for any names (NUL-separated in
+// names, duplicates dropped) and any name looked up.
 func FuzzClaimsLookup(f *testing.F) {
 	f.Add("exp\x00iat\x00iss\x00sub", "sub")
 	f.Add("axb\x00ayb\x00\x00ab", "azb")
@@ -177,18 +201,19 @@ func FuzzClaimsLookup(f *testing.F) {
 			want[name] = float64(i)
 			ms = append(ms, jws.Member{Name: name, Value: float64(i)})
 		}
-		var c Claims
-		c.Init(ms)
-		for _, name := range append([]string{query}, strings.Split(names, "\x00")...) {
-			w, wok := want[name]
-			for _, lookup := range []func(string) (any, bool){c.Lookup, c.Scan} {
-				if v, ok := lookup(name); ok != wok || v != w {
-					t.Fatalf("lookup of %q = %v, %v; want %v, %v", name, v, ok, w, wok)
+		for _, form := range []string{"members", "map"} {
+			c := claimsAs(form, ms)
+			for _, name := range append([]string{query}, strings.Split(names, "\x00")...) {
+				w, wok := want[name]
+				for _, lookup := range []func(string) (any, bool){c.Lookup, c.Scan} {
+					if v, ok := lookup(name); ok != wok || v != w {
+						t.Fatalf("%s: lookup of %q = %v, %v; want %v, %v", form, name, v, ok, w, wok)
+					}
 				}
 			}
-		}
-		if c.Len() != len(want) || !reflect.DeepEqual(c.Map(), want) {
-			t.Fatalf("Len %d, Map %v; want %v", c.Len(), c.Map(), want)
+			if c.Len() != len(want) || !reflect.DeepEqual(c.Map(), want) {
+				t.Fatalf("%s: Len %d, Map %v; want %v", form, c.Len(), c.Map(), want)
+			}
 		}
 	})
 }
