@@ -185,12 +185,7 @@ func TestTextCacheConcurrent(t *testing.T) {
 // share; every proof is accepted once and refused when sent again.
 func TestVerifyConcurrentCaches(t *testing.T) {
 	v := newTestVerifier(t)
-	proofs := make([]string, 100)
-	for i := range proofs {
-		p := defaultParts(t)
-		p.claims["jti"] = fmt.Sprint("concurrent-", i)
-		proofs[i] = p.sign(t)
-	}
+	proofs := distinctProofs(t, 100, "concurrent-")
 	var wg sync.WaitGroup
 	for _, proof := range proofs {
 		wg.Go(func() {
@@ -261,12 +256,7 @@ func TestVerifyAllocations(t *testing.T) {
 		t.Skip("the race detector allocates")
 	}
 	v := newTestVerifier(t)
-	proofs := make([]string, 120)
-	for i := range proofs {
-		p := defaultParts(t)
-		p.claims["jti"] = fmt.Sprint("allocations-", i)
-		proofs[i] = p.sign(t)
-	}
+	proofs := distinctProofs(t, 120, "allocations-")
 	jkt, err := Thumbprint(&ecKey.PublicKey)
 	if err != nil {
 		t.Fatal(err)
@@ -284,4 +274,16 @@ func TestVerifyAllocations(t *testing.T) {
 	if verify > signature+1 {
 		t.Fatalf("Verify allocates %v times, its signature check %v: want one more at most", verify, signature)
 	}
+}
+
+// distinctProofs returns n proofs of the default parts, each with its own
+// jti: prefix and its index.
+func distinctProofs(t testing.TB, n int, prefix string) []string {
+	proofs := make([]string, n)
+	for i := range proofs {
+		p := defaultParts(t)
+		p.claims["jti"] = fmt.Sprint(prefix, i)
+		proofs[i] = p.sign(t)
+	}
+	return proofs
 }
