@@ -42,12 +42,7 @@ func BenchmarkDPoP(b *testing.B) {
 				b.Fatalf("refused: %s", w.Body)
 			}
 		}
-		dpopReq, bearerReq := request("DPoP "+bb.Bound), request("Bearer "+bb.Bearer)
-		withDPoP = func(proof string) {
-			dpopReq.Header["Dpop"] = []string{proof}
-			serve(dpopReq)
-		}
-		return withDPoP, func() { serve(bearerReq) }
+		return bb.HTTPCalls(request, serve)
 	}
 	bb.Run(b, http.MethodPost, url, calls)
 }

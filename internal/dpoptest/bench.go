@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -100,6 +101,19 @@ func (bb *Bench) Run(b *testing.B, method, url string, calls func(*testing.B) (w
 		bb.Interleaved(b, next, withDPoP, withBearer)
 	})
 	b.Run("es256-verify", bb.Verification)
+}
+
+// HTTPCalls returns the two calls [Bench.Run] takes for an HTTP handler:
+// request builds a request with an Authorization value, and serve serves
+// one. Each call serves the same request again, the DPoP call with its
+// proof set in the DPoP header.
+func (bb *Bench) HTTPCalls(request func(authorization string) *http.Request, serve func(*http.Request)) (withDPoP func(proof string), withBearer func()) {
+	dpopReq, bearerReq := request("DPoP "+bb.Bound), request("Bearer "+bb.Bearer)
+	withDPoP = func(proof string) {
+		dpopReq.Header["Dpop"] = []string{proof}
+		serve(dpopReq)
+	}
+	return withDPoP, func() { serve(bearerReq) }
 }
 
 // Calls times call alone, each with a fresh proof of next; the proofs are
