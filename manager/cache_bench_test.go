@@ -162,12 +162,8 @@ func BenchmarkColdVerifyParts(b *testing.B) {
 				return err
 			}},
 			{"payload", func(signed string) error {
-				st, err := v.checkSignature(ctx, signed)
-				if err != nil {
-					return err
-				}
-				var p jws.Payload
-				return jws.DecodePayload(st.parts.Payload, &p)
+				_, err := decodeVerified(ctx, v, signed)
+				return err
 			}},
 			{"verify", func(signed string) error {
 				_, err := m.Verify(ctx, signed)
@@ -187,4 +183,18 @@ func BenchmarkColdVerifyParts(b *testing.B) {
 			})
 		}
 	}
+}
+
+// decodeVerified checks the signature of signed and decodes its claims
+// into the map Token.Claims is: the least a cold Verify does.
+func decodeVerified(ctx context.Context, v *verifier, signed string) (map[string]any, error) {
+	st, err := v.checkSignature(ctx, signed)
+	if err != nil {
+		return nil, err
+	}
+	var p jws.Payload
+	if err := jws.DecodePayload(st.parts.Payload, &p); err != nil {
+		return nil, err
+	}
+	return p.Claims, nil
 }
